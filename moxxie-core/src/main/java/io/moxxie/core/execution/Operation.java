@@ -1,0 +1,22 @@
+package io.moxxie.core.execution;
+
+import java.util.Locale;
+
+/** What a drain record does: empty a node, or bring its guests back. */
+public enum Operation {
+    DRAIN,
+    UNDRAIN;
+
+    public String wireName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static Operation parse(String value) {
+        if (value != null) {
+            for (Operation o : values()) {
+                if (o.wireName().equalsIgnoreCase(value.trim())) return o;
+            }
+        }
+        throw new IllegalArgumentException("operation must be 'drain' or 'undrain', was '" + value + "'");
+    }
+}

@@ -1,0 +1,34 @@
+package io.moxxie.core.plan;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * The whole answer of the planner for one drain: one entry per guest concerned, in execution order
+ * ({@code always-on} first, then larger memory first) for the moves, followed by skips and blocks.
+ */
+public record DrainPlan(DrainRequest request, Instant plannedAt, List<PlanEntry> entries) {
+    public DrainPlan {
+        entries = List.copyOf(entries);
+    }
+
+    public String node() {
+        return request.node();
+    }
+
+    public List<PlanEntry> moves() {
+        return entries.stream().filter(e -> e.action() == PlanEntry.Action.MOVE).toList();
+    }
+
+    public List<PlanEntry> skipped() {
+        return entries.stream().filter(e -> e.action() == PlanEntry.Action.SKIP).toList();
+    }
+
+    public List<PlanEntry> blocked() {
+        return entries.stream().filter(e -> e.action() == PlanEntry.Action.BLOCK).toList();
+    }
+
+    public boolean hasBlocked() {
+        return entries.stream().anyMatch(e -> e.action() == PlanEntry.Action.BLOCK);
+    }
+}

@@ -1,0 +1,201 @@
+package io.moxxie.core.plan;
+
+import io.moxxie.core.InvalidTargetException;
+import io.moxxie.core.internal.Checks;
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.MigrationPreconditions;
+import io.moxxie.core.model.Node;
+import io.moxxie.core.policy.TagPolicy;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Decides, for every guest of a drain, whether it moves (where, how), stays (why) or cannot move (why).
+ * A pure function of its {@link PlanningInput}: no I/O, no clock, deterministic.
+ *
+ * <p>Placement: a target is never the guest's own node, the drained node, a node in maintenance, an
+ * offline node, or a node the hypervisor does not allow for the guest; its memory in use, plus what
+ * this plan and moves in flight already put there, plus the guest, stays within its usable memory
+ * (total minus {@link PlacementConfig#memoryHeadroom() headroom}). Among the targets that fit, the guest
+ * goes where the resulting memory utilization is lowest (CPU load, then name, break ties), and guests
+ * are placed largest first: that keeps the busiest target as low as a greedy placement can.
+ *
+ * <p>Thread-safe and immutable.
+ */
+public final class DrainPlanner {
+    private static final double GIB = 1024.0 * 1024 * 1024;
+
+    private final TagPolicy policy;
+    private final PlacementConfig placement;
+
+    public DrainPlanner(TagPolicy policy, PlacementConfig placement) {
+        this.policy = Checks.notNull("policy", policy);
+        this.placement = Checks.notNull("placement", placement);
+    }
+
+    public static DrainPlanner defaults() {
+        return new DrainPlanner(TagPolicy.defaults(), PlacementConfig.defaults());
+    }
+
+    public TagPolicy policy() {
+        return policy;
+    }
+
+    public PlacementConfig placement() {
+        return placement;
+    }
+
+    /**
+     * Plans the drain.
+     *
+     * @throws InvalidTargetException         when the request names a {@code targetNode} that is unknown,
+     *                                        offline, in maintenance or the drained node
+     * @throws io.moxxie.core.NotFoundException when the drained node is not in the snapshot
+     */
+    public DrainPlan plan(PlanningInput input) {
+        DrainRequest request = input.request();
+        String source = request.node();
+        Map<String, Node> nodes = new HashMap<>();
+        for (Node n : input.snapshot().nodes()) nodes.put(n.name(), n);
+        Optional<String> explicit = request.targetNode();
+        if (!input.undrain()) explicit.ifPresent(t -> validateTarget(source, t, nodes, input));
+
+        List<PlanEntry> skips = new ArrayList<>();
+        List<Pending> toPlace = new ArrayList<>();
+        for (Guest g : input.guests()) {
+            MigrationPreconditions pre = input.preconditionsFor(g.vmid());
+            TagPolicy.Decision d = policy.decide(g, request.mode(), request.offlineAllowed(), pre);
+            switch (d.kind()) {
+                case SKIP -> skips.add(PlanEntry.skip(g, d.reason(), d.alwaysOn()));
+                case BLOCK -> skips.add(PlanEntry.block(g, d.migrationType(), d.reason(), d.alwaysOn()));
+                case MOVE -> toPlace.add(new Pending(g, d, pre));
+            }
+        }
+
+        // Largest first: the big guests choose while there is most room, the small ones fill the gaps.
+        toPlace.sort(Comparator.comparingLong((Pending p) -> p.guest.memory()).reversed()
+                .thenComparingInt(p -> p.guest.vmid()));
+        List<Node> candidates = input.snapshot().nodes().stream()
+                .filter(n -> n.online() && !input.nodesInMaintenance().contains(n.name()))
+                .filter(n -> input.undrain() ? n.name().equals(source) : !n.name().equals(source))
+                .filter(n -> explicit.isEmpty() || input.undrain() || explicit.get().equals(n.name()))
+                .toList();
+        Map<String, Long> committed = new HashMap<>();
+        for (Node n : candidates) {
+            committed.put(n.name(), n.memoryUsed() + input.reservedMemory().getOrDefault(n.name(), 0L));
+        }
+
+        List<PlanEntry> moves = new ArrayList<>();
+        for (Pending p : toPlace) {
+            Node best = null;
+            double bestUtil = Double.MAX_VALUE;
+            Node roomiest = null;
+            long roomiestFree = Long.MIN_VALUE;
+            int allowedCount = 0;
+            for (Node n : candidates) {
+                if (n.name().equals(p.guest.node()) || !p.pre.allows(n.name())) continue;
+                allowedCount++;
+                long used = committed.get(n.name());
+                long free = placement.usable(n.memoryTotal()) - used;
+                if (free > roomiestFree) {
+                    roomiestFree = free;
+                    roomiest = n;
+                }
+                if (free < p.guest.memory()) continue;
+                double util = n.memoryTotal() == 0 ? 1.0 : (double) (used + p.guest.memory()) / n.memoryTotal();
+                if (best == null || util < bestUtil - 1e-12
+                        || (Math.abs(util - bestUtil) <= 1e-12 && tieBreak(n, best) < 0)) {
+                    best = n;
+                    bestUtil = util;
+                }
+            }
+            if (best != null) {
+                committed.merge(best.name(), p.guest.memory(), Long::sum);
+                moves.add(PlanEntry.move(p.guest, best.name(), p.decision.migrationType(), p.decision.alwaysOn(), p.decision.reason()));
+            } else {
+                String why = noTargetReason(p, allowedCount, roomiest, roomiestFree, candidates, input);
+                skips.add(PlanEntry.block(p.guest, p.decision.migrationType(), why, p.decision.alwaysOn()));
+            }
+        }
+
+        moves.sort(executionOrder());
+        List<PlanEntry> entries = new ArrayList<>(moves);
+        skips.sort(Comparator.comparingInt(PlanEntry::vmid));
+        entries.addAll(skips);
+        return new DrainPlan(request, input.snapshot().takenAt(), entries);
+    }
+
+    /** {@code always-on} first, then larger memory first, then vmid: the order the executor starts moves in. */
+    public static Comparator<PlanEntry> executionOrder() {
+        return Comparator.comparing((PlanEntry e) -> !e.alwaysOn())
+                .thenComparing(Comparator.comparingLong((PlanEntry e) -> e.guest().memory()).reversed())
+                .thenComparingInt(PlanEntry::vmid);
+    }
+
+    private static int tieBreak(Node a, Node b) {
+        int c = Double.compare(a.cpuLoad(), b.cpuLoad());
+        return c != 0 ? c : a.name().compareTo(b.name());
+    }
+
+    private String noTargetReason(Pending p, int allowedCount, Node roomiest, long roomiestFree, List<Node> candidates,
+                                  PlanningInput input) {
+        String prefix = "No suitable target node found: ";
+        if (candidates.isEmpty() || candidates.stream().allMatch(n -> n.name().equals(p.guest.node()))) {
+            return prefix + describeUnavailable(input);
+        }
+        if (allowedCount == 0) {
+            List<String> reasons = new ArrayList<>();
+            for (Node n : candidates) {
+                if (n.name().equals(p.guest.node())) continue;
+                reasons.add(n.name() + " (" + p.pre.notAllowed().getOrDefault(n.name(), "not allowed") + ")");
+            }
+            return prefix + "not allowed on " + String.join(", ", reasons);
+        }
+        return prefix + String.format(java.util.Locale.ROOT,
+                "not enough memory: needs %.1f GiB, best free is %.1f GiB on %s (after %.0f%% headroom and planned moves)",
+                p.guest.memory() / GIB, Math.max(0, roomiestFree) / GIB, roomiest.name(), placement.memoryHeadroom() * 100);
+    }
+
+    private static String describeUnavailable(PlanningInput input) {
+        String source = input.request().node();
+        if (input.undrain()) {
+            Node n = input.snapshot().node(source).orElse(null);
+            if (n == null) return "node " + source + " no longer exists";
+            if (input.nodesInMaintenance().contains(source)) return "node " + source + " is still in maintenance";
+            return n.online() ? "the guest is already on " + source : "node " + source + " is offline";
+        }
+        if (input.request().targetNode().isPresent()) {
+            return "the requested targetNode " + input.request().targetNode().get() + " is the guest's own node";
+        }
+        List<String> maint = new ArrayList<>();
+        List<String> offline = new ArrayList<>();
+        for (Node n : input.snapshot().nodes()) {
+            if (n.name().equals(source)) continue;
+            if (input.nodesInMaintenance().contains(n.name())) maint.add(n.name());
+            else if (!n.online()) offline.add(n.name());
+        }
+        if (maint.isEmpty() && offline.isEmpty()) return "no other node in the cluster";
+        StringBuilder sb = new StringBuilder("every other node is unavailable");
+        if (!maint.isEmpty()) sb.append("; in maintenance: ").append(String.join(", ", maint));
+        if (!offline.isEmpty()) sb.append("; offline: ").append(String.join(", ", offline));
+        return sb.toString();
+    }
+
+    private static void validateTarget(String source, String target, Map<String, Node> nodes, PlanningInput input) {
+        if (target.equals(source)) throw new InvalidTargetException(source, target, "it is the node being drained");
+        Node n = nodes.get(target);
+        if (n == null) throw new InvalidTargetException(source, target, "no such node in the cluster");
+        if (!n.online()) throw new InvalidTargetException(source, target, "the node is offline");
+        if (input.nodesInMaintenance().contains(target)) {
+            throw new InvalidTargetException(source, target, "the node is in maintenance");
+        }
+    }
+
+    private record Pending(Guest guest, TagPolicy.Decision decision, MigrationPreconditions pre) {
+    }
+}

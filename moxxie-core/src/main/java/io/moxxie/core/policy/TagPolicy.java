@@ -1,0 +1,197 @@
+package io.moxxie.core.policy;
+
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.GuestType;
+import io.moxxie.core.model.MigrationPreconditions;
+import io.moxxie.core.plan.DrainMode;
+import io.moxxie.core.plan.MigrationType;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The guide's tag table as code: what a drain does with a guest, given its tags, type, power state
+ * and what the hypervisor says can be done with it.
+ *
+ * <table>
+ *   <caption>Tag table</caption>
+ *   <tr><th>guest</th><th>soft drain</th><th>hard drain</th></tr>
+ *   <tr><td>{@code always-on} (with or without {@code maint-ok})</td><td>live</td><td>live</td></tr>
+ *   <tr><td>{@code maint-ok} only, or a template</td><td>skip</td><td>offline</td></tr>
+ *   <tr><td>no policy tag</td><td>live</td><td>live</td></tr>
+ * </table>
+ *
+ * <p>On top of the table: a stopped guest moves offline (nothing to keep alive); a running container
+ * moves in restart mode (containers cannot live-migrate); a guest that cannot move live moves offline
+ * only when offline moves are allowed and it is not {@code always-on}, and is blocked otherwise.
+ *
+ * <p>Immutable and thread-safe. Tag names are matched case-insensitively.
+ */
+public final class TagPolicy {
+    public static final String DEFAULT_ALWAYS_ON_TAG = "always-on";
+    public static final String DEFAULT_MAINT_OK_TAG = "maint-ok";
+
+    private static final Pattern SEPARATORS = Pattern.compile("[;,\\s]+");
+    private static final Pattern VALID_TAG = Pattern.compile("^[a-z0-9_][a-z0-9_\\-+.]*$", Pattern.CASE_INSENSITIVE);
+    private static final TagPolicy DEFAULTS = new TagPolicy(DEFAULT_ALWAYS_ON_TAG, DEFAULT_MAINT_OK_TAG);
+
+    private final String alwaysOnTag;
+    private final String maintOkTag;
+
+    private TagPolicy(String alwaysOnTag, String maintOkTag) {
+        this.alwaysOnTag = validTag("alwaysOnTag", alwaysOnTag);
+        this.maintOkTag = validTag("maintOkTag", maintOkTag);
+        if (this.alwaysOnTag.equals(this.maintOkTag)) {
+            throw new IllegalArgumentException("alwaysOnTag and maintOkTag must differ, both were '" + alwaysOnTag + "'");
+        }
+    }
+
+    public static TagPolicy defaults() {
+        return DEFAULTS;
+    }
+
+    /** A policy with other tag names, e.g. {@code of("critical", "disposable")}. */
+    public static TagPolicy of(String alwaysOnTag, String maintOkTag) {
+        return new TagPolicy(alwaysOnTag, maintOkTag);
+    }
+
+    public String alwaysOnTag() {
+        return alwaysOnTag;
+    }
+
+    public String maintOkTag() {
+        return maintOkTag;
+    }
+
+    /**
+     * Splits a tag string the way Proxmox does: on {@code ;} (its stored form), {@code ,} (the guide's
+     * PUT body) or whitespace, in any mix; trims; drops empties and case-insensitive duplicates, keeping
+     * the first spelling and the order. {@code null} gives an empty list.
+     */
+    public static List<String> parseTags(String raw) {
+        if (raw == null || raw.isBlank()) return List.of();
+        Set<String> seen = new LinkedHashSet<>();
+        List<String> out = new ArrayList<>();
+        for (String part : SEPARATORS.split(raw.trim())) {
+            String tag = part.trim();
+            if (!tag.isEmpty() && seen.add(tag.toLowerCase(Locale.ROOT))) out.add(tag);
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * Like {@link #parseTags(String)}, and each tag must be one Proxmox accepts (letters, digits,
+     * {@code _ - + .}, not starting with {@code - + .}).
+     *
+     * @throws IllegalArgumentException naming the first invalid tag
+     */
+    public static List<String> parseValidTags(String raw) {
+        List<String> tags = parseTags(raw);
+        for (String t : tags) validTag("tags", t);
+        return tags;
+    }
+
+    /** Proxmox's own stored form: joined with {@code ;}. */
+    public static String formatTags(List<String> tags) {
+        return String.join(";", tags);
+    }
+
+    public boolean hasTag(Guest guest, String tag) {
+        for (String t : guest.tags()) {
+            if (t.equalsIgnoreCase(tag)) return true;
+        }
+        return false;
+    }
+
+    public boolean isAlwaysOn(Guest guest) {
+        return hasTag(guest, alwaysOnTag);
+    }
+
+    /** Tagged {@code maint-ok}, or a template (which never runs, so downtime cannot hurt it). */
+    public boolean isMaintOk(Guest guest) {
+        return guest.template() || hasTag(guest, maintOkTag);
+    }
+
+    /**
+     * What a drain does with {@code guest}.
+     *
+     * @param offlineAllowed whether offline moves are allowed for guests that cannot move live (always in a hard drain)
+     * @param pre            the hypervisor's precondition answer for the guest
+     */
+    public Decision decide(Guest guest, DrainMode mode, boolean offlineAllowed, MigrationPreconditions pre) {
+        boolean alwaysOn = isAlwaysOn(guest);
+        boolean maintOk = isMaintOk(guest) && !alwaysOn;
+        boolean hard = mode == DrainMode.HARD;
+
+        if (maintOk && !hard) {
+            return Decision.skip(guest.template()
+                    ? "template (treated as " + maintOkTag + "): stays on the node in a soft drain"
+                    : "tagged " + maintOkTag + ": stays on the node in a soft drain", alwaysOn);
+        }
+        MigrationType wanted = wantedType(guest, alwaysOn, maintOk && hard);
+        if (!pre.canMove()) {
+            return Decision.block(wanted, "cannot migrate: uses local resources " + String.join(", ", pre.blockers())
+                    + " (passthrough devices must be removed or the guest stopped and moved by hand)", alwaysOn);
+        }
+        if (wanted == MigrationType.ONLINE && !pre.canMoveLive()) {
+            String why = "cannot live-migrate: uses " + String.join(", ", pre.liveBlockers());
+            if (alwaysOn) return Decision.block(MigrationType.ONLINE, why + "; " + alwaysOnTag + " guests are never moved offline", true);
+            if (!offlineAllowed) return Decision.block(MigrationType.ONLINE, why + "; set allowOffline to move it offline", false);
+            return Decision.move(MigrationType.OFFLINE, why + "; moved offline (allowOffline)", false);
+        }
+        String note = switch (wanted) {
+            case RESTART -> alwaysOn ? "container: " + alwaysOnTag + " but moved in restart mode (brief downtime)"
+                    : "container: moved in restart mode (brief downtime)";
+            case OFFLINE -> guest.running() ? "tagged " + maintOkTag + ": shut down, moved offline, started again" : "stopped: moved offline";
+            case ONLINE -> null;
+        };
+        return Decision.move(wanted, note, alwaysOn);
+    }
+
+    private static MigrationType wantedType(Guest guest, boolean alwaysOn, boolean maintOkInHardDrain) {
+        if (!guest.running()) return MigrationType.OFFLINE;
+        if (guest.type() == GuestType.LXC) return MigrationType.RESTART;
+        if (alwaysOn) return MigrationType.ONLINE;
+        return maintOkInHardDrain ? MigrationType.OFFLINE : MigrationType.ONLINE;
+    }
+
+    private static String validTag(String field, String tag) {
+        if (tag == null || !VALID_TAG.matcher(tag.trim()).matches()) {
+            throw new IllegalArgumentException(field + " must be a valid Proxmox tag (letters, digits, _ - + .), was '" + tag + "'");
+        }
+        return tag.trim().toLowerCase(Locale.ROOT);
+    }
+
+    @Override
+    public String toString() {
+        return "TagPolicy[alwaysOn=" + alwaysOnTag + ", maintOk=" + maintOkTag + "]";
+    }
+
+    /**
+     * One guest's fate under the policy.
+     *
+     * @param kind          move, skip or block
+     * @param migrationType how it moves (for a block: how it would have moved)
+     * @param reason        why it is skipped or blocked; for a move an optional note ({@code null} for a plain live move)
+     * @param alwaysOn      whether the guest counts as always-on
+     */
+    public record Decision(Kind kind, MigrationType migrationType, String reason, boolean alwaysOn) {
+        public enum Kind { MOVE, SKIP, BLOCK }
+
+        static Decision move(MigrationType type, String note, boolean alwaysOn) {
+            return new Decision(Kind.MOVE, type, note, alwaysOn);
+        }
+
+        static Decision skip(String reason, boolean alwaysOn) {
+            return new Decision(Kind.SKIP, null, reason, alwaysOn);
+        }
+
+        static Decision block(MigrationType wanted, String reason, boolean alwaysOn) {
+            return new Decision(Kind.BLOCK, wanted, reason, alwaysOn);
+        }
+    }
+}

@@ -1,0 +1,685 @@
+package io.moxxie.core.simulation;
+
+import io.moxxie.core.internal.Checks;
+import io.moxxie.core.model.ClusterSnapshot;
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.GuestType;
+import io.moxxie.core.model.MigrationPreconditions;
+import io.moxxie.core.model.Node;
+import io.moxxie.core.model.PowerState;
+import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.spi.HypervisorClient;
+import io.moxxie.core.spi.HypervisorException;
+import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.TaskRef;
+import io.moxxie.core.spi.TaskState;
+import io.moxxie.core.spi.TransientHypervisorException;
+import io.moxxie.core.time.Scheduler;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+
+/**
+ * An in-memory Proxmox-like cluster behind the {@link HypervisorClient} SPI: for tests, benchmarks and the
+ * demo server. Time comes from a {@link Scheduler} (virtual in tests and benchmarks, sped-up real time in
+ * the demo), migrations take the time the {@link MigrationModel} gives them, and faults can be injected.
+ *
+ * <p>It refuses what Proxmox refuses: a running qemu guest moved offline ("can't migrate running VM
+ * without --online"), a running container moved live (the task fails: "lxc live migration is currently
+ * not implemented"), a locked guest ("VM is locked (backup)"), a guest with passthrough devices
+ * ("can't migrate VM which uses local devices: hostpci0"), a move to a node without room for a guest that
+ * runs there, a move to an offline node. HA-managed guests behave as in Proxmox: a migrate call only
+ * queues a request ({@link TaskRef#tracked()} is false), and a request to an offline node is dropped silently.
+ *
+ * <p>It records what a test needs to assert on: every migration attempt, the peak number of concurrent
+ * migrations overall and per target, each node's peak memory use, and the number of client calls.
+ *
+ * <p>Thread-safe: every method takes the cluster's lock, briefly.
+ */
+public final class SimulatedCluster implements HypervisorClient {
+    private static final Duration POWER_TASK_DURATION = Duration.ofSeconds(2);
+    private static final Duration DEFAULT_SHUTDOWN_DURATION = Duration.ofSeconds(10);
+
+    private final Scheduler scheduler;
+    private final MigrationModel model;
+    private final Random random;
+    private final Map<String, SimNode> nodes = new TreeMap<>();
+    private final Map<Integer, SimGuest> guests = new TreeMap<>();
+    private final Map<String, SimTask> tasks = new HashMap<>();
+    private final List<Transfer> transfers = new ArrayList<>();
+    private final List<MigrationRecord> migrations = new ArrayList<>();
+    private final Map<String, Integer> peakPerTarget = new TreeMap<>();
+    private final Map<String, Integer> peakPerSource = new TreeMap<>();
+    private final Map<String, Long> calls = new TreeMap<>();
+    private double transientFailureRate;
+    private int peakConcurrent;
+    private long taskSeq;
+    private long transferGeneration;
+    private Scheduler.Cancellable nextTransferEvent;
+    private Instant lastTransferUpdate;
+
+    private SimulatedCluster(Builder b) {
+        this.scheduler = b.scheduler;
+        this.model = b.model;
+        this.random = new Random(b.seed);
+        for (SimNode n : b.nodes.values()) nodes.put(n.name, n);
+        for (Map.Entry<Integer, Guest> e : b.guests.entrySet()) {
+            Guest g = e.getValue();
+            if (!nodes.containsKey(g.node())) throw new IllegalArgumentException("guest " + g.vmid() + " is on unknown node '" + g.node() + "'");
+            SimGuest sg = new SimGuest(g);
+            MigrationPreconditions p = b.preconditions.get(g.vmid());
+            if (p != null) sg.preconditions = p;
+            guests.put(g.vmid(), sg);
+        }
+        this.lastTransferUpdate = scheduler.now();
+    }
+
+    public static Builder builder(Scheduler scheduler) {
+        return new Builder(scheduler);
+    }
+
+    public Scheduler scheduler() {
+        return scheduler;
+    }
+
+    public MigrationModel model() {
+        return model;
+    }
+
+    // ---------------------------------------------------------------- HypervisorClient
+
+    @Override
+    public synchronized ClusterSnapshot snapshot() {
+        call("snapshot");
+        return currentSnapshot();
+    }
+
+    /** The cluster as it is, without counting a call or injecting faults: for assertions. */
+    public synchronized ClusterSnapshot currentSnapshot() {
+        List<Node> ns = new ArrayList<>();
+        for (SimNode n : nodes.values()) ns.add(n.toNode(memoryUsed(n.name)));
+        List<Guest> gs = new ArrayList<>();
+        for (SimGuest g : guests.values()) gs.add(g.view(nodes.get(g.guest.node()).online));
+        return new ClusterSnapshot(scheduler.now(), ns, gs);
+    }
+
+    @Override
+    public synchronized java.util.Optional<Guest> guest(int vmid) {
+        call("guest");
+        SimGuest g = guests.get(vmid);
+        return g == null ? java.util.Optional.empty() : java.util.Optional.of(g.view(nodes.get(g.guest.node()).online));
+    }
+
+    @Override
+    public synchronized MigrationPreconditions preconditions(Guest guest) {
+        call("preconditions");
+        SimGuest g = existing(guest.vmid());
+        if (g.guest.lock() != null) throw new HypervisorException("VM is locked (" + g.guest.lock() + ")");
+        return g.preconditions;
+    }
+
+    @Override
+    public synchronized TaskRef migrate(MigrationCommand cmd) {
+        call("migrate");
+        SimGuest g = existing(cmd.guest().vmid());
+        String source = g.guest.node();
+        if (!source.equals(cmd.guest().node())) {
+            throw new HypervisorException("Configuration file 'nodes/" + cmd.guest().node() + "/" + confDir(g) + "/"
+                    + g.guest.vmid() + ".conf' does not exist");
+        }
+        SimNode target = nodes.get(cmd.target());
+        if (target == null) throw new HypervisorException("no such cluster node '" + cmd.target() + "'");
+        if (g.guest.lock() != null) throw new HypervisorException("VM is locked (" + g.guest.lock() + ")");
+        if (!nodes.get(source).online) throw new TransientHypervisorException("595 Errors during connection establishment: node " + source + " unreachable");
+
+        if (g.guest.haManaged()) return haMigrate(g, target);
+
+        boolean running = g.guest.running();
+        if (g.guest.type() == GuestType.QEMU && running && cmd.type() != MigrationType.ONLINE) {
+            throw new HypervisorException("can't migrate running VM without --online");
+        }
+        if (g.guest.type() == GuestType.LXC && running && cmd.type() == MigrationType.OFFLINE) {
+            throw new HypervisorException("can't migrate running container without --online or --restart");
+        }
+        SimTask task = newTask(source, g.guest.type() == GuestType.QEMU ? "qmigrate" : "vzmigrate", g.guest.vmid());
+        String failure = migrationFailure(g, cmd, target, running);
+        if (failure != null) {
+            finishTask(task, false, failure);
+            migrations.add(new MigrationRecord(g.guest.vmid(), source, target.name, cmd.type(), scheduler.now(), scheduler.now(), false, failure));
+            return task.ref();
+        }
+        startTransfer(g, source, target.name, cmd.type(), task);
+        return task.ref();
+    }
+
+    private String migrationFailure(SimGuest g, MigrationCommand cmd, SimNode target, boolean running) {
+        if (!target.online) return "migration aborted: target node '" + target.name + "' is not online";
+        if (g.failuresLeft > 0) {
+            g.failuresLeft--;
+            return g.failureMessage;
+        }
+        if (!g.preconditions.blockers().isEmpty()) {
+            return "can't migrate VM which uses local devices: " + String.join(", ", g.preconditions.blockers());
+        }
+        if (cmd.type() == MigrationType.ONLINE && running && !g.preconditions.liveBlockers().isEmpty()) {
+            return "can't live migrate running VM which uses following mapped devices: " + String.join(", ", g.preconditions.liveBlockers());
+        }
+        if (g.guest.type() == GuestType.LXC && running && cmd.type() == MigrationType.ONLINE) {
+            return "lxc live migration is currently not implemented";
+        }
+        String notAllowed = g.preconditions.notAllowed().get(target.name);
+        if (notAllowed != null) return "migration to " + target.name + " not possible: " + notAllowed;
+        boolean willRun = running && cmd.type() != MigrationType.OFFLINE;
+        if (willRun && memoryUsed(target.name) + g.guest.memory() > target.memoryTotal) {
+            return String.format(Locale.ROOT, "not enough memory on target node '%s': needs %d MiB, %d MiB free",
+                    target.name, g.guest.memory() >> 20, Math.max(0, target.memoryTotal - memoryUsed(target.name)) >> 20);
+        }
+        return null;
+    }
+
+    private TaskRef haMigrate(SimGuest g, SimNode target) {
+        // Proxmox only queues "migrate vm:ID target" with the CRM; the CRM drops requests to offline targets.
+        if (target.online && g.failuresLeft <= 0) {
+            MigrationType type = g.guest.type() == GuestType.LXC ? (g.guest.running() ? MigrationType.RESTART : MigrationType.OFFLINE)
+                    : (g.guest.running() ? MigrationType.ONLINE : MigrationType.OFFLINE);
+            startTransfer(g, g.guest.node(), target.name, type, null);
+        } else if (g.failuresLeft > 0) {
+            g.failuresLeft--;
+        }
+        return TaskRef.untracked("ha-migrate " + (g.guest.type() == GuestType.QEMU ? "vm:" : "ct:") + g.guest.vmid() + " " + target.name, g.guest.node());
+    }
+
+    @Override
+    public synchronized TaskState task(TaskRef ref) {
+        call("task");
+        if (!ref.tracked()) return TaskState.ok("OK");
+        SimTask t = tasks.get(ref.id());
+        if (t == null) throw new HypervisorException("no such task '" + ref.id() + "'");
+        return t.finished ? (t.ok ? TaskState.ok("OK") : TaskState.failed(t.message)) : TaskState.RUNNING;
+    }
+
+    @Override
+    public synchronized TaskRef start(Guest guest) {
+        call("start");
+        SimGuest g = existing(guest.vmid());
+        requireNodeOnline(g);
+        SimTask task = newTask(g.guest.node(), g.guest.type() == GuestType.QEMU ? "qmstart" : "vzstart", g.guest.vmid());
+        if (g.startFailuresLeft > 0) {
+            g.startFailuresLeft--;
+            finishTaskLater(task, POWER_TASK_DURATION, false, "start failed: " + g.startFailureMessage, null);
+        } else if (g.guest.template()) {
+            finishTask(task, false, "you can't start a vm if it's a template");
+        } else {
+            finishTaskLater(task, POWER_TASK_DURATION, true, "OK", () -> setStatus(g, PowerState.RUNNING));
+        }
+        return task.ref();
+    }
+
+    @Override
+    public synchronized TaskRef shutdown(Guest guest, Duration timeout) {
+        call("shutdown");
+        SimGuest g = existing(guest.vmid());
+        requireNodeOnline(g);
+        SimTask task = newTask(g.guest.node(), g.guest.type() == GuestType.QEMU ? "qmshutdown" : "vzshutdown", g.guest.vmid());
+        Duration takes = g.ignoresShutdown ? timeout : (DEFAULT_SHUTDOWN_DURATION.compareTo(timeout) < 0 ? DEFAULT_SHUTDOWN_DURATION : timeout);
+        finishTaskLater(task, takes, true, "OK", () -> setStatus(g, PowerState.STOPPED));
+        return task.ref();
+    }
+
+    @Override
+    public synchronized TaskRef stop(Guest guest) {
+        call("stop");
+        SimGuest g = existing(guest.vmid());
+        requireNodeOnline(g);
+        SimTask task = newTask(g.guest.node(), g.guest.type() == GuestType.QEMU ? "qmstop" : "vzstop", g.guest.vmid());
+        finishTaskLater(task, Duration.ofSeconds(1), true, "OK", () -> setStatus(g, PowerState.STOPPED));
+        return task.ref();
+    }
+
+    @Override
+    public synchronized void setTags(Guest guest, List<String> tags) {
+        call("setTags");
+        SimGuest g = existing(guest.vmid());
+        g.guest = g.guest.withTags(tags);
+    }
+
+    // ---------------------------------------------------------------- fault injection
+
+    /** The next {@code times} migrations of the guest fail with {@code message} (as a task error). */
+    public synchronized SimulatedCluster failMigrations(int vmid, int times, String message) {
+        SimGuest g = existing(vmid);
+        g.failuresLeft = times;
+        g.failureMessage = message;
+        return this;
+    }
+
+    /** Every call fails with a {@link TransientHypervisorException} with this probability (seeded). */
+    public synchronized SimulatedCluster transientFailureRate(double rate) {
+        if (!(rate >= 0 && rate < 1)) throw new IllegalArgumentException("rate must be >= 0 and < 1, was " + rate);
+        this.transientFailureRate = rate;
+        return this;
+    }
+
+    /** After its next migration the guest is found stopped. */
+    public synchronized SimulatedCluster stopAfterMigration(int vmid) {
+        existing(vmid).stopAfterMigration = true;
+        return this;
+    }
+
+    /** The next {@code times} starts of the guest fail. */
+    public synchronized SimulatedCluster failStarts(int vmid, int times, String message) {
+        SimGuest g = existing(vmid);
+        g.startFailuresLeft = times;
+        g.startFailureMessage = message;
+        return this;
+    }
+
+    /** The guest ignores ACPI shutdown: a shutdown runs into its timeout and the guest is then stopped hard. */
+    public synchronized SimulatedCluster ignoreShutdown(int vmid) {
+        existing(vmid).ignoresShutdown = true;
+        return this;
+    }
+
+    /** Sets ({@code null}: clears) the guest's config lock. */
+    public synchronized SimulatedCluster lock(int vmid, String lock) {
+        SimGuest g = existing(vmid);
+        g.guest = g.guest.withLock(lock);
+        return this;
+    }
+
+    /** Takes a node offline (migrations touching it abort) or brings it back. */
+    public synchronized SimulatedCluster setNodeOnline(String node, boolean online) {
+        SimNode n = nodes.get(node);
+        if (n == null) throw new IllegalArgumentException("node '" + node + "' unknown");
+        n.online = online;
+        if (!online) {
+            advanceTransfers();
+            for (Transfer t : List.copyOf(transfers)) {
+                if (t.source.equals(node) || t.target.equals(node)) {
+                    endTransfer(t, false, "migration aborted: node '" + node + "' went offline");
+                }
+            }
+            rescheduleTransfers();
+        }
+        return this;
+    }
+
+    /** Takes {@code node} offline after {@code delay} of scheduler time. */
+    public SimulatedCluster nodeOfflineAfter(String node, Duration delay) {
+        scheduler.schedule(delay, () -> setNodeOnline(node, false));
+        return this;
+    }
+
+    /** Adds or replaces the precondition answer of a guest. */
+    public synchronized SimulatedCluster preconditions(MigrationPreconditions p) {
+        existing(p.vmid()).preconditions = p;
+        return this;
+    }
+
+    /** Moves a guest at once, as an operator would by hand (no migration record). */
+    public synchronized SimulatedCluster relocate(int vmid, String node) {
+        if (!nodes.containsKey(node)) throw new IllegalArgumentException("node '" + node + "' unknown");
+        SimGuest g = existing(vmid);
+        g.guest = g.guest.withNode(node);
+        return this;
+    }
+
+    /** Removes a guest, as if deleted. */
+    public synchronized SimulatedCluster delete(int vmid) {
+        guests.remove(vmid);
+        return this;
+    }
+
+    // ---------------------------------------------------------------- observations
+
+    /** Every migration attempt that ended, in the order they ended. */
+    public synchronized List<MigrationRecord> migrations() {
+        return List.copyOf(migrations);
+    }
+
+    /** Migrations running now. */
+    public synchronized int activeMigrations() {
+        return transfers.size();
+    }
+
+    /** The most migrations that ever ran at once. */
+    public synchronized int peakConcurrentMigrations() {
+        return peakConcurrent;
+    }
+
+    /** Per target node, the most migrations that ever ran into it at once. */
+    public synchronized Map<String, Integer> peakMigrationsPerTarget() {
+        return Map.copyOf(peakPerTarget);
+    }
+
+    /** Per node, the highest memory use seen, as a fraction of its memory. */
+    public synchronized Map<String, Double> peakMemoryUtilization() {
+        Map<String, Double> out = new TreeMap<>();
+        for (SimNode n : nodes.values()) out.put(n.name, n.memoryTotal == 0 ? 0 : (double) n.peakUsed / n.memoryTotal);
+        return out;
+    }
+
+    /** Client calls made, by method. */
+    public synchronized Map<String, Long> calls() {
+        return Map.copyOf(calls);
+    }
+
+    public synchronized long totalCalls() {
+        return calls.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /** Successful migrations of one guest. */
+    public synchronized long successfulMigrations(int vmid) {
+        return migrations.stream().filter(m -> m.vmid() == vmid && m.successful()).count();
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    private void call(String op) {
+        calls.merge(op, 1L, Long::sum);
+        if (transientFailureRate > 0 && random.nextDouble() < transientFailureRate) {
+            throw new TransientHypervisorException("simulated transient failure of " + op + " (596 Connection timed out)");
+        }
+    }
+
+    private SimGuest existing(int vmid) {
+        SimGuest g = guests.get(vmid);
+        if (g == null) throw new HypervisorException("VM " + vmid + " does not exist");
+        return g;
+    }
+
+    private void requireNodeOnline(SimGuest g) {
+        if (!nodes.get(g.guest.node()).online) {
+            throw new TransientHypervisorException("595 Errors during connection establishment: node " + g.guest.node() + " unreachable");
+        }
+    }
+
+    private static String confDir(SimGuest g) {
+        return g.guest.type() == GuestType.QEMU ? "qemu-server" : "lxc";
+    }
+
+    private long memoryUsed(String node) {
+        SimNode n = nodes.get(node);
+        long used = n.baseMemoryUsed;
+        for (SimGuest g : guests.values()) {
+            if (g.guest.node().equals(node) && g.guest.running()) used += g.guest.memory();
+        }
+        for (Transfer t : transfers) {
+            if (t.target.equals(node) && t.willRun) used += t.guest.guest.memory();
+        }
+        return used;
+    }
+
+    private void notePeakMemory(String node) {
+        SimNode n = nodes.get(node);
+        n.peakUsed = Math.max(n.peakUsed, memoryUsed(node));
+    }
+
+    private void setStatus(SimGuest g, PowerState s) {
+        g.guest = g.guest.withStatus(s);
+        notePeakMemory(g.guest.node());
+    }
+
+    private SimTask newTask(String node, String type, int vmid) {
+        long seq = ++taskSeq;
+        String upid = String.format(Locale.ROOT, "UPID:%s:%08X:%08X:%08X:%s:%d:root@pam:", node, 1000 + seq, seq,
+                scheduler.now().getEpochSecond(), type, vmid);
+        SimTask t = new SimTask(upid, node);
+        tasks.put(upid, t);
+        return t;
+    }
+
+    private void finishTask(SimTask t, boolean ok, String message) {
+        t.finished = true;
+        t.ok = ok;
+        t.message = message;
+    }
+
+    private void finishTaskLater(SimTask t, Duration after, boolean ok, String message, Runnable effect) {
+        scheduler.schedule(after, () -> {
+            synchronized (SimulatedCluster.this) {
+                if (effect != null) effect.run();
+                finishTask(t, ok, message);
+            }
+        });
+    }
+
+    // A fluid model: between two events every transfer moves at a constant rate; an event (a start, an
+    // end, the end of an overhead phase) re-divides each link among the transfers touching it.
+
+    private void startTransfer(SimGuest g, String source, String target, MigrationType type, SimTask task) {
+        advanceTransfers();
+        boolean running = g.guest.running();
+        Transfer t = new Transfer(g, source, target, type, task, running && type != MigrationType.OFFLINE, running,
+                scheduler.now(), scheduler.now().plus(model.overhead()), g.guest.memory());
+        g.guest = g.guest.withLock("migrate");
+        if (type == MigrationType.RESTART) g.guest = g.guest.withStatus(PowerState.STOPPED);
+        transfers.add(t);
+        peakConcurrent = Math.max(peakConcurrent, transfers.size());
+        peakPerTarget.merge(target, (int) transfers.stream().filter(x -> x.target.equals(target)).count(), Math::max);
+        peakPerSource.merge(source, (int) transfers.stream().filter(x -> x.source.equals(source)).count(), Math::max);
+        notePeakMemory(target);
+        rescheduleTransfers();
+    }
+
+    private void advanceTransfers() {
+        Instant now = scheduler.now();
+        double dt = Duration.between(lastTransferUpdate, now).toNanos() / 1e9;
+        if (dt > 0) {
+            for (Transfer t : transfers) {
+                if (t.rate > 0) t.remaining = Math.max(0, t.remaining - t.rate * dt);
+            }
+        }
+        lastTransferUpdate = now;
+    }
+
+    private void rescheduleTransfers() {
+        Instant now = scheduler.now();
+        Map<String, Integer> load = new HashMap<>();
+        for (Transfer t : transfers) {
+            if (!t.overheadEnds.isAfter(now)) {
+                load.merge(t.source, 1, Integer::sum);
+                load.merge(t.target, 1, Integer::sum);
+            }
+        }
+        double next = Double.POSITIVE_INFINITY;
+        for (Transfer t : transfers) {
+            if (t.overheadEnds.isAfter(now)) {
+                t.rate = 0;
+                next = Math.min(next, Duration.between(now, t.overheadEnds).toNanos() / 1e9);
+            } else {
+                t.rate = Math.min(model.streamCap(), Math.min(model.linkBandwidth() / load.get(t.source), model.linkBandwidth() / load.get(t.target)));
+                next = Math.min(next, Double.isInfinite(t.rate) ? 0 : t.remaining / t.rate);
+            }
+        }
+        if (nextTransferEvent != null) nextTransferEvent.cancel();
+        nextTransferEvent = null;
+        if (transfers.isEmpty()) return;
+        long generation = ++transferGeneration;
+        long nanos = (long) Math.ceil(next * 1e9);
+        nextTransferEvent = scheduler.schedule(Duration.ofNanos(Math.max(0, nanos)), () -> onTransferEvent(generation));
+    }
+
+    private synchronized void onTransferEvent(long generation) {
+        if (generation != transferGeneration) return;
+        advanceTransfers();
+        Instant now = scheduler.now();
+        for (Transfer t : List.copyOf(transfers)) {
+            if (!t.overheadEnds.isAfter(now) && t.remaining <= 1.0) endTransfer(t, true, "OK");
+        }
+        rescheduleTransfers();
+    }
+
+    private void endTransfer(Transfer t, boolean ok, String message) {
+        transfers.remove(t);
+        SimGuest g = t.guest;
+        g.guest = g.guest.withLock(null);
+        if (ok && guests.get(g.guest.vmid()) == g) {
+            g.guest = g.guest.withNode(t.target);
+            PowerState after = t.wasRunning && t.type != MigrationType.OFFLINE ? PowerState.RUNNING : g.guest.status();
+            if (g.stopAfterMigration) {
+                g.stopAfterMigration = false;
+                after = PowerState.STOPPED;
+            }
+            g.guest = g.guest.withStatus(after);
+        } else if (t.type == MigrationType.RESTART && t.wasRunning) {
+            g.guest = g.guest.withStatus(PowerState.RUNNING); // Proxmox restarts the container on the source
+        }
+        if (t.task != null) finishTask(t.task, ok, message);
+        migrations.add(new MigrationRecord(g.guest.vmid(), t.source, t.target, t.type, t.startedAt, scheduler.now(), ok, message));
+        notePeakMemory(t.target);
+    }
+
+    /** One migration attempt. */
+    public record MigrationRecord(int vmid, String source, String target, MigrationType type, Instant startedAt,
+                                  Instant finishedAt, boolean successful, String message) {
+        public Duration duration() {
+            return Duration.between(startedAt, finishedAt);
+        }
+    }
+
+    private static final class SimNode {
+        final String name;
+        final long memoryTotal;
+        final long baseMemoryUsed;
+        final int cpus;
+        boolean online = true;
+        long peakUsed;
+
+        SimNode(String name, long memoryTotal, long baseMemoryUsed, int cpus) {
+            this.name = name;
+            this.memoryTotal = memoryTotal;
+            this.baseMemoryUsed = baseMemoryUsed;
+            this.cpus = cpus;
+        }
+
+        Node toNode(long used) {
+            return new Node(name, online, memoryTotal, used, cpus, memoryTotal == 0 ? 0 : Math.min(1.0, (double) used / memoryTotal / 2));
+        }
+    }
+
+    private static final class SimGuest {
+        Guest guest;
+        MigrationPreconditions preconditions;
+        int failuresLeft;
+        String failureMessage;
+        int startFailuresLeft;
+        String startFailureMessage;
+        boolean stopAfterMigration;
+        boolean ignoresShutdown;
+
+        SimGuest(Guest guest) {
+            this.guest = guest;
+            this.preconditions = MigrationPreconditions.unrestricted(guest.vmid());
+        }
+
+        Guest view(boolean nodeOnline) {
+            return nodeOnline ? guest : guest.withStatus(PowerState.UNKNOWN);
+        }
+    }
+
+    private static final class SimTask {
+        final String upid;
+        final String node;
+        boolean finished;
+        boolean ok;
+        String message;
+
+        SimTask(String upid, String node) {
+            this.upid = upid;
+            this.node = node;
+        }
+
+        TaskRef ref() {
+            return TaskRef.of(upid, node);
+        }
+    }
+
+    private static final class Transfer {
+        final SimGuest guest;
+        final String source;
+        final String target;
+        final MigrationType type;
+        final SimTask task;
+        final boolean willRun;
+        final boolean wasRunning;
+        final Instant startedAt;
+        final Instant overheadEnds;
+        double remaining;
+        double rate;
+
+        Transfer(SimGuest guest, String source, String target, MigrationType type, SimTask task, boolean willRun,
+                 boolean wasRunning, Instant startedAt, Instant overheadEnds, long bytes) {
+            this.guest = guest;
+            this.source = source;
+            this.target = target;
+            this.type = type;
+            this.task = task;
+            this.willRun = willRun;
+            this.wasRunning = wasRunning;
+            this.startedAt = startedAt;
+            this.overheadEnds = overheadEnds;
+            this.remaining = bytes;
+        }
+    }
+
+    /** Describes the cluster to simulate. Not thread-safe. */
+    public static final class Builder {
+        private final Scheduler scheduler;
+        private MigrationModel model = MigrationModel.DEFAULT;
+        private long seed = 42;
+        private final Map<String, SimNode> nodes = new LinkedHashMap<>();
+        private final Map<Integer, Guest> guests = new LinkedHashMap<>();
+        private final Map<Integer, MigrationPreconditions> preconditions = new HashMap<>();
+
+        private Builder(Scheduler scheduler) {
+            this.scheduler = Checks.notNull("scheduler", scheduler);
+        }
+
+        public Builder model(MigrationModel model) {
+            this.model = Checks.notNull("model", model);
+            return this;
+        }
+
+        /** Seed of the random transient failures. */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        public Builder node(String name, long memoryBytes, int cpus) {
+            return node(name, memoryBytes, 0, cpus);
+        }
+
+        /** A node whose host already uses {@code baseMemoryUsed} bytes besides its guests. */
+        public Builder node(String name, long memoryBytes, long baseMemoryUsed, int cpus) {
+            Checks.nodeName("name", name);
+            if (nodes.containsKey(name)) throw new IllegalArgumentException("duplicate node '" + name + "'");
+            nodes.put(name, new SimNode(name, memoryBytes, baseMemoryUsed, cpus));
+            return this;
+        }
+
+        public Builder guest(Guest guest) {
+            if (guests.containsKey(guest.vmid())) throw new IllegalArgumentException("duplicate vmid " + guest.vmid());
+            guests.put(guest.vmid(), guest);
+            return this;
+        }
+
+        public Builder preconditions(MigrationPreconditions p) {
+            preconditions.put(p.vmid(), p);
+            return this;
+        }
+
+        public SimulatedCluster build() {
+            return new SimulatedCluster(this);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package io.moxxie.core.spi;
+
+import io.moxxie.core.model.ClusterSnapshot;
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.MigrationPreconditions;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What Moxxie needs from a hypervisor cluster. Implementations: {@code moxxie-proxmox}'s client for a real
+ * Proxmox VE cluster, and {@link io.moxxie.core.simulation.SimulatedCluster} for tests, benchmarks and demos.
+ *
+ * <h2>Contract</h2>
+ * <ul>
+ *   <li>Every method may block on I/O; core calls them from its own worker threads, never while holding a lock.
+ *       Implementations must be thread-safe.</li>
+ *   <li>Reads ({@link #snapshot()}, {@link #guest(int)}, {@link #preconditions(Guest)}, {@link #task(TaskRef)})
+ *       have no effect and may be repeated freely.</li>
+ *   <li>{@link TransientHypervisorException}: the call may pass if repeated and <em>certainly had no effect</em>.
+ *       Core retries it with backoff. A write whose effect is unknown (a migrate POST whose answer was lost)
+ *       must be resolved by the implementation (look at the task list or where the guest is) before it
+ *       answers: it returns the task it finds or throws {@link HypervisorException}, never a transient error.</li>
+ *   <li>{@link HypervisorAuthenticationException}: credentials or permissions refused; never retried.</li>
+ *   <li>{@link HypervisorException}: a definite refusal or failure, with the hypervisor's own text.</li>
+ *   <li>Writes are not idempotent in general: {@link #migrate(MigrationCommand)} twice moves twice (or fails
+ *       the second time). {@link #setTags(Guest, List)} is idempotent.</li>
+ * </ul>
+ */
+public interface HypervisorClient {
+
+    /** Nodes and guests of the whole cluster, in as few requests as the hypervisor allows. */
+    ClusterSnapshot snapshot();
+
+    /** One guest, freshly read; empty if it no longer exists. */
+    default Optional<Guest> guest(int vmid) {
+        return snapshot().guest(vmid);
+    }
+
+    /** Where the guest may go and whether it can move live; asked before planning and before each move. */
+    MigrationPreconditions preconditions(Guest guest);
+
+    /**
+     * Starts a move and returns at once with the task that carries it out. Success is judged by the caller:
+     * the task ends well <em>and</em> the guest is then found on the target.
+     */
+    TaskRef migrate(MigrationCommand command);
+
+    /** The state of a task. */
+    TaskState task(TaskRef task);
+
+    /**
+     * The states of several tasks. The default asks one by one; an implementation that can read many in one
+     * request (one listing per node) should.
+     */
+    default Map<TaskRef, TaskState> tasks(Collection<TaskRef> tasks) {
+        Map<TaskRef, TaskState> out = new LinkedHashMap<>();
+        for (TaskRef t : tasks) out.put(t, task(t));
+        return out;
+    }
+
+    /** Starts a stopped guest. */
+    TaskRef start(Guest guest);
+
+    /** Asks the guest's OS to shut down; after {@code timeout} the hypervisor stops it hard. */
+    TaskRef shutdown(Guest guest, Duration timeout);
+
+    /** Stops the guest at once (power cut). */
+    TaskRef stop(Guest guest);
+
+    /** Replaces the guest's tags. Idempotent. */
+    void setTags(Guest guest, List<String> tags);
+}
