@@ -405,19 +405,22 @@ public final class DrainRun {
         return pollTask(task, limit, config.pollInitialDelay());
     }
 
+    /** Waits, reads the task, and goes on until it has stopped; the limit is judged after a last read, never before. */
     private CompletableFuture<TaskState> pollTask(TaskRef task, Limit limit, Duration wait) {
-        Instant now = scheduler.now();
-        if (!now.isBefore(limit.at)) {
-            return CompletableFuture.failedFuture(new GuestFailure("exceeded the " + limit.name + "; task " + task.id()
-                    + " may still be running on " + task.node(), Kind.FINAL));
-        }
-        return async.delay(min(wait, Duration.between(now, limit.at)))
+        Duration untilLimit = Duration.between(scheduler.now(), limit.at);
+        return async.delay(min(wait, untilLimit))
                 .thenCompose(x -> {
                     checkAbandoned();
                     return async.call(() -> executor.client().task(task));
                 })
-                .thenCompose(state -> state.finished() ? CompletableFuture.completedFuture(state)
-                        : pollTask(task, limit, min(wait.multipliedBy(2), config.pollMaxDelay())));
+                .thenCompose(state -> {
+                    if (state.finished()) return CompletableFuture.completedFuture(state);
+                    if (!scheduler.now().isBefore(limit.at)) {
+                        throw new GuestFailure("exceeded the " + limit.name + "; task " + task.id() + " may still be running on "
+                                + task.node(), Kind.FINAL);
+                    }
+                    return pollTask(task, limit, min(wait.multipliedBy(2), config.pollMaxDelay()));
+                });
     }
 
     /**
