@@ -50,7 +50,6 @@ import java.util.function.Consumer;
 public final class DrainRun {
     private static final Logger log = LoggerFactory.getLogger(DrainRun.class);
     private static final Duration LOCK_POLL = Duration.ofSeconds(10);
-    private static final Duration LOCATION_SETTLE = Duration.ofSeconds(60);
 
     private final DrainExecutor executor;
     private final ExecutorConfig config;
@@ -68,6 +67,7 @@ public final class DrainRun {
     private final Map<Integer, Set<String>> triedTargets = new HashMap<>();
     private final Set<String> droppedTargets = new HashSet<>();
     private final Map<Integer, Integer> failedAttempts = new HashMap<>();
+    private final MoveWatcher watcher;
     private final Instant deadline;
     private Scheduler.Cancellable deadlineTask;
     private boolean cancelled;
@@ -86,6 +86,7 @@ public final class DrainRun {
         this.preconditions = new HashMap<>(preconditions);
         this.preconditionsAt = preconditionsAt;
         this.deadline = record.startedAt().plus(config.drainTimeout());
+        this.watcher = new MoveWatcher(async, executor.client(), config, this::abandoned);
         for (GuestProgress g : initial) {
             // A guest in progress when the previous owner died is moved again only if it is still on its source:
             // resolving where it is comes first in every move.
@@ -149,6 +150,7 @@ public final class DrainRun {
         synchronized (this) {
             abandoned = true;
         }
+        watcher.stop();
         if (deadlineTask != null) deadlineTask.cancel();
     }
 
@@ -265,22 +267,22 @@ public final class DrainRun {
      */
     private CompletableFuture<Guest> resolve(GuestProgress p, Limit limit, Instant lockDeadline) {
         checkAbandoned();
-        return async.call(() -> executor.client().snapshot()).thenCompose(snapshot -> {
-            Guest g = snapshot.guest(p.vmid()).orElseThrow(() -> new GuestFailure("VM " + p.vmid() + " no longer exists", Kind.FINAL));
+        return watcher.view(config.clusterViewMaxAge()).thenCompose(snapshot -> {
+            Guest g = snapshot.guest(p.vmid()).orElseThrow(() -> new GuestFailure("VM " + p.vmid() + " no longer exists", GuestFailure.Kind.FINAL));
             if (g.node().equals(p.targetNode()) && g.lock() == null) return CompletableFuture.completedFuture(g);
             if (!g.node().equals(p.sourceNode()) && !g.node().equals(p.targetNode())) {
                 throw new GuestFailure("VM " + p.vmid() + " is now on " + g.node() + ", not on " + p.sourceNode()
-                        + " (moved by someone else during the drain?)", Kind.FINAL);
+                        + " (moved by someone else during the drain?)", GuestFailure.Kind.FINAL);
             }
             if (!targetAvailable(snapshot, p.targetNode())) {
-                throw new GuestFailure("target node " + p.targetNode() + " is offline or gone", Kind.TARGET_UNAVAILABLE);
+                throw new GuestFailure("target node " + p.targetNode() + " is offline or gone", GuestFailure.Kind.TARGET_UNAVAILABLE);
             }
             if (g.lock() == null) return CompletableFuture.completedFuture(g);
             Instant now = scheduler.now();
             Instant until = lockDeadline.isBefore(limit.at) ? lockDeadline : limit.at;
             if (!now.isBefore(until)) {
                 throw new GuestFailure("VM " + p.vmid() + " is locked (" + g.lock() + ") for longer than "
-                        + (lockDeadline.isBefore(limit.at) ? "the lock wait limit of " + human(config.lockWaitTimeout()) + " (lockWaitTimeout)" : "the " + limit.name), Kind.FINAL);
+                        + (lockDeadline.isBefore(limit.at) ? "the lock wait limit of " + human(config.lockWaitTimeout()) + " (lockWaitTimeout)" : "the " + limit.name), GuestFailure.Kind.FINAL);
             }
             withGuestMdc(p.vmid(), () -> log.info("VM {} is locked ({}), waiting", p.vmid(), g.lock()));
             return async.delay(min(LOCK_POLL, Duration.between(now, until))).thenCompose(x -> resolve(p, limit, lockDeadline));
@@ -306,11 +308,11 @@ public final class DrainRun {
                 });
         return pre.thenCompose(pc -> {
             if (!pc.allows(p.targetNode())) {
-                throw new GuestFailure("not allowed on " + p.targetNode() + ": " + pc.notAllowed().get(p.targetNode()), Kind.RETRY_ELSEWHERE);
+                throw new GuestFailure("not allowed on " + p.targetNode() + ": " + pc.notAllowed().get(p.targetNode()), GuestFailure.Kind.RETRY_ELSEWHERE);
             }
-            if (!pc.canMove()) throw new GuestFailure("cannot migrate: uses local resources " + String.join(", ", pc.blockers()), Kind.FINAL);
+            if (!pc.canMove()) throw new GuestFailure("cannot migrate: uses local resources " + String.join(", ", pc.blockers()), GuestFailure.Kind.FINAL);
             if (p.migrationType() == MigrationType.ONLINE && guest.running() && !pc.canMoveLive()) {
-                throw new GuestFailure("cannot live-migrate: uses " + String.join(", ", pc.liveBlockers()), Kind.FINAL);
+                throw new GuestFailure("cannot live-migrate: uses " + String.join(", ", pc.liveBlockers()), GuestFailure.Kind.FINAL);
             }
             if (p.migrationType() == MigrationType.OFFLINE && guest.running()) return shutDown(p, guest, limit);
             return CompletableFuture.completedFuture(guest);
@@ -331,7 +333,7 @@ public final class DrainRun {
                             .thenCompose(task -> awaitTask(task, limit))
                             .thenCompose(s -> awaitPower(p.vmid(), PowerState.STOPPED, min(scheduler.now().plus(config.powerTimeout()), limit.at)))
                             .thenApply(stopped -> {
-                                if (stopped.running()) throw new GuestFailure("VM " + p.vmid() + " could not be stopped for its offline migration", Kind.FINAL);
+                                if (stopped.running()) throw new GuestFailure("VM " + p.vmid() + " could not be stopped for its offline migration", GuestFailure.Kind.FINAL);
                                 return stopped;
                             });
                 });
@@ -346,17 +348,13 @@ public final class DrainRun {
                 .exceptionally(e -> {
                     Throwable cause = Async.unwrap(e);
                     if (cause instanceof HypervisorException && !(cause instanceof HypervisorAuthenticationException)) {
-                        throw new GuestFailure(cause.getMessage(), Kind.RETRY_ELSEWHERE);
+                        throw new GuestFailure(cause.getMessage(), GuestFailure.Kind.RETRY_ELSEWHERE);
                     }
                     throw new java.util.concurrent.CompletionException(cause);
                 })
                 .thenCompose(task -> {
                     recordTask(p.vmid(), task);
-                    if (!task.tracked()) return awaitLocation(p, limit, limit.at);
-                    return awaitTask(task, limit).thenCompose(state -> {
-                        if (!state.successful()) throw new GuestFailure(state.message(), Kind.RETRY_ELSEWHERE);
-                        return awaitLocation(p, limit, min(scheduler.now().plus(LOCATION_SETTLE), limit.at));
-                    });
+                    return watcher.watch(p, task, limit.at, limit.name);
                 });
     }
 
@@ -374,12 +372,12 @@ public final class DrainRun {
         return async.call(() -> executor.client().start(guest))
                 .thenCompose(task -> awaitTask(task, new Limit(powerDeadline, "start timeout of " + human(config.powerTimeout()))))
                 .thenCompose(state -> {
-                    if (!state.successful()) throw new GuestFailure(startFailure(p, guest, state.message()), Kind.FINAL);
+                    if (!state.successful()) throw new GuestFailure(startFailure(p, guest, state.message()), GuestFailure.Kind.FINAL);
                     return awaitPower(p.vmid(), PowerState.RUNNING, powerDeadline);
                 })
                 .thenApply(g -> {
                     if (!g.running()) throw new GuestFailure(startFailure(p, guest, "still " + g.status().wireName() + " after "
-                            + human(config.powerTimeout())), Kind.FINAL);
+                            + human(config.powerTimeout())), GuestFailure.Kind.FINAL);
                     withGuestMdc(p.vmid(), () -> log.info(p.alwaysOn() ? "Successfully started always-on VM {}" : "Successfully started VM {}", p.vmid()));
                     GuestProgress noted;
                     synchronized (this) {
@@ -417,39 +415,15 @@ public final class DrainRun {
                     if (state.finished()) return CompletableFuture.completedFuture(state);
                     if (!scheduler.now().isBefore(limit.at)) {
                         throw new GuestFailure("exceeded the " + limit.name + "; task " + task.id() + " may still be running on "
-                                + task.node(), Kind.FINAL);
+                                + task.node(), GuestFailure.Kind.FINAL);
                     }
                     return pollTask(task, limit, min(wait.multipliedBy(2), config.pollMaxDelay()));
                 });
     }
 
-    /**
-     * Polls the guest until it is on its target ({@code settleBy}: how long to wait for the cluster view to catch
-     * up). Reads the whole cluster view, so that a target going offline under an HA request (which Proxmox then
-     * drops silently) is noticed at once rather than at the time limit.
-     */
-    private CompletableFuture<Guest> awaitLocation(GuestProgress p, Limit limit, Instant settleBy) {
-        return async.call(() -> executor.client().snapshot()).thenCompose(snapshot -> {
-            Guest g = snapshot.guest(p.vmid()).orElseThrow(() -> new GuestFailure("VM " + p.vmid() + " disappeared during its migration", Kind.FINAL));
-            if (g.node().equals(p.targetNode()) && !"migrate".equals(g.lock())) return CompletableFuture.completedFuture(g);
-            if (!targetAvailable(snapshot, p.targetNode())) {
-                throw new GuestFailure("target node " + p.targetNode() + " went offline during the migration", Kind.TARGET_UNAVAILABLE);
-            }
-            Instant now = scheduler.now();
-            if (!now.isBefore(settleBy)) {
-                String why = settleBy.equals(limit.at) ? "exceeded the " + limit.name : "the migration reported success";
-                throw new GuestFailure(why + " but VM " + p.vmid() + " is still on " + g.node() + ", not on " + p.targetNode(), Kind.FINAL);
-            }
-            return async.delay(min(config.pollMaxDelay(), Duration.between(now, settleBy))).thenCompose(x -> {
-                checkAbandoned();
-                return awaitLocation(p, limit, settleBy);
-            });
-        });
-    }
-
     private CompletableFuture<Guest> awaitPower(int vmid, PowerState wanted, Instant until) {
         return async.call(() -> executor.client().guest(vmid)).thenCompose(found -> {
-            Guest g = found.orElseThrow(() -> new GuestFailure("VM " + vmid + " no longer exists", Kind.FINAL));
+            Guest g = found.orElseThrow(() -> new GuestFailure("VM " + vmid + " no longer exists", GuestFailure.Kind.FINAL));
             boolean there = wanted == PowerState.RUNNING ? g.running() : g.status() == PowerState.STOPPED;
             if (there || !scheduler.now().isBefore(until)) return CompletableFuture.completedFuture(g);
             return async.delay(min(config.pollInitialDelay(), Duration.between(scheduler.now(), until)))
@@ -491,7 +465,7 @@ public final class DrainRun {
         }
         String message = cause instanceof GuestFailure || cause instanceof HypervisorException
                 ? cause.getMessage() : cause.getClass().getSimpleName() + ": " + cause.getMessage();
-        Kind kind = cause instanceof GuestFailure gf ? gf.kind : Kind.FINAL;
+        GuestFailure.Kind kind = cause instanceof GuestFailure gf ? gf.kind : GuestFailure.Kind.FINAL;
         if (!(cause instanceof GuestFailure) && !(cause instanceof HypervisorException)) {
             withGuestMdc(vmid, () -> log.error("Unexpected error migrating VM {}", vmid, cause));
         }
@@ -499,8 +473,8 @@ public final class DrainRun {
         synchronized (this) {
             release(started);
             triedTargets.computeIfAbsent(vmid, k -> new HashSet<>()).add(started.targetNode());
-            int failures = kind == Kind.RETRY_ELSEWHERE ? failedAttempts.merge(vmid, 1, Integer::sum) : 0;
-            retry = kind != Kind.FINAL && !cancelled && !deadlinePassed && failures <= config.retriesOnNewTarget();
+            int failures = kind == GuestFailure.Kind.RETRY_ELSEWHERE ? failedAttempts.merge(vmid, 1, Integer::sum) : 0;
+            retry = kind != GuestFailure.Kind.FINAL && !cancelled && !deadlinePassed && failures <= config.retriesOnNewTarget();
         }
         if (retry) {
             withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: {}; retrying on another target", vmid,
@@ -718,26 +692,6 @@ public final class DrainRun {
     }
 
     private record Limit(Instant at, String name) {
-    }
-
-    /** How a failed attempt is followed up. */
-    private enum Kind {
-        /** Give up on the guest. */
-        FINAL,
-        /** Another target might succeed: retry there, within {@link ExecutorConfig#retriesOnNewTarget()}. */
-        RETRY_ELSEWHERE,
-        /** The target went away before or during the move: re-plan, without using up a retry. */
-        TARGET_UNAVAILABLE
-    }
-
-    /** A guest's move failed. */
-    private static final class GuestFailure extends RuntimeException {
-        final Kind kind;
-
-        GuestFailure(String message, Kind kind) {
-            super(message, null, false, false);
-            this.kind = kind;
-        }
     }
 
     private static final class Abandoned extends RuntimeException {
