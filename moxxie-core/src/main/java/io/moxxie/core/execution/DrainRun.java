@@ -62,7 +62,13 @@ public final class DrainRun {
     private DrainRecord record;
     private final Map<Integer, GuestProgress> guests = new LinkedHashMap<>();
     private final TreeSet<GuestProgress> queue = new TreeSet<>(executionOrder());
+    /** Guests with work under way: preparing, migrating, or being started after their move. */
     private final Set<Integer> inFlight = new HashSet<>();
+    /** Guests holding a migration slot: only these count against the concurrency limits. */
+    private final Set<Integer> slots = new HashSet<>();
+    /** Guests being shut down ahead of their offline move, and those already shut down for it. */
+    private final Set<Integer> preparing = new HashSet<>();
+    private final Set<Integer> prepared = new HashSet<>();
     private final Map<String, Integer> perTarget = new HashMap<>();
     private final Map<Integer, Set<String>> triedTargets = new HashMap<>();
     private final Set<String> droppedTargets = new HashSet<>();
@@ -164,29 +170,112 @@ public final class DrainRun {
 
     // ------------------------------------------------------------------ scheduling
 
+    /**
+     * Starts what the limits allow, in queue order, skipping guests whose target is saturated. A slot is held
+     * only while a guest migrates: a guest that must be shut down for an offline move is shut down ahead, while
+     * it is among the next {@code maxConcurrent} in line, and takes a slot once it is down.
+     */
     private void pump() {
         List<GuestProgress> toStart = new ArrayList<>();
+        List<GuestProgress> toPrepare = new ArrayList<>();
         synchronized (this) {
             if (finished || abandoned || cancelled) return;
             int limit = record.request().effectiveConcurrency();
+            int position = 0;
             var it = queue.iterator();
-            while (inFlight.size() < limit && it.hasNext()) {
-                GuestProgress g = it.next();
+            while (it.hasNext()) {
+                GuestProgress g = guests.get(it.next().vmid());
+                position++;
+                if (preparing.contains(g.vmid())) continue;
+                if (needsShutdown(g) && !prepared.contains(g.vmid())) {
+                    if (position > limit) continue;
+                    GuestProgress started = g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
+                    guests.put(g.vmid(), started);
+                    preparing.add(g.vmid());
+                    inFlight.add(g.vmid());
+                    toPrepare.add(started);
+                    continue;
+                }
+                if (slots.size() >= limit) {
+                    if (position >= limit) break;
+                    continue;
+                }
                 if (perTarget.getOrDefault(g.targetNode(), 0) >= config.perTargetLimit()) continue;
                 it.remove();
                 inFlight.add(g.vmid());
+                slots.add(g.vmid());
                 perTarget.merge(g.targetNode(), 1, Integer::sum);
-                GuestProgress started = g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
+                GuestProgress started = prepared.contains(g.vmid()) ? g
+                        : g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
                 guests.put(g.vmid(), started);
                 toStart.add(started);
             }
         }
-        for (GuestProgress g : toStart) {
+        for (GuestProgress g : toPrepare) {
             save(g);
             notifyListeners(l -> l.guestStarted(drainId(), g));
+            scheduler.execute(() -> prepareAhead(g));
+        }
+        for (GuestProgress g : toStart) {
+            if (!prepared.contains(g.vmid())) {
+                save(g);
+                notifyListeners(l -> l.guestStarted(drainId(), g));
+            }
             scheduler.execute(() -> runGuest(g));
         }
         maybeFinish();
+    }
+
+    private static boolean needsShutdown(GuestProgress g) {
+        return g.migrationType() == MigrationType.OFFLINE && g.wasRunning();
+    }
+
+    /** Shuts a guest down for its offline move before it takes a slot; the shutdown uses no migration bandwidth. */
+    private void prepareAhead(GuestProgress p) {
+        Instant now = scheduler.now();
+        Limit limit = new Limit(min(now.plus(config.lockWaitTimeout()).plus(config.shutdownTimeout()).plus(config.powerTimeout()), deadline),
+                "shutdown time limit of " + human(config.shutdownTimeout()) + " (shutdownTimeout)");
+        resolve(p, limit, now.plus(config.lockWaitTimeout()))
+                .thenCompose(g -> g.node().equals(p.targetNode()) || !g.running() ? CompletableFuture.completedFuture(g) : shutDown(p, g, limit))
+                .whenComplete((g, error) -> {
+                    boolean stopRequested;
+                    synchronized (this) {
+                        preparing.remove(p.vmid());
+                        stopRequested = cancelled || deadlinePassed;
+                        if (error == null && !stopRequested) prepared.add(p.vmid());
+                    }
+                    if (abandoned()) return;
+                    if (error != null) {
+                        onGuestDone(p, null, error);
+                    } else if (stopRequested) {
+                        restoreAfterStop(p, g);
+                    } else {
+                        synchronized (this) {
+                            inFlight.remove(p.vmid());
+                        }
+                        pump();
+                    }
+                });
+    }
+
+    /** A guest shut down for a move that will not happen now (cancel, drain time limit): started again where it is. */
+    private void restoreAfterStop(GuestProgress p, Guest g) {
+        CompletableFuture<Guest> restored = g.running() || !p.wasRunning() ? CompletableFuture.completedFuture(g)
+                : async.call(() -> executor.client().start(g)).thenCompose(task -> awaitTask(task,
+                        new Limit(scheduler.now().plus(config.powerTimeout()), "start timeout"))).thenApply(x -> g);
+        restored.whenComplete((x, error) -> {
+            GuestProgress updated;
+            synchronized (this) {
+                inFlight.remove(p.vmid());
+                GuestProgress cur = guests.get(p.vmid());
+                String note = error == null ? "shut down for its move, started again on " + g.node() + " (drain stopped before it moved)"
+                        : "shut down for its move; could not be started again on " + g.node() + ": " + Async.unwrap(error).getMessage();
+                updated = cur.status() == GuestState.IN_PROGRESS ? cur.withStatus(GuestState.PENDING).withNote(note) : cur.withNote(note);
+                guests.put(p.vmid(), updated);
+            }
+            save(updated);
+            maybeFinish();
+        });
     }
 
     private void maybeFinish() {
@@ -257,6 +346,12 @@ public final class DrainRun {
                 .thenCompose(guest -> guest.node().equals(p.targetNode())
                         ? CompletableFuture.completedFuture(guest)
                         : prepare(p, guest, limit).thenCompose(g -> move(p, g, limit)))
+                .thenApply(guest -> {
+                    // The migration is over: its slot goes to the next guest while this one is verified and started.
+                    releaseSlot(p.vmid());
+                    pump();
+                    return guest;
+                })
                 .thenCompose(guest -> ensurePower(p, guest, limit))
                 .whenComplete((guest, error) -> onGuestDone(p, guest, error));
     }
@@ -487,7 +582,12 @@ public final class DrainRun {
 
     private void release(GuestProgress started) {
         inFlight.remove(started.vmid());
-        perTarget.merge(started.targetNode(), -1, Integer::sum);
+        prepared.remove(started.vmid());
+        releaseSlot(started.vmid());
+    }
+
+    private synchronized void releaseSlot(int vmid) {
+        if (slots.remove(vmid)) perTarget.merge(guests.get(vmid).targetNode(), -1, Integer::sum);
     }
 
     private void fail(GuestProgress started, String message) {
