@@ -74,6 +74,8 @@ public final class DrainRun {
     private final Set<String> droppedTargets = new HashSet<>();
     private final Map<Integer, Integer> failedAttempts = new HashMap<>();
     private final MoveWatcher watcher;
+    private int doneCount;
+    private int failedCount;
     private final Instant deadline;
     private Scheduler.Cancellable deadlineTask;
     private boolean cancelled;
@@ -97,7 +99,7 @@ public final class DrainRun {
             // A guest in progress when the previous owner died is moved again only if it is still on its source:
             // resolving where it is comes first in every move.
             GuestProgress p = g.status() == GuestState.IN_PROGRESS ? g.pendingAgain(g.targetNode(), g.migrationType()) : g;
-            guests.put(p.vmid(), p);
+            put(p);
             if (p.status() == GuestState.PENDING) queue.add(p);
         }
     }
@@ -141,7 +143,7 @@ public final class DrainRun {
         synchronized (this) {
             if (finished || abandoned || cancelled) return;
             cancelled = true;
-            for (GuestProgress g : queue) guests.put(g.vmid(), g.withNote("not started: drain cancelled"));
+            for (GuestProgress g : queue) put(guests.get(g.vmid()).withNote("not started: drain cancelled"));
             queue.clear();
         }
         withDrainMdc(() -> log.info("Drain {} of node {} cancelled; {} migrations in flight will finish", drainId(), node(), inFlightCount()));
@@ -190,7 +192,7 @@ public final class DrainRun {
                 if (needsShutdown(g) && !prepared.contains(g.vmid())) {
                     if (position > limit) continue;
                     GuestProgress started = g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
-                    guests.put(g.vmid(), started);
+                    put(started);
                     preparing.add(g.vmid());
                     inFlight.add(g.vmid());
                     toPrepare.add(started);
@@ -207,7 +209,7 @@ public final class DrainRun {
                 perTarget.merge(g.targetNode(), 1, Integer::sum);
                 GuestProgress started = prepared.contains(g.vmid()) ? g
                         : g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
-                guests.put(g.vmid(), started);
+                put(started);
                 toStart.add(started);
             }
         }
@@ -271,7 +273,7 @@ public final class DrainRun {
                 String note = error == null ? "shut down for its move, started again on " + g.node() + " (drain stopped before it moved)"
                         : "shut down for its move; could not be started again on " + g.node() + ": " + Async.unwrap(error).getMessage();
                 updated = cur.status() == GuestState.IN_PROGRESS ? cur.withStatus(GuestState.PENDING).withNote(note) : cur.withNote(note);
-                guests.put(p.vmid(), updated);
+                put(updated);
             }
             save(updated);
             maybeFinish();
@@ -321,7 +323,7 @@ public final class DrainRun {
             String msg = "drain time limit of " + human(config.drainTimeout()) + " (drainTimeout) reached before this guest was started";
             for (GuestProgress g : queue) {
                 GuestProgress f = g.failed(msg, scheduler.now());
-                guests.put(g.vmid(), f);
+                put(f);
                 failedNow.add(f);
             }
             queue.clear();
@@ -478,7 +480,7 @@ public final class DrainRun {
                     synchronized (this) {
                         noted = guests.get(p.vmid()).withNote(unexpected ? "found stopped after migration; started again"
                                 : noteOr(guests.get(p.vmid()).note(), "started again on " + g.node()));
-                        guests.put(p.vmid(), noted);
+                        put(noted);
                     }
                     if (unexpected) notifyListeners(l -> l.guestRestarted(drainId(), noted));
                     return g;
@@ -530,7 +532,7 @@ public final class DrainRun {
         GuestProgress updated;
         synchronized (this) {
             updated = guests.get(vmid).withTask(task.id());
-            guests.put(vmid, updated);
+            put(updated);
         }
         save(updated);
     }
@@ -547,7 +549,7 @@ public final class DrainRun {
             synchronized (this) {
                 release(started);
                 done = guests.get(vmid).completed(guest.node(), scheduler.now());
-                guests.put(vmid, done);
+                put(done);
                 progress = progressMessage();
                 record = record.withMessage(progress);
             }
@@ -595,7 +597,7 @@ public final class DrainRun {
         String progress;
         synchronized (this) {
             failed = guests.get(started.vmid()).failed(message, scheduler.now());
-            guests.put(started.vmid(), failed);
+            put(failed);
             progress = progressMessage();
             record = record.withMessage(progress);
         }
@@ -638,7 +640,7 @@ public final class DrainRun {
             synchronized (this) {
                 if (cancelled || finished) return;
                 GuestProgress again = guests.get(started.vmid()).pendingAgain(e.targetNode(), e.migrationType());
-                guests.put(started.vmid(), again);
+                put(again);
                 queue.add(again);
             }
             withGuestMdc(started.vmid(), () -> log.info("VM {} will be retried on {}", started.vmid(), e.targetNode()));
@@ -674,12 +676,12 @@ public final class DrainRun {
                 PlanEntry e = plan.get(g.vmid());
                 if (e != null && e.action() == PlanEntry.Action.MOVE) {
                     GuestProgress moved = old.pendingAgain(e.targetNode(), e.migrationType());
-                    guests.put(g.vmid(), moved);
+                    put(moved);
                     queue.add(moved);
                 } else {
                     GuestProgress f = old.failed("target " + old.targetNode() + " went offline and no other target fits"
                             + (e == null ? "" : ": " + e.reason()), scheduler.now());
-                    guests.put(g.vmid(), f);
+                    put(f);
                     failedNow.add(f);
                 }
             }
@@ -717,9 +719,19 @@ public final class DrainRun {
     }
 
     private String progressMessage() {
-        long done = guests.values().stream().filter(g -> g.status() == GuestState.COMPLETED || g.status() == GuestState.SKIPPED).count();
-        long failed = guests.values().stream().filter(g -> g.status() == GuestState.FAILED).count();
-        return "Progress: " + done + "/" + guests.size() + " completed" + (failed > 0 ? ", " + failed + " failed" : "");
+        return "Progress: " + doneCount + "/" + guests.size() + " completed" + (failedCount > 0 ? ", " + failedCount + " failed" : "");
+    }
+
+    /** Replaces a guest's entry, keeping the done and failed counts (progress is reported after every move). */
+    private void put(GuestProgress g) {
+        GuestProgress old = guests.put(g.vmid(), g);
+        if (old != null) count(old, -1);
+        count(g, 1);
+    }
+
+    private void count(GuestProgress g, int delta) {
+        if (g.status() == GuestState.COMPLETED || g.status() == GuestState.SKIPPED) doneCount += delta;
+        else if (g.status() == GuestState.FAILED) failedCount += delta;
     }
 
     // ------------------------------------------------------------------ persistence and listeners
