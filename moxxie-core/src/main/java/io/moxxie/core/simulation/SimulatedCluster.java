@@ -59,6 +59,7 @@ public final class SimulatedCluster implements HypervisorClient {
     private final Map<String, Integer> peakPerTarget = new TreeMap<>();
     private final Map<String, Integer> peakPerSource = new TreeMap<>();
     private final Map<String, Long> calls = new TreeMap<>();
+    private final List<Runnable> changeListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private double transientFailureRate;
     private int peakConcurrent;
     private long taskSeq;
@@ -249,6 +250,7 @@ public final class SimulatedCluster implements HypervisorClient {
         call("setTags");
         SimGuest g = existing(guest.vmid());
         g.guest = g.guest.withTags(tags);
+        changed();
     }
 
     // ---------------------------------------------------------------- fault injection
@@ -292,6 +294,7 @@ public final class SimulatedCluster implements HypervisorClient {
     public synchronized SimulatedCluster lock(int vmid, String lock) {
         SimGuest g = existing(vmid);
         g.guest = g.guest.withLock(lock);
+        changed();
         return this;
     }
 
@@ -309,6 +312,7 @@ public final class SimulatedCluster implements HypervisorClient {
             }
             rescheduleTransfers();
         }
+        changed();
         return this;
     }
 
@@ -336,6 +340,56 @@ public final class SimulatedCluster implements HypervisorClient {
     public synchronized SimulatedCluster delete(int vmid) {
         guests.remove(vmid);
         return this;
+    }
+
+    // ---------------------------------------------------------------- state export (the demo server persists it)
+
+    /**
+     * Calls {@code listener} after every change of the cluster's state (a migration ending, a power change,
+     * tags, a lock, a node going offline), outside the cluster's lock. Migrations in flight are not state:
+     * a cluster rebuilt from an export has them aborted, with their guests on the source.
+     */
+    public SimulatedCluster onChange(Runnable listener) {
+        changeListeners.add(Checks.notNull("listener", listener));
+        return this;
+    }
+
+    /** The nodes as built, with their current online state: enough, with the guests, to build the cluster again. */
+    public synchronized List<NodeSpec> nodeSpecs() {
+        List<NodeSpec> out = new ArrayList<>();
+        for (SimNode n : nodes.values()) out.add(new NodeSpec(n.name, n.memoryTotal, n.baseMemoryUsed, n.cpus, n.online));
+        return out;
+    }
+
+    /** Every guest as it stands (a guest migrating now: on its source, unlocked, in the power state it had). */
+    public synchronized List<Guest> guestStates() {
+        List<Guest> out = new ArrayList<>();
+        for (SimGuest g : guests.values()) {
+            Guest x = g.guest;
+            for (Transfer t : transfers) {
+                if (t.guest == g) x = x.withLock(null).withStatus(t.wasRunning ? PowerState.RUNNING : x.status());
+            }
+            out.add(x);
+        }
+        return out;
+    }
+
+    /** Precondition answers that differ from "unrestricted", by vmid. */
+    public synchronized Map<Integer, MigrationPreconditions> preconditionOverrides() {
+        Map<Integer, MigrationPreconditions> out = new TreeMap<>();
+        for (SimGuest g : guests.values()) {
+            if (!g.preconditions.equals(MigrationPreconditions.unrestricted(g.guest.vmid()))) out.put(g.guest.vmid(), g.preconditions);
+        }
+        return out;
+    }
+
+    /** A node of the simulated cluster. */
+    public record NodeSpec(String name, long memoryTotal, long baseMemoryUsed, int cpus, boolean online) {
+    }
+
+    private void changed() {
+        if (changeListeners.isEmpty()) return;
+        scheduler.execute(() -> changeListeners.forEach(Runnable::run));
     }
 
     // ---------------------------------------------------------------- observations
@@ -426,6 +480,7 @@ public final class SimulatedCluster implements HypervisorClient {
     private void setStatus(SimGuest g, PowerState s) {
         g.guest = g.guest.withStatus(s);
         notePeakMemory(g.guest.node());
+        changed();
     }
 
     private SimTask newTask(String node, String type, int vmid) {
@@ -536,6 +591,7 @@ public final class SimulatedCluster implements HypervisorClient {
         if (t.task != null) finishTask(t.task, ok, message);
         migrations.add(new MigrationRecord(g.guest.vmid(), t.source, t.target, t.type, t.startedAt, scheduler.now(), ok, message));
         notePeakMemory(t.target);
+        changed();
     }
 
     /** One migration attempt. */
@@ -664,6 +720,13 @@ public final class SimulatedCluster implements HypervisorClient {
             Checks.nodeName("name", name);
             if (nodes.containsKey(name)) throw new IllegalArgumentException("duplicate node '" + name + "'");
             nodes.put(name, new SimNode(name, memoryBytes, baseMemoryUsed, cpus));
+            return this;
+        }
+
+        /** A node as exported by {@link SimulatedCluster#nodeSpecs()}. */
+        public Builder node(NodeSpec spec) {
+            node(spec.name(), spec.memoryTotal(), spec.baseMemoryUsed(), spec.cpus());
+            nodes.get(spec.name()).online = spec.online();
             return this;
         }
 

@@ -1,0 +1,748 @@
+package io.moxxie.core.execution;
+
+import io.moxxie.core.InvalidTargetException;
+import io.moxxie.core.internal.Async;
+import io.moxxie.core.model.ClusterSnapshot;
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.MigrationPreconditions;
+import io.moxxie.core.model.Node;
+import io.moxxie.core.model.PowerState;
+import io.moxxie.core.plan.DrainPlan;
+import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.plan.PlanEntry;
+import io.moxxie.core.plan.PlanningInput;
+import io.moxxie.core.spi.HypervisorAuthenticationException;
+import io.moxxie.core.spi.HypervisorException;
+import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.TaskRef;
+import io.moxxie.core.spi.TaskState;
+import io.moxxie.core.time.Scheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/**
+ * One drain being carried out. Created by {@link DrainExecutor#start}; its state is readable at any time
+ * through {@link #status()}.
+ *
+ * <p>How it works: pending guests wait in a queue in execution order; {@link #pump()} starts as many as
+ * the concurrency limits allow, skipping over guests whose target is saturated; each guest's move is a chain
+ * of asynchronous steps on the scheduler (resolve where it is, wait out a lock, check preconditions, shut
+ * down for an offline move, migrate, follow the task, verify on the target, restore its power state); when
+ * it ends, its slot is refilled at once. All mutable state is guarded by {@code this}; hypervisor, store and
+ * listener calls happen outside the lock.
+ */
+public final class DrainRun {
+    private static final Logger log = LoggerFactory.getLogger(DrainRun.class);
+    private static final Duration LOCK_POLL = Duration.ofSeconds(10);
+    private static final Duration LOCATION_SETTLE = Duration.ofSeconds(60);
+
+    private final DrainExecutor executor;
+    private final ExecutorConfig config;
+    private final Async async;
+    private final Scheduler scheduler;
+    private final Consumer<DrainStatus> onFinish;
+    private final Map<Integer, MigrationPreconditions> preconditions;
+    private final Instant preconditionsAt;
+
+    private DrainRecord record;
+    private final Map<Integer, GuestProgress> guests = new LinkedHashMap<>();
+    private final TreeSet<GuestProgress> queue = new TreeSet<>(executionOrder());
+    private final Set<Integer> inFlight = new HashSet<>();
+    private final Map<String, Integer> perTarget = new HashMap<>();
+    private final Map<Integer, Set<String>> triedTargets = new HashMap<>();
+    private final Set<String> droppedTargets = new HashSet<>();
+    private final Map<Integer, Integer> failedAttempts = new HashMap<>();
+    private final Instant deadline;
+    private Scheduler.Cancellable deadlineTask;
+    private boolean cancelled;
+    private boolean abandoned;
+    private boolean finished;
+    private boolean deadlinePassed;
+
+    DrainRun(DrainExecutor executor, DrainRecord record, List<GuestProgress> initial,
+             Map<Integer, MigrationPreconditions> preconditions, Instant preconditionsAt, Consumer<DrainStatus> onFinish) {
+        this.executor = executor;
+        this.config = executor.config();
+        this.async = executor.async();
+        this.scheduler = async.scheduler();
+        this.record = record;
+        this.onFinish = onFinish;
+        this.preconditions = new HashMap<>(preconditions);
+        this.preconditionsAt = preconditionsAt;
+        this.deadline = record.startedAt().plus(config.drainTimeout());
+        for (GuestProgress g : initial) {
+            // A guest in progress when the previous owner died is moved again only if it is still on its source:
+            // resolving where it is comes first in every move.
+            GuestProgress p = g.status() == GuestState.IN_PROGRESS ? g.pendingAgain(g.targetNode(), g.migrationType()) : g;
+            guests.put(p.vmid(), p);
+            if (p.status() == GuestState.PENDING) queue.add(p);
+        }
+    }
+
+    /** {@code always-on} first, then larger memory first, then vmid. */
+    static Comparator<GuestProgress> executionOrder() {
+        return Comparator.comparing((GuestProgress g) -> !g.alwaysOn())
+                .thenComparing(Comparator.comparingLong(GuestProgress::memory).reversed())
+                .thenComparingInt(GuestProgress::vmid);
+    }
+
+    void begin() {
+        DrainStatus started = status();
+        withDrainMdc(() -> log.info("{} ({} guests: {} to move, {} skipped, {} failed at planning)", record.message(),
+                started.totalVMs(), queue.size(), started.skippedVMs(), started.failedVMs()));
+        notifyListeners(l -> l.drainStarted(started));
+        Duration left = Duration.between(scheduler.now(), deadline);
+        deadlineTask = scheduler.schedule(left, this::onDrainDeadline);
+        pump();
+    }
+
+    public String drainId() {
+        return record.drainId();
+    }
+
+    public String node() {
+        return record.node();
+    }
+
+    /** The drain as it stands now, consistent (taken under the run's lock). */
+    public synchronized DrainStatus status() {
+        return DrainStatus.of(record, List.copyOf(guests.values()));
+    }
+
+    public synchronized boolean isFinished() {
+        return finished;
+    }
+
+    /** Stops starting new moves at once; moves in flight finish. The drain then ends {@code cancelled}. */
+    public void cancel() {
+        synchronized (this) {
+            if (finished || abandoned || cancelled) return;
+            cancelled = true;
+            for (GuestProgress g : queue) guests.put(g.vmid(), g.withNote("not started: drain cancelled"));
+            queue.clear();
+        }
+        withDrainMdc(() -> log.info("Drain {} of node {} cancelled; {} migrations in flight will finish", drainId(), node(), inFlightCount()));
+        maybeFinish();
+    }
+
+    /**
+     * Stops all work on this drain without writing anything more: used when this process lost the drain's
+     * lease to another, or is shutting down. The store keeps the drain as it was, for {@code recover()}.
+     */
+    public void abandon() {
+        synchronized (this) {
+            abandoned = true;
+        }
+        if (deadlineTask != null) deadlineTask.cancel();
+    }
+
+    synchronized boolean abandoned() {
+        return abandoned;
+    }
+
+    private synchronized int inFlightCount() {
+        return inFlight.size();
+    }
+
+    // ------------------------------------------------------------------ scheduling
+
+    private void pump() {
+        List<GuestProgress> toStart = new ArrayList<>();
+        synchronized (this) {
+            if (finished || abandoned || cancelled) return;
+            int limit = record.request().effectiveConcurrency();
+            var it = queue.iterator();
+            while (inFlight.size() < limit && it.hasNext()) {
+                GuestProgress g = it.next();
+                if (perTarget.getOrDefault(g.targetNode(), 0) >= config.perTargetLimit()) continue;
+                it.remove();
+                inFlight.add(g.vmid());
+                perTarget.merge(g.targetNode(), 1, Integer::sum);
+                GuestProgress started = g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
+                guests.put(g.vmid(), started);
+                toStart.add(started);
+            }
+        }
+        for (GuestProgress g : toStart) {
+            save(g);
+            notifyListeners(l -> l.guestStarted(drainId(), g));
+            scheduler.execute(() -> runGuest(g));
+        }
+        maybeFinish();
+    }
+
+    private void maybeFinish() {
+        DrainStatus finalStatus;
+        synchronized (this) {
+            if (finished || abandoned || !queue.isEmpty() || !inFlight.isEmpty()) return;
+            finished = true;
+            boolean anyFailed = guests.values().stream().anyMatch(g -> g.status() == GuestState.FAILED);
+            DrainState state = cancelled ? DrainState.CANCELLED : anyFailed ? DrainState.FAILED : DrainState.COMPLETED;
+            record = record.withStatus(state, finalMessage(state), scheduler.now());
+            finalStatus = DrainStatus.of(record, List.copyOf(guests.values()));
+        }
+        if (deadlineTask != null) deadlineTask.cancel();
+        writeDrain();
+        withDrainMdc(() -> {
+            if (finalStatus.status() == DrainState.COMPLETED) log.info(finalStatus.message());
+            else log.warn(finalStatus.message());
+        });
+        notifyListeners(l -> l.drainFinished(finalStatus));
+        if (onFinish != null) onFinish.accept(finalStatus);
+    }
+
+    private String finalMessage(DrainState state) {
+        String op = record.operation() == Operation.DRAIN ? "Drain" : "Undrain";
+        long moved = guests.values().stream().filter(g -> g.status() == GuestState.COMPLETED).count();
+        long skipped = guests.values().stream().filter(g -> g.status() == GuestState.SKIPPED).count();
+        List<GuestProgress> failed = guests.values().stream().filter(g -> g.status() == GuestState.FAILED).toList();
+        String counts = moved + " migrated, " + skipped + " skipped, " + failed.size() + " failed";
+        return switch (state) {
+            case COMPLETED -> op + " of " + node() + " completed: " + counts;
+            case CANCELLED -> op + " of " + node() + " cancelled: " + counts + ", "
+                    + guests.values().stream().filter(g -> g.status() == GuestState.PENDING).count() + " not started";
+            default -> op + " of " + node() + " failed: " + counts + " (" + failed.stream()
+                    .map(g -> g.vmid() + ": " + g.error()).reduce((a, b) -> a + "; " + b).orElse("") + ")";
+        };
+    }
+
+    private void onDrainDeadline() {
+        List<GuestProgress> failedNow = new ArrayList<>();
+        synchronized (this) {
+            if (finished || abandoned) return;
+            deadlinePassed = true;
+            String msg = "drain time limit of " + human(config.drainTimeout()) + " (drainTimeout) reached before this guest was started";
+            for (GuestProgress g : queue) {
+                GuestProgress f = g.failed(msg, scheduler.now());
+                guests.put(g.vmid(), f);
+                failedNow.add(f);
+            }
+            queue.clear();
+        }
+        for (GuestProgress f : failedNow) {
+            save(f);
+            notifyListeners(l -> l.guestFailed(drainId(), f));
+        }
+        maybeFinish();
+    }
+
+    // ------------------------------------------------------------------ one guest
+
+    private void runGuest(GuestProgress p) {
+        Instant migrationDeadline = scheduler.now().plus(config.migrationTimeout());
+        Limit limit = migrationDeadline.isBefore(deadline)
+                ? new Limit(migrationDeadline, "migration time limit of " + human(config.migrationTimeout()) + " (migrationTimeout)")
+                : new Limit(deadline, "drain time limit of " + human(config.drainTimeout()) + " (drainTimeout)");
+        withGuestMdc(p.vmid(), () -> log.info("Migrating VM {} ({}) from {} to {} ({}, attempt {})", p.vmid(), p.name(),
+                p.sourceNode(), p.targetNode(), p.migrationType().wireName(), p.attempts()));
+        resolve(p, limit, scheduler.now().plus(config.lockWaitTimeout()))
+                .thenCompose(guest -> guest.node().equals(p.targetNode())
+                        ? CompletableFuture.completedFuture(guest)
+                        : prepare(p, guest, limit).thenCompose(g -> move(p, g, limit)))
+                .thenCompose(guest -> ensurePower(p, guest, limit))
+                .whenComplete((guest, error) -> onGuestDone(p, guest, error));
+    }
+
+    /**
+     * Reads where the guest is and whether its target still takes guests (one cluster read gives both); waits
+     * out a config lock (a backup, or a migration a dead owner started).
+     */
+    private CompletableFuture<Guest> resolve(GuestProgress p, Limit limit, Instant lockDeadline) {
+        checkAbandoned();
+        return async.call(() -> executor.client().snapshot()).thenCompose(snapshot -> {
+            Guest g = snapshot.guest(p.vmid()).orElseThrow(() -> new GuestFailure("VM " + p.vmid() + " no longer exists", Kind.FINAL));
+            if (g.node().equals(p.targetNode()) && g.lock() == null) return CompletableFuture.completedFuture(g);
+            if (!g.node().equals(p.sourceNode()) && !g.node().equals(p.targetNode())) {
+                throw new GuestFailure("VM " + p.vmid() + " is now on " + g.node() + ", not on " + p.sourceNode()
+                        + " (moved by someone else during the drain?)", Kind.FINAL);
+            }
+            if (!targetAvailable(snapshot, p.targetNode())) {
+                throw new GuestFailure("target node " + p.targetNode() + " is offline or gone", Kind.TARGET_UNAVAILABLE);
+            }
+            if (g.lock() == null) return CompletableFuture.completedFuture(g);
+            Instant now = scheduler.now();
+            Instant until = lockDeadline.isBefore(limit.at) ? lockDeadline : limit.at;
+            if (!now.isBefore(until)) {
+                throw new GuestFailure("VM " + p.vmid() + " is locked (" + g.lock() + ") for longer than "
+                        + (lockDeadline.isBefore(limit.at) ? "the lock wait limit of " + human(config.lockWaitTimeout()) + " (lockWaitTimeout)" : "the " + limit.name), Kind.FINAL);
+            }
+            withGuestMdc(p.vmid(), () -> log.info("VM {} is locked ({}), waiting", p.vmid(), g.lock()));
+            return async.delay(min(LOCK_POLL, Duration.between(now, until))).thenCompose(x -> resolve(p, limit, lockDeadline));
+        });
+    }
+
+    private static boolean targetAvailable(ClusterSnapshot snapshot, String target) {
+        return snapshot.node(target).map(Node::online).orElse(false);
+    }
+
+    /** Checks preconditions, and for an offline move of a running guest shuts it down first. */
+    private CompletableFuture<Guest> prepare(GuestProgress p, Guest guest, Limit limit) {
+        CompletableFuture<MigrationPreconditions> pre;
+        MigrationPreconditions cached = preconditions.get(p.vmid());
+        boolean fresh = cached != null && preconditionsAt != null
+                && Duration.between(preconditionsAt, scheduler.now()).compareTo(config.preconditionMaxAge()) <= 0;
+        pre = fresh ? CompletableFuture.completedFuture(cached) : async.call(() -> executor.client().preconditions(guest))
+                .thenApply(fetched -> {
+                    synchronized (this) {
+                        preconditions.put(p.vmid(), fetched);
+                    }
+                    return fetched;
+                });
+        return pre.thenCompose(pc -> {
+            if (!pc.allows(p.targetNode())) {
+                throw new GuestFailure("not allowed on " + p.targetNode() + ": " + pc.notAllowed().get(p.targetNode()), Kind.RETRY_ELSEWHERE);
+            }
+            if (!pc.canMove()) throw new GuestFailure("cannot migrate: uses local resources " + String.join(", ", pc.blockers()), Kind.FINAL);
+            if (p.migrationType() == MigrationType.ONLINE && guest.running() && !pc.canMoveLive()) {
+                throw new GuestFailure("cannot live-migrate: uses " + String.join(", ", pc.liveBlockers()), Kind.FINAL);
+            }
+            if (p.migrationType() == MigrationType.OFFLINE && guest.running()) return shutDown(p, guest, limit);
+            return CompletableFuture.completedFuture(guest);
+        });
+    }
+
+    private CompletableFuture<Guest> shutDown(GuestProgress p, Guest guest, Limit limit) {
+        withGuestMdc(p.vmid(), () -> log.info("Shutting down VM {} ({}) for its offline migration (timeout {})", p.vmid(), p.name(),
+                human(config.shutdownTimeout())));
+        Instant shutdownDeadline = min(scheduler.now().plus(config.shutdownTimeout()).plus(config.powerTimeout()), limit.at);
+        return async.call(() -> executor.client().shutdown(guest, config.shutdownTimeout()))
+                .thenCompose(task -> awaitTask(task, new Limit(shutdownDeadline, "shutdown timeout")).handle((s, e) -> s))
+                .thenCompose(s -> awaitPower(p.vmid(), PowerState.STOPPED, min(scheduler.now().plus(config.powerTimeout()), limit.at)))
+                .thenCompose(g -> {
+                    if (!g.running()) return CompletableFuture.completedFuture(g);
+                    withGuestMdc(p.vmid(), () -> log.warn("VM {} did not shut down within {}, stopping it", p.vmid(), human(config.shutdownTimeout())));
+                    return async.call(() -> executor.client().stop(g))
+                            .thenCompose(task -> awaitTask(task, limit))
+                            .thenCompose(s -> awaitPower(p.vmid(), PowerState.STOPPED, min(scheduler.now().plus(config.powerTimeout()), limit.at)))
+                            .thenApply(stopped -> {
+                                if (stopped.running()) throw new GuestFailure("VM " + p.vmid() + " could not be stopped for its offline migration", Kind.FINAL);
+                                return stopped;
+                            });
+                });
+    }
+
+    private CompletableFuture<Guest> move(GuestProgress p, Guest guest, Limit limit) {
+        checkAbandoned();
+        MigrationPreconditions pc = preconditions.getOrDefault(p.vmid(), MigrationPreconditions.unrestricted(p.vmid()));
+        MigrationType type = guest.running() ? p.migrationType() : MigrationType.OFFLINE;
+        MigrationCommand cmd = new MigrationCommand(guest, p.targetNode(), type, pc.localDisks(), config.shutdownTimeout());
+        return async.call(() -> executor.client().migrate(cmd))
+                .exceptionally(e -> {
+                    Throwable cause = Async.unwrap(e);
+                    if (cause instanceof HypervisorException && !(cause instanceof HypervisorAuthenticationException)) {
+                        throw new GuestFailure(cause.getMessage(), Kind.RETRY_ELSEWHERE);
+                    }
+                    throw new java.util.concurrent.CompletionException(cause);
+                })
+                .thenCompose(task -> {
+                    recordTask(p.vmid(), task);
+                    if (!task.tracked()) return awaitLocation(p, limit, limit.at);
+                    return awaitTask(task, limit).thenCompose(state -> {
+                        if (!state.successful()) throw new GuestFailure(state.message(), Kind.RETRY_ELSEWHERE);
+                        return awaitLocation(p, limit, min(scheduler.now().plus(LOCATION_SETTLE), limit.at));
+                    });
+                });
+    }
+
+    /** After the move: the guest ends in the power state it had; an always-on guest must run. */
+    private CompletableFuture<Guest> ensurePower(GuestProgress p, Guest guest, Limit limit) {
+        boolean mustRun = (p.wasRunning() || p.alwaysOn()) && !guest.template();
+        if (!mustRun || guest.running()) return CompletableFuture.completedFuture(guest);
+        boolean unexpected = p.alwaysOn() && p.migrationType() != MigrationType.OFFLINE;
+        withGuestMdc(p.vmid(), () -> {
+            if (p.alwaysOn()) log.warn("Always-on VM {} ({}) is stopped after migration, starting it", p.vmid(), p.name());
+            else log.info("VM {} ({}) was running before its {} migration, starting it on {}", p.vmid(), p.name(),
+                    p.migrationType().wireName(), guest.node());
+        });
+        Instant powerDeadline = min(scheduler.now().plus(config.powerTimeout()), limit.at);
+        return async.call(() -> executor.client().start(guest))
+                .thenCompose(task -> awaitTask(task, new Limit(powerDeadline, "start timeout of " + human(config.powerTimeout()))))
+                .thenCompose(state -> {
+                    if (!state.successful()) throw new GuestFailure(startFailure(p, guest, state.message()), Kind.FINAL);
+                    return awaitPower(p.vmid(), PowerState.RUNNING, powerDeadline);
+                })
+                .thenApply(g -> {
+                    if (!g.running()) throw new GuestFailure(startFailure(p, guest, "still " + g.status().wireName() + " after "
+                            + human(config.powerTimeout())), Kind.FINAL);
+                    withGuestMdc(p.vmid(), () -> log.info(p.alwaysOn() ? "Successfully started always-on VM {}" : "Successfully started VM {}", p.vmid()));
+                    GuestProgress noted;
+                    synchronized (this) {
+                        noted = guests.get(p.vmid()).withNote(unexpected ? "found stopped after migration; started again"
+                                : noteOr(guests.get(p.vmid()).note(), "started again on " + g.node()));
+                        guests.put(p.vmid(), noted);
+                    }
+                    if (unexpected) notifyListeners(l -> l.guestRestarted(drainId(), noted));
+                    return g;
+                });
+    }
+
+    private static String noteOr(String note, String fallback) {
+        return note == null ? fallback : note;
+    }
+
+    private static String startFailure(GuestProgress p, Guest g, String why) {
+        return (p.alwaysOn() ? "always-on " : "") + "VM " + p.vmid() + " is stopped on " + g.node()
+                + " after migration and could not be started: " + why;
+    }
+
+    private CompletableFuture<TaskState> awaitTask(TaskRef task, Limit limit) {
+        return pollTask(task, limit, config.pollInitialDelay());
+    }
+
+    /** Waits, reads the task, and goes on until it has stopped; the limit is judged after a last read, never before. */
+    private CompletableFuture<TaskState> pollTask(TaskRef task, Limit limit, Duration wait) {
+        Duration untilLimit = Duration.between(scheduler.now(), limit.at);
+        return async.delay(min(wait, untilLimit))
+                .thenCompose(x -> {
+                    checkAbandoned();
+                    return async.call(() -> executor.client().task(task));
+                })
+                .thenCompose(state -> {
+                    if (state.finished()) return CompletableFuture.completedFuture(state);
+                    if (!scheduler.now().isBefore(limit.at)) {
+                        throw new GuestFailure("exceeded the " + limit.name + "; task " + task.id() + " may still be running on "
+                                + task.node(), Kind.FINAL);
+                    }
+                    return pollTask(task, limit, min(wait.multipliedBy(2), config.pollMaxDelay()));
+                });
+    }
+
+    /**
+     * Polls the guest until it is on its target ({@code settleBy}: how long to wait for the cluster view to catch
+     * up). Reads the whole cluster view, so that a target going offline under an HA request (which Proxmox then
+     * drops silently) is noticed at once rather than at the time limit.
+     */
+    private CompletableFuture<Guest> awaitLocation(GuestProgress p, Limit limit, Instant settleBy) {
+        return async.call(() -> executor.client().snapshot()).thenCompose(snapshot -> {
+            Guest g = snapshot.guest(p.vmid()).orElseThrow(() -> new GuestFailure("VM " + p.vmid() + " disappeared during its migration", Kind.FINAL));
+            if (g.node().equals(p.targetNode()) && !"migrate".equals(g.lock())) return CompletableFuture.completedFuture(g);
+            if (!targetAvailable(snapshot, p.targetNode())) {
+                throw new GuestFailure("target node " + p.targetNode() + " went offline during the migration", Kind.TARGET_UNAVAILABLE);
+            }
+            Instant now = scheduler.now();
+            if (!now.isBefore(settleBy)) {
+                String why = settleBy.equals(limit.at) ? "exceeded the " + limit.name : "the migration reported success";
+                throw new GuestFailure(why + " but VM " + p.vmid() + " is still on " + g.node() + ", not on " + p.targetNode(), Kind.FINAL);
+            }
+            return async.delay(min(config.pollMaxDelay(), Duration.between(now, settleBy))).thenCompose(x -> {
+                checkAbandoned();
+                return awaitLocation(p, limit, settleBy);
+            });
+        });
+    }
+
+    private CompletableFuture<Guest> awaitPower(int vmid, PowerState wanted, Instant until) {
+        return async.call(() -> executor.client().guest(vmid)).thenCompose(found -> {
+            Guest g = found.orElseThrow(() -> new GuestFailure("VM " + vmid + " no longer exists", Kind.FINAL));
+            boolean there = wanted == PowerState.RUNNING ? g.running() : g.status() == PowerState.STOPPED;
+            if (there || !scheduler.now().isBefore(until)) return CompletableFuture.completedFuture(g);
+            return async.delay(min(config.pollInitialDelay(), Duration.between(scheduler.now(), until)))
+                    .thenCompose(x -> awaitPower(vmid, wanted, until));
+        });
+    }
+
+    private void recordTask(int vmid, TaskRef task) {
+        GuestProgress updated;
+        synchronized (this) {
+            updated = guests.get(vmid).withTask(task.id());
+            guests.put(vmid, updated);
+        }
+        save(updated);
+    }
+
+    // ------------------------------------------------------------------ outcomes
+
+    private void onGuestDone(GuestProgress started, Guest guest, Throwable error) {
+        int vmid = started.vmid();
+        Throwable cause = error == null ? null : Async.unwrap(error);
+        if (cause instanceof Abandoned || abandoned()) return;
+        if (cause == null) {
+            GuestProgress done;
+            String progress;
+            synchronized (this) {
+                release(started);
+                done = guests.get(vmid).completed(guest.node(), scheduler.now());
+                guests.put(vmid, done);
+                progress = progressMessage();
+                record = record.withMessage(progress);
+            }
+            save(done);
+            writeDrain();
+            withGuestMdc(vmid, () -> log.info("Migrated VM {} ({}) to {}. {}", vmid, done.name(), done.targetNode(), progress));
+            notifyListeners(l -> l.guestCompleted(drainId(), done));
+            pump();
+            return;
+        }
+        String message = cause instanceof GuestFailure || cause instanceof HypervisorException
+                ? cause.getMessage() : cause.getClass().getSimpleName() + ": " + cause.getMessage();
+        Kind kind = cause instanceof GuestFailure gf ? gf.kind : Kind.FINAL;
+        if (!(cause instanceof GuestFailure) && !(cause instanceof HypervisorException)) {
+            withGuestMdc(vmid, () -> log.error("Unexpected error migrating VM {}", vmid, cause));
+        }
+        boolean retry;
+        synchronized (this) {
+            release(started);
+            triedTargets.computeIfAbsent(vmid, k -> new HashSet<>()).add(started.targetNode());
+            int failures = kind == Kind.RETRY_ELSEWHERE ? failedAttempts.merge(vmid, 1, Integer::sum) : 0;
+            retry = kind != Kind.FINAL && !cancelled && !deadlinePassed && failures <= config.retriesOnNewTarget();
+        }
+        if (retry) {
+            withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: {}; retrying on another target", vmid,
+                    started.name(), started.targetNode(), message));
+            retryElsewhere(started, message);
+        } else {
+            fail(started, message);
+        }
+    }
+
+    private void release(GuestProgress started) {
+        inFlight.remove(started.vmid());
+        perTarget.merge(started.targetNode(), -1, Integer::sum);
+    }
+
+    private void fail(GuestProgress started, String message) {
+        GuestProgress failed;
+        String progress;
+        synchronized (this) {
+            failed = guests.get(started.vmid()).failed(message, scheduler.now());
+            guests.put(started.vmid(), failed);
+            progress = progressMessage();
+            record = record.withMessage(progress);
+        }
+        save(failed);
+        writeDrain();
+        withGuestMdc(started.vmid(), () -> log.error("Failed to migrate VM {} ({}) from {} to {}: {}", started.vmid(), started.name(),
+                started.sourceNode(), started.targetNode(), message));
+        notifyListeners(l -> l.guestFailed(drainId(), failed));
+        pump();
+    }
+
+    /**
+     * A migration failed in a way another target may not: look at the cluster again, drop targets that went
+     * offline (re-planning every guest that was going there), and put this guest back with its next-best target.
+     */
+    private void retryElsewhere(GuestProgress started, String message) {
+        async.call(() -> executor.client().snapshot()).whenComplete((snapshot, err) -> {
+            if (abandoned()) return;
+            if (err != null) {
+                fail(started, message + " (and the cluster could not be read to choose another target: " + Async.unwrap(err).getMessage() + ")");
+                return;
+            }
+            dropUnavailableTargets(snapshot);
+            Set<String> exclude;
+            synchronized (this) {
+                exclude = new HashSet<>(droppedTargets);
+                if (record.request().targetNode().isEmpty()) exclude.addAll(triedTargets.getOrDefault(started.vmid(), Set.of()));
+            }
+            Optional<Guest> current = snapshot.guest(started.vmid());
+            if (current.isEmpty()) {
+                fail(started, message + " (and the VM no longer exists)");
+                return;
+            }
+            Map<Integer, PlanEntry> replanned = replan(snapshot, List.of(current.get()), exclude);
+            PlanEntry e = replanned.get(started.vmid());
+            if (e == null || e.action() != PlanEntry.Action.MOVE) {
+                fail(started, message + (e == null ? "" : " (no other target: " + e.reason() + ")"));
+                return;
+            }
+            synchronized (this) {
+                if (cancelled || finished) return;
+                GuestProgress again = guests.get(started.vmid()).pendingAgain(e.targetNode(), e.migrationType());
+                guests.put(started.vmid(), again);
+                queue.add(again);
+            }
+            withGuestMdc(started.vmid(), () -> log.info("VM {} will be retried on {}", started.vmid(), e.targetNode()));
+            pump();
+        });
+    }
+
+    /** Targets that are offline now, or gone: no new move goes there, and pending guests planned there are re-planned. */
+    private void dropUnavailableTargets(ClusterSnapshot snapshot) {
+        List<Guest> toReplan = new ArrayList<>();
+        Set<String> exclude;
+        synchronized (this) {
+            Set<String> newlyDropped = new HashSet<>();
+            for (GuestProgress g : queue) {
+                if (g.targetNode() == null || droppedTargets.contains(g.targetNode())) continue;
+                Optional<Node> n = snapshot.node(g.targetNode());
+                if (n.isEmpty() || !n.get().online()) newlyDropped.add(g.targetNode());
+            }
+            if (newlyDropped.isEmpty()) return;
+            droppedTargets.addAll(newlyDropped);
+            exclude = new HashSet<>(droppedTargets);
+            for (GuestProgress g : queue) {
+                if (droppedTargets.contains(g.targetNode())) snapshot.guest(g.vmid()).ifPresent(toReplan::add);
+            }
+        }
+        withDrainMdc(() -> log.warn("Target node(s) {} unavailable: dropped, re-planning {} pending guest(s)", exclude, toReplan.size()));
+        Map<Integer, PlanEntry> plan = replan(snapshot, toReplan, exclude);
+        List<GuestProgress> failedNow = new ArrayList<>();
+        synchronized (this) {
+            for (Guest g : toReplan) {
+                GuestProgress old = guests.get(g.vmid());
+                if (old == null || !queue.remove(old)) continue;
+                PlanEntry e = plan.get(g.vmid());
+                if (e != null && e.action() == PlanEntry.Action.MOVE) {
+                    GuestProgress moved = old.pendingAgain(e.targetNode(), e.migrationType());
+                    guests.put(g.vmid(), moved);
+                    queue.add(moved);
+                } else {
+                    GuestProgress f = old.failed("target " + old.targetNode() + " went offline and no other target fits"
+                            + (e == null ? "" : ": " + e.reason()), scheduler.now());
+                    guests.put(g.vmid(), f);
+                    failedNow.add(f);
+                }
+            }
+        }
+        for (GuestProgress f : failedNow) {
+            save(f);
+            notifyListeners(l -> l.guestFailed(drainId(), f));
+        }
+    }
+
+    private Map<Integer, PlanEntry> replan(ClusterSnapshot snapshot, List<Guest> toPlan, Set<String> exclude) {
+        Map<String, Long> reserved = new HashMap<>();
+        Set<String> unavailable = new HashSet<>(executor.nodesInMaintenance());
+        unavailable.addAll(exclude);
+        Map<Integer, MigrationPreconditions> pre;
+        synchronized (this) {
+            for (int vmid : inFlight) {
+                GuestProgress g = guests.get(vmid);
+                reserved.merge(g.targetNode(), g.memory(), Long::sum);
+            }
+            for (GuestProgress g : queue) reserved.merge(g.targetNode(), g.memory(), Long::sum);
+            pre = new HashMap<>(preconditions);
+        }
+        PlanningInput input = record.operation() == Operation.UNDRAIN
+                ? PlanningInput.undrain(snapshot, record.request(), toPlan, unavailable, pre)
+                : new PlanningInput(snapshot, record.request(), toPlan, unavailable, pre, reserved, false);
+        Map<Integer, PlanEntry> out = new HashMap<>();
+        try {
+            DrainPlan plan = executor.planner().plan(input);
+            for (PlanEntry e : plan.entries()) out.put(e.vmid(), e);
+        } catch (InvalidTargetException e) {
+            for (Guest g : toPlan) out.put(g.vmid(), PlanEntry.block(g, MigrationType.ONLINE, e.getMessage(), false));
+        }
+        return out;
+    }
+
+    private String progressMessage() {
+        long done = guests.values().stream().filter(g -> g.status() == GuestState.COMPLETED || g.status() == GuestState.SKIPPED).count();
+        long failed = guests.values().stream().filter(g -> g.status() == GuestState.FAILED).count();
+        return "Progress: " + done + "/" + guests.size() + " completed" + (failed > 0 ? ", " + failed + " failed" : "");
+    }
+
+    // ------------------------------------------------------------------ persistence and listeners
+
+    private void save(GuestProgress g) {
+        if (abandoned()) return;
+        try {
+            executor.store().updateGuest(g);
+        } catch (RuntimeException e) {
+            withGuestMdc(g.vmid(), () -> log.error("Could not record the progress of VM {} in drain {}: {}", g.vmid(), drainId(), e.getMessage()));
+        }
+    }
+
+    private void writeDrain() {
+        DrainRecord r;
+        synchronized (this) {
+            if (abandoned) return;
+            r = record;
+        }
+        try {
+            if (!executor.store().updateDrain(r)) {
+                withDrainMdc(() -> log.warn("Drain {} is now owned by another process; this process stops working on it", drainId()));
+                abandon();
+            }
+        } catch (RuntimeException e) {
+            withDrainMdc(() -> log.error("Could not record the state of drain {}: {}", drainId(), e.getMessage()));
+        }
+    }
+
+    private void notifyListeners(Consumer<DrainListener> event) {
+        if (abandoned()) return;
+        for (DrainListener l : executor.listeners()) {
+            try {
+                event.accept(l);
+            } catch (RuntimeException e) {
+                log.warn("Drain listener {} failed: {}", l, e.toString());
+            }
+        }
+    }
+
+    private void checkAbandoned() {
+        if (abandoned()) throw new Abandoned();
+    }
+
+    private void withDrainMdc(Runnable r) {
+        try (MDC.MDCCloseable a = MDC.putCloseable("drainId", drainId()); MDC.MDCCloseable b = MDC.putCloseable("node", node())) {
+            r.run();
+        }
+    }
+
+    private void withGuestMdc(int vmid, Runnable r) {
+        try (MDC.MDCCloseable c = MDC.putCloseable("vmid", Integer.toString(vmid))) {
+            withDrainMdc(r);
+        }
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        Duration m = a.compareTo(b) <= 0 ? a : b;
+        return m.isNegative() ? Duration.ZERO : m;
+    }
+
+    private static Instant min(Instant a, Instant b) {
+        return a.isBefore(b) ? a : b;
+    }
+
+    static String human(Duration d) {
+        if (d.toHours() > 0 && d.toMinutesPart() == 0 && d.toSecondsPart() == 0) return d.toHours() + "h";
+        if (d.toMinutes() > 0 && d.toSecondsPart() == 0) return d.toMinutes() + "m";
+        return d.toSeconds() + "s";
+    }
+
+    private record Limit(Instant at, String name) {
+    }
+
+    /** How a failed attempt is followed up. */
+    private enum Kind {
+        /** Give up on the guest. */
+        FINAL,
+        /** Another target might succeed: retry there, within {@link ExecutorConfig#retriesOnNewTarget()}. */
+        RETRY_ELSEWHERE,
+        /** The target went away before or during the move: re-plan, without using up a retry. */
+        TARGET_UNAVAILABLE
+    }
+
+    /** A guest's move failed. */
+    private static final class GuestFailure extends RuntimeException {
+        final Kind kind;
+
+        GuestFailure(String message, Kind kind) {
+            super(message, null, false, false);
+            this.kind = kind;
+        }
+    }
+
+    private static final class Abandoned extends RuntimeException {
+        Abandoned() {
+            super("drain abandoned", null, false, false);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package io.moxxie.core.execution;
+
+import io.moxxie.core.internal.Checks;
+
+import java.time.Duration;
+
+/**
+ * Limits and timings of the {@link DrainExecutor}. Immutable; {@link #defaults()} or {@link #builder()}.
+ *
+ * @param perTargetLimit      migrations that may run into one target node at once
+ * @param migrationTimeout    longest one guest's move may take, from its start to verified on the target
+ * @param drainTimeout        longest a whole drain may take
+ * @param pollInitialDelay    first wait before reading a task's state; doubles up to {@code pollMaxDelay}
+ * @param pollMaxDelay        longest wait between two reads of a task's state
+ * @param shutdownTimeout     how long a guest gets to shut down (offline moves, container restart mode) before it is stopped
+ * @param lockWaitTimeout     how long a locked guest (backup, snapshot) is waited for before it fails
+ * @param powerTimeout        how long a start or stop may take to show
+ * @param maxRetries          retries of a hypervisor call that failed transiently
+ * @param retryInitialDelay   first backoff of those retries (doubling up to {@code retryMaxDelay})
+ * @param retryMaxDelay       longest backoff
+ * @param retriesOnNewTarget  after a failed migration task, how many times the guest is tried again on the next-best target
+ * @param preconditionMaxAge  a precondition answer older than this is asked again before the guest moves
+ */
+public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Duration drainTimeout,
+                             Duration pollInitialDelay, Duration pollMaxDelay, Duration shutdownTimeout,
+                             Duration lockWaitTimeout, Duration powerTimeout, int maxRetries, Duration retryInitialDelay,
+                             Duration retryMaxDelay, int retriesOnNewTarget, Duration preconditionMaxAge) {
+    public static final int DEFAULT_PER_TARGET_LIMIT = 2;
+    public static final Duration DEFAULT_MIGRATION_TIMEOUT = Duration.ofMinutes(30);
+    public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofHours(12);
+
+    public ExecutorConfig {
+        Checks.positive("perTargetLimit", perTargetLimit);
+        Checks.positive("migrationTimeout", migrationTimeout);
+        Checks.positive("drainTimeout", drainTimeout);
+        Checks.positive("pollInitialDelay", pollInitialDelay);
+        Checks.positive("pollMaxDelay", pollMaxDelay);
+        Checks.positive("shutdownTimeout", shutdownTimeout);
+        Checks.positive("lockWaitTimeout", lockWaitTimeout);
+        Checks.positive("powerTimeout", powerTimeout);
+        if (maxRetries < 0) throw new IllegalArgumentException("maxRetries must be >= 0, was " + maxRetries);
+        Checks.positive("retryInitialDelay", retryInitialDelay);
+        Checks.positive("retryMaxDelay", retryMaxDelay);
+        if (retriesOnNewTarget < 0) throw new IllegalArgumentException("retriesOnNewTarget must be >= 0, was " + retriesOnNewTarget);
+        Checks.notNull("preconditionMaxAge", preconditionMaxAge);
+    }
+
+    public static ExecutorConfig defaults() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.perTargetLimit = perTargetLimit;
+        b.migrationTimeout = migrationTimeout;
+        b.drainTimeout = drainTimeout;
+        b.pollInitialDelay = pollInitialDelay;
+        b.pollMaxDelay = pollMaxDelay;
+        b.shutdownTimeout = shutdownTimeout;
+        b.lockWaitTimeout = lockWaitTimeout;
+        b.powerTimeout = powerTimeout;
+        b.maxRetries = maxRetries;
+        b.retryInitialDelay = retryInitialDelay;
+        b.retryMaxDelay = retryMaxDelay;
+        b.retriesOnNewTarget = retriesOnNewTarget;
+        b.preconditionMaxAge = preconditionMaxAge;
+        return b;
+    }
+
+    /** Not thread-safe; {@link #build()} validates. */
+    public static final class Builder {
+        private int perTargetLimit = DEFAULT_PER_TARGET_LIMIT;
+        private Duration migrationTimeout = DEFAULT_MIGRATION_TIMEOUT;
+        private Duration drainTimeout = DEFAULT_DRAIN_TIMEOUT;
+        private Duration pollInitialDelay = Duration.ofSeconds(2);
+        private Duration pollMaxDelay = Duration.ofSeconds(20);
+        private Duration shutdownTimeout = Duration.ofMinutes(3);
+        private Duration lockWaitTimeout = Duration.ofMinutes(10);
+        private Duration powerTimeout = Duration.ofMinutes(2);
+        private int maxRetries = 6;
+        private Duration retryInitialDelay = Duration.ofSeconds(1);
+        private Duration retryMaxDelay = Duration.ofSeconds(30);
+        private int retriesOnNewTarget = 1;
+        private Duration preconditionMaxAge = Duration.ofMinutes(5);
+
+        public Builder perTargetLimit(int v) { perTargetLimit = v; return this; }
+        public Builder migrationTimeout(Duration v) { migrationTimeout = v; return this; }
+        public Builder drainTimeout(Duration v) { drainTimeout = v; return this; }
+        public Builder pollInitialDelay(Duration v) { pollInitialDelay = v; return this; }
+        public Builder pollMaxDelay(Duration v) { pollMaxDelay = v; return this; }
+        public Builder shutdownTimeout(Duration v) { shutdownTimeout = v; return this; }
+        public Builder lockWaitTimeout(Duration v) { lockWaitTimeout = v; return this; }
+        public Builder powerTimeout(Duration v) { powerTimeout = v; return this; }
+        public Builder maxRetries(int v) { maxRetries = v; return this; }
+        public Builder retryInitialDelay(Duration v) { retryInitialDelay = v; return this; }
+        public Builder retryMaxDelay(Duration v) { retryMaxDelay = v; return this; }
+        public Builder retriesOnNewTarget(int v) { retriesOnNewTarget = v; return this; }
+        public Builder preconditionMaxAge(Duration v) { preconditionMaxAge = v; return this; }
+
+        public ExecutorConfig build() {
+            return new ExecutorConfig(perTargetLimit, migrationTimeout, drainTimeout, pollInitialDelay, pollMaxDelay,
+                    shutdownTimeout, lockWaitTimeout, powerTimeout, maxRetries, retryInitialDelay, retryMaxDelay,
+                    retriesOnNewTarget, preconditionMaxAge);
+        }
+    }
+}

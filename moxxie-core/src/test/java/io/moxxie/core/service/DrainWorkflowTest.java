@@ -1,0 +1,596 @@
+package io.moxxie.core.service;
+
+import io.moxxie.core.DrainConflictException;
+import io.moxxie.core.NotFoundException;
+import io.moxxie.core.PreflightException;
+import io.moxxie.core.execution.DrainListener;
+import io.moxxie.core.execution.DrainState;
+import io.moxxie.core.execution.DrainStatus;
+import io.moxxie.core.execution.ExecutorConfig;
+import io.moxxie.core.execution.GuestProgress;
+import io.moxxie.core.execution.GuestState;
+import io.moxxie.core.execution.Operation;
+import io.moxxie.core.execution.VmStatus;
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.NodeMaintenance;
+import io.moxxie.core.model.PowerState;
+import io.moxxie.core.plan.DrainMode;
+import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.simulation.SimulatedCluster.MigrationRecord;
+import io.moxxie.core.testing.LogCapture;
+import io.moxxie.core.testing.TestClusters;
+import io.moxxie.core.testing.TestClusters.Env;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static io.moxxie.core.testing.TestClusters.HV7_GUESTS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The guide's examples and workflow patterns, against the simulated guide cluster in virtual time. */
+class DrainWorkflowTest {
+    private static final Set<Integer> MAINT_OK_ONLY = Set.of(8300, 8301, 8215);
+    private static final Set<Integer> ALWAYS_ON = Set.of(8200, 8201, 8202, 8214, 8400, 8600);
+
+    private static MigrationRecord lastMove(Env env, int vmid) {
+        return env.cluster.migrations().stream().filter(m -> m.vmid() == vmid && m.successful()).reduce((a, b) -> b).orElseThrow();
+    }
+
+    @Test
+    void softDrainLeavesMaintOkGuestsOnTheNodeAndLiveMigratesTheRest() {
+        Env env = new Env();
+        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").maxConcurrent(3).build());
+        assertThat(started.status()).isEqualTo(DrainState.IN_PROGRESS);
+        assertThat(started.message()).isEqualTo("Draining node hv7 (soft mode)");
+        assertThat(started.totalVMs()).isEqualTo(15);
+
+        env.runUntilIdle();
+        DrainStatus done = env.service.status("hv7", started.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(done.completedVMs()).isEqualTo(15);
+        assertThat(done.failedVMs()).isZero();
+        assertThat(done.skippedVMs()).isEqualTo(3);
+        assertThat(done.completedAt()).isNotNull();
+        for (int vmid : HV7_GUESTS) {
+            if (MAINT_OK_ONLY.contains(vmid)) {
+                assertThat(env.nodeOf(vmid)).as("maint-ok %s stays", vmid).isEqualTo("hv7");
+                assertThat(done.vm(vmid).status()).isEqualTo(GuestState.SKIPPED);
+                assertThat(done.vm(vmid).reason()).contains("maint-ok");
+            } else {
+                assertThat(env.nodeOf(vmid)).as("%s leaves", vmid).isNotEqualTo("hv7");
+                assertThat(done.vm(vmid).targetNode()).isEqualTo(env.nodeOf(vmid));
+            }
+        }
+        assertThat(lastMove(env, 8200).type()).isEqualTo(MigrationType.ONLINE);
+        assertThat(lastMove(env, 8214).type()).as("always-on wins over maint-ok").isEqualTo(MigrationType.ONLINE);
+        assertThat(lastMove(env, 8400).type()).isEqualTo(MigrationType.RESTART);
+        assertThat(done.vm(8400).note()).contains("restart mode");
+        assertThat(lastMove(env, 8500).type()).isEqualTo(MigrationType.OFFLINE);
+        assertThat(env.guest(8500).status()).as("a stopped guest stays stopped").isEqualTo(PowerState.STOPPED);
+        assertThat(env.cluster.migrations()).allMatch(MigrationRecord::successful);
+    }
+
+    @Test
+    void hardDrainEmptiesTheNodeAndMovesMaintOkOfflineRestoringTheirPowerState() {
+        Env env = new Env();
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(5).build());
+        assertThat(s.message()).isEqualTo("Draining node hv7 (hard mode)");
+        env.runUntilIdle();
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(done.skippedVMs()).isZero();
+        assertThat(env.cluster.currentSnapshot().guestsOn("hv7")).isEmpty();
+        for (int vmid : MAINT_OK_ONLY) {
+            assertThat(lastMove(env, vmid).type()).isEqualTo(MigrationType.OFFLINE);
+            assertThat(env.guest(vmid).status()).as("%s was running, runs again", vmid).isEqualTo(PowerState.RUNNING);
+        }
+        for (int vmid : List.of(8200, 8201, 8202, 8214)) assertThat(lastMove(env, vmid).type()).isEqualTo(MigrationType.ONLINE);
+        assertThat(env.guest(8500).status()).isEqualTo(PowerState.STOPPED);
+    }
+
+    @Test
+    void alwaysOnGuestsAreRunningAfterEitherDrain() {
+        for (DrainMode mode : DrainMode.values()) {
+            Env env = new Env();
+            env.service.drain(DrainRequest.builder("hv7").mode(mode).build());
+            env.runUntilIdle();
+            List<Guest> alwaysOn = env.service.guests("always-on", null);
+            assertThat(alwaysOn).extracting(Guest::vmid).containsAll(ALWAYS_ON);
+            assertThat(alwaysOn).allSatisfy(g -> {
+                assertThat(g.node()).isNotEqualTo("hv7");
+                assertThat(g.status()).isEqualTo(PowerState.RUNNING);
+            });
+        }
+    }
+
+    @Test
+    void maintenanceWithDrainThenDisableWithUndrainReturnsTheGuests() {
+        Env env = new Env();
+        MaintenanceView m = env.service.enableMaintenance("hv7", "Planned maintenance", true);
+        assertThat(m.inMaintenance()).isTrue();
+        assertThat(m.reason()).isEqualTo("Planned maintenance");
+        assertThat(m.lastDrainId()).isNotNull();
+        assertThat(m.drainStatus()).isEqualTo(DrainState.IN_PROGRESS);
+        env.runUntilIdle();
+        MaintenanceView drained = env.service.maintenance("hv7");
+        assertThat(drained.drainStatus()).isEqualTo(DrainState.COMPLETED);
+        assertThat(drained.vmsOnNode()).isEqualTo(3);
+        NodeMaintenance row = env.store.maintenance("hv7").orElseThrow();
+        assertThat(row.vmList()).containsExactlyInAnyOrderElementsOf(HV7_GUESTS);
+        assertThat(env.service.nodes()).filteredOn(n -> n.node().equals("hv7")).singleElement()
+                .satisfies(n -> assertThat(n.status()).isEqualTo("maintenance"));
+
+        MaintenanceView off = env.service.disableMaintenance("hv7", true);
+        assertThat(off.inMaintenance()).isFalse();
+        assertThat(off.maintenanceEnded()).isNotNull();
+        String undrainId = off.lastDrainId();
+        assertThat(undrainId).isNotEqualTo(m.lastDrainId());
+        env.runUntilIdle();
+        DrainStatus undrain = env.service.status("hv7", undrainId);
+        assertThat(undrain.operation()).isEqualTo(Operation.UNDRAIN);
+        assertThat(undrain.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(undrain.undrainOf()).isEqualTo(m.lastDrainId());
+        for (int vmid : HV7_GUESTS) assertThat(env.nodeOf(vmid)).as("%s back", vmid).isEqualTo("hv7");
+        assertThat(env.service.guests("always-on", null)).allMatch(g -> g.status() == PowerState.RUNNING);
+        assertThat(env.service.maintenance("hv7").drainStatus()).isEqualTo(DrainState.COMPLETED);
+    }
+
+    @Test
+    void undrainLeavesGuestsMovedOrDeletedSinceTheDrainAlone() {
+        Env env = new Env();
+        String drainId = env.service.drain(DrainRequest.soft("hv7")).drainId();
+        env.runUntilIdle();
+        String movedTo = env.nodeOf(8210).equals("hv8") ? "hv9" : "hv8";
+        env.cluster.relocate(8210, movedTo);
+        env.cluster.delete(8213);
+        DrainStatus u = env.service.undrain("hv7");
+        env.runUntilIdle();
+        DrainStatus done = env.service.status("hv7", u.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(done.undrainOf()).isEqualTo(drainId);
+        assertThat(done.vm(8210).status()).isEqualTo(GuestState.SKIPPED);
+        assertThat(done.vm(8210).reason()).contains("now on " + movedTo);
+        assertThat(done.vm(8213).reason()).contains("no longer exists");
+        assertThat(env.nodeOf(8210)).isEqualTo(movedTo);
+        assertThat(env.nodeOf(8200)).isEqualTo("hv7");
+    }
+
+    /** Example 1 / Pattern 1: soft drain, maintenance, (patch and reboot), maintenance off, node after node. */
+    @Test
+    void rollingSecurityPatchingDrainsEveryNodeInTurnWithoutStoppingAlwaysOnGuests() {
+        Env env = new Env();
+        Set<Integer> everRestarted = new java.util.HashSet<>();
+        env.service.addListener(new DrainListener() {
+            @Override
+            public void guestRestarted(String drainId, GuestProgress guest) {
+                everRestarted.add(guest.vmid());
+            }
+        });
+        for (String node : List.of("hv7", "hv8", "hv9", "hv10")) {
+            DrainStatus s = env.service.drain(DrainRequest.soft(node));
+            env.runUntilIdle();
+            DrainStatus done = env.service.status(node, s.drainId());
+            assertThat(done.status()).as("drain of %s", node).isEqualTo(DrainState.COMPLETED);
+            assertThat(done.completedVMs()).isEqualTo(done.totalVMs());
+            env.service.enableMaintenance(node, "Security patching", false);
+            assertThat(env.cluster.currentSnapshot().guestsOn(node)).allSatisfy(g -> assertThat(env.service.planner().policy().isMaintOk(g)
+                    && !env.service.planner().policy().isAlwaysOn(g)).isTrue());
+            env.service.disableMaintenance(node, false);
+            assertThat(env.service.guests("always-on", null)).allMatch(g -> g.status() == PowerState.RUNNING);
+        }
+        assertThat(everRestarted).isEmpty();
+        assertThat(env.service.nodes()).extracting(NodeView::status).containsOnly("online");
+    }
+
+    @Test
+    void aGuestThatIgnoresShutdownIsStoppedAfterTheTimeoutThenMovedAndStartedAgain() {
+        Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().shutdownTimeout(Duration.ofSeconds(45)).build()));
+        env.cluster.ignoreShutdown(8300);
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        env.runUntilIdle();
+        assertThat(env.service.status("hv7", s.drainId()).vm(8300).status()).isEqualTo(GuestState.COMPLETED);
+        assertThat(env.cluster.calls()).containsKey("shutdown");
+        assertThat(lastMove(env, 8300).type()).isEqualTo(MigrationType.OFFLINE);
+        assertThat(lastMove(env, 8300).startedAt()).isAfterOrEqualTo(env.service.status("hv7", s.drainId()).vm(8300).startedAt().plusSeconds(45));
+        assertThat(env.guest(8300).status()).isEqualTo(PowerState.RUNNING);
+    }
+
+    @Test
+    void emergencyEvacuationThenMaintenanceKeepsNewPlacementsOffTheNode() {
+        Env env = new Env();
+        env.service.drain(DrainRequest.hard("hv7"));
+        env.runUntilIdle();
+        env.service.enableMaintenance("hv7", "Hardware failure", false);
+        DrainStatus next = env.service.drain(DrainRequest.hard("hv8"));
+        env.runUntilIdle();
+        assertThat(env.service.status("hv8", next.drainId()).status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(env.cluster.currentSnapshot().guestsOn("hv7")).isEmpty();
+        assertThat(env.service.nodes()).extracting(NodeView::status).contains("maintenance");
+    }
+
+    // ------------------------------------------------------------------ faults
+
+    @Test
+    void aGuestWhoseMigrationFailsFailsTheDrainButTheOthersComplete() {
+        Env env = new Env(c -> c, s -> s);
+        env.cluster.failMigrations(8210, 10, "can't migrate VM which uses local devices: hostpci0");
+        try (LogCapture log = new LogCapture()) {
+            DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+            env.runUntilIdle();
+            DrainStatus done = env.service.status("hv7", s.drainId());
+            assertThat(done.status()).isEqualTo(DrainState.FAILED);
+            assertThat(done.failedVMs()).isEqualTo(1);
+            assertThat(done.completedVMs()).isEqualTo(14);
+            VmStatus failed = done.vm(8210);
+            assertThat(failed.status()).isEqualTo(GuestState.FAILED);
+            assertThat(failed.error()).isEqualTo("can't migrate VM which uses local devices: hostpci0");
+            assertThat(failed.attempts()).as("tried once more on the next-best target").isEqualTo(2);
+            assertThat(env.cluster.migrations().stream().filter(m -> m.vmid() == 8210).map(MigrationRecord::target).distinct())
+                    .hasSize(2);
+            assertThat(done.message()).contains("failed").contains("8210");
+            assertThat(log.text()).contains("Failed to migrate VM 8210 (app-01)");
+        }
+    }
+
+    @Test
+    void aMigrationThatFailsOnceIsRetriedOnTheNextBestTarget() {
+        Env env = new Env();
+        env.cluster.failMigrations(8201, 1, "migration aborted");
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        env.runUntilIdle();
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        List<MigrationRecord> moves = env.cluster.migrations().stream().filter(m -> m.vmid() == 8201).toList();
+        assertThat(moves).hasSize(2);
+        assertThat(moves.get(0).successful()).isFalse();
+        assertThat(moves.get(1).target()).isNotEqualTo(moves.get(0).target());
+        assertThat(done.vm(8201).targetNode()).isEqualTo(moves.get(1).target());
+    }
+
+    @Test
+    void transientErrorsOnTenPercentOfCallsAreRetriedAndTheDrainCompletes() {
+        Env env = new Env();
+        env.cluster.transientFailureRate(0.10);
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        env.runUntilIdle();
+        assertThat(env.service.status("hv7", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(env.cluster.currentSnapshot().guestsOn("hv7")).isEmpty();
+        for (int vmid : HV7_GUESTS) assertThat(env.cluster.successfulMigrations(vmid)).as("%s once", vmid).isEqualTo(1);
+    }
+
+    @Test
+    void anAlwaysOnGuestFoundStoppedAfterMigrationIsStartedLoggedAndCompleted() {
+        Env env = new Env();
+        env.cluster.stopAfterMigration(8200);
+        List<GuestProgress> restarted = new ArrayList<>();
+        env.service.addListener(new DrainListener() {
+            @Override
+            public void guestRestarted(String drainId, GuestProgress guest) {
+                restarted.add(guest);
+            }
+        });
+        try (LogCapture log = new LogCapture()) {
+            DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+            env.runUntilIdle();
+            DrainStatus done = env.service.status("hv7", s.drainId());
+            assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+            assertThat(done.vm(8200).status()).isEqualTo(GuestState.COMPLETED);
+            assertThat(done.vm(8200).note()).contains("found stopped after migration");
+            assertThat(env.guest(8200).status()).isEqualTo(PowerState.RUNNING);
+            assertThat(restarted).extracting(GuestProgress::vmid).containsExactly(8200);
+            assertThat(log.text()).contains("WARN").contains("Always-on VM 8200 (web-prod-01) is stopped after migration, starting it")
+                    .contains("Successfully started always-on VM 8200");
+        }
+    }
+
+    @Test
+    void anAlwaysOnGuestThatCannotBeStartedFailsItsEntry() {
+        Env env = new Env();
+        env.cluster.stopAfterMigration(8201).failStarts(8201, 5, "kvm: failed to allocate memory");
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        env.runUntilIdle();
+        VmStatus v = env.service.status("hv7", s.drainId()).vm(8201);
+        assertThat(v.status()).isEqualTo(GuestState.FAILED);
+        assertThat(v.error()).contains("always-on VM 8201").contains("could not be started").contains("failed to allocate memory");
+    }
+
+    @Test
+    void aTargetThatGoesOfflineMidDrainIsDroppedAndItsGuestsReplanned() {
+        Env env = new Env();
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(2).build());
+        env.scheduler.runFor(Duration.ofSeconds(5));
+        VmStatus inFlight = env.service.status("hv7", s.drainId()).vmStatus().stream()
+                .filter(v -> v.status() == GuestState.IN_PROGRESS && v.vmid() != 8600).findFirst().orElseThrow();
+        String lost = inFlight.targetNode();
+        env.cluster.nodeOfflineAfter(lost, Duration.ofSeconds(10));
+        Instant offlineAt = env.scheduler.now().plusSeconds(10);
+        env.runUntilIdle();
+
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(env.cluster.migrations()).anySatisfy(m -> {
+            assertThat(m.vmid()).isEqualTo(inFlight.vmid());
+            assertThat(m.successful()).isFalse();
+            assertThat(m.message()).contains("went offline");
+        });
+        assertThat(done.vm(inFlight.vmid()).targetNode()).isNotEqualTo(lost);
+        assertThat(env.cluster.migrations()).filteredOn(m -> m.target().equals(lost) && !m.startedAt().isBefore(offlineAt)).isEmpty();
+        assertThat(done.vmStatus()).filteredOn(v -> v.completedAt() != null && v.completedAt().isAfter(offlineAt))
+                .allSatisfy(v -> assertThat(v.targetNode()).isNotEqualTo(lost));
+        assertThat(env.cluster.currentSnapshot().guestsOn("hv7")).isEmpty();
+    }
+
+    @Test
+    void cancelStopsNewMigrationsAtOnceAndLetsThoseInFlightFinish() {
+        Env env = new Env();
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        env.scheduler.runFor(Duration.ofSeconds(15));
+        int inFlight = env.cluster.activeMigrations();
+        assertThat(inFlight).isPositive();
+        Instant cancelledAt = env.scheduler.now();
+        env.service.cancel("hv7", s.drainId());
+        env.runUntilIdle();
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.CANCELLED);
+        assertThat(env.cluster.migrations()).noneMatch(m -> m.startedAt().isAfter(cancelledAt));
+        assertThat(done.vmStatus()).anyMatch(v -> v.status() == GuestState.PENDING);
+        assertThat(done.vmStatus()).noneMatch(v -> v.status() == GuestState.IN_PROGRESS);
+        assertThat(done.message()).contains("cancelled");
+    }
+
+    @Test
+    void eachMoveHasATimeLimitAndRunningIntoItFailsTheEntrySayingWhich() {
+        Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().migrationTimeout(Duration.ofSeconds(30)).build()));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        env.runUntilIdle();
+        VmStatus big = env.service.status("hv7", s.drainId()).vm(8201); // 32 GiB at 0.6 GB/s takes ~62 s
+        assertThat(big.status()).isEqualTo(GuestState.FAILED);
+        assertThat(big.error()).contains("migration time limit of 30s (migrationTimeout)");
+        // 8 GiB next to two others takes ~26 s: done before the limit, though the poll that sees it comes at 30 s.
+        assertThat(env.service.status("hv7", s.drainId()).vm(8200).status()).isEqualTo(GuestState.COMPLETED);
+    }
+
+    @Test
+    void theWholeDrainHasATimeLimit() {
+        Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().drainTimeout(Duration.ofSeconds(90)).build()));
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").parallel(false).build());
+        env.runUntilIdle();
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.FAILED);
+        assertThat(done.vmStatus()).anyMatch(v -> v.error() != null && v.error().contains("drain time limit of 90s (drainTimeout)"));
+    }
+
+    @Test
+    void aLockedGuestIsWaitedForThenMoved() {
+        Env env = new Env();
+        env.cluster.lock(8210, "backup");
+        env.scheduler.schedule(Duration.ofMinutes(3), () -> env.cluster.lock(8210, null));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        env.runUntilIdle();
+        assertThat(env.service.status("hv7", s.drainId()).vm(8210).status()).isEqualTo(GuestState.COMPLETED);
+    }
+
+    @Test
+    void aGuestLockedForTooLongFailsNamingTheLock() {
+        Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().lockWaitTimeout(Duration.ofMinutes(2)).build()));
+        env.cluster.lock(8210, "backup");
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        env.runUntilIdle();
+        VmStatus v = env.service.status("hv7", s.drainId()).vm(8210);
+        assertThat(v.status()).isEqualTo(GuestState.FAILED);
+        assertThat(v.error()).contains("locked (backup)").contains("lockWaitTimeout");
+    }
+
+    @Test
+    void haManagedGuestsAreJudgedByWhereTheyRun() {
+        Env env = new Env();
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        env.runUntilIdle();
+        VmStatus ha = env.service.status("hv7", s.drainId()).vm(8600);
+        assertThat(ha.status()).isEqualTo(GuestState.COMPLETED);
+        assertThat(env.nodeOf(8600)).isEqualTo(ha.targetNode());
+    }
+
+    // ------------------------------------------------------------------ concurrency
+
+    @Test
+    void neverMoreThanMaxConcurrentOrThePerTargetLimitAndSlotsAreRefilledAtOnce() {
+        Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().perTargetLimit(1).build()));
+        List<Integer> activeAtStart = new ArrayList<>();
+        List<Instant> completions = new ArrayList<>();
+        List<Instant> starts = new ArrayList<>();
+        env.service.addListener(new DrainListener() {
+            @Override
+            public void guestStarted(String drainId, GuestProgress g) {
+                starts.add(env.scheduler.now());
+                activeAtStart.add(env.cluster.activeMigrations());
+            }
+
+            @Override
+            public void guestCompleted(String drainId, GuestProgress g) {
+                completions.add(env.scheduler.now());
+            }
+        });
+        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(3).build());
+        env.runUntilIdle();
+        assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(3);
+        assertThat(env.cluster.peakMigrationsPerTarget().values()).allMatch(p -> p <= 1);
+        // No waves: every start after the first three happens at the instant a migration completed,
+        // while other migrations were still running.
+        for (int i = 3; i < starts.size(); i++) {
+            assertThat(completions).contains(starts.get(i));
+        }
+        assertThat(activeAtStart.subList(3, activeAtStart.size())).anyMatch(a -> a >= 1);
+    }
+
+    @Test
+    void parallelFalseMovesOneGuestAtATime() {
+        Env env = new Env();
+        env.service.drain(DrainRequest.builder("hv7").parallel(false).maxConcurrent(5).build());
+        env.runUntilIdle();
+        assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(1);
+    }
+
+    @Test
+    void alwaysOnGuestsStartFirstThenLargerOnes() {
+        Env env = new Env();
+        List<Integer> order = new ArrayList<>();
+        env.service.addListener(new DrainListener() {
+            @Override
+            public void guestStarted(String drainId, GuestProgress g) {
+                order.add(g.vmid());
+            }
+        });
+        env.service.drain(DrainRequest.builder("hv7").parallel(false).build());
+        env.runUntilIdle();
+        assertThat(order.subList(0, 6)).containsExactlyInAnyOrderElementsOf(ALWAYS_ON);
+        assertThat(order.subList(0, 3)).containsExactly(8201, 8600, 8200);
+    }
+
+    // ------------------------------------------------------------------ preflight, conflicts, bad input
+
+    @Test
+    void aSoftDrainWhosePlanBlocksGuestsIsRefusedBeforeAnythingMoves() {
+        Env env = new Env();
+        env.cluster.preconditions(TestClusters.passthrough(8210, "hostpci0"));
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.soft("hv7")))
+                .isInstanceOf(PreflightException.class)
+                .hasMessageContaining("8210 (app-01)").hasMessageContaining("hostpci0").hasMessageContaining("force")
+                .satisfies(e -> assertThat(((PreflightException) e).blocked()).extracting(b -> b.vmid()).containsExactly(8210));
+        env.runUntilIdle();
+        assertThat(env.cluster.migrations()).isEmpty();
+        assertThat(env.store.unfinishedDrains()).isEmpty();
+
+        DrainStatus forced = env.service.drain(DrainRequest.builder("hv7").force(true).build());
+        env.runUntilIdle();
+        DrainStatus done = env.service.status("hv7", forced.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.FAILED);
+        assertThat(done.vm(8210).error()).contains("hostpci0");
+        assertThat(done.completedVMs()).isEqualTo(14);
+    }
+
+    @Test
+    void aHardDrainMovesWhatFitsAndReportsBlockedGuestsAsFailed() {
+        Env env = new Env(c -> c.guest(TestClusters.qemu(9301, "big-hv10", "hv10", 120, "")), s -> s);
+        env.service.enableMaintenance("hv8", "x", false);
+        env.service.enableMaintenance("hv9", "x", false);
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        env.runUntilIdle();
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.FAILED);
+        assertThat(done.vmStatus()).filteredOn(v -> v.status() == GuestState.FAILED)
+                .allSatisfy(v -> assertThat(v.error()).startsWith("No suitable target node found"));
+        assertThat(done.vmStatus()).filteredOn(v -> v.status() == GuestState.COMPLETED).allSatisfy(v -> assertThat(v.targetNode()).isEqualTo("hv10"));
+    }
+
+    @Test
+    void aSecondDrainOfTheSameNodeIsRefusedNamingTheRunningOne() {
+        Env env = new Env();
+        DrainStatus first = env.service.drain(DrainRequest.soft("hv7"));
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.hard("hv7")))
+                .isInstanceOf(DrainConflictException.class)
+                .satisfies(e -> assertThat(((DrainConflictException) e).activeDrainId()).isEqualTo(first.drainId()));
+        assertThatThrownBy(() -> env.service.undrain("hv7")).isInstanceOf(DrainConflictException.class);
+        env.runUntilIdle();
+        assertThat(env.service.status("hv7", first.drainId()).status()).isEqualTo(DrainState.COMPLETED);
+    }
+
+    @Test
+    void unknownNodesAndDrainsAreNotFound() {
+        Env env = new Env();
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.soft("hv99"))).isInstanceOf(NotFoundException.class)
+                .hasMessageContaining("hv99");
+        assertThatThrownBy(() -> env.service.status("hv7", "no-such-id")).isInstanceOf(NotFoundException.class);
+        String id = env.service.drain(DrainRequest.soft("hv7")).drainId();
+        assertThatThrownBy(() -> env.service.status("hv8", id)).as("a drain id of another node").isInstanceOf(NotFoundException.class);
+        assertThatThrownBy(() -> env.service.guest(4242)).isInstanceOf(NotFoundException.class);
+    }
+
+    @Test
+    void aDryRunShowsThePlanAndMovesNothing() {
+        Env env = new Env();
+        var plan = env.service.plan(DrainRequest.builder("hv7").dryRun(true).build());
+        assertThat(plan.moves()).hasSize(12);
+        assertThat(plan.skipped()).hasSize(3);
+        env.runUntilIdle();
+        assertThat(env.cluster.migrations()).isEmpty();
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.builder("hv7").dryRun(true).build()))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void tagsCanBeSetAndFilteredOn() {
+        Env env = new Env();
+        Guest g = env.service.setTags(8300, "maint-ok, env-dev;client-acme");
+        assertThat(g.tags()).containsExactly("maint-ok", "env-dev", "client-acme");
+        assertThat(env.service.guests("maint-ok", "hv7")).extracting(Guest::vmid).contains(8300);
+        assertThat(env.service.guests("client-acme,maint-ok", null)).extracting(Guest::vmid).containsExactly(8300);
+        assertThatThrownBy(() -> env.service.setTags(8300, "ok,+bad")).hasMessageContaining("'+bad'");
+        assertThat(env.guest(8300).tags()).containsExactly("maint-ok", "env-dev", "client-acme");
+    }
+
+    // ------------------------------------------------------------------ persistence and recovery
+
+    @Test
+    void everyStateChangeIsWrittenToTheStoreAsItHappens() {
+        Env env = new Env();
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        env.scheduler.runFor(Duration.ofSeconds(20));
+        DrainStatus live = env.service.status("hv7", s.drainId());
+        List<GuestProgress> stored = env.store.guests(s.drainId());
+        assertThat(stored.stream().collect(Collectors.toMap(GuestProgress::vmid, GuestProgress::status)))
+                .isEqualTo(live.vmStatus().stream().collect(Collectors.toMap(VmStatus::vmid, VmStatus::status)));
+        assertThat(stored).anyMatch(g -> g.status() == GuestState.IN_PROGRESS);
+        env.runUntilIdle();
+        assertThat(env.store.drain(s.drainId()).orElseThrow().status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(env.store.guests(s.drainId())).allMatch(g -> g.status().finished());
+    }
+
+    @Test
+    void aDrainLeftByADeadProcessIsFinishedByRecoverWithEveryGuestMovedOnce() {
+        Env env = new Env(c -> c, s -> s.lease(Duration.ofSeconds(30)));
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        env.scheduler.runFor(Duration.ofSeconds(25));
+        assertThat(env.cluster.activeMigrations()).isPositive();
+        env.service.close(); // dies: nothing more is written
+
+        MaintenanceService second = TestClusters.service(env.cluster, env.store).ownerId("second").lease(Duration.ofSeconds(30)).build();
+        assertThat(second.recover()).as("lease still held").isEmpty();
+        env.runUntilIdle();
+        DrainStatus done = second.status("hv7", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(env.cluster.currentSnapshot().guestsOn("hv7")).isEmpty();
+        for (int vmid : HV7_GUESTS) assertThat(env.cluster.successfulMigrations(vmid)).as("%s moved once", vmid).isEqualTo(1);
+        assertThat(env.store.drain(s.drainId()).orElseThrow().owner()).isEqualTo("second");
+    }
+
+    @Test
+    void aRestartedProcessWithTheSameOwnerIdRecoversAtOnce() {
+        Env env = new Env();
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        env.scheduler.runFor(Duration.ofSeconds(10));
+        env.service.close();
+        MaintenanceService again = TestClusters.service(env.cluster, env.store).build();
+        assertThat(again.recover()).containsExactly(s.drainId());
+        env.runUntilIdle();
+        assertThat(again.status("hv7", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
+        for (int vmid : HV7_GUESTS) assertThat(env.cluster.successfulMigrations(vmid)).isLessThanOrEqualTo(1);
+    }
+
+    @Test
+    void drainHistoryIsNewestFirst() {
+        Env env = new Env();
+        String first = env.service.drain(DrainRequest.soft("hv7")).drainId();
+        env.runUntilIdle();
+        String second = env.service.undrain("hv7").drainId();
+        env.runUntilIdle();
+        assertThat(env.service.drains("hv7", 10)).extracting(DrainStatus::drainId).containsExactly(second, first);
+    }
+}

@@ -1,0 +1,155 @@
+package io.moxxie.core.simulation;
+
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.PowerState;
+import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.spi.HypervisorException;
+import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.TaskRef;
+import io.moxxie.core.spi.TaskState;
+import io.moxxie.core.spi.TransientHypervisorException;
+import io.moxxie.core.testing.TestClusters;
+import io.moxxie.core.time.VirtualScheduler;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static io.moxxie.core.testing.TestClusters.GIB;
+import static io.moxxie.core.testing.TestClusters.lxc;
+import static io.moxxie.core.testing.TestClusters.qemu;
+import static io.moxxie.core.testing.TestClusters.stoppedQemu;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+class SimulatedClusterTest {
+    private final VirtualScheduler scheduler = new VirtualScheduler();
+
+    private SimulatedCluster cluster(Guest... guests) {
+        SimulatedCluster.Builder b = SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT)
+                .node("a", 256 * GIB, 16).node("b", 256 * GIB, 16).node("c", 16 * GIB, 16);
+        for (Guest g : guests) b.guest(g);
+        return b.build();
+    }
+
+    private TaskState run(SimulatedCluster c, TaskRef t) {
+        scheduler.runUntilIdle();
+        return c.task(t);
+    }
+
+    @Test
+    void oneMigrationTakesOverheadPlusMemoryOverTheStreamCap() {
+        SimulatedCluster c = cluster(qemu(1, "vm", "a", 6, ""));
+        TaskRef t = c.migrate(new MigrationCommand(c.snapshot().guest(1).orElseThrow(), "b", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+        assertThat(c.guest(1).orElseThrow().lock()).isEqualTo("migrate");
+        assertThat(run(c, t).successful()).isTrue();
+        SimulatedCluster.MigrationRecord m = c.migrations().get(0);
+        double expected = 5 + 6 * GIB / 0.6e9;
+        assertThat(m.duration().toNanos() / 1e9).isCloseTo(expected, within(0.01));
+        assertThat(c.guest(1).orElseThrow().node()).isEqualTo("b");
+        assertThat(c.guest(1).orElseThrow().status()).isEqualTo(PowerState.RUNNING);
+    }
+
+    @Test
+    void migrationsTouchingOneNodeShareItsLink() {
+        SimulatedCluster c = cluster(qemu(1, "x", "a", 6, ""), qemu(2, "y", "a", 6, ""), qemu(3, "z", "a", 6, ""));
+        for (int vmid = 1; vmid <= 3; vmid++) {
+            c.migrate(new MigrationCommand(c.snapshot().guest(vmid).orElseThrow(), "b", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+        }
+        scheduler.runUntilIdle();
+        // three streams share 1.25 GB/s: each gets 0.4167 GB/s (below the 0.6 cap)
+        double expected = 5 + 6 * GIB / (1.25e9 / 3);
+        assertThat(c.migrations()).allSatisfy(m -> assertThat(m.duration().toNanos() / 1e9).isCloseTo(expected, within(0.01)));
+        assertThat(c.peakConcurrentMigrations()).isEqualTo(3);
+        assertThat(c.peakMigrationsPerTarget()).containsEntry("b", 3);
+    }
+
+    @Test
+    void enforcesWhatProxmoxEnforces() {
+        SimulatedCluster c = cluster(qemu(1, "vm", "a", 4, ""), lxc(2, "ct", "a", 2, ""), qemu(3, "big", "a", 32, ""),
+                qemu(4, "locked", "a", 2, ""));
+        c.lock(4, "backup");
+        Guest vm = c.snapshot().guest(1).orElseThrow();
+        assertThatThrownBy(() -> c.migrate(new MigrationCommand(vm, "b", MigrationType.OFFLINE, false, Duration.ofMinutes(3))))
+                .isInstanceOf(HypervisorException.class).hasMessage("can't migrate running VM without --online");
+        TaskRef ct = c.migrate(new MigrationCommand(c.snapshot().guest(2).orElseThrow(), "b", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+        assertThat(run(c, ct).message()).isEqualTo("lxc live migration is currently not implemented");
+        TaskRef full = c.migrate(new MigrationCommand(c.snapshot().guest(3).orElseThrow(), "c", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+        assertThat(run(c, full).message()).contains("not enough memory on target node 'c'");
+        assertThatThrownBy(() -> c.migrate(new MigrationCommand(c.snapshot().guest(4).orElseThrow(), "b", MigrationType.ONLINE, false, Duration.ofMinutes(3))))
+                .hasMessage("VM is locked (backup)");
+        c.preconditions(TestClusters.passthrough(1, "hostpci0"));
+        TaskRef pci = c.migrate(new MigrationCommand(vm, "b", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+        assertThat(run(c, pci).message()).isEqualTo("can't migrate VM which uses local devices: hostpci0");
+        assertThat(c.guest(1).orElseThrow().node()).isEqualTo("a");
+    }
+
+    @Test
+    void containersInRestartModeAreDownDuringTheMoveAndRunAfterIt() {
+        SimulatedCluster c = cluster(lxc(2, "ct", "a", 2, ""));
+        TaskRef t = c.migrate(new MigrationCommand(c.snapshot().guest(2).orElseThrow(), "b", MigrationType.RESTART, false, Duration.ofMinutes(3)));
+        assertThat(c.guest(2).orElseThrow().status()).isEqualTo(PowerState.STOPPED);
+        assertThat(run(c, t).successful()).isTrue();
+        assertThat(c.guest(2).orElseThrow().status()).isEqualTo(PowerState.RUNNING);
+    }
+
+    @Test
+    void faultsCanBeInjected() {
+        SimulatedCluster c = cluster(qemu(1, "vm", "a", 4, ""), stoppedQemu(2, "off", "a", 4, ""));
+        c.failMigrations(1, 1, "boom").stopAfterMigration(2);
+        Guest vm = c.snapshot().guest(1).orElseThrow();
+        assertThat(run(c, c.migrate(new MigrationCommand(vm, "b", MigrationType.ONLINE, false, Duration.ofMinutes(3)))).message()).isEqualTo("boom");
+        assertThat(run(c, c.migrate(new MigrationCommand(vm, "b", MigrationType.ONLINE, false, Duration.ofMinutes(3)))).successful()).isTrue();
+
+        c.transientFailureRate(0.5);
+        int transients = 0;
+        for (int i = 0; i < 200; i++) {
+            try {
+                c.snapshot();
+            } catch (TransientHypervisorException e) {
+                transients++;
+            }
+        }
+        assertThat(transients).isBetween(60, 140);
+    }
+
+    @Test
+    void aNodeGoingOfflineAbortsTheMigrationsTouchingIt() {
+        SimulatedCluster c = cluster(qemu(1, "vm", "a", 60, ""));
+        TaskRef t = c.migrate(new MigrationCommand(c.snapshot().guest(1).orElseThrow(), "b", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+        c.nodeOfflineAfter("b", Duration.ofSeconds(30));
+        assertThat(run(c, t).message()).contains("went offline");
+        assertThat(c.guest(1).orElseThrow().node()).isEqualTo("a");
+        assertThat(c.snapshot().node("b").orElseThrow().online()).isFalse();
+    }
+
+    @Test
+    void haRequestsToAnOfflineNodeAreDroppedSilently() {
+        SimulatedCluster c = cluster(TestClusters.ha(qemu(1, "vm", "a", 4, "")));
+        c.setNodeOnline("b", false);
+        TaskRef t = c.migrate(new MigrationCommand(c.snapshot().guest(1).orElseThrow(), "b", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+        assertThat(t.tracked()).isFalse();
+        scheduler.runUntilIdle();
+        assertThat(c.guest(1).orElseThrow().node()).isEqualTo("a");
+    }
+
+    @Test
+    void stateCanBeExportedAndTheClusterBuiltAgainWithAChangeHook() {
+        SimulatedCluster c = cluster(qemu(1, "vm", "a", 4, "always-on"), lxc(2, "ct", "a", 2, ""));
+        c.preconditions(TestClusters.passthrough(2, "dev0"));
+        AtomicInteger changes = new AtomicInteger();
+        c.onChange(changes::incrementAndGet);
+        c.migrate(new MigrationCommand(c.snapshot().guest(1).orElseThrow(), "b", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+        scheduler.runUntilIdle();
+        assertThat(changes.get()).isPositive();
+
+        SimulatedCluster.Builder again = SimulatedCluster.builder(scheduler);
+        c.nodeSpecs().forEach(again::node);
+        c.guestStates().forEach(again::guest);
+        c.preconditionOverrides().values().forEach(again::preconditions);
+        SimulatedCluster copy = again.build();
+        assertThat(copy.currentSnapshot().guests()).isEqualTo(c.currentSnapshot().guests());
+        assertThat(copy.preconditionOverrides()).isEqualTo(c.preconditionOverrides());
+    }
+}
