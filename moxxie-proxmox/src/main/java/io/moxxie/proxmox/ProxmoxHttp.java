@@ -14,6 +14,7 @@ import okhttp3.EventListener;
 import okhttp3.FormBody;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
+import okhttp3.Protocol;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
@@ -105,6 +106,8 @@ final class ProxmoxHttp implements AutoCloseable {
                 // must never be sent twice, so every repeat is decided here.
                 .retryOnConnectionFailure(false)
                 .followRedirects(false)
+                // pveproxy speaks HTTP/1.1, and only HTTP/1.1 has the reason phrase that carries pre-8.4 errors.
+                .protocols(List.of(Protocol.HTTP_1_1))
                 .eventListenerFactory(ProxmoxHttp::sendTracker)
                 .sslSocketFactory(tls.sslContext(tm).getSocketFactory(), tm);
         if (!tls.verifiesHostname()) b.hostnameVerifier((host, session) -> true);
