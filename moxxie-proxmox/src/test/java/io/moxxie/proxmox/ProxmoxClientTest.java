@@ -93,6 +93,17 @@ class ProxmoxClientTest {
     }
 
     @Test
+    void capturedPve7ClusterIsReadThroughHttp() {
+        api.canned("/cluster/resources", FakeProxmoxApi.fixture("cluster_resources.go-proxmox-pve7.json"));
+
+        ClusterSnapshot s = client.snapshot();
+
+        assertThat(s.nodes()).extracting(n -> n.name()).containsExactly("node1", "node2", "node3", "node4");
+        assertThat(s.guests()).extracting(Guest::vmid).containsExactly(100, 101, 102, 200);
+        assertThat(s.guest(101).orElseThrow().template()).isTrue();
+    }
+
+    @Test
     void preconditionsComeFromTheMigrateCheck() {
         MigrationPreconditions p = client.preconditions(guest(LOCAL_DISK_VM));
 
