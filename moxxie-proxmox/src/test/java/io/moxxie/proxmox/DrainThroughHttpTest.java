@@ -34,7 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class DrainThroughHttpTest {
     /** Requests per migrated guest, all requests of the drain (planning, moves, polling, verification) included. */
-    static final double REQUESTS_PER_GUEST_BOUND = 10;
+    static final double REQUESTS_PER_GUEST_BOUND = 4;
 
     private static final int LOCAL_DISK_VM = 8210;
     private static final int HA_VM = 8600;
@@ -150,7 +150,7 @@ class DrainThroughHttpTest {
     }
 
     @Test
-    void softDrainNeedsAtMostTenRequestsPerMigratedGuest() {
+    void softDrainNeedsAtMostFourRequestsPerMigratedGuest() {
         DrainStatus done = drain(DrainMode.SOFT);
 
         long migrated = done.vmStatus().stream().filter(v -> v.status() == GuestState.COMPLETED).count();
