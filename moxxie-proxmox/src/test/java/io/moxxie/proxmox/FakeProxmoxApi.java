@@ -696,14 +696,35 @@ final class FakeProxmoxApi implements AutoCloseable {
         }
     }
 
-    /** A fixture file from the test resources, as text. */
+    /**
+     * A captured answer, as text. The Apache-2.0 captures are copied into the test resources; the copyleft ones
+     * (GPL/AGPL test data, see {@code ../shared/pve-api/fixtures/SOURCES.md}) are not redistributed with Moxxie and
+     * are read from the workspace's {@code shared/pve-api/fixtures} (or {@code MOXXIE_PVE_FIXTURES}) at test time:
+     * missing, they fail the build when {@code CI=true} and skip the test otherwise.
+     */
     static String fixture(String name) {
         try (InputStream in = FakeProxmoxApi.class.getResourceAsStream("/fixtures/" + name)) {
-            if (in == null) throw new IllegalArgumentException("no fixture " + name);
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            if (in != null) return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            java.nio.file.Path shared = sharedFixtures().resolve(name);
+            if (java.nio.file.Files.isRegularFile(shared)) return java.nio.file.Files.readString(shared);
+            String how = "fixture " + name + " is read from shared/pve-api/fixtures beside the repository; set MOXXIE_PVE_FIXTURES to its folder";
+            if ("true".equals(System.getenv("CI"))) throw new IllegalStateException(how);
+            org.junit.jupiter.api.Assumptions.abort(how);
+            throw new IllegalStateException(how);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static java.nio.file.Path sharedFixtures() {
+        String configured = System.getenv("MOXXIE_PVE_FIXTURES");
+        if (configured != null && !configured.isBlank()) return java.nio.file.Path.of(configured);
+        java.nio.file.Path dir = java.nio.file.Path.of("").toAbsolutePath();
+        for (int i = 0; i < 5 && dir != null; i++, dir = dir.getParent()) {
+            java.nio.file.Path candidate = dir.resolve("shared/pve-api/fixtures");
+            if (java.nio.file.Files.isDirectory(candidate)) return candidate;
+        }
+        return java.nio.file.Path.of("shared/pve-api/fixtures");
     }
 
     static JsonNode fixtureData(String name) {

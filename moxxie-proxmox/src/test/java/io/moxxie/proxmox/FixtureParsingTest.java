@@ -16,7 +16,7 @@ import java.util.List;
 import static io.moxxie.proxmox.FakeProxmoxApi.fixtureData;
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Every captured answer in {@code ../shared/pve-api/fixtures} (copied to the test resources) parses into core's model. */
+/** Every captured answer in {@code ../shared/pve-api/fixtures} (Apache-2.0 ones copied to the test resources, the others read from shared/ at test time) parses into core's model. */
 class FixtureParsingTest {
 
     @Test
