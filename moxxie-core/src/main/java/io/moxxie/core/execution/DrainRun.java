@@ -74,6 +74,8 @@ public final class DrainRun {
     private final Set<String> droppedTargets = new HashSet<>();
     private final Map<Integer, Integer> failedAttempts = new HashMap<>();
     private final MoveWatcher watcher;
+    private boolean takeSmallNext;
+    private final int perTargetLimit;
     private int doneCount;
     private int failedCount;
     private final Instant deadline;
@@ -95,6 +97,9 @@ public final class DrainRun {
         this.preconditionsAt = preconditionsAt;
         this.deadline = record.startedAt().plus(config.drainTimeout());
         this.watcher = new MoveWatcher(async, executor.client(), config, this::abandoned);
+        // The per-target limit spreads streams over targets; an undrain or a drain to one named target has only one.
+        boolean singleTarget = record.operation() == Operation.UNDRAIN || record.request().targetNode().isPresent();
+        this.perTargetLimit = singleTarget ? Integer.MAX_VALUE : config.perTargetLimit();
         for (GuestProgress g : initial) {
             // A guest in progress when the previous owner died is moved again only if it is still on its source:
             // resolving where it is comes first in every move.
@@ -173,45 +178,21 @@ public final class DrainRun {
     // ------------------------------------------------------------------ scheduling
 
     /**
-     * Starts what the limits allow, in queue order, skipping guests whose target is saturated. A slot is held
-     * only while a guest migrates: a guest that must be shut down for an offline move is shut down ahead, while
-     * it is among the next {@code maxConcurrent} in line, and takes a slot once it is down.
+     * Starts what the limits allow, skipping guests whose target is saturated. A slot is held only while a guest
+     * migrates: a guest that must be shut down for an offline move is shut down ahead, while it is among the next
+     * {@code maxConcurrent} in line, and takes a slot once it is down.
+     *
+     * <p>Order: {@code always-on} guests first, largest first. After them, slots are filled alternately with the
+     * largest and the smallest guest left: the source's link is shared, and a large transfer keeps it busy while
+     * small moves spend their fixed overhead (setup, switch-over) — largest-first alone ends with a tail of small
+     * moves that leave the link idle (measured in BENCHMARKS.md).
      */
     private void pump() {
         List<GuestProgress> toStart = new ArrayList<>();
         List<GuestProgress> toPrepare = new ArrayList<>();
         synchronized (this) {
-            if (finished || abandoned || cancelled) return;
-            int limit = record.request().effectiveConcurrency();
-            int position = 0;
-            var it = queue.iterator();
-            while (it.hasNext()) {
-                GuestProgress g = guests.get(it.next().vmid());
-                position++;
-                if (preparing.contains(g.vmid())) continue;
-                if (needsShutdown(g) && !prepared.contains(g.vmid())) {
-                    if (position > limit) continue;
-                    GuestProgress started = g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
-                    put(started);
-                    preparing.add(g.vmid());
-                    inFlight.add(g.vmid());
-                    toPrepare.add(started);
-                    continue;
-                }
-                if (slots.size() >= limit) {
-                    if (position >= limit) break;
-                    continue;
-                }
-                if (perTarget.getOrDefault(g.targetNode(), 0) >= config.perTargetLimit()) continue;
-                it.remove();
-                inFlight.add(g.vmid());
-                slots.add(g.vmid());
-                perTarget.merge(g.targetNode(), 1, Integer::sum);
-                GuestProgress started = prepared.contains(g.vmid()) ? g
-                        : g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
-                put(started);
-                toStart.add(started);
-            }
+            if (finished || abandoned) return;
+            if (!cancelled) fill(toStart, toPrepare);
         }
         for (GuestProgress g : toPrepare) {
             save(g);
@@ -226,6 +207,51 @@ public final class DrainRun {
             scheduler.execute(() -> runGuest(g));
         }
         maybeFinish();
+    }
+
+    /** Under the lock: picks the guests to prepare and to start now. */
+    private void fill(List<GuestProgress> toStart, List<GuestProgress> toPrepare) {
+        int limit = record.request().effectiveConcurrency();
+        int position = 0;
+        var it = iteratorFor(takeSmallNext);
+        while (it.hasNext()) {
+            GuestProgress g = guests.get(it.next().vmid());
+            position++;
+            if (preparing.contains(g.vmid())) continue;
+            if (needsShutdown(g) && !prepared.contains(g.vmid())) {
+                if (position > limit) continue;
+                GuestProgress started = g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
+                put(started);
+                preparing.add(g.vmid());
+                inFlight.add(g.vmid());
+                toPrepare.add(started);
+                continue;
+            }
+            if (slots.size() >= limit) {
+                if (position >= limit) break;
+                continue;
+            }
+            if (perTarget.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
+            it.remove();
+            inFlight.add(g.vmid());
+            slots.add(g.vmid());
+            perTarget.merge(g.targetNode(), 1, Integer::sum);
+            GuestProgress started = prepared.contains(g.vmid()) ? g
+                    : g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
+            put(started);
+            toStart.add(started);
+            if (!g.alwaysOn()) {
+                takeSmallNext = !takeSmallNext;
+                it = iteratorFor(takeSmallNext);
+                position = 0;
+            }
+        }
+    }
+
+    /** From the largest end, or from the smallest end once no always-on guest waits. */
+    private java.util.Iterator<GuestProgress> iteratorFor(boolean small) {
+        boolean alwaysOnWaiting = !queue.isEmpty() && queue.first().alwaysOn();
+        return small && !alwaysOnWaiting ? queue.descendingIterator() : queue.iterator();
     }
 
     private static boolean needsShutdown(GuestProgress g) {

@@ -21,14 +21,16 @@ import java.time.Duration;
  * @param retriesOnNewTarget  after a failed migration task, how many times the guest is tried again on the next-best target
  * @param preconditionMaxAge  a precondition answer older than this is asked again before the guest moves
  * @param clusterViewMaxAge   a cluster view read this recently is reused to start a move (moves starting together share one read)
- * @param expectedMigrationRate     bytes per second one migration is first expected to move (corrected as the drain goes)
+ * @param expectedMigrationRate     bytes per second one migration stream is first expected to move at most (corrected as the drain goes)
+ * @param expectedLinkBandwidth     bytes per second the migrations in flight are first expected to share (corrected as the drain goes)
  * @param expectedMigrationOverhead fixed time one migration is first expected to take besides moving memory
  */
 public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Duration drainTimeout,
                              Duration pollInitialDelay, Duration pollMaxDelay, Duration shutdownTimeout,
                              Duration lockWaitTimeout, Duration powerTimeout, int maxRetries, Duration retryInitialDelay,
                              Duration retryMaxDelay, int retriesOnNewTarget, Duration preconditionMaxAge,
-                             Duration clusterViewMaxAge, double expectedMigrationRate, Duration expectedMigrationOverhead) {
+                             Duration clusterViewMaxAge, double expectedMigrationRate, double expectedLinkBandwidth,
+                             Duration expectedMigrationOverhead) {
     public static final int DEFAULT_PER_TARGET_LIMIT = 2;
     public static final Duration DEFAULT_MIGRATION_TIMEOUT = Duration.ofMinutes(30);
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofHours(12);
@@ -49,6 +51,7 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
         Checks.notNull("preconditionMaxAge", preconditionMaxAge);
         Checks.notNull("clusterViewMaxAge", clusterViewMaxAge);
         if (!(expectedMigrationRate > 0)) throw new IllegalArgumentException("expectedMigrationRate must be > 0, was " + expectedMigrationRate);
+        if (!(expectedLinkBandwidth > 0)) throw new IllegalArgumentException("expectedLinkBandwidth must be > 0, was " + expectedLinkBandwidth);
         Checks.notNull("expectedMigrationOverhead", expectedMigrationOverhead);
     }
 
@@ -77,6 +80,7 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
         b.preconditionMaxAge = preconditionMaxAge;
         b.clusterViewMaxAge = clusterViewMaxAge;
         b.expectedMigrationRate = expectedMigrationRate;
+        b.expectedLinkBandwidth = expectedLinkBandwidth;
         b.expectedMigrationOverhead = expectedMigrationOverhead;
         return b;
     }
@@ -97,7 +101,9 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
         private int retriesOnNewTarget = 1;
         private Duration preconditionMaxAge = Duration.ofMinutes(5);
         private Duration clusterViewMaxAge = Duration.ofSeconds(5);
-        private double expectedMigrationRate = 400e6;
+        // A 10 GbE migration network: about 1.1 GB/s to share, one stream rarely above 0.5 GB/s.
+        private double expectedMigrationRate = 500e6;
+        private double expectedLinkBandwidth = 1.1e9;
         private Duration expectedMigrationOverhead = Duration.ofSeconds(5);
 
         public Builder perTargetLimit(int v) { perTargetLimit = v; return this; }
@@ -115,12 +121,14 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
         public Builder preconditionMaxAge(Duration v) { preconditionMaxAge = v; return this; }
         public Builder clusterViewMaxAge(Duration v) { clusterViewMaxAge = v; return this; }
         public Builder expectedMigrationRate(double bytesPerSecond) { expectedMigrationRate = bytesPerSecond; return this; }
+        public Builder expectedLinkBandwidth(double bytesPerSecond) { expectedLinkBandwidth = bytesPerSecond; return this; }
         public Builder expectedMigrationOverhead(Duration v) { expectedMigrationOverhead = v; return this; }
 
         public ExecutorConfig build() {
             return new ExecutorConfig(perTargetLimit, migrationTimeout, drainTimeout, pollInitialDelay, pollMaxDelay,
                     shutdownTimeout, lockWaitTimeout, powerTimeout, maxRetries, retryInitialDelay, retryMaxDelay,
-                    retriesOnNewTarget, preconditionMaxAge, clusterViewMaxAge, expectedMigrationRate, expectedMigrationOverhead);
+                    retriesOnNewTarget, preconditionMaxAge, clusterViewMaxAge, expectedMigrationRate, expectedLinkBandwidth,
+                    expectedMigrationOverhead);
         }
     }
 }

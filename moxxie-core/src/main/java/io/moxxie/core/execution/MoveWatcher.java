@@ -25,14 +25,24 @@ import java.util.function.BooleanSupplier;
  * task itself is read only when the view is ambiguous (the guest unlocked but still on its source: not yet
  * started, or failed), to tell the two apart and to get the hypervisor's error message.
  *
- * <p>Expected durations start from {@link ExecutorConfig#expectedMigrationRate()} and
- * {@link ExecutorConfig#expectedMigrationOverhead()} and are corrected by what the drain observes, so that
- * checks land just after moves end: few requests, and a freed slot noticed within seconds.
+ * <p>When to look: the watcher keeps, for every move in flight, an estimate of the memory it has left to copy,
+ * under the same picture as DESIGN.md's migration model — a fixed overhead, then a transfer at
+ * {@link ExecutorConfig#expectedMigrationRate()} per stream at most, the moves in flight sharing
+ * {@link ExecutorConfig#expectedLinkBandwidth()} equally. The next round is due when the first move is predicted
+ * to end. Both rates are scaled by one factor learned as the drain goes: a move found done well before its
+ * predicted end speeds the picture up, a move not done at its predicted end slows it down. So checks land just
+ * after moves end: few requests, and a freed slot noticed within seconds.
  *
  * <p>Thread-safe: state under {@code this}, hypervisor calls outside.
  */
 final class MoveWatcher {
     private static final Duration SETTLE = Duration.ofSeconds(60);
+    /** However long a move is expected to take, it is looked at within this time of its start, then as it backs off. */
+    private static final Duration FIRST_CHECK_CAP = Duration.ofSeconds(60);
+    /** A check comes this long after the predicted end: the cluster view needs a moment to show the move. */
+    private static final Duration CHECK_MARGIN = Duration.ofMillis(500);
+    private static final double MIN_FACTOR = 0.05;
+    private static final double MAX_FACTOR = 20;
 
     private final Async async;
     private final Scheduler scheduler;
@@ -47,6 +57,7 @@ final class MoveWatcher {
     private Instant roundAt;
     private boolean roundRunning;
     private double factor = 1.0;
+    private Instant lastAdvance;
 
     MoveWatcher(Async async, HypervisorClient client, ExecutorConfig config, BooleanSupplier abandoned) {
         this.async = async;
@@ -87,10 +98,13 @@ final class MoveWatcher {
      */
     CompletableFuture<Guest> watch(GuestProgress p, TaskRef task, Instant deadline, String limitName) {
         Watch w = new Watch(p, task, deadline, limitName, scheduler.now());
-        Duration expected = expected(p.memory());
-        w.due = min(scheduler.now().plus(max(expected, config.pollInitialDelay())), deadline);
+        w.transferFrom = w.startedAt.plus(config.expectedMigrationOverhead());
+        w.remaining = p.memory();
+        w.due = deadline;
         synchronized (this) {
+            advance();
             watches.put(p.vmid(), w);
+            retime();
         }
         scheduleRound();
         return w.result;
@@ -103,9 +117,65 @@ final class MoveWatcher {
         watches.clear();
     }
 
-    private synchronized Duration expected(long memory) {
-        double seconds = config.expectedMigrationOverhead().toNanos() / 1e9 + memory / config.expectedMigrationRate();
-        return Duration.ofMillis((long) (seconds * factor * 1000));
+    // ---------------------------------------------------------------- the estimate
+
+    /** Moves every estimate forward to now, under the equal-share picture. Under the lock. */
+    private void advance() {
+        Instant now = scheduler.now();
+        if (lastAdvance == null) {
+            lastAdvance = now;
+            return;
+        }
+        double dt = Duration.between(lastAdvance, now).toNanos() / 1e9;
+        lastAdvance = now;
+        if (dt <= 0) return;
+        double rate = streamRate();
+        for (Watch w : watches.values()) {
+            double transferSeconds = Math.min(dt, Math.max(0, Duration.between(w.transferFrom, now).toNanos() / 1e9));
+            w.remaining = Math.max(0, w.remaining - rate * transferSeconds);
+        }
+    }
+
+    /** Bytes per second one move in transfer gets now: its stream cap, or its share of the link. */
+    private double streamRate() {
+        Instant now = scheduler.now();
+        long transferring = watches.values().stream().filter(w -> !w.transferFrom.isAfter(now)).count();
+        double link = config.expectedLinkBandwidth() * factor;
+        double stream = config.expectedMigrationRate() * factor;
+        return transferring == 0 ? stream : Math.min(stream, link / transferring);
+    }
+
+    /** When the move is predicted to end, if the picture holds. Under the lock. */
+    private Instant predictedEnd(Watch w) {
+        Instant now = scheduler.now();
+        Instant from = w.transferFrom.isAfter(now) ? w.transferFrom : now;
+        return from.plusMillis((long) Math.ceil(w.remaining / streamRate() * 1000));
+    }
+
+    /** Re-times the first check of every move not checked yet, after the picture changed. Under the lock. */
+    private void retime() {
+        Instant now = scheduler.now();
+        for (Watch w : watches.values()) {
+            if (w.misses > 0) continue;
+            Instant end = predictedEnd(w).plus(CHECK_MARGIN);
+            Instant capped = min(end, w.startedAt.plus(FIRST_CHECK_CAP));
+            w.due = min(capped.isBefore(now) ? now : capped, w.deadline);
+        }
+    }
+
+    /** A move found done: if well before its predicted end, the picture was too slow. Under the lock. */
+    private void learnFromDone(Watch w) {
+        if (w.misses == 0 && predictedEnd(w).isAfter(scheduler.now().plus(config.pollInitialDelay()))) {
+            factor = Math.min(MAX_FACTOR, factor * 1.08);
+        }
+    }
+
+    /** A move not done when predicted: the picture was too fast; keep a little left to copy. Under the lock. */
+    private void learnFromMiss(Watch w) {
+        if (w.remaining <= 0) {
+            factor = Math.max(MIN_FACTOR, factor * 0.93);
+            w.remaining = 0.05 * Math.max(1, w.progress.memory());
+        }
     }
 
     private void scheduleRound() {
@@ -195,9 +265,13 @@ final class MoveWatcher {
             return;
         }
         synchronized (this) {
+            advance();
+            learnFromMiss(w);
             w.misses++;
             w.lastMiss = now;
-            w.due = min(now.plus(w.backoff), w.deadline);
+            // Missed by a little, most likely: look again soon (a twentieth of the time so far), backing off if not.
+            Duration soon = max(Duration.ofMillis(500), min(w.backoff, Duration.between(w.startedAt, now).dividedBy(20)));
+            w.due = min(now.plus(soon), w.deadline);
             w.backoff = min(Duration.ofMillis(w.backoff.toMillis() * 3 / 2), config.pollMaxDelay());
         }
     }
@@ -205,36 +279,15 @@ final class MoveWatcher {
     private CompletableFuture<Void> finish(Watch w, Guest guest, Throwable failure) {
         synchronized (this) {
             if (watches.get(w.progress.vmid()) != w) return CompletableFuture.completedFuture(null);
+            advance();
+            if (guest != null) learnFromDone(w);
             watches.remove(w.progress.vmid());
-            if (guest != null) learn(w);
+            retime();
         }
         scheduleRound();
         if (failure != null) w.result.completeExceptionally(failure);
         else w.result.complete(guest);
         return CompletableFuture.completedFuture(null);
-    }
-
-    /**
-     * Corrects the expected durations: a move found done at its first check was probably over-estimated
-     * (shrink a little); one that needed more checks took at least until the last miss (grow towards it).
-     */
-    private void learn(Watch w) {
-        double baseSeconds = Math.max(0.001, config.expectedMigrationOverhead().toNanos() / 1e9
-                + w.progress.memory() / config.expectedMigrationRate());
-        if (w.misses == 0) {
-            factor = Math.max(0.2, factor * 0.9);
-        } else {
-            double observed = Duration.between(w.startedAt, w.lastMiss).toNanos() / 1e9;
-            double detected = Duration.between(w.startedAt, scheduler.now()).toNanos() / 1e9;
-            double wanted = (observed + detected) / 2 / baseSeconds;
-            factor = Math.min(20, 0.5 * factor + 0.5 * wanted);
-        }
-        // Moves in flight that have not been checked yet were timed with the old estimate: time them again.
-        for (Watch other : watches.values()) {
-            if (other.misses > 0) continue;
-            Instant due = other.startedAt.plus(max(expected(other.progress.memory()), config.pollInitialDelay()));
-            other.due = min(due.isBefore(scheduler.now()) ? scheduler.now() : due, other.deadline);
-        }
     }
 
     private static Instant min(Instant a, Instant b) {
@@ -262,6 +315,8 @@ final class MoveWatcher {
         Instant settleBy;
         int misses;
         Instant lastMiss;
+        Instant transferFrom;
+        double remaining;
 
         Watch(GuestProgress progress, TaskRef task, Instant deadline, String limitName, Instant startedAt) {
             this.progress = progress;

@@ -455,8 +455,9 @@ class DrainWorkflowTest {
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(1);
     }
 
+    /** Always-on first, largest first; then the largest and the smallest of the rest in turn (see DrainRun#pump). */
     @Test
-    void alwaysOnGuestsStartFirstThenLargerOnes() {
+    void alwaysOnGuestsStartFirstThenTheRestAlternateLargestAndSmallest() {
         Env env = new Env();
         List<Integer> order = new ArrayList<>();
         env.service.addListener(new DrainListener() {
@@ -467,8 +468,9 @@ class DrainWorkflowTest {
         });
         env.service.drain(DrainRequest.builder("hv7").parallel(false).build());
         env.runUntilIdle();
-        assertThat(order.subList(0, 6)).containsExactlyInAnyOrderElementsOf(ALWAYS_ON);
-        assertThat(order.subList(0, 3)).containsExactly(8201, 8600, 8200);
+        assertThat(order.subList(0, 6)).containsExactly(8201, 8600, 8200, 8202, 8214, 8400);
+        // the rest by size: 8210 16G, 8211 16G, 8212 12G, 8500 8G, 8213 6G, 8401 2G
+        assertThat(order.subList(6, order.size())).containsExactly(8210, 8401, 8211, 8213, 8212, 8500);
     }
 
     // ------------------------------------------------------------------ preflight, conflicts, bad input
