@@ -13,6 +13,7 @@ import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
 import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.time.VirtualScheduler;
+import io.moxxie.proxmox.simulation.SimulatedProxmoxApi;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -75,7 +76,7 @@ class DrainThroughHttpTest {
         return done;
     }
 
-    private List<FakeProxmoxApi.Call> migratePosts(int vmid) {
+    private List<SimulatedProxmoxApi.Call> migratePosts(int vmid) {
         return api.calls().stream().filter(FakeProxmoxApi.migratePost(vmid)).toList();
     }
 

@@ -11,6 +11,7 @@ import io.moxxie.core.spi.MigrationCommand;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.spi.TaskState;
 import io.moxxie.core.time.VirtualScheduler;
+import io.moxxie.proxmox.simulation.SimulatedProxmoxApi;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -82,7 +83,7 @@ class ProxmoxClientTest {
     void snapshotIsOneRequestAndMatchesTheCluster() {
         ClusterSnapshot s = client.snapshot();
 
-        assertThat(api.calls()).extracting(FakeProxmoxApi.Call::toString).containsExactly("GET /cluster/resources");
+        assertThat(api.calls()).extracting(SimulatedProxmoxApi.Call::toString).containsExactly("GET /cluster/resources");
         assertThat(s.nodes()).extracting(n -> n.name()).containsExactly("pve1", "pve2", "pve3");
         assertThat(s.guests()).hasSize(cluster.currentSnapshot().guests().size());
         Guest web = s.guest(ALWAYS_ON_VM).orElseThrow();
@@ -197,7 +198,7 @@ class ProxmoxClientTest {
         TaskRef ref = client.migrate(new MigrationCommand(guest(HA_VM), "pve2", MigrationType.ONLINE, true, Duration.ofMinutes(3)));
 
         assertThat(ref.tracked()).isFalse();
-        assertThat(api.calls("POST", ".*")).extracting(FakeProxmoxApi.Call::toString)
+        assertThat(api.calls("POST", ".*")).extracting(SimulatedProxmoxApi.Call::toString)
                 .containsExactly("POST /cluster/ha/resources/vm:300/migrate {node=pve2}");
         assertThat(client.task(ref).finished()).isFalse(); // the HA manager is still moving it
         assertThat(runUntilFinished(ref).successful()).isTrue();
@@ -240,7 +241,7 @@ class ProxmoxClientTest {
         Map<TaskRef, TaskState> states = client.tasks(List.of(a, b));
 
         assertThat(states.values()).allMatch(s -> !s.finished());
-        assertThat(api.calls()).extracting(FakeProxmoxApi.Call::path).containsExactly("/nodes/pve1/tasks");
+        assertThat(api.calls()).extracting(SimulatedProxmoxApi.Call::path).containsExactly("/nodes/pve1/tasks");
         scheduler.runFor(Duration.ofMinutes(10));
         assertThat(client.tasks(List.of(a, b)).values()).allMatch(TaskState::successful);
     }

@@ -22,12 +22,14 @@ import java.util.concurrent.TimeUnit;
 final class TestTls {
     private static TestTls instance;
 
+    final SSLContext serverContext;
     final SSLSocketFactory serverSocketFactory;
     final String fingerprint;
     final Path caPem;
 
-    private TestTls(SSLSocketFactory f, String fingerprint, Path caPem) {
-        this.serverSocketFactory = f;
+    private TestTls(SSLContext serverContext, String fingerprint, Path caPem) {
+        this.serverContext = serverContext;
+        this.serverSocketFactory = serverContext.getSocketFactory();
         this.fingerprint = fingerprint;
         this.caPem = caPem;
     }
@@ -60,7 +62,7 @@ final class TestTls {
             String fp = PinnedTrustManager.fingerprint((X509Certificate) store.getCertificate("pve"));
             ks.toFile().deleteOnExit();
             pem.toFile().deleteOnExit();
-            return new TestTls(ctx.getSocketFactory(), fp, pem);
+            return new TestTls(ctx, fp, pem);
         } catch (Exception e) {
             throw new IllegalStateException("cannot make the test certificate: " + e.getMessage(), e);
         }

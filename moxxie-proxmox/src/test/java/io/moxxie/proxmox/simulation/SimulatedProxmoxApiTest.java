@@ -1,0 +1,103 @@
+package io.moxxie.proxmox.simulation;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.GuestType;
+import io.moxxie.core.model.PowerState;
+import io.moxxie.core.simulation.SimulatedCluster;
+import io.moxxie.core.time.VirtualScheduler;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The simulated API without any transport: requests in, Proxmox's answers out. */
+class SimulatedProxmoxApiTest {
+    private static final long GIB = 1L << 30;
+    private static final Map<String, String> TOKEN = Map.of("Authorization", "PVEAPIToken=moxxie@pve!drain=s3cret");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final SimulatedCluster cluster = SimulatedCluster.builder(new VirtualScheduler())
+            .node("pve1", 64 * GIB, 16).node("pve2", 64 * GIB, 16)
+            .guest(new Guest(100, "web", "pve1", GuestType.QEMU, PowerState.RUNNING, List.of(), 4 * GIB, 2 * GIB, false, false, null))
+            .build();
+    private final SimulatedProxmoxApi api = SimulatedProxmoxApi.builder(cluster).apiToken("moxxie@pve!drain", "s3cret").build();
+
+    private static JsonNode json(ApiResponse r) throws Exception {
+        return JSON.readTree(r.body());
+    }
+
+    @Test
+    void tokenRequestGetsTheClusterInTheEnvelope() throws Exception {
+        ApiResponse r = api.handle(new ApiRequest("GET", "/cluster/resources", Map.of("type", "vm"), TOKEN));
+
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(json(r).path("data")).hasSize(1);
+        assertThat(json(r).path("data").get(0).path("id").asText()).isEqualTo("qemu/100");
+        assertThat(api.calls()).extracting(SimulatedProxmoxApi.Call::toString).containsExactly("GET /cluster/resources {type=vm}");
+    }
+
+    @Test
+    void requestWithoutCredentialsIsRefusedWithTheTextInReasonPhraseAndBody() throws Exception {
+        ApiResponse r = api.handle(new ApiRequest("GET", "/cluster/resources", Map.of(), Map.of()));
+
+        assertThat(r.status()).isEqualTo(401);
+        assertThat(r.reasonPhrase()).isEqualTo("No ticket");
+        assertThat(json(r).path("message").asText()).isEqualTo("No ticket\n");
+    }
+
+    @Test
+    void wrongTokenSecretIsRefused() {
+        ApiResponse r = api.handle(new ApiRequest("GET", "/cluster/resources", Map.of(),
+                Map.of("authorization", "PVEAPIToken=moxxie@pve!drain=wrong")));
+
+        assertThat(r.status()).isEqualTo(401);
+        assertThat(r.reasonPhrase()).isEqualTo("invalid token value!");
+    }
+
+    @Test
+    void trueForABooleanAndRootOnlyOptionsAreRefusedWithoutEffect() throws Exception {
+        ApiResponse trueFalse = api.handle(new ApiRequest("POST", "/nodes/pve1/qemu/100/migrate", Map.of("target", "pve2", "online", "true"), TOKEN));
+        ApiResponse rootOnly = api.handle(new ApiRequest("POST", "/nodes/pve1/qemu/100/migrate", Map.of("target", "pve2", "force", "1"), TOKEN));
+
+        assertThat(trueFalse.status()).isEqualTo(400);
+        assertThat(json(trueFalse).path("errors").path("online").asText()).isEqualTo("type check ('boolean') failed - got 'true'");
+        assertThat(rootOnly.status()).isEqualTo(400);
+        assertThat(json(rootOnly).path("errors").path("force").asText()).isEqualTo("Only root may use this option.");
+        assertThat(cluster.migrations()).isEmpty();
+    }
+
+    @Test
+    void migrateAnswersWithTheTaskOfTheCluster() throws Exception {
+        ApiResponse r = api.handle(new ApiRequest("POST", "/nodes/pve1/qemu/100/migrate", Map.of("target", "pve2", "online", "1"), TOKEN));
+
+        assertThat(r.successful()).isTrue();
+        String upid = json(r).path("data").asText();
+        assertThat(upid).startsWith("UPID:pve1:").contains(":qmigrate:100:");
+        ApiResponse status = api.handle(new ApiRequest("GET", "/nodes/pve1/tasks/" + upid + "/status", Map.of(), TOKEN));
+        assertThat(json(status).path("data").path("status").asText()).isEqualTo("running");
+    }
+
+    @Test
+    void httpRequestOutsideTheApiIsNotARequestToIt() {
+        assertThat(ApiRequest.fromHttp("GET", "/api2/extjs/version", null, null, Map.of())).isEmpty();
+        assertThat(ApiRequest.fromHttp("POST", "/api2/json/nodes/pve1/qemu/100/migrate", "target=pve3", "target=pve2&online=1",
+                Map.of("Authorization", List.of("PVEAPIToken=x!y=z")))).hasValueSatisfying(r -> {
+                    assertThat(r.path()).isEqualTo("/nodes/pve1/qemu/100/migrate");
+                    assertThat(r.params()).containsExactlyInAnyOrderEntriesOf(Map.of("target", "pve2", "online", "1"));
+                    assertThat(r.header("authorization")).isEqualTo("PVEAPIToken=x!y=z");
+                });
+    }
+
+    @Test
+    void anApiWithoutCredentialsCannotBeBuilt() {
+        assertThatThrownBy(() -> SimulatedProxmoxApi.builder(cluster).build())
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("API token");
+        assertThatThrownBy(() -> SimulatedProxmoxApi.builder(cluster).pveMajorVersion(6))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("major must be 7, 8 or 9, was 6");
+    }
+}
