@@ -157,7 +157,9 @@ final class MoveWatcher {
         Instant now = scheduler.now();
         for (Watch w : watches.values()) {
             if (w.misses > 0) continue;
-            Instant end = predictedEnd(w).plus(CHECK_MARGIN);
+            Instant predicted = predictedEnd(w);
+            // A little after the predicted end: the picture is rough, and a check that comes too early costs a round.
+            Instant end = predicted.plus(CHECK_MARGIN).plusMillis(Duration.between(w.startedAt, predicted).toMillis() * 3 / 100);
             Instant capped = min(end, w.startedAt.plus(FIRST_CHECK_CAP));
             w.due = min(capped.isBefore(now) ? now : capped, w.deadline);
         }
@@ -269,8 +271,8 @@ final class MoveWatcher {
             learnFromMiss(w);
             w.misses++;
             w.lastMiss = now;
-            // Missed by a little, most likely: look again soon (a twentieth of the time so far), backing off if not.
-            Duration soon = max(Duration.ofMillis(500), min(w.backoff, Duration.between(w.startedAt, now).dividedBy(20)));
+            // Missed by a little, most likely: look again soon (a tenth of the time so far), backing off if not.
+            Duration soon = max(Duration.ofSeconds(1), min(w.backoff, Duration.between(w.startedAt, now).dividedBy(10)));
             w.due = min(now.plus(soon), w.deadline);
             w.backoff = min(Duration.ofMillis(w.backoff.toMillis() * 3 / 2), config.pollMaxDelay());
         }
