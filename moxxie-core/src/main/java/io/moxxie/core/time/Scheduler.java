@@ -25,6 +25,27 @@ public interface Scheduler {
         return schedule(Duration.ZERO, task);
     }
 
+    /** This scheduler's time as a {@link java.time.Clock} (UTC), for code that takes a clock (e.g. a hypervisor client). */
+    default java.time.Clock clock() {
+        Scheduler self = this;
+        return new java.time.Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return java.time.Clock.fixed(self.now(), zone);
+            }
+
+            @Override
+            public Instant instant() {
+                return self.now();
+            }
+        };
+    }
+
     /** A scheduled task that can be called off. */
     interface Cancellable {
         /** Prevents the task from running if it has not started; idempotent. */
