@@ -1,0 +1,59 @@
+package io.moxxie.examples.server;
+
+import io.moxxie.core.spi.HypervisorClient;
+import io.moxxie.core.spi.MaintenanceStore;
+import io.moxxie.core.store.InMemoryMaintenanceStore;
+import io.moxxie.core.time.Scheduler;
+import io.moxxie.examples.demo.DemoCluster;
+
+/**
+ * The two seams of the server: how the {@link MaintenanceStore} and the {@link HypervisorClient} are made from
+ * the configuration. Everything else in the server works on the SPIs only.
+ */
+final class Backends {
+    /** Worker threads of the scheduler: hypervisor calls of a few concurrent drains, the heartbeats, the demo's saves. */
+    static final int SCHEDULER_THREADS = 8;
+
+    private Backends() {
+    }
+
+    /** A part made from the configuration, with a one-line description for the start line (never a secret). */
+    record Opened<T>(T value, String description, AutoCloseable closer) implements AutoCloseable {
+        @Override
+        public void close() throws Exception {
+            if (closer != null) closer.close();
+        }
+    }
+
+    /** The hypervisor side: the client and the scheduler the service runs on. */
+    record Cluster(HypervisorClient client, Scheduler scheduler, DemoCluster demo, String description, AutoCloseable closer)
+            implements AutoCloseable {
+        @Override
+        public void close() throws Exception {
+            if (closer != null) closer.close();
+        }
+    }
+
+    static Opened<MaintenanceStore> store(ServerConfig config) {
+        if (config.jdbcUrl() != null) {
+            throw new IllegalStateException("MOXXIE_JDBC_URL is set, but this build has no JDBC store yet (moxxie-jdbc-store is not "
+                    + "merged into the examples); unset it to use the in-memory store");
+        }
+        return new Opened<>(new InMemoryMaintenanceStore(), "in-memory store (drain history is lost on restart)", null);
+    }
+
+    static Cluster cluster(ServerConfig config) {
+        if (!config.demo()) {
+            throw new IllegalStateException("MOXXIE_PVE_URL is set, but this build has no Proxmox client yet (moxxie-proxmox is not "
+                    + "merged into the examples); unset it to run the demo cluster");
+        }
+        DemoCluster demo = DemoCluster.open(config.dataDir(), config.demoSpeed(), SCHEDULER_THREADS);
+        String description = "demo cluster " + String.join(", ", demo.cluster().nodeSpecs().stream().map(n -> n.name()).toList())
+                + " at " + fmt(config.demoSpeed()) + "x speed (" + (demo.resumed() ? "resumed from " : "new, saved to ") + demo.stateFile() + ")";
+        return new Cluster(demo.cluster(), demo.scheduler(), demo, description, demo);
+    }
+
+    private static String fmt(double d) {
+        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+    }
+}
