@@ -69,7 +69,8 @@ final class ApiRoutes {
                 Route.of("DELETE", "/api/v1/nodes/{node}/maintenance", Set.of("undrain"), this::disableMaintenance),
                 Route.of("GET", "/api/v1/nodes", Set.of(), r -> {
                     ArrayNode a = json.createArrayNode();
-                    for (NodeView n : service.nodes()) a.add(views.node(n));
+                    service.nodes().stream().sorted(java.util.Comparator.comparing(NodeView::node, JsonViews.NATURAL))
+                            .forEach(n -> a.add(views.node(n)));
                     return Response.ok(a);
                 }),
                 Route.of("GET", "/api/v1/vms", Set.of("tags", "node"), this::vms),

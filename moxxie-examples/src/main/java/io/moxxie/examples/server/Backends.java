@@ -48,7 +48,8 @@ final class Backends {
                     + "merged into the examples); unset it to run the demo cluster");
         }
         DemoCluster demo = DemoCluster.open(config.dataDir(), config.demoSpeed(), SCHEDULER_THREADS);
-        String description = "demo cluster " + String.join(", ", demo.cluster().nodeSpecs().stream().map(n -> n.name()).toList())
+        String description = "demo cluster " + String.join(", ", demo.cluster().nodeSpecs().stream().map(n -> n.name())
+                .sorted(JsonViews.NATURAL).toList())
                 + " at " + fmt(config.demoSpeed()) + "x speed (" + (demo.resumed() ? "resumed from " : "new, saved to ") + demo.stateFile() + ")";
         return new Cluster(demo.cluster(), demo.scheduler(), demo, description, demo);
     }

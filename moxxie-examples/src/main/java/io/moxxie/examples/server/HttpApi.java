@@ -92,6 +92,10 @@ final class HttpApi implements HttpHandler {
         m.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
         m.enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
         m.enable(SerializationFeature.INDENT_OUTPUT);
+        // "field": value, as the guide prints JSON (Jackson's default is "field" : value)
+        m.setDefaultPrettyPrinter(new com.fasterxml.jackson.core.util.DefaultPrettyPrinter().withSeparators(
+                com.fasterxml.jackson.core.util.Separators.createDefaultInstance()
+                        .withObjectFieldValueSpacing(com.fasterxml.jackson.core.util.Separators.Spacing.AFTER)));
         return m;
     }
 
