@@ -120,7 +120,7 @@ final class ApiRoutes {
         if (nodes.stream().noneMatch(n -> n.node().equals(node))) throw io.moxxie.core.NotFoundException.node(node);
         if (target != null && !target.isBlank() && nodes.stream().noneMatch(n -> n.node().equals(target))) {
             throw ApiException.badRequest("targetNode", "targetNode '" + target + "' is not a node of the cluster (nodes: "
-                    + String.join(", ", nodes.stream().map(NodeView::node).toList()) + ")");
+                    + String.join(", ", nodes.stream().map(NodeView::node).sorted(JsonViews.NATURAL).toList()) + ")");
         }
         if (dryRun) return Response.ok(views.plan(service.plan(request)));
         DrainStatus s = service.drain(request);

@@ -96,6 +96,8 @@ public final class MoxxieServer implements AutoCloseable {
                         + " (stop it, or set MOXXIE_DATA_DIR to another directory)");
             }
             String ownerId = ownerId(dataDir);
+            // Without TCP_NODELAY every answer waits ~40 ms (Nagle against delayed ACKs: headers and body are two writes).
+            System.setProperty("sun.net.httpserver.nodelay", "true");
             http = HttpServer.create(new InetSocketAddress(config.bind(), config.port()), 64);
             store = Backends.store(config);
             cluster = Backends.cluster(config);
