@@ -50,7 +50,6 @@ import java.util.function.Consumer;
 public final class DrainRun {
     private static final Logger log = LoggerFactory.getLogger(DrainRun.class);
     private static final Duration LOCK_POLL = Duration.ofSeconds(10);
-    private static final Duration LOCATION_SETTLE = Duration.ofSeconds(60);
 
     private final DrainExecutor executor;
     private final ExecutorConfig config;
@@ -63,11 +62,20 @@ public final class DrainRun {
     private DrainRecord record;
     private final Map<Integer, GuestProgress> guests = new LinkedHashMap<>();
     private final TreeSet<GuestProgress> queue = new TreeSet<>(executionOrder());
+    /** Guests with work under way: preparing, migrating, or being started after their move. */
     private final Set<Integer> inFlight = new HashSet<>();
+    /** Guests holding a migration slot: only these count against the concurrency limits. */
+    private final Set<Integer> slots = new HashSet<>();
+    /** Guests being shut down ahead of their offline move, and those already shut down for it. */
+    private final Set<Integer> preparing = new HashSet<>();
+    private final Set<Integer> prepared = new HashSet<>();
     private final Map<String, Integer> perTarget = new HashMap<>();
     private final Map<Integer, Set<String>> triedTargets = new HashMap<>();
     private final Set<String> droppedTargets = new HashSet<>();
     private final Map<Integer, Integer> failedAttempts = new HashMap<>();
+    private final MoveWatcher watcher;
+    private int doneCount;
+    private int failedCount;
     private final Instant deadline;
     private Scheduler.Cancellable deadlineTask;
     private boolean cancelled;
@@ -86,11 +94,12 @@ public final class DrainRun {
         this.preconditions = new HashMap<>(preconditions);
         this.preconditionsAt = preconditionsAt;
         this.deadline = record.startedAt().plus(config.drainTimeout());
+        this.watcher = new MoveWatcher(async, executor.client(), config, this::abandoned);
         for (GuestProgress g : initial) {
             // A guest in progress when the previous owner died is moved again only if it is still on its source:
             // resolving where it is comes first in every move.
             GuestProgress p = g.status() == GuestState.IN_PROGRESS ? g.pendingAgain(g.targetNode(), g.migrationType()) : g;
-            guests.put(p.vmid(), p);
+            put(p);
             if (p.status() == GuestState.PENDING) queue.add(p);
         }
     }
@@ -134,7 +143,7 @@ public final class DrainRun {
         synchronized (this) {
             if (finished || abandoned || cancelled) return;
             cancelled = true;
-            for (GuestProgress g : queue) guests.put(g.vmid(), g.withNote("not started: drain cancelled"));
+            for (GuestProgress g : queue) put(guests.get(g.vmid()).withNote("not started: drain cancelled"));
             queue.clear();
         }
         withDrainMdc(() -> log.info("Drain {} of node {} cancelled; {} migrations in flight will finish", drainId(), node(), inFlightCount()));
@@ -149,6 +158,7 @@ public final class DrainRun {
         synchronized (this) {
             abandoned = true;
         }
+        watcher.stop();
         if (deadlineTask != null) deadlineTask.cancel();
     }
 
@@ -162,29 +172,112 @@ public final class DrainRun {
 
     // ------------------------------------------------------------------ scheduling
 
+    /**
+     * Starts what the limits allow, in queue order, skipping guests whose target is saturated. A slot is held
+     * only while a guest migrates: a guest that must be shut down for an offline move is shut down ahead, while
+     * it is among the next {@code maxConcurrent} in line, and takes a slot once it is down.
+     */
     private void pump() {
         List<GuestProgress> toStart = new ArrayList<>();
+        List<GuestProgress> toPrepare = new ArrayList<>();
         synchronized (this) {
             if (finished || abandoned || cancelled) return;
             int limit = record.request().effectiveConcurrency();
+            int position = 0;
             var it = queue.iterator();
-            while (inFlight.size() < limit && it.hasNext()) {
-                GuestProgress g = it.next();
+            while (it.hasNext()) {
+                GuestProgress g = guests.get(it.next().vmid());
+                position++;
+                if (preparing.contains(g.vmid())) continue;
+                if (needsShutdown(g) && !prepared.contains(g.vmid())) {
+                    if (position > limit) continue;
+                    GuestProgress started = g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
+                    put(started);
+                    preparing.add(g.vmid());
+                    inFlight.add(g.vmid());
+                    toPrepare.add(started);
+                    continue;
+                }
+                if (slots.size() >= limit) {
+                    if (position >= limit) break;
+                    continue;
+                }
                 if (perTarget.getOrDefault(g.targetNode(), 0) >= config.perTargetLimit()) continue;
                 it.remove();
                 inFlight.add(g.vmid());
+                slots.add(g.vmid());
                 perTarget.merge(g.targetNode(), 1, Integer::sum);
-                GuestProgress started = g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
-                guests.put(g.vmid(), started);
+                GuestProgress started = prepared.contains(g.vmid()) ? g
+                        : g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
+                put(started);
                 toStart.add(started);
             }
         }
-        for (GuestProgress g : toStart) {
+        for (GuestProgress g : toPrepare) {
             save(g);
             notifyListeners(l -> l.guestStarted(drainId(), g));
+            scheduler.execute(() -> prepareAhead(g));
+        }
+        for (GuestProgress g : toStart) {
+            if (!prepared.contains(g.vmid())) {
+                save(g);
+                notifyListeners(l -> l.guestStarted(drainId(), g));
+            }
             scheduler.execute(() -> runGuest(g));
         }
         maybeFinish();
+    }
+
+    private static boolean needsShutdown(GuestProgress g) {
+        return g.migrationType() == MigrationType.OFFLINE && g.wasRunning();
+    }
+
+    /** Shuts a guest down for its offline move before it takes a slot; the shutdown uses no migration bandwidth. */
+    private void prepareAhead(GuestProgress p) {
+        Instant now = scheduler.now();
+        Limit limit = new Limit(min(now.plus(config.lockWaitTimeout()).plus(config.shutdownTimeout()).plus(config.powerTimeout()), deadline),
+                "shutdown time limit of " + human(config.shutdownTimeout()) + " (shutdownTimeout)");
+        resolve(p, limit, now.plus(config.lockWaitTimeout()))
+                .thenCompose(g -> g.node().equals(p.targetNode()) || !g.running() ? CompletableFuture.completedFuture(g) : shutDown(p, g, limit))
+                .whenComplete((g, error) -> {
+                    boolean stopRequested;
+                    synchronized (this) {
+                        preparing.remove(p.vmid());
+                        stopRequested = cancelled || deadlinePassed;
+                        if (error == null && !stopRequested) prepared.add(p.vmid());
+                    }
+                    if (abandoned()) return;
+                    if (error != null) {
+                        onGuestDone(p, null, error);
+                    } else if (stopRequested) {
+                        restoreAfterStop(p, g);
+                    } else {
+                        synchronized (this) {
+                            inFlight.remove(p.vmid());
+                        }
+                        pump();
+                    }
+                });
+    }
+
+    /** A guest shut down for a move that will not happen now (cancel, drain time limit): started again where it is. */
+    private void restoreAfterStop(GuestProgress p, Guest g) {
+        CompletableFuture<Guest> restored = g.running() || !p.wasRunning() ? CompletableFuture.completedFuture(g)
+                : async.call(() -> executor.client().start(g)).thenCompose(task -> awaitTask(task,
+                        new Limit(scheduler.now().plus(config.powerTimeout()), "start timeout"))).thenApply(x -> g);
+        restored.whenComplete((x, error) -> {
+            GuestProgress updated;
+            synchronized (this) {
+                inFlight.remove(p.vmid());
+                GuestProgress cur = guests.get(p.vmid());
+                String note = error == null ? "shut down for its move, started again on " + g.node() + " (drain stopped before it moved)"
+                        : "shut down for its move; could not be started again on " + g.node() + ": " + Async.unwrap(error).getMessage();
+                updated = cur.status() == GuestState.IN_PROGRESS ? cur.withStatus(GuestState.PENDING).withNote(note) : cur.withNote(note);
+                put(updated);
+            }
+            save(updated);
+            maybeFinish();
+        });
     }
 
     private void maybeFinish() {
@@ -230,7 +323,7 @@ public final class DrainRun {
             String msg = "drain time limit of " + human(config.drainTimeout()) + " (drainTimeout) reached before this guest was started";
             for (GuestProgress g : queue) {
                 GuestProgress f = g.failed(msg, scheduler.now());
-                guests.put(g.vmid(), f);
+                put(f);
                 failedNow.add(f);
             }
             queue.clear();
@@ -255,6 +348,12 @@ public final class DrainRun {
                 .thenCompose(guest -> guest.node().equals(p.targetNode())
                         ? CompletableFuture.completedFuture(guest)
                         : prepare(p, guest, limit).thenCompose(g -> move(p, g, limit)))
+                .thenApply(guest -> {
+                    // The migration is over: its slot goes to the next guest while this one is verified and started.
+                    releaseSlot(p.vmid());
+                    pump();
+                    return guest;
+                })
                 .thenCompose(guest -> ensurePower(p, guest, limit))
                 .whenComplete((guest, error) -> onGuestDone(p, guest, error));
     }
@@ -265,22 +364,22 @@ public final class DrainRun {
      */
     private CompletableFuture<Guest> resolve(GuestProgress p, Limit limit, Instant lockDeadline) {
         checkAbandoned();
-        return async.call(() -> executor.client().snapshot()).thenCompose(snapshot -> {
-            Guest g = snapshot.guest(p.vmid()).orElseThrow(() -> new GuestFailure("VM " + p.vmid() + " no longer exists", Kind.FINAL));
+        return watcher.view(config.clusterViewMaxAge()).thenCompose(snapshot -> {
+            Guest g = snapshot.guest(p.vmid()).orElseThrow(() -> new GuestFailure("VM " + p.vmid() + " no longer exists", GuestFailure.Kind.FINAL));
             if (g.node().equals(p.targetNode()) && g.lock() == null) return CompletableFuture.completedFuture(g);
             if (!g.node().equals(p.sourceNode()) && !g.node().equals(p.targetNode())) {
                 throw new GuestFailure("VM " + p.vmid() + " is now on " + g.node() + ", not on " + p.sourceNode()
-                        + " (moved by someone else during the drain?)", Kind.FINAL);
+                        + " (moved by someone else during the drain?)", GuestFailure.Kind.FINAL);
             }
             if (!targetAvailable(snapshot, p.targetNode())) {
-                throw new GuestFailure("target node " + p.targetNode() + " is offline or gone", Kind.TARGET_UNAVAILABLE);
+                throw new GuestFailure("target node " + p.targetNode() + " is offline or gone", GuestFailure.Kind.TARGET_UNAVAILABLE);
             }
             if (g.lock() == null) return CompletableFuture.completedFuture(g);
             Instant now = scheduler.now();
             Instant until = lockDeadline.isBefore(limit.at) ? lockDeadline : limit.at;
             if (!now.isBefore(until)) {
                 throw new GuestFailure("VM " + p.vmid() + " is locked (" + g.lock() + ") for longer than "
-                        + (lockDeadline.isBefore(limit.at) ? "the lock wait limit of " + human(config.lockWaitTimeout()) + " (lockWaitTimeout)" : "the " + limit.name), Kind.FINAL);
+                        + (lockDeadline.isBefore(limit.at) ? "the lock wait limit of " + human(config.lockWaitTimeout()) + " (lockWaitTimeout)" : "the " + limit.name), GuestFailure.Kind.FINAL);
             }
             withGuestMdc(p.vmid(), () -> log.info("VM {} is locked ({}), waiting", p.vmid(), g.lock()));
             return async.delay(min(LOCK_POLL, Duration.between(now, until))).thenCompose(x -> resolve(p, limit, lockDeadline));
@@ -306,11 +405,11 @@ public final class DrainRun {
                 });
         return pre.thenCompose(pc -> {
             if (!pc.allows(p.targetNode())) {
-                throw new GuestFailure("not allowed on " + p.targetNode() + ": " + pc.notAllowed().get(p.targetNode()), Kind.RETRY_ELSEWHERE);
+                throw new GuestFailure("not allowed on " + p.targetNode() + ": " + pc.notAllowed().get(p.targetNode()), GuestFailure.Kind.RETRY_ELSEWHERE);
             }
-            if (!pc.canMove()) throw new GuestFailure("cannot migrate: uses local resources " + String.join(", ", pc.blockers()), Kind.FINAL);
+            if (!pc.canMove()) throw new GuestFailure("cannot migrate: uses local resources " + String.join(", ", pc.blockers()), GuestFailure.Kind.FINAL);
             if (p.migrationType() == MigrationType.ONLINE && guest.running() && !pc.canMoveLive()) {
-                throw new GuestFailure("cannot live-migrate: uses " + String.join(", ", pc.liveBlockers()), Kind.FINAL);
+                throw new GuestFailure("cannot live-migrate: uses " + String.join(", ", pc.liveBlockers()), GuestFailure.Kind.FINAL);
             }
             if (p.migrationType() == MigrationType.OFFLINE && guest.running()) return shutDown(p, guest, limit);
             return CompletableFuture.completedFuture(guest);
@@ -331,7 +430,7 @@ public final class DrainRun {
                             .thenCompose(task -> awaitTask(task, limit))
                             .thenCompose(s -> awaitPower(p.vmid(), PowerState.STOPPED, min(scheduler.now().plus(config.powerTimeout()), limit.at)))
                             .thenApply(stopped -> {
-                                if (stopped.running()) throw new GuestFailure("VM " + p.vmid() + " could not be stopped for its offline migration", Kind.FINAL);
+                                if (stopped.running()) throw new GuestFailure("VM " + p.vmid() + " could not be stopped for its offline migration", GuestFailure.Kind.FINAL);
                                 return stopped;
                             });
                 });
@@ -346,17 +445,13 @@ public final class DrainRun {
                 .exceptionally(e -> {
                     Throwable cause = Async.unwrap(e);
                     if (cause instanceof HypervisorException && !(cause instanceof HypervisorAuthenticationException)) {
-                        throw new GuestFailure(cause.getMessage(), Kind.RETRY_ELSEWHERE);
+                        throw new GuestFailure(cause.getMessage(), GuestFailure.Kind.RETRY_ELSEWHERE);
                     }
                     throw new java.util.concurrent.CompletionException(cause);
                 })
                 .thenCompose(task -> {
                     recordTask(p.vmid(), task);
-                    if (!task.tracked()) return awaitLocation(p, limit, limit.at);
-                    return awaitTask(task, limit).thenCompose(state -> {
-                        if (!state.successful()) throw new GuestFailure(state.message(), Kind.RETRY_ELSEWHERE);
-                        return awaitLocation(p, limit, min(scheduler.now().plus(LOCATION_SETTLE), limit.at));
-                    });
+                    return watcher.watch(p, task, limit.at, limit.name);
                 });
     }
 
@@ -374,18 +469,18 @@ public final class DrainRun {
         return async.call(() -> executor.client().start(guest))
                 .thenCompose(task -> awaitTask(task, new Limit(powerDeadline, "start timeout of " + human(config.powerTimeout()))))
                 .thenCompose(state -> {
-                    if (!state.successful()) throw new GuestFailure(startFailure(p, guest, state.message()), Kind.FINAL);
+                    if (!state.successful()) throw new GuestFailure(startFailure(p, guest, state.message()), GuestFailure.Kind.FINAL);
                     return awaitPower(p.vmid(), PowerState.RUNNING, powerDeadline);
                 })
                 .thenApply(g -> {
                     if (!g.running()) throw new GuestFailure(startFailure(p, guest, "still " + g.status().wireName() + " after "
-                            + human(config.powerTimeout())), Kind.FINAL);
+                            + human(config.powerTimeout())), GuestFailure.Kind.FINAL);
                     withGuestMdc(p.vmid(), () -> log.info(p.alwaysOn() ? "Successfully started always-on VM {}" : "Successfully started VM {}", p.vmid()));
                     GuestProgress noted;
                     synchronized (this) {
                         noted = guests.get(p.vmid()).withNote(unexpected ? "found stopped after migration; started again"
                                 : noteOr(guests.get(p.vmid()).note(), "started again on " + g.node()));
-                        guests.put(p.vmid(), noted);
+                        put(noted);
                     }
                     if (unexpected) notifyListeners(l -> l.guestRestarted(drainId(), noted));
                     return g;
@@ -405,48 +500,27 @@ public final class DrainRun {
         return pollTask(task, limit, config.pollInitialDelay());
     }
 
+    /** Waits, reads the task, and goes on until it has stopped; the limit is judged after a last read, never before. */
     private CompletableFuture<TaskState> pollTask(TaskRef task, Limit limit, Duration wait) {
-        Instant now = scheduler.now();
-        if (!now.isBefore(limit.at)) {
-            return CompletableFuture.failedFuture(new GuestFailure("exceeded the " + limit.name + "; task " + task.id()
-                    + " may still be running on " + task.node(), Kind.FINAL));
-        }
-        return async.delay(min(wait, Duration.between(now, limit.at)))
+        Duration untilLimit = Duration.between(scheduler.now(), limit.at);
+        return async.delay(min(wait, untilLimit))
                 .thenCompose(x -> {
                     checkAbandoned();
                     return async.call(() -> executor.client().task(task));
                 })
-                .thenCompose(state -> state.finished() ? CompletableFuture.completedFuture(state)
-                        : pollTask(task, limit, min(wait.multipliedBy(2), config.pollMaxDelay())));
-    }
-
-    /**
-     * Polls the guest until it is on its target ({@code settleBy}: how long to wait for the cluster view to catch
-     * up). Reads the whole cluster view, so that a target going offline under an HA request (which Proxmox then
-     * drops silently) is noticed at once rather than at the time limit.
-     */
-    private CompletableFuture<Guest> awaitLocation(GuestProgress p, Limit limit, Instant settleBy) {
-        return async.call(() -> executor.client().snapshot()).thenCompose(snapshot -> {
-            Guest g = snapshot.guest(p.vmid()).orElseThrow(() -> new GuestFailure("VM " + p.vmid() + " disappeared during its migration", Kind.FINAL));
-            if (g.node().equals(p.targetNode()) && !"migrate".equals(g.lock())) return CompletableFuture.completedFuture(g);
-            if (!targetAvailable(snapshot, p.targetNode())) {
-                throw new GuestFailure("target node " + p.targetNode() + " went offline during the migration", Kind.TARGET_UNAVAILABLE);
-            }
-            Instant now = scheduler.now();
-            if (!now.isBefore(settleBy)) {
-                String why = settleBy.equals(limit.at) ? "exceeded the " + limit.name : "the migration reported success";
-                throw new GuestFailure(why + " but VM " + p.vmid() + " is still on " + g.node() + ", not on " + p.targetNode(), Kind.FINAL);
-            }
-            return async.delay(min(config.pollMaxDelay(), Duration.between(now, settleBy))).thenCompose(x -> {
-                checkAbandoned();
-                return awaitLocation(p, limit, settleBy);
-            });
-        });
+                .thenCompose(state -> {
+                    if (state.finished()) return CompletableFuture.completedFuture(state);
+                    if (!scheduler.now().isBefore(limit.at)) {
+                        throw new GuestFailure("exceeded the " + limit.name + "; task " + task.id() + " may still be running on "
+                                + task.node(), GuestFailure.Kind.FINAL);
+                    }
+                    return pollTask(task, limit, min(wait.multipliedBy(2), config.pollMaxDelay()));
+                });
     }
 
     private CompletableFuture<Guest> awaitPower(int vmid, PowerState wanted, Instant until) {
         return async.call(() -> executor.client().guest(vmid)).thenCompose(found -> {
-            Guest g = found.orElseThrow(() -> new GuestFailure("VM " + vmid + " no longer exists", Kind.FINAL));
+            Guest g = found.orElseThrow(() -> new GuestFailure("VM " + vmid + " no longer exists", GuestFailure.Kind.FINAL));
             boolean there = wanted == PowerState.RUNNING ? g.running() : g.status() == PowerState.STOPPED;
             if (there || !scheduler.now().isBefore(until)) return CompletableFuture.completedFuture(g);
             return async.delay(min(config.pollInitialDelay(), Duration.between(scheduler.now(), until)))
@@ -458,7 +532,7 @@ public final class DrainRun {
         GuestProgress updated;
         synchronized (this) {
             updated = guests.get(vmid).withTask(task.id());
-            guests.put(vmid, updated);
+            put(updated);
         }
         save(updated);
     }
@@ -475,7 +549,7 @@ public final class DrainRun {
             synchronized (this) {
                 release(started);
                 done = guests.get(vmid).completed(guest.node(), scheduler.now());
-                guests.put(vmid, done);
+                put(done);
                 progress = progressMessage();
                 record = record.withMessage(progress);
             }
@@ -488,7 +562,7 @@ public final class DrainRun {
         }
         String message = cause instanceof GuestFailure || cause instanceof HypervisorException
                 ? cause.getMessage() : cause.getClass().getSimpleName() + ": " + cause.getMessage();
-        Kind kind = cause instanceof GuestFailure gf ? gf.kind : Kind.FINAL;
+        GuestFailure.Kind kind = cause instanceof GuestFailure gf ? gf.kind : GuestFailure.Kind.FINAL;
         if (!(cause instanceof GuestFailure) && !(cause instanceof HypervisorException)) {
             withGuestMdc(vmid, () -> log.error("Unexpected error migrating VM {}", vmid, cause));
         }
@@ -496,8 +570,8 @@ public final class DrainRun {
         synchronized (this) {
             release(started);
             triedTargets.computeIfAbsent(vmid, k -> new HashSet<>()).add(started.targetNode());
-            int failures = kind == Kind.RETRY_ELSEWHERE ? failedAttempts.merge(vmid, 1, Integer::sum) : 0;
-            retry = kind != Kind.FINAL && !cancelled && !deadlinePassed && failures <= config.retriesOnNewTarget();
+            int failures = kind == GuestFailure.Kind.RETRY_ELSEWHERE ? failedAttempts.merge(vmid, 1, Integer::sum) : 0;
+            retry = kind != GuestFailure.Kind.FINAL && !cancelled && !deadlinePassed && failures <= config.retriesOnNewTarget();
         }
         if (retry) {
             withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: {}; retrying on another target", vmid,
@@ -510,7 +584,12 @@ public final class DrainRun {
 
     private void release(GuestProgress started) {
         inFlight.remove(started.vmid());
-        perTarget.merge(started.targetNode(), -1, Integer::sum);
+        prepared.remove(started.vmid());
+        releaseSlot(started.vmid());
+    }
+
+    private synchronized void releaseSlot(int vmid) {
+        if (slots.remove(vmid)) perTarget.merge(guests.get(vmid).targetNode(), -1, Integer::sum);
     }
 
     private void fail(GuestProgress started, String message) {
@@ -518,7 +597,7 @@ public final class DrainRun {
         String progress;
         synchronized (this) {
             failed = guests.get(started.vmid()).failed(message, scheduler.now());
-            guests.put(started.vmid(), failed);
+            put(failed);
             progress = progressMessage();
             record = record.withMessage(progress);
         }
@@ -561,7 +640,7 @@ public final class DrainRun {
             synchronized (this) {
                 if (cancelled || finished) return;
                 GuestProgress again = guests.get(started.vmid()).pendingAgain(e.targetNode(), e.migrationType());
-                guests.put(started.vmid(), again);
+                put(again);
                 queue.add(again);
             }
             withGuestMdc(started.vmid(), () -> log.info("VM {} will be retried on {}", started.vmid(), e.targetNode()));
@@ -597,12 +676,12 @@ public final class DrainRun {
                 PlanEntry e = plan.get(g.vmid());
                 if (e != null && e.action() == PlanEntry.Action.MOVE) {
                     GuestProgress moved = old.pendingAgain(e.targetNode(), e.migrationType());
-                    guests.put(g.vmid(), moved);
+                    put(moved);
                     queue.add(moved);
                 } else {
                     GuestProgress f = old.failed("target " + old.targetNode() + " went offline and no other target fits"
                             + (e == null ? "" : ": " + e.reason()), scheduler.now());
-                    guests.put(g.vmid(), f);
+                    put(f);
                     failedNow.add(f);
                 }
             }
@@ -640,9 +719,19 @@ public final class DrainRun {
     }
 
     private String progressMessage() {
-        long done = guests.values().stream().filter(g -> g.status() == GuestState.COMPLETED || g.status() == GuestState.SKIPPED).count();
-        long failed = guests.values().stream().filter(g -> g.status() == GuestState.FAILED).count();
-        return "Progress: " + done + "/" + guests.size() + " completed" + (failed > 0 ? ", " + failed + " failed" : "");
+        return "Progress: " + doneCount + "/" + guests.size() + " completed" + (failedCount > 0 ? ", " + failedCount + " failed" : "");
+    }
+
+    /** Replaces a guest's entry, keeping the done and failed counts (progress is reported after every move). */
+    private void put(GuestProgress g) {
+        GuestProgress old = guests.put(g.vmid(), g);
+        if (old != null) count(old, -1);
+        count(g, 1);
+    }
+
+    private void count(GuestProgress g, int delta) {
+        if (g.status() == GuestState.COMPLETED || g.status() == GuestState.SKIPPED) doneCount += delta;
+        else if (g.status() == GuestState.FAILED) failedCount += delta;
     }
 
     // ------------------------------------------------------------------ persistence and listeners
@@ -715,26 +804,6 @@ public final class DrainRun {
     }
 
     private record Limit(Instant at, String name) {
-    }
-
-    /** How a failed attempt is followed up. */
-    private enum Kind {
-        /** Give up on the guest. */
-        FINAL,
-        /** Another target might succeed: retry there, within {@link ExecutorConfig#retriesOnNewTarget()}. */
-        RETRY_ELSEWHERE,
-        /** The target went away before or during the move: re-plan, without using up a retry. */
-        TARGET_UNAVAILABLE
-    }
-
-    /** A guest's move failed. */
-    private static final class GuestFailure extends RuntimeException {
-        final Kind kind;
-
-        GuestFailure(String message, Kind kind) {
-            super(message, null, false, false);
-            this.kind = kind;
-        }
     }
 
     private static final class Abandoned extends RuntimeException {

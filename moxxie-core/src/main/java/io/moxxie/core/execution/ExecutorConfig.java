@@ -10,7 +10,7 @@ import java.time.Duration;
  * @param perTargetLimit      migrations that may run into one target node at once
  * @param migrationTimeout    longest one guest's move may take, from its start to verified on the target
  * @param drainTimeout        longest a whole drain may take
- * @param pollInitialDelay    first wait before reading a task's state; doubles up to {@code pollMaxDelay}
+ * @param pollInitialDelay    first wait before reading a task's state again after it was found running; grows up to {@code pollMaxDelay}
  * @param pollMaxDelay        longest wait between two reads of a task's state
  * @param shutdownTimeout     how long a guest gets to shut down (offline moves, container restart mode) before it is stopped
  * @param lockWaitTimeout     how long a locked guest (backup, snapshot) is waited for before it fails
@@ -20,11 +20,15 @@ import java.time.Duration;
  * @param retryMaxDelay       longest backoff
  * @param retriesOnNewTarget  after a failed migration task, how many times the guest is tried again on the next-best target
  * @param preconditionMaxAge  a precondition answer older than this is asked again before the guest moves
+ * @param clusterViewMaxAge   a cluster view read this recently is reused to start a move (moves starting together share one read)
+ * @param expectedMigrationRate     bytes per second one migration is first expected to move (corrected as the drain goes)
+ * @param expectedMigrationOverhead fixed time one migration is first expected to take besides moving memory
  */
 public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Duration drainTimeout,
                              Duration pollInitialDelay, Duration pollMaxDelay, Duration shutdownTimeout,
                              Duration lockWaitTimeout, Duration powerTimeout, int maxRetries, Duration retryInitialDelay,
-                             Duration retryMaxDelay, int retriesOnNewTarget, Duration preconditionMaxAge) {
+                             Duration retryMaxDelay, int retriesOnNewTarget, Duration preconditionMaxAge,
+                             Duration clusterViewMaxAge, double expectedMigrationRate, Duration expectedMigrationOverhead) {
     public static final int DEFAULT_PER_TARGET_LIMIT = 2;
     public static final Duration DEFAULT_MIGRATION_TIMEOUT = Duration.ofMinutes(30);
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofHours(12);
@@ -43,6 +47,9 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
         Checks.positive("retryMaxDelay", retryMaxDelay);
         if (retriesOnNewTarget < 0) throw new IllegalArgumentException("retriesOnNewTarget must be >= 0, was " + retriesOnNewTarget);
         Checks.notNull("preconditionMaxAge", preconditionMaxAge);
+        Checks.notNull("clusterViewMaxAge", clusterViewMaxAge);
+        if (!(expectedMigrationRate > 0)) throw new IllegalArgumentException("expectedMigrationRate must be > 0, was " + expectedMigrationRate);
+        Checks.notNull("expectedMigrationOverhead", expectedMigrationOverhead);
     }
 
     public static ExecutorConfig defaults() {
@@ -68,6 +75,9 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
         b.retryMaxDelay = retryMaxDelay;
         b.retriesOnNewTarget = retriesOnNewTarget;
         b.preconditionMaxAge = preconditionMaxAge;
+        b.clusterViewMaxAge = clusterViewMaxAge;
+        b.expectedMigrationRate = expectedMigrationRate;
+        b.expectedMigrationOverhead = expectedMigrationOverhead;
         return b;
     }
 
@@ -77,7 +87,7 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
         private Duration migrationTimeout = DEFAULT_MIGRATION_TIMEOUT;
         private Duration drainTimeout = DEFAULT_DRAIN_TIMEOUT;
         private Duration pollInitialDelay = Duration.ofSeconds(2);
-        private Duration pollMaxDelay = Duration.ofSeconds(20);
+        private Duration pollMaxDelay = Duration.ofSeconds(10);
         private Duration shutdownTimeout = Duration.ofMinutes(3);
         private Duration lockWaitTimeout = Duration.ofMinutes(10);
         private Duration powerTimeout = Duration.ofMinutes(2);
@@ -86,6 +96,9 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
         private Duration retryMaxDelay = Duration.ofSeconds(30);
         private int retriesOnNewTarget = 1;
         private Duration preconditionMaxAge = Duration.ofMinutes(5);
+        private Duration clusterViewMaxAge = Duration.ofSeconds(5);
+        private double expectedMigrationRate = 400e6;
+        private Duration expectedMigrationOverhead = Duration.ofSeconds(5);
 
         public Builder perTargetLimit(int v) { perTargetLimit = v; return this; }
         public Builder migrationTimeout(Duration v) { migrationTimeout = v; return this; }
@@ -100,11 +113,14 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
         public Builder retryMaxDelay(Duration v) { retryMaxDelay = v; return this; }
         public Builder retriesOnNewTarget(int v) { retriesOnNewTarget = v; return this; }
         public Builder preconditionMaxAge(Duration v) { preconditionMaxAge = v; return this; }
+        public Builder clusterViewMaxAge(Duration v) { clusterViewMaxAge = v; return this; }
+        public Builder expectedMigrationRate(double bytesPerSecond) { expectedMigrationRate = bytesPerSecond; return this; }
+        public Builder expectedMigrationOverhead(Duration v) { expectedMigrationOverhead = v; return this; }
 
         public ExecutorConfig build() {
             return new ExecutorConfig(perTargetLimit, migrationTimeout, drainTimeout, pollInitialDelay, pollMaxDelay,
                     shutdownTimeout, lockWaitTimeout, powerTimeout, maxRetries, retryInitialDelay, retryMaxDelay,
-                    retriesOnNewTarget, preconditionMaxAge);
+                    retriesOnNewTarget, preconditionMaxAge, clusterViewMaxAge, expectedMigrationRate, expectedMigrationOverhead);
         }
     }
 }

@@ -105,8 +105,9 @@ public final class SimulatedCluster implements HypervisorClient {
 
     /** The cluster as it is, without counting a call or injecting faults: for assertions. */
     public synchronized ClusterSnapshot currentSnapshot() {
+        Map<String, Long> used = memoryUsedByNode();
         List<Node> ns = new ArrayList<>();
-        for (SimNode n : nodes.values()) ns.add(n.toNode(memoryUsed(n.name)));
+        for (SimNode n : nodes.values()) ns.add(n.toNode(used.get(n.name)));
         List<Guest> gs = new ArrayList<>();
         for (SimGuest g : guests.values()) gs.add(g.view(nodes.get(g.guest.node()).online));
         return new ClusterSnapshot(scheduler.now(), ns, gs);
@@ -458,6 +459,19 @@ public final class SimulatedCluster implements HypervisorClient {
 
     private static String confDir(SimGuest g) {
         return g.guest.type() == GuestType.QEMU ? "qemu-server" : "lxc";
+    }
+
+    /** Every node's memory use in one pass over the guests (a snapshot of a large cluster needs all of them). */
+    private Map<String, Long> memoryUsedByNode() {
+        Map<String, Long> used = new HashMap<>();
+        for (SimNode n : nodes.values()) used.put(n.name, n.baseMemoryUsed);
+        for (SimGuest g : guests.values()) {
+            if (g.guest.running()) used.merge(g.guest.node(), g.guest.memory(), Long::sum);
+        }
+        for (Transfer t : transfers) {
+            if (t.willRun) used.merge(t.target, t.guest.guest.memory(), Long::sum);
+        }
+        return used;
     }
 
     private long memoryUsed(String node) {

@@ -1,0 +1,20 @@
+package io.moxxie.core.execution;
+
+/** One guest's move failed; {@link #kind} says how the drain follows it up. */
+final class GuestFailure extends RuntimeException {
+    enum Kind {
+        /** Give up on the guest. */
+        FINAL,
+        /** Another target might succeed: retry there, within {@link ExecutorConfig#retriesOnNewTarget()}. */
+        RETRY_ELSEWHERE,
+        /** The target went away before or during the move: re-plan, without using up a retry. */
+        TARGET_UNAVAILABLE
+    }
+
+    final Kind kind;
+
+    GuestFailure(String message, Kind kind) {
+        super(message, null, false, false);
+        this.kind = kind;
+    }
+}

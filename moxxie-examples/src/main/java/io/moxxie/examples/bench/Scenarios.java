@@ -1,0 +1,141 @@
+package io.moxxie.examples.bench;
+
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.GuestType;
+import io.moxxie.core.model.PowerState;
+import io.moxxie.core.plan.DrainMode;
+import io.moxxie.core.plan.PlacementConfig;
+import io.moxxie.core.simulation.MigrationModel;
+import io.moxxie.core.simulation.SimulatedCluster;
+import io.moxxie.core.time.Scheduler;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/** The benchmark's scenarios, S1 to S5 of issue 7, all seeded: the same inputs on every run and machine. */
+final class Scenarios {
+    static final long GIB = 1L << 30;
+    private static final MigrationModel MODEL = MigrationModel.DEFAULT;
+
+    private Scenarios() {
+    }
+
+    /** Every scenario with the fixed concurrency it is specified with. */
+    static List<Scenario> all(java.util.function.Consumer<SimulatedCluster.Builder> demoCluster) {
+        List<Scenario> out = new ArrayList<>();
+        for (int k : new int[]{3, 5}) {
+            out.add(new Scenario("S1 guide hard k=" + k, s -> {
+                SimulatedCluster.Builder b = SimulatedCluster.builder(s).model(MODEL);
+                demoCluster.accept(b);
+                return b;
+            }, List.of("hv7"), false, DrainMode.HARD, k, PlacementConfig.defaults(), MODEL));
+        }
+        for (DrainMode mode : DrainMode.values()) {
+            out.add(new Scenario("S2 mixed " + mode.wireName(), s -> mixed(s, 11), List.of("n00"), false, mode, 3,
+                    PlacementConfig.defaults(), MODEL));
+        }
+        out.add(new Scenario("S3 large", s -> large(s, 12), List.of("n000"), false, DrainMode.SOFT, 3, PlacementConfig.defaults(), MODEL));
+        List<String> rolling = new ArrayList<>();
+        for (int i = 0; i < 16; i++) rolling.add(String.format("r%02d", i));
+        out.add(new Scenario("S4 rolling", s -> rolling(s, 13), rolling, true, DrainMode.SOFT, 3, PlacementConfig.defaults(), MODEL));
+        out.add(new Scenario("S5 tight", s -> tight(s, 14), List.of("t0"), false, DrainMode.HARD, 3, new PlacementConfig(0.0), MODEL));
+        return out;
+    }
+
+    /** Memory between 1 and {@code maxGib} GiB, log-normal (median about 6 GiB), rounded to 256 MiB. */
+    static long logNormalMemory(Random r, int maxGib) {
+        double gib = Math.exp(Math.log(6) + 0.9 * r.nextGaussian());
+        gib = Math.max(1, Math.min(maxGib, gib));
+        return Math.round(gib * 4) * GIB / 4;
+    }
+
+    private static String tags(Random r) {
+        double x = r.nextDouble();
+        if (x < 0.10) return "always-on";
+        if (x < 0.30) return "maint-ok";
+        return "";
+    }
+
+    private static Guest guest(Random r, int vmid, String node, int maxGib) {
+        boolean lxc = r.nextInt(10) == 0;
+        boolean stopped = r.nextInt(12) == 0;
+        long mem = logNormalMemory(r, maxGib);
+        return new Guest(vmid, (lxc ? "ct-" : "vm-") + vmid, node, lxc ? GuestType.LXC : GuestType.QEMU,
+                stopped ? PowerState.STOPPED : PowerState.RUNNING, io.moxxie.core.policy.TagPolicy.parseTags(tags(r)), mem, mem / 2,
+                false, r.nextInt(20) == 0, null);
+    }
+
+    /** S2: 32 nodes of 512 GiB; 120 guests on n00, 1–64 GiB log-normal, 10 % always-on, 20 % maint-ok; others half full. */
+    static SimulatedCluster.Builder mixed(Scheduler s, long seed) {
+        Random r = new Random(seed);
+        SimulatedCluster.Builder b = SimulatedCluster.builder(s).model(MODEL);
+        int vmid = 1000;
+        for (int n = 0; n < 32; n++) {
+            String node = String.format("n%02d", n);
+            b.node(node, 1024 * GIB, 64);
+            int count = n == 0 ? 120 : 25;
+            for (int i = 0; i < count; i++) b.guest(guest(r, vmid++, node, 64));
+        }
+        return b;
+    }
+
+    /** S3: 200 nodes of 1.5 TiB with 150 guests each (1–32 GiB); one node drained. */
+    static SimulatedCluster.Builder large(Scheduler s, long seed) {
+        Random r = new Random(seed);
+        SimulatedCluster.Builder b = SimulatedCluster.builder(s).model(MODEL);
+        int vmid = 10000;
+        for (int n = 0; n < 200; n++) {
+            String node = String.format("n%03d", n);
+            b.node(node, 1536 * GIB, 96);
+            for (int i = 0; i < 150; i++) b.guest(guest(r, vmid++, node, 32));
+        }
+        return b;
+    }
+
+    /** S4: 16 nodes of 768 GiB with 30 guests each, drained and undrained node after node. */
+    static SimulatedCluster.Builder rolling(Scheduler s, long seed) {
+        Random r = new Random(seed);
+        SimulatedCluster.Builder b = SimulatedCluster.builder(s).model(MODEL);
+        int vmid = 2000;
+        for (int n = 0; n < 16; n++) {
+            String node = String.format("r%02d", n);
+            b.node(node, 768 * GIB, 64);
+            for (int i = 0; i < 30; i++) b.guest(guest(r, vmid++, node, 48));
+        }
+        return b;
+    }
+
+    /**
+     * S5: 8 nodes; the guests of t0 need X bytes, and the other nodes together have only 1.05 X free, spread unevenly,
+     * so that placement must pack tightly (the planner's headroom is set to 0 for this scenario).
+     */
+    static SimulatedCluster.Builder tight(Scheduler s, long seed) {
+        Random r = new Random(seed);
+        SimulatedCluster.Builder b = SimulatedCluster.builder(s).model(MODEL);
+        List<Guest> drained = new ArrayList<>();
+        long need = 0;
+        for (int i = 0; i < 60; i++) {
+            long mem = logNormalMemory(r, 32);
+            Guest g = new Guest(3000 + i, "vm-" + (3000 + i), "t0", GuestType.QEMU, PowerState.RUNNING,
+                    io.moxxie.core.policy.TagPolicy.parseTags(tags(r)), mem, mem / 2, false, false, null);
+            drained.add(g);
+            need += mem;
+        }
+        b.node("t0", 2048 * GIB, 64);
+        drained.forEach(b::guest);
+        long free = (long) (need * 1.05);
+        double[] share = new double[7];
+        double sum = 0;
+        for (int i = 0; i < 7; i++) {
+            share[i] = 0.5 + r.nextDouble();
+            sum += share[i];
+        }
+        for (int i = 0; i < 7; i++) {
+            long nodeFree = (long) (free * share[i] / sum);
+            long total = 512 * GIB;
+            b.node("t" + (i + 1), total, total - nodeFree, 64);
+        }
+        return b;
+    }
+}

@@ -1,0 +1,777 @@
+package io.moxxie.store.jdbc;
+
+import io.moxxie.core.DrainConflictException;
+import io.moxxie.core.execution.DrainRecord;
+import io.moxxie.core.execution.DrainState;
+import io.moxxie.core.execution.GuestProgress;
+import io.moxxie.core.execution.GuestState;
+import io.moxxie.core.execution.Operation;
+import io.moxxie.core.model.GuestType;
+import io.moxxie.core.model.NodeMaintenance;
+import io.moxxie.core.plan.DrainMode;
+import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.spi.MaintenanceStore;
+import io.moxxie.core.spi.StoreException;
+import io.moxxie.store.jdbc.internal.Columns;
+import io.moxxie.store.jdbc.internal.DriverManagerDataSource;
+import io.moxxie.store.jdbc.internal.Redaction;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.jdbi.v3.core.ConnectionException;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.HandleCallback;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.JdbiException;
+import org.jdbi.v3.core.argument.Argument;
+import org.jdbi.v3.core.statement.PreparedBatch;
+import org.jdbi.v3.core.statement.SqlStatement;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.sql.DataSource;
+import java.lang.reflect.Method;
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The {@link MaintenanceStore} on a relational database, through Jdbi: H2 (the embedded default, a file database),
+ * PostgreSQL 13+ and MariaDB 10.6+ / MySQL 8.0.16+.
+ *
+ * <pre>{@code
+ * MaintenanceStore store = JdbcMaintenanceStore.builder(dataSource)   // a pooled DataSource, e.g. HikariCP
+ *         .applyMigrations(true)
+ *         .build();
+ * }</pre>
+ *
+ * <h2>How it works</h2>
+ * <ul>
+ *   <li>Tables {@code node_maintenance} (the user guide's), {@code drain} and {@code drain_guest}; DDL in
+ *       {@code db/moxxie/<dialect>/V<n>__*.sql} inside this jar, applied on {@link Builder#build()} when
+ *       {@link Builder#applyMigrations(boolean)} asks for it and recorded in {@code moxxie_schema_version}.</li>
+ *   <li>One unfinished drain per node: {@code drain.active_node} holds the node while the drain is in progress and is
+ *       {@code NULL} after; its unique constraint makes a concurrent {@link #createDrain} of the same node fail in
+ *       the database, whichever process it comes from.</li>
+ *   <li>Ownership: {@code owner_id}, {@code lease_expires_at} and a {@code version} bumped by every change of the
+ *       drain row. {@link #updateDrain} and {@link #renewLease} are conditional {@code UPDATE}s on the owner;
+ *       {@link #takeOver} reads the row, decides, and writes with {@code WHERE version = ?}: of two racing callers
+ *       one updates a row and the other none.</li>
+ *   <li>{@link #updateGuest} is one {@code UPDATE} of one {@code drain_guest} row.</li>
+ *   <li>Times are stored in UTC, truncated to microseconds (the precision all three databases keep).</li>
+ *   <li>Text longer than its column is refused before anything is written, with a {@link StoreException} naming the
+ *       table and column; a row the store cannot read (say an unknown status typed in by hand) gives one naming the
+ *       table, column and row; an unreachable database one naming the URL, password masked.</li>
+ * </ul>
+ *
+ * <p>Thread-safe. Every method takes a connection from the DataSource for its duration and gives it back.
+ * {@link #close()} closes the connection pool only if the store created it (built from a URL).
+ */
+public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseable {
+    /** Migrations are applied only when asked for: many teams run their own migration tool. */
+    public static final boolean DEFAULT_APPLY_MIGRATIONS = false;
+    /** How long {@link Builder#build()} waits for another process that is migrating the same database. */
+    public static final Duration DEFAULT_MIGRATION_LOCK_TIMEOUT = Duration.ofSeconds(60);
+
+    private static final Logger LOG = LoggerFactory.getLogger(JdbcMaintenanceStore.class);
+    private static final String IN_PROGRESS = DrainState.IN_PROGRESS.wireName();
+    private static final int OPTIMISTIC_ATTEMPTS = 20;
+
+    private static final String DRAIN_COLUMNS = "drain_id, node_name, operation, status, message, drain_mode, run_parallel,"
+            + " max_concurrent, allow_offline, target_node, force_drain, dry_run, undrain_of, started_at, completed_at,"
+            + " owner_id, lease_expires_at, cancel_requested, version";
+    private static final String GUEST_COLUMNS = "drain_id, vmid, seq_no, guest_name, guest_type, source_node, target_node,"
+            + " migration_type, status, always_on, ha_managed, was_running, memory_bytes, attempts, task_id, error, note,"
+            + " started_at, completed_at";
+    private static final String GUEST_VALUES = ":drainId, :vmid, :seqNo, :name, :type, :sourceNode, :targetNode,"
+            + " :migrationType, :status, :alwaysOn, :haManaged, :wasRunning, :memory, :attempts, :taskId, :error, :note,"
+            + " :startedAt, :completedAt";
+    private static final String UPDATE_GUEST = "UPDATE drain_guest SET guest_name = :name, guest_type = :type,"
+            + " source_node = :sourceNode, target_node = :targetNode, migration_type = :migrationType, status = :status,"
+            + " always_on = :alwaysOn, ha_managed = :haManaged, was_running = :wasRunning, memory_bytes = :memory,"
+            + " attempts = :attempts, task_id = :taskId, error = :error, note = :note, started_at = :startedAt,"
+            + " completed_at = :completedAt WHERE drain_id = :drainId AND vmid = :vmid";
+    private static final String UPDATE_DRAIN = "UPDATE drain SET status = :status, message = :message,"
+            + " completed_at = :completedAt, cancel_requested = (cancel_requested OR :cancel),"
+            + " active_node = CASE WHEN :inProgress THEN node_name ELSE NULL END, version = version + 1"
+            + " WHERE drain_id = :drainId AND ";
+
+    private final Jdbi jdbi;
+    private final Dialect dialect;
+    private final String location;
+    private final String password;
+    private final AutoCloseable ownedPool;
+
+    private JdbcMaintenanceStore(Jdbi jdbi, Dialect dialect, String location, String password, AutoCloseable ownedPool) {
+        this.jdbi = jdbi;
+        this.dialect = dialect;
+        this.location = location;
+        this.password = password;
+        this.ownedPool = ownedPool;
+    }
+
+    /** A store on {@code dataSource} (use a pooled one: every store call takes a connection). */
+    public static Builder builder(DataSource dataSource) {
+        if (dataSource == null) throw new IllegalArgumentException("dataSource cannot be null");
+        return new Builder(dataSource, null, null, null);
+    }
+
+    /**
+     * A store on a JDBC URL, e.g. {@code jdbc:h2:file:/var/lib/moxxie/store} (the embedded default) or
+     * {@code jdbc:postgresql://db:5432/moxxie}. For H2 the store keeps a small connection pool of its own, closed by
+     * {@link #close()}; for other databases it opens a connection per call, so pass a pooled {@link DataSource}
+     * to {@link #builder(DataSource)} in production.
+     *
+     * @param user     may be {@code null} when the URL carries it
+     * @param password may be {@code null}; never appears in a message
+     */
+    public static Builder builder(String url, String user, String password) {
+        if (url == null || url.isBlank()) throw new IllegalArgumentException("url cannot be null or empty");
+        return new Builder(null, url, user, password);
+    }
+
+    /** The database this store runs on. */
+    public Dialect dialect() {
+        return dialect;
+    }
+
+    /** The database's URL with any password masked, as it appears in messages. */
+    public String location() {
+        return location;
+    }
+
+    /** Closes the connection pool if this store created it; a DataSource passed in is left to its owner. */
+    @Override
+    public void close() {
+        if (ownedPool != null) {
+            try {
+                ownedPool.close();
+            } catch (Exception e) {
+                LOG.warn("Closing the connection pool of {} failed", location, e);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "JdbcMaintenanceStore[" + dialect + ", " + location + "]";
+    }
+
+    // ---------------------------------------------------------------- node_maintenance
+
+    @Override
+    public Optional<NodeMaintenance> maintenance(String node) {
+        requireArg("node", node);
+        return call("read node_maintenance for node " + node, h -> h.createQuery(
+                        "SELECT * FROM node_maintenance WHERE node_name = :node")
+                .bind("node", node).map((rs, ctx) -> maintenanceRow(rs)).findOne());
+    }
+
+    @Override
+    public List<NodeMaintenance> maintenanceStates() {
+        List<NodeMaintenance> all = call("read node_maintenance", h -> h.createQuery(
+                "SELECT * FROM node_maintenance ORDER BY node_name").map((rs, ctx) -> maintenanceRow(rs)).list());
+        // Java's order, not the database collation's, so that every backend lists alike.
+        List<NodeMaintenance> sorted = new ArrayList<>(all);
+        sorted.sort(Comparator.comparing(NodeMaintenance::node));
+        return List.copyOf(sorted);
+    }
+
+    @Override
+    public void saveMaintenance(NodeMaintenance state) {
+        requireArg("state", state);
+        String row = "node " + state.node();
+        Columns.fit("node_maintenance", "node_name", Columns.NODE_NAME, state.node(), row);
+        Columns.fit("node_maintenance", "reason", Columns.REASON, state.reason(), row);
+        Columns.fit("node_maintenance", "last_drain_id", Columns.DRAIN_ID, state.lastDrainId(), row);
+        String vmList = encodeVmList(state.vmList());
+        Columns.fit("node_maintenance", "vm_list", Columns.VM_LIST, vmList, row);
+        call("write node_maintenance for node " + state.node(), h -> h.createUpdate(dialect.upsertMaintenanceSql())
+                .bind("node", state.node())
+                .bind("inMaintenance", state.inMaintenance())
+                .bind("reason", state.reason())
+                .bind("started", instant(state.maintenanceStarted()))
+                .bind("ended", instant(state.maintenanceEnded()))
+                .bind("drainStatus", state.drainStatus() == null ? null : state.drainStatus().wireName())
+                .bind("lastDrainId", state.lastDrainId())
+                .bind("vmList", vmList)
+                .bind("updatedAt", instant(state.updatedAt()))
+                .execute());
+    }
+
+    // ---------------------------------------------------------------- drains
+
+    @Override
+    public void createDrain(DrainRecord drain, List<GuestProgress> guests) {
+        requireArg("drain", drain);
+        requireArg("guests", guests);
+        checkDrainFits(drain);
+        Set<Integer> vmids = new HashSet<>();
+        for (GuestProgress g : guests) {
+            if (!g.drainId().equals(drain.drainId())) {
+                throw new IllegalArgumentException("guest " + g.vmid() + " belongs to drain " + g.drainId() + ", not " + drain.drainId());
+            }
+            if (!vmids.add(g.vmid())) throw new IllegalArgumentException("vmid " + g.vmid() + " appears twice in drain " + drain.drainId());
+            checkGuestFits(g);
+        }
+        String what = "insert into drain and drain_guest (drain " + drain.drainId() + ", node " + drain.node() + ")";
+        for (int attempt = 1; ; attempt++) {
+            try {
+                jdbi.useTransaction(h -> {
+                    insertDrain(h, drain);
+                    PreparedBatch batch = h.prepareBatch("INSERT INTO drain_guest (" + GUEST_COLUMNS + ") VALUES (" + GUEST_VALUES + ")");
+                    int seq = 0;
+                    for (GuestProgress g : guests) {
+                        bindGuest(batch, g).bind("seqNo", seq++).add();
+                    }
+                    if (seq > 0) batch.execute();
+                });
+                return;
+            } catch (JdbiException e) {
+                if (!isUniqueViolation(e)) throw translate(what, e);
+                if (drain(drain.drainId()).isPresent()) {
+                    throw new IllegalArgumentException("drainId " + drain.drainId() + " exists already");
+                }
+                Optional<String> active = call("read drain", h -> h.createQuery(
+                                "SELECT drain_id FROM drain WHERE active_node = :node")
+                        .bind("node", drain.node()).mapTo(String.class).findOne());
+                if (active.isPresent()) throw new DrainConflictException(drain.node(), active.get());
+                // The drain that was in the way finished meanwhile: try again.
+                if (attempt >= 3) throw translate(what, e);
+            }
+        }
+    }
+
+    private void insertDrain(Handle h, DrainRecord d) {
+        DrainRequest r = d.request();
+        boolean inProgress = d.status() == DrainState.IN_PROGRESS;
+        h.createUpdate("INSERT INTO drain (drain_id, node_name, operation, status, active_node, message, drain_mode,"
+                        + " run_parallel, max_concurrent, allow_offline, target_node, force_drain, dry_run, undrain_of, started_at,"
+                        + " completed_at, owner_id, lease_expires_at, cancel_requested, version)"
+                        + " VALUES (:drainId, :node, :operation, :status, :activeNode, :message, :mode, :parallel, :maxConcurrent,"
+                        + " :allowOffline, :targetNode, :force, :dryRun, :undrainOf, :startedAt, :completedAt, :owner, :lease,"
+                        + " :cancel, 0)")
+                .bind("drainId", d.drainId())
+                .bind("node", d.node())
+                .bind("operation", d.operation().wireName())
+                .bind("status", d.status().wireName())
+                .bind("activeNode", inProgress ? d.node() : null)
+                .bind("message", d.message())
+                .bind("mode", r.mode().wireName())
+                .bind("parallel", r.parallel())
+                .bind("maxConcurrent", r.maxConcurrent())
+                .bind("allowOffline", r.allowOffline())
+                .bind("targetNode", r.targetNode().orElse(null))
+                .bind("force", r.force())
+                .bind("dryRun", r.dryRun())
+                .bind("undrainOf", d.undrainOf())
+                .bind("startedAt", instant(d.startedAt()))
+                .bind("completedAt", instant(d.completedAt()))
+                .bind("owner", d.owner())
+                .bind("lease", instant(d.leaseExpiresAt()))
+                .bind("cancel", d.cancelRequested())
+                .execute();
+    }
+
+    @Override
+    public boolean updateDrain(DrainRecord drain) {
+        requireArg("drain", drain);
+        String row = "drain " + drain.drainId();
+        Columns.fit("drain", "message", Columns.MESSAGE, drain.message(), row);
+        String what = "update drain " + drain.drainId();
+        try {
+            return jdbi.withHandle(h -> bindOwner(h.createUpdate(UPDATE_DRAIN + (drain.owner() == null ? "owner_id IS NULL" : "owner_id = :owner")), drain.owner())
+                    .bind("status", drain.status().wireName())
+                    .bind("message", drain.message())
+                    .bind("completedAt", instant(drain.completedAt()))
+                    .bind("cancel", drain.cancelRequested())
+                    .bind("inProgress", drain.status() == DrainState.IN_PROGRESS)
+                    .bind("drainId", drain.drainId())
+                    .execute()) == 1;
+        } catch (JdbiException e) {
+            if (isUniqueViolation(e)) {
+                // Put back in progress while another drain of the node runs.
+                String active = call("read drain", h -> h.createQuery("SELECT drain_id FROM drain WHERE active_node = :node")
+                        .bind("node", drain.node()).mapTo(String.class).findOne()).orElse("?");
+                throw new DrainConflictException(drain.node(), active);
+            }
+            throw translate(what, e);
+        }
+    }
+
+    private static <S extends SqlStatement<S>> S bindOwner(S statement, String owner) {
+        return owner == null ? statement : statement.bind("owner", owner);
+    }
+
+    @Override
+    public void updateGuest(GuestProgress guest) {
+        requireArg("guest", guest);
+        checkGuestFits(guest);
+        String what = "update drain_guest (drain " + guest.drainId() + ", vmid " + guest.vmid() + ")";
+        int updated = call(what, h -> bindGuest(h.createUpdate(UPDATE_GUEST), guest).execute());
+        if (updated == 1) return;
+        // A guest the drain did not start with: append it (rare; not the hot path).
+        for (int attempt = 1; ; attempt++) {
+            try {
+                jdbi.useTransaction(h -> {
+                    Optional<Integer> next = h.createQuery("SELECT (SELECT COALESCE(MAX(seq_no), -1) + 1 FROM drain_guest"
+                                    + " WHERE drain_id = :drainId) FROM drain WHERE drain_id = :drainId")
+                            .bind("drainId", guest.drainId()).mapTo(Integer.class).findOne();
+                    if (next.isEmpty()) throw new IllegalArgumentException("no drain " + guest.drainId());
+                    bindGuest(h.createUpdate("INSERT INTO drain_guest (" + GUEST_COLUMNS + ") VALUES (" + GUEST_VALUES + ")"), guest)
+                            .bind("seqNo", next.get()).execute();
+                });
+                return;
+            } catch (JdbiException e) {
+                if (!isUniqueViolation(e) || attempt >= 3) throw translate(what, e);
+                // Someone inserted the same guest meanwhile: an update does it now.
+                if (call(what, h -> bindGuest(h.createUpdate(UPDATE_GUEST), guest).execute()) == 1) return;
+            }
+        }
+    }
+
+    private <S extends SqlStatement<S>> S bindGuest(S s, GuestProgress g) {
+        return s.bind("drainId", g.drainId())
+                .bind("vmid", g.vmid())
+                .bind("name", g.name())
+                .bind("type", g.type().wireName())
+                .bind("sourceNode", g.sourceNode())
+                .bind("targetNode", g.targetNode())
+                .bind("migrationType", g.migrationType() == null ? null : g.migrationType().wireName())
+                .bind("status", g.status().wireName())
+                .bind("alwaysOn", g.alwaysOn())
+                .bind("haManaged", g.haManaged())
+                .bind("wasRunning", g.wasRunning())
+                .bind("memory", g.memory())
+                .bind("attempts", g.attempts())
+                .bind("taskId", g.taskId())
+                .bind("error", g.error())
+                .bind("note", g.note())
+                .bind("startedAt", instant(g.startedAt()))
+                .bind("completedAt", instant(g.completedAt()));
+    }
+
+    @Override
+    public Optional<DrainRecord> drain(String drainId) {
+        requireArg("drainId", drainId);
+        return readDrain(drainId).map(Versioned::record);
+    }
+
+    private Optional<Versioned> readDrain(String drainId) {
+        return call("read drain " + drainId, h -> h.createQuery("SELECT " + DRAIN_COLUMNS + " FROM drain WHERE drain_id = :drainId")
+                .bind("drainId", drainId).map((rs, ctx) -> drainRow(rs)).findOne());
+    }
+
+    @Override
+    public List<GuestProgress> guests(String drainId) {
+        requireArg("drainId", drainId);
+        return call("read drain_guest of drain " + drainId, h -> h.createQuery(
+                        "SELECT " + GUEST_COLUMNS + " FROM drain_guest WHERE drain_id = :drainId ORDER BY seq_no")
+                .bind("drainId", drainId).map((rs, ctx) -> guestRow(rs)).list());
+    }
+
+    @Override
+    public List<DrainRecord> drains(String node, int limit) {
+        requireArg("node", node);
+        if (limit < 0) throw new IllegalArgumentException("limit must be >= 0, was " + limit);
+        if (limit == 0) return List.of();
+        return call("read drain of node " + node, h -> h.createQuery("SELECT " + DRAIN_COLUMNS + " FROM drain"
+                        + " WHERE node_name = :node ORDER BY started_at DESC, created_seq DESC LIMIT :limit")
+                .bind("node", node).bind("limit", limit).map((rs, ctx) -> drainRow(rs).record()).list());
+    }
+
+    @Override
+    public List<DrainRecord> unfinishedDrains() {
+        return call("read unfinished drains from drain", h -> h.createQuery("SELECT " + DRAIN_COLUMNS + " FROM drain"
+                        + " WHERE status = :status ORDER BY created_seq")
+                .bind("status", IN_PROGRESS).map((rs, ctx) -> drainRow(rs).record()).list());
+    }
+
+    @Override
+    public boolean renewLease(String drainId, String owner, Instant leaseExpiresAt) {
+        requireArg("drainId", drainId);
+        requireArg("owner", owner);
+        requireArg("leaseExpiresAt", leaseExpiresAt);
+        return call("renew the lease of drain " + drainId, h -> h.createUpdate("UPDATE drain SET lease_expires_at = :lease,"
+                        + " version = version + 1 WHERE drain_id = :drainId AND owner_id = :owner AND status = :status")
+                .bind("lease", instant(leaseExpiresAt))
+                .bind("drainId", drainId)
+                .bind("owner", owner)
+                .bind("status", IN_PROGRESS)
+                .execute()) == 1;
+    }
+
+    @Override
+    public Optional<DrainRecord> takeOver(String drainId, String newOwner, Instant now, Instant leaseExpiresAt) {
+        requireArg("drainId", drainId);
+        requireArg("newOwner", newOwner);
+        requireArg("now", now);
+        requireArg("leaseExpiresAt", leaseExpiresAt);
+        Columns.fit("drain", "owner_id", Columns.OWNER, newOwner, "drain " + drainId);
+        for (int attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+            Optional<Versioned> current = readDrain(drainId);
+            if (current.isEmpty() || current.get().record().status().finished()) return Optional.empty();
+            DrainRecord d = current.get().record();
+            boolean expired = d.leaseExpiresAt() == null || d.leaseExpiresAt().isBefore(now);
+            if (!expired && !newOwner.equals(d.owner())) return Optional.empty();
+            int updated = call("take over drain " + drainId, h -> h.createUpdate("UPDATE drain SET owner_id = :owner,"
+                            + " lease_expires_at = :lease, version = version + 1"
+                            + " WHERE drain_id = :drainId AND version = :version AND status = :status")
+                    .bind("owner", newOwner)
+                    .bind("lease", instant(leaseExpiresAt))
+                    .bind("drainId", drainId)
+                    .bind("version", current.get().version())
+                    .bind("status", IN_PROGRESS)
+                    .execute());
+            if (updated == 1) return Optional.of(d.withOwner(newOwner, leaseExpiresAt.truncatedTo(ChronoUnit.MICROS)));
+            // The row changed between our read and our write (a heartbeat, a cancel, another taker): decide again.
+        }
+        throw new StoreException("take over drain " + drainId + " on " + location + ": the drain row kept changing for "
+                + OPTIMISTIC_ATTEMPTS + " attempts");
+    }
+
+    @Override
+    public void requestCancel(String drainId) {
+        requireArg("drainId", drainId);
+        call("request cancel of drain " + drainId, h -> h.createUpdate("UPDATE drain SET cancel_requested = :cancel,"
+                        + " version = version + 1 WHERE drain_id = :drainId AND status = :status")
+                .bind("cancel", true).bind("drainId", drainId).bind("status", IN_PROGRESS).execute());
+    }
+
+    // ---------------------------------------------------------------- rows
+
+    private record Versioned(DrainRecord record, long version) {
+    }
+
+    private NodeMaintenance maintenanceRow(ResultSet rs) throws SQLException {
+        String node = rs.getString("node_name");
+        String row = "node_name=" + node;
+        String status = rs.getString("drain_status");
+        return readRow("node_maintenance", row, () -> new NodeMaintenance(node,
+                rs.getBoolean("in_maintenance"),
+                rs.getString("reason"),
+                dialect.getInstant(rs, "maintenance_started"),
+                dialect.getInstant(rs, "maintenance_ended"),
+                status == null ? null : parse("node_maintenance", "drain_status", row, status, DrainState::parse),
+                rs.getString("last_drain_id"),
+                decodeVmList(rs.getString("vm_list"), row),
+                dialect.getInstant(rs, "updated_at")));
+    }
+
+    private Versioned drainRow(ResultSet rs) throws SQLException {
+        String id = rs.getString("drain_id");
+        String row = "drain_id=" + id;
+        return readRow("drain", row, () -> {
+            String node = rs.getString("node_name");
+            DrainRequest request = DrainRequest.builder(node)
+                    .mode(parse("drain", "drain_mode", row, rs.getString("drain_mode"), DrainMode::parse))
+                    .parallel(rs.getBoolean("run_parallel"))
+                    .maxConcurrent(rs.getInt("max_concurrent"))
+                    .allowOffline(rs.getBoolean("allow_offline"))
+                    .targetNode(rs.getString("target_node"))
+                    .force(rs.getBoolean("force_drain"))
+                    .dryRun(rs.getBoolean("dry_run"))
+                    .build();
+            DrainRecord record = new DrainRecord(id, node,
+                    parse("drain", "operation", row, rs.getString("operation"), Operation::parse),
+                    request,
+                    parse("drain", "status", row, rs.getString("status"), DrainState::parse),
+                    rs.getString("message"),
+                    dialect.getInstant(rs, "started_at"),
+                    dialect.getInstant(rs, "completed_at"),
+                    rs.getString("owner_id"),
+                    dialect.getInstant(rs, "lease_expires_at"),
+                    rs.getBoolean("cancel_requested"),
+                    rs.getString("undrain_of"));
+            return new Versioned(record, rs.getLong("version"));
+        });
+    }
+
+    private GuestProgress guestRow(ResultSet rs) throws SQLException {
+        String row = "drain_id=" + rs.getString("drain_id") + ", vmid=" + rs.getInt("vmid");
+        return readRow("drain_guest", row, () -> {
+            String migrationType = rs.getString("migration_type");
+            return new GuestProgress(rs.getString("drain_id"), rs.getInt("vmid"), rs.getString("guest_name"),
+                    parse("drain_guest", "guest_type", row, rs.getString("guest_type"), GuestType::parse),
+                    rs.getString("source_node"),
+                    rs.getString("target_node"),
+                    migrationType == null ? null : parse("drain_guest", "migration_type", row, migrationType, MigrationType::parse),
+                    parse("drain_guest", "status", row, rs.getString("status"), GuestState::parse),
+                    rs.getBoolean("always_on"),
+                    rs.getBoolean("ha_managed"),
+                    rs.getBoolean("was_running"),
+                    rs.getLong("memory_bytes"),
+                    rs.getInt("attempts"),
+                    rs.getString("task_id"),
+                    rs.getString("error"),
+                    rs.getString("note"),
+                    dialect.getInstant(rs, "started_at"),
+                    dialect.getInstant(rs, "completed_at"));
+        });
+    }
+
+    private interface RowReader<T> {
+        T read() throws SQLException;
+    }
+
+    /** Model constructors check their arguments; a hand-edited row that fails them names the column it came from. */
+    private static final Map<String, String> FIELD_COLUMNS = Map.of(
+            "node", "node_name", "sourceNode", "source_node", "targetNode", "target_node",
+            "maxConcurrent", "max_concurrent", "drainMode", "drain_mode", "drainId", "drain_id",
+            "startedAt", "started_at", "status", "status", "type", "guest_type", "operation", "operation");
+
+    private static <T> T readRow(String table, String row, RowReader<T> reader) throws SQLException {
+        try {
+            return reader.read();
+        } catch (IllegalArgumentException e) {
+            String message = String.valueOf(e.getMessage());
+            String field = message.split(" ", 2)[0];
+            String column = FIELD_COLUMNS.get(field);
+            throw new StoreException("Unreadable row in table " + table + (column == null ? "" : ", column " + column)
+                    + " (" + row + "): " + message, e);
+        }
+    }
+
+    private static <T> T parse(String table, String column, String row, String value, Function<String, T> parser) {
+        try {
+            return parser.apply(value);
+        } catch (IllegalArgumentException e) {
+            throw new StoreException("Unreadable value in table " + table + ", column " + column + " (" + row + "): "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** {@code [8200,8201]}: a JSON array, readable as such by PostgreSQL's and MariaDB's JSON functions. */
+    static String encodeVmList(List<Integer> vms) {
+        StringBuilder b = new StringBuilder("[");
+        for (int i = 0; i < vms.size(); i++) {
+            if (i > 0) b.append(',');
+            b.append(vms.get(i));
+        }
+        return b.append(']').toString();
+    }
+
+    static List<Integer> decodeVmList(String text, String row) {
+        if (text == null) return List.of();
+        String body = text.trim();
+        if (body.startsWith("[") && body.endsWith("]")) body = body.substring(1, body.length() - 1);
+        List<Integer> out = new ArrayList<>();
+        for (String part : body.split("[,;\\s]+")) {
+            if (part.isEmpty()) continue;
+            try {
+                out.add(Integer.parseInt(part));
+            } catch (NumberFormatException e) {
+                throw new StoreException("Unreadable value in table node_maintenance, column vm_list (" + row
+                        + "): expected a list of vmids like [8200,8201], was '" + text + "'", e);
+            }
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- checks, binding, errors
+
+    private static void checkDrainFits(DrainRecord d) {
+        String row = "drain " + d.drainId();
+        Columns.fit("drain", "drain_id", Columns.DRAIN_ID, d.drainId(), row);
+        Columns.fit("drain", "node_name", Columns.NODE_NAME, d.node(), row);
+        Columns.fit("drain", "message", Columns.MESSAGE, d.message(), row);
+        Columns.fit("drain", "target_node", Columns.NODE_NAME, d.request().targetNode().orElse(null), row);
+        Columns.fit("drain", "undrain_of", Columns.DRAIN_ID, d.undrainOf(), row);
+        Columns.fit("drain", "owner_id", Columns.OWNER, d.owner(), row);
+    }
+
+    private static void checkGuestFits(GuestProgress g) {
+        String row = "drain " + g.drainId() + ", vmid " + g.vmid();
+        Columns.fit("drain_guest", "drain_id", Columns.DRAIN_ID, g.drainId(), row);
+        Columns.fit("drain_guest", "guest_name", Columns.GUEST_NAME, g.name(), row);
+        Columns.fit("drain_guest", "source_node", Columns.NODE_NAME, g.sourceNode(), row);
+        Columns.fit("drain_guest", "target_node", Columns.NODE_NAME, g.targetNode(), row);
+        Columns.fit("drain_guest", "task_id", Columns.TASK_ID, g.taskId(), row);
+        Columns.fit("drain_guest", "error", Columns.ERROR, g.error(), row);
+        Columns.fit("drain_guest", "note", Columns.NOTE, g.note(), row);
+    }
+
+    private Argument instant(Instant value) {
+        return (position, statement, ctx) -> dialect.setInstant(statement, position, value);
+    }
+
+    private static void requireArg(String name, Object value) {
+        if (value == null) throw new IllegalArgumentException(name + " cannot be null");
+    }
+
+    private <T> T call(String what, HandleCallback<T, RuntimeException> callback) {
+        try {
+            return jdbi.withHandle(callback);
+        } catch (JdbiException e) {
+            throw translate(what, e);
+        }
+    }
+
+    private RuntimeException translate(String what, JdbiException e) {
+        SQLException sql = sqlCause(e);
+        String detail = Redaction.scrub(sql != null ? sql.getMessage() : e.getMessage(), password);
+        boolean unreachable = e instanceof ConnectionException
+                || (sql != null && sql.getSQLState() != null && sql.getSQLState().startsWith("08"));
+        if (unreachable) {
+            return new StoreException("Cannot reach the database at " + location + " to " + what + ": " + detail, e);
+        }
+        return new StoreException("Could not " + what + " on " + location + ": " + detail, e);
+    }
+
+    private static SQLException sqlCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException s) return s;
+        }
+        return null;
+    }
+
+    private static boolean isUniqueViolation(JdbiException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException s) {
+                if ("23505".equals(s.getSQLState()) || s.getErrorCode() == 1062) return true;
+                for (SQLException next = s.getNextException(); next != null; next = next.getNextException()) {
+                    if ("23505".equals(next.getSQLState()) || next.getErrorCode() == 1062) return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    // ---------------------------------------------------------------- builder
+
+    /**
+     * Configures a {@link JdbcMaintenanceStore}. Not thread-safe; setters validate at once, {@link #build()} connects,
+     * detects the dialect, applies migrations if asked, and checks that the tables are there.
+     */
+    public static final class Builder {
+        private final DataSource dataSource;
+        private final String url;
+        private final String user;
+        private final String password;
+        private Dialect dialect;
+        private boolean applyMigrations = DEFAULT_APPLY_MIGRATIONS;
+        private Duration migrationLockTimeout = DEFAULT_MIGRATION_LOCK_TIMEOUT;
+
+        private Builder(DataSource dataSource, String url, String user, String password) {
+            this.dataSource = dataSource;
+            this.url = url;
+            this.user = user;
+            this.password = password;
+        }
+
+        /** Forces the dialect instead of detecting it from the connection (e.g. for a MySQL-compatible server). */
+        public Builder dialect(Dialect dialect) {
+            if (dialect == null) throw new IllegalArgumentException("dialect cannot be null");
+            this.dialect = dialect;
+            return this;
+        }
+
+        /** Apply the schema scripts the database does not have yet when building. Default {@link #DEFAULT_APPLY_MIGRATIONS}. */
+        public Builder applyMigrations(boolean applyMigrations) {
+            this.applyMigrations = applyMigrations;
+            return this;
+        }
+
+        /** How long to wait for another process migrating the same database. Default {@link #DEFAULT_MIGRATION_LOCK_TIMEOUT}. */
+        public Builder migrationLockTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("migrationLockTimeout must be > 0, was " + timeout);
+            }
+            this.migrationLockTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * @throws StoreException when the database cannot be reached (naming its URL, password masked), is not one
+         *                        Moxxie supports, or lacks the tables and migrations were not asked for
+         */
+        public JdbcMaintenanceStore build() {
+            AutoCloseable ownedPool = null;
+            DataSource ds = dataSource;
+            String location = url != null ? Redaction.maskUrl(url) : describe(dataSource);
+            if (ds == null) {
+                if (Dialect.fromUrl(url).orElse(null) == Dialect.H2) {
+                    JdbcConnectionPool pool = JdbcConnectionPool.create(url, user == null ? "" : user, password == null ? "" : password);
+                    ds = pool;
+                    ownedPool = pool::dispose;
+                } else {
+                    ds = new DriverManagerDataSource(url, user, password);
+                }
+            }
+            try {
+                Jdbi jdbi = Jdbi.create(ds);
+                String product;
+                try (Connection c = ds.getConnection()) {
+                    DatabaseMetaData md = c.getMetaData();
+                    product = md.getDatabaseProductName() + " " + md.getDatabaseProductVersion();
+                    if (url == null && md.getURL() != null) location = Redaction.maskUrl(md.getURL());
+                } catch (SQLException e) {
+                    throw new StoreException("Cannot reach the database at " + location + ": "
+                            + Redaction.scrub(e.getMessage(), password), e);
+                }
+                Dialect effective = dialect != null ? dialect : Dialect.fromProductName(product).orElseThrow(() ->
+                        new StoreException("Unsupported database " + product + " at " + Redaction.maskUrl(url)
+                                + "; Moxxie supports H2, PostgreSQL and MariaDB/MySQL (set dialect(...) to force one)"));
+                JdbcMaintenanceStore store = new JdbcMaintenanceStore(jdbi, effective, location, password, ownedPool);
+                List<String> applied = List.of();
+                if (applyMigrations) {
+                    try {
+                        applied = new SchemaMigrator(jdbi, effective, location, migrationLockTimeout).migrate();
+                    } catch (JdbiException e) {
+                        throw store.translate("apply the schema scripts of " + effective.migrationsLocation(), e);
+                    }
+                }
+                store.checkTables();
+                LOG.info("Moxxie JDBC store on {} ({}, dialect {}): migrations {}", location, product, effective,
+                        applyMigrations ? (applied.isEmpty() ? "up to date" : "applied " + applied) : "not managed by Moxxie");
+                return store;
+            } catch (RuntimeException e) {
+                if (ownedPool != null) {
+                    try {
+                        ownedPool.close();
+                    } catch (Exception suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+                throw e;
+            }
+        }
+
+        private static String describe(DataSource ds) {
+            for (String getter : List.of("getJdbcUrl", "getUrl", "getURL")) {
+                try {
+                    Method m = ds.getClass().getMethod(getter);
+                    Object value = m.invoke(ds);
+                    if (value instanceof String s && !s.isBlank()) return Redaction.maskUrl(s);
+                } catch (ReflectiveOperationException | RuntimeException ignored) {
+                    // Not that kind of DataSource: try the next getter.
+                }
+            }
+            return "DataSource " + ds.getClass().getName();
+        }
+    }
+
+    private void checkTables() {
+        for (String table : List.of("node_maintenance", "drain", "drain_guest")) {
+            try {
+                jdbi.useHandle(h -> h.createQuery("SELECT COUNT(*) FROM " + table + " WHERE 1 = 0").mapTo(Long.class).one());
+            } catch (JdbiException e) {
+                throw new StoreException("Table " + table + " is not usable on " + location + " (" + Redaction.scrub(
+                        Objects.requireNonNullElse(sqlCause(e), e).getMessage(), password) + "); build the store with"
+                        + " applyMigrations(true), or apply the scripts in " + dialect.migrationsLocation() + " yourself", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,633 @@
+package io.moxxie.proxmox;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.moxxie.core.internal.Checks;
+import io.moxxie.core.model.ClusterSnapshot;
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.GuestType;
+import io.moxxie.core.model.MigrationPreconditions;
+import io.moxxie.core.model.PowerState;
+import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.policy.TagPolicy;
+import io.moxxie.core.spi.HypervisorClient;
+import io.moxxie.core.spi.HypervisorException;
+import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.TaskRef;
+import io.moxxie.core.spi.TaskState;
+import io.moxxie.proxmox.ProxmoxHttp.Method;
+import io.moxxie.proxmox.ProxmoxHttp.OutcomeUnknownException;
+import io.moxxie.proxmox.internal.Json;
+import io.moxxie.proxmox.internal.ProxmoxParsers;
+import io.moxxie.proxmox.internal.ProxmoxParsers.GuestResource;
+import io.moxxie.proxmox.internal.ProxmoxParsers.Resources;
+import io.moxxie.proxmox.internal.ProxmoxParsers.TaskEntry;
+import io.moxxie.proxmox.internal.Upid;
+import okhttp3.HttpUrl;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Core's {@link HypervisorClient} for a real Proxmox VE cluster (7.4, 8.x, 9.x), over its REST API
+ * ({@code /api2/json}).
+ *
+ * <pre>{@code
+ * ProxmoxClient client = ProxmoxClient.builder()
+ *         .baseUrls("https://pve1:8006", "https://pve2:8006")
+ *         .credentials(ProxmoxCredentials.apiToken(System.getenv("PVE_TOKEN")))
+ *         .tls(TlsTrust.caFile(Path.of("pve-root-ca.pem")))
+ *         .build();
+ * }</pre>
+ *
+ * <h2>What it sends</h2>
+ * <ul>
+ *   <li>{@link #snapshot()}: one {@code GET /cluster/resources} (nodes and guests with memory, status, tags, template
+ *       flag, HA state and lock). A guest is HA-managed when it has an HA state other than {@code ignored}.</li>
+ *   <li>{@link #preconditions(Guest)}: {@code GET /nodes/{node}/qemu/{vmid}/migrate}, judged (see
+ *       {@link ProxmoxParsers#parseQemuPreconditions}); for containers {@code …/lxc/{vmid}/migrate} on PVE 9 and no
+ *       restriction before (the check does not exist there). For HA-managed guests, nodes in HA maintenance mode
+ *       are not allowed (the HA manager drops requests to them silently).</li>
+ *   <li>{@link #migrate(MigrationCommand)}: qemu live {@code online=1} (plus {@code with-local-disks=1} only when the
+ *       guest has local disks), qemu offline for stopped guests, containers in restart mode
+ *       ({@code restart=1&timeout=N}); HA-managed guests through {@code POST /cluster/ha/resources/{sid}/migrate}
+ *       ({@code relocate} for an offline move of a running guest), which queues a request and returns no task:
+ *       {@link TaskRef#untracked} whose {@link #task} is judged by where the guest runs, with a time limit.
+ *       The root-only options ({@code force}, {@code migration_type}, {@code migration_network}, {@code skiplock})
+ *       are never sent: API tokens get a 403 for them.</li>
+ *   <li>{@link #task(TaskRef)}: {@code GET /nodes/{node}/tasks/{upid}/status}; a failure's message carries the last
+ *       lines of the task log. {@link #tasks(Collection)} reads a node's active tasks in one listing when several of
+ *       its tasks are asked for.</li>
+ * </ul>
+ *
+ * <h2>Failures</h2>
+ * Reads are retried with backoff on connection failures and 5xx; 595/596 (the proxying node cannot reach the
+ * other) count as "node unreachable". Writes are repeated only when they certainly did not reach Proxmox; a migrate,
+ * start or stop whose answer was lost is resolved by reading the node's task list, never by sending it again.
+ * Errors carry Proxmox's own text, read from the body or, before PVE 8.4, from the status line's reason phrase.
+ * 401/403 give {@link io.moxxie.core.spi.HypervisorAuthenticationException} naming the user and token id; secrets
+ * never appear in messages, logs or {@link #toString()}.
+ *
+ * <p>Thread-safe. {@link #close()} releases the HTTP client's threads and connections.
+ */
+public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ProxmoxClient.class);
+
+    public static final int DEFAULT_PORT = 8006;
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    /** pveproxy gives up on a forwarded call after 30 s; the migrate precondition check can take a while. */
+    public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(60);
+    public static final int DEFAULT_MAX_RETRIES = 3;
+    public static final Duration DEFAULT_RETRY_DELAY = Duration.ofMillis(500);
+    public static final Duration DEFAULT_MAX_RETRY_DELAY = Duration.ofSeconds(5);
+    /** How long the HA manager gets to act visibly on a request (its loop runs every 10 s; status lags ~10 s). */
+    public static final Duration DEFAULT_HA_REQUEST_TIMEOUT = Duration.ofMinutes(2);
+    public static final int DEFAULT_TASK_LOG_LINES = 10;
+
+    private static final Pattern HA_REQUEST = Pattern.compile("^ha-(migrate|relocate|start|stop) (vm|ct):(\\d+)(?: (\\S+))?$");
+    private static final Set<String> HA_MOVING = Set.of("migrate", "relocate");
+
+    private final ProxmoxHttp http;
+    private final List<HttpUrl> baseUrls;
+    private final TlsTrust tls;
+    private final Clock clock;
+    private final Duration haRequestTimeout;
+    private final int taskLogLines;
+    private final Map<String, Instant> haDeadlines = new ConcurrentHashMap<>();
+    private volatile Boolean lxcPreconditionsSupported;
+
+    private ProxmoxClient(Builder b, List<HttpUrl> urls) {
+        this.baseUrls = urls;
+        this.tls = b.tls;
+        this.clock = b.clock;
+        this.haRequestTimeout = b.haRequestTimeout;
+        this.taskLogLines = b.taskLogLines;
+        this.http = new ProxmoxHttp(urls, b.credentials, b.tls, b.connectTimeout, b.requestTimeout, b.maxRetries,
+                b.retryDelay, b.maxRetryDelay, b.clock);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    @Override
+    public ClusterSnapshot snapshot() {
+        return ProxmoxParsers.parseResources(http.getData("/cluster/resources", null)).snapshot(clock.instant());
+    }
+
+    @Override
+    public Optional<Guest> guest(int vmid) {
+        return guestResource(resources(), vmid).map(GuestResource::guest);
+    }
+
+    private Resources resources() {
+        return ProxmoxParsers.parseResources(http.getData("/cluster/resources", Params.of().put("type", "vm")));
+    }
+
+    private static Optional<GuestResource> guestResource(Resources r, int vmid) {
+        return r.guests().stream().filter(g -> g.guest().vmid() == vmid).findFirst();
+    }
+
+    @Override
+    public MigrationPreconditions preconditions(Guest guest) {
+        Checks.notNull("guest", guest);
+        MigrationPreconditions p;
+        if (guest.type() == GuestType.QEMU) {
+            JsonNode data = http.getData(Paths.of("nodes", guest.node(), "qemu", guest.vmid(), "migrate"), null);
+            p = ProxmoxParsers.parseQemuPreconditions(guest.vmid(), data);
+        } else {
+            p = lxcPreconditions(guest);
+        }
+        return guest.haManaged() ? withHaMaintenance(p) : p;
+    }
+
+    private MigrationPreconditions lxcPreconditions(Guest guest) {
+        if (Boolean.FALSE.equals(lxcPreconditionsSupported)) return MigrationPreconditions.unrestricted(guest.vmid());
+        try {
+            JsonNode data = http.getData(Paths.of("nodes", guest.node(), "lxc", guest.vmid(), "migrate"), null);
+            lxcPreconditionsSupported = true;
+            return ProxmoxParsers.parseLxcPreconditions(guest.vmid(), data);
+        } catch (ProxmoxApiException e) {
+            if (e.status() != 501 && e.status() != 404) throw e;
+            // Before PVE 9 containers have no precondition check: nothing known restricts them.
+            log.debug("No container migration check on this Proxmox ({}); containers are unrestricted", e.getMessage());
+            lxcPreconditionsSupported = false;
+            return MigrationPreconditions.unrestricted(guest.vmid());
+        }
+    }
+
+    private MigrationPreconditions withHaMaintenance(MigrationPreconditions p) {
+        Set<String> maintenance;
+        try {
+            maintenance = ProxmoxParsers.parseHaMaintenanceNodes(http.getData("/cluster/ha/status/manager_status", null));
+        } catch (HypervisorException e) {
+            log.debug("Cannot read the HA manager status ({}); HA maintenance nodes not excluded", e.getMessage());
+            return p;
+        }
+        if (maintenance.isEmpty()) return p;
+        Map<String, String> notAllowed = new LinkedHashMap<>(p.notAllowed());
+        for (String n : maintenance) {
+            notAllowed.merge(n, "node is in HA maintenance mode (the HA manager ignores moves to it)", (a, b) -> a + "; " + b);
+        }
+        return new MigrationPreconditions(p.vmid(), notAllowed, p.liveBlockers(), p.blockers(), p.localDisks());
+    }
+
+    // ------------------------------------------------------------------ migration
+
+    @Override
+    public TaskRef migrate(MigrationCommand cmd) {
+        Checks.notNull("command", cmd);
+        Guest g = cmd.guest();
+        if (g.haManaged()) return haMigrate(cmd);
+        Params p = Params.of().put("target", cmd.target());
+        String taskType;
+        if (g.type() == GuestType.QEMU) {
+            taskType = "qmigrate";
+            switch (cmd.type()) {
+                case ONLINE -> {
+                    p.flag("online", true);
+                    if (cmd.withLocalDisks()) p.flag("with-local-disks", true);
+                }
+                case OFFLINE -> { /* a stopped VM: nothing to add; local disks are copied anyway */ }
+                case RESTART -> throw new IllegalArgumentException("restart mode is for containers; VM " + g.label() + " moves online or offline");
+            }
+        } else {
+            taskType = "vzmigrate";
+            switch (cmd.type()) {
+                case RESTART -> p.flag("restart", true).put("timeout", Math.max(1, cmd.shutdownTimeout().toSeconds()));
+                case ONLINE -> {
+                    if (g.running()) {
+                        throw new HypervisorException("container " + g.label() + " cannot move live (lxc live migration is not "
+                                + "implemented in Proxmox): move it in restart mode");
+                    }
+                }
+                case OFFLINE -> { }
+            }
+        }
+        String path = Paths.of("nodes", g.node(), g.type().wireName(), g.vmid(), "migrate");
+        Instant sentAt = clock.instant();
+        try {
+            JsonNode upid = http.write(Method.POST, path, p, false);
+            log.info("Migration of {} from {} to {} ({}) started: {}", g.label(), g.node(), cmd.target(), cmd.type().wireName(), upid.asText());
+            return taskRef(upid, g.node());
+        } catch (OutcomeUnknownException e) {
+            return resolveLostStart(g, taskType, "migration to " + cmd.target(), sentAt, e);
+        }
+    }
+
+    private TaskRef haMigrate(MigrationCommand cmd) {
+        Guest g = cmd.guest();
+        String sid = sid(g);
+        // HA "migrate" is live for VMs and restart for containers; "relocate" stops, moves and starts.
+        String action = cmd.type() == MigrationType.OFFLINE && g.running() ? "relocate" : "migrate";
+        String id = "ha-" + action + " " + sid + " " + cmd.target();
+        try {
+            JsonNode data = http.write(Method.POST, Paths.of("cluster", "ha", "resources", sid, action), Params.of().put("node", cmd.target()), false);
+            List<String> blocking = new ArrayList<>();
+            for (JsonNode b : iterable(data.path("blocking-resources"))) {
+                blocking.add(Json.text(b, "sid") + (Json.has(b, "cause") ? " (" + Json.text(b, "cause") + ")" : ""));
+            }
+            if (!blocking.isEmpty()) {
+                throw new HypervisorException("HA " + action + " of " + sid + " to " + cmd.target()
+                        + " was queued but the HA manager will not carry it out: blocked by " + String.join(", ", blocking));
+            }
+            log.info("HA {} of {} to {} requested", action, g.label(), cmd.target());
+        } catch (OutcomeUnknownException e) {
+            // Not repeated: where the guest runs tells whether the HA manager got it.
+            log.warn("HA {} request of {} to {} got no answer ({}); judging by where the guest runs", action, g.label(), cmd.target(), e.getMessage());
+        }
+        haDeadlines.put(id, clock.instant().plus(haRequestTimeout));
+        return TaskRef.untracked(id, g.node());
+    }
+
+    /**
+     * A start request whose answer was lost: find the task it may have started on the node, by guest, type, user
+     * and time. Not found: the caller gets a definite error, and nothing is sent again.
+     */
+    private TaskRef resolveLostStart(Guest g, String taskType, String what, Instant sentAt, OutcomeUnknownException lost) {
+        long since = sentAt.minus(Duration.ofMinutes(2)).getEpochSecond();
+        Params q = Params.of().put("vmid", g.vmid()).put("typefilter", taskType).put("source", "all")
+                .put("since", since).put("limit", 50).put("userfilter", http.credentials().principal());
+        List<TaskEntry> found;
+        try {
+            found = ProxmoxParsers.parseTaskList(http.getData(Paths.of("nodes", g.node(), "tasks"), q));
+        } catch (HypervisorException e) {
+            throw new HypervisorException(what + " of " + g.label() + ": " + lost.getMessage() + "; the task list of " + g.node()
+                    + " could not be read either (" + e.getMessage() + "), so it was not repeated: check the node's tasks", lost);
+        }
+        Optional<TaskEntry> task = found.stream()
+                .filter(t -> taskType.equals(t.type()) && String.valueOf(g.vmid()).equals(t.id()) && t.startTime() >= since)
+                .max(Comparator.comparingLong(TaskEntry::startTime));
+        if (task.isPresent()) {
+            log.warn("{} of {}: the answer was lost ({}), found its task {}", what, g.label(), lost.getMessage(), task.get().upid());
+            return TaskRef.of(task.get().upid(), Upid.parse(task.get().upid()).map(Upid::node).orElse(g.node()));
+        }
+        throw new HypervisorException(what + " of " + g.label() + ": " + lost.getMessage()
+                + "; no " + taskType + " task of it was found on " + g.node() + ", and the request was not repeated", lost);
+    }
+
+    // ------------------------------------------------------------------ tasks
+
+    @Override
+    public TaskState task(TaskRef task) {
+        Checks.notNull("task", task);
+        if (!task.tracked()) return haTask(task.id(), null);
+        return trackedTask(task);
+    }
+
+    @Override
+    public Map<TaskRef, TaskState> tasks(Collection<TaskRef> tasks) {
+        Checks.notNull("tasks", tasks);
+        Map<TaskRef, TaskState> found = new HashMap<>();
+        Resources res = null;
+        Map<String, List<TaskRef>> byNode = new LinkedHashMap<>();
+        for (TaskRef t : tasks) {
+            if (!t.tracked()) {
+                if (res == null) res = resources();
+                found.put(t, haTask(t.id(), res));
+            } else {
+                byNode.computeIfAbsent(taskNode(t), k -> new ArrayList<>()).add(t);
+            }
+        }
+        for (Map.Entry<String, List<TaskRef>> e : byNode.entrySet()) {
+            Set<String> running = null;
+            if (e.getValue().size() > 1) {
+                // One listing of the node's active tasks instead of one status request per task.
+                running = new HashSet<>();
+                JsonNode data = http.getData(Paths.of("nodes", e.getKey(), "tasks"), Params.of().put("source", "active").put("limit", 1000));
+                for (TaskEntry te : ProxmoxParsers.parseTaskList(data)) {
+                    if (te.running()) running.add(te.upid());
+                }
+            }
+            for (TaskRef t : e.getValue()) {
+                found.put(t, running != null && running.contains(t.id()) ? TaskState.RUNNING : trackedTask(t));
+            }
+        }
+        Map<TaskRef, TaskState> out = new LinkedHashMap<>();
+        for (TaskRef t : tasks) out.put(t, found.get(t));
+        return out;
+    }
+
+    private static String taskNode(TaskRef t) {
+        return Upid.parse(t.id()).map(Upid::node).orElse(t.node());
+    }
+
+    private TaskState trackedTask(TaskRef t) {
+        String node = taskNode(t);
+        TaskState s = ProxmoxParsers.parseTaskStatus(http.getData(Paths.of("nodes", node, "tasks", t.id(), "status"), null));
+        if (!s.finished() || s.successful()) return s;
+        return TaskState.failed(withLogTail(node, t.id(), s.message()));
+    }
+
+    /** The exit status and the last lines of the task log (the exit status alone is often just "migration aborted"). */
+    private String withLogTail(String node, String upid, String exitStatus) {
+        try {
+            String path = Paths.of("nodes", node, "tasks", upid, "log");
+            JsonNode first = http.get(path, Params.of().put("start", 0).put("limit", 1));
+            long total = Json.longValue(first, "total", 0);
+            List<String> lines = total <= 1 ? ProxmoxParsers.parseTaskLog(first.path("data"))
+                    : ProxmoxParsers.parseTaskLog(http.getData(path, Params.of().put("start", Math.max(0, total - taskLogLines)).put("limit", taskLogLines)));
+            List<String> useful = new ArrayList<>();
+            for (String l : lines) {
+                String s = l.strip();
+                if (s.isEmpty() || s.equals("no content") || s.equals("TASK ERROR: " + exitStatus)) continue;
+                useful.add(s);
+            }
+            return useful.isEmpty() ? exitStatus : exitStatus + "\n" + String.join("\n", useful);
+        } catch (HypervisorException e) {
+            return exitStatus + " (task log unavailable: " + e.getMessage() + ")";
+        }
+    }
+
+    /**
+     * An HA request has no task: it is done when the guest is where (or in the state) it was asked to be. The HA
+     * manager drops requests it cannot carry out without a word, hence the time limit.
+     */
+    private TaskState haTask(String id, Resources res) {
+        Matcher m = HA_REQUEST.matcher(id);
+        if (!m.matches()) return TaskState.ok("OK"); // not ours: nothing to follow
+        String action = m.group(1);
+        String sid = m.group(2) + ":" + m.group(3);
+        int vmid = Integer.parseInt(m.group(3));
+        String target = m.group(4);
+        Instant now = clock.instant();
+        Instant deadline = haDeadlines.computeIfAbsent(id, k -> now.plus(haRequestTimeout));
+        Optional<GuestResource> gr = guestResource(res != null ? res : resources(), vmid);
+        if (gr.isEmpty()) {
+            haDeadlines.remove(id);
+            return TaskState.failed("guest " + vmid + " no longer exists");
+        }
+        Guest g = gr.get().guest();
+        String ha = gr.get().haState() == null ? "" : gr.get().haState();
+        if (ha.equals("error")) {
+            haDeadlines.remove(id);
+            return TaskState.failed("HA resource " + sid + " is in error state on " + g.node() + " (disable it and fix the cause)");
+        }
+        boolean moving = HA_MOVING.contains(ha) || "migrate".equals(g.lock());
+        boolean done = switch (action) {
+            case "migrate", "relocate" -> g.node().equals(target) && !moving;
+            case "start" -> g.status() == PowerState.RUNNING && !moving;
+            default -> g.status() == PowerState.STOPPED;
+        };
+        if (done) {
+            haDeadlines.remove(id);
+            return TaskState.ok("OK");
+        }
+        if (moving || now.isBefore(deadline)) return TaskState.RUNNING;
+        haDeadlines.remove(id);
+        return TaskState.failed("the HA manager did not carry out '" + id.substring(3) + "' within " + haRequestTimeout.toSeconds()
+                + " s: the guest is on " + g.node() + ", " + g.status().wireName() + (ha.isEmpty() ? "" : ", HA state " + ha)
+                + ". Proxmox drops HA requests to nodes that are offline or in maintenance mode");
+    }
+
+    // ------------------------------------------------------------------ power and tags
+
+    @Override
+    public TaskRef start(Guest guest) {
+        return power(guest, "start", Params.of(), Duration.ZERO);
+    }
+
+    @Override
+    public TaskRef shutdown(Guest guest, Duration timeout) {
+        Checks.notNull("timeout", timeout);
+        // forceStop: after the timeout the guest is stopped hard, as the SPI promises.
+        return power(guest, "shutdown", Params.of().put("timeout", Math.max(1, timeout.toSeconds())).flag("forceStop", true), timeout);
+    }
+
+    @Override
+    public TaskRef stop(Guest guest) {
+        return power(guest, "stop", Params.of(), Duration.ZERO);
+    }
+
+    private TaskRef power(Guest g, String action, Params p, Duration extra) {
+        Checks.notNull("guest", g);
+        String path = Paths.of("nodes", g.node(), g.type().wireName(), g.vmid(), "status", action);
+        if (g.haManaged()) {
+            // Proxmox turns this into an HA request (hastart/hastop task that ends at once): judge by the guest's state.
+            String id = "ha-" + (action.equals("start") ? "start" : "stop") + " " + sid(g);
+            try {
+                http.write(Method.POST, path, p, false);
+            } catch (OutcomeUnknownException e) {
+                log.warn("HA {} request of {} got no answer ({}); judging by the guest's state", action, g.label(), e.getMessage());
+            }
+            haDeadlines.put(id, clock.instant().plus(haRequestTimeout).plus(extra));
+            return TaskRef.untracked(id, g.node());
+        }
+        String taskType = (g.type() == GuestType.QEMU ? "qm" : "vz") + action;
+        Instant sentAt = clock.instant();
+        try {
+            return taskRef(http.write(Method.POST, path, p, false), g.node());
+        } catch (OutcomeUnknownException e) {
+            return resolveLostStart(g, taskType, action, sentAt, e);
+        }
+    }
+
+    @Override
+    public void setTags(Guest guest, List<String> tags) {
+        Checks.notNull("guest", guest);
+        Checks.notNull("tags", tags);
+        Params p = tags.isEmpty() ? Params.of().put("delete", "tags") : Params.of().put("tags", TagPolicy.formatTags(tags));
+        try {
+            putConfig(guest.node(), guest, p);
+        } catch (ProxmoxApiException e) {
+            // The guest may have moved since it was read: find it and write once more.
+            if (e.status() != 500 || e.proxmoxMessage() == null || !e.proxmoxMessage().contains("does not exist")) throw e;
+            Optional<Guest> now = guest(guest.vmid());
+            if (now.isEmpty() || now.get().node().equals(guest.node())) throw e;
+            putConfig(now.get().node(), guest, p);
+        }
+    }
+
+    private void putConfig(String node, Guest guest, Params p) {
+        http.write(Method.PUT, Paths.of("nodes", node, guest.type().wireName(), guest.vmid(), "config"), p, true);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static TaskRef taskRef(JsonNode upid, String fallbackNode) {
+        String id = upid == null || upid.isNull() ? null : upid.asText();
+        if (id == null || id.isBlank()) throw new HypervisorException("Proxmox started no task (no UPID in the answer)");
+        return TaskRef.of(id, Upid.parse(id).map(Upid::node).orElse(fallbackNode));
+    }
+
+    private static String sid(Guest g) {
+        return (g.type() == GuestType.QEMU ? "vm:" : "ct:") + g.vmid();
+    }
+
+    private static Iterable<JsonNode> iterable(JsonNode n) {
+        return n != null && n.isArray() ? n : List.of();
+    }
+
+    /** Releases the HTTP client's threads and pooled connections. */
+    @Override
+    public void close() {
+        http.close();
+    }
+
+    @Override
+    public String toString() {
+        return "ProxmoxClient[" + String.join(", ", baseUrls.stream().map(ProxmoxHttp::origin).toList()) + ", "
+                + http.credentials().describe() + ", TLS: " + tls + "]";
+    }
+
+    // ------------------------------------------------------------------ builder
+
+    /**
+     * Configuration of a {@link ProxmoxClient}. Setters check their argument at once; {@link #build()} needs at
+     * least one base URL and credentials. Not thread-safe.
+     */
+    public static final class Builder {
+        private final List<String> baseUrls = new ArrayList<>();
+        private ProxmoxCredentials credentials;
+        private TlsTrust tls = TlsTrust.systemDefault();
+        private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+        private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
+        private int maxRetries = DEFAULT_MAX_RETRIES;
+        private Duration retryDelay = DEFAULT_RETRY_DELAY;
+        private Duration maxRetryDelay = DEFAULT_MAX_RETRY_DELAY;
+        private Duration haRequestTimeout = DEFAULT_HA_REQUEST_TIMEOUT;
+        private int taskLogLines = DEFAULT_TASK_LOG_LINES;
+        private Clock clock = Clock.systemUTC();
+
+        private Builder() {
+        }
+
+        /**
+         * One or more cluster nodes' addresses, tried in turn when one does not answer: {@code pve1},
+         * {@code https://pve1:8006} or {@code https://pve1:8006/api2/json} (port {@value #DEFAULT_PORT} and
+         * {@code /api2/json} are added when missing).
+         */
+        public Builder baseUrls(String... urls) {
+            Checks.notNull("urls", urls);
+            for (String u : urls) baseUrl(u);
+            return this;
+        }
+
+        public Builder baseUrl(String url) {
+            Checks.notNull("url", url);
+            normalize(url);
+            baseUrls.add(url);
+            return this;
+        }
+
+        public Builder credentials(ProxmoxCredentials credentials) {
+            this.credentials = Checks.notNull("credentials", credentials);
+            return this;
+        }
+
+        /** Shortcut for {@code credentials(ProxmoxCredentials.apiToken(token))}: {@code USER@REALM!TOKENID=SECRET}. */
+        public Builder apiToken(String token) {
+            return credentials(ProxmoxCredentials.apiToken(token));
+        }
+
+        /** Shortcut for {@code credentials(ProxmoxCredentials.password(user, password))}. */
+        public Builder password(String user, String password) {
+            return credentials(ProxmoxCredentials.password(user, password));
+        }
+
+        /** Which certificates to accept. Default: the JVM's trust store. */
+        public Builder tls(TlsTrust tls) {
+            this.tls = Checks.notNull("tls", tls);
+            return this;
+        }
+
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = Checks.positive("connectTimeout", timeout);
+            return this;
+        }
+
+        /** How long one request may wait for its answer. */
+        public Builder requestTimeout(Duration timeout) {
+            this.requestTimeout = Checks.positive("requestTimeout", timeout);
+            return this;
+        }
+
+        /** Retries of a failed read (and of a write that certainly did not reach Proxmox). Default 3. */
+        public Builder maxRetries(int maxRetries) {
+            if (maxRetries < 0) throw new IllegalArgumentException("maxRetries must be >= 0, was " + maxRetries);
+            this.maxRetries = maxRetries;
+            return this;
+        }
+
+        /** First retry delay, doubling up to {@code max}. Defaults 500 ms and 5 s. */
+        public Builder retryDelay(Duration initial, Duration max) {
+            this.retryDelay = Checks.positive("retryDelay", initial);
+            this.maxRetryDelay = Checks.positive("maxRetryDelay", max);
+            if (max.compareTo(initial) < 0) throw new IllegalArgumentException("maxRetryDelay must be >= retryDelay, was " + max);
+            return this;
+        }
+
+        /** How long the HA manager gets to act visibly on a request before it counts as dropped. Default 2 min. */
+        public Builder haRequestTimeout(Duration timeout) {
+            this.haRequestTimeout = Checks.positive("haRequestTimeout", timeout);
+            return this;
+        }
+
+        /** Lines of the task log quoted in a failed task's message. Default 10. */
+        public Builder taskLogLines(int lines) {
+            this.taskLogLines = Checks.positive("taskLogLines", lines);
+            return this;
+        }
+
+        /** Where time comes from (ticket renewal, HA time limits). Default: the system clock. */
+        public Builder clock(Clock clock) {
+            this.clock = Checks.notNull("clock", clock);
+            return this;
+        }
+
+        public ProxmoxClient build() {
+            if (baseUrls.isEmpty()) throw new IllegalArgumentException("baseUrls cannot be empty");
+            if (credentials == null) throw new IllegalArgumentException("credentials cannot be null");
+            List<HttpUrl> urls = baseUrls.stream().map(Builder::normalize).distinct().toList();
+            ProxmoxClient c = new ProxmoxClient(this, urls);
+            if (tls.kind() == TlsTrust.Kind.INSECURE) {
+                log.warn("TLS certificate verification is OFF for {}: anyone on the network path can read the credentials "
+                        + "and pose as Proxmox. Use TlsTrust.caFile(...) or TlsTrust.pinnedFingerprints(...)", c);
+            }
+            log.info("Proxmox client: {} as {}, TLS: {}, connect timeout {} ms, request timeout {} ms, {} retries",
+                    urls.stream().map(ProxmoxHttp::origin).toList(), credentials.describe(), tls, connectTimeout.toMillis(),
+                    requestTimeout.toMillis(), maxRetries);
+            return c;
+        }
+
+        static HttpUrl normalize(String url) {
+            String u = url.trim();
+            if (u.isEmpty()) throw new IllegalArgumentException("url cannot be empty");
+            if (!u.contains("://")) u = "https://" + u;
+            URI uri;
+            try {
+                uri = URI.create(u);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("url must be a Proxmox address like https://pve1:8006, was '" + url + "'");
+            }
+            HttpUrl parsed = HttpUrl.parse(u);
+            if (parsed == null || uri.getHost() == null) {
+                throw new IllegalArgumentException("url must be a Proxmox address like https://pve1:8006, was '" + url + "'");
+            }
+            HttpUrl.Builder b = parsed.newBuilder().query(null).fragment(null);
+            if (uri.getPort() == -1) b.port(DEFAULT_PORT);
+            String path = parsed.encodedPath();
+            while (path.endsWith("/")) path = path.substring(0, path.length() - 1);
+            if (!path.endsWith("/api2/json")) path = path + "/api2/json";
+            return b.encodedPath(path).build();
+        }
+    }
+}

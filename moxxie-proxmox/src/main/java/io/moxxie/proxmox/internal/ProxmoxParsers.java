@@ -1,0 +1,362 @@
+package io.moxxie.proxmox.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.moxxie.core.model.ClusterSnapshot;
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.GuestType;
+import io.moxxie.core.model.MigrationPreconditions;
+import io.moxxie.core.model.Node;
+import io.moxxie.core.model.PowerState;
+import io.moxxie.core.policy.TagPolicy;
+import io.moxxie.core.spi.TaskState;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Turns the {@code data} of Proxmox answers into core's model, leniently (see {@link Json}). Every method takes
+ * the inner value of the {@code {"data": …}} envelope. Not part of the public API.
+ */
+public final class ProxmoxParsers {
+    private ProxmoxParsers() {
+    }
+
+    // ------------------------------------------------------------------ /cluster/resources
+
+    /** A guest with the raw HA state {@code /cluster/resources} gives ({@code null} when not HA-managed). */
+    public record GuestResource(Guest guest, String haState) {
+    }
+
+    /**
+     * What {@code GET /cluster/resources} says about nodes and guests; storage, pool and SDN entries are ignored.
+     *
+     * @param nodeHaStates per node, its HA state where Proxmox gives one (PVE 8.3+): {@code online}, {@code maintenance}, …
+     */
+    public record Resources(List<Node> nodes, List<GuestResource> guests, Map<String, String> nodeHaStates) {
+        public ClusterSnapshot snapshot(Instant at) {
+            return new ClusterSnapshot(at, nodes, guests.stream().map(GuestResource::guest).toList());
+        }
+    }
+
+    public static Resources parseResources(JsonNode data) {
+        List<Node> nodes = new ArrayList<>();
+        List<GuestResource> guests = new ArrayList<>();
+        Map<String, String> haStates = new LinkedHashMap<>();
+        Set<String> seenNodes = new LinkedHashSet<>();
+        Set<Integer> seenGuests = new LinkedHashSet<>();
+        for (JsonNode e : iterable(data)) {
+            String type = Json.text(e, "type");
+            if ("node".equals(type)) {
+                String name = nodeName(e);
+                if (name == null || !seenNodes.add(name)) continue;
+                nodes.add(node(e, name, "online".equalsIgnoreCase(Json.text(e, "status"))));
+                String ha = Json.text(e, "hastate");
+                if (ha != null) haStates.put(name, ha);
+            } else if ("qemu".equals(type) || "lxc".equals(type)) {
+                GuestResource g = guestResource(e, GuestType.parse(type), null);
+                if (g != null && seenGuests.add(g.guest().vmid())) guests.add(g);
+            }
+        }
+        return new Resources(nodes, guests, haStates);
+    }
+
+    /** One qemu or lxc entry of {@code /cluster/resources} or of a node's guest list; {@code null} if unusable. */
+    static GuestResource guestResource(JsonNode e, GuestType type, String defaultNode) {
+        int vmid = vmid(e);
+        String node = Json.text(e, "node");
+        if (node == null) node = defaultNode;
+        if (vmid <= 0 || node == null || node.isBlank()) return null;
+        String ha = Json.text(e, "hastate");
+        boolean haManaged = ha != null && !ha.isBlank() && !"ignored".equalsIgnoreCase(ha);
+        Guest g = new Guest(vmid, Json.text(e, "name"), node, type, PowerState.parse(Json.text(e, "status")),
+                TagPolicy.parseTags(Json.text(e, "tags")), Math.max(0, Json.longValue(e, "maxmem", 0)),
+                Math.max(0, Json.longValue(e, "mem", 0)), Json.bool(e, "template"), haManaged, Json.text(e, "lock"));
+        return new GuestResource(g, ha);
+    }
+
+    private static int vmid(JsonNode e) {
+        int vmid = Json.intValue(e, "vmid", -1);
+        if (vmid > 0) return vmid;
+        String id = Json.text(e, "id"); // "qemu/100"
+        if (id != null && id.indexOf('/') > 0) {
+            try {
+                return Integer.parseInt(id.substring(id.indexOf('/') + 1));
+            } catch (NumberFormatException ignored) {
+                return -1;
+            }
+        }
+        return -1;
+    }
+
+    private static String nodeName(JsonNode e) {
+        String name = Json.text(e, "node");
+        if (name == null) {
+            String id = Json.text(e, "id");
+            if (id != null && id.startsWith("node/")) name = id.substring(5);
+        }
+        return name == null || name.isBlank() ? null : name;
+    }
+
+    private static Node node(JsonNode e, String name, boolean online) {
+        double cpu = Json.doubleValue(e, "cpu", 0);
+        return new Node(name, online, Math.max(0, Json.longValue(e, "maxmem", 0)), Math.max(0, Json.longValue(e, "mem", 0)),
+                Math.max(0, Json.intValue(e, "maxcpu", 0)), Double.isFinite(cpu) ? Math.min(1, Math.max(0, cpu)) : 0);
+    }
+
+    // ------------------------------------------------------------------ /nodes, /nodes/{node}/status, guest lists
+
+    /** {@code GET /nodes}. */
+    public static List<Node> parseNodes(JsonNode data) {
+        List<Node> out = new ArrayList<>();
+        for (JsonNode e : iterable(data)) {
+            String name = nodeName(e);
+            if (name != null) out.add(node(e, name, "online".equalsIgnoreCase(Json.text(e, "status"))));
+        }
+        return out;
+    }
+
+    /** {@code GET /nodes/{node}/status}: the node answered, so it is online. */
+    public static Node parseNodeStatus(String name, JsonNode data) {
+        JsonNode mem = data.path("memory");
+        double cpu = Json.doubleValue(data, "cpu", 0);
+        return new Node(name, true, Math.max(0, Json.longValue(mem, "total", 0)), Math.max(0, Json.longValue(mem, "used", 0)),
+                Math.max(0, Json.intValue(data.path("cpuinfo"), "cpus", 0)), Double.isFinite(cpu) ? Math.min(1, Math.max(0, cpu)) : 0);
+    }
+
+    /** {@code GET /nodes/{node}/qemu} or {@code …/lxc} (vmid as a string before PVE 8.1). */
+    public static List<Guest> parseGuestList(String node, GuestType type, JsonNode data) {
+        List<Guest> out = new ArrayList<>();
+        for (JsonNode e : iterable(data)) {
+            GuestResource g = guestResource(e, type, node);
+            if (g != null) out.add(g.guest());
+        }
+        return out;
+    }
+
+    /** {@code GET /nodes/{node}/qemu/{vmid}/status/current}: HA state in {@code ha.managed}/{@code ha.state}. */
+    public static Guest parseGuestStatus(String node, GuestType type, JsonNode data) {
+        boolean ha = Json.bool(data.path("ha"), "managed");
+        String qmp = Json.text(data, "qmpstatus");
+        PowerState status = "paused".equalsIgnoreCase(qmp) ? PowerState.PAUSED : PowerState.parse(Json.text(data, "status"));
+        return new Guest(Json.intValue(data, "vmid", 0), Json.text(data, "name"), node, type, status,
+                TagPolicy.parseTags(Json.text(data, "tags")), Math.max(0, Json.longValue(data, "maxmem", 0)),
+                Math.max(0, Json.longValue(data, "mem", 0)), Json.bool(data, "template"), ha, Json.text(data, "lock"));
+    }
+
+    // ------------------------------------------------------------------ cluster and HA status
+
+    /** {@code GET /cluster/status}: quorum and which nodes corosync sees online. */
+    public record ClusterStatus(String name, boolean quorate, Map<String, Boolean> nodesOnline) {
+    }
+
+    public static ClusterStatus parseClusterStatus(JsonNode data) {
+        String name = null;
+        boolean quorate = false;
+        boolean sawCluster = false;
+        Map<String, Boolean> online = new LinkedHashMap<>();
+        for (JsonNode e : iterable(data)) {
+            if ("cluster".equals(Json.text(e, "type"))) {
+                sawCluster = true;
+                name = Json.text(e, "name");
+                quorate = Json.bool(e, "quorate");
+            } else if ("node".equals(Json.text(e, "type"))) {
+                online.put(Json.text(e, "name"), Json.bool(e, "online"));
+            }
+        }
+        // A standalone node has no cluster entry and is always quorate.
+        return new ClusterStatus(name, sawCluster ? quorate : true, online);
+    }
+
+    /**
+     * {@code GET /cluster/ha/status/manager_status}: nodes the HA manager has in maintenance mode (requests to move
+     * HA guests there are dropped silently), from {@code node_status}, {@code node_request} and {@code lrm_status}.
+     */
+    public static Set<String> parseHaMaintenanceNodes(JsonNode data) {
+        Set<String> out = new LinkedHashSet<>();
+        JsonNode ms = data.path("manager_status");
+        for (Map.Entry<String, JsonNode> e : fields(ms.path("node_status"))) {
+            if ("maintenance".equalsIgnoreCase(e.getValue().asText())) out.add(e.getKey());
+        }
+        for (Map.Entry<String, JsonNode> e : fields(ms.path("node_request"))) {
+            if (Json.bool(e.getValue(), "maintenance")) out.add(e.getKey());
+        }
+        for (Map.Entry<String, JsonNode> e : fields(data.path("lrm_status"))) {
+            if ("maintenance".equalsIgnoreCase(Json.text(e.getValue(), "mode"))) out.add(e.getKey());
+        }
+        return out;
+    }
+
+    /** {@code GET /cluster/ha/status/current}: the only maintenance sign there is the lrm text "maintenance mode". */
+    public static Set<String> parseHaMaintenanceNodesFromCurrent(JsonNode data) {
+        Set<String> out = new LinkedHashSet<>();
+        for (JsonNode e : iterable(data)) {
+            String status = Json.text(e, "status");
+            if ("lrm".equals(Json.text(e, "type")) && status != null && status.contains("maintenance mode")) {
+                out.add(Json.text(e, "node"));
+            }
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ migration preconditions
+
+    /**
+     * {@code GET /nodes/{node}/qemu/{vmid}/migrate}, judged:
+     * <ul>
+     *   <li>{@code not_allowed_nodes} also lists allowed nodes with {@code {}}: only entries with a non-empty reason
+     *       count (missing storage, missing mapping, HA affinity).</li>
+     *   <li>{@code local_resources} that are mappings ({@code mapped-resource-info}) block only live migration,
+     *       unless the mapping is live-migratable; all others (passthrough, USB, serial…) block any move, since the
+     *       override ({@code force}) is for root's password login only and never sent.</li>
+     *   <li>{@code local_disks}: a CD-ROM with a local ISO blocks (eject it first); any other local volume means the
+     *       move copies disks ({@code with-local-disks}).</li>
+     * </ul>
+     */
+    public static MigrationPreconditions parseQemuPreconditions(int vmid, JsonNode data) {
+        Map<String, String> notAllowed = notAllowed(data.path("not_allowed_nodes"));
+        JsonNode mappedInfo = data.path("mapped-resource-info");
+        Set<String> mappedNames = new LinkedHashSet<>();
+        for (JsonNode m : iterable(data.path("mapped-resources"))) mappedNames.add(m.asText());
+        List<String> liveBlockers = new ArrayList<>();
+        List<String> blockers = new ArrayList<>();
+        for (JsonNode r : iterable(data.path("local_resources"))) {
+            String res = r.asText();
+            JsonNode info = mappedInfo.path(res);
+            if (!info.isMissingNode() && info.isObject()) {
+                if (!Json.bool(info, "live-migration")) liveBlockers.add(res);
+            } else if (mappedNames.contains(res)) {
+                liveBlockers.add(res); // PVE 8.x before mapped-resource-info: no live-migration flag known
+            } else {
+                blockers.add(res);
+            }
+        }
+        boolean localDisks = false;
+        for (JsonNode d : iterable(data.path("local_disks"))) {
+            if (Json.bool(d, "cdrom") && !Json.bool(d, "is_cloudinit")) {
+                blockers.add("local CD-ROM image " + Json.text(d, "volid") + " (eject it first)");
+            } else {
+                localDisks = true;
+            }
+        }
+        return new MigrationPreconditions(vmid, notAllowed, liveBlockers, blockers, localDisks);
+    }
+
+    /** {@code GET /nodes/{node}/lxc/{vmid}/migrate} (PVE 9; dash spelling): only node restrictions. */
+    public static MigrationPreconditions parseLxcPreconditions(int vmid, JsonNode data) {
+        JsonNode na = data.has("not-allowed-nodes") ? data.path("not-allowed-nodes") : data.path("not_allowed_nodes");
+        return new MigrationPreconditions(vmid, notAllowed(na), List.of(), List.of(), false);
+    }
+
+    private static Map<String, String> notAllowed(JsonNode obj) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : fields(obj)) {
+            List<String> reasons = new ArrayList<>();
+            JsonNode v = e.getValue();
+            List<String> storages = texts(v.path("unavailable_storages"));
+            if (!storages.isEmpty()) reasons.add("storage " + String.join(", ", storages) + " not available");
+            List<String> resources = texts(v.path("unavailable-resources"));
+            if (!resources.isEmpty()) reasons.add("mapped device " + String.join(", ", resources) + " not available");
+            List<String> ha = new ArrayList<>();
+            for (JsonNode b : iterable(v.path("blocking-ha-resources"))) {
+                String cause = Json.text(b, "cause");
+                ha.add(Json.text(b, "sid") + (cause == null ? "" : " (" + cause + ")"));
+            }
+            if (!ha.isEmpty()) reasons.add("HA rules: " + String.join(", ", ha));
+            if (reasons.isEmpty() && v.isObject() && v.size() > 0) {
+                // An unknown non-empty reason from a newer Proxmox: refuse rather than ignore it.
+                reasons.add(v.toString());
+            }
+            if (!reasons.isEmpty()) out.put(e.getKey(), String.join("; ", reasons));
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ tasks
+
+    /** Proxmox's success test ({@code PVE::UPID::status_is_error}): {@code OK} or {@code WARNINGS: n}. */
+    public static boolean successfulExit(String exitStatus) {
+        return exitStatus != null && (exitStatus.equals("OK") || exitStatus.startsWith("WARNINGS"));
+    }
+
+    /** {@code GET /nodes/{node}/tasks/{upid}/status}, without the log lines a failure gets later. */
+    public static TaskState parseTaskStatus(JsonNode data) {
+        if (!"stopped".equalsIgnoreCase(Json.text(data, "status"))) return TaskState.RUNNING;
+        String exit = Json.text(data, "exitstatus");
+        if (exit == null) exit = "unexpected status";
+        return successfulExit(exit) ? TaskState.ok(exit) : TaskState.failed(exit);
+    }
+
+    /** One entry of {@code GET /nodes/{node}/tasks} (finished: {@code status} is the exit status). */
+    public record TaskEntry(String upid, String node, String type, String id, long startTime, boolean running,
+                            String exitStatus) {
+        public TaskState state() {
+            if (running) return TaskState.RUNNING;
+            return successfulExit(exitStatus) ? TaskState.ok(exitStatus) : TaskState.failed(exitStatus);
+        }
+    }
+
+    public static List<TaskEntry> parseTaskList(JsonNode data) {
+        List<TaskEntry> out = new ArrayList<>();
+        for (JsonNode e : iterable(data)) {
+            String upid = Json.text(e, "upid");
+            if (upid == null) continue;
+            String status = Json.text(e, "status");
+            boolean running = !Json.has(e, "endtime") && (status == null || "running".equalsIgnoreCase(status));
+            out.add(new TaskEntry(upid, Json.text(e, "node"), Json.text(e, "type"), Json.text(e, "id"),
+                    Json.longValue(e, "starttime", 0), running, running ? null : (status == null ? "unexpected status" : status)));
+        }
+        return out;
+    }
+
+    /** {@code GET /nodes/{node}/tasks/{upid}/log}: the texts, in order. */
+    public static List<String> parseTaskLog(JsonNode data) {
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : iterable(data)) {
+            String t = Json.text(e, "t");
+            if (t != null) out.add(t);
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ auth
+
+    /** {@code POST /access/ticket}'s answer. {@link #toString()} never shows the ticket. */
+    public record Ticket(String username, String ticket, String csrfToken, boolean needsTfa) {
+        @Override
+        public String toString() {
+            return "Ticket[" + username + "]";
+        }
+    }
+
+    public static Ticket parseTicket(JsonNode data) {
+        return new Ticket(Json.text(data, "username"), Json.text(data, "ticket"), Json.text(data, "CSRFPreventionToken"),
+                Json.bool(data, "NeedTFA"));
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    static Iterable<JsonNode> iterable(JsonNode n) {
+        return n != null && n.isArray() ? n : List.of();
+    }
+
+    static Iterable<Map.Entry<String, JsonNode>> fields(JsonNode n) {
+        if (n == null || !n.isObject()) return List.of();
+        return n.properties();
+    }
+
+    private static List<String> texts(JsonNode arr) {
+        List<String> out = new ArrayList<>();
+        for (JsonNode n : iterable(arr)) out.add(n.isTextual() ? n.asText() : n.toString());
+        return out;
+    }
+
+    static String lower(String s) {
+        return s == null ? null : s.toLowerCase(Locale.ROOT);
+    }
+}

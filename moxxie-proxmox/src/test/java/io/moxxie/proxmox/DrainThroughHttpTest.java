@@ -1,0 +1,193 @@
+package io.moxxie.proxmox;
+
+import io.moxxie.core.execution.DrainState;
+import io.moxxie.core.execution.DrainStatus;
+import io.moxxie.core.execution.ExecutorConfig;
+import io.moxxie.core.execution.GuestState;
+import io.moxxie.core.model.MigrationPreconditions;
+import io.moxxie.core.model.PowerState;
+import io.moxxie.core.plan.DrainMode;
+import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.service.MaintenanceService;
+import io.moxxie.core.simulation.SimulatedCluster;
+import io.moxxie.core.store.InMemoryMaintenanceStore;
+import io.moxxie.core.testing.TestClusters;
+import io.moxxie.core.time.VirtualScheduler;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Whole drains of the guide's cluster (core's {@link TestClusters#guideCluster}) through {@link MaintenanceService}
+ * + {@link ProxmoxClient} + the fake Proxmox API, in virtual time: the requests sent must be the right ones.
+ */
+class DrainThroughHttpTest {
+    /** Requests per migrated guest, all requests of the drain (planning, moves, polling, verification) included. */
+    static final double REQUESTS_PER_GUEST_BOUND = 4;
+
+    private static final int LOCAL_DISK_VM = 8210;
+    private static final int HA_VM = 8600;
+    private static final Set<Integer> CONTAINERS = Set.of(8400, 8401);
+    private static final Set<Integer> MAINT_OK_ONLY = Set.of(8300, 8301, 8215);
+    private static final Set<Integer> ALWAYS_ON_VMS = Set.of(8200, 8201, 8202, 8214);
+
+    private VirtualScheduler scheduler;
+    private SimulatedCluster cluster;
+    private FakeProxmoxApi api;
+    private ProxmoxClient client;
+    private MaintenanceService service;
+
+    @BeforeEach
+    void setUp() {
+        scheduler = new VirtualScheduler();
+        cluster = TestClusters.guideCluster(scheduler)
+                .preconditions(new MigrationPreconditions(LOCAL_DISK_VM, Map.of(), List.of(), List.of(), true))
+                .build();
+        api = FakeProxmoxApi.start(cluster);
+        client = api.clientBuilder().clock(new SchedulerClock(scheduler)).build();
+        service = MaintenanceService.builder(client, new InMemoryMaintenanceStore()).scheduler(scheduler)
+                .ownerId("http-test").build();
+    }
+
+    @AfterEach
+    void tearDown() {
+        service.close();
+        client.close();
+        api.close();
+    }
+
+    private DrainStatus drain(DrainMode mode) {
+        DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(mode).maxConcurrent(3).build());
+        scheduler.runUntilIdle();
+        DrainStatus done = service.status("hv7", started.drainId());
+        assertThat(done.status()).as("drain of hv7: %s", done).isEqualTo(DrainState.COMPLETED);
+        return done;
+    }
+
+    private List<FakeProxmoxApi.Call> migratePosts(int vmid) {
+        return api.calls().stream().filter(FakeProxmoxApi.migratePost(vmid)).toList();
+    }
+
+    private void assertNoMigrationPostSentTwice() {
+        Map<String, Long> perGuest = api.calls().stream()
+                .filter(c -> c.method().equals("POST") && c.path().endsWith("/migrate"))
+                .collect(Collectors.groupingBy(c -> c.path().replaceAll("^/nodes/[^/]+/(qemu|lxc)/|^/cluster/ha/resources/|/migrate$", ""),
+                        Collectors.counting()));
+        assertThat(perGuest).isNotEmpty().allSatisfy((guest, n) -> assertThat(n).as("migrate POSTs of %s", guest).isEqualTo(1));
+    }
+
+    private void assertNoRootOnlyOrTrueFalseParameters() {
+        assertThat(api.calls()).allSatisfy(c -> {
+            assertThat(c.params()).doesNotContainKeys("force", "migration_type", "migration_network", "skiplock");
+            assertThat(c.params().values()).doesNotContain("true", "false");
+        });
+    }
+
+    @Test
+    void softDrainSendsLiveMovesRestartModeForContainersAndTheHaPathForHaGuests() {
+        DrainStatus done = drain(DrainMode.SOFT);
+
+        for (int vmid : ALWAYS_ON_VMS) {
+            assertThat(migratePosts(vmid)).as("always-on %s", vmid).singleElement().satisfies(c -> {
+                assertThat(c.path()).isEqualTo("/nodes/hv7/qemu/" + vmid + "/migrate");
+                assertThat(c.params()).containsEntry("online", "1").doesNotContainKey("with-local-disks");
+            });
+        }
+        assertThat(migratePosts(LOCAL_DISK_VM)).singleElement()
+                .satisfies(c -> assertThat(c.params()).containsEntry("online", "1").containsEntry("with-local-disks", "1"));
+        long timeout = ExecutorConfig.defaults().shutdownTimeout().toSeconds();
+        for (int vmid : CONTAINERS) {
+            assertThat(migratePosts(vmid)).as("container %s", vmid).singleElement().satisfies(c -> {
+                assertThat(c.path()).isEqualTo("/nodes/hv7/lxc/" + vmid + "/migrate");
+                assertThat(c.params()).containsEntry("restart", "1").containsEntry("timeout", Long.toString(timeout)).doesNotContainKey("online");
+            });
+        }
+        assertThat(migratePosts(HA_VM)).as("no plain migrate for an HA guest").isEmpty();
+        assertThat(api.calls("POST", "/cluster/ha/resources/vm:8600/migrate")).singleElement()
+                .satisfies(c -> assertThat(c.params()).containsOnlyKeys("node"));
+        assertThat(migratePosts(8500)).as("stopped guest moves offline").singleElement()
+                .satisfies(c -> assertThat(c.params()).containsOnlyKeys("target"));
+        for (int vmid : MAINT_OK_ONLY) assertThat(migratePosts(vmid)).as("maint-ok %s stays", vmid).isEmpty();
+        assertThat(api.calls("POST", ".*/status/(shutdown|stop)")).as("nothing shut down in a soft drain").isEmpty();
+        assertNoMigrationPostSentTwice();
+        assertNoRootOnlyOrTrueFalseParameters();
+
+        assertThat(done.vm(HA_VM).targetNode()).isEqualTo(cluster.currentSnapshot().guest(HA_VM).orElseThrow().node()).isNotEqualTo("hv7");
+        assertThat(cluster.currentSnapshot().guestsOn("hv7")).extracting(g -> g.vmid()).containsExactlyInAnyOrderElementsOf(MAINT_OK_ONLY);
+    }
+
+    @Test
+    void hardDrainEmptiesTheNodeMovingMaintOkGuestsOfflineAndStartingThemAgain() {
+        drain(DrainMode.HARD);
+
+        assertThat(cluster.currentSnapshot().guestsOn("hv7")).isEmpty();
+        for (int vmid : MAINT_OK_ONLY) {
+            assertThat(api.calls("POST", "/nodes/hv7/qemu/" + vmid + "/status/shutdown")).as("shutdown of %s", vmid).singleElement()
+                    .satisfies(c -> assertThat(c.params()).containsEntry("forceStop", "1"));
+            assertThat(migratePosts(vmid)).as("maint-ok %s moves offline", vmid).singleElement()
+                    .satisfies(c -> assertThat(c.params()).containsOnlyKeys("target"));
+            String node = cluster.currentSnapshot().guest(vmid).orElseThrow().node();
+            assertThat(api.calls("POST", "/nodes/" + node + "/qemu/" + vmid + "/status/start")).as("%s started again", vmid).hasSize(1);
+            assertThat(cluster.currentSnapshot().guest(vmid).orElseThrow().status()).isEqualTo(PowerState.RUNNING);
+        }
+        for (int vmid : ALWAYS_ON_VMS) {
+            assertThat(migratePosts(vmid)).singleElement().satisfies(c -> assertThat(c.params()).containsEntry("online", "1"));
+        }
+        assertThat(api.calls("POST", "/cluster/ha/resources/vm:8600/migrate")).hasSize(1);
+        assertNoMigrationPostSentTwice();
+        assertNoRootOnlyOrTrueFalseParameters();
+    }
+
+    @Test
+    void softDrainNeedsAtMostFourRequestsPerMigratedGuest() {
+        DrainStatus done = drain(DrainMode.SOFT);
+
+        long migrated = done.vmStatus().stream().filter(v -> v.status() == GuestState.COMPLETED).count();
+        int requests = api.calls().size();
+        double perGuest = (double) requests / migrated;
+        Map<String, Long> byKind = api.calls().stream().collect(Collectors.groupingBy(
+                c -> c.method() + " " + c.path().replaceAll("UPID[^/]*", "{upid}").replaceAll("/\\d+(/|$)", "/{vmid}$1")
+                        .replaceAll("^/nodes/[^/]+", "/nodes/{node}").replaceAll("vm:\\d+", "{sid}"),
+                java.util.TreeMap::new, Collectors.counting()));
+        System.out.printf("Soft drain of hv7: %d requests for %d migrated guests = %.1f per guest%n%s%n", requests, migrated, perGuest,
+                byKind.entrySet().stream().map(e -> "  " + e.getValue() + "  " + e.getKey()).collect(Collectors.joining("\n")));
+
+        assertThat(migrated).isEqualTo(12);
+        assertThat(perGuest).isLessThanOrEqualTo(REQUESTS_PER_GUEST_BOUND);
+    }
+
+    /** Scheduler time as a {@link Clock}, so that the client's HA time limits pass in virtual time. */
+    static final class SchedulerClock extends Clock {
+        private final io.moxxie.core.time.Scheduler scheduler;
+
+        SchedulerClock(io.moxxie.core.time.Scheduler scheduler) {
+            this.scheduler = scheduler;
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return scheduler.now();
+        }
+    }
+}
