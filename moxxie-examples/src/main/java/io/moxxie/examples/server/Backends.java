@@ -6,7 +6,6 @@ import io.moxxie.proxmox.ProxmoxClient;
 import io.moxxie.proxmox.ProxmoxCredentials;
 import io.moxxie.proxmox.TlsTrust;
 import io.moxxie.core.spi.MaintenanceStore;
-import io.moxxie.core.store.InMemoryMaintenanceStore;
 import io.moxxie.core.time.Scheduler;
 import io.moxxie.examples.demo.DemoCluster;
 
@@ -43,9 +42,10 @@ final class Backends {
     static Opened<MaintenanceStore> store(ServerConfig config) {
         if (config.jdbcUrl() != null) {
             throw new IllegalStateException("MOXXIE_JDBC_URL is set, but this build has no JDBC store yet (moxxie-jdbc-store is not "
-                    + "merged into the examples); unset it to use the in-memory store");
+                    + "merged into the examples); unset it to use the JSON file store in the data directory");
         }
-        return new Opened<>(new InMemoryMaintenanceStore(), "in-memory store (drain history is lost on restart)", null);
+        JsonFileMaintenanceStore store = new JsonFileMaintenanceStore(config.dataDir().resolve(JsonFileMaintenanceStore.FILE));
+        return new Opened<>(store, "JSON file " + store.file() + " (single process)", null);
     }
 
     static Cluster cluster(ServerConfig config) {
