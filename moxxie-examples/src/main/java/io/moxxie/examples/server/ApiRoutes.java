@@ -1,0 +1,214 @@
+package io.moxxie.examples.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.moxxie.core.execution.DrainStatus;
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.plan.DrainMode;
+import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.service.MaintenanceService;
+import io.moxxie.core.service.MaintenanceView;
+import io.moxxie.core.service.NodeView;
+import io.moxxie.core.spi.TaskRef;
+import io.moxxie.examples.server.HttpApi.Response;
+import io.moxxie.examples.server.HttpApi.Route;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The endpoints of the user guide, plus dry run, cancel, maintenance state and drain history, over one
+ * {@link MaintenanceService}. Each handler validates its input completely before calling the service, so a
+ * request that is refused has changed nothing.
+ */
+final class ApiRoutes {
+    /** The drain request body: the guide's fields plus {@code force} and {@code dryRun}. */
+    static final Set<String> DRAIN_FIELDS = Set.of("drainMode", "parallel", "maxConcurrent", "allowOffline", "targetNode", "force", "dryRun");
+    static final int MAX_REASON_LENGTH = 500;
+    static final int DEFAULT_HISTORY = 20;
+    static final int MAX_HISTORY = 500;
+    static final String OPENAPI_RESOURCE = "/io/moxxie/examples/server/openapi.json";
+
+    private final MaintenanceService service;
+    private final JsonViews views;
+    private final ObjectMapper json;
+    private final JsonNode openApi;
+
+    ApiRoutes(MaintenanceService service, ObjectMapper json) {
+        this.service = service;
+        this.json = json;
+        this.views = new JsonViews(json);
+        this.openApi = loadOpenApi(json);
+    }
+
+    static JsonNode loadOpenApi(ObjectMapper json) {
+        try (InputStream in = ApiRoutes.class.getResourceAsStream(OPENAPI_RESOURCE)) {
+            if (in == null) throw new IllegalStateException("missing resource " + OPENAPI_RESOURCE);
+            return json.readTree(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    List<Route> routes() {
+        return List.of(
+                Route.of("POST", "/api/v1/nodes/{node}/drain", Set.of("dryRun"), this::drain),
+                Route.of("GET", "/api/v1/nodes/{node}/drain/{drainId}/status", Set.of(), r -> Response.ok(
+                        views.status(service.status(r.path("node"), r.path("drainId"))))),
+                Route.of("POST", "/api/v1/nodes/{node}/drain/{drainId}/cancel", Set.of(), this::cancel),
+                Route.of("GET", "/api/v1/nodes/{node}/drains", Set.of("limit"), this::drains),
+                Route.of("POST", "/api/v1/nodes/{node}/undrain", Set.of(), this::undrain),
+                Route.of("GET", "/api/v1/nodes/{node}/maintenance", Set.of(), r -> Response.ok(
+                        views.maintenance(service.maintenance(r.path("node"))))),
+                Route.of("POST", "/api/v1/nodes/{node}/maintenance", Set.of("drain", "reason"), this::enableMaintenance),
+                Route.of("DELETE", "/api/v1/nodes/{node}/maintenance", Set.of("undrain"), this::disableMaintenance),
+                Route.of("GET", "/api/v1/nodes", Set.of(), r -> {
+                    ArrayNode a = json.createArrayNode();
+                    service.nodes().stream().sorted(java.util.Comparator.comparing(NodeView::node, JsonViews.NATURAL))
+                            .forEach(n -> a.add(views.node(n)));
+                    return Response.ok(a);
+                }),
+                Route.of("GET", "/api/v1/vms", Set.of("tags", "node"), this::vms),
+                Route.of("GET", "/api/v1/vms/{vmid}", Set.of(), r -> Response.ok(views.guest(service.guest(r.vmid())))),
+                Route.of("PUT", "/api/v1/vms/{vmid}/config", Set.of(), this::config),
+                Route.of("POST", "/api/v1/vms/{vmid}/power/start", Set.of(), this::start),
+                Route.of("GET", "/api/v1/openapi.json", Set.of(), r -> Response.ok(openApi)));
+    }
+
+    private Response drain(Request r) {
+        String node = r.path("node");
+        ObjectNode body = r.jsonObject(DRAIN_FIELDS);
+        DrainRequest.Builder b = DrainRequest.builder(node);
+        String mode = Request.optString(body, "drainMode");
+        if (mode != null) {
+            try {
+                b.mode(DrainMode.parse(mode));
+            } catch (IllegalArgumentException e) {
+                throw ApiException.badRequest("drainMode", e.getMessage());
+            }
+        }
+        Boolean parallel = Request.optBoolean(body, "parallel");
+        if (parallel != null) b.parallel(parallel);
+        Integer max = Request.optInt(body, "maxConcurrent");
+        if (max != null) {
+            if (max < 1 || max > DrainRequest.MAX_CONCURRENT_LIMIT) {
+                throw ApiException.badRequest("maxConcurrent", "maxConcurrent must be between 1 and " + DrainRequest.MAX_CONCURRENT_LIMIT
+                        + ", was " + max);
+            }
+            b.maxConcurrent(max);
+        }
+        Boolean allowOffline = Request.optBoolean(body, "allowOffline");
+        if (allowOffline != null) b.allowOffline(allowOffline);
+        Boolean force = Request.optBoolean(body, "force");
+        if (force != null) b.force(force);
+        String target = Request.optString(body, "targetNode");
+        b.targetNode(target);
+        Boolean bodyDryRun = Request.optBoolean(body, "dryRun");
+        boolean dryRun = r.queryBoolean("dryRun", false) || Boolean.TRUE.equals(bodyDryRun);
+        DrainRequest request;
+        try {
+            request = b.build();
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, e.getMessage(), fieldOf(e.getMessage()));
+        }
+        List<NodeView> nodes = service.nodes();
+        if (nodes.stream().noneMatch(n -> n.node().equals(node))) throw io.moxxie.core.NotFoundException.node(node);
+        if (target != null && !target.isBlank() && nodes.stream().noneMatch(n -> n.node().equals(target))) {
+            throw ApiException.badRequest("targetNode", "targetNode '" + target + "' is not a node of the cluster (nodes: "
+                    + String.join(", ", nodes.stream().map(NodeView::node).sorted(JsonViews.NATURAL).toList()) + ")");
+        }
+        if (dryRun) return Response.ok(views.plan(service.plan(request)));
+        DrainStatus s = service.drain(request);
+        return Response.accepted(views.status(s), statusPath(s));
+    }
+
+    private Response cancel(Request r) {
+        r.jsonObject(Set.of());
+        return Response.ok(views.status(service.cancel(r.path("node"), r.path("drainId"))));
+    }
+
+    private Response drains(Request r) {
+        int limit = r.queryInt("limit", DEFAULT_HISTORY, 1, MAX_HISTORY);
+        String node = r.path("node");
+        service.maintenance(node); // 404 for an unknown node rather than an empty history
+        ArrayNode a = json.createArrayNode();
+        for (DrainStatus s : service.drains(node, limit)) a.add(views.status(s));
+        return Response.ok(a);
+    }
+
+    private Response undrain(Request r) {
+        r.jsonObject(Set.of());
+        DrainStatus s = service.undrain(r.path("node"));
+        return Response.accepted(views.status(s), statusPath(s));
+    }
+
+    private Response enableMaintenance(Request r) {
+        r.jsonObject(Set.of());
+        boolean drain = r.queryBoolean("drain", false);
+        String reason = r.query("reason");
+        if (reason != null && reason.length() > MAX_REASON_LENGTH) {
+            throw ApiException.badRequest("reason", "reason must be at most " + MAX_REASON_LENGTH + " characters, was " + reason.length());
+        }
+        if (reason != null && reason.isBlank()) reason = null;
+        MaintenanceView v = service.enableMaintenance(r.path("node"), reason, drain);
+        return Response.ok(views.maintenance(v));
+    }
+
+    private Response disableMaintenance(Request r) {
+        r.jsonObject(Set.of());
+        boolean undrain = r.queryBoolean("undrain", false);
+        return Response.ok(views.maintenance(service.disableMaintenance(r.path("node"), undrain)));
+    }
+
+    private Response vms(Request r) {
+        String node = r.query("node");
+        if (node != null && !node.isBlank() && service.nodes().stream().noneMatch(n -> n.node().equals(node))) {
+            throw new ApiException(404, "node '" + node + "' not found", "node");
+        }
+        ArrayNode a = json.createArrayNode();
+        for (Guest g : service.guests(r.query("tags"), node)) a.add(views.guest(g));
+        return Response.ok(a);
+    }
+
+    private Response config(Request r) {
+        int vmid = r.vmid();
+        ObjectNode body = r.jsonObject(Set.of("tags"));
+        if (!body.has("tags")) throw ApiException.badRequest("tags", "tags is required, e.g. {\"tags\": \"always-on,env-prod\"}");
+        String tags = Request.optString(body, "tags");
+        if (tags == null) throw ApiException.badRequest("tags", "tags must be a string, was null (send \"\" to remove every tag)");
+        try {
+            io.moxxie.core.policy.TagPolicy.parseValidTags(tags);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest("tags", e.getMessage());
+        }
+        return Response.ok(views.guest(service.setTags(vmid, tags)));
+    }
+
+    private Response start(Request r) {
+        int vmid = r.vmid();
+        r.jsonObject(Set.of());
+        Guest g = service.guest(vmid);
+        if (g.template()) throw new ApiException(409, "VM " + vmid + " (" + g.name() + ") is a template and cannot be started", "vmid");
+        if (g.running()) {
+            ObjectNode o = views.guest(g);
+            o.put("message", "VM " + vmid + " (" + g.name() + ") is already running on " + g.node());
+            return Response.ok(o);
+        }
+        TaskRef task = service.startGuest(vmid);
+        return Response.accepted(views.task(g, task), "/api/v1/vms/" + vmid);
+    }
+
+    private static String statusPath(DrainStatus s) {
+        return "/api/v1/nodes/" + s.node() + "/drain/" + s.drainId() + "/status";
+    }
+
+    private static String fieldOf(String message) {
+        int sp = message == null ? -1 : message.indexOf(' ');
+        return sp > 0 && DRAIN_FIELDS.contains(message.substring(0, sp)) ? message.substring(0, sp) : null;
+    }
+}

@@ -1,0 +1,91 @@
+package io.moxxie.examples.server;
+
+import io.moxxie.core.spi.HypervisorClient;
+import io.moxxie.core.time.RealTimeScheduler;
+import io.moxxie.proxmox.ProxmoxClient;
+import io.moxxie.proxmox.ProxmoxCredentials;
+import io.moxxie.proxmox.TlsTrust;
+import io.moxxie.core.spi.MaintenanceStore;
+import io.moxxie.core.time.Scheduler;
+import io.moxxie.examples.demo.DemoCluster;
+
+import java.nio.file.Path;
+
+/**
+ * The two seams of the server: how the {@link MaintenanceStore} and the {@link HypervisorClient} are made from
+ * the configuration. Everything else in the server works on the SPIs only.
+ */
+final class Backends {
+    /** Worker threads of the scheduler: hypervisor calls of a few concurrent drains, the heartbeats, the demo's saves. */
+    static final int SCHEDULER_THREADS = 8;
+
+    private Backends() {
+    }
+
+    /** A part made from the configuration, with a one-line description for the start line (never a secret). */
+    record Opened<T>(T value, String description, AutoCloseable closer) implements AutoCloseable {
+        @Override
+        public void close() throws Exception {
+            if (closer != null) closer.close();
+        }
+    }
+
+    /** The hypervisor side: the client and the scheduler the service runs on. */
+    record Cluster(HypervisorClient client, Scheduler scheduler, DemoCluster demo, String description, AutoCloseable closer)
+            implements AutoCloseable {
+        @Override
+        public void close() throws Exception {
+            if (closer != null) closer.close();
+        }
+    }
+
+    static Opened<MaintenanceStore> store(ServerConfig config) {
+        if (config.jdbcUrl() != null) {
+            throw new IllegalStateException("MOXXIE_JDBC_URL is set, but this build has no JDBC store yet (moxxie-jdbc-store is not "
+                    + "merged into the examples); unset it to use the JSON file store in the data directory");
+        }
+        JsonFileMaintenanceStore store = new JsonFileMaintenanceStore(config.dataDir().resolve(JsonFileMaintenanceStore.FILE));
+        return new Opened<>(store, "JSON file " + store.file() + " (single process)", null);
+    }
+
+    static Cluster cluster(ServerConfig config) {
+        if (!config.demo()) return proxmox(config);
+        DemoCluster demo = DemoCluster.open(config.dataDir(), config.demoSpeed(), SCHEDULER_THREADS);
+        String description = "demo cluster " + String.join(", ", demo.cluster().nodeSpecs().stream().map(n -> n.name())
+                .sorted(JsonViews.NATURAL).toList())
+                + " at " + fmt(config.demoSpeed()) + "x speed (" + (demo.resumed() ? "resumed from " : "new, saved to ") + demo.stateFile() + ")";
+        return new Cluster(demo.cluster(), demo.scheduler(), demo, description, demo);
+    }
+
+    /** A real cluster: {@code MOXXIE_PVE_URL} (several separated by commas: tried in turn), token, TLS trust. */
+    static Cluster proxmox(ServerConfig config) {
+        TlsTrust tls;
+        String trust;
+        if (config.pveInsecure()) {
+            tls = TlsTrust.insecure();
+            trust = "TLS NOT verified (MOXXIE_PVE_INSECURE)";
+        } else if (config.pveFingerprint() != null) {
+            tls = TlsTrust.pinnedFingerprints(config.pveFingerprint().split("[,\\s]+"));
+            trust = "TLS pinned to the certificate fingerprint(s)";
+        } else if (config.pveCa() != null) {
+            tls = TlsTrust.caFile(Path.of(config.pveCa()));
+            trust = "TLS verified against " + config.pveCa();
+        } else {
+            tls = TlsTrust.systemDefault();
+            trust = "TLS verified against the JVM's trust store";
+        }
+        ProxmoxCredentials credentials = ProxmoxCredentials.apiToken(config.pveToken());
+        ProxmoxClient client = ProxmoxClient.builder().baseUrls(config.pveUrl().split("\\s*,\\s*")).credentials(credentials).tls(tls).build();
+        RealTimeScheduler scheduler = RealTimeScheduler.create(SCHEDULER_THREADS, 1.0);
+        AutoCloseable closer = () -> {
+            scheduler.close();
+            client.close();
+        };
+        return new Cluster(client, scheduler, null, "Proxmox VE cluster " + config.pveUrl() + " as " + credentials.principal() + " (" + trust + ")",
+                closer);
+    }
+
+    private static String fmt(double d) {
+        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+    }
+}

@@ -1,0 +1,217 @@
+package io.moxxie.examples.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import io.moxxie.core.service.MaintenanceService;
+import io.moxxie.examples.demo.DemoCluster;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The REST server of the user guide: a {@link MaintenanceService} over the configured cluster (the demo cluster by
+ * default) and store, behind the JDK's HTTP server. {@link #start} returns once the server answers requests and has
+ * taken back the drains a previous process left unfinished.
+ *
+ * <p>The data directory holds what must outlive the process: the owner id (stable, so that this server's own
+ * unfinished drains are taken back at once after a restart instead of after their lease), the demo cluster's state,
+ * and the default database. One server at a time uses a data directory (a file lock says so).
+ */
+public final class MoxxieServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(MoxxieServer.class);
+    static final String OWNER_FILE = "owner-id";
+    static final String LOCK_FILE = ".lock";
+    private static final int HTTP_THREADS = 8;
+
+    private final ServerConfig config;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private final Backends.Opened<?> store;
+    private final Backends.Cluster cluster;
+    private final MaintenanceService service;
+    private final HttpServer http;
+    private final ExecutorService httpThreads;
+    private final String startLine;
+    private final List<String> recovered;
+
+    private MoxxieServer(ServerConfig config, FileChannel lockChannel, FileLock lock, Backends.Opened<?> store, Backends.Cluster cluster,
+                         MaintenanceService service, HttpServer http, ExecutorService httpThreads, String startLine, List<String> recovered) {
+        this.config = config;
+        this.lockChannel = lockChannel;
+        this.lock = lock;
+        this.store = store;
+        this.cluster = cluster;
+        this.service = service;
+        this.http = http;
+        this.httpThreads = httpThreads;
+        this.startLine = startLine;
+        this.recovered = recovered;
+    }
+
+    /**
+     * Starts the server.
+     *
+     * @throws IllegalStateException    the configuration is unsafe or refers to something this build cannot drive, or
+     *                                  another server uses the data directory; the message says what to do
+     * @throws UncheckedIOException     the port cannot be bound or the data directory cannot be written
+     */
+    public static MoxxieServer start(ServerConfig config) {
+        config.checkSafeToServe();
+        Path dataDir = config.dataDir().toAbsolutePath().normalize();
+        FileChannel lockChannel = null;
+        FileLock lock = null;
+        Backends.Opened<io.moxxie.core.spi.MaintenanceStore> store = null;
+        Backends.Cluster cluster = null;
+        MaintenanceService service = null;
+        HttpServer http = null;
+        ExecutorService threads = null;
+        try {
+            Files.createDirectories(dataDir);
+            lockChannel = FileChannel.open(dataDir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            try {
+                lock = lockChannel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                throw new IllegalStateException("Refusing to start: another Moxxie server is using the data directory " + dataDir
+                        + " (stop it, or set MOXXIE_DATA_DIR to another directory)");
+            }
+            String ownerId = ownerId(dataDir);
+            // Without TCP_NODELAY every answer waits ~40 ms (Nagle against delayed ACKs: headers and body are two writes).
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+            http = HttpServer.create(new InetSocketAddress(config.bind(), config.port()), 64);
+            store = Backends.store(config);
+            cluster = Backends.cluster(config);
+            service = MaintenanceService.builder(cluster.client(), store.value()).scheduler(cluster.scheduler()).ownerId(ownerId).build();
+            List<String> recovered = service.recover();
+
+            ObjectMapper json = HttpApi.mapper();
+            HttpApi api = new HttpApi(new ApiRoutes(service, json).routes(), config.apiToken(), json);
+            AtomicInteger n = new AtomicInteger();
+            threads = Executors.newFixedThreadPool(HTTP_THREADS, r -> {
+                Thread t = new Thread(r, "moxxie-http-" + n.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+            http.setExecutor(threads);
+            http.createContext("/", api);
+            http.start();
+
+            int port = http.getAddress().getPort();
+            String host = config.bind().contains(":") ? "[" + config.bind() + "]" : config.bind();
+            String line = "Moxxie server on http://" + host + ":" + port + "/api/v1 serving the " + cluster.description()
+                    + "; store: " + store.description() + "; " + (config.apiToken() == null ? "no API token (loopback only)"
+                    : "bearer token required") + "; owner " + ownerId
+                    + (recovered.isEmpty() ? "" : "; took back " + recovered.size() + " unfinished drain(s): " + String.join(", ", recovered));
+            return new MoxxieServer(config.withPort(port), lockChannel, lock, store, cluster, service, http, threads, line, recovered);
+        } catch (IOException e) {
+            closeQuietly(http, threads, service, cluster, store, lock, lockChannel);
+            throw new UncheckedIOException("cannot start on " + config.bind() + ":" + config.port() + " with data directory " + dataDir
+                    + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(http, threads, service, cluster, store, lock, lockChannel);
+            throw e;
+        }
+    }
+
+    /** The line printed at start: address, cluster, store, auth, owner. Never a secret. */
+    public String startLine() {
+        return startLine;
+    }
+
+    /** The effective configuration, with the port actually bound. */
+    public ServerConfig config() {
+        return config;
+    }
+
+    public int port() {
+        return http.getAddress().getPort();
+    }
+
+    /** {@code http://host:port} (no trailing slash). */
+    public URI uri() {
+        String host = config.bind().contains(":") ? "[" + config.bind() + "]" : config.bind();
+        return URI.create("http://" + host + ":" + port());
+    }
+
+    public MaintenanceService service() {
+        return service;
+    }
+
+    /** The demo cluster, when the server drives it. */
+    public Optional<DemoCluster> demo() {
+        return Optional.ofNullable(cluster.demo());
+    }
+
+    /** Drains taken back from a previous process at start. */
+    public List<String> recoveredDrains() {
+        return recovered;
+    }
+
+    /**
+     * Stops answering, then stops the service (running drains stay recorded as they are and are taken back by the
+     * next start on this data directory), saves the demo cluster and releases the data directory.
+     */
+    @Override
+    public void close() {
+        closeQuietly(http, httpThreads, service, cluster, store, lock, lockChannel);
+    }
+
+    private static void closeQuietly(HttpServer http, ExecutorService threads, MaintenanceService service, Backends.Cluster cluster,
+                                     Backends.Opened<?> store, FileLock lock, FileChannel lockChannel) {
+        if (http != null) http.stop(0);
+        if (threads != null) {
+            threads.shutdown();
+            try {
+                threads.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (AutoCloseable c : new AutoCloseable[]{service, cluster, store, lock, lockChannel}) {
+            if (c == null) continue;
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("Closing {} failed: {}", c.getClass().getSimpleName(), e.toString());
+            }
+        }
+    }
+
+    /** This server's owner id, kept in the data directory so that it survives restarts. */
+    static String ownerId(Path dataDir) throws IOException {
+        Path file = dataDir.resolve(OWNER_FILE);
+        if (Files.exists(file)) {
+            String id = Files.readString(file, StandardCharsets.UTF_8).trim();
+            if (!id.isEmpty()) return id;
+        }
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            host = "localhost";
+        }
+        String id = "moxxie-server@" + host + "/" + UUID.randomUUID().toString().substring(0, 8);
+        Files.writeString(file, id + "\n", StandardCharsets.UTF_8);
+        return id;
+    }
+}

@@ -1,0 +1,216 @@
+package io.moxxie.examples.server;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The server's configuration: environment variables, each of which can also be given as a flag of the same name
+ * ({@code --MOXXIE_PORT=9090}, {@code --MOXXIE_PORT 9090}) or its short form ({@code --port=9090}). Flags win over
+ * the environment. Immutable; {@link #from} validates everything and says what is wrong.
+ */
+public record ServerConfig(int port, String bind, String apiToken, String jdbcUrl, String jdbcUser, String jdbcPassword,
+                           Path dataDir, double demoSpeed, String pveUrl, String pveToken, String pveFingerprint,
+                           String pveCa, boolean pveInsecure) {
+    public static final int DEFAULT_PORT = 8080;
+    public static final String DEFAULT_BIND = "127.0.0.1";
+    public static final String DEFAULT_DATA_DIR = "./moxxie-data";
+    /** Simulated seconds per real second in the demo: a hard drain of hv7 takes about 20 s. */
+    public static final double DEFAULT_DEMO_SPEED = 10;
+
+    /** Every setting: name, default, meaning. The README's configuration table and {@code --help} come from here. */
+    public static final List<Option> OPTIONS = List.of(
+            new Option("MOXXIE_PORT", "8080", "HTTP port (0: any free port)"),
+            new Option("MOXXIE_BIND", "127.0.0.1", "address to listen on; anything but loopback requires MOXXIE_API_TOKEN"),
+            new Option("MOXXIE_API_TOKEN", "(none)", "when set, every request needs 'Authorization: Bearer <token>'"),
+            new Option("MOXXIE_JDBC_URL", "H2 file under the data dir", "JDBC URL of the maintenance store (H2, PostgreSQL, MariaDB)"),
+            new Option("MOXXIE_JDBC_USER", "(none)", "database user"),
+            new Option("MOXXIE_JDBC_PASSWORD", "(none)", "database password"),
+            new Option("MOXXIE_DATA_DIR", DEFAULT_DATA_DIR, "demo cluster state, owner id, default H2 database"),
+            new Option("MOXXIE_DEMO_SPEED", "10", "simulated seconds per real second in the demo cluster"),
+            new Option("MOXXIE_PVE_URL", "(none: demo cluster)", "Proxmox VE API, e.g. https://pve1:8006; drives that cluster instead of the demo"),
+            new Option("MOXXIE_PVE_TOKEN", "(none)", "API token user@realm!tokenid=secret"),
+            new Option("MOXXIE_PVE_FINGERPRINT", "(none)", "SHA-256 fingerprint of the PVE certificate to pin"),
+            new Option("MOXXIE_PVE_CA", "(none)", "PEM file of the CA that signed the PVE certificate"),
+            new Option("MOXXIE_PVE_INSECURE", "false", "accept any certificate (testing only)"));
+
+    /** One setting. */
+    public record Option(String name, String defaultValue, String meaning) {
+        /** {@code MOXXIE_DEMO_SPEED} → {@code demo-speed}. */
+        public String shortFlag() {
+            return name.substring("MOXXIE_".length()).toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    public ServerConfig {
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("MOXXIE_PORT must be between 0 and 65535, was " + port);
+        if (bind == null || bind.isBlank()) throw new IllegalArgumentException("MOXXIE_BIND cannot be empty");
+        if (!(demoSpeed > 0) || demoSpeed > 100_000) {
+            throw new IllegalArgumentException("MOXXIE_DEMO_SPEED must be > 0 and <= 100000, was " + demoSpeed);
+        }
+        apiToken = blankToNull(apiToken);
+        jdbcUrl = blankToNull(jdbcUrl);
+        pveUrl = blankToNull(pveUrl);
+        pveToken = blankToNull(pveToken);
+        pveFingerprint = blankToNull(pveFingerprint);
+        pveCa = blankToNull(pveCa);
+        if (pveUrl != null && pveToken == null) {
+            throw new IllegalArgumentException("MOXXIE_PVE_URL is set but MOXXIE_PVE_TOKEN is not: the server needs an API token "
+                    + "(user@realm!tokenid=secret) to drive " + pveUrl);
+        }
+    }
+
+    /** Every default: the demo cluster on 127.0.0.1:8080, state under ./moxxie-data. */
+    public static ServerConfig defaults() {
+        return from(Map.of(), new String[0]);
+    }
+
+    /**
+     * Reads {@code env} (usually {@link System#getenv()}) and then {@code args}.
+     *
+     * @throws IllegalArgumentException an unknown flag, a flag without value, a value that does not parse; the message says which
+     */
+    public static ServerConfig from(Map<String, String> env, String[] args) {
+        Map<String, String> values = new LinkedHashMap<>();
+        for (Option o : OPTIONS) {
+            String v = env.get(o.name());
+            if (v != null) values.put(o.name(), v);
+        }
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("--")) throw new IllegalArgumentException("unexpected argument '" + a + "' (flags look like --MOXXIE_PORT=9090)");
+            String key = a.substring(2);
+            String value = null;
+            int eq = key.indexOf('=');
+            if (eq >= 0) {
+                value = key.substring(eq + 1);
+                key = key.substring(0, eq);
+            }
+            Option o = option(key);
+            if (value == null) {
+                if (o.name().equals("MOXXIE_PVE_INSECURE") && (i + 1 >= args.length || args[i + 1].startsWith("--"))) {
+                    value = "true";
+                } else {
+                    if (i + 1 >= args.length) throw new IllegalArgumentException("flag --" + key + " needs a value");
+                    value = args[++i];
+                }
+            }
+            values.put(o.name(), value);
+        }
+        return new ServerConfig(
+                parseInt("MOXXIE_PORT", values.getOrDefault("MOXXIE_PORT", Integer.toString(DEFAULT_PORT))),
+                values.getOrDefault("MOXXIE_BIND", DEFAULT_BIND).trim(),
+                values.get("MOXXIE_API_TOKEN"),
+                values.get("MOXXIE_JDBC_URL"),
+                values.get("MOXXIE_JDBC_USER"),
+                values.get("MOXXIE_JDBC_PASSWORD"),
+                Path.of(values.getOrDefault("MOXXIE_DATA_DIR", DEFAULT_DATA_DIR)),
+                parseDouble("MOXXIE_DEMO_SPEED", values.getOrDefault("MOXXIE_DEMO_SPEED", "10")),
+                values.get("MOXXIE_PVE_URL"),
+                values.get("MOXXIE_PVE_TOKEN"),
+                values.get("MOXXIE_PVE_FINGERPRINT"),
+                values.get("MOXXIE_PVE_CA"),
+                parseBoolean("MOXXIE_PVE_INSECURE", values.getOrDefault("MOXXIE_PVE_INSECURE", "false")));
+    }
+
+    /** {@code true} when the server drives the built-in demo cluster (no {@code MOXXIE_PVE_URL}). */
+    public boolean demo() {
+        return pveUrl == null;
+    }
+
+    /** Whether {@link #bind()} is a loopback address (only this machine can connect). */
+    public boolean loopbackOnly() {
+        try {
+            for (InetAddress a : InetAddress.getAllByName(bind)) {
+                if (!a.isLoopbackAddress()) return false;
+            }
+            return true;
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("MOXXIE_BIND '" + bind + "' is not an address of this machine: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Refuses what would be unsafe to start: an API open to the network without a token.
+     *
+     * @throws IllegalStateException saying why and what to do
+     */
+    public void checkSafeToServe() {
+        if (apiToken == null && !loopbackOnly()) {
+            throw new IllegalStateException("Refusing to start: MOXXIE_BIND=" + bind + " makes the API reachable from other machines, "
+                    + "and MOXXIE_API_TOKEN is not set, so anyone who can reach it could drain your nodes. Set MOXXIE_API_TOKEN "
+                    + "(clients then send 'Authorization: Bearer <token>') or bind to 127.0.0.1.");
+        }
+    }
+
+    public ServerConfig withPort(int newPort) {
+        return new ServerConfig(newPort, bind, apiToken, jdbcUrl, jdbcUser, jdbcPassword, dataDir, demoSpeed, pveUrl, pveToken,
+                pveFingerprint, pveCa, pveInsecure);
+    }
+
+    /** The usage text of {@code --help}. */
+    public static String usage() {
+        StringBuilder sb = new StringBuilder("Usage: java -jar moxxie-server.jar [serve] [--NAME=value ...]\n\n"
+                + "Serves the Moxxie REST API (the node maintenance guide's /api/v1/...). Every setting is an environment\n"
+                + "variable and the flag of the same name (--MOXXIE_PORT=9090) or its short form (--port=9090):\n\n");
+        for (Option o : OPTIONS) {
+            sb.append(String.format(Locale.ROOT, "  %-24s %-28s %s%n", o.name(), o.defaultValue(), o.meaning()));
+        }
+        return sb.toString();
+    }
+
+    /** Never prints the API token, the database password or the PVE token. */
+    @Override
+    public String toString() {
+        return "ServerConfig[port=" + port + ", bind=" + bind + ", apiToken=" + (apiToken == null ? "none" : "****")
+                + ", jdbcUrl=" + redactUrl(jdbcUrl) + ", jdbcUser=" + jdbcUser + ", dataDir=" + dataDir + ", demoSpeed=" + demoSpeed
+                + ", pveUrl=" + pveUrl + ", pveInsecure=" + pveInsecure + "]";
+    }
+
+    /** A JDBC URL with any {@code password=…} parameter masked. */
+    public static String redactUrl(String url) {
+        if (url == null) return null;
+        return url.replaceAll("(?i)(password=)[^;&]*", "$1****");
+    }
+
+    private static Option option(String key) {
+        List<String> known = new ArrayList<>();
+        for (Option o : OPTIONS) {
+            if (o.name().equals(key) || o.shortFlag().equals(key)) return o;
+            known.add("--" + o.name());
+        }
+        throw new IllegalArgumentException("unknown flag --" + key + " (known: " + String.join(", ", known) + ")");
+    }
+
+    private static int parseInt(String name, String value) {
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be a whole number, was '" + value + "'");
+        }
+    }
+
+    private static double parseDouble(String name, String value) {
+        try {
+            return Double.parseDouble(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be a number, was '" + value + "'");
+        }
+    }
+
+    private static boolean parseBoolean(String name, String value) {
+        String v = value.trim().toLowerCase(Locale.ROOT);
+        if (v.equals("true") || v.equals("1") || v.equals("yes")) return true;
+        if (v.equals("false") || v.equals("0") || v.equals("no") || v.isEmpty()) return false;
+        throw new IllegalArgumentException(name + " must be true or false, was '" + value + "'");
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
+    }
+}

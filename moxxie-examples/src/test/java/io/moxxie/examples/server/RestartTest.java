@@ -1,0 +1,119 @@
+package io.moxxie.examples.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moxxie.examples.Main;
+import io.moxxie.examples.demo.DemoCluster;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The server is a real process: killed with {@code kill -9} in the middle of a hard drain and started again on the
+ * same data directory, it takes the drain back at once and finishes it, and every guest has moved exactly once.
+ */
+class RestartTest {
+    private static final Pattern START_LINE = Pattern.compile("Moxxie server on (http://127\\.0\\.0\\.1:\\d+)/api/v1 .*");
+    private static final String SPEED = "50";
+    private static final List<Integer> HV7 = List.of(8200, 8201, 8202, 8210, 8211, 8212, 8213, 8214, 8215, 8300, 8301, 8400, 8401, 8500, 8600);
+
+    @TempDir
+    Path dataDir;
+    @TempDir
+    Path logs;
+    final List<Process> processes = new ArrayList<>();
+
+    @AfterEach
+    void stopAll() throws InterruptedException {
+        for (Process p : processes) {
+            if (p.isAlive()) {
+                p.destroy();
+                if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly();
+            }
+        }
+    }
+
+    record Server(Process process, URI uri, Path log, String startLine) {
+    }
+
+    private Server startServer(String name) throws IOException, InterruptedException {
+        Path log = logs.resolve(name + ".log");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "--MOXXIE_PORT=0", "--MOXXIE_DATA_DIR=" + dataDir, "--MOXXIE_DEMO_SPEED=" + SPEED)
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("MOXXIE_"));
+        Process p = pb.start();
+        processes.add(p);
+        Instant deadline = Instant.now().plusSeconds(30);
+        while (Instant.now().isBefore(deadline)) {
+            for (String line : Files.readAllLines(log)) {
+                Matcher m = START_LINE.matcher(line);
+                if (m.matches()) return new Server(p, URI.create(m.group(1)), log, line);
+            }
+            if (!p.isAlive()) break;
+            Thread.sleep(50);
+        }
+        throw new AssertionError(name + " did not start; its output:\n" + Files.readString(log));
+    }
+
+    @Test
+    void aServerKilledDuringAHardDrainFinishesItAfterARestartMovingEveryGuestOnce() throws Exception {
+        Server first = startServer("first");
+        Api api = new Api(first.uri());
+        Api.Result started = api.post("/api/v1/nodes/hv7/drain", "{\"drainMode\": \"hard\", \"parallel\": true, \"maxConcurrent\": 3}");
+        assertThat(started.status()).isEqualTo(202);
+        String drainId = started.body().get("drainId").asText();
+
+        JsonNode midway = api.await("/api/v1/nodes/hv7/drain/" + drainId + "/status",
+                s -> s.get("completedVMs").asInt() >= 3 && s.get("vmStatus").findValuesAsText("status").contains("in_progress"),
+                Duration.ofSeconds(60));
+        assertThat(midway.get("status").asText()).isEqualTo("in_progress");
+        Process kill = new ProcessBuilder("kill", "-9", Long.toString(first.process().pid())).inheritIO().start();
+        assertThat(kill.waitFor()).isZero();
+        assertThat(first.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(first.process().exitValue()).isEqualTo(137);
+
+        Server second = startServer("second");
+        assertThat(second.startLine()).contains("took back 1 unfinished drain(s): " + drainId);
+        Api again = new Api(second.uri());
+        JsonNode done = again.awaitFinished("hv7", drainId, Duration.ofSeconds(60));
+        assertThat(done.get("status").asText()).as("%s", done).isEqualTo("completed");
+        assertThat(done.get("completedVMs").asInt()).isEqualTo(15);
+        assertThat(done.get("failedVMs").asInt()).isZero();
+        assertThat(again.get("/api/v1/vms?node=hv7").body()).isEmpty();
+        for (JsonNode vm : done.get("vmStatus")) {
+            assertThat(again.get("/api/v1/vms/" + vm.get("vmid").asInt()).body().get("node").asText()).isEqualTo(vm.get("targetNode").asText());
+        }
+
+        // A graceful stop saves the demo cluster with its migration log, across both processes.
+        second.process().destroy();
+        assertThat(second.process().waitFor(20, TimeUnit.SECONDS)).isTrue();
+        JsonNode saved = new ObjectMapper().readTree(dataDir.resolve(DemoCluster.STATE_FILE).toFile());
+        Map<Integer, Integer> moves = new HashMap<>();
+        for (JsonNode m : saved.get("migrations")) {
+            if (m.get("successful").asBoolean() && m.get("source").asText().equals("hv7")) moves.merge(m.get("vmid").asInt(), 1, Integer::sum);
+        }
+        Map<Integer, Integer> once = new HashMap<>();
+        HV7.forEach(v -> once.put(v, 1));
+        assertThat(moves).as("successful migrations off hv7 per guest").isEqualTo(once);
+        assertThat(Files.readString(first.log())).contains("Draining node hv7 (hard mode)");
+        assertThat(Files.readString(second.log())).contains("Recovering drain " + drainId);
+    }
+}

@@ -1,0 +1,14 @@
+#!/bin/bash
+# From the user guide (node-maintenance-guide.md), "VM Tag Behavior" examples.
+# Verbatim; the test runs it against a server on a free port (its curl rewrites http://localhost:8080)
+# and scales its sleeps to the demo cluster's speed (see GuideScriptsTest).
+
+# Tag a critical VM as always-on
+curl -X PUT http://localhost:8080/api/v1/vms/8200/config \
+  -H "Content-Type: application/json" \
+  -d '{"tags": "always-on,env-prod,client-acme"}'
+
+# Tag a dev VM as maint-ok
+curl -X PUT http://localhost:8080/api/v1/vms/8300/config \
+  -H "Content-Type: application/json" \
+  -d '{"tags": "maint-ok,env-dev,client-acme"}'
