@@ -4,18 +4,19 @@ import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.service.MaintenanceService;
-import io.moxxie.core.spi.MaintenanceStore;
-import io.moxxie.core.store.InMemoryMaintenanceStore;
 import io.moxxie.proxmox.ProxmoxClient;
 import io.moxxie.proxmox.TlsTrust;
+import io.moxxie.store.jdbc.JdbcMaintenanceStore;
 
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * Moxxie embedded in an application: drain a node of a real Proxmox VE cluster, wait for the drain, put the node in
- * maintenance. Run with {@code PVE_URL=https://pve1:8006 PVE_TOKEN='moxxie@pve!drain=…' PVE_CA=pve-root-ca.pem}
- * and the node as argument: {@code java -cp moxxie-server.jar io.moxxie.examples.EmbeddedDrainExample hv7}.
+ * maintenance; progress is kept in PostgreSQL, so another instance can finish a drain this one could not.
+ * Run with {@code PVE_URL=https://pve1:8006 PVE_TOKEN='moxxie@pve!drain=…' PVE_CA=pve-root-ca.pem
+ * DB_URL=jdbc:postgresql://db/moxxie DB_USER=moxxie DB_PASSWORD=…} and the node as argument:
+ * {@code java -cp moxxie-server.jar io.moxxie.examples.EmbeddedDrainExample hv7}.
  */
 public final class EmbeddedDrainExample {
     public static void main(String[] args) throws Exception {
@@ -25,7 +26,11 @@ public final class EmbeddedDrainExample {
                      .apiToken(System.getenv("PVE_TOKEN"))
                      .tls(TlsTrust.caFile(Path.of(System.getenv("PVE_CA"))))
                      .build();
-             MaintenanceService service = MaintenanceService.builder(proxmox, store()).ownerId("drain-example").build()) {
+             JdbcMaintenanceStore store = JdbcMaintenanceStore.builder(System.getenv("DB_URL"), System.getenv("DB_USER"),
+                             System.getenv("DB_PASSWORD"))
+                     .applyMigrations(true)
+                     .build();
+             MaintenanceService service = MaintenanceService.builder(proxmox, store).ownerId("drain-example").build()) {
             service.recover();                                       // finish what a previous run left
             DrainStatus done = drainAndWait(service, DrainRequest.builder(node).maxConcurrent(3).build());
             System.out.printf("%s: %s, %d/%d completed, %d failed%n", node, done.status().wireName(),
@@ -49,9 +54,5 @@ public final class EmbeddedDrainExample {
         DrainStatus started = service.drain(request);
         drainId.complete(started.drainId());
         return started.status().finished() ? started : finished.get();
-    }
-
-    private static MaintenanceStore store() {
-        return new InMemoryMaintenanceStore();
     }
 }

@@ -23,6 +23,7 @@ public final class Main {
 
     static {
         COMMANDS.put("serve", Main::serve);
+        COMMANDS.put("bench", args -> io.moxxie.examples.bench.BenchMain.run(args, io.moxxie.examples.demo.DemoCluster::initial));
     }
 
     private Main() {

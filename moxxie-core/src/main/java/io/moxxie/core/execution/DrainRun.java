@@ -445,10 +445,11 @@ public final class DrainRun {
     private CompletableFuture<Guest> shutDown(GuestProgress p, Guest guest, Limit limit) {
         withGuestMdc(p.vmid(), () -> log.info("Shutting down VM {} ({}) for its offline migration (timeout {})", p.vmid(), p.name(),
                 human(config.shutdownTimeout())));
+        // The shutdown's own task is not followed: whether the guest is down is what counts, and the cluster view
+        // (shared with the moves in flight) shows it; a guest still up after the timeout is stopped.
         Instant shutdownDeadline = min(scheduler.now().plus(config.shutdownTimeout()).plus(config.powerTimeout()), limit.at);
         return async.call(() -> executor.client().shutdown(guest, config.shutdownTimeout()))
-                .thenCompose(task -> awaitTask(task, new Limit(shutdownDeadline, "shutdown timeout")).handle((s, e) -> s))
-                .thenCompose(s -> awaitPower(p.vmid(), PowerState.STOPPED, min(scheduler.now().plus(config.powerTimeout()), limit.at)))
+                .thenCompose(task -> awaitPower(p.vmid(), PowerState.STOPPED, shutdownDeadline))
                 .thenCompose(g -> {
                     if (!g.running()) return CompletableFuture.completedFuture(g);
                     withGuestMdc(p.vmid(), () -> log.warn("VM {} did not shut down within {}, stopping it", p.vmid(), human(config.shutdownTimeout())));
@@ -544,14 +545,20 @@ public final class DrainRun {
                 });
     }
 
+    /** Waits until the guest is in {@code wanted} power state or {@code until}, reading the shared cluster view with backoff. */
     private CompletableFuture<Guest> awaitPower(int vmid, PowerState wanted, Instant until) {
-        return async.call(() -> executor.client().guest(vmid)).thenCompose(found -> {
-            Guest g = found.orElseThrow(() -> new GuestFailure("VM " + vmid + " no longer exists", GuestFailure.Kind.FINAL));
-            boolean there = wanted == PowerState.RUNNING ? g.running() : g.status() == PowerState.STOPPED;
-            if (there || !scheduler.now().isBefore(until)) return CompletableFuture.completedFuture(g);
-            return async.delay(min(config.pollInitialDelay(), Duration.between(scheduler.now(), until)))
-                    .thenCompose(x -> awaitPower(vmid, wanted, until));
-        });
+        return awaitPower(vmid, wanted, until, config.pollInitialDelay());
+    }
+
+    private CompletableFuture<Guest> awaitPower(int vmid, PowerState wanted, Instant until, Duration wait) {
+        return async.delay(min(wait, Duration.between(scheduler.now(), until)))
+                .thenCompose(x -> watcher.view(Duration.ofSeconds(1)))
+                .thenCompose(view -> {
+                    Guest g = view.guest(vmid).orElseThrow(() -> new GuestFailure("VM " + vmid + " no longer exists", GuestFailure.Kind.FINAL));
+                    boolean there = wanted == PowerState.RUNNING ? g.running() : g.status() == PowerState.STOPPED;
+                    if (there || !scheduler.now().isBefore(until)) return CompletableFuture.completedFuture(g);
+                    return awaitPower(vmid, wanted, until, min(wait.multipliedBy(2), config.pollMaxDelay()));
+                });
     }
 
     private void recordTask(int vmid, TaskRef task) {

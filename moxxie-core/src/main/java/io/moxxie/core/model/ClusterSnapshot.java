@@ -10,28 +10,25 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** The nodes and guests of a cluster at one instant. Immutable; lookups by name and vmid are O(1). */
+/**
+ * The nodes and guests of a cluster at one instant. Immutable. Cheap to build even for a large cluster (a drain
+ * reads one every few seconds): guests are kept sorted by vmid and found by binary search, nodes by name in a map.
+ */
 public final class ClusterSnapshot {
     private final Instant takenAt;
     private final List<Node> nodes;
     private final List<Guest> guests;
     private final Map<String, Node> nodesByName;
-    private final Map<Integer, Guest> guestsById;
 
     public ClusterSnapshot(Instant takenAt, List<Node> nodes, List<Guest> guests) {
         this.takenAt = Checks.notNull("takenAt", takenAt);
         this.nodes = nodes.stream().sorted(Comparator.comparing(Node::name)).toList();
-        this.guests = guests.stream().sorted(Comparator.comparingInt(Guest::vmid)).toList();
+        this.guests = sortedByVmid(guests);
         Map<String, Node> byName = new LinkedHashMap<>();
         for (Node n : this.nodes) {
             if (byName.put(n.name(), n) != null) throw new IllegalArgumentException("duplicate node name '" + n.name() + "'");
         }
-        Map<Integer, Guest> byId = new LinkedHashMap<>();
-        for (Guest g : this.guests) {
-            if (byId.put(g.vmid(), g) != null) throw new IllegalArgumentException("duplicate vmid " + g.vmid());
-        }
         this.nodesByName = Collections.unmodifiableMap(byName);
-        this.guestsById = Collections.unmodifiableMap(byId);
     }
 
     public Instant takenAt() {
@@ -53,7 +50,27 @@ public final class ClusterSnapshot {
     }
 
     public Optional<Guest> guest(int vmid) {
-        return Optional.ofNullable(guestsById.get(vmid));
+        int lo = 0, hi = guests.size() - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            int v = guests.get(mid).vmid();
+            if (v < vmid) lo = mid + 1;
+            else if (v > vmid) hi = mid - 1;
+            else return Optional.of(guests.get(mid));
+        }
+        return Optional.empty();
+    }
+
+    /** The guests sorted by vmid, without sorting when they come sorted already; duplicates refused. */
+    private static List<Guest> sortedByVmid(List<Guest> guests) {
+        List<Guest> copy = List.copyOf(guests);
+        boolean sorted = true;
+        for (int i = 1; i < copy.size() && sorted; i++) sorted = copy.get(i - 1).vmid() < copy.get(i).vmid();
+        if (!sorted) copy = copy.stream().sorted(Comparator.comparingInt(Guest::vmid)).toList();
+        for (int i = 1; i < copy.size(); i++) {
+            if (copy.get(i - 1).vmid() == copy.get(i).vmid()) throw new IllegalArgumentException("duplicate vmid " + copy.get(i).vmid());
+        }
+        return copy;
     }
 
     /** Guests on {@code node}, by vmid. */

@@ -59,6 +59,7 @@ public final class SimulatedCluster implements HypervisorClient {
     private final Map<String, Integer> peakPerTarget = new TreeMap<>();
     private final Map<String, Integer> peakPerSource = new TreeMap<>();
     private final Map<String, Long> calls = new TreeMap<>();
+    private final Map<String, Long> used = new HashMap<>();
     private final List<Runnable> changeListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private double transientFailureRate;
     private int peakConcurrent;
@@ -79,6 +80,7 @@ public final class SimulatedCluster implements HypervisorClient {
             MigrationPreconditions p = b.preconditions.get(g.vmid());
             if (p != null) sg.preconditions = p;
             guests.put(g.vmid(), sg);
+            count(sg, 1);
         }
         this.lastTransferUpdate = scheduler.now();
     }
@@ -250,7 +252,7 @@ public final class SimulatedCluster implements HypervisorClient {
     public synchronized void setTags(Guest guest, List<String> tags) {
         call("setTags");
         SimGuest g = existing(guest.vmid());
-        g.guest = g.guest.withTags(tags);
+        set(g, g.guest.withTags(tags));
         changed();
     }
 
@@ -294,7 +296,7 @@ public final class SimulatedCluster implements HypervisorClient {
     /** Sets ({@code null}: clears) the guest's config lock. */
     public synchronized SimulatedCluster lock(int vmid, String lock) {
         SimGuest g = existing(vmid);
-        g.guest = g.guest.withLock(lock);
+        set(g, g.guest.withLock(lock));
         changed();
         return this;
     }
@@ -333,13 +335,14 @@ public final class SimulatedCluster implements HypervisorClient {
     public synchronized SimulatedCluster relocate(int vmid, String node) {
         if (!nodes.containsKey(node)) throw new IllegalArgumentException("node '" + node + "' unknown");
         SimGuest g = existing(vmid);
-        g.guest = g.guest.withNode(node);
+        set(g, g.guest.withNode(node));
         return this;
     }
 
     /** Removes a guest, as if deleted. */
     public synchronized SimulatedCluster delete(int vmid) {
-        guests.remove(vmid);
+        SimGuest removed = guests.remove(vmid);
+        if (removed != null) count(removed, -1);
         return this;
     }
 
@@ -461,29 +464,30 @@ public final class SimulatedCluster implements HypervisorClient {
         return g.guest.type() == GuestType.QEMU ? "qemu-server" : "lxc";
     }
 
-    /** Every node's memory use in one pass over the guests (a snapshot of a large cluster needs all of them). */
+    /**
+     * Memory in use per node: its host's own use, the running guests on it, and the guests migrating into it that
+     * will run there. Kept as counters, changed with every guest change ({@link #set}), so that reading it is cheap
+     * however large the cluster.
+     */
     private Map<String, Long> memoryUsedByNode() {
-        Map<String, Long> used = new HashMap<>();
-        for (SimNode n : nodes.values()) used.put(n.name, n.baseMemoryUsed);
-        for (SimGuest g : guests.values()) {
-            if (g.guest.running()) used.merge(g.guest.node(), g.guest.memory(), Long::sum);
-        }
-        for (Transfer t : transfers) {
-            if (t.willRun) used.merge(t.target, t.guest.guest.memory(), Long::sum);
-        }
-        return used;
+        Map<String, Long> out = new HashMap<>();
+        for (SimNode n : nodes.values()) out.put(n.name, memoryUsed(n.name));
+        return out;
     }
 
     private long memoryUsed(String node) {
-        SimNode n = nodes.get(node);
-        long used = n.baseMemoryUsed;
-        for (SimGuest g : guests.values()) {
-            if (g.guest.node().equals(node) && g.guest.running()) used += g.guest.memory();
-        }
-        for (Transfer t : transfers) {
-            if (t.target.equals(node) && t.willRun) used += t.guest.guest.memory();
-        }
-        return used;
+        return nodes.get(node).baseMemoryUsed + used.getOrDefault(node, 0L);
+    }
+
+    /** Replaces a guest's state, keeping the memory counters. */
+    private void set(SimGuest g, Guest next) {
+        count(g, -1);
+        g.guest = next;
+        count(g, 1);
+    }
+
+    private void count(SimGuest g, int sign) {
+        if (g.guest.running()) used.merge(g.guest.node(), sign * g.guest.memory(), Long::sum);
     }
 
     private void notePeakMemory(String node) {
@@ -492,7 +496,7 @@ public final class SimulatedCluster implements HypervisorClient {
     }
 
     private void setStatus(SimGuest g, PowerState s) {
-        g.guest = g.guest.withStatus(s);
+        set(g, g.guest.withStatus(s));
         notePeakMemory(g.guest.node());
         changed();
     }
@@ -529,9 +533,10 @@ public final class SimulatedCluster implements HypervisorClient {
         boolean running = g.guest.running();
         Transfer t = new Transfer(g, source, target, type, task, running && type != MigrationType.OFFLINE, running,
                 scheduler.now(), scheduler.now().plus(model.overhead()), g.guest.memory());
-        g.guest = g.guest.withLock("migrate");
-        if (type == MigrationType.RESTART) g.guest = g.guest.withStatus(PowerState.STOPPED);
+        set(g, g.guest.withLock("migrate"));
+        if (type == MigrationType.RESTART) set(g, g.guest.withStatus(PowerState.STOPPED));
         transfers.add(t);
+        if (t.willRun) used.merge(t.target, t.guest.guest.memory(), Long::sum);
         peakConcurrent = Math.max(peakConcurrent, transfers.size());
         peakPerTarget.merge(target, (int) transfers.stream().filter(x -> x.target.equals(target)).count(), Math::max);
         peakPerSource.merge(source, (int) transfers.stream().filter(x -> x.source.equals(source)).count(), Math::max);
@@ -582,25 +587,27 @@ public final class SimulatedCluster implements HypervisorClient {
         advanceTransfers();
         Instant now = scheduler.now();
         for (Transfer t : List.copyOf(transfers)) {
-            if (!t.overheadEnds.isAfter(now) && t.remaining <= 1.0) endTransfer(t, true, "OK");
+            // An unbounded rate (the INSTANT model, or a model of overhead only) moves everything at once.
+            if (!t.overheadEnds.isAfter(now) && (t.remaining <= 1.0 || Double.isInfinite(t.rate))) endTransfer(t, true, "OK");
         }
         rescheduleTransfers();
     }
 
     private void endTransfer(Transfer t, boolean ok, String message) {
         transfers.remove(t);
+        if (t.willRun) used.merge(t.target, -t.guest.guest.memory(), Long::sum);
         SimGuest g = t.guest;
-        g.guest = g.guest.withLock(null);
+        set(g, g.guest.withLock(null));
         if (ok && guests.get(g.guest.vmid()) == g) {
-            g.guest = g.guest.withNode(t.target);
+            set(g, g.guest.withNode(t.target));
             PowerState after = t.wasRunning && t.type != MigrationType.OFFLINE ? PowerState.RUNNING : g.guest.status();
             if (g.stopAfterMigration) {
                 g.stopAfterMigration = false;
                 after = PowerState.STOPPED;
             }
-            g.guest = g.guest.withStatus(after);
+            set(g, g.guest.withStatus(after));
         } else if (t.type == MigrationType.RESTART && t.wasRunning) {
-            g.guest = g.guest.withStatus(PowerState.RUNNING); // Proxmox restarts the container on the source
+            set(g, g.guest.withStatus(PowerState.RUNNING)); // Proxmox restarts the container on the source
         }
         if (t.task != null) finishTask(t.task, ok, message);
         migrations.add(new MigrationRecord(g.guest.vmid(), t.source, t.target, t.type, t.startedAt, scheduler.now(), ok, message));

@@ -52,6 +52,20 @@ class SimulatedClusterTest {
     }
 
     @Test
+    void theInstantModelAndAnOverheadOnlyModelFinishMovesWithoutSpinning() {
+        for (MigrationModel model : new MigrationModel[]{MigrationModel.INSTANT,
+                new MigrationModel(Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY, Duration.ofSeconds(60))}) {
+            VirtualScheduler s = new VirtualScheduler();
+            SimulatedCluster c = SimulatedCluster.builder(s).model(model).node("a", 64 * GIB, 8).node("b", 64 * GIB, 8)
+                    .guest(qemu(1, "vm", "a", 4, "")).build();
+            TaskRef t = c.migrate(new MigrationCommand(c.snapshot().guest(1).orElseThrow(), "b", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+            assertThat(s.runUntilIdle()).isLessThan(10);
+            assertThat(c.task(t).successful()).isTrue();
+            assertThat(c.migrations().get(0).duration()).isEqualTo(model.overhead());
+        }
+    }
+
+    @Test
     void migrationsTouchingOneNodeShareItsLink() {
         SimulatedCluster c = cluster(qemu(1, "x", "a", 6, ""), qemu(2, "y", "a", 6, ""), qemu(3, "z", "a", 6, ""));
         for (int vmid = 1; vmid <= 3; vmid++) {

@@ -21,24 +21,36 @@ public final class BenchMain {
     }
 
     public static int run(String[] args, Consumer<SimulatedCluster.Builder> demoCluster) throws IOException {
+        // Thousands of simulated drains: their INFO lines would bury the table (set before the first logger is made).
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
         boolean quick = false;
+        String only = null;
         Path out = Path.of("");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> quick = true;
+                case "--only" -> {
+                    if (i + 1 >= args.length || !List.of("scenarios", "requests", "executor", "planner").contains(args[i + 1])) {
+                        throw new IllegalArgumentException("--only needs one of scenarios, requests, executor, planner");
+                    }
+                    only = args[++i];
+                }
                 case "--out" -> {
                     if (i + 1 >= args.length) throw new IllegalArgumentException("--out needs a folder");
                     out = Path.of(args[++i]);
                 }
-                default -> throw new IllegalArgumentException("bench: unknown option '" + args[i] + "' (options: --quick, --out DIR)");
+                default -> throw new IllegalArgumentException("bench: unknown option '" + args[i]
+                        + "' (options: --quick, --out DIR, --only scenarios|requests|executor|planner)");
             }
         }
         List<Strategy> strategies = List.of(new MoxxieStrategy(false), new MoxxieStrategy(true),
                 new BaselineStrategy(BaselineStrategy.Kind.WAVES), new BaselineStrategy(BaselineStrategy.Kind.FIFO),
                 new BaselineStrategy(BaselineStrategy.Kind.SINGLE_TARGET));
         List<Outcome> outcomes = new ArrayList<>();
-        System.out.println(header());
-        for (Scenario s : Scenarios.all(demoCluster)) {
+        if (only == null || only.equals("scenarios")) System.out.println(header());
+        for (Scenario s : only == null || only.equals("scenarios") ? Scenarios.all(demoCluster) : List.<Scenario>of()) {
             for (Strategy strategy : strategies) {
                 Outcome o = strategy.run(s);
                 outcomes.add(o);
@@ -46,12 +58,92 @@ public final class BenchMain {
             }
         }
         Report report = new Report(outcomes, MigrationModel.DEFAULT);
+        tight(report, outcomes);
+        if (only == null || only.equals("requests")) requestsPerGuest(report, demoCluster);
+        if (only == null || only.equals("executor")) executorOverhead(report);
+        if (only == null || only.equals("planner")) planner(report, quick);
+        if (only != null) {
+            System.out.println(report.verdicts());
+            return report.allTargetsMet() ? 0 : 1;
+        }
         Files.writeString(out.resolve("bench-results.json"), report.json());
         Files.writeString(out.resolve("BENCHMARKS.md"), report.markdown());
         System.out.println();
         System.out.println(report.verdicts());
         System.out.println("Wrote " + out.toAbsolutePath().resolve("BENCHMARKS.md") + " and bench-results.json");
         return report.allTargetsMet() ? 0 : 1;
+    }
+
+    /** S5: no node over its memory at any moment, and every guest moved or failed with its reason. */
+    private static void tight(Report report, List<Outcome> outcomes) {
+        for (Outcome o : outcomes) {
+            if (!o.scenario().startsWith("S5") || !o.strategy().startsWith("moxxie")) continue;
+            boolean ok = o.maxTargetMemoryUtilization() <= 1.0 && o.moved() + o.failed() == o.guests();
+            report.verdict(String.format(Locale.ROOT, "S5 tight, %s: peak memory of any node %.3f of its total, %d moved + %d failed of %d",
+                    o.strategy(), o.maxTargetMemoryUtilization(), o.moved(), o.failed(), o.guests()), ok);
+        }
+    }
+
+    private static void requestsPerGuest(Report report, Consumer<SimulatedCluster.Builder> demoCluster) {
+        StringBuilder md = new StringBuilder("## HTTP requests per migrated guest\n\n")
+                .append("Through the real `ProxmoxClient` against `SimulatedProxmoxServer` (the simulated Proxmox API on the JDK's ")
+                .append("HTTP server, loopback), every migration taking 60 s, planning included.\n\n")
+                .append("| drain | migrated | requests | per guest | by endpoint |\n|---|---|---|---|---|\n");
+        for (boolean hard : new boolean[]{false, true}) {
+            RequestsPerGuest.Result r = RequestsPerGuest.measure(demoCluster, hard);
+            System.out.printf(Locale.ROOT, "requests per guest, %s: %d requests / %d migrated = %.2f %s%n", r.drain(), r.requests(),
+                    r.migrated(), r.perGuest(), r.byEndpoint());
+            md.append(String.format(Locale.ROOT, "| %s | %d | %d | %.2f | %s |%n", r.drain(), r.migrated(), r.requests(), r.perGuest(),
+                    r.byEndpoint().toString().replace("|", "\\|")));
+            report.verdict(String.format(Locale.ROOT, "requests per migrated guest, %s: %.2f (target <= 4)", r.drain(), r.perGuest()),
+                    r.perGuest() <= 4.0);
+        }
+        report.section(md.toString());
+    }
+
+    private static void executorOverhead(Report report) throws IOException {
+        ExecutorOverhead.Result r;
+        try {
+            r = ExecutorOverhead.measure();
+        } catch (Exception e) {
+            throw new IOException("executor overhead: could not run the child JVM: " + e, e);
+        }
+        System.out.printf(Locale.ROOT, "executor overhead: %d zero-duration migrations in %.3f s wall, peak heap %.1f MiB (-Xmx%s), %s%n",
+                r.guests(), r.wallSeconds(), r.peakHeapMiB(), ExecutorOverhead.HEAP, r.status());
+        report.section(String.format(Locale.ROOT, "## Executor overhead%n%n%d migrations that take no time (the simulator's `INSTANT` model), "
+                        + "one drain with maxConcurrent %d to %d targets, planning included, in a child JVM with `-Xmx%s` after two warm-up "
+                        + "drains of 2,000: **%.3f s** of wall time, peak heap **%.1f MiB**, drain %s.%n", r.guests(), 64, ExecutorOverhead.TARGETS,
+                ExecutorOverhead.HEAP, r.wallSeconds(), r.peakHeapMiB(), r.status()));
+        report.verdict(String.format(Locale.ROOT, "executor: %d zero-duration migrations in %.3f s (target < 1 s), peak heap %.1f MiB (target < 256)",
+                r.guests(), r.wallSeconds(), r.peakHeapMiB()), r.ranInLimit() && r.wallSeconds() < 1.0 && r.peakHeapMiB() < 256);
+    }
+
+    private static void planner(Report report, boolean quick) throws IOException {
+        org.openjdk.jmh.runner.options.Options options = new org.openjdk.jmh.runner.options.OptionsBuilder()
+                .include(PlannerBenchmark.class.getName())
+                .forks(quick ? 0 : 1)
+                .warmupIterations(quick ? 2 : 5).warmupTime(org.openjdk.jmh.runner.options.TimeValue.seconds(1))
+                .measurementIterations(quick ? 3 : 10).measurementTime(org.openjdk.jmh.runner.options.TimeValue.seconds(1))
+                .jvmArgsAppend("-Xmx2g")
+                .build();
+        org.openjdk.jmh.results.RunResult result;
+        try {
+            result = new org.openjdk.jmh.runner.Runner(options).runSingle();
+        } catch (org.openjdk.jmh.runner.RunnerException e) {
+            throw new IOException("JMH failed: " + e.getMessage(), e);
+        }
+        var stats = result.getPrimaryResult().getStatistics();
+        double median = stats.getPercentile(50);
+        double p99 = stats.getPercentile(99);
+        double error = result.getPrimaryResult().getScoreError();
+        String mode = quick ? "quick: no fork, 2 x 1 s warm-up, 3 x 1 s measurement" : "1 fork, 5 x 1 s warm-up, 10 x 1 s measurement";
+        System.out.printf(Locale.ROOT, "planner: median %.2f ms, mean %.2f +- %.2f ms (99.9%%), p99 %.2f ms, %d samples%n", median,
+                stats.getMean(), error, p99, stats.getN());
+        report.section(String.format(Locale.ROOT, "## Planner%n%nJMH (`PlannerBenchmark`, sample time, %s): planning a hard drain of one node "
+                        + "(100 guests) in a snapshot of %,d nodes and %,d guests: median **%.2f ms**, mean %.2f ± %.2f ms (99.9%% CI), "
+                        + "p99 %.2f ms, %d samples.%n", mode, PlannerBenchmark.NODES, PlannerBenchmark.GUESTS, median, stats.getMean(), error,
+                p99, stats.getN()));
+        report.verdict(String.format(Locale.ROOT, "planner: median %.2f ms for 1,000 nodes / 100,000 guests (target < 50 ms)", median), median < 50);
     }
 
     static String header() {

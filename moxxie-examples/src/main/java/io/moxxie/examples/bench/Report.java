@@ -15,6 +15,7 @@ final class Report {
     private final List<Outcome> outcomes;
     private final MigrationModel model;
     private final List<String> extraSections = new ArrayList<>();
+    private final List<String> extraVerdicts = new ArrayList<>();
 
     Report(List<Outcome> outcomes, MigrationModel model) {
         this.outcomes = List.copyOf(outcomes);
@@ -24,6 +25,11 @@ final class Report {
     /** Adds a section (planner timings, executor overhead, requests per guest) to the markdown report. */
     void section(String markdown) {
         extraSections.add(markdown);
+    }
+
+    /** Adds a verdict on a target outside the scenario table; {@code met} false makes the run fail. */
+    void verdict(String text, boolean met) {
+        extraVerdicts.add(text + (met ? "  target met" : "  target MISSED"));
     }
 
     String json() {
@@ -55,6 +61,7 @@ final class Report {
             }
             lines.add(sb.toString());
         }
+        lines.addAll(extraVerdicts);
         return lines;
     }
 

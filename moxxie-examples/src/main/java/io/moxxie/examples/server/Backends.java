@@ -8,6 +8,7 @@ import io.moxxie.proxmox.TlsTrust;
 import io.moxxie.core.spi.MaintenanceStore;
 import io.moxxie.core.time.Scheduler;
 import io.moxxie.examples.demo.DemoCluster;
+import io.moxxie.store.jdbc.JdbcMaintenanceStore;
 
 import java.nio.file.Path;
 
@@ -39,13 +40,41 @@ final class Backends {
         }
     }
 
+    /**
+     * The maintenance store: {@code MOXXIE_JDBC_URL} (PostgreSQL, MariaDB, H2), or by default an H2 file database in
+     * the data directory. The schema is applied at start (versioned, safe when two servers start at once).
+     */
     static Opened<MaintenanceStore> store(ServerConfig config) {
-        if (config.jdbcUrl() != null) {
-            throw new IllegalStateException("MOXXIE_JDBC_URL is set, but this build has no JDBC store yet (moxxie-jdbc-store is not "
-                    + "merged into the examples); unset it to use the JSON file store in the data directory");
+        if (config.jdbcUrl() == null || config.jdbcUrl().startsWith("jdbc:h2:")) {
+            String url = config.jdbcUrl() != null ? config.jdbcUrl() : defaultJdbcUrl(config.dataDir());
+            JdbcMaintenanceStore store = JdbcMaintenanceStore.builder(url, config.jdbcUser(), config.jdbcPassword())
+                    .applyMigrations(true).build();
+            return new Opened<>(store, "H2 " + store.location(), store);
         }
-        JsonFileMaintenanceStore store = new JsonFileMaintenanceStore(config.dataDir().resolve(JsonFileMaintenanceStore.FILE));
-        return new Opened<>(store, "JSON file " + store.file() + " (single process)", null);
+        // PostgreSQL, MariaDB: through a small pool (the store itself would open a connection per call).
+        com.zaxxer.hikari.HikariConfig pool = new com.zaxxer.hikari.HikariConfig();
+        pool.setJdbcUrl(config.jdbcUrl());
+        pool.setUsername(config.jdbcUser());
+        pool.setPassword(config.jdbcPassword());
+        pool.setMaximumPoolSize(8);
+        pool.setPoolName("moxxie-store");
+        com.zaxxer.hikari.HikariDataSource dataSource = new com.zaxxer.hikari.HikariDataSource(pool);
+        try {
+            JdbcMaintenanceStore store = JdbcMaintenanceStore.builder(dataSource).applyMigrations(true).build();
+            return new Opened<>(store, store.dialect().name().toLowerCase(java.util.Locale.ROOT) + " " + ServerConfig.redactUrl(config.jdbcUrl()),
+                    () -> {
+                        store.close();
+                        dataSource.close();
+                    });
+        } catch (RuntimeException e) {
+            dataSource.close();
+            throw e;
+        }
+    }
+
+    /** H2 file database {@code moxxie.mv.db} in the data directory. */
+    static String defaultJdbcUrl(Path dataDir) {
+        return "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("moxxie") + ";DB_CLOSE_ON_EXIT=FALSE";
     }
 
     static Cluster cluster(ServerConfig config) {
