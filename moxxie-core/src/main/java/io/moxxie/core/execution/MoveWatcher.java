@@ -30,10 +30,9 @@ import java.util.function.BooleanSupplier;
  * {@link ExecutorConfig#expectedMigrationRate()} per stream at most, the moves in flight sharing
  * {@link ExecutorConfig#expectedLinkBandwidth()} equally. The next round is due when the first move is predicted
  * to end. Both rates are scaled by one factor learned as the drain goes: a move found done well before its
- * predicted end speeds the picture up, a move not done at its predicted end slows it down. Once two moves of the
- * drain have ended, their durations speak for themselves: the watcher fits {@code duration = overhead + c × memory}
- * by least squares over the moves seen so far (which also covers clusters where size hardly matters) and times
- * checks by that. So checks land just after moves end: few requests, and a freed slot noticed within seconds.
+ * predicted end speeds the picture up, a move not done at its predicted end slows it down. No move is predicted
+ * to take less than 90 % of the fastest move no larger than it that the drain has seen end (some clusters take a
+ * minute for any move, however small). So checks land just after moves end: few requests, and a freed slot noticed within seconds.
  *
  * <p>Thread-safe: state under {@code this}, hypervisor calls outside.
  */
@@ -45,7 +44,6 @@ final class MoveWatcher {
     private static final Duration CHECK_MARGIN = Duration.ofMillis(500);
     private static final double MIN_FACTOR = 0.05;
     private static final double MAX_FACTOR = 20;
-    private static final int FIT_WINDOW = 24;
 
     private final Async async;
     private final Scheduler scheduler;
@@ -60,9 +58,12 @@ final class MoveWatcher {
     private Instant roundAt;
     private boolean roundRunning;
     private double factor = 1.0;
-    /** (memory, seconds) of the moves that ended, newest last. */
-    private final java.util.ArrayDeque<double[]> durations = new java.util.ArrayDeque<>();
     private Instant lastAdvance;
+    /**
+     * The moves of this drain that ended, as a staircase: memory → the shortest duration of any ended move of at
+     * most that memory, strictly decreasing with memory (so a lookup is one {@code floorEntry}).
+     */
+    private final java.util.TreeMap<Long, Double> fastestUpTo = new java.util.TreeMap<>();
 
     MoveWatcher(Async async, HypervisorClient client, ExecutorConfig config, BooleanSupplier abandoned) {
         this.async = async;
@@ -155,72 +156,38 @@ final class MoveWatcher {
         return predictedEnd(w, streamRate());
     }
 
+    /**
+     * When the move is predicted to end at a stream rate of {@code rate}: the equal-share picture, but never sooner
+     * than 90 % of the fastest move no larger than it that this drain has seen end (a bigger move is not faster on
+     * the same links; some clusters take a minute for any move, however small).
+     */
     private Instant predictedEnd(Watch w, double rate) {
         Instant now = scheduler.now();
         Instant from = w.transferFrom.isAfter(now) ? w.transferFrom : now;
-        return from.plusMillis((long) Math.ceil(w.remaining / rate * 1000));
+        Instant end = from.plusMillis((long) Math.ceil(w.remaining / rate * 1000));
+        double fastest = fastestNoLargerThan(w.progress.memory());
+        Instant floor = w.startedAt.plusMillis((long) (0.9 * fastest * 1000));
+        return fastest > 0 && floor.isAfter(end) ? floor : end;
     }
 
     /** Re-times the first check of every move not checked yet, after the picture changed. Under the lock. */
     private void retime() {
         Instant now = scheduler.now();
         double rate = streamRate();
-        boolean fitted = durations.size() >= 2;
         for (Watch w : watches.values()) {
             if (w.misses > 0) continue;
-            Instant predicted = fitted ? w.startedAt.plusMillis((long) (fittedSeconds(w.progress.memory()) * 1000)) : predictedEnd(w, rate);
-            if (w.firstPrediction == 0) {
-                w.firstPrediction = Math.max(0.001, Duration.between(w.startedAt, predicted).toMillis() / 1e3);
-                w.factorAtStart = factor;
-            }
-            // A little after the predicted end: the estimate is rough, and a check that comes too early costs a round.
+            Instant predicted = predictedEnd(w, rate);
+            // A little after the predicted end: the picture is rough, and a check that comes too early costs a round.
             Instant end = predicted.plus(CHECK_MARGIN).plusMillis(Duration.between(w.startedAt, predicted).toMillis() * 3 / 100);
-            Instant capped = fitted ? end : min(end, w.startedAt.plus(FIRST_CHECK_CAP));
+            Instant capped = min(end, w.startedAt.plus(FIRST_CHECK_CAP));
             w.due = min(capped.isBefore(now) ? now : capped, w.deadline);
         }
     }
 
-    /** Seconds a move of {@code memory} bytes takes by the least-squares fit over the durations seen. Under the lock. */
-    private double fittedSeconds(long memory) {
-        double n = durations.size(), sm = 0, sd = 0, smm = 0, smd = 0;
-        for (double[] o : durations) {
-            sm += o[0];
-            sd += o[1];
-            smm += o[0] * o[0];
-            smd += o[0] * o[1];
-        }
-        double var = smm / n - (sm / n) * (sm / n);
-        double c = var <= 1e-9 * Math.max(1, smm / n) ? 0 : Math.max(0, (smd / n - (sm / n) * (sd / n)) / var);
-        double overhead = Math.max(0, sd / n - c * sm / n);
-        return overhead + c * memory;
-    }
-
-    /** Keeps the duration of a move that ended (the last {@value #FIT_WINDOW}). Under the lock. */
-    private void observe(Watch w) {
-        double seconds;
-        if (w.misses > 0) {
-            // Between the last check that found it running and now.
-            seconds = (Duration.between(w.startedAt, w.lastMiss).toMillis() + Duration.between(w.startedAt, scheduler.now()).toMillis()) / 2e3;
-        } else {
-            // Found done at its first check: it may have ended a while before; lean a little short.
-            seconds = 0.9 * Duration.between(w.startedAt, scheduler.now()).toMillis() / 1e3;
-        }
-        durations.addLast(new double[]{w.progress.memory(), seconds});
-        if (durations.size() > FIT_WINDOW) durations.removeFirst();
-    }
-
     /** A move found done: if well before its predicted end, the picture was too slow. Under the lock. */
     private void learnFromDone(Watch w) {
-        if (w.misses == 0) {
-            if (predictedEnd(w).isAfter(scheduler.now().plus(config.pollInitialDelay()))) factor = Math.min(MAX_FACTOR, factor * 1.08);
-            return;
-        }
-        // Found done after it was missed: it took about from its start to between the last miss and now. Durations
-        // go as 1/factor, so the factor that would have predicted that is the one it was timed with, scaled.
-        double observed = (Duration.between(w.startedAt, w.lastMiss).toMillis() + Duration.between(w.startedAt, scheduler.now()).toMillis()) / 2e3;
-        if (w.firstPrediction > 0 && observed > 0) {
-            double calibrated = w.factorAtStart * w.firstPrediction / observed;
-            factor = Math.max(MIN_FACTOR, Math.min(MAX_FACTOR, 0.5 * factor + 0.5 * calibrated));
+        if (w.misses == 0 && predictedEnd(w).isAfter(scheduler.now().plus(config.pollInitialDelay()))) {
+            factor = Math.min(MAX_FACTOR, factor * 1.08);
         }
     }
 
@@ -336,7 +303,10 @@ final class MoveWatcher {
             advance();
             if (guest != null) {
                 learnFromDone(w);
-                observe(w);
+                double seconds = (w.misses > 0
+                        ? (Duration.between(w.startedAt, w.lastMiss).toMillis() + Duration.between(w.startedAt, scheduler.now()).toMillis()) / 2
+                        : Duration.between(w.startedAt, scheduler.now()).toMillis()) / 1e3;
+                recordEnded(w.progress.memory(), seconds);
             }
             watches.remove(w.progress.vmid());
             retime();
@@ -345,6 +315,24 @@ final class MoveWatcher {
         if (failure != null) w.result.completeExceptionally(failure);
         else w.result.complete(guest);
         return CompletableFuture.completedFuture(null);
+    }
+
+    /** The shortest duration of an ended move of at most {@code memory} bytes, seconds; 0 when there is none. */
+    private double fastestNoLargerThan(long memory) {
+        Map.Entry<Long, Double> e = fastestUpTo.floorEntry(memory);
+        return e == null ? 0 : e.getValue();
+    }
+
+    private void recordEnded(long memory, double seconds) {
+        Map.Entry<Long, Double> below = fastestUpTo.floorEntry(memory);
+        if (below != null && below.getValue() <= seconds) return;
+        fastestUpTo.put(memory, seconds);
+        // Entries above it that are no faster are now dominated.
+        Map.Entry<Long, Double> above = fastestUpTo.higherEntry(memory);
+        while (above != null && above.getValue() >= seconds) {
+            fastestUpTo.remove(above.getKey());
+            above = fastestUpTo.higherEntry(memory);
+        }
     }
 
     private static Instant min(Instant a, Instant b) {
@@ -374,8 +362,6 @@ final class MoveWatcher {
         Instant lastMiss;
         Instant transferFrom;
         double remaining;
-        double firstPrediction;
-        double factorAtStart;
 
         Watch(GuestProgress progress, TaskRef task, Instant deadline, String limitName, Instant startedAt) {
             this.progress = progress;
