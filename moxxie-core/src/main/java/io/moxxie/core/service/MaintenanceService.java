@@ -285,17 +285,15 @@ public final class MaintenanceService implements AutoCloseable {
         ClusterSnapshot snapshot = read(client::snapshot);
         requireNode(snapshot, node);
         if (drain) drain(DrainRequest.soft(node));
-        synchronized (this) {
-            NodeMaintenance current = maintenanceOf(node);
-            Instant now = scheduler.now();
-            NodeMaintenance updated = current.inMaintenance()
-                    ? new NodeMaintenance(node, true, reason != null ? reason : current.reason(), current.maintenanceStarted(), null,
-                    current.drainStatus(), current.lastDrainId(), current.vmList(), now)
-                    : current.enabled(reason, now);
-            store.saveMaintenance(updated);
-            log.info("Node {} is in maintenance{}", node, reason == null ? "" : ": " + reason);
-            return view(updated, snapshot);
+        NodeMaintenance current = maintenanceOf(node);
+        Instant now = scheduler.now();
+        if (current.inMaintenance()) {
+            store.saveMaintenanceMode(node, true, reason != null ? reason : current.reason(), current.maintenanceStarted(), null, now);
+        } else {
+            store.saveMaintenanceMode(node, true, reason, now, null, now);
         }
+        log.info("Node {} is in maintenance{}", node, reason == null ? "" : ": " + reason);
+        return view(maintenanceOf(node), snapshot);
     }
 
     /**
@@ -307,15 +305,13 @@ public final class MaintenanceService implements AutoCloseable {
         ClusterSnapshot snapshot = read(client::snapshot);
         requireNode(snapshot, node);
         if (undrain) failFastOnConflict(node);
-        NodeMaintenance updated;
-        synchronized (this) {
-            NodeMaintenance current = maintenanceOf(node);
-            updated = current.inMaintenance() ? current.disabled(scheduler.now()) : current;
-            if (current.inMaintenance()) {
-                store.saveMaintenance(updated);
-                log.info("Node {} is out of maintenance", node);
-            }
+        NodeMaintenance current = maintenanceOf(node);
+        if (current.inMaintenance()) {
+            Instant now = scheduler.now();
+            store.saveMaintenanceMode(node, false, current.reason(), current.maintenanceStarted(), now, now);
+            log.info("Node {} is out of maintenance", node);
         }
+        NodeMaintenance updated = maintenanceOf(node);
         if (undrain) {
             undrain(node);
             updated = maintenanceOf(node);
@@ -481,10 +477,7 @@ public final class MaintenanceService implements AutoCloseable {
         DrainRecord record = new DrainRecord(drainId, request.node(), op, request, DrainState.IN_PROGRESS, message, now, null,
                 ownerId, now.plus(lease), false, undrainOf);
         store.createDrain(record, guests);
-        synchronized (this) {
-            NodeMaintenance m = maintenanceOf(request.node());
-            store.saveMaintenance(m.withDrain(drainId, DrainState.IN_PROGRESS, vmList != null ? vmList : m.vmList(), now));
-        }
+        store.recordDrainStarted(request.node(), drainId, vmList, now);
         DrainRun run = startRun(record, guests, pre, now);
         return run.status();
     }
@@ -498,10 +491,7 @@ public final class MaintenanceService implements AutoCloseable {
 
     private void onFinished(DrainStatus status) {
         active.remove(status.drainId());
-        synchronized (this) {
-            NodeMaintenance m = maintenanceOf(status.node());
-            if (status.drainId().equals(m.lastDrainId())) store.saveMaintenance(m.withDrainStatus(status.status(), scheduler.now()));
-        }
+        store.recordDrainFinished(status.node(), status.drainId(), status.status(), scheduler.now());
     }
 
     private static GuestProgress progressOf(String drainId, PlanEntry e, Instant now) {

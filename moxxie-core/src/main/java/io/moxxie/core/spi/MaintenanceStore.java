@@ -86,4 +86,34 @@ public interface MaintenanceStore {
 
     /** Marks the drain as to be cancelled; its owner sees it at its next heartbeat. */
     void requestCancel(String drainId);
+
+    // The three writes below each change only their own columns of a node's maintenance record, so that an operator
+    // putting a node in maintenance in one process and a drain of that node finishing in another never undo each
+    // other. The defaults read, modify and write the whole record; a store shared by processes overrides them with
+    // single statements.
+
+    /**
+     * Sets the node's maintenance columns ({@code in_maintenance}, {@code reason}, {@code maintenance_started},
+     * {@code maintenance_ended}, {@code updated_at}), creating the record if the node has none; the drain columns
+     * are left as they are.
+     */
+    default void saveMaintenanceMode(String node, boolean inMaintenance, String reason, Instant started, Instant ended, Instant at) {
+        NodeMaintenance m = maintenance(node).orElseGet(() -> NodeMaintenance.none(node, at));
+        saveMaintenance(new NodeMaintenance(node, inMaintenance, reason, started, ended, m.drainStatus(), m.lastDrainId(), m.vmList(), at));
+    }
+
+    /**
+     * Records that {@code drainId} is the node's last drain, {@code in_progress}, and (when {@code vmList} is not
+     * {@code null}) the guests that were on the node; creates the record if the node has none. The maintenance
+     * columns are left as they are.
+     */
+    default void recordDrainStarted(String node, String drainId, List<Integer> vmList, Instant at) {
+        NodeMaintenance m = maintenance(node).orElseGet(() -> NodeMaintenance.none(node, at));
+        saveMaintenance(m.withDrain(drainId, io.moxxie.core.execution.DrainState.IN_PROGRESS, vmList != null ? vmList : m.vmList(), at));
+    }
+
+    /** Sets the node's {@code drain_status} to {@code state}, only if {@code drainId} is still its last drain. */
+    default void recordDrainFinished(String node, String drainId, io.moxxie.core.execution.DrainState state, Instant at) {
+        maintenance(node).filter(m -> drainId.equals(m.lastDrainId())).ifPresent(m -> saveMaintenance(m.withDrainStatus(state, at)));
+    }
 }

@@ -119,6 +119,22 @@ public final class InMemoryMaintenanceStore implements MaintenanceStore {
     }
 
     @Override
+    public synchronized void saveMaintenanceMode(String node, boolean inMaintenance, String reason, Instant started, Instant ended,
+                                                 Instant at) {
+        MaintenanceStore.super.saveMaintenanceMode(node, inMaintenance, reason, started, ended, at);
+    }
+
+    @Override
+    public synchronized void recordDrainStarted(String node, String drainId, List<Integer> vmList, Instant at) {
+        MaintenanceStore.super.recordDrainStarted(node, drainId, vmList, at);
+    }
+
+    @Override
+    public synchronized void recordDrainFinished(String node, String drainId, io.moxxie.core.execution.DrainState state, Instant at) {
+        MaintenanceStore.super.recordDrainFinished(node, drainId, state, at);
+    }
+
+    @Override
     public synchronized void requestCancel(String drainId) {
         DrainRecord d = drains.get(drainId);
         if (d != null && !d.status().finished()) drains.put(drainId, d.withCancelRequested());

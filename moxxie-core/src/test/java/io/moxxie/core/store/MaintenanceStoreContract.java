@@ -129,6 +129,59 @@ public abstract class MaintenanceStoreContract {
     }
 
     @Test
+    void maintenanceModeCreatesTheRecordAndLeavesTheDrainColumnsAlone() {
+        store.saveMaintenanceMode("hv7", true, "Kernel update", at(1), null, at(1));
+        assertThat(store.maintenance("hv7")).contains(new NodeMaintenance("hv7", true, "Kernel update", at(1), null, null, null,
+                List.of(), at(1)));
+
+        store.recordDrainStarted("hv7", "d-1", List.of(8200, 8201), at(2));
+        store.saveMaintenanceMode("hv7", false, "Kernel update", at(1), at(3), at(3));
+
+        NodeMaintenance m = anotherInstance(store).maintenance("hv7").orElseThrow();
+        assertThat(m.inMaintenance()).isFalse();
+        assertThat(m.maintenanceEnded()).isEqualTo(at(3));
+        assertThat(m.lastDrainId()).isEqualTo("d-1");
+        assertThat(m.drainStatus()).isEqualTo(DrainState.IN_PROGRESS);
+        assertThat(m.vmList()).containsExactly(8200, 8201);
+    }
+
+    @Test
+    void aDrainStartingAndFinishingLeavesTheMaintenanceColumnsAlone() {
+        store.recordDrainStarted("hv8", "d-0", List.of(1), at(0));
+        assertThat(store.maintenance("hv8").orElseThrow().inMaintenance()).isFalse();
+
+        store.saveMaintenanceMode("hv7", true, "Security updates", at(0), null, at(0));
+        store.recordDrainStarted("hv7", "d-1", List.of(8200, 8300), at(1));
+        // Meanwhile another process takes the node out of maintenance; the drain finishing must not put it back.
+        anotherInstance(store).saveMaintenanceMode("hv7", false, "Security updates", at(0), at(2), at(2));
+        store.recordDrainFinished("hv7", "d-1", DrainState.COMPLETED, at(3));
+
+        NodeMaintenance m = store.maintenance("hv7").orElseThrow();
+        assertThat(m.inMaintenance()).isFalse();
+        assertThat(m.maintenanceEnded()).isEqualTo(at(2));
+        assertThat(m.reason()).isEqualTo("Security updates");
+        assertThat(m.drainStatus()).isEqualTo(DrainState.COMPLETED);
+        assertThat(m.vmList()).containsExactly(8200, 8300);
+        assertThat(m.updatedAt()).isEqualTo(at(3));
+    }
+
+    @Test
+    void anUndrainKeepsTheVmListAndOnlyTheLastDrainSetsTheStatus() {
+        store.recordDrainStarted("hv7", "d-1", List.of(8200, 8300), at(1));
+        store.recordDrainStarted("hv7", "u-1", null, at(2));
+        store.recordDrainFinished("hv7", "d-1", DrainState.FAILED, at(3));
+
+        NodeMaintenance m = store.maintenance("hv7").orElseThrow();
+        assertThat(m.lastDrainId()).isEqualTo("u-1");
+        assertThat(m.drainStatus()).as("an older drain finishing does not overwrite").isEqualTo(DrainState.IN_PROGRESS);
+        assertThat(m.vmList()).containsExactly(8200, 8300);
+        store.recordDrainFinished("hv7", "u-1", DrainState.COMPLETED, at(4));
+        assertThat(store.maintenance("hv7").orElseThrow().drainStatus()).isEqualTo(DrainState.COMPLETED);
+        store.recordDrainFinished("hv9", "x", DrainState.COMPLETED, at(5));
+        assertThat(store.maintenance("hv9")).isEmpty();
+    }
+
+    @Test
     void maintenanceStatesListsEveryNodeByName() {
         store.saveMaintenance(NodeMaintenance.none("hv9", at(0)));
         store.saveMaintenance(NodeMaintenance.none("hv7", at(0)).enabled("x", at(1)));

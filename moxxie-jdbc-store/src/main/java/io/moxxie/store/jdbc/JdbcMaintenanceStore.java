@@ -211,6 +211,71 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
                 .execute());
     }
 
+    /** One {@code UPDATE} of the maintenance columns; an {@code INSERT} when the node has no record yet. */
+    @Override
+    public void saveMaintenanceMode(String node, boolean inMaintenance, String reason, Instant started, Instant ended, Instant at) {
+        requireArg("node", node);
+        requireArg("at", at);
+        String row = "node " + node;
+        Columns.fit("node_maintenance", "node_name", Columns.NODE_NAME, node, row);
+        Columns.fit("node_maintenance", "reason", Columns.REASON, reason, row);
+        updateOrInsertMaintenance("write the maintenance mode of node " + node,
+                h -> h.createUpdate("UPDATE node_maintenance SET in_maintenance = :inMaintenance, reason = :reason,"
+                                + " maintenance_started = :started, maintenance_ended = :ended, updated_at = :updatedAt WHERE node_name = :node")
+                        .bind("node", node).bind("inMaintenance", inMaintenance).bind("reason", reason)
+                        .bind("started", instant(started)).bind("ended", instant(ended)).bind("updatedAt", instant(at)).execute(),
+                new NodeMaintenance(node, inMaintenance, reason, started, ended, null, null, List.of(), at));
+    }
+
+    /** One {@code UPDATE} of the drain columns; an {@code INSERT} when the node has no record yet. */
+    @Override
+    public void recordDrainStarted(String node, String drainId, List<Integer> vmList, Instant at) {
+        requireArg("node", node);
+        requireArg("drainId", drainId);
+        String row = "node " + node;
+        Columns.fit("node_maintenance", "last_drain_id", Columns.DRAIN_ID, drainId, row);
+        String encoded = vmList == null ? null : encodeVmList(vmList);
+        if (encoded != null) Columns.fit("node_maintenance", "vm_list", Columns.VM_LIST, encoded, row);
+        String sql = "UPDATE node_maintenance SET last_drain_id = :drainId, drain_status = :status, updated_at = :updatedAt"
+                + (encoded != null ? ", vm_list = :vmList" : "") + " WHERE node_name = :node";
+        updateOrInsertMaintenance("record drain " + drainId + " on node " + node, h -> {
+                    var u = h.createUpdate(sql).bind("node", node).bind("drainId", drainId)
+                            .bind("status", DrainState.IN_PROGRESS.wireName()).bind("updatedAt", instant(at));
+                    return (encoded != null ? u.bind("vmList", encoded) : u).execute();
+                },
+                new NodeMaintenance(node, false, null, null, null, DrainState.IN_PROGRESS, drainId, vmList == null ? List.of() : vmList, at));
+    }
+
+    /** One conditional {@code UPDATE}: only while {@code drainId} is the node's last drain. */
+    @Override
+    public void recordDrainFinished(String node, String drainId, DrainState state, Instant at) {
+        requireArg("node", node);
+        requireArg("drainId", drainId);
+        requireArg("state", state);
+        call("record the end of drain " + drainId + " on node " + node, h -> h.createUpdate("UPDATE node_maintenance"
+                        + " SET drain_status = :status, updated_at = :updatedAt WHERE node_name = :node AND last_drain_id = :drainId")
+                .bind("status", state.wireName()).bind("updatedAt", instant(at)).bind("node", node).bind("drainId", drainId).execute());
+    }
+
+    /** Runs {@code update}; when it changed no row, inserts {@code initial} (and updates again if another process inserted first). */
+    private void updateOrInsertMaintenance(String what, org.jdbi.v3.core.HandleCallback<Integer, RuntimeException> update,
+                                           NodeMaintenance initial) {
+        if (call(what, update) == 1) return;
+        try {
+            jdbi.useHandle(h -> h.createUpdate("INSERT INTO node_maintenance (node_name, in_maintenance, reason, maintenance_started,"
+                            + " maintenance_ended, drain_status, last_drain_id, vm_list, updated_at)"
+                            + " VALUES (:node, :inMaintenance, :reason, :started, :ended, :drainStatus, :lastDrainId, :vmList, :updatedAt)")
+                    .bind("node", initial.node()).bind("inMaintenance", initial.inMaintenance()).bind("reason", initial.reason())
+                    .bind("started", instant(initial.maintenanceStarted())).bind("ended", instant(initial.maintenanceEnded()))
+                    .bind("drainStatus", initial.drainStatus() == null ? null : initial.drainStatus().wireName())
+                    .bind("lastDrainId", initial.lastDrainId()).bind("vmList", encodeVmList(initial.vmList()))
+                    .bind("updatedAt", instant(initial.updatedAt())).execute());
+        } catch (JdbiException e) {
+            if (!isUniqueViolation(e)) throw translate(what, e);
+            call(what, update);
+        }
+    }
+
     // ---------------------------------------------------------------- drains
 
     @Override
