@@ -66,42 +66,35 @@ final class Scenarios {
                 false, r.nextInt(20) == 0, null);
     }
 
-    /** S2: 32 nodes of 512 GiB; 120 guests on n00, 1–64 GiB log-normal, 10 % always-on, 20 % maint-ok; others half full. */
+    /** S2: 32 nodes of 1 TiB; 120 guests on n00, 1–64 GiB log-normal, 10 % always-on, 20 % maint-ok; 25 on each other node. */
     static SimulatedCluster.Builder mixed(Scheduler s, long seed) {
-        Random r = new Random(seed);
-        SimulatedCluster.Builder b = SimulatedCluster.builder(s).model(MODEL);
-        int vmid = 1000;
-        for (int n = 0; n < 32; n++) {
-            String node = String.format("n%02d", n);
-            b.node(node, 1024 * GIB, 64);
-            int count = n == 0 ? 120 : 25;
-            for (int i = 0; i < count; i++) b.guest(guest(r, vmid++, node, 64));
-        }
-        return b;
+        return uniform(s, seed, "n%02d", 32, 1024, 64, 25, 120, 1000, 64);
     }
 
     /** S3: 200 nodes of 1.5 TiB with 150 guests each (1–32 GiB); one node drained. */
     static SimulatedCluster.Builder large(Scheduler s, long seed) {
-        Random r = new Random(seed);
-        SimulatedCluster.Builder b = SimulatedCluster.builder(s).model(MODEL);
-        int vmid = 10000;
-        for (int n = 0; n < 200; n++) {
-            String node = String.format("n%03d", n);
-            b.node(node, 1536 * GIB, 96);
-            for (int i = 0; i < 150; i++) b.guest(guest(r, vmid++, node, 32));
-        }
-        return b;
+        return uniform(s, seed, "n%03d", 200, 1536, 96, 150, 150, 10000, 32);
     }
 
-    /** S4: 16 nodes of 768 GiB with 30 guests each, drained and undrained node after node. */
+    /** S4: 16 nodes of 768 GiB with 30 guests each (1–48 GiB), drained and undrained node after node. */
     static SimulatedCluster.Builder rolling(Scheduler s, long seed) {
+        return uniform(s, seed, "r%02d", 16, 768, 64, 30, 30, 2000, 48);
+    }
+
+    /**
+     * {@code nodes} nodes named by {@code nameFormat} of {@code nodeGib} GiB; the first holds {@code onFirst} guests, the
+     * others {@code perNode} each, of up to {@code maxGib} GiB, vmids from {@code firstVmid}.
+     */
+    private static SimulatedCluster.Builder uniform(Scheduler s, long seed, String nameFormat, int nodes, int nodeGib, int cpus,
+                                                    int perNode, int onFirst, int firstVmid, int maxGib) {
         Random r = new Random(seed);
         SimulatedCluster.Builder b = SimulatedCluster.builder(s).model(MODEL);
-        int vmid = 2000;
-        for (int n = 0; n < 16; n++) {
-            String node = String.format("r%02d", n);
-            b.node(node, 768 * GIB, 64);
-            for (int i = 0; i < 30; i++) b.guest(guest(r, vmid++, node, 48));
+        int vmid = firstVmid;
+        for (int n = 0; n < nodes; n++) {
+            String node = String.format(nameFormat, n);
+            b.node(node, nodeGib * GIB, cpus);
+            int count = n == 0 ? onFirst : perNode;
+            for (int i = 0; i < count; i++) b.guest(guest(r, vmid++, node, maxGib));
         }
         return b;
     }
