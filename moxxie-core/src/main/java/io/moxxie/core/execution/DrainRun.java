@@ -209,17 +209,26 @@ public final class DrainRun {
         maybeFinish();
     }
 
-    /** Under the lock: picks the guests to prepare and to start now. */
+    /**
+     * Under the lock: picks the guests to start now and those to shut down ahead. It walks the queue in start order
+     * (see {@link StartOrder}); the guests that would take the free slots and the two after them are "next in line",
+     * and those of them that need a shutdown, and whose target is not saturated, get it now. A guest starts when a slot is free, its target is not saturated and, if it
+     * needed a shutdown, it is down.
+     */
     private void fill(List<GuestProgress> toStart, List<GuestProgress> toPrepare) {
         int limit = record.request().effectiveConcurrency();
-        int position = 0;
-        var it = iteratorFor(takeSmallNext);
-        while (it.hasNext()) {
-            GuestProgress g = guests.get(it.next().vmid());
-            position++;
+        int freeSlots = limit - slots.size();
+        // Next in line: the guests that would take the free slots, and the next two (a shutdown takes a while).
+        int nextInLine = freeSlots + 2;
+        Map<String, Integer> targets = new HashMap<>(perTarget);
+        List<GuestProgress> starting = new ArrayList<>();
+        StartOrder order = new StartOrder(takeSmallNext);
+        for (int position = 1; order.hasNext() && (freeSlots > 0 || position <= nextInLine); position++) {
+            GuestProgress g = guests.get(order.next().vmid());
             if (preparing.contains(g.vmid())) continue;
             if (needsShutdown(g) && !prepared.contains(g.vmid())) {
-                if (position > limit) continue;
+                // Down only when its move can follow soon: among the next in line, and its target not saturated.
+                if (position > nextInLine || targets.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
                 GuestProgress started = g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
                 put(started);
                 preparing.add(g.vmid());
@@ -227,12 +236,14 @@ public final class DrainRun {
                 toPrepare.add(started);
                 continue;
             }
-            if (slots.size() >= limit) {
-                if (position >= limit) break;
-                continue;
-            }
-            if (perTarget.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
-            it.remove();
+            if (freeSlots == 0 || targets.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
+            freeSlots--;
+            targets.merge(g.targetNode(), 1, Integer::sum);
+            starting.add(g);
+            if (!g.alwaysOn()) takeSmallNext = !order.lastFromSmallEnd();
+        }
+        for (GuestProgress g : starting) {
+            queue.remove(g);
             inFlight.add(g.vmid());
             slots.add(g.vmid());
             perTarget.merge(g.targetNode(), 1, Integer::sum);
@@ -240,18 +251,49 @@ public final class DrainRun {
                     : g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
             put(started);
             toStart.add(started);
-            if (!g.alwaysOn()) {
-                takeSmallNext = !takeSmallNext;
-                it = iteratorFor(takeSmallNext);
-                position = 0;
-            }
         }
     }
 
-    /** From the largest end, or from the smallest end once no always-on guest waits. */
-    private java.util.Iterator<GuestProgress> iteratorFor(boolean small) {
-        boolean alwaysOnWaiting = !queue.isEmpty() && queue.first().alwaysOn();
-        return small && !alwaysOnWaiting ? queue.descendingIterator() : queue.iterator();
+    /**
+     * The queue in start order without copying it: {@code always-on} guests from the large end, then the other guests
+     * from the large and the small end in turn, two iterators meeting in the middle.
+     */
+    private final class StartOrder {
+        private final java.util.Iterator<GuestProgress> up = queue.iterator();
+        private final java.util.Iterator<GuestProgress> down = queue.descendingIterator();
+        private final int total = queue.size();
+        private GuestProgress upNext = up.hasNext() ? up.next() : null;
+        private GuestProgress downNext = down.hasNext() ? down.next() : null;
+        private int taken;
+        private boolean small;
+        private boolean lastFromSmall;
+
+        StartOrder(boolean smallFirst) {
+            this.small = smallFirst;
+        }
+
+        boolean hasNext() {
+            return taken < total;
+        }
+
+        GuestProgress next() {
+            GuestProgress g;
+            lastFromSmall = small && !upNext.alwaysOn();
+            if (lastFromSmall) {
+                g = downNext;
+                downNext = down.hasNext() ? down.next() : null;
+            } else {
+                g = upNext;
+                upNext = up.hasNext() ? up.next() : null;
+            }
+            taken++;
+            if (!g.alwaysOn()) small = !small;
+            return g;
+        }
+
+        boolean lastFromSmallEnd() {
+            return lastFromSmall;
+        }
     }
 
     private static boolean needsShutdown(GuestProgress g) {

@@ -435,6 +435,20 @@ class DrainWorkflowTest {
     }
 
     @Test
+    void aGuestIsShutDownForItsOfflineMoveOnlyWhenItsMoveCanFollowSoon() {
+        Env env = new Env();
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(5).build());
+        env.runUntilIdle();
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        for (int vmid : MAINT_OK_ONLY) {
+            Instant shutDownAt = done.vm(vmid).startedAt();
+            Instant movedAt = lastMove(env, vmid).startedAt();
+            // Its downtime before the move is about one shutdown plus a slot's wait, not the drain's first half.
+            assertThat(Duration.between(shutDownAt, movedAt)).as("%s down before its move", vmid).isLessThan(Duration.ofSeconds(60));
+        }
+    }
+
+    @Test
     void aCancelWhileAGuestIsShutDownForItsMoveStartsItAgainWhereItIs() {
         Env env = new Env();
         env.cluster.ignoreShutdown(8300);
