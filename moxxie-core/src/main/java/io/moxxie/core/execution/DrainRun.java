@@ -814,7 +814,10 @@ public final class DrainRun {
     private void save(GuestProgress g) {
         if (abandoned()) return;
         try {
-            executor.store().updateGuest(g);
+            if (!executor.store().updateGuest(g, record.owner())) {
+                withDrainMdc(() -> log.warn("Drain {} is now owned by another process; this process stops working on it", drainId()));
+                abandon();
+            }
         } catch (RuntimeException e) {
             withGuestMdc(g.vmid(), () -> log.error("Could not record the progress of VM {} in drain {}: {}", g.vmid(), drainId(), e.getMessage()));
         }

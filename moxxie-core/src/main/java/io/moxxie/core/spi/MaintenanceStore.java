@@ -23,7 +23,8 @@ import java.util.Optional;
  *       refuses a second unfinished drain of the same node, atomically, across processes.</li>
  *   <li>Ownership: each unfinished drain has an owner and a lease. The owner renews the lease
  *       ({@link #renewLease}); another process may {@link #takeOver} a drain only once its lease has expired.
- *       {@link #updateDrain} is fenced: it changes nothing for a caller that no longer owns the drain.</li>
+ *       {@link #updateDrain} and {@link #updateGuest} are fenced: they change nothing for a caller that no longer owns
+ *       the drain.</li>
  *   <li>{@link StoreException} (unchecked) for failures of the store itself, with a message naming the table,
  *       column or URL concerned and never a password.</li>
  *   <li>Idempotent: {@link #saveMaintenance}, {@link #updateGuest}, {@link #updateDrain},
@@ -55,8 +56,14 @@ public interface MaintenanceStore {
      */
     boolean updateDrain(DrainRecord drain);
 
-    /** Writes one guest's progress (one short statement: this is on the hot path). */
-    void updateGuest(GuestProgress guest);
+    /**
+     * Writes one guest's progress, only if {@code owner} still owns the guest's drain (one short statement: this is on
+     * the hot path).
+     *
+     * @return {@code false} when another process owns the drain now: nothing was written, the caller must stop
+     * @throws IllegalArgumentException when the drain does not exist
+     */
+    boolean updateGuest(GuestProgress guest, String owner);
 
     Optional<DrainRecord> drain(String drainId);
 

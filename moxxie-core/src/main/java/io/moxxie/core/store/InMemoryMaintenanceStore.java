@@ -65,10 +65,12 @@ public final class InMemoryMaintenanceStore implements MaintenanceStore {
     }
 
     @Override
-    public synchronized void updateGuest(GuestProgress guest) {
+    public synchronized boolean updateGuest(GuestProgress guest, String owner) {
         Map<Integer, GuestProgress> byId = guests.get(guest.drainId());
         if (byId == null) throw new IllegalArgumentException("no drain " + guest.drainId());
+        if (!java.util.Objects.equals(drains.get(guest.drainId()).owner(), owner)) return false;
         byId.put(guest.vmid(), guest);
+        return true;
     }
 
     @Override

@@ -364,21 +364,21 @@ public abstract class MaintenanceStoreContract {
         GuestProgress pending = store.guests("d-1").get(0);
 
         GuestProgress started = pending.started("hv8", MigrationType.ONLINE, 1, at(1));
-        store.updateGuest(started);
+        store.updateGuest(started, "a");
         assertThat(store.guests("d-1")).containsExactly(started);
 
         GuestProgress withTask = started.withTask("UPID:hv7:0000ABCD:00000001:678A1B2C:qmigrate:100:root@pam:");
-        store.updateGuest(withTask);
-        store.updateGuest(withTask);
+        store.updateGuest(withTask, "a");
+        store.updateGuest(withTask, "a");
         assertThat(anotherInstance(store).guests("d-1")).containsExactly(withTask);
 
         GuestProgress done = withTask.withNote("restarted after migration").completed("hv8", at(9));
-        store.updateGuest(done);
+        store.updateGuest(done, "a");
         assertThat(store.guests("d-1")).containsExactly(done);
 
         GuestProgress failedAgain = done.pendingAgain("hv9", MigrationType.OFFLINE)
                 .started("hv9", MigrationType.OFFLINE, 2, at(10)).failed("migration aborted", at(11));
-        store.updateGuest(failedAgain);
+        store.updateGuest(failedAgain, "a");
         assertThat(store.guests("d-1")).containsExactly(failedAgain);
     }
 
@@ -389,14 +389,27 @@ public abstract class MaintenanceStoreContract {
 
         GuestProgress skipped = created.get(1).withStatus(GuestState.SKIPPED).failed("maint-ok in soft drain", at(1))
                 .withStatus(GuestState.SKIPPED);
-        store.updateGuest(skipped);
+        store.updateGuest(skipped, "a");
 
         assertThat(store.guests("d-1")).containsExactly(created.get(0), skipped, created.get(2));
     }
 
     @Test
+    void aProcessThatLostTheDrainCannotWriteItsGuests() {
+        store.createDrain(drain("d-1", "hv7", "a"), guests("d-1", "hv7", 100));
+        GuestProgress pending = store.guests("d-1").get(0);
+        assertThat(store.takeOver("d-1", "b", at(60), at(90))).isPresent();
+
+        assertThat(store.updateGuest(pending.started("hv8", MigrationType.ONLINE, 1, at(61)), "a")).isFalse();
+        assertThat(anotherInstance(store).guests("d-1")).containsExactly(pending);
+        GuestProgress mine = pending.started("hv9", MigrationType.ONLINE, 1, at(62));
+        assertThat(store.updateGuest(mine, "b")).isTrue();
+        assertThat(store.guests("d-1")).containsExactly(mine);
+    }
+
+    @Test
     void updatingAGuestOfAnUnknownDrainIsRejected() {
-        assertThatThrownBy(() -> store.updateGuest(guest("nope", 100, "hv7")))
+        assertThatThrownBy(() -> store.updateGuest(guest("nope", 100, "hv7"), "a"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("nope");
     }
@@ -655,9 +668,9 @@ public abstract class MaintenanceStoreContract {
                 futures.add(pool.submit(() -> {
                     MaintenanceStore s = next.getAndIncrement() % 2 == 0 ? store : other;
                     GuestProgress started = g.started("hv8", MigrationType.ONLINE, 1, at(1));
-                    s.updateGuest(started);
+                    s.updateGuest(started, "a");
                     GuestProgress done = started.withTask("task-" + g.vmid()).completed("hv8", at(2));
-                    s.updateGuest(done);
+                    s.updateGuest(done, "a");
                     expected.add(done);
                     return null;
                 }));

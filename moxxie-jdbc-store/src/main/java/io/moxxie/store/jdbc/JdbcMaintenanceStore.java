@@ -102,7 +102,8 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
             + " source_node = :sourceNode, target_node = :targetNode, migration_type = :migrationType, status = :status,"
             + " always_on = :alwaysOn, ha_managed = :haManaged, was_running = :wasRunning, memory_bytes = :memory,"
             + " attempts = :attempts, task_id = :taskId, error = :error, note = :note, started_at = :startedAt,"
-            + " completed_at = :completedAt WHERE drain_id = :drainId AND vmid = :vmid";
+            + " completed_at = :completedAt WHERE drain_id = :drainId AND vmid = :vmid"
+            + " AND EXISTS (SELECT 1 FROM drain d WHERE d.drain_id = :drainId AND d.owner_id = :owner)";
     private static final String UPDATE_DRAIN = "UPDATE drain SET status = :status, message = :message,"
             + " completed_at = :completedAt, cancel_requested = (cancel_requested OR :cancel),"
             + " active_node = CASE WHEN :inProgress THEN node_name ELSE NULL END, version = version + 1"
@@ -381,12 +382,19 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
     }
 
     @Override
-    public void updateGuest(GuestProgress guest) {
+    public boolean updateGuest(GuestProgress guest, String owner) {
         requireArg("guest", guest);
+        requireArg("owner", owner);
         checkGuestFits(guest);
         String what = "update drain_guest (drain " + guest.drainId() + ", vmid " + guest.vmid() + ")";
-        int updated = call(what, h -> bindGuest(h.createUpdate(UPDATE_GUEST), guest).execute());
-        if (updated == 1) return;
+        int updated = call(what, h -> bindGuest(h.createUpdate(UPDATE_GUEST), guest).bind("owner", owner).execute());
+        if (updated == 1) return true;
+        // Nothing changed: the drain is another process's now, or this guest has no row yet (rare; not the hot path).
+        Optional<String> drainOwner = call("read drain " + guest.drainId(), h -> h.createQuery(
+                        "SELECT COALESCE(owner_id, '') FROM drain WHERE drain_id = :drainId")
+                .bind("drainId", guest.drainId()).mapTo(String.class).findOne());
+        if (drainOwner.isEmpty()) throw new IllegalArgumentException("no drain " + guest.drainId());
+        if (!drainOwner.get().equals(owner)) return false;
         // A guest the drain did not start with: append it (rare; not the hot path).
         for (int attempt = 1; ; attempt++) {
             try {
@@ -398,11 +406,11 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
                     bindGuest(h.createUpdate("INSERT INTO drain_guest (" + GUEST_COLUMNS + ") VALUES (" + GUEST_VALUES + ")"), guest)
                             .bind("seqNo", next.get()).execute();
                 });
-                return;
+                return true;
             } catch (JdbiException e) {
                 if (!isUniqueViolation(e) || attempt >= 3) throw translate(what, e);
                 // Someone inserted the same guest meanwhile: an update does it now.
-                if (call(what, h -> bindGuest(h.createUpdate(UPDATE_GUEST), guest).execute()) == 1) return;
+                if (call(what, h -> bindGuest(h.createUpdate(UPDATE_GUEST), guest).bind("owner", owner).execute()) == 1) return true;
             }
         }
     }

@@ -40,7 +40,7 @@ class H2FileDatabaseTest {
             assertThat(before.dialect()).isEqualTo(Dialect.H2);
             before.saveMaintenance(maintenance);
             before.createDrain(drain, List.of(guest));
-            before.updateGuest(inFlight);
+            before.updateGuest(inFlight, "first");
         } // the process dies; the pool closes and H2 closes the file
 
         try (JdbcMaintenanceStore after = JdbcMaintenanceStore.builder(url, "sa", "").applyMigrations(true).build()) {

@@ -193,9 +193,9 @@ abstract class JdbcMaintenanceStoreTestBase extends MaintenanceStoreContract {
         int i = 0;
         for (GuestProgress g : store.guests(drainId)) {
             GuestProgress started = g.started("hv1", MigrationType.ONLINE, 1, at(start + 1));
-            store.updateGuest(started);
+            store.updateGuest(started, "svc");
             boolean fail = end == DrainState.FAILED && i++ == 0;
-            store.updateGuest(fail ? started.failed("migration aborted", at(start + 5)) : started.completed("hv1", at(start + 5)));
+            store.updateGuest(fail ? started.failed("migration aborted", at(start + 5)) : started.completed("hv1", at(start + 5)), "svc");
         }
         store.updateDrain(d.withStatus(end, "Progress: done", at(start + 10)));
         store.saveMaintenance(store.maintenance(node).orElseThrow().withDrainStatus(end, at(start + 10)));
@@ -253,7 +253,7 @@ abstract class JdbcMaintenanceStoreTestBase extends MaintenanceStoreContract {
                 .hasMessageContaining("node_maintenance.reason")
                 .hasMessageContaining("1001")
                 .hasMessageContaining("1000");
-        assertThatThrownBy(() -> store.updateGuest(before.failed("e".repeat(5000), at(3))))
+        assertThatThrownBy(() -> store.updateGuest(before.failed("e".repeat(5000), at(3)), "a"))
                 .isInstanceOf(StoreException.class)
                 .hasMessageContaining("drain_guest.error")
                 .hasMessageContaining("vmid 100");
@@ -329,7 +329,7 @@ abstract class JdbcMaintenanceStoreTestBase extends MaintenanceStoreContract {
         int guests = 64;
         store.createDrain(drain("bench", "hv7", "a"), guests("bench", "hv7", IntStream.range(1000, 1000 + guests).toArray()));
         List<GuestProgress> all = store.guests("bench");
-        for (int i = 0; i < 200; i++) store.updateGuest(all.get(i % guests).withTask("warm-" + i));
+        for (int i = 0; i < 200; i++) store.updateGuest(all.get(i % guests).withTask("warm-" + i), "a");
 
         double single = writesPerSecond(1, all, 2_000);
         double four = writesPerSecond(4, all, 2_000);
@@ -354,7 +354,7 @@ abstract class JdbcMaintenanceStoreTestBase extends MaintenanceStoreContract {
                     while (System.nanoTime() < end) {
                         // Each writer owns its own guests, as an executor's workers do.
                         GuestProgress g = all.get((int) ((offset + n * threads) % all.size()));
-                        store.updateGuest(g.withTask("t" + n).withStatus(n % 2 == 0 ? GuestState.IN_PROGRESS : GuestState.PENDING));
+                        store.updateGuest(g.withTask("t" + n).withStatus(n % 2 == 0 ? GuestState.IN_PROGRESS : GuestState.PENDING), "a");
                         n++;
                     }
                     return n;

@@ -80,7 +80,7 @@ class UnreachableDatabaseTest {
                     .satisfies(e -> assertThat(e.getMessage()).doesNotContain(SECRET));
             assertThatThrownBy(() -> store.updateGuest(new GuestProgress("d-1", 100, "vm", io.moxxie.core.model.GuestType.QEMU,
                     "hv7", null, null, io.moxxie.core.execution.GuestState.PENDING, false, false, true, 1, 0, null, null, null,
-                    null, null)))
+                    null, null), "owner"))
                     .isInstanceOf(StoreException.class)
                     .hasMessageContaining("drain_guest");
 
