@@ -854,15 +854,24 @@ public final class DrainRun {
         if (abandoned()) throw new Abandoned();
     }
 
+    /** Runs {@code r} (a log call) with the drain id and node in the MDC; work runs on shared threads, so it is put back after. */
     private void withDrainMdc(Runnable r) {
-        try (MDC.MDCCloseable a = MDC.putCloseable("drainId", drainId()); MDC.MDCCloseable b = MDC.putCloseable("node", node())) {
+        MDC.put("drainId", drainId());
+        MDC.put("node", node());
+        try {
             r.run();
+        } finally {
+            MDC.remove("drainId");
+            MDC.remove("node");
         }
     }
 
     private void withGuestMdc(int vmid, Runnable r) {
-        try (MDC.MDCCloseable c = MDC.putCloseable("vmid", Integer.toString(vmid))) {
+        MDC.put("vmid", Integer.toString(vmid));
+        try {
             withDrainMdc(r);
+        } finally {
+            MDC.remove("vmid");
         }
     }
 

@@ -2,7 +2,6 @@ package io.moxxie.examples.bench;
 
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.GuestState;
-import io.moxxie.core.execution.VmStatus;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.service.MaintenanceService;
@@ -66,9 +65,5 @@ final class MoxxieStrategy implements Strategy {
         Map<Integer, Guest> out = new java.util.HashMap<>();
         for (Guest g : cluster.currentSnapshot().guests()) out.put(g.vmid(), g);
         return out;
-    }
-
-    static boolean completed(VmStatus v) {
-        return v.status() == GuestState.COMPLETED;
     }
 }

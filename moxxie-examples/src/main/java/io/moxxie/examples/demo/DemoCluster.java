@@ -24,7 +24,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -243,8 +242,7 @@ public final class DemoCluster implements AutoCloseable {
         }
         for (JsonNode p : saved.path("preconditions")) {
             Map<String, String> notAllowed = new LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = p.path("notAllowed").fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : p.path("notAllowed").properties()) {
                 notAllowed.put(e.getKey(), e.getValue().asText());
             }
             List<String> live = new ArrayList<>();
