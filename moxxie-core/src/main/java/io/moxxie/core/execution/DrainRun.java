@@ -689,7 +689,8 @@ public final class DrainRun {
      * offline (re-planning every guest that was going there), and put this guest back with its next-best target.
      */
     private void retryElsewhere(GuestProgress started, String message) {
-        async.call(() -> executor.client().snapshot()).whenComplete((snapshot, err) -> {
+        // A fresh view, shared with a round of the watcher that may be reading the cluster at this moment.
+        watcher.view(Duration.ZERO).whenComplete((snapshot, err) -> {
             if (abandoned()) return;
             if (err != null) {
                 fail(started, message + " (and the cluster could not be read to choose another target: " + Async.unwrap(err).getMessage() + ")");

@@ -163,7 +163,11 @@ public final class MaintenanceService implements AutoCloseable {
         Checks.notNull("request", request);
         if (request.dryRun()) throw new IllegalArgumentException("dryRun requests are answered by plan(), not drain()");
         ensureOpen();
-        ClusterSnapshot snapshot = read(client::snapshot);
+        return startDrain(read(client::snapshot), request);
+    }
+
+    /** {@link #drain} on a cluster view already read (maintenance with drain reads it once). */
+    private DrainStatus startDrain(ClusterSnapshot snapshot, DrainRequest request) {
         Node node = requireNode(snapshot, request.node());
         failFastOnConflict(request.node());
         if (!node.online()) {
@@ -177,7 +181,7 @@ public final class MaintenanceService implements AutoCloseable {
         }
         String message = "Draining node " + request.node() + " (" + request.mode().wireName() + " mode)";
         List<Integer> vms = snapshot.guestsOn(request.node()).stream().map(Guest::vmid).toList();
-        return launch(Operation.DRAIN, request, plan, planned.preconditions, message, null, List.of(), vms);
+        return launch(UUID.randomUUID().toString(), Operation.DRAIN, request, plan, planned.preconditions, message, null, List.of(), vms);
     }
 
     /** The drain's status now. @throws NotFoundException no such drain of that node */
@@ -226,7 +230,11 @@ public final class MaintenanceService implements AutoCloseable {
      */
     public DrainStatus undrain(String node) {
         ensureOpen();
-        ClusterSnapshot snapshot = read(client::snapshot);
+        return startUndrain(read(client::snapshot), node);
+    }
+
+    /** {@link #undrain} on a cluster view already read (maintenance off with undrain reads it once). */
+    private DrainStatus startUndrain(ClusterSnapshot snapshot, String node) {
         Node n = requireNode(snapshot, node);
         failFastOnConflict(node);
         if (!n.online()) throw new PreflightException(node, "Node " + node + " is offline: guests cannot be moved back to it", List.of());
@@ -263,7 +271,7 @@ public final class MaintenanceService implements AutoCloseable {
         String message = last.isEmpty() ? "Nothing to undrain: node " + node + " has no finished drain"
                 : "Undraining node " + node + " (returning " + plan.moves().size() + " of " + (back.size() + left.size())
                 + " guests moved by drain " + last.get().drainId() + ")";
-        return launchWithId(undrainId, Operation.UNDRAIN, request, plan, pre, message, last.map(DrainRecord::drainId).orElse(null), left, null);
+        return launch(undrainId, Operation.UNDRAIN, request, plan, pre, message, last.map(DrainRecord::drainId).orElse(null), left, null);
     }
 
     // ------------------------------------------------------------------ maintenance mode
@@ -284,7 +292,7 @@ public final class MaintenanceService implements AutoCloseable {
         ensureOpen();
         ClusterSnapshot snapshot = read(client::snapshot);
         requireNode(snapshot, node);
-        if (drain) drain(DrainRequest.soft(node));
+        if (drain) startDrain(snapshot, DrainRequest.soft(node));
         NodeMaintenance current = maintenanceOf(node);
         Instant now = scheduler.now();
         if (current.inMaintenance()) {
@@ -304,6 +312,7 @@ public final class MaintenanceService implements AutoCloseable {
         ensureOpen();
         ClusterSnapshot snapshot = read(client::snapshot);
         requireNode(snapshot, node);
+        // Refused before anything changes; startUndrain checks again, atomically, when it records the undrain.
         if (undrain) failFastOnConflict(node);
         NodeMaintenance current = maintenanceOf(node);
         if (current.inMaintenance()) {
@@ -311,12 +320,8 @@ public final class MaintenanceService implements AutoCloseable {
             store.saveMaintenanceMode(node, false, current.reason(), current.maintenanceStarted(), now, now);
             log.info("Node {} is out of maintenance", node);
         }
-        NodeMaintenance updated = maintenanceOf(node);
-        if (undrain) {
-            undrain(node);
-            updated = maintenanceOf(node);
-        }
-        return view(updated, snapshot);
+        if (undrain) startUndrain(snapshot, node);
+        return view(maintenanceOf(node), snapshot);
     }
 
     // ------------------------------------------------------------------ nodes and guests
@@ -462,12 +467,7 @@ public final class MaintenanceService implements AutoCloseable {
         return pre;
     }
 
-    private DrainStatus launch(Operation op, DrainRequest request, DrainPlan plan, Map<Integer, MigrationPreconditions> pre,
-                               String message, String undrainOf, List<GuestProgress> extra, List<Integer> vmList) {
-        return launchWithId(UUID.randomUUID().toString(), op, request, plan, pre, message, undrainOf, extra, vmList);
-    }
-
-    private DrainStatus launchWithId(String drainId, Operation op, DrainRequest request, DrainPlan plan,
+    private DrainStatus launch(String drainId, Operation op, DrainRequest request, DrainPlan plan,
                                      Map<Integer, MigrationPreconditions> pre, String message, String undrainOf,
                                      List<GuestProgress> extra, List<Integer> vmList) {
         Instant now = scheduler.now();

@@ -57,7 +57,6 @@ public final class SimulatedCluster implements HypervisorClient {
     private final List<Transfer> transfers = new ArrayList<>();
     private final List<MigrationRecord> migrations = new ArrayList<>();
     private final Map<String, Integer> peakPerTarget = new TreeMap<>();
-    private final Map<String, Integer> peakPerSource = new TreeMap<>();
     private final Map<String, Long> calls = new TreeMap<>();
     private final Map<String, Long> used = new HashMap<>();
     private final List<Runnable> changeListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -539,7 +538,6 @@ public final class SimulatedCluster implements HypervisorClient {
         if (t.willRun) used.merge(t.target, t.guest.guest.memory(), Long::sum);
         peakConcurrent = Math.max(peakConcurrent, transfers.size());
         peakPerTarget.merge(target, (int) transfers.stream().filter(x -> x.target.equals(target)).count(), Math::max);
-        peakPerSource.merge(source, (int) transfers.stream().filter(x -> x.source.equals(source)).count(), Math::max);
         notePeakMemory(target);
         rescheduleTransfers();
     }
