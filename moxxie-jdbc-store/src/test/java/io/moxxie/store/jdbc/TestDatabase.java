@@ -25,6 +25,13 @@ import java.util.UUID;
 abstract class TestDatabase implements AutoCloseable {
     private final List<HikariDataSource> pools = new ArrayList<>();
     private final List<String> namespaces = new ArrayList<>();
+    private final String user;
+    private final String password;
+
+    TestDatabase(String user, String password) {
+        this.user = user;
+        this.password = password;
+    }
 
     static TestDatabase h2() {
         return new H2();
@@ -43,9 +50,13 @@ abstract class TestDatabase implements AutoCloseable {
     /** A JDBC URL of a new, empty namespace (schema / database / file). */
     abstract String newNamespaceUrl();
 
-    abstract String user();
+    String user() {
+        return user;
+    }
 
-    abstract String password();
+    String password() {
+        return password;
+    }
 
     abstract void drop(String namespaceUrl) throws SQLException;
 
@@ -133,6 +144,10 @@ abstract class TestDatabase implements AutoCloseable {
     }
 
     private static final class H2 extends TestDatabase {
+        H2() {
+            super("sa", "");
+        }
+
         @Override
         Dialect dialect() {
             return Dialect.H2;
@@ -145,16 +160,6 @@ abstract class TestDatabase implements AutoCloseable {
         }
 
         @Override
-        String user() {
-            return "sa";
-        }
-
-        @Override
-        String password() {
-            return "";
-        }
-
-        @Override
         void drop(String url) throws SQLException {
             try (Connection c = DriverManager.getConnection(url, user(), password()); Statement s = c.createStatement()) {
                 s.execute("DROP ALL OBJECTS DELETE FILES");
@@ -162,13 +167,37 @@ abstract class TestDatabase implements AutoCloseable {
         }
     }
 
-    private static final class Postgres extends TestDatabase {
-        private final String base = env("MOXXIE_TEST_PG_URL", "jdbc:postgresql://127.0.0.1:5432/test");
-        private final String user = env("MOXXIE_TEST_PG_USER", "postgres");
-        private final String password = env("MOXXIE_TEST_PG_PASSWORD", "");
+    /** A database server whose test namespaces are made and dropped with statements on its base URL. */
+    private abstract static class ServerDatabase extends TestDatabase {
+        final String base;
 
+        ServerDatabase(String what, String envPrefix, String defaultUrl, String defaultUser) {
+            super(env(envPrefix + "_USER", defaultUser), env(envPrefix + "_PASSWORD", ""));
+            this.base = env(envPrefix + "_URL", defaultUrl);
+            requireReachable(what, base, user(), password(), envPrefix + "_URL");
+        }
+
+        void onServer(String sql) throws SQLException {
+            try (Connection c = DriverManager.getConnection(base, user(), password()); Statement s = c.createStatement()) {
+                s.execute(sql);
+            }
+        }
+
+        /** A new namespace made by {@code createSql}, as the URL {@code urlOf} gives for its name. */
+        String create(java.util.function.Function<String, String> createSql, java.util.function.UnaryOperator<String> urlOf) {
+            String name = uniqueName();
+            try {
+                onServer(createSql.apply(name));
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+            return urlOf.apply(name);
+        }
+    }
+
+    private static final class Postgres extends ServerDatabase {
         Postgres() {
-            requireReachable("PostgreSQL", base, user, password, "MOXXIE_TEST_PG_URL");
+            super("PostgreSQL", "MOXXIE_TEST_PG", "jdbc:postgresql://127.0.0.1:5432/test", "postgres");
         }
 
         @Override
@@ -178,41 +207,18 @@ abstract class TestDatabase implements AutoCloseable {
 
         @Override
         String newNamespaceUrl() {
-            String schema = uniqueName();
-            try (Connection c = DriverManager.getConnection(base, user, password); Statement s = c.createStatement()) {
-                s.execute("CREATE SCHEMA " + schema);
-            } catch (SQLException e) {
-                throw new IllegalStateException(e);
-            }
-            return base + (base.contains("?") ? "&" : "?") + "currentSchema=" + schema;
-        }
-
-        @Override
-        String user() {
-            return user;
-        }
-
-        @Override
-        String password() {
-            return password;
+            return create(schema -> "CREATE SCHEMA " + schema, schema -> base + (base.contains("?") ? "&" : "?") + "currentSchema=" + schema);
         }
 
         @Override
         void drop(String url) throws SQLException {
-            String schema = url.substring(url.indexOf("currentSchema=") + "currentSchema=".length());
-            try (Connection c = DriverManager.getConnection(base, user, password); Statement s = c.createStatement()) {
-                s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
-            }
+            onServer("DROP SCHEMA IF EXISTS " + url.substring(url.indexOf("currentSchema=") + "currentSchema=".length()) + " CASCADE");
         }
     }
 
-    private static final class MariaDb extends TestDatabase {
-        private final String base = env("MOXXIE_TEST_MARIADB_URL", "jdbc:mariadb://127.0.0.1:3306/test");
-        private final String user = env("MOXXIE_TEST_MARIADB_USER", "root");
-        private final String password = env("MOXXIE_TEST_MARIADB_PASSWORD", "");
-
+    private static final class MariaDb extends ServerDatabase {
         MariaDb() {
-            requireReachable("MariaDB", base, user, password, "MOXXIE_TEST_MARIADB_URL");
+            super("MariaDB", "MOXXIE_TEST_MARIADB", "jdbc:mariadb://127.0.0.1:3306/test", "root");
         }
 
         @Override
@@ -222,13 +228,7 @@ abstract class TestDatabase implements AutoCloseable {
 
         @Override
         String newNamespaceUrl() {
-            String database = uniqueName();
-            try (Connection c = DriverManager.getConnection(base, user, password); Statement s = c.createStatement()) {
-                s.execute("CREATE DATABASE " + database + " CHARACTER SET utf8mb4");
-            } catch (SQLException e) {
-                throw new IllegalStateException(e);
-            }
-            return withDatabase(database);
+            return create(database -> "CREATE DATABASE " + database + " CHARACTER SET utf8mb4", this::withDatabase);
         }
 
         private String withDatabase(String database) {
@@ -240,22 +240,9 @@ abstract class TestDatabase implements AutoCloseable {
         }
 
         @Override
-        String user() {
-            return user;
-        }
-
-        @Override
-        String password() {
-            return password;
-        }
-
-        @Override
         void drop(String url) throws SQLException {
             String head = url.contains("?") ? url.substring(0, url.indexOf('?')) : url;
-            String database = head.substring(head.lastIndexOf('/') + 1);
-            try (Connection c = DriverManager.getConnection(base, user, password); Statement s = c.createStatement()) {
-                s.execute("DROP DATABASE IF EXISTS " + database);
-            }
+            onServer("DROP DATABASE IF EXISTS " + head.substring(head.lastIndexOf('/') + 1));
         }
     }
 }
