@@ -9,6 +9,7 @@ import io.moxxie.core.model.PowerState;
 import io.moxxie.core.plan.DrainMode;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.service.MaintenanceService;
+import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
 import io.moxxie.core.testing.TestClusters;
@@ -17,8 +18,11 @@ import io.moxxie.proxmox.simulation.SimulatedProxmoxApi;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
@@ -52,9 +56,11 @@ class DrainThroughHttpTest {
     @BeforeEach
     void setUp() {
         scheduler = new VirtualScheduler();
-        cluster = TestClusters.guideCluster(scheduler)
-                .preconditions(new MigrationPreconditions(LOCAL_DISK_VM, Map.of(), List.of(), List.of(), true))
-                .build();
+        start(TestClusters.guideCluster(scheduler));
+    }
+
+    private void start(SimulatedCluster.Builder guideCluster) {
+        cluster = guideCluster.preconditions(new MigrationPreconditions(LOCAL_DISK_VM, Map.of(), List.of(), List.of(), true)).build();
         api = FakeProxmoxApi.start(cluster);
         client = api.clientBuilder().clock(new SchedulerClock(scheduler)).build();
         service = MaintenanceService.builder(client, new InMemoryMaintenanceStore()).scheduler(scheduler)
@@ -150,9 +156,22 @@ class DrainThroughHttpTest {
         assertNoRootOnlyOrTrueFalseParameters();
     }
 
-    @Test
-    void softDrainNeedsAtMostFourRequestsPerMigratedGuest() {
-        DrainStatus done = drain(DrainMode.SOFT);
+    /**
+     * Issue 7: at most 4 requests per migrated guest, planning, polling and verification included, with every migration
+     * taking 60 s whatever its size (the watcher must notice that durations do not follow memory, and stop looking
+     * early) — and for the soft drain with migrations taking time by memory too. (The hard drain with migrations by
+     * memory takes 4.3: 15 moves ending at different times need about one cluster read each, and its three offline
+     * moves add a shutdown, a start and their reads.)
+     */
+    @ParameterizedTest(name = "{0} drain, {1}")
+    @CsvSource({"SOFT, by memory, 12", "SOFT, 60 s each, 12", "HARD, 60 s each, 15"})
+    void atMostFourRequestsPerMigratedGuest(DrainMode mode, String durations, int expectedMigrated) {
+        if (durations.startsWith("60")) {
+            tearDown();
+            start(TestClusters.guideCluster(scheduler).model(new MigrationModel(Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY,
+                    Duration.ofSeconds(60))));
+        }
+        DrainStatus done = drain(mode);
 
         long migrated = done.vmStatus().stream().filter(v -> v.status() == GuestState.COMPLETED).count();
         int requests = api.calls().size();
@@ -161,10 +180,11 @@ class DrainThroughHttpTest {
                 c -> c.method() + " " + c.path().replaceAll("UPID[^/]*", "{upid}").replaceAll("/\\d+(/|$)", "/{vmid}$1")
                         .replaceAll("^/nodes/[^/]+", "/nodes/{node}").replaceAll("vm:\\d+", "{sid}"),
                 java.util.TreeMap::new, Collectors.counting()));
-        System.out.printf("Soft drain of hv7: %d requests for %d migrated guests = %.1f per guest%n%s%n", requests, migrated, perGuest,
+        System.out.printf("%s drain of hv7, migrations %s: %d requests for %d migrated guests = %.2f per guest%n%s%n", mode, durations,
+                requests, migrated, perGuest,
                 byKind.entrySet().stream().map(e -> "  " + e.getValue() + "  " + e.getKey()).collect(Collectors.joining("\n")));
 
-        assertThat(migrated).isEqualTo(12);
+        assertThat(migrated).isEqualTo(expectedMigrated);
         assertThat(perGuest).isLessThanOrEqualTo(REQUESTS_PER_GUEST_BOUND);
     }
 

@@ -2,6 +2,7 @@ package io.moxxie.core.execution;
 
 import io.moxxie.core.internal.Async;
 import io.moxxie.core.internal.Checks;
+import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.plan.DrainPlanner;
 import io.moxxie.core.spi.HypervisorClient;
@@ -71,7 +72,20 @@ public final class DrainExecutor {
      */
     public DrainRun start(DrainRecord drain, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> preconditions,
                           Instant checkedAt, Consumer<DrainStatus> onFinish) {
+        return start(drain, guests, preconditions, checkedAt, null, null, onFinish);
+    }
+
+    /**
+     * {@link #start(DrainRecord, List, Map, Instant, Consumer)} with the cluster view the drain was planned on, read
+     * at {@code viewAt}: the first moves start on it while it is younger than {@link ExecutorConfig#clusterViewMaxAge()}
+     * instead of reading the cluster again. Both null when there is none.
+     */
+    public DrainRun start(DrainRecord drain, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> preconditions,
+                          Instant checkedAt, ClusterSnapshot view, Instant viewAt, Consumer<DrainStatus> onFinish) {
+        if ((view == null) != (viewAt == null)) throw new IllegalArgumentException("view and viewAt must be given together, were "
+                + (view == null ? "null" : "a view") + " and " + viewAt);
         DrainRun run = new DrainRun(this, drain, guests, preconditions, checkedAt, onFinish);
+        if (view != null) run.seedView(view, viewAt);
         run.begin();
         return run;
     }

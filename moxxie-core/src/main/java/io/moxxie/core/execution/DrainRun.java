@@ -116,6 +116,10 @@ public final class DrainRun {
                 .thenComparingInt(GuestProgress::vmid);
     }
 
+    void seedView(ClusterSnapshot view, Instant readAt) {
+        watcher.seed(view, readAt);
+    }
+
     void begin() {
         DrainStatus started = status();
         withDrainMdc(() -> log.info("{} ({} guests: {} to move, {} skipped, {} failed at planning)", record.message(),
@@ -169,6 +173,14 @@ public final class DrainRun {
 
     synchronized boolean abandoned() {
         return abandoned;
+    }
+
+    private synchronized boolean migrating() {
+        return !slots.isEmpty();
+    }
+
+    private synchronized boolean slotFree() {
+        return slots.size() < record.request().effectiveConcurrency();
     }
 
     private synchronized int inFlightCount() {
@@ -306,7 +318,7 @@ public final class DrainRun {
         Limit limit = new Limit(min(now.plus(config.lockWaitTimeout()).plus(config.shutdownTimeout()).plus(config.powerTimeout()), deadline),
                 "shutdown time limit of " + human(config.shutdownTimeout()) + " (shutdownTimeout)");
         resolve(p, limit, now.plus(config.lockWaitTimeout()))
-                .thenCompose(g -> g.node().equals(p.targetNode()) || !g.running() ? CompletableFuture.completedFuture(g) : shutDown(p, g, limit))
+                .thenCompose(g -> g.node().equals(p.targetNode()) || !g.running() ? CompletableFuture.completedFuture(g) : shutDown(p, g, limit, true))
                 .whenComplete((g, error) -> {
                     boolean stopRequested;
                     synchronized (this) {
@@ -479,19 +491,24 @@ public final class DrainRun {
             if (p.migrationType() == MigrationType.ONLINE && guest.running() && !pc.canMoveLive()) {
                 throw new GuestFailure("cannot live-migrate: uses " + String.join(", ", pc.liveBlockers()), GuestFailure.Kind.FINAL);
             }
-            if (p.migrationType() == MigrationType.OFFLINE && guest.running()) return shutDown(p, guest, limit);
+            if (p.migrationType() == MigrationType.OFFLINE && guest.running()) return shutDown(p, guest, limit, false);
             return CompletableFuture.completedFuture(guest);
         });
     }
 
-    private CompletableFuture<Guest> shutDown(GuestProgress p, Guest guest, Limit limit) {
+    /**
+     * Shuts the guest down and waits until it is down. {@code ahead}: shut down ahead of its turn; while moves are in
+     * flight it is looked at with their rounds (see {@link #awaitStopWithRounds}).
+     */
+    private CompletableFuture<Guest> shutDown(GuestProgress p, Guest guest, Limit limit, boolean ahead) {
         withGuestMdc(p.vmid(), () -> log.info("Shutting down VM {} ({}) for its offline migration (timeout {})", p.vmid(), p.name(),
                 human(config.shutdownTimeout())));
         // The shutdown's own task is not followed: whether the guest is down is what counts, and the cluster view
         // (shared with the moves in flight) shows it; a guest still up after the timeout is stopped.
         Instant shutdownDeadline = min(scheduler.now().plus(config.shutdownTimeout()).plus(config.powerTimeout()), limit.at);
         return async.call(() -> executor.client().shutdown(guest, config.shutdownTimeout()))
-                .thenCompose(task -> awaitPower(p.vmid(), PowerState.STOPPED, shutdownDeadline))
+                .thenCompose(task -> ahead && migrating() ? awaitStopWithRounds(p.vmid(), shutdownDeadline)
+                        : awaitPower(p.vmid(), PowerState.STOPPED, shutdownDeadline))
                 .thenCompose(g -> {
                     if (!g.running()) return CompletableFuture.completedFuture(g);
                     withGuestMdc(p.vmid(), () -> log.warn("VM {} did not shut down within {}, stopping it", p.vmid(), human(config.shutdownTimeout())));
@@ -535,12 +552,16 @@ public final class DrainRun {
                     p.migrationType().wireName(), guest.node());
         });
         Instant powerDeadline = min(scheduler.now().plus(config.powerTimeout()), limit.at);
+        // Running in the cluster view (shared with the moves in flight) is what counts; the start task is read only
+        // when the guest is not running at the first look, for its error message.
         return async.call(() -> executor.client().start(guest))
-                .thenCompose(task -> awaitTask(task, new Limit(powerDeadline, "start timeout of " + human(config.powerTimeout()))))
-                .thenCompose(state -> {
-                    if (!state.successful()) throw new GuestFailure(startFailure(p, guest, state.message()), GuestFailure.Kind.FINAL);
-                    return awaitPower(p.vmid(), PowerState.RUNNING, powerDeadline);
-                })
+                .thenCompose(task -> awaitPower(p.vmid(), PowerState.RUNNING, scheduler.now().plus(config.pollInitialDelay()))
+                        .thenCompose(g -> g.running() ? CompletableFuture.completedFuture(g)
+                                : awaitTask(task, new Limit(powerDeadline, "start timeout of " + human(config.powerTimeout())))
+                                .thenCompose(state -> {
+                                    if (!state.successful()) throw new GuestFailure(startFailure(p, guest, state.message()), GuestFailure.Kind.FINAL);
+                                    return awaitPower(p.vmid(), PowerState.RUNNING, powerDeadline);
+                                })))
                 .thenApply(g -> {
                     if (!g.running()) throw new GuestFailure(startFailure(p, guest, "still " + g.status().wireName() + " after "
                             + human(config.powerTimeout())), GuestFailure.Kind.FINAL);
@@ -600,6 +621,20 @@ public final class DrainRun {
                     boolean there = wanted == PowerState.RUNNING ? g.running() : g.status() == PowerState.STOPPED;
                     if (there || !scheduler.now().isBefore(until)) return CompletableFuture.completedFuture(g);
                     return awaitPower(vmid, wanted, until, min(wait.multipliedBy(2), config.pollMaxDelay()));
+                });
+    }
+
+    /**
+     * Waits for a guest shut down ahead of its turn: it is looked at with the rounds of the moves in flight (its
+     * slot can only free at one), and at the latest after pollMaxDelay — or pollInitialDelay while a slot is free.
+     */
+    private CompletableFuture<Guest> awaitStopWithRounds(int vmid, Instant until) {
+        Duration wait = slotFree() ? config.pollInitialDelay() : config.pollMaxDelay();
+        return watcher.nextView(min(wait, Duration.between(scheduler.now(), until)))
+                .thenCompose(view -> {
+                    Guest g = view.guest(vmid).orElseThrow(() -> new GuestFailure("VM " + vmid + " no longer exists", GuestFailure.Kind.FINAL));
+                    if (g.status() == PowerState.STOPPED || !scheduler.now().isBefore(until)) return CompletableFuture.completedFuture(g);
+                    return awaitStopWithRounds(vmid, until);
                 });
     }
 

@@ -31,8 +31,13 @@ import java.util.function.BooleanSupplier;
  * {@link ExecutorConfig#expectedLinkBandwidth()} equally. The next round is due when the first move is predicted
  * to end. Both rates are scaled by one factor learned as the drain goes: a move found done well before its
  * predicted end speeds the picture up, a move not done at its predicted end slows it down. No move is predicted
- * to take less than 90 % of the fastest move no larger than it that the drain has seen end (some clusters take a
- * minute for any move, however small). So checks land just after moves end: few requests, and a freed slot noticed within seconds.
+ * to take less than 90 % of the fastest move no larger than it that the drain has seen end; and once the moves that
+ * ended are seen to take about as long as each other whatever their memory (some clusters take a minute for any move,
+ * however small), none is predicted to end before the fastest of them. So checks land just after moves end: few
+ * requests, and a freed slot noticed within seconds. A move found not done is looked at again after a tenth of its
+ * time so far, backing off.
+ *
+ * <p>Waits that need not be prompt (a guest shut down ahead of its turn) take the rounds' views ({@link #nextView}).
  *
  * <p>Thread-safe: state under {@code this}, hypervisor calls outside.
  */
@@ -54,6 +59,7 @@ final class MoveWatcher {
     private ClusterSnapshot lastView;
     private Instant lastViewAt;
     private CompletableFuture<ClusterSnapshot> viewInFlight;
+    private final List<CompletableFuture<ClusterSnapshot>> viewWaiters = new ArrayList<>();
     private Scheduler.Cancellable round;
     private Instant roundAt;
     private boolean roundRunning;
@@ -64,6 +70,9 @@ final class MoveWatcher {
      * most that memory, strictly decreasing with memory (so a lookup is one {@code floorEntry}).
      */
     private final java.util.TreeMap<Long, Double> fastestUpTo = new java.util.TreeMap<>();
+    /** The smallest and largest memory of the moves that ended, and their shortest and longest durations (seconds). */
+    private long endedMemoryMin = Long.MAX_VALUE, endedMemoryMax;
+    private double endedSecondsMin = Double.MAX_VALUE, endedSecondsMax;
 
     MoveWatcher(Async async, HypervisorClient client, ExecutorConfig config, BooleanSupplier abandoned) {
         this.async = async;
@@ -71,6 +80,31 @@ final class MoveWatcher {
         this.client = client;
         this.config = config;
         this.abandoned = abandoned;
+    }
+
+    /**
+     * For a wait that need not be prompt: the next cluster view read for anyone (the rounds of the moves in flight),
+     * or one read after {@code atMost} if none comes sooner.
+     */
+    CompletableFuture<ClusterSnapshot> nextView(Duration atMost) {
+        CompletableFuture<ClusterSnapshot> next = new CompletableFuture<>();
+        synchronized (this) {
+            viewWaiters.add(next);
+        }
+        Scheduler.Cancellable timer = scheduler.schedule(atMost, () -> view(Duration.ofSeconds(1)).whenComplete((view, error) -> {
+            if (error != null) next.completeExceptionally(error);
+            else next.complete(view);
+        }));
+        next.whenComplete((view, error) -> timer.cancel());
+        return next;
+    }
+
+    /** A cluster view read elsewhere at {@code readAt} (the one the drain was planned on), to be reused while young enough. */
+    synchronized void seed(ClusterSnapshot view, Instant readAt) {
+        if (lastView == null || lastViewAt.isBefore(readAt)) {
+            lastView = view;
+            lastViewAt = readAt;
+        }
     }
 
     /** The cluster view, read at most {@code maxAge} ago; concurrent callers share one read. */
@@ -85,13 +119,18 @@ final class MoveWatcher {
         }
         Instant askedAt = scheduler.now();
         async.call(client::snapshot).whenComplete((snapshot, error) -> {
+            List<CompletableFuture<ClusterSnapshot>> waiting = List.of();
             synchronized (this) {
                 viewInFlight = null;
                 if (snapshot != null) {
                     lastView = snapshot;
                     lastViewAt = askedAt;
+                    waiting = List.copyOf(viewWaiters);
+                    viewWaiters.clear();
                 }
             }
+            // Waiters first: a guest found down for its offline move is ready before the round frees slots.
+            for (CompletableFuture<ClusterSnapshot> w : waiting) w.complete(snapshot);
             if (error != null) fetch.completeExceptionally(error);
             else fetch.complete(snapshot);
         });
@@ -165,9 +204,24 @@ final class MoveWatcher {
         Instant now = scheduler.now();
         Instant from = w.transferFrom.isAfter(now) ? w.transferFrom : now;
         Instant end = from.plusMillis((long) Math.ceil(w.remaining / rate * 1000));
-        double fastest = fastestNoLargerThan(w.progress.memory());
-        Instant floor = w.startedAt.plusMillis((long) (0.9 * fastest * 1000));
-        return fastest > 0 && floor.isAfter(end) ? floor : end;
+        Instant floor = floor(w);
+        return floor.isAfter(end) ? floor : end;
+    }
+
+    /** The soonest the move can end, from the moves that ended: see {@link #predictedEnd(Watch, double)}. Under the lock. */
+    private Instant floor(Watch w) {
+        double seconds = Math.max(0.9 * fastestNoLargerThan(w.progress.memory()), sizeIndependentFloor());
+        return w.startedAt.plusMillis((long) (seconds * 1000));
+    }
+
+    /**
+     * When the moves that ended took about as long as each other although their memory differed by 4 times or more,
+     * this cluster's moves do not take time in proportion to memory (a fixed cost dominates): then no move is predicted
+     * to end before the fastest of them, however small it is. 0 while that is not seen. Under the lock.
+     */
+    private double sizeIndependentFloor() {
+        boolean sizeIndependent = endedMemoryMin > 0 && endedMemoryMax / 4 >= endedMemoryMin && endedSecondsMax <= 1.2 * endedSecondsMin;
+        return sizeIndependent ? endedSecondsMin : 0;
     }
 
     /** Re-times the first check of every move not checked yet, after the picture changed. Under the lock. */
@@ -178,10 +232,16 @@ final class MoveWatcher {
             if (w.misses > 0) continue;
             Instant predicted = predictedEnd(w, rate);
             // A little after the predicted end: the picture is rough, and a check that comes too early costs a round.
-            Instant end = predicted.plus(CHECK_MARGIN).plusMillis(Duration.between(w.startedAt, predicted).toMillis() * 3 / 100);
-            Instant capped = min(end, w.startedAt.plus(FIRST_CHECK_CAP));
+            // A long move is looked at within FIRST_CHECK_CAP, unless moves that ended say it cannot be done by then.
+            Instant cap = w.startedAt.plus(FIRST_CHECK_CAP);
+            Instant afterFloor = checkAfter(w, floor(w));
+            Instant capped = min(checkAfter(w, predicted), afterFloor.isAfter(cap) ? afterFloor : cap);
             w.due = min(capped.isBefore(now) ? now : capped, w.deadline);
         }
+    }
+
+    private static Instant checkAfter(Watch w, Instant predicted) {
+        return predicted.plus(CHECK_MARGIN).plusMillis(Duration.between(w.startedAt, predicted).toMillis() * 3 / 100);
     }
 
     /** A move found done: if well before its predicted end, the picture was too slow. Under the lock. */
@@ -324,6 +384,10 @@ final class MoveWatcher {
     }
 
     private void recordEnded(long memory, double seconds) {
+        endedMemoryMin = Math.min(endedMemoryMin, memory);
+        endedMemoryMax = Math.max(endedMemoryMax, memory);
+        endedSecondsMin = Math.min(endedSecondsMin, seconds);
+        endedSecondsMax = Math.max(endedSecondsMax, seconds);
         Map.Entry<Long, Double> below = fastestUpTo.floorEntry(memory);
         if (below != null && below.getValue() <= seconds) return;
         fastestUpTo.put(memory, seconds);

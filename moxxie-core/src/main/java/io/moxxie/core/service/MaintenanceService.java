@@ -163,11 +163,15 @@ public final class MaintenanceService implements AutoCloseable {
         Checks.notNull("request", request);
         if (request.dryRun()) throw new IllegalArgumentException("dryRun requests are answered by plan(), not drain()");
         ensureOpen();
-        return startDrain(read(client::snapshot), request);
+        Instant readAt = scheduler.now();
+        return startDrain(read(client::snapshot), readAt, request);
     }
 
-    /** {@link #drain} on a cluster view already read (maintenance with drain reads it once). */
-    private DrainStatus startDrain(ClusterSnapshot snapshot, DrainRequest request) {
+    /**
+     * {@link #drain} on a cluster view already read at {@code readAt} (maintenance with drain reads it once; the drain's
+     * first moves start on it too).
+     */
+    private DrainStatus startDrain(ClusterSnapshot snapshot, Instant readAt, DrainRequest request) {
         Node node = requireNode(snapshot, request.node());
         failFastOnConflict(request.node());
         if (!node.online()) {
@@ -181,7 +185,8 @@ public final class MaintenanceService implements AutoCloseable {
         }
         String message = "Draining node " + request.node() + " (" + request.mode().wireName() + " mode)";
         List<Integer> vms = snapshot.guestsOn(request.node()).stream().map(Guest::vmid).toList();
-        return launch(UUID.randomUUID().toString(), Operation.DRAIN, request, plan, planned.preconditions, message, null, List.of(), vms);
+        return launch(UUID.randomUUID().toString(), Operation.DRAIN, request, plan, planned.preconditions, message, null, List.of(), vms,
+                snapshot, readAt);
     }
 
     /** The drain's status now. @throws NotFoundException no such drain of that node */
@@ -230,11 +235,12 @@ public final class MaintenanceService implements AutoCloseable {
      */
     public DrainStatus undrain(String node) {
         ensureOpen();
-        return startUndrain(read(client::snapshot), node);
+        Instant readAt = scheduler.now();
+        return startUndrain(read(client::snapshot), readAt, node);
     }
 
-    /** {@link #undrain} on a cluster view already read (maintenance off with undrain reads it once). */
-    private DrainStatus startUndrain(ClusterSnapshot snapshot, String node) {
+    /** {@link #undrain} on a cluster view already read at {@code readAt} (maintenance off with undrain reads it once). */
+    private DrainStatus startUndrain(ClusterSnapshot snapshot, Instant readAt, String node) {
         Node n = requireNode(snapshot, node);
         failFastOnConflict(node);
         if (!n.online()) throw new PreflightException(node, "Node " + node + " is offline: guests cannot be moved back to it", List.of());
@@ -271,7 +277,8 @@ public final class MaintenanceService implements AutoCloseable {
         String message = last.isEmpty() ? "Nothing to undrain: node " + node + " has no finished drain"
                 : "Undraining node " + node + " (returning " + plan.moves().size() + " of " + (back.size() + left.size())
                 + " guests moved by drain " + last.get().drainId() + ")";
-        return launch(undrainId, Operation.UNDRAIN, request, plan, pre, message, last.map(DrainRecord::drainId).orElse(null), left, null);
+        return launch(undrainId, Operation.UNDRAIN, request, plan, pre, message, last.map(DrainRecord::drainId).orElse(null), left, null,
+                snapshot, readAt);
     }
 
     // ------------------------------------------------------------------ maintenance mode
@@ -290,9 +297,10 @@ public final class MaintenanceService implements AutoCloseable {
      */
     public MaintenanceView enableMaintenance(String node, String reason, boolean drain) {
         ensureOpen();
+        Instant readAt = scheduler.now();
         ClusterSnapshot snapshot = read(client::snapshot);
         requireNode(snapshot, node);
-        if (drain) startDrain(snapshot, DrainRequest.soft(node));
+        if (drain) startDrain(snapshot, readAt, DrainRequest.soft(node));
         NodeMaintenance current = maintenanceOf(node);
         Instant now = scheduler.now();
         if (current.inMaintenance()) {
@@ -310,6 +318,7 @@ public final class MaintenanceService implements AutoCloseable {
      */
     public MaintenanceView disableMaintenance(String node, boolean undrain) {
         ensureOpen();
+        Instant readAt = scheduler.now();
         ClusterSnapshot snapshot = read(client::snapshot);
         requireNode(snapshot, node);
         // Refused before anything changes; startUndrain checks again, atomically, when it records the undrain.
@@ -320,7 +329,7 @@ public final class MaintenanceService implements AutoCloseable {
             store.saveMaintenanceMode(node, false, current.reason(), current.maintenanceStarted(), now, now);
             log.info("Node {} is out of maintenance", node);
         }
-        if (undrain) startUndrain(snapshot, node);
+        if (undrain) startUndrain(snapshot, readAt, node);
         return view(maintenanceOf(node), snapshot);
     }
 
@@ -413,7 +422,7 @@ public final class MaintenanceService implements AutoCloseable {
             List<GuestProgress> guests = store.guests(rec.drainId());
             log.info("Recovering drain {} of node {} (previous owner {}): {} guests not finished", rec.drainId(), rec.node(),
                     d.owner(), guests.stream().filter(g -> !g.status().finished()).count());
-            startRun(rec, guests, Map.of(), null);
+            startRun(rec, guests, Map.of(), null, null, null);
             taken.add(rec.drainId());
         }
         return taken;
@@ -469,7 +478,7 @@ public final class MaintenanceService implements AutoCloseable {
 
     private DrainStatus launch(String drainId, Operation op, DrainRequest request, DrainPlan plan,
                                      Map<Integer, MigrationPreconditions> pre, String message, String undrainOf,
-                                     List<GuestProgress> extra, List<Integer> vmList) {
+                                     List<GuestProgress> extra, List<Integer> vmList, ClusterSnapshot view, Instant viewAt) {
         Instant now = scheduler.now();
         List<GuestProgress> guests = new ArrayList<>();
         for (PlanEntry e : plan.entries()) guests.add(progressOf(drainId, e, now));
@@ -478,12 +487,13 @@ public final class MaintenanceService implements AutoCloseable {
                 ownerId, now.plus(lease), false, undrainOf);
         store.createDrain(record, guests);
         store.recordDrainStarted(request.node(), drainId, vmList, now);
-        DrainRun run = startRun(record, guests, pre, now);
+        DrainRun run = startRun(record, guests, pre, now, view, viewAt);
         return run.status();
     }
 
-    private DrainRun startRun(DrainRecord record, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> pre, Instant at) {
-        DrainRun run = executor.start(record, guests, pre, at, this::onFinished);
+    private DrainRun startRun(DrainRecord record, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> pre, Instant at,
+                              ClusterSnapshot view, Instant viewAt) {
+        DrainRun run = executor.start(record, guests, pre, at, view, viewAt, this::onFinished);
         if (!run.isFinished()) active.put(record.drainId(), run);
         ensureHeartbeat();
         return run;
