@@ -75,6 +75,8 @@ public final class DrainRun {
     private final Map<Integer, Integer> failedAttempts = new HashMap<>();
     private final MoveWatcher watcher;
     private boolean takeSmallNext;
+    /** Migrations that may run at once, and into one target at once. */
+    private final int concurrency;
     private final int perTargetLimit;
     private int doneCount;
     private int failedCount;
@@ -99,7 +101,8 @@ public final class DrainRun {
         this.watcher = new MoveWatcher(async, executor.client(), config, this::abandoned);
         // The per-target limit spreads streams over targets; an undrain or a drain to one named target has only one.
         boolean singleTarget = record.operation() == Operation.UNDRAIN || record.request().targetNode().isPresent();
-        this.perTargetLimit = singleTarget ? Integer.MAX_VALUE : config.perTargetLimit();
+        this.concurrency = record.request().effectiveConcurrency(config.autoConcurrency());
+        this.perTargetLimit = singleTarget ? Integer.MAX_VALUE : config.perTargetLimit(concurrency);
         for (GuestProgress g : initial) {
             // A guest in progress when the previous owner died is moved again only if it is still on its source:
             // resolving where it is comes first in every move.
@@ -180,7 +183,7 @@ public final class DrainRun {
     }
 
     private synchronized boolean slotFree() {
-        return slots.size() < record.request().effectiveConcurrency();
+        return slots.size() < concurrency;
     }
 
     private synchronized int inFlightCount() {
@@ -222,25 +225,46 @@ public final class DrainRun {
     }
 
     /**
-     * Under the lock: picks the guests to start now and those to shut down ahead. It walks the queue in start order
-     * (see {@link StartOrder}); the guests that would take the free slots and the two after them are "next in line",
-     * and those of them that need a shutdown, and whose target is not saturated, get it now. A guest starts when a slot is free, its target is not saturated and, if it
-     * needed a shutdown, it is down.
+     * Under the lock: picks the guests to start now and those to shut down ahead. Guests already down for their
+     * offline move start first (each second they wait is downtime). Then it walks the queue in start order (see
+     * {@link StartOrder}); the guests that would take the free slots and the two after them are "next in line", and
+     * those of them that need a shutdown get it now if a lane of their target is left for them. A lane is claimed by a
+     * move under way or by a guest down (or going down) for its move: a guest is not shut down to wait for another
+     * move into its target to end, and a running guest does not take the lane a stopped one is waiting for. A guest
+     * starts when a slot is free, its target has a lane for it and, if it needed a shutdown, it is down.
      */
     private void fill(List<GuestProgress> toStart, List<GuestProgress> toPrepare) {
-        int limit = record.request().effectiveConcurrency();
-        int freeSlots = limit - slots.size();
+        int freeSlots = concurrency - slots.size();
         // Next in line: the guests that would take the free slots, and the next two (a shutdown takes a while).
         int nextInLine = freeSlots + 2;
         Map<String, Integer> targets = new HashMap<>(perTarget);
+        Map<String, Integer> claimed = new HashMap<>(perTarget);
+        List<GuestProgress> down = new ArrayList<>();
+        for (Set<Integer> set : List.of(preparing, prepared)) {
+            for (int vmid : set) {
+                GuestProgress g = guests.get(vmid);
+                if (!queue.contains(g)) continue;
+                claimed.merge(g.targetNode(), 1, Integer::sum);
+                if (set == prepared) down.add(g);
+            }
+        }
         List<GuestProgress> starting = new ArrayList<>();
+        down.sort(executionOrder());
+        for (GuestProgress g : down) {
+            if (freeSlots == 0 || targets.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
+            freeSlots--;
+            targets.merge(g.targetNode(), 1, Integer::sum);
+            starting.add(g);
+        }
         StartOrder order = new StartOrder(takeSmallNext);
         for (int position = 1; order.hasNext() && (freeSlots > 0 || position <= nextInLine); position++) {
             GuestProgress g = guests.get(order.next().vmid());
-            if (preparing.contains(g.vmid())) continue;
-            if (needsShutdown(g) && !prepared.contains(g.vmid())) {
-                // Down only when its move can follow soon: among the next in line, and its target not saturated.
-                if (position > nextInLine || targets.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
+            if (preparing.contains(g.vmid()) || prepared.contains(g.vmid())) continue;
+            boolean laneLeft = claimed.getOrDefault(g.targetNode(), 0) < perTargetLimit;
+            if (needsShutdown(g)) {
+                // Down only when its move can follow soon: among the next in line, and a lane of its target left for it.
+                if (position > nextInLine || !laneLeft) continue;
+                claimed.merge(g.targetNode(), 1, Integer::sum);
                 GuestProgress started = g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
                 put(started);
                 preparing.add(g.vmid());
@@ -251,6 +275,7 @@ public final class DrainRun {
             if (freeSlots == 0 || targets.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
             freeSlots--;
             targets.merge(g.targetNode(), 1, Integer::sum);
+            claimed.merge(g.targetNode(), 1, Integer::sum);
             starting.add(g);
             if (!g.alwaysOn()) takeSmallNext = !order.lastFromSmallEnd();
         }

@@ -7,7 +7,8 @@ import java.time.Duration;
 /**
  * Limits and timings of the {@link DrainExecutor}. Immutable; {@link #defaults()} or {@link #builder()}.
  *
- * @param perTargetLimit      migrations that may run into one target node at once
+ * @param perTargetLimit      migrations that may run into one target node at once; {@value #AUTO_PER_TARGET_LIMIT} (the
+ *                            default): half the drain's concurrency, rounded up, and at least 2 — see {@link #perTargetLimit(int)}
  * @param migrationTimeout    longest one guest's move may take, from its start to verified on the target
  * @param drainTimeout        longest a whole drain may take
  * @param pollInitialDelay    first wait before reading a task's state again after it was found running; grows up to {@code pollMaxDelay}
@@ -31,12 +32,16 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
                              Duration retryMaxDelay, int retriesOnNewTarget, Duration preconditionMaxAge,
                              Duration clusterViewMaxAge, double expectedMigrationRate, double expectedLinkBandwidth,
                              Duration expectedMigrationOverhead) {
-    public static final int DEFAULT_PER_TARGET_LIMIT = 2;
+    /** {@code perTargetLimit} chosen from the drain's concurrency: see {@link #perTargetLimit(int)}. */
+    public static final int AUTO_PER_TARGET_LIMIT = 0;
+    public static final int DEFAULT_PER_TARGET_LIMIT = AUTO_PER_TARGET_LIMIT;
     public static final Duration DEFAULT_MIGRATION_TIMEOUT = Duration.ofMinutes(30);
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofHours(12);
 
     public ExecutorConfig {
-        Checks.positive("perTargetLimit", perTargetLimit);
+        if (perTargetLimit < 0) {
+            throw new IllegalArgumentException("perTargetLimit must be >= 1, or 0 for half the drain's concurrency, was " + perTargetLimit);
+        }
         Checks.positive("migrationTimeout", migrationTimeout);
         Checks.positive("drainTimeout", drainTimeout);
         Checks.positive("pollInitialDelay", pollInitialDelay);
@@ -53,6 +58,29 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
         if (!(expectedMigrationRate > 0)) throw new IllegalArgumentException("expectedMigrationRate must be > 0, was " + expectedMigrationRate);
         if (!(expectedLinkBandwidth > 0)) throw new IllegalArgumentException("expectedLinkBandwidth must be > 0, was " + expectedLinkBandwidth);
         Checks.notNull("expectedMigrationOverhead", expectedMigrationOverhead);
+    }
+
+    /**
+     * Migrations that may run into one target at once in a drain running {@code concurrency} at once: the configured
+     * limit, or by default half of {@code concurrency} rounded up and at least 2. So no target takes every stream, yet
+     * a target that receives a large part of the drain (the roomiest node, when memory decides) is not left with a
+     * small share of the source's link while the others are done (BENCHMARKS.md, S1).
+     */
+    public int perTargetLimit(int concurrency) {
+        return perTargetLimit != AUTO_PER_TARGET_LIMIT ? perTargetLimit : Math.max(2, (concurrency + 1) / 2);
+    }
+
+    /**
+     * The concurrency of a drain asked with {@code maxConcurrent: "auto"}: twice the streams that fill the link,
+     * {@code 2 * ceil(expectedLinkBandwidth / expectedMigrationRate)}, within 2 and
+     * {@link io.moxxie.core.plan.DrainRequest#MAX_CONCURRENT_LIMIT}. As many streams as fill the source's link keep it
+     * busy only while they all copy; each move also spends a fixed time setting up and switching over without
+     * copying (for guests of a few GiB, as long as it copies), so twice as many keep it busy through those. With the
+     * defaults (1.1 GB/s, 0.5 GB/s per stream): 6.
+     */
+    public int autoConcurrency() {
+        int fill = (int) Math.ceil(expectedLinkBandwidth / expectedMigrationRate - 1e-9);
+        return Math.max(2, Math.min(io.moxxie.core.plan.DrainRequest.MAX_CONCURRENT_LIMIT, 2 * fill));
     }
 
     public static ExecutorConfig defaults() {

@@ -21,6 +21,7 @@ public final class DrainRequest {
     private final DrainMode mode;
     private final boolean parallel;
     private final int maxConcurrent;
+    private final boolean autoConcurrency;
     private final boolean allowOffline;
     private final String targetNode;
     private final boolean dryRun;
@@ -35,6 +36,7 @@ public final class DrainRequest {
                     + ", was " + b.maxConcurrent);
         }
         this.maxConcurrent = b.maxConcurrent;
+        this.autoConcurrency = b.autoConcurrency;
         this.allowOffline = b.allowOffline;
         if (b.targetNode != null) {
             Checks.nodeName("targetNode", b.targetNode);
@@ -62,8 +64,8 @@ public final class DrainRequest {
     }
 
     public Builder toBuilder() {
-        return new Builder(node).mode(mode).parallel(parallel).maxConcurrent(maxConcurrent).allowOffline(allowOffline)
-                .targetNode(targetNode).dryRun(dryRun).force(force);
+        return new Builder(node).mode(mode).parallel(parallel).maxConcurrent(maxConcurrent).autoConcurrency(autoConcurrency)
+                .allowOffline(allowOffline).targetNode(targetNode).dryRun(dryRun).force(force);
     }
 
     public String node() {
@@ -82,9 +84,22 @@ public final class DrainRequest {
         return maxConcurrent;
     }
 
-    /** Migrations that may run at once: {@code maxConcurrent}, or 1 when not parallel. */
-    public int effectiveConcurrency() {
-        return parallel ? maxConcurrent : 1;
+    /**
+     * {@code maxConcurrent: "auto"}: the executor chooses how many migrations run at once from its link model
+     * ({@link io.moxxie.core.execution.ExecutorConfig#autoConcurrency()}); {@link #maxConcurrent()} is then not used.
+     */
+    public boolean autoConcurrency() {
+        return autoConcurrency;
+    }
+
+    /**
+     * Migrations that may run at once: {@code maxConcurrent}, or {@code auto} when it is "auto", or 1 when not parallel.
+     *
+     * @param auto the executor's choice for "auto"
+     */
+    public int effectiveConcurrency(int auto) {
+        if (!parallel) return 1;
+        return autoConcurrency ? auto : maxConcurrent;
     }
 
     /** As asked. Hard drains allow offline moves whatever this says: see {@link #offlineAllowed()}. */
@@ -112,7 +127,7 @@ public final class DrainRequest {
     @Override
     public String toString() {
         return "DrainRequest[node=" + node + ", mode=" + mode.wireName() + ", parallel=" + parallel
-                + ", maxConcurrent=" + maxConcurrent + ", allowOffline=" + allowOffline + ", targetNode=" + targetNode
+                + ", maxConcurrent=" + (autoConcurrency ? "auto" : maxConcurrent) + ", allowOffline=" + allowOffline + ", targetNode=" + targetNode
                 + ", dryRun=" + dryRun + ", force=" + force + "]";
     }
 
@@ -132,6 +147,7 @@ public final class DrainRequest {
         private DrainMode mode = DEFAULT_MODE;
         private boolean parallel = DEFAULT_PARALLEL;
         private int maxConcurrent = DEFAULT_MAX_CONCURRENT;
+        private boolean autoConcurrency;
         private boolean allowOffline;
         private String targetNode;
         private boolean dryRun;
@@ -159,6 +175,12 @@ public final class DrainRequest {
 
         public Builder maxConcurrent(int maxConcurrent) {
             this.maxConcurrent = maxConcurrent;
+            return this;
+        }
+
+        /** {@code maxConcurrent: "auto"}: see {@link DrainRequest#autoConcurrency()}. */
+        public Builder autoConcurrency(boolean auto) {
+            this.autoConcurrency = auto;
             return this;
         }
 

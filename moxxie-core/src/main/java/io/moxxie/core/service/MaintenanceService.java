@@ -104,9 +104,11 @@ public final class MaintenanceService implements AutoCloseable {
         this.planningRetry = Failsafe.with(RetryPolicy.builder().handle(TransientHypervisorException.class)
                 .withBackoff(b.planningRetryDelay, b.planningRetryDelay.multipliedBy(8)).withMaxRetries(b.executorConfig.maxRetries()).build());
         log.info("Moxxie maintenance service {}: tags always-on='{}' maint-ok='{}', headroom {}%, per-target limit {}, "
-                        + "migration timeout {}, drain timeout {}, lease {}", ownerId, b.tagPolicy.alwaysOnTag(), b.tagPolicy.maintOkTag(),
-                Math.round(b.placement.memoryHeadroom() * 100), b.executorConfig.perTargetLimit(), b.executorConfig.migrationTimeout(),
-                b.executorConfig.drainTimeout(), lease);
+                        + "auto concurrency {}, migration timeout {}, drain timeout {}, lease {}", ownerId, b.tagPolicy.alwaysOnTag(),
+                b.tagPolicy.maintOkTag(), Math.round(b.placement.memoryHeadroom() * 100),
+                b.executorConfig.perTargetLimit() == ExecutorConfig.AUTO_PER_TARGET_LIMIT ? "half the concurrency (at least 2)"
+                        : b.executorConfig.perTargetLimit(),
+                b.executorConfig.autoConcurrency(), b.executorConfig.migrationTimeout(), b.executorConfig.drainTimeout(), lease);
     }
 
     /** Starts a builder with the two parts every service needs. */
@@ -252,7 +254,7 @@ public final class MaintenanceService implements AutoCloseable {
                 .filter(d -> d.operation() == Operation.DRAIN && d.status().finished()).findFirst();
         DrainRequest original = last.map(DrainRecord::request).orElse(DrainRequest.soft(node));
         DrainRequest request = DrainRequest.builder(node).mode(original.mode()).parallel(original.parallel())
-                .maxConcurrent(original.maxConcurrent()).allowOffline(original.allowOffline()).build();
+                .maxConcurrent(original.maxConcurrent()).autoConcurrency(original.autoConcurrency()).allowOffline(original.allowOffline()).build();
 
         List<Guest> back = new ArrayList<>();
         List<GuestProgress> left = new ArrayList<>();

@@ -16,7 +16,7 @@ class DrainRequestTest {
         assertThat(r.targetNode()).isEmpty();
         assertThat(r.offlineAllowed()).isFalse();
         assertThat(DrainRequest.hard("hv7").offlineAllowed()).isTrue();
-        assertThat(DrainRequest.builder("hv7").parallel(false).maxConcurrent(5).build().effectiveConcurrency()).isEqualTo(1);
+        assertThat(DrainRequest.builder("hv7").parallel(false).maxConcurrent(5).build().effectiveConcurrency(6)).isEqualTo(1);
     }
 
     @Test
@@ -39,5 +39,16 @@ class DrainRequestTest {
     void modeParsingIsCaseInsensitiveAndBlankTargetMeansAuto() {
         assertThat(DrainRequest.builder("hv7").mode("HARD").build().mode()).isEqualTo(DrainMode.HARD);
         assertThat(DrainRequest.builder("hv7").targetNode(" ").build().targetNode()).isEmpty();
+    }
+
+    @Test
+    void autoConcurrencyTakesTheExecutorsChoiceUnlessNotParallel() {
+        DrainRequest auto = DrainRequest.builder("hv7").maxConcurrent(5).autoConcurrency(true).build();
+        assertThat(auto.autoConcurrency()).isTrue();
+        assertThat(auto.effectiveConcurrency(6)).isEqualTo(6);
+        assertThat(auto.toString()).contains("maxConcurrent=auto");
+        assertThat(auto.toBuilder().build()).isEqualTo(auto);
+        assertThat(auto.toBuilder().parallel(false).build().effectiveConcurrency(6)).isEqualTo(1);
+        assertThat(DrainRequest.builder("hv7").maxConcurrent(5).build().effectiveConcurrency(6)).isEqualTo(5);
     }
 }

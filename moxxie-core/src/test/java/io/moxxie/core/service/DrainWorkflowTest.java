@@ -422,6 +422,25 @@ class DrainWorkflowTest {
     }
 
     @Test
+    void autoConcurrencyRunsTheExecutorsChoiceAtOnceAndHalfOfItIntoOneTarget() {
+        Env env = new Env();
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).autoConcurrency(true).build());
+        env.runUntilIdle();
+        assertThat(env.service.status("hv7", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(ExecutorConfig.defaults().autoConcurrency()).isEqualTo(6);
+        assertThat(env.cluster.peakMigrationsPerTarget().values()).allMatch(p -> p <= 3).anyMatch(p -> p == 3);
+    }
+
+    @Test
+    void byDefaultNoTargetTakesMoreThanHalfTheStreamsRoundedUp() {
+        Env env = new Env();
+        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(5).build());
+        env.runUntilIdle();
+        assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(5);
+        assertThat(env.cluster.peakMigrationsPerTarget().values()).allMatch(p -> p <= 3).anyMatch(p -> p == 3);
+    }
+
+    @Test
     void offlineMovesShutDownAheadWithoutTakingAMigrationSlot() {
         Env env = new Env();
         env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(2).build());

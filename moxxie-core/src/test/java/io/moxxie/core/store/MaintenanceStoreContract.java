@@ -212,6 +212,18 @@ public abstract class MaintenanceStoreContract {
     }
 
     @Test
+    void aDrainWithAutoConcurrencyReadsBackAsAuto() {
+        DrainRequest request = DrainRequest.builder("hv7").autoConcurrency(true).build();
+        store.createDrain(new DrainRecord("d-auto", "hv7", Operation.DRAIN, request, DrainState.IN_PROGRESS, "Draining node hv7 (soft mode)",
+                at(0), null, "service-a", at(30), false, null), List.of());
+
+        DrainRequest read = anotherInstance(store).drain("d-auto").orElseThrow().request();
+        assertThat(read.autoConcurrency()).isTrue();
+        assertThat(read).isEqualTo(request);
+        assertThat(read.effectiveConcurrency(6)).isEqualTo(6);
+    }
+
+    @Test
     void anUndrainReadsBackWithTheDrainItReverses() {
         DrainRecord undrain = new DrainRecord("u-1", "hv7", Operation.UNDRAIN, DrainRequest.soft("hv7"),
                 DrainState.IN_PROGRESS, null, at(0), null, "service-a", at(30), false, "d-1");

@@ -38,9 +38,9 @@ final class MoxxieStrategy implements Strategy {
                 .placement(s.placement()).planningRetryDelay(Duration.ofMillis(1)).ownerId("bench").build()) {
             double makespan = 0, bound = 0;
             int moved = 0, failed = 0;
-            int k = auto ? DrainRequest.MAX_CONCURRENT_LIMIT : s.maxConcurrent();
+            int k = s.maxConcurrent();
             for (String node : s.nodes()) {
-                DrainRequest request = DrainRequest.builder(node).mode(s.mode()).maxConcurrent(k).build();
+                DrainRequest request = DrainRequest.builder(node).mode(s.mode()).maxConcurrent(k).autoConcurrency(auto).build();
                 for (boolean back : s.rolling() ? new boolean[]{false, true} : new boolean[]{false}) {
                     Map<Integer, Guest> before = byId(cluster);
                     DrainStatus started = back ? service.undrain(node) : service.drain(request);

@@ -94,7 +94,16 @@ final class ApiRoutes {
         }
         Boolean parallel = Request.optBoolean(body, "parallel");
         if (parallel != null) b.parallel(parallel);
-        Integer max = Request.optInt(body, "maxConcurrent");
+        JsonNode maxNode = body.get("maxConcurrent");
+        Integer max = null;
+        if (maxNode != null && "auto".equals(maxNode.textValue())) {
+            b.autoConcurrency(true);
+        } else if (maxNode != null && !maxNode.isNull()) {
+            if (!maxNode.isIntegralNumber() || !maxNode.canConvertToInt()) {
+                throw ApiException.badRequest("maxConcurrent", "maxConcurrent must be a whole number or \"auto\", was " + maxNode);
+            }
+            max = maxNode.intValue();
+        }
         if (max != null) {
             if (max < 1 || max > DrainRequest.MAX_CONCURRENT_LIMIT) {
                 throw ApiException.badRequest("maxConcurrent", "maxConcurrent must be between 1 and " + DrainRequest.MAX_CONCURRENT_LIMIT

@@ -117,10 +117,10 @@ class BadInputTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"2.5", "\"3\"", "true", "99999999999"})
-    void maxConcurrentThatIsNotAWholeNumberIs400(String value) {
+    @ValueSource(strings = {"2.5", "\"3\"", "\"AUTO\"", "true", "99999999999"})
+    void maxConcurrentThatIsNotAWholeNumberOrAutoIs400(String value) {
         assertRefused("POST", "/api/v1/nodes/hv7/drain", "{\"maxConcurrent\": " + value + "}", 400, "maxConcurrent",
-                "maxConcurrent must be a whole number, was " + value);
+                "maxConcurrent must be a whole number or \"auto\", was " + value);
     }
 
     @Test

@@ -88,6 +88,8 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
     private static final Logger LOG = LoggerFactory.getLogger(JdbcMaintenanceStore.class);
     private static final String IN_PROGRESS = DrainState.IN_PROGRESS.wireName();
     private static final int OPTIMISTIC_ATTEMPTS = 20;
+    /** {@code max_concurrent} of a drain asked with {@code maxConcurrent: "auto"} (a real limit is 1 to 64). */
+    private static final int AUTO_CONCURRENCY = 0;
 
     private static final String DRAIN_COLUMNS = "drain_id, node_name, operation, status, message, drain_mode, run_parallel,"
             + " max_concurrent, allow_offline, target_node, force_drain, dry_run, undrain_of, started_at, completed_at,"
@@ -337,7 +339,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
                 .bind("message", d.message())
                 .bind("mode", r.mode().wireName())
                 .bind("parallel", r.parallel())
-                .bind("maxConcurrent", r.maxConcurrent())
+                .bind("maxConcurrent", r.autoConcurrency() ? AUTO_CONCURRENCY : r.maxConcurrent())
                 .bind("allowOffline", r.allowOffline())
                 .bind("targetNode", r.targetNode().orElse(null))
                 .bind("force", r.force())
@@ -551,7 +553,8 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
             DrainRequest request = DrainRequest.builder(node)
                     .mode(parse("drain", "drain_mode", row, rs.getString("drain_mode"), DrainMode::parse))
                     .parallel(rs.getBoolean("run_parallel"))
-                    .maxConcurrent(rs.getInt("max_concurrent"))
+                    .maxConcurrent(rs.getInt("max_concurrent") == AUTO_CONCURRENCY ? DrainRequest.DEFAULT_MAX_CONCURRENT : rs.getInt("max_concurrent"))
+                    .autoConcurrency(rs.getInt("max_concurrent") == AUTO_CONCURRENCY)
                     .allowOffline(rs.getBoolean("allow_offline"))
                     .targetNode(rs.getString("target_node"))
                     .force(rs.getBoolean("force_drain"))

@@ -301,7 +301,7 @@ abstract class JdbcMaintenanceStoreTestBase extends MaintenanceStoreContract {
         db.execute("UPDATE drain SET operation = 'drain', drain_mode = 'gentle'");
         assertThatThrownBy(() -> store.drain("d-1")).isInstanceOf(StoreException.class)
                 .hasMessageContaining("column drain_mode").hasMessageContaining("'gentle'");
-        db.execute("UPDATE drain SET drain_mode = 'soft', max_concurrent = 0");
+        db.execute("UPDATE drain SET drain_mode = 'soft', max_concurrent = 65");
         assertThatThrownBy(() -> store.drain("d-1")).isInstanceOf(StoreException.class)
                 .hasMessageContaining("column max_concurrent");
         db.execute("UPDATE drain SET max_concurrent = 3");

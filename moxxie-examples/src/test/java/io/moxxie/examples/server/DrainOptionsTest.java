@@ -1,0 +1,46 @@
+package io.moxxie.examples.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.moxxie.core.execution.ExecutorConfig;
+import io.moxxie.core.simulation.SimulatedCluster;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Drain options beyond the guide's examples, through the REST API on the demo cluster. */
+class DrainOptionsTest {
+    @TempDir
+    Path dataDir;
+    MoxxieServer server;
+    Api api;
+
+    @BeforeEach
+    void start() {
+        server = TestServers.start(dataDir);
+        api = new Api(server.uri());
+    }
+
+    @AfterEach
+    void stop() {
+        if (server != null) server.close();
+    }
+
+    @Test
+    void maxConcurrentAutoRunsTheExecutorsChoiceAtOnce() {
+        SimulatedCluster cluster = server.demo().orElseThrow().cluster();
+        Api.Result r = api.post("/api/v1/nodes/hv7/drain", "{\"drainMode\": \"hard\", \"maxConcurrent\": \"auto\"}");
+        assertThat(r.status()).isEqualTo(202);
+        JsonNode done = api.awaitFinished("hv7", r.body().get("drainId").asText(), Duration.ofSeconds(60));
+
+        assertThat(done.get("status").asText()).isEqualTo("completed");
+        assertThat(done.get("completedVMs").asInt()).isEqualTo(15);
+        assertThat(cluster.peakConcurrentMigrations()).isEqualTo(ExecutorConfig.defaults().autoConcurrency());
+        assertThat(cluster.peakMigrationsPerTarget().values()).allMatch(p -> p <= ExecutorConfig.defaults().perTargetLimit(6));
+    }
+}
