@@ -61,7 +61,7 @@ final class BaselineStrategy implements Strategy {
         SimulatedCluster cluster = s.cluster().apply(scheduler).build();
         DrainPlanner planner = new DrainPlanner(TagPolicy.defaults(), s.placement());
         int k = Math.max(1, s.maxConcurrent());
-        double makespan = 0, bound = 0;
+        double makespan = 0, bound = 0, sparse = 0;
         int moved = 0, failed = 0, guests = 0;
         Map<String, List<Guest>> movedAway = new HashMap<>();
         for (String node : s.nodes()) {
@@ -93,7 +93,9 @@ final class BaselineStrategy implements Strategy {
                 Runner runner = new Runner(cluster, scheduler, moves, k, kind == Kind.WAVES);
                 runner.start();
                 scheduler.runUntilIdle();
-                makespan += Duration.between(start, runner.finishedAt == null ? start : runner.finishedAt).toNanos() / 1e9;
+                Instant end = runner.finishedAt == null ? start : runner.finishedAt;
+                makespan += Duration.between(start, end).toNanos() / 1e9;
+                sparse += Measure.sparseCopySeconds(cluster.migrations(), s.model().overhead(), start, end);
                 bound += Measure.lowerBound(s.model(), runner.succeeded, k);
                 moved += runner.succeeded.size();
                 failed += runner.failures;
@@ -102,7 +104,7 @@ final class BaselineStrategy implements Strategy {
         }
         Set<String> sources = new HashSet<>(s.rolling() ? List.of() : s.nodes());
         return new Outcome(s.name(), name(), guests, cluster.currentSnapshot().nodes().size(), k, makespan, bound,
-                Measure.maxTargetUtilization(cluster, sources), moved, failed, cluster.totalCalls());
+                Measure.maxTargetUtilization(cluster, sources), moved, failed, cluster.totalCalls(), sparse);
     }
 
     private static List<Guest> current(ClusterSnapshot snap, List<Guest> guests) {

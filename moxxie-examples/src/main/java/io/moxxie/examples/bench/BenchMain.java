@@ -59,6 +59,7 @@ public final class BenchMain {
         }
         Report report = new Report(outcomes, MigrationModel.DEFAULT);
         tight(report, outcomes);
+        if (!quick && (only == null || only.equals("scenarios"))) concurrencySweep(report, demoCluster);
         if (only == null || only.equals("requests")) requestsPerGuest(report, demoCluster);
         if (only == null || only.equals("executor")) executorOverhead(report);
         if (only == null || only.equals("planner")) planner(report, quick);
@@ -82,6 +83,35 @@ public final class BenchMain {
             report.verdict(String.format(Locale.ROOT, "S5 tight, %s: peak memory of any node %.3f of its total, %d moved + %d failed of %d",
                     o.strategy(), o.maxTargetMemoryUtilization(), o.moved(), o.failed(), o.guests()), ok);
         }
+    }
+
+    /** Moxxie at fixed concurrencies from 3 to 64 on every scenario: the evidence for what "auto" picks. */
+    private static void concurrencySweep(Report report, Consumer<SimulatedCluster.Builder> demoCluster) {
+        int[] ks = {3, 4, 5, 6, 8, 12, 64};
+        int auto = io.moxxie.core.execution.ExecutorConfig.defaults().autoConcurrency();
+        StringBuilder md = new StringBuilder("## Concurrency sweep\n\n")
+                .append("Moxxie's executor at fixed maxConcurrent k (per-target limit: half of k, at least 2), makespan / lower bound. ")
+                .append(String.format(Locale.ROOT, "`auto` runs %d at once with the default link model.%n%n", auto))
+                .append("| scenario |");
+        for (int k : ks) md.append(" k=").append(k).append(k == auto ? " (auto)" : "").append(" |");
+        md.append("\n|---|");
+        for (int ignored : ks) md.append("---|");
+        md.append('\n');
+        MoxxieStrategy moxxie = new MoxxieStrategy(false);
+        for (Scenario s : Scenarios.all(demoCluster)) {
+            if (s.name().startsWith("S1") && s.maxConcurrent() != 3) continue; // S1 is one scenario at two k
+            String name = s.name().startsWith("S1") ? "S1 guide hard" : s.name();
+            md.append("| ").append(name).append(" |");
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "sweep %-20s", name));
+            for (int k : ks) {
+                Outcome o = moxxie.run(s.withConcurrency(k));
+                md.append(String.format(Locale.ROOT, " %.3f |", o.ratio()));
+                line.append(String.format(Locale.ROOT, " k=%d %.3f", k, o.ratio()));
+            }
+            md.append('\n');
+            System.out.println(line);
+        }
+        report.section(md.toString());
     }
 
     private static void requestsPerGuest(Report report, Consumer<SimulatedCluster.Builder> demoCluster) {

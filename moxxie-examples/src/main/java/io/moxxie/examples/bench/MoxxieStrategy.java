@@ -36,7 +36,7 @@ final class MoxxieStrategy implements Strategy {
         int nodes = cluster.currentSnapshot().nodes().size();
         try (MaintenanceService service = MaintenanceService.builder(cluster, new InMemoryMaintenanceStore()).scheduler(scheduler)
                 .placement(s.placement()).planningRetryDelay(Duration.ofMillis(1)).ownerId("bench").build()) {
-            double makespan = 0, bound = 0;
+            double makespan = 0, bound = 0, sparse = 0;
             int moved = 0, failed = 0;
             int k = s.maxConcurrent();
             for (String node : s.nodes()) {
@@ -47,6 +47,7 @@ final class MoxxieStrategy implements Strategy {
                     scheduler.runUntilIdle();
                     DrainStatus done = service.status(node, started.drainId());
                     makespan += Duration.between(done.startedAt(), done.completedAt()).toNanos() / 1e9;
+                    sparse += Measure.sparseCopySeconds(cluster.migrations(), s.model().overhead(), done.startedAt(), done.completedAt());
                     List<Guest> movedGuests = done.vmStatus().stream().filter(v -> v.status() == GuestState.COMPLETED)
                             .map(v -> before.get(v.vmid())).toList();
                     bound += Measure.lowerBound(s.model(), movedGuests, auto ? movedGuests.size() : k);
@@ -57,7 +58,7 @@ final class MoxxieStrategy implements Strategy {
             }
             Set<String> sources = new HashSet<>(s.rolling() ? List.of() : s.nodes());
             return new Outcome(s.name(), name(), guests, nodes, auto ? 0 : k, makespan, bound,
-                    Measure.maxTargetUtilization(cluster, sources), moved, failed, cluster.totalCalls());
+                    Measure.maxTargetUtilization(cluster, sources), moved, failed, cluster.totalCalls(), sparse);
         }
     }
 

@@ -9,9 +9,11 @@ package io.moxxie.examples.bench;
  * @param moved                      guests moved
  * @param failed                     guests whose move failed (blocked by the plan, or refused by the cluster)
  * @param hypervisorCalls            calls made to the cluster, planning included
+ * @param sparseCopySeconds          of the makespan, the time at most one migration was copying (see {@link Measure#sparseCopySeconds})
  */
 record Outcome(String scenario, String strategy, int guests, int nodes, int maxConcurrent, double makespanSeconds,
-               double lowerBoundSeconds, double maxTargetMemoryUtilization, int moved, int failed, long hypervisorCalls) {
+               double lowerBoundSeconds, double maxTargetMemoryUtilization, int moved, int failed, long hypervisorCalls,
+               double sparseCopySeconds) {
 
     double ratio() {
         return lowerBoundSeconds == 0 ? 1.0 : makespanSeconds / lowerBoundSeconds;

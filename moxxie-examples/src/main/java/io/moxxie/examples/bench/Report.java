@@ -38,31 +38,47 @@ final class Report {
             Outcome o = outcomes.get(i);
             sb.append(String.format(Locale.ROOT, "  {\"scenario\": \"%s\", \"strategy\": \"%s\", \"guests\": %d, \"nodes\": %d, "
                             + "\"maxConcurrent\": %s, \"makespanSeconds\": %.3f, \"lowerBoundSeconds\": %.3f, \"ratio\": %.4f, "
-                            + "\"maxTargetMemoryUtilization\": %.4f, \"moved\": %d, \"failed\": %d, \"hypervisorCalls\": %d}%s%n",
+                            + "\"maxTargetMemoryUtilization\": %.4f, \"moved\": %d, \"failed\": %d, \"hypervisorCalls\": %d, "
+                            + "\"sparseCopySeconds\": %.1f}%s%n",
                     o.scenario(), o.strategy(), o.guests(), o.nodes(), o.maxConcurrent() == 0 ? "\"auto\"" : Integer.toString(o.maxConcurrent()),
                     o.makespanSeconds(), o.lowerBoundSeconds(), o.ratio(), o.maxTargetMemoryUtilization(), o.moved(), o.failed(),
-                    o.hypervisorCalls(), i + 1 < outcomes.size() ? "," : ""));
+                    o.hypervisorCalls(), o.sparseCopySeconds(), i + 1 < outcomes.size() ? "," : ""));
         }
         return sb.append("]\n").toString();
     }
 
-    /** Per scenario: Moxxie's fixed-concurrency outcome and whether it meets the targets. */
+    /**
+     * Per scenario: Moxxie at the scenario's fixed concurrency and with "auto", each against the ratio target and the
+     * baselines. At a fixed k the bound's second term may bind; no schedule reaches it then (see the report), which
+     * the line says — the miss still counts as one.
+     */
     List<String> verdictLines() {
         List<String> lines = new ArrayList<>();
         for (Map.Entry<String, List<Outcome>> e : byScenario().entrySet()) {
             Outcome mine = find(e.getValue(), "moxxie");
             Outcome auto = find(e.getValue(), "moxxie-auto");
             StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-20s moxxie %.3f", e.getKey(), mine.ratio()));
-            if (auto != null) sb.append(String.format(Locale.ROOT, ", moxxie-auto %.3f", auto.ratio()));
-            sb.append(mine.ratio() <= TARGET_RATIO ? "  ratio target met" : "  ratio target MISSED (> " + TARGET_RATIO + ")");
-            for (Outcome b : e.getValue()) {
-                if (b.strategy().startsWith("moxxie")) continue;
-                if (worseThan(mine, b)) sb.append("; WORSE than ").append(b.strategy());
+            sb.append(mine.ratio() <= TARGET_RATIO ? " met" : " MISSED (> " + TARGET_RATIO + ")");
+            if (auto != null && mine.lowerBoundSeconds() > auto.lowerBoundSeconds() * (1 + 1e-9)) {
+                sb.append(String.format(Locale.ROOT, " [the bound's k term binds at k=%d: not reachable]", mine.maxConcurrent()));
+            }
+            worse(sb, mine, e.getValue());
+            if (auto != null) {
+                sb.append(String.format(Locale.ROOT, "; moxxie-auto %.3f", auto.ratio()))
+                        .append(auto.ratio() <= TARGET_RATIO ? " met" : " MISSED (> " + TARGET_RATIO + ")");
+                worse(sb, auto, e.getValue());
             }
             lines.add(sb.toString());
         }
         lines.addAll(extraVerdicts);
         return lines;
+    }
+
+    private static void worse(StringBuilder sb, Outcome mine, List<Outcome> all) {
+        for (Outcome b : all) {
+            if (b.strategy().startsWith("moxxie")) continue;
+            if (worseThan(mine, b)) sb.append(", WORSE than ").append(b.strategy());
+        }
     }
 
     String verdicts() {
@@ -91,16 +107,21 @@ final class Report {
                 model.linkBandwidth() / 1e9, model.streamCap() / 1e9, model.overhead().toSeconds()));
         md.append("Lower bound for moving guests of memory m_i off one node with at most k at once:\n\n");
         md.append("```\nLB = max( max_i (o + m_i/s),  sum_i (o + m_i/s) / k,  sum_i m_i / B )\n```\n\n");
-        md.append("For `moxxie-auto` k is unbounded (the second term drops). Guests left in place (soft drain, `maint-ok`) and guests ")
+        md.append("`moxxie-auto` is a drain asked with `maxConcurrent: \"auto\"`; its bound is taken with k unbounded (the second term ")
+                .append("drops), the lowest bound of any concurrency, so its ratio is not flattered. Guests left in place (soft drain, `maint-ok`) and guests ")
                 .append("that could not move are not in the bound. Shutdown and start of guests moved offline are not in the bound either ")
                 .append("(they use no link), so hard drains carry that time above it.\n\n");
-        md.append("| scenario | strategy | guests | nodes | k | makespan s | lower bound s | ratio | max target memory | moved | failed |\n");
-        md.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        md.append("| scenario | strategy | guests | nodes | k | makespan s | lower bound s | ratio | max target memory | moved | failed "
+                + "| at most 1 copying s |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Outcome o : outcomes) {
-            md.append(String.format(Locale.ROOT, "| %s | %s | %d | %d | %s | %.1f | %.1f | %.3f | %.3f | %d | %d |%n", o.scenario(), o.strategy(),
-                    o.guests(), o.nodes(), o.maxConcurrent() == 0 ? "auto" : Integer.toString(o.maxConcurrent()), o.makespanSeconds(),
-                    o.lowerBoundSeconds(), o.ratio(), o.maxTargetMemoryUtilization(), o.moved(), o.failed()));
+            md.append(String.format(Locale.ROOT, "| %s | %s | %d | %d | %s | %.1f | %.1f | %.3f | %.3f | %d | %d | %.1f |%n", o.scenario(),
+                    o.strategy(), o.guests(), o.nodes(), o.maxConcurrent() == 0 ? "auto" : Integer.toString(o.maxConcurrent()),
+                    o.makespanSeconds(), o.lowerBoundSeconds(), o.ratio(), o.maxTargetMemoryUtilization(), o.moved(), o.failed(),
+                    o.sparseCopySeconds()));
         }
+        md.append("\n\"At most 1 copying\": the time during which no more than one migration was past its fixed overhead and ")
+                .append("copying, so that the source's link ran at most at one stream's cap (under half of it).\n");
         md.append("\n## Targets\n\n");
         for (String l : verdictLines()) md.append("- ").append(l.trim()).append('\n');
         md.append("\nBaselines: `waves` starts k moves and waits for all of them before the next k; `fifo` is a pool of k workers taking ")
@@ -108,24 +129,39 @@ final class Report {
                 .append("migrate-all does), moves that do not fit fail. All baselines use Moxxie's tag policy, poll each task every 2 s, and ")
                 .append("do an offline move as shutdown, migrate, start inside their worker slot. \"Worse\" means a baseline moved at least as ")
                 .append("many guests in less time.\n");
-        md.append(String.format(Locale.ROOT, "%n## Why a fixed maxConcurrent does not reach the bound%n%n"
-                + "The bound's second term, sum_i (o + m_i/s) / k, assumes each of the k slots copies at the stream cap s all the time. "
-                + "With k = 3, three streams would need 3 x %.2f = %.2f GB/s, but they share the source's link of B = %.2f GB/s: while "
-                + "three copy, each gets %.3f GB/s, not %.2f. And each move spends o = %d s in setup and switch-over, during which its "
-                + "slot copies nothing: with guests of a few GiB (%.0f s of copying at s), a slot is idle for a third of its time, and "
-                + "when two of the three slots are in their overhead at once, the link runs at %.0f %%. No schedule with k = 3 avoids "
-                + "both, so the bound is not reachable at k = 3 and the ratios of every k = 3 strategy sit above 1.10 here "
-                + "(the best baseline included).%n%n"
-                + "`moxxie-auto` is the same executor with maxConcurrent at its limit (64; the per-target limit of 2 still holds): "
-                + "more moves in flight keep the link busy through the overheads, and it comes within a few per cent of the bound. "
-                + "The simulator charges nothing for many concurrent streams; a real cluster does (live migrations that share a "
-                + "link converge more slowly, CPU on the source), which is why the library does not pick such a concurrency by "
-                + "itself and the guide's default stays 3.%n",
-                model.streamCap() / 1e9, 3 * model.streamCap() / 1e9, model.linkBandwidth() / 1e9, model.linkBandwidth() / 3e9,
-                model.streamCap() / 1e9, model.overhead().toSeconds(), 6 * 1.073741824 / (model.streamCap() / 1e9),
-                100 * model.streamCap() / model.linkBandwidth()));
+        md.append(kThreeSection());
+        md.append(String.format(Locale.ROOT, "%n`maxConcurrent: \"auto\"` runs 2 x ceil(B / s) migrations at once, from the executor's link model "
+                + "(`ExecutorConfig.expectedLinkBandwidth` / `expectedMigrationRate`; 6 with the defaults): ceil(B / s) streams fill "
+                + "the link while all of them copy, and twice as many keep it full through the overheads. At most half of them go "
+                + "into one target (the default per-target limit), so a target that receives most of a drain — the roomiest node, "
+                + "when memory decides placement — still gets its share of the source's link. The concurrency sweep below shows 5 to "
+                + "6 best on every scenario, and more streams worse again (equal sharing starves the largest move, which then ends "
+                + "alone at the stream cap). The guide's default stays 3; a real cluster also pays for concurrent streams (live "
+                + "migrations that share a link converge more slowly, CPU on the source), which the simulator does not charge.%n"));
         for (String s : extraSections) md.append('\n').append(s).append('\n');
         return md.toString();
+    }
+
+    /** Why Moxxie misses the ratio at k = 3, with the measured time the link ran under half. */
+    private String kThreeSection() {
+        List<Outcome> atThree = outcomes.stream().filter(o -> o.strategy().equals("moxxie") && o.maxConcurrent() == 3).toList();
+        double lo = atThree.stream().mapToDouble(o -> o.sparseCopySeconds() / o.makespanSeconds()).min().orElse(0);
+        double hi = atThree.stream().mapToDouble(o -> o.sparseCopySeconds() / o.makespanSeconds()).max().orElse(0);
+        double copy = model.streamCap() / 1e9;
+        return String.format(Locale.ROOT, "%n## Why Moxxie misses 1.10 at k = 3%n%n"
+                        + "In every scenario here the bound is its last term: the drained node's link must carry the guests' memory. "
+                        + "At k = 3, three copying streams fill that link (3 x %.3f GB/s); while one of the three is in its fixed "
+                        + "overhead the other two still fill %.0f %% of it (2 x %.2f of %.2f GB/s); but while two are not copying — "
+                        + "in their overhead, or between one move's end and the next one's start — it runs at %.0f %%, and at 0 when "
+                        + "none is. A move of a few GiB spends o = %d s in setup and switch-over and about %.0f s copying, so each slot "
+                        + "is idle about a quarter of the time, and unless the three slots' idle times never overlap, the link spends "
+                        + "long stretches under half speed: Moxxie at k = 3 has at most one stream copying for %.0f–%.0f %% of its "
+                        + "makespan (the table's last column; the baselines as much or more). A schedule that staggered the idle times "
+                        + "perfectly would come within a few per cent of the bound at k = 3; Moxxie's executor does not plan moves' end "
+                        + "times against each other, and at k = 3 it misses 1.10 (so do the baselines, but for `fifo` on S3).%n",
+                model.linkBandwidth() / 3e9, 100 * 2 * copy / (model.linkBandwidth() / 1e9), copy, model.linkBandwidth() / 1e9,
+                100 * copy / (model.linkBandwidth() / 1e9), model.overhead().toSeconds(), 6 * 1.073741824 / (model.linkBandwidth() / 3e9),
+                100 * lo, 100 * hi);
     }
 
     private Map<String, List<Outcome>> byScenario() {
