@@ -78,6 +78,8 @@ public final class DrainRun {
     /** Migrations that may run at once, and into one target at once. */
     private final int concurrency;
     private final int perTargetLimit;
+    /** Whether a start keeps the moves' ends apart (see {@link EndSpacing}): only when every slot is needed to fill the link. */
+    private final boolean spaceEnds;
     private int doneCount;
     private int failedCount;
     private final Instant deadline;
@@ -103,6 +105,8 @@ public final class DrainRun {
         boolean singleTarget = record.operation() == Operation.UNDRAIN || record.request().targetNode().isPresent();
         this.concurrency = record.request().effectiveConcurrency(config.autoConcurrency());
         this.perTargetLimit = singleTarget ? Integer.MAX_VALUE : config.perTargetLimit(concurrency);
+        int streamsFillingLink = (int) Math.ceil(config.expectedLinkBandwidth() / config.expectedMigrationRate() - 1e-9);
+        this.spaceEnds = concurrency >= 2 && concurrency <= streamsFillingLink;
         for (GuestProgress g : initial) {
             // A guest in progress when the previous owner died is moved again only if it is still on its source:
             // resolving where it is comes first in every move.
@@ -200,7 +204,9 @@ public final class DrainRun {
      * <p>Order: {@code always-on} guests first, largest first. After them, slots are filled alternately with the
      * largest and the smallest guest left: the source's link is shared, and a large transfer keeps it busy while
      * small moves spend their fixed overhead (setup, switch-over) — largest-first alone ends with a tail of small
-     * moves that leave the link idle (measured in BENCHMARKS.md).
+     * moves that leave the link idle (measured in BENCHMARKS.md). When every slot is needed to fill the link, a guest
+     * whose move would end together with a move in flight gives its turn to a smaller one that would not (see
+     * {@link EndSpacing}).
      */
     private void pump() {
         List<GuestProgress> toStart = new ArrayList<>();
@@ -257,9 +263,10 @@ public final class DrainRun {
             starting.add(g);
         }
         StartOrder order = new StartOrder(takeSmallNext);
+        EndSpacing spacing = spaceEnds && watcher.endsFollowMemory() ? new EndSpacing(starting) : null;
         for (int position = 1; order.hasNext() && (freeSlots > 0 || position <= nextInLine); position++) {
             GuestProgress g = guests.get(order.next().vmid());
-            if (preparing.contains(g.vmid()) || prepared.contains(g.vmid())) continue;
+            if (preparing.contains(g.vmid()) || prepared.contains(g.vmid()) || starting.contains(g)) continue;
             boolean laneLeft = claimed.getOrDefault(g.targetNode(), 0) < perTargetLimit;
             if (needsShutdown(g)) {
                 // Down only when its move can follow soon: among the next in line, and a lane of its target left for it.
@@ -273,10 +280,14 @@ public final class DrainRun {
                 continue;
             }
             if (freeSlots == 0 || targets.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
+            GuestProgress chosen = spacing == null ? g : spacing.choose(g, x -> !needsShutdown(x)
+                    && !starting.contains(x) && !preparing.contains(x.vmid()) && !prepared.contains(x.vmid())
+                    && targets.getOrDefault(x.targetNode(), 0) < perTargetLimit);
             freeSlots--;
-            targets.merge(g.targetNode(), 1, Integer::sum);
-            claimed.merge(g.targetNode(), 1, Integer::sum);
-            starting.add(g);
+            targets.merge(chosen.targetNode(), 1, Integer::sum);
+            claimed.merge(chosen.targetNode(), 1, Integer::sum);
+            starting.add(chosen);
+            if (spacing != null) spacing.add(chosen);
             if (!g.alwaysOn()) takeSmallNext = !order.lastFromSmallEnd();
         }
         for (GuestProgress g : starting) {
@@ -330,6 +341,81 @@ public final class DrainRun {
 
         boolean lastFromSmallEnd() {
             return lastFromSmall;
+        }
+    }
+
+    /**
+     * Keeps the moves' ends apart. Each move begins with a fixed overhead (setup) during which its slot copies nothing,
+     * and a move starts when another ends: moves that end close together make their successors' overheads overlap.
+     * When the drain has no more slots than the streams that fill the source's link (maxConcurrent 3 with the
+     * defaults), two slots in their overhead at once leave the link half idle.
+     *
+     * <p>So the guest in line starts only if its move is predicted to end at least the overhead and a quarter apart
+     * from every move holding a slot (the watcher's picture run forward: {@link MoveWatcher#projectedEnds}). If not,
+     * the smallest guest whose move would end apart starts in its place — the guest in line keeps its turn for the
+     * next slot — or, if none would, the guest whose move would end farthest from the others. {@code always-on} guests
+     * stay first: among them, the largest that would end apart. Small moves are predicted well and fit between the
+     * ends of the long ones; without this, moves of similar sizes started together end together, again and again.
+     *
+     * <p>Used once moves of the drain have ended and taken time by their memory: before, the picture is a guess; where
+     * every move takes about as long whatever its size, choosing by size changes nothing.
+     */
+    private final class EndSpacing {
+        /** Sizes looked at past the guest in line, at most: guests of one size end together. */
+        private static final int MAX_SIZES = 32;
+        /** How far apart ends must be: the overhead and a quarter (an end is noticed a moment after it, and the picture is rough). */
+        private final Duration apart = config.expectedMigrationOverhead().multipliedBy(5).dividedBy(4);
+        /** Memory of the moves holding a slot that the watcher does not follow yet, and of those starting now. */
+        private final List<Long> notWatched = new ArrayList<>();
+
+        EndSpacing(List<GuestProgress> starting) {
+            Set<Integer> watched = watcher.watching();
+            for (int vmid : slots) {
+                if (!watched.contains(vmid)) notWatched.add(guests.get(vmid).memory());
+            }
+            for (GuestProgress g : starting) notWatched.add(g.memory());
+        }
+
+        /** {@code inLine}, or the guest that should go before it (see above); {@code eligible}: guests that may start now. */
+        GuestProgress choose(GuestProgress inLine, java.util.function.Predicate<GuestProgress> eligible) {
+            Duration bestGap = gap(inLine);
+            if (bestGap.compareTo(apart) >= 0) return inLine;
+            GuestProgress best = inLine;
+            // always-on guests come first in the queue, largest first: walked from their large end; the others from the small end.
+            java.util.Iterator<GuestProgress> it = inLine.alwaysOn() ? queue.iterator() : queue.descendingIterator();
+            long lastMemory = inLine.memory();
+            for (int sizes = 0; it.hasNext() && sizes < MAX_SIZES; ) {
+                GuestProgress x = it.next();
+                if (x.alwaysOn() != inLine.alwaysOn()) break;
+                if (x == inLine || !eligible.test(x) || x.memory() == lastMemory) continue;
+                lastMemory = x.memory();
+                sizes++;
+                Duration gap = gap(x);
+                if (gap.compareTo(apart) >= 0) return x;
+                if (gap.compareTo(bestGap) > 0) {
+                    best = x;
+                    bestGap = gap;
+                }
+            }
+            return best;
+        }
+
+        /** How far from the nearest predicted end of a move holding a slot {@code g}'s move would end if started now. */
+        private Duration gap(GuestProgress g) {
+            long[] memory = new long[notWatched.size() + 1];
+            memory[0] = g.memory();
+            for (int i = 0; i < notWatched.size(); i++) memory[i + 1] = notWatched.get(i);
+            List<Instant> ends = watcher.projectedEnds(memory);
+            Duration nearest = Duration.ofDays(1);
+            for (int i = 1; i < ends.size(); i++) {
+                Duration d = Duration.between(ends.get(i), ends.get(0)).abs();
+                if (d.compareTo(nearest) < 0) nearest = d;
+            }
+            return nearest;
+        }
+
+        void add(GuestProgress started) {
+            notWatched.add(started.memory());
         }
     }
 

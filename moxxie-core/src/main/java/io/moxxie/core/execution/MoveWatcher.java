@@ -12,9 +12,11 @@ import io.moxxie.core.time.Scheduler;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
 
@@ -36,6 +38,9 @@ import java.util.function.BooleanSupplier;
  * however small), none is predicted to end before the fastest of them. So checks land just after moves end: few
  * requests, and a freed slot noticed within seconds. A move found not done is looked at again after a tenth of its
  * time so far, backing off.
+ *
+ * <p>The same picture, run forward, tells the drain when the moves would end if it started another now
+ * ({@link #projectedEnds}): it keeps their ends apart (see {@code DrainRun.EndSpacing}).
  *
  * <p>Waits that need not be prompt (a guest shut down ahead of its turn) take the rounds' views ({@link #nextView}).
  *
@@ -222,6 +227,79 @@ final class MoveWatcher {
     private double sizeIndependentFloor() {
         boolean sizeIndependent = endedMemoryMin > 0 && endedMemoryMax / 4 >= endedMemoryMin && endedSecondsMax <= 1.2 * endedSecondsMin;
         return sizeIndependent ? endedSecondsMin : 0;
+    }
+
+    /**
+     * Whether moves of this drain have been seen to end, and not as moves that take about as long as each other whatever
+     * their memory (see {@link #sizeIndependentFloor}): then the picture says something about when a move will end.
+     */
+    synchronized boolean endsFollowMemory() {
+        return endedMemoryMax > 0 && sizeIndependentFloor() == 0;
+    }
+
+    /** The vmids of the moves being watched. */
+    synchronized Set<Integer> watching() {
+        return Set.copyOf(watches.keySet());
+    }
+
+    /**
+     * When the moves being watched, and moves of {@code newMemory} bytes each started now, are predicted to end: the
+     * equal-share picture run forward, each move that ends being followed at once by another that outlasts them all
+     * (a drain refills its slots), and no move ending sooner than the moves that ended say it can (see {@link #floor}).
+     * The new moves' ends come first, in order, then the watched moves' in no particular order.
+     */
+    synchronized List<Instant> projectedEnds(long... newMemory) {
+        advance();
+        Instant now = scheduler.now();
+        double overhead = config.expectedMigrationOverhead().toNanos() / 1e9;
+        int n = newMemory.length + watches.size();
+        double[] copyFrom = new double[n], left = new double[n], floor = new double[n], end = new double[n];
+        int i = 0;
+        for (long memory : newMemory) {
+            copyFrom[i] = overhead;
+            left[i] = memory;
+            floor[i] = Math.max(0.9 * fastestNoLargerThan(memory), sizeIndependentFloor());
+            i++;
+        }
+        for (Watch w : watches.values()) {
+            copyFrom[i] = Math.max(0, Duration.between(now, w.transferFrom).toNanos() / 1e9);
+            left[i] = w.remaining;
+            floor[i] = Duration.between(now, floor(w)).toNanos() / 1e9;
+            i++;
+        }
+        Arrays.fill(end, -1);
+        double t = 0, stream = config.expectedMigrationRate() * factor, link = config.expectedLinkBandwidth() * factor;
+        // Each slot: a move copying from copyFrom until left is 0; then a follower, in overhead until followerFrom.
+        double[] followerFrom = new double[n];
+        for (int done = 0; done < n; ) {
+            int copying = 0;
+            for (int j = 0; j < n; j++) {
+                if (end[j] < 0 ? copyFrom[j] <= t : followerFrom[j] <= t) copying++;
+            }
+            double rate = copying == 0 ? stream : Math.min(stream, link / copying);
+            double step = Double.POSITIVE_INFINITY;
+            for (int j = 0; j < n; j++) {
+                if (end[j] >= 0) {
+                    if (followerFrom[j] > t) step = Math.min(step, followerFrom[j] - t);
+                } else {
+                    step = Math.min(step, copyFrom[j] > t ? copyFrom[j] - t : left[j] / rate);
+                }
+            }
+            for (int j = 0; j < n; j++) {
+                if (end[j] < 0 && copyFrom[j] <= t) left[j] -= rate * step;
+            }
+            t += step;
+            for (int j = 0; j < n; j++) {
+                if (end[j] < 0 && copyFrom[j] <= t && left[j] <= 1) {
+                    end[j] = t;
+                    followerFrom[j] = t + overhead;
+                    done++;
+                }
+            }
+        }
+        List<Instant> ends = new ArrayList<>(n);
+        for (int j = 0; j < n; j++) ends.add(now.plusMillis((long) Math.ceil(Math.max(end[j], floor[j]) * 1000)));
+        return ends;
     }
 
     /** Re-times the first check of every move not checked yet, after the picture changed. Under the lock. */
