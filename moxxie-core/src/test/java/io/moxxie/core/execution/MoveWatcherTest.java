@@ -1,0 +1,68 @@
+package io.moxxie.core.execution;
+
+import io.moxxie.core.internal.Async;
+import io.moxxie.core.model.GuestType;
+import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.simulation.SimulatedCluster;
+import io.moxxie.core.spi.TaskRef;
+import io.moxxie.core.testing.TestClusters;
+import io.moxxie.core.time.VirtualScheduler;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/** The watcher's picture of the moves in flight, run forward: what the drain's start choice relies on. */
+class MoveWatcherTest {
+    private static final double GB = 1e9;
+    // A link of 1.2 GB/s, 0.6 GB/s per stream, 5 s overhead: two streams fill the link, three share it at 0.4 each.
+    private static final ExecutorConfig CONFIG = ExecutorConfig.builder().expectedLinkBandwidth(1.2 * GB).expectedMigrationRate(0.6 * GB)
+            .expectedMigrationOverhead(Duration.ofSeconds(5)).build();
+
+    private final VirtualScheduler scheduler = new VirtualScheduler();
+    private final SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
+    private final MoveWatcher watcher = new MoveWatcher(new Async(scheduler, 0, Duration.ofSeconds(1), Duration.ofSeconds(1)), cluster,
+            CONFIG, () -> false);
+
+    private void watch(int vmid, long memory) {
+        GuestProgress p = new GuestProgress("d-1", vmid, "vm-" + vmid, GuestType.QEMU, "hv7", "hv8", MigrationType.ONLINE,
+                GuestState.IN_PROGRESS, false, false, true, memory, 1, null, null, null, scheduler.now(), null);
+        watcher.watch(p, new TaskRef("UPID:" + vmid, "hv7", true), scheduler.now().plus(Duration.ofHours(1)), "limit");
+    }
+
+    private double secondsFromNow(Instant t) {
+        return Duration.between(scheduler.now(), t).toMillis() / 1e3;
+    }
+
+    @Test
+    void aLoneNewMoveEndsAfterItsOverheadAndItsCopyAtTheStreamCap() {
+        List<Instant> ends = watcher.projectedEnds((long) (6 * GB));
+        assertThat(secondsFromNow(ends.get(0))).isCloseTo(5 + 6 / 0.6, within(0.01));
+    }
+
+    @Test
+    void movesInFlightShareTheLinkWithTheNewOneAndEachEndIsFollowedByAnother() {
+        watch(1, (long) (12 * GB));
+        watch(2, (long) (12 * GB));
+        // All three copy from 5 s at 0.4 GB/s; the 4.8 GB move ends at 5 + 12 = 17 s. The two 12 GB moves have 7.2 GB left
+        // each; while the follower of the ended move is in its overhead (17-22 s) they copy at 0.6 (3 GB), then at 0.4
+        // again with it: 4.2 GB / 0.4 = 10.5 s more, ending at 32.5 s.
+        List<Instant> ends = watcher.projectedEnds((long) (4.8 * GB));
+        assertThat(ends).hasSize(3);
+        assertThat(secondsFromNow(ends.get(0))).isCloseTo(17, within(0.01));
+        assertThat(secondsFromNow(ends.get(1))).isCloseTo(32.5, within(0.01));
+        assertThat(secondsFromNow(ends.get(2))).isCloseTo(32.5, within(0.01));
+    }
+
+    @Test
+    void theNewMovesEndsComeFirstInTheOrderAsked() {
+        List<Instant> ends = watcher.projectedEnds((long) (1.2 * GB), (long) (6 * GB));
+        // Both copy at 0.6 from 5 s: 2 s and 10 s of copying.
+        assertThat(secondsFromNow(ends.get(0))).isCloseTo(7, within(0.01));
+        assertThat(secondsFromNow(ends.get(1))).isCloseTo(15, within(0.01));
+    }
+}
