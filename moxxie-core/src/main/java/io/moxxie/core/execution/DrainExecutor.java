@@ -94,6 +94,20 @@ public final class DrainExecutor {
         return client;
     }
 
+    /**
+     * How much faster than {@link ExecutorConfig#expectedMigrationRate()} and {@link ExecutorConfig#expectedLinkBandwidth()}
+     * the last drain's moves went (1 until a drain has learned it): the next drain starts from it.
+     */
+    private volatile double learnedSpeed = 1.0;
+
+    double learnedSpeed() {
+        return learnedSpeed;
+    }
+
+    void learnedSpeed(double factor) {
+        learnedSpeed = factor;
+    }
+
     MaintenanceStore store() {
         return store;
     }

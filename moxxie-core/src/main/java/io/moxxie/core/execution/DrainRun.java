@@ -100,13 +100,16 @@ public final class DrainRun {
         this.preconditions = new HashMap<>(preconditions);
         this.preconditionsAt = preconditionsAt;
         this.deadline = record.startedAt().plus(config.drainTimeout());
-        this.watcher = new MoveWatcher(async, executor.client(), config, this::abandoned);
         // The per-target limit spreads streams over targets; an undrain or a drain to one named target has only one.
         boolean singleTarget = record.operation() == Operation.UNDRAIN || record.request().targetNode().isPresent();
         this.concurrency = record.request().effectiveConcurrency(config.autoConcurrency());
         this.perTargetLimit = singleTarget ? Integer.MAX_VALUE : config.perTargetLimit(concurrency);
         int streamsFillingLink = (int) Math.ceil(config.expectedLinkBandwidth() / config.expectedMigrationRate() - 1e-9);
         this.spaceEnds = concurrency >= 2 && concurrency <= streamsFillingLink;
+        // When every slot counts, the watcher notices ends promptly; it starts from the speed the executor's last such
+        // drain learned (the links are the same cluster's).
+        this.watcher = new MoveWatcher(async, executor.client(), config, this::abandoned, concurrency <= streamsFillingLink,
+                executor.learnedSpeed(), executor::learnedSpeed);
         for (GuestProgress g : initial) {
             // A guest in progress when the previous owner died is moved again only if it is still on its source:
             // resolving where it is comes first in every move.

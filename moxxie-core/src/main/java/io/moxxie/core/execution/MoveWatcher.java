@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
+import java.util.function.DoubleConsumer;
 
 /**
  * Follows a drain's moves in flight by reading the cluster view, shared: one read per round serves every
@@ -31,13 +32,18 @@ import java.util.function.BooleanSupplier;
  * under the same picture as DESIGN.md's migration model — a fixed overhead, then a transfer at
  * {@link ExecutorConfig#expectedMigrationRate()} per stream at most, the moves in flight sharing
  * {@link ExecutorConfig#expectedLinkBandwidth()} equally. The next round is due when the first move is predicted
- * to end. Both rates are scaled by one factor learned as the drain goes: a move found done well before its
- * predicted end speeds the picture up, a move not done at its predicted end slows it down. No move is predicted
+ * to end. Both rates are scaled by one factor learned as the drain goes: a move found done well before its predicted end
+ * speeds the picture up a little, a move not done at its predicted end slows it down a little. When every slot counts
+ * ({@link #precise}: no more moves than the streams that fill the link, maxConcurrent 3 with the defaults), a move found
+ * done before its predicted end speeds the picture up by as much as that end shows (its transfer took at most the time
+ * until it was found done), and a drain starts from the factor the executor's last such drain learned (the same
+ * cluster's links). No move is predicted
  * to take less than 90 % of the fastest move no larger than it that the drain has seen end; and once the moves that
  * ended are seen to take about as long as each other whatever their memory (some clusters take a minute for any move,
  * however small), none is predicted to end before the fastest of them. So checks land just after moves end: few
  * requests, and a freed slot noticed within seconds. A move found not done is looked at again after a tenth of its
- * time so far, backing off.
+ * time so far, backing off — or, when every slot counts and ends follow memory, just after its predicted end if that
+ * comes sooner.
  *
  * <p>The same picture, run forward, tells the drain when the moves would end if it started another now
  * ({@link #projectedEnds}): it keeps their ends apart (see {@code DrainRun.EndSpacing}).
@@ -52,6 +58,8 @@ final class MoveWatcher {
     private static final Duration FIRST_CHECK_CAP = Duration.ofSeconds(60);
     /** A check comes this long after the predicted end: the cluster view needs a moment to show the move. */
     private static final Duration CHECK_MARGIN = Duration.ofMillis(500);
+    /** A move found done before its predicted end speeds the picture up by at most this factor at once. */
+    private static final double MAX_SPEED_UP = 1.25;
     private static final double MIN_FACTOR = 0.05;
     private static final double MAX_FACTOR = 20;
 
@@ -79,7 +87,31 @@ final class MoveWatcher {
     private long endedMemoryMin = Long.MAX_VALUE, endedMemoryMax;
     private double endedSecondsMin = Double.MAX_VALUE, endedSecondsMax;
 
+    /** Told the factor whenever a move ended and ends follow memory: the next drain starts from it. */
+    private final DoubleConsumer learned;
+
+    /**
+     * Whether every slot counts (the drain runs no more moves than the streams that fill the source's link): then an end
+     * noticed late leaves the link under-used, so the picture is learned from every end and a move missed early is looked
+     * at again just after its predicted end (see the class comment). Otherwise the cautious rules: the factor moves by
+     * small steps, from 1.
+     */
+    private final boolean precise;
+
     MoveWatcher(Async async, HypervisorClient client, ExecutorConfig config, BooleanSupplier abandoned) {
+        this(async, client, config, abandoned, false, 1.0, f -> { });
+    }
+
+    /**
+     * @param precise       see {@link #precise}
+     * @param initialFactor the factor to start from when precise (what an earlier such drain learned; 1 for none)
+     * @param learned       told the factor as moves end, when precise and while ends follow memory (see {@link #endsFollowMemory})
+     */
+    MoveWatcher(Async async, HypervisorClient client, ExecutorConfig config, BooleanSupplier abandoned, boolean precise,
+                double initialFactor, DoubleConsumer learned) {
+        this.precise = precise;
+        this.factor = precise ? Math.max(MIN_FACTOR, Math.min(MAX_FACTOR, initialFactor)) : 1.0;
+        this.learned = learned;
         this.async = async;
         this.scheduler = async.scheduler();
         this.client = client;
@@ -322,16 +354,31 @@ final class MoveWatcher {
         return predicted.plus(CHECK_MARGIN).plusMillis(Duration.between(w.startedAt, predicted).toMillis() * 3 / 100);
     }
 
-    /** A move found done: if well before its predicted end, the picture was too slow. Under the lock. */
+    /**
+     * A move found done before its predicted end: the picture was too slow. It ended by now, so its transfer took at
+     * most the time from its start of transfer to now, against the picture's time to its predicted end: the picture is
+     * sped up by that ratio (at most {@link #MAX_SPEED_UP} at once). Not after a look found it not done past its
+     * predicted end (its picture was then reset, see {@link #learnFromMiss}). Under the lock.
+     */
     private void learnFromDone(Watch w) {
-        if (w.misses == 0 && predictedEnd(w).isAfter(scheduler.now().plus(config.pollInitialDelay()))) {
-            factor = Math.min(MAX_FACTOR, factor * 1.08);
+        Instant now = scheduler.now();
+        Instant predicted = predictedEnd(w);
+        if (!precise) {
+            // Cautious: only a move found done well before its predicted end, with no look in between, and by a small step.
+            if (w.misses == 0 && predicted.isAfter(now.plus(config.pollInitialDelay()))) factor = Math.min(MAX_FACTOR, factor * 1.08);
+            return;
         }
+        if (w.pastPredicted || !predicted.isAfter(now)) return;
+        double copyPredicted = Duration.between(w.transferFrom, predicted).toMillis();
+        double copyAtMost = Math.max(1, Duration.between(w.transferFrom, now).toMillis());
+        double speedUp = Math.min(MAX_SPEED_UP, copyPredicted / copyAtMost);
+        if (speedUp > 1) factor = Math.min(MAX_FACTOR, factor * speedUp);
     }
 
     /** A move not done when predicted: the picture was too fast; keep a little left to copy. Under the lock. */
     private void learnFromMiss(Watch w) {
         if (w.remaining <= 0) {
+            w.pastPredicted = true;
             factor = Math.max(MIN_FACTOR, factor * 0.93);
             w.remaining = 0.05 * Math.max(1, w.progress.memory());
         }
@@ -428,9 +475,17 @@ final class MoveWatcher {
             learnFromMiss(w);
             w.misses++;
             w.lastMiss = now;
-            // Missed by a little, most likely: look again soon (a tenth of the time so far), backing off if not.
+            // Missed by a little, most likely: look again soon (a tenth of the time so far), backing off if not. When ends
+            // follow memory and the picture puts the end before that look (a long move looked at early, within
+            // FIRST_CHECK_CAP), look just after the predicted end instead — but not within a second.
             Duration soon = max(Duration.ofSeconds(1), min(w.backoff, Duration.between(w.startedAt, now).dividedBy(10)));
-            w.due = min(now.plus(soon), w.deadline);
+            Instant next = now.plus(soon);
+            if (precise && endedMemoryMax > 0 && sizeIndependentFloor() == 0) {
+                Instant predicted = checkAfter(w, predictedEnd(w));
+                Instant earliest = now.plus(Duration.ofSeconds(1));
+                if (predicted.isBefore(next)) next = predicted.isBefore(earliest) ? earliest : predicted;
+            }
+            w.due = min(next, w.deadline);
             w.backoff = min(Duration.ofMillis(w.backoff.toMillis() * 3 / 2), config.pollMaxDelay());
         }
     }
@@ -445,6 +500,7 @@ final class MoveWatcher {
                         ? (Duration.between(w.startedAt, w.lastMiss).toMillis() + Duration.between(w.startedAt, scheduler.now()).toMillis()) / 2
                         : Duration.between(w.startedAt, scheduler.now()).toMillis()) / 1e3;
                 recordEnded(w.progress.memory(), seconds);
+                if (precise && endedMemoryMax > 0 && sizeIndependentFloor() == 0) learned.accept(factor);
             }
             watches.remove(w.progress.vmid());
             retime();
@@ -499,6 +555,8 @@ final class MoveWatcher {
         Instant due;
         Duration backoff = config.pollInitialDelay();
         boolean taskSucceeded;
+        /** Found not done past its predicted end (its estimate was reset): its end teaches nothing more. */
+        boolean pastPredicted;
         Instant settleBy;
         int misses;
         Instant lastMiss;
