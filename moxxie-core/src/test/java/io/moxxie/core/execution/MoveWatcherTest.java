@@ -65,4 +65,36 @@ class MoveWatcherTest {
         assertThat(secondsFromNow(ends.get(0))).isCloseTo(7, within(0.01));
         assertThat(secondsFromNow(ends.get(1))).isCloseTo(15, within(0.01));
     }
+
+    @Test
+    void aPreciseWatcherStartsFromTheSpeedAnEarlierDrainLearned() {
+        MoveWatcher precise = new MoveWatcher(new Async(scheduler, 0, Duration.ofSeconds(1), Duration.ofSeconds(1)), cluster, CONFIG,
+                () -> false, true, 1.2, f -> { });
+        assertThat(secondsFromNow(precise.projectedEnds((long) (6 * GB)).get(0))).isCloseTo(5 + 6 / (0.6 * 1.2), within(0.01));
+        MoveWatcher cautious = new MoveWatcher(new Async(scheduler, 0, Duration.ofSeconds(1), Duration.ofSeconds(1)), cluster, CONFIG,
+                () -> false, false, 1.2, f -> { });
+        assertThat(secondsFromNow(cautious.projectedEnds((long) (6 * GB)).get(0))).isCloseTo(5 + 6 / 0.6, within(0.01));
+    }
+
+    @Test
+    void aPreciseWatcherLearnsTheSpeedFromAMoveFoundDoneBeforeItsPredictedEnd() {
+        // The cluster moves half as fast again as the watcher expects (1.8 GB/s links, 0.9 per stream).
+        VirtualScheduler s = new VirtualScheduler();
+        SimulatedCluster fast = TestClusters.guideCluster(s).model(new io.moxxie.core.simulation.MigrationModel(1.8 * GB, 0.9 * GB,
+                Duration.ofSeconds(5))).build();
+        java.util.concurrent.atomic.AtomicReference<Double> learned = new java.util.concurrent.atomic.AtomicReference<>(1.0);
+        MoveWatcher w = new MoveWatcher(new Async(s, 0, Duration.ofSeconds(1), Duration.ofSeconds(1)), fast, CONFIG, () -> false, true,
+                1.0, learned::set);
+        // Three moves at once: the 6 GiB one's round, when it is predicted to end, also finds the 8 GiB one done
+        // well before its own predicted end.
+        for (int vmid : new int[]{8213, 8202, 8201}) {
+            io.moxxie.core.model.Guest g = fast.currentSnapshot().guest(vmid).orElseThrow();
+            TaskRef task = fast.migrate(new io.moxxie.core.spi.MigrationCommand(g, "hv8", MigrationType.ONLINE, false, Duration.ofMinutes(1)));
+            GuestProgress p = new GuestProgress("d-1", vmid, g.name(), GuestType.QEMU, "hv7", "hv8", MigrationType.ONLINE,
+                    GuestState.IN_PROGRESS, false, false, true, g.memory(), 1, task.id(), null, null, s.now(), null);
+            w.watch(p, task, s.now().plus(Duration.ofHours(1)), "limit");
+        }
+        s.runUntilIdle();
+        assertThat(learned.get()).as("factor learned").isGreaterThan(1.2);
+    }
 }
