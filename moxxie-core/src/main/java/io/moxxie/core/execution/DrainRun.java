@@ -104,7 +104,7 @@ public final class DrainRun {
         boolean singleTarget = record.operation() == Operation.UNDRAIN || record.request().targetNode().isPresent();
         this.concurrency = record.request().effectiveConcurrency(config.autoConcurrency());
         this.perTargetLimit = singleTarget ? Integer.MAX_VALUE : config.perTargetLimit(concurrency);
-        int streamsFillingLink = (int) Math.ceil(config.expectedLinkBandwidth() / config.expectedMigrationRate() - 1e-9);
+        int streamsFillingLink = config.streamsFillingLink();
         this.spaceEnds = concurrency >= 2 && concurrency <= streamsFillingLink;
         // When every slot counts, the watcher notices ends promptly; it starts from the speed the executor's last such
         // drain learned (the links are the same cluster's).

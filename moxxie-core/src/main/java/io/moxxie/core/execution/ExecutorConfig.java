@@ -79,8 +79,15 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
      * defaults (1.1 GB/s, 0.5 GB/s per stream): 6.
      */
     public int autoConcurrency() {
-        int fill = (int) Math.ceil(expectedLinkBandwidth / expectedMigrationRate - 1e-9);
-        return Math.max(2, Math.min(io.moxxie.core.plan.DrainRequest.MAX_CONCURRENT_LIMIT, 2 * fill));
+        return Math.max(2, Math.min(io.moxxie.core.plan.DrainRequest.MAX_CONCURRENT_LIMIT, 2 * streamsFillingLink()));
+    }
+
+    /**
+     * How many streams fill the source's link while all of them copy: {@code ceil(expectedLinkBandwidth /
+     * expectedMigrationRate)}, 3 with the defaults. A drain with no more slots than this needs every one of them copying.
+     */
+    public int streamsFillingLink() {
+        return (int) Math.ceil(expectedLinkBandwidth / expectedMigrationRate - 1e-9);
     }
 
     public static ExecutorConfig defaults() {

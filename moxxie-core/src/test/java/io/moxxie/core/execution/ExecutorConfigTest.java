@@ -27,7 +27,8 @@ class ExecutorConfigTest {
 
     @Test
     void autoConcurrencyIsTwiceTheStreamsThatFillTheLink() {
-        assertThat(ExecutorConfig.defaults().autoConcurrency()).isEqualTo(6); // ceil(1.1 / 0.5) = 3
+        assertThat(ExecutorConfig.defaults().streamsFillingLink()).isEqualTo(3); // ceil(1.1 / 0.5)
+        assertThat(ExecutorConfig.defaults().autoConcurrency()).isEqualTo(6);
         assertThat(ExecutorConfig.builder().expectedLinkBandwidth(1.25e9).expectedMigrationRate(0.6e9).build().autoConcurrency()).isEqualTo(6);
         assertThat(ExecutorConfig.builder().expectedLinkBandwidth(1e9).expectedMigrationRate(0.5e9).build().autoConcurrency()).isEqualTo(4);
         assertThat(ExecutorConfig.builder().expectedLinkBandwidth(0.1e9).expectedMigrationRate(1e9).build().autoConcurrency()).isEqualTo(2);
