@@ -34,6 +34,11 @@ public final class DrainExecutor {
     private final Async async;
     private final List<DrainListener> listeners = new CopyOnWriteArrayList<>();
     private final Supplier<Set<String>> nodesInMaintenance;
+    /**
+     * How much faster than {@link ExecutorConfig#expectedMigrationRate()} and {@link ExecutorConfig#expectedLinkBandwidth()}
+     * the last drain's moves went (1 until a drain has learned it): the next drain starts from it.
+     */
+    private volatile double learnedSpeed = 1.0;
 
     /**
      * @param nodesInMaintenance read when guests must be re-planned mid-drain: nodes that take no new placements
@@ -93,12 +98,6 @@ public final class DrainExecutor {
     HypervisorClient client() {
         return client;
     }
-
-    /**
-     * How much faster than {@link ExecutorConfig#expectedMigrationRate()} and {@link ExecutorConfig#expectedLinkBandwidth()}
-     * the last drain's moves went (1 until a drain has learned it): the next drain starts from it.
-     */
-    private volatile double learnedSpeed = 1.0;
 
     double learnedSpeed() {
         return learnedSpeed;

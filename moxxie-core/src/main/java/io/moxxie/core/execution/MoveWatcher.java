@@ -98,11 +98,8 @@ final class MoveWatcher {
      */
     private final boolean precise;
 
-    MoveWatcher(Async async, HypervisorClient client, ExecutorConfig config, BooleanSupplier abandoned) {
-        this(async, client, config, abandoned, false, 1.0, f -> { });
-    }
-
     /**
+     * @param abandoned     whether the drain was given up (rounds stop)
      * @param precise       see {@link #precise}
      * @param initialFactor the factor to start from when precise (what an earlier such drain learned; 1 for none)
      * @param learned       told the factor as moves end, when precise and while ends follow memory (see {@link #endsFollowMemory})
@@ -247,8 +244,12 @@ final class MoveWatcher {
 
     /** The soonest the move can end, from the moves that ended: see {@link #predictedEnd(Watch, double)}. Under the lock. */
     private Instant floor(Watch w) {
-        double seconds = Math.max(0.9 * fastestNoLargerThan(w.progress.memory()), sizeIndependentFloor());
-        return w.startedAt.plusMillis((long) (seconds * 1000));
+        return w.startedAt.plusMillis((long) (floorSeconds(w.progress.memory()) * 1000));
+    }
+
+    /** The shortest a move of {@code memory} bytes can take, from the moves that ended, seconds (0: nothing known). Under the lock. */
+    private double floorSeconds(long memory) {
+        return Math.max(0.9 * fastestNoLargerThan(memory), sizeIndependentFloor());
     }
 
     /**
@@ -266,6 +267,11 @@ final class MoveWatcher {
      * their memory (see {@link #sizeIndependentFloor}): then the picture says something about when a move will end.
      */
     synchronized boolean endsFollowMemory() {
+        return followsMemory();
+    }
+
+    /** {@link #endsFollowMemory()}, under the lock. */
+    private boolean followsMemory() {
         return endedMemoryMax > 0 && sizeIndependentFloor() == 0;
     }
 
@@ -290,7 +296,7 @@ final class MoveWatcher {
         for (long memory : newMemory) {
             copyFrom[i] = overhead;
             left[i] = memory;
-            floor[i] = Math.max(0.9 * fastestNoLargerThan(memory), sizeIndependentFloor());
+            floor[i] = floorSeconds(memory);
             i++;
         }
         for (Watch w : watches.values()) {
@@ -480,7 +486,7 @@ final class MoveWatcher {
             // FIRST_CHECK_CAP), look just after the predicted end instead — but not within a second.
             Duration soon = max(Duration.ofSeconds(1), min(w.backoff, Duration.between(w.startedAt, now).dividedBy(10)));
             Instant next = now.plus(soon);
-            if (precise && endedMemoryMax > 0 && sizeIndependentFloor() == 0) {
+            if (precise && followsMemory()) {
                 Instant predicted = checkAfter(w, predictedEnd(w));
                 Instant earliest = now.plus(Duration.ofSeconds(1));
                 if (predicted.isBefore(next)) next = predicted.isBefore(earliest) ? earliest : predicted;
@@ -500,7 +506,7 @@ final class MoveWatcher {
                         ? (Duration.between(w.startedAt, w.lastMiss).toMillis() + Duration.between(w.startedAt, scheduler.now()).toMillis()) / 2
                         : Duration.between(w.startedAt, scheduler.now()).toMillis()) / 1e3;
                 recordEnded(w.progress.memory(), seconds);
-                if (precise && endedMemoryMax > 0 && sizeIndependentFloor() == 0) learned.accept(factor);
+                if (precise && followsMemory()) learned.accept(factor);
             }
             watches.remove(w.progress.vmid());
             retime();

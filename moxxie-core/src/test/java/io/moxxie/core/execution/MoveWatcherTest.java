@@ -26,7 +26,7 @@ class MoveWatcherTest {
     private final VirtualScheduler scheduler = new VirtualScheduler();
     private final SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
     private final MoveWatcher watcher = new MoveWatcher(new Async(scheduler, 0, Duration.ofSeconds(1), Duration.ofSeconds(1)), cluster,
-            CONFIG, () -> false);
+            CONFIG, () -> false, false, 1.0, f -> { });
 
     private void watch(int vmid, long memory) {
         GuestProgress p = new GuestProgress("d-1", vmid, "vm-" + vmid, GuestType.QEMU, "hv7", "hv8", MigrationType.ONLINE,
