@@ -731,11 +731,18 @@ public final class DrainRun {
         return async.delay(min(wait, Duration.between(scheduler.now(), until)))
                 .thenCompose(x -> watcher.view(Duration.ofSeconds(1)))
                 .thenCompose(view -> {
-                    Guest g = view.guest(vmid).orElseThrow(() -> new GuestFailure("VM " + vmid + " no longer exists", GuestFailure.Kind.FINAL));
-                    boolean there = wanted == PowerState.RUNNING ? g.running() : g.status() == PowerState.STOPPED;
-                    if (there || !scheduler.now().isBefore(until)) return CompletableFuture.completedFuture(g);
+                    Guest g = guestIn(view, vmid);
+                    if (inPowerState(g, wanted) || !scheduler.now().isBefore(until)) return CompletableFuture.completedFuture(g);
                     return awaitPower(vmid, wanted, until, min(wait.multipliedBy(2), config.pollMaxDelay()));
                 });
+    }
+
+    private static Guest guestIn(ClusterSnapshot view, int vmid) {
+        return view.guest(vmid).orElseThrow(() -> new GuestFailure("VM " + vmid + " no longer exists", GuestFailure.Kind.FINAL));
+    }
+
+    private static boolean inPowerState(Guest g, PowerState wanted) {
+        return wanted == PowerState.RUNNING ? g.running() : g.status() == PowerState.STOPPED;
     }
 
     /**
@@ -746,8 +753,8 @@ public final class DrainRun {
         Duration wait = slotFree() ? config.pollInitialDelay() : config.pollMaxDelay();
         return watcher.nextView(min(wait, Duration.between(scheduler.now(), until)))
                 .thenCompose(view -> {
-                    Guest g = view.guest(vmid).orElseThrow(() -> new GuestFailure("VM " + vmid + " no longer exists", GuestFailure.Kind.FINAL));
-                    if (g.status() == PowerState.STOPPED || !scheduler.now().isBefore(until)) return CompletableFuture.completedFuture(g);
+                    Guest g = guestIn(view, vmid);
+                    if (inPowerState(g, PowerState.STOPPED) || !scheduler.now().isBefore(until)) return CompletableFuture.completedFuture(g);
                     return awaitStopWithRounds(vmid, until);
                 });
     }
