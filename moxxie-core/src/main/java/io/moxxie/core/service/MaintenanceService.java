@@ -165,15 +165,15 @@ public final class MaintenanceService implements AutoCloseable {
         Checks.notNull("request", request);
         if (request.dryRun()) throw new IllegalArgumentException("dryRun requests are answered by plan(), not drain()");
         ensureOpen();
-        Instant readAt = scheduler.now();
-        return startDrain(read(client::snapshot), readAt, request);
+        return startDrain(readCluster(), request);
     }
 
     /**
-     * {@link #drain} on a cluster view already read at {@code readAt} (maintenance with drain reads it once; the drain's
-     * first moves start on it too).
+     * {@link #drain} on a cluster view already read (maintenance with drain reads it once; the drain's first moves
+     * start on it too).
      */
-    private DrainStatus startDrain(ClusterSnapshot snapshot, Instant readAt, DrainRequest request) {
+    private DrainStatus startDrain(ClusterRead read, DrainRequest request) {
+        ClusterSnapshot snapshot = read.snapshot();
         Node node = requireNode(snapshot, request.node());
         failFastOnConflict(request.node());
         if (!node.online()) {
@@ -188,7 +188,7 @@ public final class MaintenanceService implements AutoCloseable {
         String message = "Draining node " + request.node() + " (" + request.mode().wireName() + " mode)";
         List<Integer> vms = snapshot.guestsOn(request.node()).stream().map(Guest::vmid).toList();
         return launch(UUID.randomUUID().toString(), Operation.DRAIN, request, plan, planned.preconditions, message, null, List.of(), vms,
-                snapshot, readAt);
+                read);
     }
 
     /** The drain's status now. @throws NotFoundException no such drain of that node */
@@ -237,12 +237,12 @@ public final class MaintenanceService implements AutoCloseable {
      */
     public DrainStatus undrain(String node) {
         ensureOpen();
-        Instant readAt = scheduler.now();
-        return startUndrain(read(client::snapshot), readAt, node);
+        return startUndrain(readCluster(), node);
     }
 
-    /** {@link #undrain} on a cluster view already read at {@code readAt} (maintenance off with undrain reads it once). */
-    private DrainStatus startUndrain(ClusterSnapshot snapshot, Instant readAt, String node) {
+    /** {@link #undrain} on a cluster view already read (maintenance off with undrain reads it once). */
+    private DrainStatus startUndrain(ClusterRead read, String node) {
+        ClusterSnapshot snapshot = read.snapshot();
         Node n = requireNode(snapshot, node);
         failFastOnConflict(node);
         if (!n.online()) throw new PreflightException(node, "Node " + node + " is offline: guests cannot be moved back to it", List.of());
@@ -280,7 +280,7 @@ public final class MaintenanceService implements AutoCloseable {
                 : "Undraining node " + node + " (returning " + plan.moves().size() + " of " + (back.size() + left.size())
                 + " guests moved by drain " + last.get().drainId() + ")";
         return launch(undrainId, Operation.UNDRAIN, request, plan, pre, message, last.map(DrainRecord::drainId).orElse(null), left, null,
-                snapshot, readAt);
+                read);
     }
 
     // ------------------------------------------------------------------ maintenance mode
@@ -299,10 +299,10 @@ public final class MaintenanceService implements AutoCloseable {
      */
     public MaintenanceView enableMaintenance(String node, String reason, boolean drain) {
         ensureOpen();
-        Instant readAt = scheduler.now();
-        ClusterSnapshot snapshot = read(client::snapshot);
+        ClusterRead read = readCluster();
+        ClusterSnapshot snapshot = read.snapshot();
         requireNode(snapshot, node);
-        if (drain) startDrain(snapshot, readAt, DrainRequest.soft(node));
+        if (drain) startDrain(read, DrainRequest.soft(node));
         NodeMaintenance current = maintenanceOf(node);
         Instant now = scheduler.now();
         if (current.inMaintenance()) {
@@ -320,8 +320,8 @@ public final class MaintenanceService implements AutoCloseable {
      */
     public MaintenanceView disableMaintenance(String node, boolean undrain) {
         ensureOpen();
-        Instant readAt = scheduler.now();
-        ClusterSnapshot snapshot = read(client::snapshot);
+        ClusterRead read = readCluster();
+        ClusterSnapshot snapshot = read.snapshot();
         requireNode(snapshot, node);
         // Refused before anything changes; startUndrain checks again, atomically, when it records the undrain.
         if (undrain) failFastOnConflict(node);
@@ -331,7 +331,7 @@ public final class MaintenanceService implements AutoCloseable {
             store.saveMaintenanceMode(node, false, current.reason(), current.maintenanceStarted(), now, now);
             log.info("Node {} is out of maintenance", node);
         }
-        if (undrain) startUndrain(snapshot, readAt, node);
+        if (undrain) startUndrain(read, node);
         return view(maintenanceOf(node), snapshot);
     }
 
@@ -424,7 +424,7 @@ public final class MaintenanceService implements AutoCloseable {
             List<GuestProgress> guests = store.guests(rec.drainId());
             log.info("Recovering drain {} of node {} (previous owner {}): {} guests not finished", rec.drainId(), rec.node(),
                     d.owner(), guests.stream().filter(g -> !g.status().finished()).count());
-            startRun(rec, guests, Map.of(), null, null, null);
+            startRun(rec, guests, Map.of(), null, null);
             taken.add(rec.drainId());
         }
         return taken;
@@ -456,6 +456,15 @@ public final class MaintenanceService implements AutoCloseable {
     private record Planned(DrainPlan plan, Map<Integer, MigrationPreconditions> preconditions) {
     }
 
+    /** A cluster view and when it was asked for. */
+    private record ClusterRead(ClusterSnapshot snapshot, Instant at) {
+    }
+
+    private ClusterRead readCluster() {
+        Instant at = scheduler.now();
+        return new ClusterRead(read(client::snapshot), at);
+    }
+
     private Planned planDrain(ClusterSnapshot snapshot, DrainRequest request) {
         List<Guest> onNode = snapshot.guestsOn(request.node());
         Map<Integer, MigrationPreconditions> pre = preconditions(onNode, request);
@@ -480,7 +489,7 @@ public final class MaintenanceService implements AutoCloseable {
 
     private DrainStatus launch(String drainId, Operation op, DrainRequest request, DrainPlan plan,
                                      Map<Integer, MigrationPreconditions> pre, String message, String undrainOf,
-                                     List<GuestProgress> extra, List<Integer> vmList, ClusterSnapshot view, Instant viewAt) {
+                                     List<GuestProgress> extra, List<Integer> vmList, ClusterRead read) {
         Instant now = scheduler.now();
         List<GuestProgress> guests = new ArrayList<>();
         for (PlanEntry e : plan.entries()) guests.add(progressOf(drainId, e, now));
@@ -489,13 +498,15 @@ public final class MaintenanceService implements AutoCloseable {
                 ownerId, now.plus(lease), false, undrainOf);
         store.createDrain(record, guests);
         store.recordDrainStarted(request.node(), drainId, vmList, now);
-        DrainRun run = startRun(record, guests, pre, now, view, viewAt);
+        DrainRun run = startRun(record, guests, pre, now, read);
         return run.status();
     }
 
+    /** {@code read}: the cluster view the drain was planned on, for its first moves; null after a restart. */
     private DrainRun startRun(DrainRecord record, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> pre, Instant at,
-                              ClusterSnapshot view, Instant viewAt) {
-        DrainRun run = executor.start(record, guests, pre, at, view, viewAt, this::onFinished);
+                              ClusterRead read) {
+        DrainRun run = executor.start(record, guests, pre, at, read == null ? null : read.snapshot(), read == null ? null : read.at(),
+                this::onFinished);
         if (!run.isFinished()) active.put(record.drainId(), run);
         ensureHeartbeat();
         return run;
