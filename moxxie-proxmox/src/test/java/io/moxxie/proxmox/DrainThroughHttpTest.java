@@ -21,11 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -62,7 +58,7 @@ class DrainThroughHttpTest {
     private void start(SimulatedCluster.Builder guideCluster) {
         cluster = guideCluster.preconditions(new MigrationPreconditions(LOCAL_DISK_VM, Map.of(), List.of(), List.of(), true)).build();
         api = FakeProxmoxApi.start(cluster);
-        client = api.clientBuilder().clock(new SchedulerClock(scheduler)).build();
+        client = api.clientBuilder().clock(scheduler.clock()).build();
         service = MaintenanceService.builder(client, new InMemoryMaintenanceStore()).scheduler(scheduler)
                 .ownerId("http-test").build();
     }
@@ -186,29 +182,5 @@ class DrainThroughHttpTest {
 
         assertThat(migrated).isEqualTo(expectedMigrated);
         assertThat(perGuest).isLessThanOrEqualTo(REQUESTS_PER_GUEST_BOUND);
-    }
-
-    /** Scheduler time as a {@link Clock}, so that the client's HA time limits pass in virtual time. */
-    static final class SchedulerClock extends Clock {
-        private final io.moxxie.core.time.Scheduler scheduler;
-
-        SchedulerClock(io.moxxie.core.time.Scheduler scheduler) {
-            this.scheduler = scheduler;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return scheduler.now();
-        }
     }
 }

@@ -36,7 +36,7 @@ class FaultTest {
         scheduler = new VirtualScheduler();
         cluster = mixed(scheduler).build();
         api = FakeProxmoxApi.start(cluster);
-        client = api.clientBuilder().clock(new DrainThroughHttpTest.SchedulerClock(scheduler)).build();
+        client = api.clientBuilder().clock(scheduler.clock()).build();
     }
 
     @AfterEach

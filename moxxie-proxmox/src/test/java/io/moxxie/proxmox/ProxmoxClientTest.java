@@ -16,10 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 
@@ -38,32 +35,13 @@ class ProxmoxClientTest {
         scheduler = new VirtualScheduler();
         cluster = mixed(scheduler).build();
         api = FakeProxmoxApi.start(cluster);
-        client = api.clientBuilder().clock(schedulerClock()).build();
+        client = api.clientBuilder().clock(scheduler.clock()).build();
     }
 
     @AfterEach
     void tearDown() {
         client.close();
         api.close();
-    }
-
-    private Clock schedulerClock() {
-        return new Clock() {
-            @Override
-            public ZoneOffset getZone() {
-                return ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                return scheduler.now();
-            }
-        };
     }
 
     private Guest guest(int vmid) {
@@ -207,7 +185,7 @@ class ProxmoxClientTest {
 
     @Test
     void haRequestThatTheHaManagerDropsFailsAfterTheTimeLimit() {
-        ProxmoxClient c = api.clientBuilder().clock(schedulerClock()).haRequestTimeout(Duration.ofSeconds(30)).build();
+        ProxmoxClient c = api.clientBuilder().clock(scheduler.clock()).haRequestTimeout(Duration.ofSeconds(30)).build();
         cluster.setNodeOnline("pve3", false);
 
         TaskRef ref = c.migrate(new MigrationCommand(guest(HA_VM), "pve3", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
@@ -287,7 +265,7 @@ class ProxmoxClientTest {
 
     @Test
     void passwordLoginSendsTheTicketAndTheCsrfTokenOnWrites() {
-        ProxmoxClient c = api.clientBuilder().clock(schedulerClock())
+        ProxmoxClient c = api.clientBuilder().clock(scheduler.clock())
                 .credentials(ProxmoxCredentials.password(FakeProxmoxApi.USER, FakeProxmoxApi.PASSWORD)).build();
 
         c.setTags(c.guest(PLAIN_VM).orElseThrow(), List.of("web"));

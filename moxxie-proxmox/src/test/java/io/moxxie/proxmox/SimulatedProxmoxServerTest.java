@@ -50,7 +50,7 @@ class SimulatedProxmoxServerTest {
     private ProxmoxClient client(SimulatedProxmoxServer server) {
         return closeLater(ProxmoxClient.builder().baseUrl(server.baseUrl()).apiToken(TOKEN_ID + "=" + TOKEN_SECRET)
                 .retryDelay(Duration.ofMillis(1), Duration.ofMillis(5))
-                .clock(new DrainThroughHttpTest.SchedulerClock(scheduler)).build());
+                .clock(scheduler.clock()).build());
     }
 
     @Test

@@ -25,23 +25,29 @@ public interface Scheduler {
         return schedule(Duration.ZERO, task);
     }
 
-    /** This scheduler's time as a {@link java.time.Clock} (UTC), for code that takes a clock (e.g. a hypervisor client). */
+    /**
+     * This scheduler's time as a {@link java.time.Clock} (UTC), for code that takes a clock (e.g. a hypervisor client).
+     * {@code withZone} gives a clock that still follows this scheduler.
+     */
     default java.time.Clock clock() {
-        Scheduler self = this;
+        return clock(this, java.time.ZoneOffset.UTC);
+    }
+
+    private static java.time.Clock clock(Scheduler scheduler, java.time.ZoneId zone) {
         return new java.time.Clock() {
             @Override
             public java.time.ZoneId getZone() {
-                return java.time.ZoneOffset.UTC;
+                return zone;
             }
 
             @Override
-            public java.time.Clock withZone(java.time.ZoneId zone) {
-                return java.time.Clock.fixed(self.now(), zone);
+            public java.time.Clock withZone(java.time.ZoneId other) {
+                return clock(scheduler, other);
             }
 
             @Override
             public Instant instant() {
-                return self.now();
+                return scheduler.now();
             }
         };
     }
