@@ -94,22 +94,15 @@ final class ApiRoutes {
         }
         Boolean parallel = Request.optBoolean(body, "parallel");
         if (parallel != null) b.parallel(parallel);
-        JsonNode maxNode = body.get("maxConcurrent");
-        Integer max = null;
-        if (maxNode != null && "auto".equals(maxNode.textValue())) {
+        // A whole number (its range is DrainRequest's to check, below) or "auto".
+        JsonNode max = body.get("maxConcurrent");
+        if (max != null && "auto".equals(max.textValue())) {
             b.autoConcurrency(true);
-        } else if (maxNode != null && !maxNode.isNull()) {
-            if (!maxNode.isIntegralNumber() || !maxNode.canConvertToInt()) {
-                throw ApiException.badRequest("maxConcurrent", "maxConcurrent must be a whole number or \"auto\", was " + maxNode);
+        } else if (max != null && !max.isNull()) {
+            if (!max.isIntegralNumber() || !max.canConvertToInt()) {
+                throw ApiException.badRequest("maxConcurrent", "maxConcurrent must be a whole number or \"auto\", was " + max);
             }
-            max = maxNode.intValue();
-        }
-        if (max != null) {
-            if (max < 1 || max > DrainRequest.MAX_CONCURRENT_LIMIT) {
-                throw ApiException.badRequest("maxConcurrent", "maxConcurrent must be between 1 and " + DrainRequest.MAX_CONCURRENT_LIMIT
-                        + ", was " + max);
-            }
-            b.maxConcurrent(max);
+            b.maxConcurrent(max.intValue());
         }
         Boolean allowOffline = Request.optBoolean(body, "allowOffline");
         if (allowOffline != null) b.allowOffline(allowOffline);
