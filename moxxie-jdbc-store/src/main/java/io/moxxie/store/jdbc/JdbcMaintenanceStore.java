@@ -550,11 +550,12 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
         String row = "drain_id=" + id;
         return readRow("drain", row, () -> {
             String node = rs.getString("node_name");
+            int maxConcurrent = rs.getInt("max_concurrent");
             DrainRequest request = DrainRequest.builder(node)
                     .mode(parse("drain", "drain_mode", row, rs.getString("drain_mode"), DrainMode::parse))
                     .parallel(rs.getBoolean("run_parallel"))
-                    .maxConcurrent(rs.getInt("max_concurrent") == AUTO_CONCURRENCY ? DrainRequest.DEFAULT_MAX_CONCURRENT : rs.getInt("max_concurrent"))
-                    .autoConcurrency(rs.getInt("max_concurrent") == AUTO_CONCURRENCY)
+                    .maxConcurrent(maxConcurrent == AUTO_CONCURRENCY ? DrainRequest.DEFAULT_MAX_CONCURRENT : maxConcurrent)
+                    .autoConcurrency(maxConcurrent == AUTO_CONCURRENCY)
                     .allowOffline(rs.getBoolean("allow_offline"))
                     .targetNode(rs.getString("target_node"))
                     .force(rs.getBoolean("force_drain"))
