@@ -1,13 +1,13 @@
 package io.moxxie.proxmox;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.PowerState;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.policy.TagPolicy;
 import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.HypervisorException;

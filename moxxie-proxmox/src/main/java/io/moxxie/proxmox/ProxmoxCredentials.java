@@ -1,6 +1,6 @@
 package io.moxxie.proxmox;
 
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 
 import java.util.Objects;
 import java.util.regex.Pattern;

@@ -1,12 +1,12 @@
 package io.moxxie.proxmox;
 
-import io.moxxie.core.execution.DrainState;
+import io.moxxie.core.model.DrainState;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
-import io.moxxie.core.execution.GuestState;
+import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.PowerState;
-import io.moxxie.core.plan.DrainMode;
+import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.service.MaintenanceService;
 import io.moxxie.core.simulation.MigrationModel;

@@ -1,7 +1,7 @@
 package io.moxxie.proxmox;
 
 import io.moxxie.core.model.Guest;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.HypervisorAuthenticationException;
 import io.moxxie.core.spi.HypervisorException;

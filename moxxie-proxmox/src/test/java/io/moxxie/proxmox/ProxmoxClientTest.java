@@ -4,7 +4,7 @@ import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.PowerState;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.HypervisorAuthenticationException;
 import io.moxxie.core.spi.MigrationCommand;

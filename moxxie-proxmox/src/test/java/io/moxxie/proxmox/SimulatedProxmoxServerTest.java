@@ -1,11 +1,11 @@
 package io.moxxie.proxmox;
 
-import io.moxxie.core.execution.DrainState;
+import io.moxxie.core.model.DrainState;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.model.Guest;
-import io.moxxie.core.plan.DrainMode;
+import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.plan.DrainRequest;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.service.MaintenanceService;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.MigrationCommand;

@@ -1,7 +1,11 @@
 package io.moxxie.core.execution;
 
+import io.moxxie.core.spi.GuestProgress;
+
+import io.moxxie.core.spi.DrainRecord;
+
 import io.moxxie.core.internal.Async;
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.plan.DrainPlanner;

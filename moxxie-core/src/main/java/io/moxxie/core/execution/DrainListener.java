@@ -1,5 +1,7 @@
 package io.moxxie.core.execution;
 
+import io.moxxie.core.spi.GuestProgress;
+
 /**
  * Receives a drain's progress as it happens. Every method has an empty default: implement what you need.
  * Called on Moxxie's worker threads, outside its locks; keep it quick. An exception thrown here is logged

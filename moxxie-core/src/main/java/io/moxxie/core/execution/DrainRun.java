@@ -1,5 +1,15 @@
 package io.moxxie.core.execution;
 
+import io.moxxie.core.spi.GuestProgress;
+
+import io.moxxie.core.spi.DrainRecord;
+
+import io.moxxie.core.model.GuestState;
+
+import io.moxxie.core.model.Operation;
+
+import io.moxxie.core.model.DrainState;
+
 import io.moxxie.core.InvalidTargetException;
 import io.moxxie.core.internal.Async;
 import io.moxxie.core.model.ClusterSnapshot;
@@ -8,7 +18,7 @@ import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.Node;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.plan.DrainPlan;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.plan.PlanningInput;
 import io.moxxie.core.spi.HypervisorAuthenticationException;

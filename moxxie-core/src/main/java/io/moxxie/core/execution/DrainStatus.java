@@ -1,5 +1,13 @@
 package io.moxxie.core.execution;
 
+import io.moxxie.core.spi.GuestProgress;
+
+import io.moxxie.core.spi.DrainRecord;
+
+import io.moxxie.core.model.Operation;
+
+import io.moxxie.core.model.DrainState;
+
 import java.time.Instant;
 import java.util.List;
 

@@ -1,6 +1,6 @@
 package io.moxxie.core.execution;
 
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 
 import java.time.Duration;
 

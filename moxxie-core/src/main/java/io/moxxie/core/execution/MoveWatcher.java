@@ -1,5 +1,7 @@
 package io.moxxie.core.execution;
 
+import io.moxxie.core.spi.GuestProgress;
+
 import io.moxxie.core.internal.Async;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;

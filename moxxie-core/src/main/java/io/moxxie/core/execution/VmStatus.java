@@ -1,7 +1,11 @@
 package io.moxxie.core.execution;
 
+import io.moxxie.core.spi.GuestProgress;
+
+import io.moxxie.core.model.GuestState;
+
 import io.moxxie.core.model.GuestType;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 
 import java.time.Instant;
 

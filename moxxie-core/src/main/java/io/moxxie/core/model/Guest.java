@@ -1,6 +1,6 @@
 package io.moxxie.core.model;
 
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 
 import java.util.List;
 import java.util.Optional;

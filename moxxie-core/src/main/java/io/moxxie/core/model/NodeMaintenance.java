@@ -1,7 +1,6 @@
 package io.moxxie.core.model;
 
-import io.moxxie.core.execution.DrainState;
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 
 import java.time.Instant;
 import java.util.List;

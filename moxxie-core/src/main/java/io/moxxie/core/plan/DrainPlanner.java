@@ -1,7 +1,7 @@
 package io.moxxie.core.plan;
 
 import io.moxxie.core.InvalidTargetException;
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.Node;

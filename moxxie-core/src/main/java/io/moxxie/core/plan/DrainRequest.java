@@ -1,6 +1,8 @@
 package io.moxxie.core.plan;
 
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.model.DrainMode;
+
+import io.moxxie.core.Checks;
 
 import java.util.Optional;
 

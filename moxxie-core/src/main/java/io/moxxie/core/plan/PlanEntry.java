@@ -1,6 +1,8 @@
 package io.moxxie.core.plan;
 
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.model.MigrationType;
+
+import io.moxxie.core.Checks;
 import io.moxxie.core.model.Guest;
 
 import java.util.Optional;

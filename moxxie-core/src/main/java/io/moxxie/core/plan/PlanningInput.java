@@ -1,6 +1,6 @@
 package io.moxxie.core.plan;
 
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.MigrationPreconditions;

@@ -3,8 +3,8 @@ package io.moxxie.core.policy;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationPreconditions;
-import io.moxxie.core.plan.DrainMode;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.DrainMode;
+import io.moxxie.core.model.MigrationType;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

@@ -6,18 +6,18 @@ import dev.failsafe.FailsafeExecutor;
 import dev.failsafe.RetryPolicy;
 import io.moxxie.core.MoxxieException;
 import io.moxxie.core.NotFoundException;
-import io.moxxie.core.PreflightException;
+import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.execution.DrainExecutor;
 import io.moxxie.core.execution.DrainListener;
-import io.moxxie.core.execution.DrainRecord;
+import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.execution.DrainRun;
-import io.moxxie.core.execution.DrainState;
+import io.moxxie.core.model.DrainState;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
-import io.moxxie.core.execution.GuestProgress;
-import io.moxxie.core.execution.GuestState;
-import io.moxxie.core.execution.Operation;
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.spi.GuestProgress;
+import io.moxxie.core.model.GuestState;
+import io.moxxie.core.model.Operation;
+import io.moxxie.core.Checks;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.MigrationPreconditions;
@@ -182,7 +182,7 @@ public final class MaintenanceService implements AutoCloseable {
         }
         Planned planned = planDrain(snapshot, request);
         DrainPlan plan = planned.plan;
-        if (plan.hasBlocked() && request.mode() == io.moxxie.core.plan.DrainMode.SOFT && !request.force()) {
+        if (plan.hasBlocked() && request.mode() == io.moxxie.core.model.DrainMode.SOFT && !request.force()) {
             throw PreflightException.blocked(request.node(), plan.blocked());
         }
         String message = "Draining node " + request.node() + " (" + request.mode().wireName() + " mode)";

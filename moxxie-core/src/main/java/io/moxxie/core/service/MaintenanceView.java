@@ -1,6 +1,6 @@
 package io.moxxie.core.service;
 
-import io.moxxie.core.execution.DrainState;
+import io.moxxie.core.model.DrainState;
 
 import java.time.Instant;
 

@@ -1,13 +1,13 @@
 package io.moxxie.core.simulation;
 
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.Node;
 import io.moxxie.core.model.PowerState;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.MigrationCommand;

@@ -1,8 +1,6 @@
 package io.moxxie.core.spi;
 
 import io.moxxie.core.DrainConflictException;
-import io.moxxie.core.execution.DrainRecord;
-import io.moxxie.core.execution.GuestProgress;
 import io.moxxie.core.model.NodeMaintenance;
 
 import java.time.Instant;
@@ -116,11 +114,11 @@ public interface MaintenanceStore {
      */
     default void recordDrainStarted(String node, String drainId, List<Integer> vmList, Instant at) {
         NodeMaintenance m = maintenance(node).orElseGet(() -> NodeMaintenance.none(node, at));
-        saveMaintenance(m.withDrain(drainId, io.moxxie.core.execution.DrainState.IN_PROGRESS, vmList != null ? vmList : m.vmList(), at));
+        saveMaintenance(m.withDrain(drainId, io.moxxie.core.model.DrainState.IN_PROGRESS, vmList != null ? vmList : m.vmList(), at));
     }
 
     /** Sets the node's {@code drain_status} to {@code state}, only if {@code drainId} is still its last drain. */
-    default void recordDrainFinished(String node, String drainId, io.moxxie.core.execution.DrainState state, Instant at) {
+    default void recordDrainFinished(String node, String drainId, io.moxxie.core.model.DrainState state, Instant at) {
         maintenance(node).filter(m -> drainId.equals(m.lastDrainId())).ifPresent(m -> saveMaintenance(m.withDrainStatus(state, at)));
     }
 }

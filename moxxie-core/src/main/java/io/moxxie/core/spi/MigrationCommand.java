@@ -1,8 +1,8 @@
 package io.moxxie.core.spi;
 
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 import io.moxxie.core.model.Guest;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 
 import java.time.Duration;
 

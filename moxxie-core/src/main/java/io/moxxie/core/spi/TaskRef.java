@@ -1,6 +1,6 @@
 package io.moxxie.core.spi;
 
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 
 /**
  * A handle on work the hypervisor does in the background (a Proxmox UPID).

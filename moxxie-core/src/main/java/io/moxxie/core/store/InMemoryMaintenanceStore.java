@@ -1,9 +1,9 @@
 package io.moxxie.core.store;
 
 import io.moxxie.core.DrainConflictException;
-import io.moxxie.core.execution.DrainRecord;
-import io.moxxie.core.execution.GuestProgress;
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.spi.DrainRecord;
+import io.moxxie.core.spi.GuestProgress;
+import io.moxxie.core.Checks;
 import io.moxxie.core.model.NodeMaintenance;
 import io.moxxie.core.spi.MaintenanceStore;
 
@@ -132,7 +132,7 @@ public final class InMemoryMaintenanceStore implements MaintenanceStore {
     }
 
     @Override
-    public synchronized void recordDrainFinished(String node, String drainId, io.moxxie.core.execution.DrainState state, Instant at) {
+    public synchronized void recordDrainFinished(String node, String drainId, io.moxxie.core.model.DrainState state, Instant at) {
         MaintenanceStore.super.recordDrainFinished(node, drainId, state, at);
     }
 

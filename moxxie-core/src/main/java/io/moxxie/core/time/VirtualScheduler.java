@@ -1,6 +1,6 @@
 package io.moxxie.core.time;
 
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

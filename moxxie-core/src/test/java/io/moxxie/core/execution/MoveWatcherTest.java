@@ -1,8 +1,12 @@
 package io.moxxie.core.execution;
 
+import io.moxxie.core.spi.GuestProgress;
+
+import io.moxxie.core.model.GuestState;
+
 import io.moxxie.core.internal.Async;
 import io.moxxie.core.model.GuestType;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.testing.TestClusters;

@@ -1,5 +1,7 @@
 package io.moxxie.core.plan;
 
+import io.moxxie.core.model.DrainMode;
+
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

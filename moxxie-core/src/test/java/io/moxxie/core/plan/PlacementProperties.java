@@ -1,5 +1,9 @@
 package io.moxxie.core.plan;
 
+import io.moxxie.core.model.MigrationType;
+
+import io.moxxie.core.model.DrainMode;
+
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;

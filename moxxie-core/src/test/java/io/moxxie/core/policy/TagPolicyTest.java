@@ -2,8 +2,8 @@ package io.moxxie.core.policy;
 
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.MigrationPreconditions;
-import io.moxxie.core.plan.DrainMode;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.DrainMode;
+import io.moxxie.core.model.MigrationType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

@@ -2,7 +2,7 @@ package io.moxxie.core.simulation;
 
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.PowerState;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.MigrationCommand;
 import io.moxxie.core.spi.TaskRef;

@@ -8,7 +8,7 @@ import io.moxxie.core.model.PowerState;
 import io.moxxie.core.plan.DrainPlan;
 import io.moxxie.core.plan.DrainPlanner;
 import io.moxxie.core.plan.DrainRequest;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.plan.PlanningInput;
 import io.moxxie.core.policy.TagPolicy;

@@ -1,6 +1,6 @@
 package io.moxxie.examples.bench;
 
-import io.moxxie.core.execution.DrainState;
+import io.moxxie.core.model.DrainState;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;

@@ -1,7 +1,7 @@
 package io.moxxie.examples.bench;
 
 import io.moxxie.core.execution.DrainStatus;
-import io.moxxie.core.execution.GuestState;
+import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.service.MaintenanceService;

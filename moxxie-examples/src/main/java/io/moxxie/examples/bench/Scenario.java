@@ -1,6 +1,6 @@
 package io.moxxie.examples.bench;
 
-import io.moxxie.core.plan.DrainMode;
+import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.plan.PlacementConfig;
 import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.core.simulation.SimulatedCluster;

@@ -3,7 +3,7 @@ package io.moxxie.examples.bench;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.PowerState;
-import io.moxxie.core.plan.DrainMode;
+import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.plan.PlacementConfig;
 import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.core.simulation.SimulatedCluster;

@@ -8,7 +8,7 @@ import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.PowerState;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.policy.TagPolicy;
 import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.core.simulation.SimulatedCluster;

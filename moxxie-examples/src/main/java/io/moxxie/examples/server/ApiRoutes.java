@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.model.Guest;
-import io.moxxie.core.plan.DrainMode;
+import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.service.MaintenanceService;
 import io.moxxie.core.service.MaintenanceView;

@@ -12,7 +12,7 @@ import io.moxxie.core.DrainConflictException;
 import io.moxxie.core.InvalidTargetException;
 import io.moxxie.core.MoxxieException;
 import io.moxxie.core.NotFoundException;
-import io.moxxie.core.PreflightException;
+import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.StoreException;

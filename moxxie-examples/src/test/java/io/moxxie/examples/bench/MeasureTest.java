@@ -1,6 +1,6 @@
 package io.moxxie.examples.bench;
 
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.simulation.SimulatedCluster.MigrationRecord;
 import org.junit.jupiter.api.Test;
 

@@ -1,16 +1,16 @@
 package io.moxxie.store.jdbc;
 
 import io.moxxie.core.DrainConflictException;
-import io.moxxie.core.execution.DrainRecord;
-import io.moxxie.core.execution.DrainState;
-import io.moxxie.core.execution.GuestProgress;
-import io.moxxie.core.execution.GuestState;
-import io.moxxie.core.execution.Operation;
+import io.moxxie.core.spi.DrainRecord;
+import io.moxxie.core.model.DrainState;
+import io.moxxie.core.spi.GuestProgress;
+import io.moxxie.core.model.GuestState;
+import io.moxxie.core.model.Operation;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.NodeMaintenance;
-import io.moxxie.core.plan.DrainMode;
+import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.plan.DrainRequest;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.spi.MaintenanceStore;
 import io.moxxie.core.spi.StoreException;
 import io.moxxie.store.jdbc.internal.Columns;

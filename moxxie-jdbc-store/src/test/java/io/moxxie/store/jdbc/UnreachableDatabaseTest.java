@@ -1,6 +1,6 @@
 package io.moxxie.store.jdbc;
 
-import io.moxxie.core.execution.GuestProgress;
+import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.model.NodeMaintenance;
 import io.moxxie.core.spi.StoreException;
 import io.moxxie.store.jdbc.internal.Redaction;
@@ -79,7 +79,7 @@ class UnreachableDatabaseTest {
                     .hasMessageContaining("node_maintenance")
                     .satisfies(e -> assertThat(e.getMessage()).doesNotContain(SECRET));
             assertThatThrownBy(() -> store.updateGuest(new GuestProgress("d-1", 100, "vm", io.moxxie.core.model.GuestType.QEMU,
-                    "hv7", null, null, io.moxxie.core.execution.GuestState.PENDING, false, false, true, 1, 0, null, null, null,
+                    "hv7", null, null, io.moxxie.core.model.GuestState.PENDING, false, false, true, 1, 0, null, null, null,
                     null, null), "owner"))
                     .isInstanceOf(StoreException.class)
                     .hasMessageContaining("drain_guest");

@@ -1,6 +1,6 @@
 package io.moxxie.proxmox.simulation;
 
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;

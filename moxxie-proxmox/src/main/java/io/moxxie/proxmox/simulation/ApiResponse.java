@@ -2,7 +2,7 @@ package io.moxxie.proxmox.simulation;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;

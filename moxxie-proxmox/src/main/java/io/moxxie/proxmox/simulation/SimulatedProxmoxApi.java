@@ -1,12 +1,12 @@
 package io.moxxie.proxmox.simulation;
 
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.Node;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.policy.TagPolicy;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.HypervisorException;

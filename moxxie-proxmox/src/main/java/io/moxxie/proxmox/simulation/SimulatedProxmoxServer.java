@@ -4,7 +4,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.Checks;
 
 import javax.net.ssl.SSLContext;
 import java.io.IOException;

@@ -1,4 +1,6 @@
-package io.moxxie.core;
+package io.moxxie.core.plan;
+
+import io.moxxie.core.MoxxieException;
 
 import io.moxxie.core.plan.PlanEntry;
 

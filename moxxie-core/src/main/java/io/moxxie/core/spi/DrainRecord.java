@@ -1,6 +1,10 @@
-package io.moxxie.core.execution;
+package io.moxxie.core.spi;
 
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.model.DrainState;
+
+import io.moxxie.core.model.Operation;
+
+import io.moxxie.core.Checks;
 import io.moxxie.core.plan.DrainRequest;
 
 import java.time.Instant;

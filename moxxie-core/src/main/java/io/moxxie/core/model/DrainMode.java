@@ -1,4 +1,4 @@
-package io.moxxie.core.plan;
+package io.moxxie.core.model;
 
 import java.util.Locale;
 

@@ -1,8 +1,10 @@
-package io.moxxie.core.execution;
+package io.moxxie.core.spi;
 
-import io.moxxie.core.internal.Checks;
+import io.moxxie.core.model.GuestState;
+
+import io.moxxie.core.Checks;
 import io.moxxie.core.model.GuestType;
-import io.moxxie.core.plan.MigrationType;
+import io.moxxie.core.model.MigrationType;
 
 import java.time.Instant;
 

@@ -1,4 +1,4 @@
-package io.moxxie.core.internal;
+package io.moxxie.core;
 
 /** Argument checks whose messages name the field and the value. Not part of the public API. */
 public final class Checks {
