@@ -80,6 +80,8 @@ public final class DrainRun implements RunningDrain {
     private final Set<Integer> prepared = new HashSet<>();
     private final Map<String, Integer> perTarget = new HashMap<>();
     private final Map<Integer, Set<String>> triedTargets = new HashMap<>();
+    /** The nodes this drain sent a migrate request of the guest to: a guest found there has moved. */
+    private final Map<Integer, Set<String>> askedTargets = new HashMap<>();
     private final Set<String> droppedTargets = new HashSet<>();
     private final Map<Integer, Integer> failedAttempts = new HashMap<>();
     private Scheduler.Cancellable deadlineTask;
@@ -418,6 +420,20 @@ public final class DrainRun implements RunningDrain {
         public void taskStarted(int vmid, TaskRef task) {
             journal.save(update(vmid, g -> g.withTask(task.id())));
         }
+
+        @Override
+        public void migrationRequested(int vmid, String target) {
+            synchronized (DrainRun.this) {
+                askedTargets.computeIfAbsent(vmid, k -> new HashSet<>()).add(target);
+            }
+        }
+
+        @Override
+        public boolean askedFor(int vmid, String node) {
+            synchronized (DrainRun.this) {
+                return askedTargets.getOrDefault(vmid, Set.of()).contains(node);
+            }
+        }
     }
 
     // ------------------------------------------------------------------ outcomes
@@ -446,6 +462,7 @@ public final class DrainRun implements RunningDrain {
         String message = cause instanceof GuestFailure || cause instanceof HypervisorException
                 ? cause.getMessage() : cause.getClass().getSimpleName() + ": " + cause.getMessage();
         GuestFailure.Kind kind = cause instanceof GuestFailure gf ? gf.kind : GuestFailure.Kind.FINAL;
+        boolean outcomeUnknown = cause instanceof GuestFailure gf && gf.requestOutcomeUnknown;
         if (!(cause instanceof GuestFailure) && !(cause instanceof HypervisorException)) {
             journal.withGuestMdc(vmid, () -> log.error("Unexpected error migrating VM {}", vmid, cause));
         }
@@ -459,7 +476,7 @@ public final class DrainRun implements RunningDrain {
         if (retry) {
             journal.withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: {}; retrying on another target", vmid,
                     started.name(), started.targetNode(), message));
-            retryElsewhere(started, message);
+            retryElsewhere(started, message, outcomeUnknown);
         } else {
             fail(started, message);
         }
@@ -534,11 +551,15 @@ public final class DrainRun implements RunningDrain {
 
     /**
      * A migration failed in a way another target may not: look at the cluster again, drop targets that went
-     * offline (re-planning every guest that was going there), and put this guest back with its next-best target.
+     * offline (re-planning every guest that was going there), and put this guest back with its next-best target —
+     * or, when it is found where this drain asked it to go (a request whose answer was lost), with that node, to be
+     * verified there.
+     *
+     * @param outcomeUnknown the migrate request itself failed: judge by a view read after it, not one already under way
      */
-    private void retryElsewhere(GuestProgress started, String message) {
+    private void retryElsewhere(GuestProgress started, String message, boolean outcomeUnknown) {
         // A fresh view, shared with a round of the watcher that may be reading the cluster at this moment.
-        watcher.view(Duration.ZERO).whenComplete((snapshot, err) -> {
+        (outcomeUnknown ? watcher.viewReadFromNow() : watcher.view(Duration.ZERO)).whenComplete((snapshot, err) -> {
             if (abandoned()) return;
             if (err != null) {
                 fail(started, message + " (and the cluster could not be read to choose another target: " + Async.unwrap(err).getMessage() + ")");
@@ -555,21 +576,37 @@ public final class DrainRun implements RunningDrain {
                 fail(started, message + " (and the VM no longer exists)");
                 return;
             }
+            String now = current.get().node();
+            boolean arrived;
+            synchronized (this) {
+                arrived = askedTargets.getOrDefault(started.vmid(), Set.of()).contains(now);
+            }
+            if (arrived) {
+                if (!requeue(started, now, started.migrationType())) return;
+                journal.withGuestMdc(started.vmid(), () -> log.info("VM {} is on {}, where this drain asked it to go: its move is verified there",
+                        started.vmid(), now));
+                pump();
+                return;
+            }
             Map<Integer, PlanEntry> replanned = replan(snapshot, List.of(current.get()), exclude);
             PlanEntry e = replanned.get(started.vmid());
             if (e == null || e.action() != PlanEntry.Action.MOVE) {
                 fail(started, message + (e == null ? "" : " (no other target: " + e.reason() + ")"));
                 return;
             }
-            synchronized (this) {
-                if (cancelled || finished) return;
-                GuestProgress again = outcomes.get(started.vmid()).pendingAgain(e.targetNode(), e.migrationType());
-                outcomes.put(again);
-                queue.add(again);
-            }
+            if (!requeue(started, e.targetNode(), e.migrationType())) return;
             journal.withGuestMdc(started.vmid(), () -> log.info("VM {} will be retried on {}", started.vmid(), e.targetNode()));
             pump();
         });
+    }
+
+    /** Puts the guest back in the queue for {@code target}; false when the drain was cancelled or ended meanwhile. */
+    private synchronized boolean requeue(GuestProgress started, String target, MigrationType type) {
+        if (cancelled || finished) return false;
+        GuestProgress again = outcomes.get(started.vmid()).pendingAgain(target, type);
+        outcomes.put(again);
+        queue.add(again);
+        return true;
     }
 
     /** Targets that are offline now, or gone: no new move goes there, and pending guests planned there are re-planned. */
