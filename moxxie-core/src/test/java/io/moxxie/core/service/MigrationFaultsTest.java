@@ -9,9 +9,12 @@ import io.moxxie.core.model.PowerState;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.core.simulation.SimulatedCluster.MigrationRecord;
+import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.testing.TestClusters.Env;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -91,5 +94,41 @@ class MigrationFaultsTest {
         VmStatus v = env.service.status("hv7", s.drainId()).vm(8212);
         assertThat(v.status()).isEqualTo(GuestState.FAILED);
         assertThat(v.error()).contains("is now on " + other).contains("moved by someone else");
+    }
+
+    @Test
+    void aCancelledDrainWaitingOnATaskThatNeverEndsSaysWhatItWaitsForAndUntilWhen() {
+        Env env = new Env();
+        env.cluster.hangNextMigration(8201);
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        env.scheduler.runFor(Duration.ofMinutes(10));
+        DrainStatus before = env.service.status("hv7", s.drainId());
+        assertThat(before.status()).isEqualTo(DrainState.IN_PROGRESS);
+        assertThat(before.vm(8201).status()).isEqualTo(GuestState.IN_PROGRESS);
+        GuestProgress hung = env.store.guests(s.drainId()).stream().filter(g -> g.vmid() == 8201).findFirst().orElseThrow();
+        assertThat(hung.taskId()).startsWith("UPID:hv7:");
+        Instant limit = hung.startedAt().plus(Duration.ofMinutes(30));
+
+        env.service.cancel("hv7", s.drainId());
+        DrainStatus cancelling = env.service.status("hv7", s.drainId());
+        assertThat(cancelling.status()).as("the move in flight has not ended").isEqualTo(DrainState.IN_PROGRESS);
+        assertThat(cancelling.message()).startsWith("Cancelling")
+                .contains("VM 8201 (db-prod-01)")
+                .contains(hung.taskId() + " on hv7")
+                .contains("until " + limit)
+                .contains("migration time limit of 30m (migrationTimeout)")
+                .contains("Progress: 14/15 completed");
+        assertThat(env.store.drain(s.drainId()).orElseThrow().message()).as("recorded: another instance shows it too")
+                .isEqualTo(cancelling.message());
+        env.scheduler.runFor(Duration.ofMinutes(5));
+        assertThat(env.service.status("hv7", s.drainId()).message()).isEqualTo(cancelling.message());
+
+        env.runUntilIdle();
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.CANCELLED);
+        assertThat(done.completedAt()).isBetween(limit, limit.plusSeconds(60));
+        assertThat(done.vm(8201).status()).isEqualTo(GuestState.FAILED);
+        assertThat(done.vm(8201).error()).contains("migration time limit of 30m").contains(hung.taskId());
+        assertThat(done.message()).startsWith("Drain of hv7 cancelled");
     }
 }

@@ -84,6 +84,9 @@ public final class DrainRun implements RunningDrain {
     private final Map<Integer, Set<String>> askedTargets = new HashMap<>();
     private final Set<String> droppedTargets = new HashSet<>();
     private final Map<Integer, Integer> failedAttempts = new HashMap<>();
+    /** What the guests in flight wait for: the limit they run against, and the migration task once it runs. */
+    private final Map<Integer, Limit> limits = new HashMap<>();
+    private final Map<Integer, TaskRef> tasks = new HashMap<>();
     private Scheduler.Cancellable deadlineTask;
     private boolean cancelled;
     private boolean abandoned;
@@ -169,10 +172,10 @@ public final class DrainRun implements RunningDrain {
         return node;
     }
 
-    /** The drain as it stands now, consistent (taken under the run's lock). */
+    /** The drain as it stands now, consistent (taken under the run's lock); while cancelling, what it waits for. */
     @Override
     public synchronized DrainStatus status() {
-        return outcomes.status();
+        return cancelling() ? outcomes.status(cancellingMessage()) : outcomes.status();
     }
 
     @Override
@@ -190,9 +193,47 @@ public final class DrainRun implements RunningDrain {
             for (GuestProgress g : queue) outcomes.put(outcomes.get(g.vmid()).withNote("not started: drain cancelled"));
             queue.clear();
             inFlightNow = inFlight.size();
+            if (inFlightNow > 0) outcomes.message(cancellingMessage());
         }
         journal.withDrainMdc(() -> log.info("Drain {} of node {} cancelled; {} migrations in flight will finish", drainId, node, inFlightNow));
+        if (inFlightNow > 0) writeDrain();
         maybeFinish();
+    }
+
+    /** Under the lock: cancelled, and moves in flight have not ended yet. */
+    private boolean cancelling() {
+        assert Thread.holdsLock(this);
+        return cancelled && !finished && !abandoned && !inFlight.isEmpty();
+    }
+
+    /**
+     * Under the lock: what a cancelled drain waits for — each guest in flight, the hypervisor task an operator could
+     * stop, and until when at the latest (the limit its move runs against) — and the progress so far.
+     */
+    private String cancellingMessage() {
+        assert Thread.holdsLock(this);
+        List<String> waits = new ArrayList<>();
+        for (int vmid : new TreeSet<>(inFlight)) {
+            GuestProgress g = outcomes.get(vmid);
+            StringBuilder w = new StringBuilder("VM ").append(vmid);
+            if (!g.name().isEmpty()) w.append(" (").append(g.name()).append(')');
+            TaskRef task = tasks.get(vmid);
+            if (preparing.contains(vmid)) w.append(" shutting down for its move to ").append(g.targetNode());
+            else if (slots.contains(vmid)) w.append(" migrating to ").append(g.targetNode());
+            else w.append(" finishing its move to ").append(g.targetNode());
+            if (task != null && slots.contains(vmid)) w.append(", task ").append(task.id()).append(" on ").append(task.node());
+            Limit limit = limits.get(vmid);
+            if (limit != null) w.append(", until ").append(limit.at()).append(" at the latest (").append(limit.name()).append(')');
+            waits.add(w.toString());
+        }
+        return "Cancelling: no new moves start; waiting for " + waits.size() + (waits.size() == 1 ? " move" : " moves")
+                + " in flight to end: " + String.join("; ", waits) + ". " + outcomes.progressMessage();
+    }
+
+    /** Under the lock: the drain's message as it stands (progress, or what a cancel waits for). */
+    private String currentMessage() {
+        assert Thread.holdsLock(this);
+        return cancelling() ? cancellingMessage() : outcomes.progressMessage();
     }
 
     /**
@@ -333,6 +374,8 @@ public final class DrainRun implements RunningDrain {
         assert Thread.holdsLock(this);
         inFlight.remove(started.vmid());
         prepared.remove(started.vmid());
+        limits.remove(started.vmid());
+        tasks.remove(started.vmid());
         releaseSlot(started.vmid());
     }
 
@@ -340,6 +383,9 @@ public final class DrainRun implements RunningDrain {
 
     private void runGuest(GuestProgress p) {
         Limit limit = moves.limitFromNow();
+        synchronized (this) {
+            limits.put(p.vmid(), limit);
+        }
         moves.run(p, limit, () -> {
             // The migration is over: its slot goes to the next guest while this one is verified and started.
             releaseSlot(p.vmid());
@@ -348,10 +394,15 @@ public final class DrainRun implements RunningDrain {
     }
 
     private void prepareAhead(GuestProgress p) {
-        moves.shutDownAhead(p).whenComplete((g, error) -> {
+        Limit limit = moves.shutdownLimitFromNow();
+        synchronized (this) {
+            limits.put(p.vmid(), limit);
+        }
+        moves.shutDownAhead(p, limit).whenComplete((g, error) -> {
             boolean stopRequested;
             synchronized (this) {
                 preparing.remove(p.vmid());
+                limits.remove(p.vmid());
                 stopRequested = cancelled || deadlinePassed;
                 if (error == null && !stopRequested) prepared.add(p.vmid());
             }
@@ -418,7 +469,14 @@ public final class DrainRun implements RunningDrain {
 
         @Override
         public void taskStarted(int vmid, TaskRef task) {
+            boolean cancelling;
+            synchronized (DrainRun.this) {
+                tasks.put(vmid, task);
+                cancelling = cancelling();
+                if (cancelling) outcomes.message(cancellingMessage());
+            }
             journal.save(update(vmid, g -> g.withTask(task.id())));
+            if (cancelling) writeDrain();
         }
 
         @Override
@@ -450,7 +508,7 @@ public final class DrainRun implements RunningDrain {
                 done = outcomes.get(vmid).completed(guest.node(), scheduler.now());
                 outcomes.put(done);
                 progress = outcomes.progressMessage();
-                outcomes.message(progress);
+                outcomes.message(currentMessage());
             }
             journal.save(done);
             writeDrain();
@@ -484,12 +542,10 @@ public final class DrainRun implements RunningDrain {
 
     private void fail(GuestProgress started, String message) {
         GuestProgress failed;
-        String progress;
         synchronized (this) {
             failed = outcomes.get(started.vmid()).failed(message, scheduler.now());
             outcomes.put(failed);
-            progress = outcomes.progressMessage();
-            outcomes.message(progress);
+            outcomes.message(currentMessage());
         }
         journal.save(failed);
         writeDrain();

@@ -117,11 +117,16 @@ final class GuestMove {
                 .thenCompose(guest -> ensurePower(p, guest, limit));
     }
 
-    /** Shuts a guest down for its offline move before it takes a slot; the shutdown uses no migration bandwidth. */
-    CompletableFuture<Guest> shutDownAhead(GuestProgress p) {
+    /** The limit a shutdown ahead started now runs against: a lock wait, the shutdown and a stop, within the drain's. */
+    Limit shutdownLimitFromNow() {
         Instant now = scheduler.now();
-        Limit limit = new Limit(earlier(now.plus(config.lockWaitTimeout()).plus(config.shutdownTimeout()).plus(config.powerTimeout()), drainDeadline),
+        return new Limit(earlier(now.plus(config.lockWaitTimeout()).plus(config.shutdownTimeout()).plus(config.powerTimeout()), drainDeadline),
                 "shutdown time limit of " + human(config.shutdownTimeout()) + " (shutdownTimeout)");
+    }
+
+    /** Shuts a guest down for its offline move before it takes a slot; the shutdown uses no migration bandwidth. */
+    CompletableFuture<Guest> shutDownAhead(GuestProgress p, Limit limit) {
+        Instant now = scheduler.now();
         return resolve(p, limit, now.plus(config.lockWaitTimeout()))
                 .thenCompose(g -> arrived(p, g) || !g.running() ? CompletableFuture.completedFuture(g) : shutDown(p, g, limit, true));
     }
