@@ -112,7 +112,7 @@ public final class DrainRun {
         this.deadline = record.startedAt().plus(config.drainTimeout());
         // The per-target limit spreads streams over targets; an undrain or a drain to one named target has only one.
         boolean singleTarget = record.operation() == Operation.UNDRAIN || record.request().targetNode().isPresent();
-        this.concurrency = record.request().effectiveConcurrency(config.autoConcurrency());
+        this.concurrency = config.resolve(record.request().concurrency());
         this.perTargetLimit = singleTarget ? Integer.MAX_VALUE : config.perTargetLimit(concurrency);
         int streamsFillingLink = config.streamsFillingLink();
         this.spaceEnds = concurrency >= 2 && concurrency <= streamsFillingLink;

@@ -1,5 +1,7 @@
 package io.moxxie.core.model;
 
+import io.moxxie.core.ValidationException;
+
 import io.moxxie.core.Checks;
 
 import java.util.List;
@@ -23,11 +25,11 @@ import java.util.Optional;
 public record Guest(int vmid, String name, String node, GuestType type, PowerState status, List<String> tags,
                     long memory, long memoryUsed, boolean template, boolean haManaged, String lock) {
     public Guest {
-        if (vmid <= 0) throw new IllegalArgumentException("vmid must be > 0, was " + vmid);
+        if (vmid <= 0) throw new ValidationException("vmid", vmid, "vmid must be > 0, was " + vmid);
         Checks.nodeName("node", node);
         Checks.notNull("type", type);
         Checks.notNull("status", status);
-        if (memory < 0) throw new IllegalArgumentException("memory must be >= 0, was " + memory);
+        if (memory < 0) throw new ValidationException("memory", memory, "memory must be >= 0, was " + memory);
         name = name == null ? "" : name;
         tags = tags == null ? List.of() : List.copyOf(tags);
         lock = lock == null || lock.isBlank() ? null : lock;

@@ -1,5 +1,11 @@
 package io.moxxie.core.store;
 
+import org.junit.jupiter.params.provider.ValueSource;
+
+import org.junit.jupiter.params.ParameterizedTest;
+
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.DrainConflictException;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.model.DrainState;
@@ -194,7 +200,7 @@ public abstract class MaintenanceStoreContract {
 
     @Test
     void aCreatedDrainReadsBackWithItsRequestAndGuests() {
-        DrainRequest request = DrainRequest.builder("hv7").mode(DrainMode.HARD).parallel(false).maxConcurrent(5)
+        DrainRequest request = DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5))
                 .allowOffline(true).targetNode("hv8").force(true).dryRun(false).build();
         DrainRecord drain = new DrainRecord("d-1", "hv7", Operation.DRAIN, request, DrainState.IN_PROGRESS,
                 "Draining node hv7 (hard mode)", at(0), null, "service-a", at(30), false, null);
@@ -211,16 +217,16 @@ public abstract class MaintenanceStoreContract {
         assertThat(anotherInstance(store).drain("d-1")).contains(drain);
     }
 
-    @Test
-    void aDrainWithAutoConcurrencyReadsBackAsAuto() {
-        DrainRequest request = DrainRequest.builder("hv7").autoConcurrency(true).build();
-        store.createDrain(new DrainRecord("d-auto", "hv7", Operation.DRAIN, request, DrainState.IN_PROGRESS, "Draining node hv7 (soft mode)",
+    @ParameterizedTest
+    @ValueSource(strings = {"serial", "1", "3", "64", "auto"})
+    void aDrainReadsBackWithItsConcurrency(String concurrency) {
+        DrainRequest request = DrainRequest.builder("hv7").concurrency(Concurrency.parse(concurrency)).build();
+        store.createDrain(new DrainRecord("d-c", "hv7", Operation.DRAIN, request, DrainState.IN_PROGRESS, "Draining node hv7 (soft mode)",
                 at(0), null, "service-a", at(30), false, null), List.of());
 
-        DrainRequest read = anotherInstance(store).drain("d-auto").orElseThrow().request();
-        assertThat(read.autoConcurrency()).isTrue();
+        DrainRequest read = anotherInstance(store).drain("d-c").orElseThrow().request();
+        assertThat(read.concurrency()).hasToString(concurrency);
         assertThat(read).isEqualTo(request);
-        assertThat(read.effectiveConcurrency(6)).isEqualTo(6);
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.moxxie.examples.bench;
 
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.model.Guest;
@@ -107,7 +109,7 @@ final class ExecutorOverhead {
         try (MaintenanceService service = MaintenanceService.builder(cluster, new InMemoryMaintenanceStore()).scheduler(scheduler)
                 .placement(new PlacementConfig(0)).planningRetryDelay(Duration.ofMillis(1)).ownerId("overhead").build()) {
             long t0 = System.nanoTime();
-            DrainStatus started = service.drain(DrainRequest.builder("src").maxConcurrent(DrainRequest.MAX_CONCURRENT_LIMIT).build());
+            DrainStatus started = service.drain(DrainRequest.builder("src").concurrency(Concurrency.fixed(Concurrency.MAX_FIXED)).build());
             long t1 = System.nanoTime();
             scheduler.runUntilIdle();
             long t2 = System.nanoTime();

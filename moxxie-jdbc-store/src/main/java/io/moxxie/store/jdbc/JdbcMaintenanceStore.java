@@ -8,6 +8,8 @@ import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.Operation;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.NodeMaintenance;
+import io.moxxie.core.ValidationException;
+import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.model.MigrationType;
@@ -88,7 +90,12 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
     private static final Logger LOG = LoggerFactory.getLogger(JdbcMaintenanceStore.class);
     private static final String IN_PROGRESS = DrainState.IN_PROGRESS.wireName();
     private static final int OPTIMISTIC_ATTEMPTS = 20;
-    /** {@code max_concurrent} of a drain asked with {@code maxConcurrent: "auto"} (a real limit is 1 to 64). */
+    /**
+     * A drain's {@link Concurrency} is stored in the two columns of schema V1, unchanged, so that rows written by
+     * earlier versions read back the same and instances of both versions can share a database during a rolling
+     * upgrade: {@code run_parallel = false} is serial (whatever {@code max_concurrent} says; this version writes 1),
+     * otherwise {@code max_concurrent} is the fixed limit, 1 to 64, or {@value #AUTO_CONCURRENCY} for auto.
+     */
     private static final int AUTO_CONCURRENCY = 0;
 
     private static final String DRAIN_COLUMNS = "drain_id, node_name, operation, status, message, drain_mode, run_parallel,"
@@ -338,8 +345,8 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
                 .bind("activeNode", inProgress ? d.node() : null)
                 .bind("message", d.message())
                 .bind("mode", r.mode().wireName())
-                .bind("parallel", r.parallel())
-                .bind("maxConcurrent", r.autoConcurrency() ? AUTO_CONCURRENCY : r.maxConcurrent())
+                .bind("parallel", r.concurrency().kind() != Concurrency.Kind.SERIAL)
+                .bind("maxConcurrent", r.concurrency().isAuto() ? AUTO_CONCURRENCY : r.concurrency().resolve(AUTO_CONCURRENCY))
                 .bind("allowOffline", r.allowOffline())
                 .bind("targetNode", r.targetNode().orElse(null))
                 .bind("force", r.force())
@@ -550,12 +557,9 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
         String row = "drain_id=" + id;
         return readRow("drain", row, () -> {
             String node = rs.getString("node_name");
-            int maxConcurrent = rs.getInt("max_concurrent");
             DrainRequest request = DrainRequest.builder(node)
                     .mode(parse("drain", "drain_mode", row, rs.getString("drain_mode"), DrainMode::parse))
-                    .parallel(rs.getBoolean("run_parallel"))
-                    .maxConcurrent(maxConcurrent == AUTO_CONCURRENCY ? DrainRequest.DEFAULT_MAX_CONCURRENT : maxConcurrent)
-                    .autoConcurrency(maxConcurrent == AUTO_CONCURRENCY)
+                    .concurrency(concurrency(rs.getBoolean("run_parallel"), rs.getInt("max_concurrent")))
                     .allowOffline(rs.getBoolean("allow_offline"))
                     .targetNode(rs.getString("target_node"))
                     .force(rs.getBoolean("force_drain"))
@@ -609,13 +613,18 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
             "maxConcurrent", "max_concurrent", "drainMode", "drain_mode", "drainId", "drain_id",
             "startedAt", "started_at", "status", "status", "type", "guest_type", "operation", "operation");
 
+    /** See {@link #AUTO_CONCURRENCY}. @throws io.moxxie.core.ValidationException a fixed limit out of range */
+    private static Concurrency concurrency(boolean runParallel, int maxConcurrent) {
+        if (!runParallel) return Concurrency.serial();
+        return maxConcurrent == AUTO_CONCURRENCY ? Concurrency.auto() : Concurrency.fixed(maxConcurrent);
+    }
+
     private static <T> T readRow(String table, String row, RowReader<T> reader) throws SQLException {
         try {
             return reader.read();
         } catch (IllegalArgumentException e) {
             String message = String.valueOf(e.getMessage());
-            String field = message.split(" ", 2)[0];
-            String column = FIELD_COLUMNS.get(field);
+            String column = e instanceof ValidationException v ? FIELD_COLUMNS.get(v.field()) : null;
             throw new StoreException("Unreadable row in table " + table + (column == null ? "" : ", column " + column)
                     + " (" + row + "): " + message, e);
         }
