@@ -535,16 +535,15 @@ public final class MaintenanceService implements AutoCloseable {
         };
         String note = e.action() == PlanEntry.Action.MOVE ? e.reason() : null;
         String error = e.action() == PlanEntry.Action.MOVE ? null : e.reason();
-        return new GuestProgress(drainId, g.vmid(), g.name(), g.type(), g.node(), e.targetNode(), e.migrationType(), state,
-                e.alwaysOn(), g.haManaged(), g.running(), g.memory(), 0, null, error, note, null,
-                state.finished() ? now : null);
+        return GuestProgress.builder(drainId, g).targetNode(e.targetNode()).migrationType(e.migrationType()).status(state)
+                .alwaysOn(e.alwaysOn()).error(error).note(note).completedAt(state.finished() ? now : null).build();
     }
 
     private GuestProgress skipped(String drainId, GuestProgress moved, Guest now, String reason, Instant at) {
-        Guest g = now;
-        return new GuestProgress(drainId, moved.vmid(), moved.name(), moved.type(), g != null ? g.node() : moved.targetNode(), null, null,
-                GuestState.SKIPPED, moved.alwaysOn(), moved.haManaged(), g != null && g.running(), moved.memory(), 0, null,
-                reason, null, null, at);
+        return GuestProgress.builder(drainId, moved.vmid()).name(moved.name()).type(moved.type())
+                .sourceNode(now != null ? now.node() : moved.targetNode()).status(GuestState.SKIPPED).alwaysOn(moved.alwaysOn())
+                .haManaged(moved.haManaged()).wasRunning(now != null && now.running()).memory(moved.memory()).error(reason)
+                .completedAt(at).build();
     }
 
     private void ensureHeartbeat() {

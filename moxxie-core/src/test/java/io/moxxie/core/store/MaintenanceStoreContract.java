@@ -82,8 +82,8 @@ public abstract class MaintenanceStoreContract {
     }
 
     protected static GuestProgress guest(String drainId, int vmid, String node) {
-        return new GuestProgress(drainId, vmid, "vm-" + vmid, GuestType.QEMU, node, null, null, GuestState.PENDING,
-                false, false, true, 2L << 30, 0, null, null, null, null, null);
+        return GuestProgress.builder(drainId, vmid).name("vm-" + vmid).type(GuestType.QEMU).sourceNode(node).wasRunning(true)
+                .memory(2L << 30).build();
     }
 
     protected static List<GuestProgress> guests(String drainId, String node, int... vmids) {
@@ -204,10 +204,11 @@ public abstract class MaintenanceStoreContract {
                 .allowOffline(true).targetNode("hv8").force(true).dryRun(false).build();
         DrainRecord drain = new DrainRecord("d-1", "hv7", Operation.DRAIN, request, DrainState.IN_PROGRESS,
                 "Draining node hv7 (hard mode)", at(0), null, "service-a", at(30), false, null);
-        GuestProgress lxc = new GuestProgress("d-1", 8300, "batch-01", GuestType.LXC, "hv7", "hv8", MigrationType.RESTART,
-                GuestState.PENDING, true, true, false, 512L << 20, 0, null, null, "moved in restart mode", null, null);
-        GuestProgress qemu = new GuestProgress("d-1", 8200, "web-prod-01", GuestType.QEMU, "hv7", "hv9", MigrationType.ONLINE,
-                GuestState.PENDING, false, false, true, 8L << 30, 0, null, null, null, null, null);
+        GuestProgress lxc = GuestProgress.builder("d-1", 8300).name("batch-01").type(GuestType.LXC).sourceNode("hv7").targetNode("hv8")
+                .migrationType(MigrationType.RESTART).alwaysOn(true).haManaged(true).memory(512L << 20).note("moved in restart mode")
+                .build();
+        GuestProgress qemu = GuestProgress.builder("d-1", 8200).name("web-prod-01").type(GuestType.QEMU).sourceNode("hv7").targetNode("hv9")
+                .migrationType(MigrationType.ONLINE).wasRunning(true).memory(8L << 30).build();
 
         store.createDrain(drain, List.of(lxc, qemu));
 

@@ -584,22 +584,24 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
         String row = "drain_id=" + rs.getString("drain_id") + ", vmid=" + rs.getInt("vmid");
         return readRow("drain_guest", row, () -> {
             String migrationType = rs.getString("migration_type");
-            return new GuestProgress(rs.getString("drain_id"), rs.getInt("vmid"), rs.getString("guest_name"),
-                    parse("drain_guest", "guest_type", row, rs.getString("guest_type"), GuestType::parse),
-                    rs.getString("source_node"),
-                    rs.getString("target_node"),
-                    migrationType == null ? null : parse("drain_guest", "migration_type", row, migrationType, MigrationType::parse),
-                    parse("drain_guest", "status", row, rs.getString("status"), GuestState::parse),
-                    rs.getBoolean("always_on"),
-                    rs.getBoolean("ha_managed"),
-                    rs.getBoolean("was_running"),
-                    rs.getLong("memory_bytes"),
-                    rs.getInt("attempts"),
-                    rs.getString("task_id"),
-                    rs.getString("error"),
-                    rs.getString("note"),
-                    dialect.getInstant(rs, "started_at"),
-                    dialect.getInstant(rs, "completed_at"));
+            return GuestProgress.builder(rs.getString("drain_id"), rs.getInt("vmid"))
+                    .name(rs.getString("guest_name"))
+                    .type(parse("drain_guest", "guest_type", row, rs.getString("guest_type"), GuestType::parse))
+                    .sourceNode(rs.getString("source_node"))
+                    .targetNode(rs.getString("target_node"))
+                    .migrationType(migrationType == null ? null : parse("drain_guest", "migration_type", row, migrationType, MigrationType::parse))
+                    .status(parse("drain_guest", "status", row, rs.getString("status"), GuestState::parse))
+                    .alwaysOn(rs.getBoolean("always_on"))
+                    .haManaged(rs.getBoolean("ha_managed"))
+                    .wasRunning(rs.getBoolean("was_running"))
+                    .memory(rs.getLong("memory_bytes"))
+                    .attempts(rs.getInt("attempts"))
+                    .taskId(rs.getString("task_id"))
+                    .error(rs.getString("error"))
+                    .note(rs.getString("note"))
+                    .startedAt(dialect.getInstant(rs, "started_at"))
+                    .completedAt(dialect.getInstant(rs, "completed_at"))
+                    .build();
         });
     }
 
