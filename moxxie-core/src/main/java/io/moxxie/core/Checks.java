@@ -27,7 +27,8 @@ public final class Checks {
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
             if (Character.isWhitespace(c) || c == '/' || Character.isISOControl(c)) {
-                throw new ValidationException(field, value, field + " must be a node name (no spaces or '/'), was '" + value + "'");
+                throw new ValidationException(field, value,
+                        field + " must be a node name (no spaces or '/'), was '" + value + "'");
             }
         }
         return value;
@@ -39,10 +40,24 @@ public final class Checks {
         return value;
     }
 
+    /** @throws ValidationException {@code value < min} */
+    public static int atLeast(String field, int value, int min) {
+        if (value < min) throw new ValidationException(field, value, field + " must be >= " + min + ", was " + value);
+        return value;
+    }
+
+    /** @throws ValidationException {@code value} is not a number greater than 0 */
+    public static double positive(String field, double value) {
+        if (!(value > 0)) throw new ValidationException(field, value, field + " must be > 0, was " + value);
+        return value;
+    }
+
     /** @throws ValidationException {@code value} is null, zero or negative */
     public static Duration positive(String field, Duration value) {
         notNull(field, value);
-        if (value.isNegative() || value.isZero()) throw new ValidationException(field, value, field + " must be > 0, was " + value);
+        if (value.isNegative() || value.isZero()) {
+            throw new ValidationException(field, value, field + " must be > 0, was " + value);
+        }
         return value;
     }
 

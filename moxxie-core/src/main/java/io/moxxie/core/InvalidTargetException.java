@@ -44,10 +44,12 @@ public class InvalidTargetException extends MoxxieException {
 
     private static String message(String node, String targetNode, Reason reason, List<String> clusterNodes) {
         return switch (reason) {
-            case UNKNOWN -> "targetNode '" + targetNode + "' is not a node of the cluster (nodes: " + String.join(", ", clusterNodes) + ")";
+            case UNKNOWN -> "targetNode '" + targetNode + "' is not a node of the cluster (nodes: "
+                    + String.join(", ", clusterNodes) + ")";
             case SOURCE -> "targetNode must differ from the node being drained, was '" + targetNode + "'";
             case OFFLINE -> "targetNode '" + targetNode + "' cannot be used to drain " + node + ": the node is offline";
-            case IN_MAINTENANCE -> "targetNode '" + targetNode + "' cannot be used to drain " + node + ": the node is in maintenance";
+            case IN_MAINTENANCE -> "targetNode '" + targetNode + "' cannot be used to drain " + node
+                    + ": the node is in maintenance";
         };
     }
 

@@ -44,7 +44,8 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
 
     public ExecutorConfig {
         if (perTargetLimit < 0) {
-            throw new ValidationException("perTargetLimit", perTargetLimit, "perTargetLimit must be >= 1, or 0 for half the drain's concurrency, was " + perTargetLimit);
+            throw new ValidationException("perTargetLimit", perTargetLimit,
+                    "perTargetLimit must be >= 1, or 0 for half the drain's concurrency, was " + perTargetLimit);
         }
         Checks.positive("migrationTimeout", migrationTimeout);
         Checks.positive("drainTimeout", drainTimeout);
@@ -53,14 +54,14 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
         Checks.positive("shutdownTimeout", shutdownTimeout);
         Checks.positive("lockWaitTimeout", lockWaitTimeout);
         Checks.positive("powerTimeout", powerTimeout);
-        if (maxRetries < 0) throw new ValidationException("maxRetries", maxRetries, "maxRetries must be >= 0, was " + maxRetries);
+        Checks.atLeast("maxRetries", maxRetries, 0);
         Checks.positive("retryInitialDelay", retryInitialDelay);
         Checks.positive("retryMaxDelay", retryMaxDelay);
-        if (retriesOnNewTarget < 0) throw new ValidationException("retriesOnNewTarget", retriesOnNewTarget, "retriesOnNewTarget must be >= 0, was " + retriesOnNewTarget);
+        Checks.atLeast("retriesOnNewTarget", retriesOnNewTarget, 0);
         Checks.notNull("preconditionMaxAge", preconditionMaxAge);
         Checks.notNull("clusterViewMaxAge", clusterViewMaxAge);
-        if (!(expectedMigrationRate > 0)) throw new ValidationException("expectedMigrationRate", expectedMigrationRate, "expectedMigrationRate must be > 0, was " + expectedMigrationRate);
-        if (!(expectedLinkBandwidth > 0)) throw new ValidationException("expectedLinkBandwidth", expectedLinkBandwidth, "expectedLinkBandwidth must be > 0, was " + expectedLinkBandwidth);
+        Checks.positive("expectedMigrationRate", expectedMigrationRate);
+        Checks.positive("expectedLinkBandwidth", expectedLinkBandwidth);
         Checks.notNull("expectedMigrationOverhead", expectedMigrationOverhead);
     }
 

@@ -63,7 +63,8 @@ public final class DrainRequest {
     }
 
     public Builder toBuilder() {
-        return new Builder(node).mode(mode).concurrency(concurrency).allowOffline(allowOffline).targetNode(targetNode).dryRun(dryRun).force(force);
+        return new Builder(node).mode(mode).concurrency(concurrency).allowOffline(allowOffline).targetNode(targetNode)
+                .dryRun(dryRun).force(force);
     }
 
     public String node() {

@@ -3,6 +3,7 @@ package io.moxxie.core.service;
 import io.moxxie.core.model.Concurrency;
 
 import io.moxxie.core.DrainConflictException;
+import io.moxxie.core.InvalidTargetException;
 import io.moxxie.core.NotFoundException;
 import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.execution.DrainListener;
@@ -29,6 +30,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -545,6 +547,32 @@ class DrainWorkflowTest {
         assertThat(done.vmStatus()).filteredOn(v -> v.status() == GuestState.FAILED)
                 .allSatisfy(v -> assertThat(v.error()).startsWith("No suitable target node found"));
         assertThat(done.vmStatus()).filteredOn(v -> v.status() == GuestState.COMPLETED).allSatisfy(v -> assertThat(v.targetNode()).isEqualTo("hv10"));
+    }
+
+    @Test
+    void aTargetNodeThatCannotTakeGuestsIsRefusedSayingWhyBeforeAnythingStarts() {
+        Env env = new Env();
+        env.service.enableMaintenance("hv8", "firmware", false);
+        env.cluster.setNodeOnline("hv9", false);
+        Map.of("hv77", InvalidTargetException.Reason.UNKNOWN, "hv8", InvalidTargetException.Reason.IN_MAINTENANCE,
+                "hv9", InvalidTargetException.Reason.OFFLINE).forEach((target, reason) -> {
+            DrainRequest request = DrainRequest.builder("hv7").targetNode(target).build();
+            assertThatThrownBy(() -> env.service.drain(request)).isInstanceOfSatisfying(InvalidTargetException.class, e -> {
+                assertThat(e.reason()).isEqualTo(reason);
+                assertThat(e.targetNode()).isEqualTo(target);
+            });
+            assertThatThrownBy(() -> env.service.plan(request)).isInstanceOf(InvalidTargetException.class);
+        });
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.builder("hv7").targetNode("hv77").build()))
+                .hasMessage("targetNode 'hv77' is not a node of the cluster (nodes: hv7, hv8, hv9, hv10)");
+        assertThat(env.service.drains("hv7", 10)).isEmpty();
+
+        // Bad input is answered before the node's state: a running drain does not hide an unknown target.
+        DrainStatus running = env.service.drain(DrainRequest.soft("hv7"));
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.builder("hv7").targetNode("hv77").build()))
+                .isInstanceOf(InvalidTargetException.class);
+        env.runUntilIdle();
+        assertThat(env.service.drains("hv7", 10)).extracting(DrainStatus::drainId).containsExactly(running.drainId());
     }
 
     @Test
