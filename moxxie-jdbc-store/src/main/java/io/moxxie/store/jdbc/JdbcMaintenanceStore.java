@@ -1,5 +1,7 @@
 package io.moxxie.store.jdbc;
 
+import io.moxxie.core.Checks;
+
 import io.moxxie.core.DrainConflictException;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.model.DrainState;
@@ -134,7 +136,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
     /** A store on {@code dataSource} (use a pooled one: every store call takes a connection). */
     public static Builder builder(DataSource dataSource) {
-        if (dataSource == null) throw new IllegalArgumentException("dataSource cannot be null");
+        Checks.notNull("dataSource", dataSource);
         return new Builder(dataSource, null, null, null);
     }
 
@@ -148,7 +150,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
      * @param password may be {@code null}; never appears in a message
      */
     public static Builder builder(String url, String user, String password) {
-        if (url == null || url.isBlank()) throw new IllegalArgumentException("url cannot be null or empty");
+        if (url == null || url.isBlank()) throw new ValidationException("url", url, "url cannot be null or empty");
         return new Builder(null, url, user, password);
     }
 
@@ -696,7 +698,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
     }
 
     private static void requireArg(String name, Object value) {
-        if (value == null) throw new IllegalArgumentException(name + " cannot be null");
+        Checks.notNull(name, value);
     }
 
     private <T> T call(String what, HandleCallback<T, RuntimeException> callback) {
@@ -761,7 +763,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
         /** Forces the dialect instead of detecting it from the connection (e.g. for a MySQL-compatible server). */
         public Builder dialect(Dialect dialect) {
-            if (dialect == null) throw new IllegalArgumentException("dialect cannot be null");
+            Checks.notNull("dialect", dialect);
             this.dialect = dialect;
             return this;
         }
@@ -775,7 +777,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
         /** How long to wait for another process migrating the same database. Default {@link #DEFAULT_MIGRATION_LOCK_TIMEOUT}. */
         public Builder migrationLockTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("migrationLockTimeout must be > 0, was " + timeout);
+                throw new ValidationException("migrationLockTimeout", timeout, "migrationLockTimeout must be > 0, was " + timeout);
             }
             this.migrationLockTimeout = timeout;
             return this;
