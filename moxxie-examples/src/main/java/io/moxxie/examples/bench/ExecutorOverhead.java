@@ -106,8 +106,9 @@ final class ExecutorOverhead {
         SimulatedCluster cluster = b.build();
         try (MaintenanceService service = MaintenanceService.builder(cluster, new InMemoryMaintenanceStore()).scheduler(scheduler)
                 .placement(new PlacementConfig(0)).planningRetryDelay(Duration.ofMillis(1)).ownerId("overhead").build()) {
+            service.start();
             long t0 = System.nanoTime();
-            DrainStatus started = service.drain(DrainRequest.builder("src").maxConcurrent(DrainRequest.MAX_CONCURRENT_LIMIT).build());
+            DrainStatus started = service.drain(DrainRequest.builder("src").maxConcurrent(DrainRequest.MAX_CONCURRENT_LIMIT).build()).status();
             long t1 = System.nanoTime();
             scheduler.runUntilIdle();
             long t2 = System.nanoTime();

@@ -125,7 +125,7 @@ final class ApiRoutes {
                     + String.join(", ", nodes.stream().map(NodeView::node).sorted(JsonViews.NATURAL).toList()) + ")");
         }
         if (dryRun) return Response.ok(views.plan(service.plan(request)));
-        DrainStatus s = service.drain(request);
+        DrainStatus s = service.drain(request).status();
         return Response.accepted(views.status(s), statusPath(s));
     }
 
@@ -145,7 +145,7 @@ final class ApiRoutes {
 
     private Response undrain(Request r) {
         r.jsonObject(Set.of());
-        DrainStatus s = service.undrain(r.path("node"));
+        DrainStatus s = service.undrain(r.path("node")).status();
         return Response.accepted(views.status(s), statusPath(s));
     }
 
