@@ -103,6 +103,32 @@ class MaintenanceServiceLifecycleTest {
         second.close();
     }
 
+    @Test
+    void aHeartbeatBetweenRecordingADrainAndStartingItLeavesItToTheDrainCall() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
+        // Heartbeats run after the drain is recorded and before it runs here, as they may on another thread in real time.
+        HeartbeatsWhileStarting store = new HeartbeatsWhileStarting(new InMemoryMaintenanceStore(), scheduler, Duration.ofMinutes(2));
+        List<String> runs = new ArrayList<>();
+        DrainListener listener = new DrainListener() {
+            @Override
+            public void drainStarted(DrainStatus status) {
+                runs.add(status.drainId());
+            }
+        };
+        try (MaintenanceService service = TestClusters.service(cluster, store).listener(listener).build()) {
+            service.start();
+            DrainHandle drain = service.drain(DrainRequest.hard("hv7"));
+            scheduler.runUntilIdle();
+
+            assertThat(runs).as("the drain runs once").containsExactly(drain.drainId());
+            assertThat(drain.completion()).isCompletedWithValueMatching(s -> s.status() == DrainState.COMPLETED);
+            for (int vmid : HV7_GUESTS) {
+                assertThat(cluster.migrations()).as("vm %s migrated once, by one run", vmid).filteredOn(m -> m.vmid() == vmid).hasSize(1);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ handles
 
     @Test
@@ -241,6 +267,90 @@ class MaintenanceServiceLifecycleTest {
                     .isEqualTo(Duration.ofSeconds(30));
             scheduler.runUntilIdle();
             assertThat(drain.completion()).isCompletedWithValueMatching(s -> s.status() == DrainState.COMPLETED);
+        }
+    }
+
+    /** A store during whose {@code recordDrainStarted} (between recording a drain and running it) time passes. */
+    private static final class HeartbeatsWhileStarting implements io.moxxie.core.spi.MaintenanceStore {
+        private final io.moxxie.core.spi.MaintenanceStore store;
+        private final VirtualScheduler scheduler;
+        private final Duration pause;
+
+        HeartbeatsWhileStarting(io.moxxie.core.spi.MaintenanceStore store, VirtualScheduler scheduler, Duration pause) {
+            this.store = store;
+            this.scheduler = scheduler;
+            this.pause = pause;
+        }
+
+        @Override
+        public void recordDrainStarted(String node, String drainId, List<Integer> vmList, Instant at) {
+            store.recordDrainStarted(node, drainId, vmList, at);
+            scheduler.runFor(pause);
+        }
+
+        @Override
+        public Optional<io.moxxie.core.model.NodeMaintenance> maintenance(String node) {
+            return store.maintenance(node);
+        }
+
+        @Override
+        public List<io.moxxie.core.model.NodeMaintenance> maintenanceStates() {
+            return store.maintenanceStates();
+        }
+
+        @Override
+        public void saveMaintenance(io.moxxie.core.model.NodeMaintenance state) {
+            store.saveMaintenance(state);
+        }
+
+        @Override
+        public void createDrain(io.moxxie.core.spi.DrainRecord drain, List<GuestProgress> guests) {
+            store.createDrain(drain, guests);
+        }
+
+        @Override
+        public boolean updateDrain(io.moxxie.core.spi.DrainRecord drain) {
+            return store.updateDrain(drain);
+        }
+
+        @Override
+        public boolean updateGuest(GuestProgress guest, String owner) {
+            return store.updateGuest(guest, owner);
+        }
+
+        @Override
+        public Optional<io.moxxie.core.spi.DrainRecord> drain(String drainId) {
+            return store.drain(drainId);
+        }
+
+        @Override
+        public List<GuestProgress> guests(String drainId) {
+            return store.guests(drainId);
+        }
+
+        @Override
+        public List<io.moxxie.core.spi.DrainRecord> drains(String node, int limit) {
+            return store.drains(node, limit);
+        }
+
+        @Override
+        public List<io.moxxie.core.spi.DrainRecord> unfinishedDrains() {
+            return store.unfinishedDrains();
+        }
+
+        @Override
+        public boolean renewLease(String drainId, String owner, Instant leaseExpiresAt) {
+            return store.renewLease(drainId, owner, leaseExpiresAt);
+        }
+
+        @Override
+        public Optional<io.moxxie.core.spi.DrainRecord> takeOver(String drainId, String newOwner, Instant now, Instant leaseExpiresAt) {
+            return store.takeOver(drainId, newOwner, now, leaseExpiresAt);
+        }
+
+        @Override
+        public void requestCancel(String drainId) {
+            store.requestCancel(drainId);
         }
     }
 
