@@ -1,6 +1,5 @@
 package io.moxxie.core.service;
 
-import io.moxxie.core.MoxxieException;
 import io.moxxie.core.NotFoundException;
 import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.execution.DrainExecutor;
