@@ -32,10 +32,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -73,8 +70,7 @@ import java.util.regex.Pattern;
  *       The root-only options ({@code force}, {@code migration_type}, {@code migration_network}, {@code skiplock})
  *       are never sent: API tokens get a 403 for them.</li>
  *   <li>{@link #task(TaskRef)}: {@code GET /nodes/{node}/tasks/{upid}/status}; a failure's message carries the last
- *       lines of the task log. {@link #tasks(Collection)} reads a node's active tasks in one listing when several of
- *       its tasks are asked for.</li>
+ *       lines of the task log.</li>
  * </ul>
  *
  * <h2>Failures</h2>
@@ -292,39 +288,6 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         Checks.notNull("task", task);
         if (!task.tracked()) return haTask(task.id(), null);
         return trackedTask(task);
-    }
-
-    @Override
-    public Map<TaskRef, TaskState> tasks(Collection<TaskRef> tasks) {
-        Checks.notNull("tasks", tasks);
-        Map<TaskRef, TaskState> found = new HashMap<>();
-        Resources res = null;
-        Map<String, List<TaskRef>> byNode = new LinkedHashMap<>();
-        for (TaskRef t : tasks) {
-            if (!t.tracked()) {
-                if (res == null) res = resources();
-                found.put(t, haTask(t.id(), res));
-            } else {
-                byNode.computeIfAbsent(taskNode(t), k -> new ArrayList<>()).add(t);
-            }
-        }
-        for (Map.Entry<String, List<TaskRef>> e : byNode.entrySet()) {
-            Set<String> running = null;
-            if (e.getValue().size() > 1) {
-                // One listing of the node's active tasks instead of one status request per task.
-                running = new HashSet<>();
-                JsonNode data = http.getData(Paths.of("nodes", e.getKey(), "tasks"), Params.of().put("source", "active").put("limit", 1000));
-                for (TaskEntry te : ProxmoxParsers.parseTaskList(data)) {
-                    if (te.running()) running.add(te.upid());
-                }
-            }
-            for (TaskRef t : e.getValue()) {
-                found.put(t, running != null && running.contains(t.id()) ? TaskState.RUNNING : trackedTask(t));
-            }
-        }
-        Map<TaskRef, TaskState> out = new LinkedHashMap<>();
-        for (TaskRef t : tasks) out.put(t, found.get(t));
-        return out;
     }
 
     private static String taskNode(TaskRef t) {

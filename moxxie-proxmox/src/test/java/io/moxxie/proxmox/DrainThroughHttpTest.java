@@ -63,6 +63,7 @@ class DrainThroughHttpTest {
         client = api.clientBuilder().clock(scheduler.clock()).build();
         service = MaintenanceService.builder(client, new InMemoryMaintenanceStore()).scheduler(scheduler)
                 .ownerId("http-test").build();
+        service.start();
     }
 
     @AfterEach
@@ -73,7 +74,7 @@ class DrainThroughHttpTest {
     }
 
     private DrainStatus drain(DrainMode mode) {
-        DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(mode).concurrency(Concurrency.fixed(3)).build());
+        DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(mode).concurrency(Concurrency.fixed(3)).build()).status();
         scheduler.runUntilIdle();
         DrainStatus done = service.status("hv7", started.drainId());
         assertThat(done.status()).as("drain of hv7: %s", done).isEqualTo(DrainState.COMPLETED);

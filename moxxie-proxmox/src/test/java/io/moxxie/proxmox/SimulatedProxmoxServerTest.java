@@ -62,8 +62,9 @@ class SimulatedProxmoxServerTest {
         SimulatedProxmoxServer server = closeLater(SimulatedProxmoxServer.start(api));
         MaintenanceService service = closeLater(MaintenanceService.builder(client(server), new InMemoryMaintenanceStore())
                 .scheduler(scheduler).ownerId("jdk-server-test").build());
+        service.start();
 
-        DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(DrainMode.SOFT).concurrency(Concurrency.fixed(3)).build());
+        DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(DrainMode.SOFT).concurrency(Concurrency.fixed(3)).build()).status();
         scheduler.runUntilIdle();
         DrainStatus done = service.status("hv7", started.drainId());
 

@@ -93,6 +93,24 @@ public final class RealTimeScheduler implements Scheduler, AutoCloseable {
         return () -> f.cancel(false);
     }
 
+    /** On the pool's own fixed-delay scheduling; a run that throws is logged and the next one still comes. */
+    @Override
+    public Cancellable scheduleWithFixedDelay(Duration initialDelay, Duration delay, Runnable task) {
+        Checks.positive("delay", delay);
+        Checks.notNull("task", task);
+        long first = initialDelay == null || initialDelay.isNegative() ? 0 : (long) (initialDelay.toNanos() / speed);
+        long every = Math.max(1, (long) (delay.toNanos() / speed));
+        Runnable guarded = () -> {
+            try {
+                task.run();
+            } catch (RuntimeException | Error e) {
+                log.error("Repeating task failed; it runs again in {}", delay, e);
+            }
+        };
+        ScheduledFuture<?> f = executor.scheduleWithFixedDelay(guarded, first, every, TimeUnit.NANOSECONDS);
+        return () -> f.cancel(false);
+    }
+
     /** Stops the pool if this scheduler created it, waiting up to 10 s for running tasks. */
     @Override
     public void close() {

@@ -50,7 +50,7 @@ class DrainWorkflowTest {
     @Test
     void softDrainLeavesMaintOkGuestsOnTheNodeAndLiveMigratesTheRest() {
         Env env = new Env();
-        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.fixed(3)).build());
+        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.fixed(3)).build()).status();
         assertThat(started.status()).isEqualTo(DrainState.IN_PROGRESS);
         assertThat(started.message()).isEqualTo("Draining node hv7 (soft mode)");
         assertThat(started.totalVMs()).isEqualTo(15);
@@ -84,7 +84,7 @@ class DrainWorkflowTest {
     @Test
     void hardDrainEmptiesTheNodeAndMovesMaintOkOfflineRestoringTheirPowerState() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5)).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5)).build()).status();
         assertThat(s.message()).isEqualTo("Draining node hv7 (hard mode)");
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", s.drainId());
@@ -154,7 +154,7 @@ class DrainWorkflowTest {
         String movedTo = env.nodeOf(8210).equals("hv8") ? "hv9" : "hv8";
         env.cluster.relocate(8210, movedTo);
         env.cluster.delete(8213);
-        DrainStatus u = env.service.undrain("hv7");
+        DrainStatus u = env.service.undrain("hv7").status();
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", u.drainId());
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
@@ -178,7 +178,7 @@ class DrainWorkflowTest {
             }
         });
         for (String node : List.of("hv7", "hv8", "hv9", "hv10")) {
-            DrainStatus s = env.service.drain(DrainRequest.soft(node));
+            DrainStatus s = env.service.drain(DrainRequest.soft(node)).status();
             env.runUntilIdle();
             DrainStatus done = env.service.status(node, s.drainId());
             assertThat(done.status()).as("drain of %s", node).isEqualTo(DrainState.COMPLETED);
@@ -197,7 +197,7 @@ class DrainWorkflowTest {
     void aGuestThatIgnoresShutdownIsStoppedAfterTheTimeoutThenMovedAndStartedAgain() {
         Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().shutdownTimeout(Duration.ofSeconds(45)).build()));
         env.cluster.ignoreShutdown(8300);
-        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7")).status();
         env.runUntilIdle();
         assertThat(env.service.status("hv7", s.drainId()).vm(8300).status()).isEqualTo(GuestState.COMPLETED);
         assertThat(env.cluster.calls()).containsKey("shutdown");
@@ -212,7 +212,7 @@ class DrainWorkflowTest {
         env.service.drain(DrainRequest.hard("hv7"));
         env.runUntilIdle();
         env.service.enableMaintenance("hv7", "Hardware failure", false);
-        DrainStatus next = env.service.drain(DrainRequest.hard("hv8"));
+        DrainStatus next = env.service.drain(DrainRequest.hard("hv8")).status();
         env.runUntilIdle();
         assertThat(env.service.status("hv8", next.drainId()).status()).isEqualTo(DrainState.COMPLETED);
         assertThat(env.cluster.currentSnapshot().guestsOn("hv7")).isEmpty();
@@ -226,7 +226,7 @@ class DrainWorkflowTest {
         Env env = new Env(c -> c, s -> s);
         env.cluster.failMigrations(8210, 10, "can't migrate VM which uses local devices: hostpci0");
         try (LogCapture log = new LogCapture()) {
-            DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+            DrainStatus s = env.service.drain(DrainRequest.hard("hv7")).status();
             env.runUntilIdle();
             DrainStatus done = env.service.status("hv7", s.drainId());
             assertThat(done.status()).isEqualTo(DrainState.FAILED);
@@ -247,7 +247,7 @@ class DrainWorkflowTest {
     void aMigrationThatFailsOnceIsRetriedOnTheNextBestTarget() {
         Env env = new Env();
         env.cluster.failMigrations(8201, 1, "migration aborted");
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", s.drainId());
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
@@ -262,7 +262,7 @@ class DrainWorkflowTest {
     void transientErrorsOnTenPercentOfCallsAreRetriedAndTheDrainCompletes() {
         Env env = new Env();
         env.cluster.transientFailureRate(0.10);
-        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7")).status();
         env.runUntilIdle();
         assertThat(env.service.status("hv7", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
         assertThat(env.cluster.currentSnapshot().guestsOn("hv7")).isEmpty();
@@ -281,7 +281,7 @@ class DrainWorkflowTest {
             }
         });
         try (LogCapture log = new LogCapture()) {
-            DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+            DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
             env.runUntilIdle();
             DrainStatus done = env.service.status("hv7", s.drainId());
             assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
@@ -298,7 +298,7 @@ class DrainWorkflowTest {
     void anAlwaysOnGuestThatCannotBeStartedFailsItsEntry() {
         Env env = new Env();
         env.cluster.stopAfterMigration(8201).failStarts(8201, 5, "kvm: failed to allocate memory");
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
         VmStatus v = env.service.status("hv7", s.drainId()).vm(8201);
         assertThat(v.status()).isEqualTo(GuestState.FAILED);
@@ -308,7 +308,7 @@ class DrainWorkflowTest {
     @Test
     void aTargetThatGoesOfflineMidDrainIsDroppedAndItsGuestsReplanned() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build()).status();
         env.scheduler.runFor(Duration.ofSeconds(5));
         VmStatus inFlight = env.service.status("hv7", s.drainId()).vmStatus().stream()
                 .filter(v -> v.status() == GuestState.IN_PROGRESS && v.vmid() != 8600).findFirst().orElseThrow();
@@ -334,7 +334,7 @@ class DrainWorkflowTest {
     @Test
     void cancelStopsNewMigrationsAtOnceAndLetsThoseInFlightFinish() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7")).status();
         env.scheduler.runFor(Duration.ofSeconds(15));
         int inFlight = env.cluster.activeMigrations();
         assertThat(inFlight).isPositive();
@@ -355,7 +355,7 @@ class DrainWorkflowTest {
     @Test
     void eachMoveHasATimeLimitAndRunningIntoItFailsTheEntrySayingWhich() {
         Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().migrationTimeout(Duration.ofSeconds(30)).build()));
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
         VmStatus big = env.service.status("hv7", s.drainId()).vm(8201); // 32 GiB at 0.6 GB/s takes ~62 s
         assertThat(big.status()).isEqualTo(GuestState.FAILED);
@@ -367,7 +367,7 @@ class DrainWorkflowTest {
     @Test
     void theWholeDrainHasATimeLimit() {
         Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().drainTimeout(Duration.ofSeconds(90)).build()));
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.serial()).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.serial()).build()).status();
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", s.drainId());
         assertThat(done.status()).isEqualTo(DrainState.FAILED);
@@ -379,7 +379,7 @@ class DrainWorkflowTest {
         Env env = new Env();
         env.cluster.lock(8210, "backup");
         env.scheduler.schedule(Duration.ofMinutes(3), () -> env.cluster.lock(8210, null));
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
         assertThat(env.service.status("hv7", s.drainId()).vm(8210).status()).isEqualTo(GuestState.COMPLETED);
     }
@@ -388,7 +388,7 @@ class DrainWorkflowTest {
     void aGuestLockedForTooLongFailsNamingTheLock() {
         Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().lockWaitTimeout(Duration.ofMinutes(2)).build()));
         env.cluster.lock(8210, "backup");
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
         VmStatus v = env.service.status("hv7", s.drainId()).vm(8210);
         assertThat(v.status()).isEqualTo(GuestState.FAILED);
@@ -398,7 +398,7 @@ class DrainWorkflowTest {
     @Test
     void haManagedGuestsAreJudgedByWhereTheyRun() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
         VmStatus ha = env.service.status("hv7", s.drainId()).vm(8600);
         assertThat(ha.status()).isEqualTo(GuestState.COMPLETED);
@@ -428,7 +428,7 @@ class DrainWorkflowTest {
     @Test
     void autoConcurrencyRunsTheExecutorsChoiceAtOnceAndHalfOfItIntoOneTarget() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.auto()).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.auto()).build()).status();
         env.runUntilIdle();
         assertThat(env.service.status("hv7", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(ExecutorConfig.defaults().autoConcurrency()).isEqualTo(6);
@@ -460,7 +460,7 @@ class DrainWorkflowTest {
     @Test
     void aGuestIsShutDownForItsOfflineMoveOnlyWhenItsMoveCanFollowSoon() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5)).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5)).build()).status();
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", s.drainId());
         for (int vmid : MAINT_OK_ONLY) {
@@ -475,7 +475,7 @@ class DrainWorkflowTest {
     void aCancelWhileAGuestIsShutDownForItsMoveStartsItAgainWhereItIs() {
         Env env = new Env();
         env.cluster.ignoreShutdown(8300);
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.serial()).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.serial()).build()).status();
         env.scheduler.runUntil(() -> env.service.status("hv7", s.drainId()).vmStatus().stream()
                 .anyMatch(v -> v.vmid() == 8300 && v.status() == GuestState.IN_PROGRESS), Duration.ofHours(1));
         env.service.cancel("hv7", s.drainId());
@@ -519,7 +519,7 @@ class DrainWorkflowTest {
     void aSoftDrainWhosePlanBlocksGuestsIsRefusedBeforeAnythingMoves() {
         Env env = new Env();
         env.cluster.preconditions(TestClusters.passthrough(8210, "hostpci0"));
-        assertThatThrownBy(() -> env.service.drain(DrainRequest.soft("hv7")))
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.soft("hv7")).status())
                 .isInstanceOf(PreflightException.class)
                 .hasMessageContaining("8210 (app-01)").hasMessageContaining("hostpci0").hasMessageContaining("force")
                 .satisfies(e -> assertThat(((PreflightException) e).blocked()).extracting(b -> b.vmid()).containsExactly(8210));
@@ -527,7 +527,7 @@ class DrainWorkflowTest {
         assertThat(env.cluster.migrations()).isEmpty();
         assertThat(env.store.unfinishedDrains()).isEmpty();
 
-        DrainStatus forced = env.service.drain(DrainRequest.builder("hv7").force(true).build());
+        DrainStatus forced = env.service.drain(DrainRequest.builder("hv7").force(true).build()).status();
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", forced.drainId());
         assertThat(done.status()).isEqualTo(DrainState.FAILED);
@@ -540,7 +540,7 @@ class DrainWorkflowTest {
         Env env = new Env(c -> c.guest(TestClusters.qemu(9301, "big-hv10", "hv10", 120, "")), s -> s);
         env.service.enableMaintenance("hv8", "x", false);
         env.service.enableMaintenance("hv9", "x", false);
-        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7")).status();
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", s.drainId());
         assertThat(done.status()).isEqualTo(DrainState.FAILED);
@@ -568,7 +568,7 @@ class DrainWorkflowTest {
         assertThat(env.service.drains("hv7", 10)).isEmpty();
 
         // Bad input is answered before the node's state: a running drain does not hide an unknown target.
-        DrainStatus running = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus running = env.service.drain(DrainRequest.soft("hv7")).status();
         assertThatThrownBy(() -> env.service.drain(DrainRequest.builder("hv7").targetNode("hv77").build()))
                 .isInstanceOf(InvalidTargetException.class);
         env.runUntilIdle();
@@ -578,11 +578,11 @@ class DrainWorkflowTest {
     @Test
     void aSecondDrainOfTheSameNodeIsRefusedNamingTheRunningOne() {
         Env env = new Env();
-        DrainStatus first = env.service.drain(DrainRequest.soft("hv7"));
-        assertThatThrownBy(() -> env.service.drain(DrainRequest.hard("hv7")))
+        DrainStatus first = env.service.drain(DrainRequest.soft("hv7")).status();
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.hard("hv7")).status())
                 .isInstanceOf(DrainConflictException.class)
                 .satisfies(e -> assertThat(((DrainConflictException) e).activeDrainId()).isEqualTo(first.drainId()));
-        assertThatThrownBy(() -> env.service.undrain("hv7")).isInstanceOf(DrainConflictException.class);
+        assertThatThrownBy(() -> env.service.undrain("hv7").status()).isInstanceOf(DrainConflictException.class);
         env.runUntilIdle();
         assertThat(env.service.status("hv7", first.drainId()).status()).isEqualTo(DrainState.COMPLETED);
     }
@@ -590,7 +590,7 @@ class DrainWorkflowTest {
     @Test
     void unknownNodesAndDrainsAreNotFound() {
         Env env = new Env();
-        assertThatThrownBy(() -> env.service.drain(DrainRequest.soft("hv99"))).isInstanceOf(NotFoundException.class)
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.soft("hv99")).status()).isInstanceOf(NotFoundException.class)
                 .hasMessageContaining("hv99");
         assertThatThrownBy(() -> env.service.status("hv7", "no-such-id")).isInstanceOf(NotFoundException.class);
         String id = env.service.drain(DrainRequest.soft("hv7")).drainId();
@@ -606,7 +606,7 @@ class DrainWorkflowTest {
         assertThat(plan.skipped()).hasSize(3);
         env.runUntilIdle();
         assertThat(env.cluster.migrations()).isEmpty();
-        assertThatThrownBy(() -> env.service.drain(DrainRequest.builder("hv7").dryRun(true).build()))
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.builder("hv7").dryRun(true).build()).status())
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
@@ -626,7 +626,7 @@ class DrainWorkflowTest {
     @Test
     void everyStateChangeIsWrittenToTheStoreAsItHappens() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.scheduler.runFor(Duration.ofSeconds(20));
         DrainStatus live = env.service.status("hv7", s.drainId());
         List<GuestProgress> stored = env.store.guests(s.drainId());
@@ -639,34 +639,39 @@ class DrainWorkflowTest {
     }
 
     @Test
-    void aDrainLeftByADeadProcessIsFinishedByRecoverWithEveryGuestMovedOnce() {
+    void aDrainLeftByADeadProcessIsFinishedByAnotherStartedInstanceWithEveryGuestMovedOnce() {
         Env env = new Env(c -> c, s -> s.lease(Duration.ofSeconds(30)));
-        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7")).status();
         env.scheduler.runFor(Duration.ofSeconds(25));
         assertThat(env.cluster.activeMigrations()).isPositive();
         env.service.close(); // dies: nothing more is written
 
         MaintenanceService second = TestClusters.service(env.cluster, env.store).ownerId("second").lease(Duration.ofSeconds(30)).build();
-        assertThat(second.recover()).as("lease still held").isEmpty();
+        second.start();
+        assertThat(second.activeDrains()).as("lease still held").isEmpty();
         env.runUntilIdle();
+        assertThat(env.scheduler.runUntil(() -> second.status("hv7", s.drainId()).status().finished(), Duration.ofMinutes(30))).isTrue();
         DrainStatus done = second.status("hv7", s.drainId());
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
         assertThat(env.cluster.currentSnapshot().guestsOn("hv7")).isEmpty();
         for (int vmid : HV7_GUESTS) assertThat(env.cluster.successfulMigrations(vmid)).as("%s moved once", vmid).isEqualTo(1);
         assertThat(env.store.drain(s.drainId()).orElseThrow().owner()).isEqualTo("second");
+        second.close();
     }
 
     @Test
-    void aRestartedProcessWithTheSameOwnerIdRecoversAtOnce() {
+    void aRestartedProcessWithTheSameOwnerIdTakesItsDrainBackAtStart() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.scheduler.runFor(Duration.ofSeconds(10));
         env.service.close();
         MaintenanceService again = TestClusters.service(env.cluster, env.store).build();
-        assertThat(again.recover()).containsExactly(s.drainId());
+        again.start();
+        assertThat(again.activeDrains()).extracting(DrainStatus::drainId).containsExactly(s.drainId());
         env.runUntilIdle();
         assertThat(again.status("hv7", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
         for (int vmid : HV7_GUESTS) assertThat(env.cluster.successfulMigrations(vmid)).isLessThanOrEqualTo(1);
+        again.close();
     }
 
     @Test

@@ -30,7 +30,7 @@ class MigrationFaultsTest {
     void aMigrationWhoseAnswerWasLostSucceededWhenTheGuestIsFoundOnTheTargetThisDrainAskedFor() {
         Env env = new Env();
         env.cluster.loseMigrationAnswers(8210, 1);
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
 
         DrainStatus done = env.service.status("hv7", s.drainId());
@@ -51,7 +51,7 @@ class MigrationFaultsTest {
         // The planned target refuses the move; the retry's replacement carries it out, but its answer is lost.
         env.cluster.failMigrations(8211, 1, "migration aborted (duration 00:00:02): storage migration failed");
         env.cluster.loseMigrationAnswers(8211, 1);
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
 
         DrainStatus done = env.service.status("hv7", s.drainId());
@@ -70,7 +70,7 @@ class MigrationFaultsTest {
     void aLostAnswerOfAMoveThatEndedAtOnceIsCompletedWithoutAnotherMove() {
         Env env = new Env(c -> c.model(MigrationModel.INSTANT), svc -> svc);
         env.cluster.loseMigrationAnswers(8213, 1);
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
 
         DrainStatus done = env.service.status("hv7", s.drainId());
@@ -84,7 +84,7 @@ class MigrationFaultsTest {
     void aGuestFoundOnANodeNobodyAskedForIsStillMovedBySomeoneElse() {
         Env env = new Env();
         env.cluster.loseMigrationAnswers(8212, 1);
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         String asked = s.vm(8212).targetNode();
         String other = List.of("hv8", "hv9", "hv10").stream().filter(n -> !n.equals(asked)).findFirst().orElseThrow();
         // An operator moves it by hand before the drain gets to it.
@@ -100,7 +100,7 @@ class MigrationFaultsTest {
     void aCancelledDrainWaitingOnATaskThatNeverEndsSaysWhatItWaitsForAndUntilWhen() {
         Env env = new Env();
         env.cluster.hangNextMigration(8201);
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.scheduler.runFor(Duration.ofMinutes(10));
         DrainStatus before = env.service.status("hv7", s.drainId());
         assertThat(before.status()).isEqualTo(DrainState.IN_PROGRESS);

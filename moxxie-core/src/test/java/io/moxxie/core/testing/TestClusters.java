@@ -83,7 +83,7 @@ public final class TestClusters {
                 .ownerId("test-owner");
     }
 
-    /** A fresh guide cluster, in-memory store and service in virtual time. */
+    /** A fresh guide cluster, in-memory store and service in virtual time; the service is started. */
     public static final class Env {
         public final VirtualScheduler scheduler = new VirtualScheduler();
         public final SimulatedCluster cluster;
@@ -98,6 +98,7 @@ public final class TestClusters {
                    java.util.function.UnaryOperator<MaintenanceService.Builder> service) {
             this.cluster = cluster.apply(guideCluster(scheduler)).build();
             this.service = service.apply(service(this.cluster, store)).build();
+            this.service.start();
         }
 
         public void runUntilIdle() {

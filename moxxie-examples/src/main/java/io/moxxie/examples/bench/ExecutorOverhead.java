@@ -104,8 +104,9 @@ final class ExecutorOverhead {
         SimulatedCluster cluster = b.build();
         try (MaintenanceService service = MaintenanceService.builder(cluster, new InMemoryMaintenanceStore()).scheduler(scheduler)
                 .placement(new PlacementConfig(0)).planningRetryDelay(Duration.ofMillis(1)).ownerId("overhead").build()) {
+            service.start();
             long t0 = System.nanoTime();
-            DrainStatus started = service.drain(DrainRequest.builder("src").concurrency(Concurrency.fixed(Concurrency.MAX_FIXED)).build());
+            DrainStatus started = service.drain(DrainRequest.builder("src").concurrency(Concurrency.fixed(Concurrency.MAX_FIXED)).build()).status();
             long t1 = System.nanoTime();
             scheduler.runUntilIdle();
             long t2 = System.nanoTime();

@@ -105,7 +105,7 @@ final class ApiRoutes {
         // The service answers an unknown node (404) and a target that cannot take guests (400 / 409) from its own read.
         DrainRequest request = b.build();
         if (dryRun) return Response.ok(views.plan(service.plan(request)));
-        DrainStatus s = service.drain(request);
+        DrainStatus s = service.drain(request).status();
         return Response.accepted(views.status(s), statusPath(s));
     }
 
@@ -135,7 +135,7 @@ final class ApiRoutes {
 
     private Response undrain(Request r) {
         r.jsonObject(Set.of());
-        DrainStatus s = service.undrain(r.path("node"));
+        DrainStatus s = service.undrain(r.path("node")).status();
         return Response.accepted(views.status(s), statusPath(s));
     }
 

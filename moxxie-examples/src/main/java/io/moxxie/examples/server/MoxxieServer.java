@@ -102,7 +102,8 @@ public final class MoxxieServer implements AutoCloseable {
             store = Backends.store(config);
             cluster = Backends.cluster(config);
             service = MaintenanceService.builder(cluster.client(), store.value()).scheduler(cluster.scheduler()).ownerId(ownerId).build();
-            List<String> recovered = service.recover();
+            service.start(); // takes back this owner's unfinished drains now, and takes over dead instances' from then on
+            List<String> recovered = service.activeDrains().stream().map(io.moxxie.core.execution.DrainStatus::drainId).toList();
 
             ObjectMapper json = HttpApi.mapper();
             HttpApi api = new HttpApi(new ApiRoutes(service, json).routes(), config.apiToken(), json);

@@ -120,10 +120,13 @@ public final class DrainRun implements RunningDrain {
         synchronized (this) {
             for (GuestProgress g : initial) {
                 // A guest in progress when the previous owner died is moved again only if it is still on its source:
-                // resolving where it is comes first in every move.
-                GuestProgress p = g.status() == GuestState.IN_PROGRESS ? g.pendingAgain(g.targetNode(), g.migrationType()) : g;
+                // resolving where it is comes first in every move. Taken over after a cancel: only the moves its owner
+                // had started are seen through; the rest never start.
+                boolean notStarted = record.cancelRequested() && g.status() == GuestState.PENDING;
+                GuestProgress p = g.status() == GuestState.IN_PROGRESS ? g.pendingAgain(g.targetNode(), g.migrationType())
+                        : notStarted ? g.withNote("not started: drain cancelled") : g;
                 outcomes.put(p);
-                if (p.status() == GuestState.PENDING) queue.add(p);
+                if (p.status() == GuestState.PENDING && !notStarted) queue.add(p);
             }
         }
     }

@@ -83,7 +83,8 @@ final class Outcomes {
     DrainStatus finish(boolean cancelled, Instant at) {
         assert Thread.holdsLock(lock);
         boolean anyFailed = guests.values().stream().anyMatch(g -> g.status() == GuestState.FAILED);
-        DrainState state = cancelled ? DrainState.CANCELLED : anyFailed ? DrainState.FAILED : DrainState.COMPLETED;
+        // A drain taken over with its cancel requested ends cancelled even if no cancel() reached its run.
+        DrainState state = cancelled || record.cancelRequested() ? DrainState.CANCELLED : anyFailed ? DrainState.FAILED : DrainState.COMPLETED;
         record = record.withStatus(state, finalMessage(state), at);
         return status();
     }
