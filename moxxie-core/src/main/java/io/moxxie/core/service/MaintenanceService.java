@@ -600,7 +600,10 @@ public final class MaintenanceService implements AutoCloseable {
                               ClusterRead read) {
         RunningDrain run = executor.start(record, guests, pre, at, read == null ? null : read.snapshot(), read == null ? null : read.at(),
                 this::onFinished);
-        if (!run.isFinished()) active.put(record.drainId(), run);
+        // The run goes on in other threads and may end before it is registered here: onFinished's remove then finds
+        // nothing, so look again after the put. The run marks itself finished before it calls onFinished.
+        active.put(record.drainId(), run);
+        if (run.isFinished()) active.remove(record.drainId(), run);
         return run;
     }
 

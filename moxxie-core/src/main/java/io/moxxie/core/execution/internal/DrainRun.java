@@ -46,7 +46,8 @@ import static io.moxxie.core.execution.internal.Limit.human;
  * <p>Threading: every mutable field is guarded by {@code this} (the methods that must be called under it assert it),
  * and so are the {@link Outcomes} and the {@link StartOrder}. Calls to the hypervisor, the store and the listeners,
  * and anything that runs a move's steps, are made outside the lock. Under it, the run may read its
- * {@link MoveWatcher} (which takes its own lock and never calls back into the run under it).
+ * {@link MoveWatcher} (which takes its own lock and never calls back into the run under it). Writes of the drain
+ * record are ordered by a second lock, taken outside {@code this}.
  */
 public final class DrainRun implements RunningDrain {
     private static final Logger log = LoggerFactory.getLogger(DrainRun.class);
@@ -54,6 +55,8 @@ public final class DrainRun implements RunningDrain {
     private final ExecutorConfig config;
     private final Scheduler scheduler;
     private final Consumer<DrainStatus> onFinish;
+    /** Taken before {@code this}, never the other way round: see {@link #writeDrain()}. */
+    private final Object drainWrites = new Object();
     private final String drainId;
     private final String node;
     private final DrainRequest request;
@@ -558,13 +561,21 @@ public final class DrainRun implements RunningDrain {
         pump();
     }
 
+    /**
+     * Writes the drain record as it is now. Threads that change the record write it outside the run's lock, so two of
+     * them could write out of order and leave an older record in the store than the one the run ended with (seen: a
+     * drain that logged "completed" stored as in progress with an old progress message). Reading and writing under
+     * {@link #drainWrites} makes the store's last record the run's last.
+     */
     private void writeDrain() {
-        DrainRecord r;
-        synchronized (this) {
-            if (abandoned) return;
-            r = outcomes.record();
+        synchronized (drainWrites) {
+            DrainRecord r;
+            synchronized (this) {
+                if (abandoned) return;
+                r = outcomes.record();
+            }
+            journal.write(r);
         }
-        journal.write(r);
     }
 
     private void maybeFinish() {
