@@ -68,6 +68,7 @@ public final class DrainRun {
     private final Consumer<DrainStatus> onFinish;
     private final Map<Integer, MigrationPreconditions> preconditions;
     private final Instant preconditionsAt;
+    private final DrainJournal journal;
 
     private DrainRecord record;
     private final Map<Integer, GuestProgress> guests = new LinkedHashMap<>();
@@ -96,7 +97,12 @@ public final class DrainRun {
     private Scheduler.Cancellable deadlineTask;
     private boolean cancelled;
     private boolean abandoned;
+    /** No more work: every guest is done and the end is handed to the journal. */
     private boolean finished;
+    /** The end is in the store and reported (status, listeners, onFinish). */
+    private boolean ended;
+    /** New moves wait for the journal to catch up with the store (see {@link #pump()}). */
+    private boolean paused;
     private boolean deadlinePassed;
 
     DrainRun(DrainExecutor executor, DrainRecord record, List<GuestProgress> initial,
@@ -109,6 +115,7 @@ public final class DrainRun {
         this.onFinish = onFinish;
         this.preconditions = new HashMap<>(preconditions);
         this.preconditionsAt = preconditionsAt;
+        this.journal = executor.journal();
         this.deadline = record.startedAt().plus(config.drainTimeout());
         // The per-target limit spreads streams over targets; an undrain or a drain to one named target has only one.
         boolean singleTarget = record.operation() == Operation.UNDRAIN || record.request().targetNode().isPresent();
@@ -163,8 +170,9 @@ public final class DrainRun {
         return DrainStatus.of(record, List.copyOf(guests.values()));
     }
 
+    /** Whether the drain has ended: its final status is in the store (not merely decided). */
     public synchronized boolean isFinished() {
-        return finished;
+        return ended;
     }
 
     /** Stops starting new moves at once; moves in flight finish. The drain then ends {@code cancelled}. */
@@ -220,27 +228,89 @@ public final class DrainRun {
      * moves that leave the link idle (measured in BENCHMARKS.md). When every slot is needed to fill the link, a guest
      * whose move would end together with a move in flight gives its turn to a smaller one that would not (see
      * {@link EndSpacing}).
+     *
+     * <p>While the store does not take the drain's state changes (the {@link DrainJournal} reports an outage), no new
+     * move starts — no guest is shut down ahead either — and moves under way go on, their outcomes kept in the journal;
+     * when it has caught up, the drain goes on. Why pause rather than go on: what the store holds is what another
+     * process resumes from, and while the store is away this process cannot renew its lease either; a move started
+     * then is work the store knows nothing of, by a process that may no longer own the drain when the store is back.
+     * The drain's time limits keep running meanwhile.
      */
     private void pump() {
         List<GuestProgress> toStart = new ArrayList<>();
         List<GuestProgress> toPrepare = new ArrayList<>();
+        boolean pausedNow = false;
         synchronized (this) {
             if (finished || abandoned) return;
-            if (!cancelled) fill(toStart, toPrepare);
+            if (!cancelled) {
+                if (journal.outage().isPresent() && !queue.isEmpty()) {
+                    pausedNow = !paused;
+                    paused = true;
+                } else {
+                    paused = false;
+                    fill(toStart, toPrepare);
+                }
+            }
+        }
+        if (pausedNow) {
+            withDrainMdc(() -> log.warn("The maintenance store does not take drain {}'s progress: no new migration starts until it does "
+                    + "({} in flight go on)", drainId(), inFlightCount()));
+            journal.whenCaughtUp(this::resume);
+        }
+        Set<Integer> wasPrepared = new HashSet<>();
+        synchronized (this) {
+            for (GuestProgress g : toStart) if (prepared.contains(g.vmid())) wasPrepared.add(g.vmid());
+        }
+        for (GuestProgress g : toPrepare) save(g);
+        for (GuestProgress g : toStart) if (!wasPrepared.contains(g.vmid())) save(g);
+        if ((!toPrepare.isEmpty() || !toStart.isEmpty()) && journal.outage().isPresent()) {
+            // The store went away with these very writes: the moves wait with the rest (their writes stay in the journal).
+            putBack(toStart, toPrepare, wasPrepared);
+            pump();
+            return;
         }
         for (GuestProgress g : toPrepare) {
-            save(g);
             notifyListeners(l -> l.guestStarted(drainId(), g));
             scheduler.execute(() -> prepareAhead(g));
         }
         for (GuestProgress g : toStart) {
-            if (!prepared.contains(g.vmid())) {
-                save(g);
-                notifyListeners(l -> l.guestStarted(drainId(), g));
-            }
+            if (!wasPrepared.contains(g.vmid())) notifyListeners(l -> l.guestStarted(drainId(), g));
             scheduler.execute(() -> runGuest(g));
         }
         maybeFinish();
+    }
+
+    /** Undoes the start of moves that had not begun: back in the queue, pending (or still down, for a guest shut down ahead). */
+    private void putBack(List<GuestProgress> toStart, List<GuestProgress> toPrepare, Set<Integer> wasPrepared) {
+        List<GuestProgress> back = new ArrayList<>();
+        synchronized (this) {
+            for (GuestProgress g : toStart) {
+                inFlight.remove(g.vmid());
+                releaseSlot(g.vmid());
+                GuestProgress cur = guests.get(g.vmid());
+                if (!wasPrepared.contains(g.vmid())) {
+                    cur = notStarted(cur);
+                    put(cur);
+                    back.add(cur);
+                }
+                queue.add(cur);
+            }
+            for (GuestProgress g : toPrepare) {
+                preparing.remove(g.vmid());
+                inFlight.remove(g.vmid());
+                GuestProgress p = notStarted(guests.get(g.vmid()));
+                put(p);
+                back.add(p);
+            }
+        }
+        for (GuestProgress p : back) save(p);
+    }
+
+    private static GuestProgress notStarted(GuestProgress g) {
+        int attempts = Math.max(0, g.attempts() - 1);
+        return new GuestProgress(g.drainId(), g.vmid(), g.name(), g.type(), g.sourceNode(), g.targetNode(), g.migrationType(),
+                GuestState.PENDING, g.alwaysOn(), g.haManaged(), g.wasRunning(), g.memory(), attempts, g.taskId(), null, g.note(),
+                attempts == 0 ? null : g.startedAt(), null);
     }
 
     /**
@@ -484,18 +554,41 @@ public final class DrainRun {
         });
     }
 
+    private void resume() {
+        boolean wasPaused;
+        synchronized (this) {
+            wasPaused = paused;
+        }
+        if (wasPaused) withDrainMdc(() -> log.info("The maintenance store has every change of drain {}: starting migrations again", drainId()));
+        pump();
+    }
+
+    /**
+     * Decides the end when nothing is left to do, and hands it to the journal; it is reported (status, log, listeners,
+     * onFinish) only once the store holds it and every change before it.
+     */
     private void maybeFinish() {
-        DrainStatus finalStatus;
+        DrainRecord finalRecord;
         synchronized (this) {
             if (finished || abandoned || !queue.isEmpty() || !inFlight.isEmpty()) return;
             finished = true;
             boolean anyFailed = guests.values().stream().anyMatch(g -> g.status() == GuestState.FAILED);
             DrainState state = cancelled ? DrainState.CANCELLED : anyFailed ? DrainState.FAILED : DrainState.COMPLETED;
-            record = record.withStatus(state, finalMessage(state), scheduler.now());
-            finalStatus = DrainStatus.of(record, List.copyOf(guests.values()));
+            finalRecord = record.withStatus(state, finalMessage(state), scheduler.now());
         }
         if (deadlineTask != null) deadlineTask.cancel();
-        writeDrain();
+        journal.drain(finalRecord, this::fenced);
+        journal.afterWritten(drainId(), () -> reportEnd(finalRecord));
+    }
+
+    private void reportEnd(DrainRecord finalRecord) {
+        DrainStatus finalStatus;
+        synchronized (this) {
+            if (abandoned || ended) return;
+            record = finalRecord;
+            ended = true;
+            finalStatus = DrainStatus.of(record, List.copyOf(guests.values()));
+        }
         withDrainMdc(() -> {
             if (finalStatus.status() == DrainState.COMPLETED) log.info(finalStatus.message());
             else log.warn(finalStatus.message());
@@ -978,16 +1071,10 @@ public final class DrainRun {
 
     // ------------------------------------------------------------------ persistence and listeners
 
+    /** Hands a guest's progress to the journal: written now, or kept and written again in order if the store is away. */
     private void save(GuestProgress g) {
         if (abandoned()) return;
-        try {
-            if (!executor.store().updateGuest(g, record.owner())) {
-                withDrainMdc(() -> log.warn("Drain {} is now owned by another process; this process stops working on it", drainId()));
-                abandon();
-            }
-        } catch (RuntimeException e) {
-            withGuestMdc(g.vmid(), () -> log.error("Could not record the progress of VM {} in drain {}: {}", g.vmid(), drainId(), e.getMessage()));
-        }
+        journal.guest(g, record.owner(), this::fenced);
     }
 
     private void writeDrain() {
@@ -996,14 +1083,14 @@ public final class DrainRun {
             if (abandoned) return;
             r = record;
         }
-        try {
-            if (!executor.store().updateDrain(r)) {
-                withDrainMdc(() -> log.warn("Drain {} is now owned by another process; this process stops working on it", drainId()));
-                abandon();
-            }
-        } catch (RuntimeException e) {
-            withDrainMdc(() -> log.error("Could not record the state of drain {}: {}", drainId(), e.getMessage()));
-        }
+        journal.drain(r, this::fenced);
+    }
+
+    /** The store's ownership fence refused a write: another process owns the drain now. */
+    private void fenced() {
+        if (abandoned()) return;
+        withDrainMdc(() -> log.warn("Drain {} is now owned by another process; this process stops working on it", drainId()));
+        abandon();
     }
 
     private void notifyListeners(Consumer<DrainListener> event) {

@@ -8,6 +8,7 @@ import io.moxxie.core.MoxxieException;
 import io.moxxie.core.NotFoundException;
 import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.execution.DrainExecutor;
+import io.moxxie.core.execution.DrainJournal;
 import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.execution.DrainRun;
@@ -32,6 +33,7 @@ import io.moxxie.core.plan.PlanningInput;
 import io.moxxie.core.policy.TagPolicy;
 import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.MaintenanceStore;
+import io.moxxie.core.spi.StoreUnavailableException;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.spi.TransientHypervisorException;
 import io.moxxie.core.time.RealTimeScheduler;
@@ -191,12 +193,34 @@ public final class MaintenanceService implements AutoCloseable {
                 read);
     }
 
-    /** The drain's status now. @throws NotFoundException no such drain of that node */
+    /**
+     * The drain's status now.
+     *
+     * @throws NotFoundException         no such drain of that node
+     * @throws StoreUnavailableException the store does not take this instance's state changes (or cannot be read): the
+     *                                   status could not be the one the store holds; the message says since when and why
+     */
     public DrainStatus status(String node, String drainId) {
         DrainRun run = active.get(drainId == null ? "" : drainId);
-        if (run != null && run.node().equals(node)) return run.status();
+        if (run != null && run.node().equals(node)) {
+            requireJournalCaughtUp(run);
+            return run.status();
+        }
         DrainRecord d = requireDrain(node, drainId);
         return DrainStatus.of(d, store.guests(d.drainId()));
+    }
+
+    /**
+     * While the store does not take this instance's writes, a drain's status is not what the store holds: the status
+     * API says so instead of answering a status that a failover could not reproduce.
+     */
+    private void requireJournalCaughtUp(DrainRun run) {
+        Optional<DrainJournal.Outage> outage = executor.journal().outage();
+        if (outage.isEmpty()) return;
+        DrainJournal.Outage o = outage.get();
+        throw new StoreUnavailableException("The maintenance store has not taken Moxxie's writes since " + o.since() + " (" + o.reason()
+                + "); " + o.pendingWrites() + " state change(s) wait to be written, in order, when it is back. Drain " + run.drainId()
+                + " of " + run.node() + " starts no new migration until then; migrations under way go on");
     }
 
     /** The node's drains and undrains, newest first. */
@@ -497,7 +521,9 @@ public final class MaintenanceService implements AutoCloseable {
         DrainRecord record = new DrainRecord(drainId, request.node(), op, request, DrainState.IN_PROGRESS, message, now, null,
                 ownerId, now.plus(lease), false, undrainOf);
         store.createDrain(record, guests);
-        store.recordDrainStarted(request.node(), drainId, vmList, now);
+        // The drain exists now: its run must start whatever the store does next, so this goes through the journal.
+        executor.journal().maintenance(drainId, "maintenance record of " + request.node() + " (drain started)",
+                s -> s.recordDrainStarted(request.node(), drainId, vmList, now));
         DrainRun run = startRun(record, guests, pre, now, read);
         return run.status();
     }
@@ -514,7 +540,9 @@ public final class MaintenanceService implements AutoCloseable {
 
     private void onFinished(DrainStatus status) {
         active.remove(status.drainId());
-        store.recordDrainFinished(status.node(), status.drainId(), status.status(), scheduler.now());
+        Instant at = scheduler.now();
+        executor.journal().maintenance(status.drainId(), "maintenance record of " + status.node() + " (drain " + status.status().wireName() + ")",
+                s -> s.recordDrainFinished(status.node(), status.drainId(), status.status(), at));
     }
 
     private static GuestProgress progressOf(String drainId, PlanEntry e, Instant now) {
