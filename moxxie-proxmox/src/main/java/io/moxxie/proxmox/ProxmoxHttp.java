@@ -44,7 +44,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * renewal), the {@code {"data": …}} envelope, Proxmox's error texts, and retries that never repeat a request which
  * may have taken effect. Thread-safe.
  *
- * <p>What is retried (Failsafe, with backoff): reads, always, on connection failures and 5xx (595/596 included);
+ * <p>What is retried (Failsafe, with backoff): reads, always, on connection failures, 5xx (595/596 included) and
+ * answers that are not JSON (cut or garbled);
  * writes only when they certainly did not reach Proxmox (no request byte was written, or the proxying node
  * answered 595: it could not even connect to the node it forwards to). Any other write failure without a clear
  * answer is reported as {@link OutcomeUnknownException}, which the caller resolves by looking (task list,
@@ -229,7 +230,15 @@ final class ProxmoxHttp implements AutoCloseable {
     private JsonNode handle(Method method, String request, int status, String reason, String body) {
         JsonNode root = parse(body);
         if (status >= 200 && status < 300) {
-            if (root == null) throw new HypervisorException("Proxmox answered " + request + " with something that is not JSON");
+            if (root == null) {
+                HypervisorException notJson = new HypervisorException("Proxmox answered " + request + " with something that is not JSON"
+                        + " (" + (body == null ? 0 : body.length()) + " characters)");
+                // A cut or garbled answer to a read is a transient failure like a dropped connection: a read is safe to
+                // repeat. A write may have taken effect whatever its answer looked like: like a lost answer, it is
+                // resolved by looking, never sent again.
+                if (method == Method.GET) throw new RetryableReadException(notJson.getMessage(), null, notJson);
+                throw new OutcomeUnknownException(notJson.getMessage() + ": it may or may not have been carried out", null);
+            }
             return root;
         }
         String message = root != null && root.hasNonNull("message") ? root.get("message").asText().strip() : null;
