@@ -56,7 +56,10 @@ public final class DrainExecutor {
         this.planner = Checks.notNull("planner", planner);
         this.config = Checks.notNull("config", config);
         this.nodesInMaintenance = Checks.notNull("nodesInMaintenance", nodesInMaintenance);
-        this.async = new Async(Checks.notNull("scheduler", scheduler), config.maxRetries(), config.retryInitialDelay(), config.retryMaxDelay());
+        // While the hypervisor is known to be down, a drain's calls wait for it (up to the drain's time limit) rather than
+        // spend their retries: the moves' own time limits are judged once it answers again.
+        this.async = new Async(Checks.notNull("scheduler", scheduler), config.maxRetries(), config.retryInitialDelay(), config.retryMaxDelay(),
+                config.drainTimeout());
         this.journal = new DrainJournal(store, scheduler);
     }
 

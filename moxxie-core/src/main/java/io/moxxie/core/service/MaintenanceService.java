@@ -32,6 +32,7 @@ import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.plan.PlanningInput;
 import io.moxxie.core.policy.TagPolicy;
 import io.moxxie.core.spi.HypervisorClient;
+import io.moxxie.core.spi.HypervisorUnavailableException;
 import io.moxxie.core.spi.MaintenanceStore;
 import io.moxxie.core.spi.StoreUnavailableException;
 import io.moxxie.core.spi.TaskRef;
@@ -103,7 +104,9 @@ public final class MaintenanceService implements AutoCloseable {
         this.lease = b.lease;
         this.executor = new DrainExecutor(client, store, scheduler, planner, b.executorConfig, this::nodesInMaintenance);
         b.listeners.forEach(executor::addListener);
-        this.planningRetry = Failsafe.with(RetryPolicy.builder().handle(TransientHypervisorException.class)
+        // A hypervisor known to be down is answered at once (the caller is a person or a script): no retries in their thread.
+        this.planningRetry = Failsafe.with(RetryPolicy.builder().handleIf(e -> e instanceof TransientHypervisorException
+                        && !(e instanceof io.moxxie.core.spi.HypervisorUnavailableException))
                 .withBackoff(b.planningRetryDelay, b.planningRetryDelay.multipliedBy(8)).withMaxRetries(b.executorConfig.maxRetries()).build());
         log.info("Moxxie maintenance service {}: tags always-on='{}' maint-ok='{}', headroom {}%, per-target limit {}, "
                         + "auto concurrency {}, migration timeout {}, drain timeout {}, lease {}", ownerId, b.tagPolicy.alwaysOnTag(),
@@ -309,9 +312,23 @@ public final class MaintenanceService implements AutoCloseable {
 
     // ------------------------------------------------------------------ maintenance mode
 
-    /** The node's maintenance state. @throws NotFoundException the node does not exist */
+    /**
+     * The node's maintenance state. While the hypervisor is known to be unreachable, the store's record is answered at
+     * once with {@code vmsOnNode} {@link MaintenanceView#UNKNOWN}.
+     *
+     * @throws NotFoundException                the node does not exist
+     * @throws HypervisorUnavailableException the hypervisor is unreachable and the store has no record of the node
+     */
     public MaintenanceView maintenance(String node) {
-        ClusterSnapshot snapshot = read(client::snapshot);
+        ClusterSnapshot snapshot;
+        try {
+            snapshot = read(client::snapshot);
+        } catch (HypervisorUnavailableException e) {
+            Checks.nodeName("node", node);
+            NodeMaintenance m = store.maintenance(node).orElseThrow(() -> e);
+            return new MaintenanceView(m.node(), m.inMaintenance(), m.reason(), m.maintenanceStarted(), m.maintenanceEnded(),
+                    MaintenanceView.UNKNOWN, m.lastDrainId(), m.drainStatus());
+        }
         requireNode(snapshot, node);
         return view(maintenanceOf(node), snapshot);
     }
