@@ -26,7 +26,7 @@ import java.util.function.Supplier;
  * guests first, a freed slot refilled at once, task polling with backoff, verification on the target,
  * automatic start of {@code always-on} guests found stopped, retries of transient errors and of failed
  * migrations on the next-best target, re-planning when a target goes offline, time limits, cancellation.
- * Every state change is written to the {@link MaintenanceStore} as it happens, through the {@link DrainJournal} (which
+ * Every state change is written to the {@link MaintenanceStore} as it happens, through the {@link WriteBehindJournal} (which
  * keeps what the store could not take and writes it again, in order), and published to listeners.
  *
  * <p>Usually used through {@link io.moxxie.core.service.MaintenanceService}. Thread-safe.
@@ -37,7 +37,7 @@ public final class DrainExecutor {
     private final DrainPlanner planner;
     private final ExecutorConfig config;
     private final Async async;
-    private final DrainJournal journal;
+    private final WriteBehindJournal journal;
     private final List<DrainListener> listeners = new CopyOnWriteArrayList<>();
     private final Supplier<Set<String>> nodesInMaintenance;
     /**
@@ -60,7 +60,7 @@ public final class DrainExecutor {
         // spend their retries: the moves' own time limits are judged once it answers again.
         this.async = new Async(Checks.notNull("scheduler", scheduler), config.maxRetries(), config.retryInitialDelay(), config.retryMaxDelay(),
                 config.drainTimeout());
-        this.journal = new DrainJournal(store, scheduler);
+        this.journal = new WriteBehindJournal(store, scheduler);
     }
 
     public void addListener(DrainListener listener) {
@@ -76,7 +76,7 @@ public final class DrainExecutor {
     }
 
     /** Where every drain's state changes go on their way to the store (kept and written again while it is away). */
-    public DrainJournal journal() {
+    public WriteBehindJournal journal() {
         return journal;
     }
 

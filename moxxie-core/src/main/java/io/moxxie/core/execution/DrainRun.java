@@ -68,7 +68,7 @@ public final class DrainRun {
     private final Consumer<DrainStatus> onFinish;
     private final Map<Integer, MigrationPreconditions> preconditions;
     private final Instant preconditionsAt;
-    private final DrainJournal journal;
+    private final WriteBehindJournal journal;
 
     private DrainRecord record;
     private final Map<Integer, GuestProgress> guests = new LinkedHashMap<>();
@@ -229,7 +229,7 @@ public final class DrainRun {
      * whose move would end together with a move in flight gives its turn to a smaller one that would not (see
      * {@link EndSpacing}).
      *
-     * <p>While the store does not take the drain's state changes (the {@link DrainJournal} reports an outage), no new
+     * <p>While the store does not take the drain's state changes (the {@link WriteBehindJournal} reports an outage), no new
      * move starts — no guest is shut down ahead either — and moves under way go on, their outcomes kept in the journal;
      * when it has caught up, the drain goes on. Why pause rather than go on: what the store holds is what another
      * process resumes from, and while the store is away this process cannot renew its lease either; a move started

@@ -8,7 +8,7 @@ import io.moxxie.core.MoxxieException;
 import io.moxxie.core.NotFoundException;
 import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.execution.DrainExecutor;
-import io.moxxie.core.execution.DrainJournal;
+import io.moxxie.core.execution.WriteBehindJournal;
 import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.execution.DrainRun;
@@ -218,9 +218,9 @@ public final class MaintenanceService implements AutoCloseable {
      * API says so instead of answering a status that a failover could not reproduce.
      */
     private void requireJournalCaughtUp(DrainRun run) {
-        Optional<DrainJournal.Outage> outage = executor.journal().outage();
+        Optional<WriteBehindJournal.Outage> outage = executor.journal().outage();
         if (outage.isEmpty()) return;
-        DrainJournal.Outage o = outage.get();
+        WriteBehindJournal.Outage o = outage.get();
         throw new StoreUnavailableException("The maintenance store has not taken Moxxie's writes since " + o.since() + " (" + o.reason()
                 + "); " + o.pendingWrites() + " state change(s) wait to be written, in order, when it is back. Drain " + run.drainId()
                 + " of " + run.node() + " starts no new migration until then; migrations under way go on");

@@ -12,7 +12,7 @@ class H2StoreOutageTest extends StoreOutageTestBase {
 
     @Override
     protected DataSource open() {
-        pool = pool(db.url(), db.user(), db.password());
+        pool = pool(db.url(), db.user(), db.password(), 10_000);
         refusing = new RefusingDataSource(pool);
         return refusing;
     }

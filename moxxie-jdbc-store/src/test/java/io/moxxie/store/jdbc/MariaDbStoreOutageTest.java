@@ -23,7 +23,7 @@ class MariaDbStoreOutageTest extends StoreOutageTestBase {
     @Override
     protected DataSource open() {
         db = TestDatabase.mariadb();
-        pool = pool(db.url(), db.user(), db.password());
+        pool = pool(db.url(), db.user(), db.password(), 10_000);
         refusing = new RefusingDataSource(pool);
         return refusing;
     }

@@ -48,16 +48,19 @@ abstract class StoreOutageTestBase {
 
     protected abstract void cleanUp();
 
-    /** A pool whose attempts fail fast while the database is away (250 ms, Hikari's least), as a service would configure it. */
-    static HikariDataSource pool(String url, String user, String password) {
+    /**
+     * A pool; {@code connectionTimeoutMillis} bounds how long an attempt waits while the database refuses connections
+     * (Hikari keeps trying until then), and must leave a loaded machine time to open a connection when it is healthy.
+     */
+    static HikariDataSource pool(String url, String user, String password, long connectionTimeoutMillis) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(url);
         config.setUsername(user);
         config.setPassword(password);
         config.setMaximumPoolSize(4);
         config.setMinimumIdle(0);
-        config.setConnectionTimeout(250);
-        config.setValidationTimeout(250);
+        config.setConnectionTimeout(connectionTimeoutMillis);
+        config.setValidationTimeout(Math.min(connectionTimeoutMillis, 1000));
         config.setPoolName("outage-test");
         return new HikariDataSource(config);
     }

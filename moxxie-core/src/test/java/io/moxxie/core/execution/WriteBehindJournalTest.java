@@ -24,11 +24,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The journal keeps what the store could not take and writes it again, in order; a fenced write stops the drain's writes. */
-class DrainJournalTest {
+class WriteBehindJournalTest {
     private final VirtualScheduler scheduler = new VirtualScheduler();
     private final InMemoryMaintenanceStore memory = new InMemoryMaintenanceStore();
     private final OutageStore store = new OutageStore(memory, scheduler::now);
-    private final DrainJournal journal = new DrainJournal(store, scheduler);
+    private final WriteBehindJournal journal = new WriteBehindJournal(store, scheduler);
     private final Instant t0 = scheduler.now();
 
     private DrainRecord drain(String id, String owner) {
@@ -89,7 +89,7 @@ class DrainJournalTest {
         assertThat(store.refused(OutageStore.Kind.GUEST)).as("tried again with backoff, the oldest change first").isGreaterThan(3);
         assertThat(store.refused(OutageStore.Kind.DRAIN)).as("never out of order").isZero();
 
-        scheduler.runFor(Duration.ofSeconds(DrainJournal.RETRY_MAX_DELAY.toSeconds() + 1));
+        scheduler.runFor(Duration.ofSeconds(WriteBehindJournal.RETRY_MAX_DELAY.toSeconds() + 1));
 
         GuestProgress written = memory.guests("d1").get(0);
         assertThat(written.status()).as("the last change wins: written in order").isEqualTo(GuestState.COMPLETED);
@@ -143,7 +143,7 @@ class DrainJournalTest {
 
     @Test
     void delaysAreChecked() {
-        assertThatThrownBy(() -> new DrainJournal(store, scheduler, Duration.ofSeconds(2), Duration.ofSeconds(1)))
+        assertThatThrownBy(() -> new WriteBehindJournal(store, scheduler, Duration.ofSeconds(2), Duration.ofSeconds(1)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxDelay");
     }
 }

@@ -44,8 +44,8 @@ import java.util.function.Consumer;
  * <p>Thread-safe. Callbacks ({@code onFenced}, {@link #afterWritten} and {@link #whenCaughtUp} actions) run outside
  * the journal's lock, in the thread that wrote the change.
  */
-public final class DrainJournal {
-    private static final Logger log = LoggerFactory.getLogger(DrainJournal.class);
+public final class WriteBehindJournal {
+    private static final Logger log = LoggerFactory.getLogger(WriteBehindJournal.class);
     /** First wait before a change the store could not take is written again. */
     public static final Duration RETRY_INITIAL_DELAY = Duration.ofSeconds(1);
     /** Longest wait between two attempts: how long after the store is back the journal catches up, at most. */
@@ -75,12 +75,12 @@ public final class DrainJournal {
     private Duration nextDelay;
     private int failedAttempts;
 
-    public DrainJournal(MaintenanceStore store, Scheduler scheduler) {
+    public WriteBehindJournal(MaintenanceStore store, Scheduler scheduler) {
         this(store, scheduler, RETRY_INITIAL_DELAY, RETRY_MAX_DELAY);
     }
 
     /** @throws IllegalArgumentException a delay is not positive, or {@code maxDelay} is shorter than {@code initialDelay} */
-    public DrainJournal(MaintenanceStore store, Scheduler scheduler, Duration initialDelay, Duration maxDelay) {
+    public WriteBehindJournal(MaintenanceStore store, Scheduler scheduler, Duration initialDelay, Duration maxDelay) {
         this.store = Checks.notNull("store", store);
         this.scheduler = Checks.notNull("scheduler", scheduler);
         this.initialDelay = Checks.positive("initialDelay", initialDelay);
@@ -194,7 +194,7 @@ public final class DrainJournal {
                 }
             }
             if (e == null) {
-                resumed.forEach(DrainJournal::runSafely);
+                resumed.forEach(WriteBehindJournal::runSafely);
                 return;
             }
             if (e.action != null) {
@@ -280,6 +280,6 @@ public final class DrainJournal {
     @Override
     public String toString() {
         Optional<Outage> o = outage();
-        return "DrainJournal[" + o.map(x -> "behind since " + x.since() + ", " + x.pendingWrites() + " waiting").orElse("caught up") + "]";
+        return "WriteBehindJournal[" + o.map(x -> "behind since " + x.since() + ", " + x.pendingWrites() + " waiting").orElse("caught up") + "]";
     }
 }
