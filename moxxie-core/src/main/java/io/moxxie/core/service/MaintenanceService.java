@@ -8,10 +8,10 @@ import io.moxxie.core.MoxxieException;
 import io.moxxie.core.NotFoundException;
 import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.execution.DrainExecutor;
-import io.moxxie.core.execution.WriteBehindJournal;
+import io.moxxie.core.execution.StoreOutage;
 import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.spi.DrainRecord;
-import io.moxxie.core.execution.DrainRun;
+import io.moxxie.core.execution.RunningDrain;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
@@ -89,7 +89,7 @@ public final class MaintenanceService implements AutoCloseable {
     private final String ownerId;
     private final Duration lease;
     private final FailsafeExecutor<Object> planningRetry;
-    private final Map<String, DrainRun> active = new ConcurrentHashMap<>();
+    private final Map<String, RunningDrain> active = new ConcurrentHashMap<>();
     private final Object heartbeatLock = new Object();
     private Scheduler.Cancellable heartbeat;
     private volatile boolean closed;
@@ -204,7 +204,7 @@ public final class MaintenanceService implements AutoCloseable {
      *                                   status could not be the one the store holds; the message says since when and why
      */
     public DrainStatus status(String node, String drainId) {
-        DrainRun run = active.get(drainId == null ? "" : drainId);
+        RunningDrain run = active.get(drainId == null ? "" : drainId);
         if (run != null && run.node().equals(node)) {
             requireJournalCaughtUp(run);
             return run.status();
@@ -217,10 +217,10 @@ public final class MaintenanceService implements AutoCloseable {
      * While the store does not take this instance's writes, a drain's status is not what the store holds: the status
      * API says so instead of answering a status that a failover could not reproduce.
      */
-    private void requireJournalCaughtUp(DrainRun run) {
-        Optional<WriteBehindJournal.Outage> outage = executor.journal().outage();
+    private void requireJournalCaughtUp(RunningDrain run) {
+        Optional<StoreOutage> outage = executor.storeOutage();
         if (outage.isEmpty()) return;
-        WriteBehindJournal.Outage o = outage.get();
+        StoreOutage o = outage.get();
         throw new StoreUnavailableException("The maintenance store has not taken Moxxie's writes since " + o.since() + " (" + o.reason()
                 + "); " + o.pendingWrites() + " state change(s) wait to be written, in order, when it is back. Drain " + run.drainId()
                 + " of " + run.node() + " starts no new migration until then; migrations under way go on");
@@ -232,7 +232,7 @@ public final class MaintenanceService implements AutoCloseable {
         Checks.positive("limit", limit);
         List<DrainStatus> out = new ArrayList<>();
         for (DrainRecord d : store.drains(node, limit)) {
-            DrainRun run = active.get(d.drainId());
+            RunningDrain run = active.get(d.drainId());
             out.add(run != null ? run.status() : DrainStatus.of(d, store.guests(d.drainId())));
         }
         return out;
@@ -244,7 +244,7 @@ public final class MaintenanceService implements AutoCloseable {
      * changes nothing.
      */
     public DrainStatus cancel(String node, String drainId) {
-        DrainRun run = active.get(drainId == null ? "" : drainId);
+        RunningDrain run = active.get(drainId == null ? "" : drainId);
         if (run != null && run.node().equals(node)) {
             run.cancel();
             return run.status();
@@ -473,7 +473,7 @@ public final class MaintenanceService implements AutoCloseable {
 
     /** Drains this instance is running now. */
     public List<DrainStatus> activeDrains() {
-        return active.values().stream().map(DrainRun::status).toList();
+        return active.values().stream().map(RunningDrain::status).toList();
     }
 
     /**
@@ -487,7 +487,7 @@ public final class MaintenanceService implements AutoCloseable {
         synchronized (heartbeatLock) {
             if (heartbeat != null) heartbeat.cancel();
         }
-        active.values().forEach(DrainRun::abandon);
+        active.values().forEach(RunningDrain::abandon);
         active.clear();
         if (ownsScheduler && scheduler instanceof RealTimeScheduler r) r.close();
     }
@@ -539,16 +539,16 @@ public final class MaintenanceService implements AutoCloseable {
                 ownerId, now.plus(lease), false, undrainOf);
         store.createDrain(record, guests);
         // The drain exists now: its run must start whatever the store does next, so this goes through the journal.
-        executor.journal().maintenance(drainId, "maintenance record of " + request.node() + " (drain started)",
+        executor.recordMaintenance(drainId, "maintenance record of " + request.node() + " (drain started)",
                 s -> s.recordDrainStarted(request.node(), drainId, vmList, now));
-        DrainRun run = startRun(record, guests, pre, now, read);
+        RunningDrain run = startRun(record, guests, pre, now, read);
         return run.status();
     }
 
     /** {@code read}: the cluster view the drain was planned on, for its first moves; null after a restart. */
-    private DrainRun startRun(DrainRecord record, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> pre, Instant at,
+    private RunningDrain startRun(DrainRecord record, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> pre, Instant at,
                               ClusterRead read) {
-        DrainRun run = executor.start(record, guests, pre, at, read == null ? null : read.snapshot(), read == null ? null : read.at(),
+        RunningDrain run = executor.start(record, guests, pre, at, read == null ? null : read.snapshot(), read == null ? null : read.at(),
                 this::onFinished);
         if (!run.isFinished()) active.put(record.drainId(), run);
         ensureHeartbeat();
@@ -558,7 +558,7 @@ public final class MaintenanceService implements AutoCloseable {
     private void onFinished(DrainStatus status) {
         active.remove(status.drainId());
         Instant at = scheduler.now();
-        executor.journal().maintenance(status.drainId(), "maintenance record of " + status.node() + " (drain " + status.status().wireName() + ")",
+        executor.recordMaintenance(status.drainId(), "maintenance record of " + status.node() + " (drain " + status.status().wireName() + ")",
                 s -> s.recordDrainFinished(status.node(), status.drainId(), status.status(), at));
     }
 
@@ -600,7 +600,7 @@ public final class MaintenanceService implements AutoCloseable {
         }
         if (closed) return;
         Instant until = scheduler.now().plus(lease);
-        for (DrainRun run : List.copyOf(active.values())) {
+        for (RunningDrain run : List.copyOf(active.values())) {
             try {
                 if (!store.renewLease(run.drainId(), ownerId, until)) {
                     if (!run.isFinished()) {

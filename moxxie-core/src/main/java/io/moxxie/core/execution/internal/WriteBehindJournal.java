@@ -1,6 +1,7 @@
-package io.moxxie.core.execution;
+package io.moxxie.core.execution.internal;
 
 import io.moxxie.core.Checks;
+import io.moxxie.core.execution.StoreOutage;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.spi.MaintenanceStore;
@@ -18,9 +19,11 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * The write-behind journal between running drains and the {@link MaintenanceStore}: every state change of a drain
- * (a guest's progress, the drain's record, the node's maintenance record) is handed to it, and it writes them to the
- * store in the order they were handed over. A change the store could not take (it threw: unreachable, failing over,
+ * The write-behind journal between running drains and the {@link MaintenanceStore}, one per executor (in its
+ * {@link ExecutorParts}): every state change of a drain (a guest's progress and the drain's record, handed over by the
+ * run's {@link DrainJournal}; the node's maintenance record, by the service through
+ * {@link io.moxxie.core.execution.DrainExecutor#recordMaintenance}) is handed to it, and it writes them to the store in
+ * the order they were handed over. A change the store could not take (it threw: unreachable, failing over,
  * refusing) is not dropped: it stays at the head of the queue, with everything handed over after it, and is written
  * again with backoff ({@link #RETRY_INITIAL_DELAY} doubling up to {@link #RETRY_MAX_DELAY}) until the store takes it;
  * then the rest follows, in order. While that is so the journal reports an {@link #outage()}: since when, why, and
@@ -39,10 +42,12 @@ import java.util.function.Consumer;
  *
  * <p>The queue lives in memory: when the process dies during an outage the changes waiting are lost, and the process
  * that recovers the drain resolves every unfinished guest by where it actually is in the cluster (see
- * {@link io.moxxie.core.service.MaintenanceService#recover()}).
+ * {@code MaintenanceService.recover()}).
  *
- * <p>Thread-safe. Callbacks ({@code onFenced}, {@link #afterWritten} and {@link #whenCaughtUp} actions) run outside
- * the journal's lock, in the thread that wrote the change.
+ * <p>Threading: thread-safe; its lock guards the queue and the outage only, and is never held while it writes the store
+ * or runs a callback. Callbacks ({@code onFenced}, {@link #afterWritten} and {@link #whenCaughtUp} actions) run in the
+ * thread that wrote the change, which may be one that handed over a change of another drain (or the scheduler's, for a
+ * retry): a caller hands changes over holding no lock of its own (a run never does, see {@link DrainJournal}).
  */
 public final class WriteBehindJournal {
     private static final Logger log = LoggerFactory.getLogger(WriteBehindJournal.class);
@@ -50,16 +55,6 @@ public final class WriteBehindJournal {
     public static final Duration RETRY_INITIAL_DELAY = Duration.ofSeconds(1);
     /** Longest wait between two attempts: how long after the store is back the journal catches up, at most. */
     public static final Duration RETRY_MAX_DELAY = Duration.ofSeconds(10);
-
-    /**
-     * The store has not taken the journal's oldest change yet.
-     *
-     * @param since         when the first write that failed was tried
-     * @param reason        the store's error of the last attempt
-     * @param pendingWrites changes waiting to be written, in order
-     */
-    public record Outage(Instant since, String reason, int pendingWrites) {
-    }
 
     private final MaintenanceStore store;
     private final Scheduler scheduler;
@@ -128,10 +123,10 @@ public final class WriteBehindJournal {
     }
 
     /** The store has not taken a change yet: since when, why, how many wait. Empty while the journal is caught up. */
-    public synchronized Optional<Outage> outage() {
+    public synchronized Optional<StoreOutage> outage() {
         if (outageSince == null) return Optional.empty();
         int pending = (int) queue.stream().filter(e -> e.action == null).count();
-        return Optional.of(new Outage(outageSince, outageReason, pending));
+        return Optional.of(new StoreOutage(outageSince, outageReason, pending));
     }
 
     /** Changes handed over and not in the store yet (zero while healthy and idle). */
@@ -279,7 +274,7 @@ public final class WriteBehindJournal {
 
     @Override
     public String toString() {
-        Optional<Outage> o = outage();
+        Optional<StoreOutage> o = outage();
         return "WriteBehindJournal[" + o.map(x -> "behind since " + x.since() + ", " + x.pendingWrites() + " waiting").orElse("caught up") + "]";
     }
 }

@@ -1,4 +1,4 @@
-package io.moxxie.core.execution;
+package io.moxxie.core.execution.internal;
 
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.GuestState;
