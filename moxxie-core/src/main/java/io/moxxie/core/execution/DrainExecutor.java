@@ -110,6 +110,6 @@ public final class DrainExecutor {
 
     /** The migrations a drain may run at once: resolved here, once. */
     private int concurrency(DrainRequest request) {
-        return request.effectiveConcurrency(parts.config().autoConcurrency());
+        return parts.config().resolve(request.concurrency());
     }
 }

@@ -352,9 +352,8 @@ public final class DrainRun implements RunningDrain {
 
     private static GuestProgress notStarted(GuestProgress g) {
         int attempts = Math.max(0, g.attempts() - 1);
-        return new GuestProgress(g.drainId(), g.vmid(), g.name(), g.type(), g.sourceNode(), g.targetNode(), g.migrationType(),
-                GuestState.PENDING, g.alwaysOn(), g.haManaged(), g.wasRunning(), g.memory(), attempts, g.taskId(), null, g.note(),
-                attempts == 0 ? null : g.startedAt(), null);
+        return g.toBuilder().status(GuestState.PENDING).attempts(attempts).error(null)
+                .startedAt(attempts == 0 ? null : g.startedAt()).completedAt(null).build();
     }
 
     /** The store has caught up: the drain starts moves again. */
