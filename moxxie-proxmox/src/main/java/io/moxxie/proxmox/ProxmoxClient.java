@@ -91,6 +91,10 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     /** pveproxy gives up on a forwarded call after 30 s; the migrate precondition check can take a while. */
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(60);
     public static final int DEFAULT_MAX_RETRIES = 3;
+    /** Attempts in a row that reach no Proxmox address after which Proxmox counts as down (requests fail at once). */
+    public static final int DEFAULT_BREAKER_FAILURES = 3;
+    /** How long requests fail at once once Proxmox counts as down, before one tries again. */
+    public static final Duration DEFAULT_BREAKER_DELAY = Duration.ofSeconds(10);
     public static final Duration DEFAULT_RETRY_DELAY = Duration.ofMillis(500);
     public static final Duration DEFAULT_MAX_RETRY_DELAY = Duration.ofSeconds(5);
     /** How long the HA manager gets to act visibly on a request (its loop runs every 10 s; status lags ~10 s). */
@@ -116,7 +120,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         this.haRequestTimeout = b.haRequestTimeout;
         this.taskLogLines = b.taskLogLines;
         this.http = new ProxmoxHttp(urls, b.credentials, b.tls, b.connectTimeout, b.requestTimeout, b.maxRetries,
-                b.retryDelay, b.maxRetryDelay, b.clock);
+                b.retryDelay, b.maxRetryDelay, b.breakerFailures, b.breakerDelay, b.clock);
     }
 
     public static Builder builder() {
@@ -469,6 +473,8 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         private Duration maxRetryDelay = DEFAULT_MAX_RETRY_DELAY;
         private Duration haRequestTimeout = DEFAULT_HA_REQUEST_TIMEOUT;
         private int taskLogLines = DEFAULT_TASK_LOG_LINES;
+        private int breakerFailures = DEFAULT_BREAKER_FAILURES;
+        private Duration breakerDelay = DEFAULT_BREAKER_DELAY;
         private Clock clock = Clock.systemUTC();
 
         private Builder() {
@@ -542,6 +548,17 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         /** How long the HA manager gets to act visibly on a request before it counts as dropped. Default 2 min. */
         public Builder haRequestTimeout(Duration timeout) {
             this.haRequestTimeout = Checks.positive("haRequestTimeout", timeout);
+            return this;
+        }
+
+        /**
+         * The circuit breaker: after {@code failures} attempts in a row that reach no Proxmox address, requests fail at
+         * once with {@link io.moxxie.core.spi.HypervisorUnavailableException} for {@code delay} (wall-clock time), then one
+         * tries again. Defaults 3 and 10 s.
+         */
+        public Builder circuitBreaker(int failures, Duration delay) {
+            this.breakerFailures = Checks.positive("breakerFailures", failures);
+            this.breakerDelay = Checks.positive("breakerDelay", delay);
             return this;
         }
 

@@ -81,6 +81,17 @@ class DrainThroughHttpTest {
         return done;
     }
 
+    @Test
+    void aDrainSucceedsWhenAFifthOfProxmoxsAnswersToReadsAreCutJson() {
+        api.cutJsonOnReads(0.2);
+
+        DrainStatus done = drain(DrainMode.HARD);
+
+        assertThat(done.failedVMs()).isZero();
+        assertThat(cluster.currentSnapshot().guestsOn("hv7")).isEmpty();
+        assertNoMigrationPostSentTwice();
+    }
+
     private List<SimulatedProxmoxApi.Call> migratePosts(int vmid) {
         return api.calls().stream().filter(FakeProxmoxApi.migratePost(vmid)).toList();
     }

@@ -4,6 +4,7 @@ import io.moxxie.core.NotFoundException;
 import io.moxxie.core.ValidationException;
 import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.execution.DrainExecutor;
+import io.moxxie.core.execution.StoreOutage;
 import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.execution.RunningDrain;
@@ -27,7 +28,9 @@ import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.plan.PlanningInput;
 import io.moxxie.core.policy.TagPolicy;
 import io.moxxie.core.spi.HypervisorClient;
+import io.moxxie.core.spi.HypervisorUnavailableException;
 import io.moxxie.core.spi.MaintenanceStore;
+import io.moxxie.core.spi.StoreUnavailableException;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.spi.TransientHypervisorException;
 import io.moxxie.core.time.RealTimeScheduler;
@@ -229,12 +232,34 @@ public final class MaintenanceService implements AutoCloseable {
                 read);
     }
 
-    /** The drain's status now. @throws NotFoundException no such drain of that node */
+    /**
+     * The drain's status now.
+     *
+     * @throws NotFoundException         no such drain of that node
+     * @throws StoreUnavailableException the store does not take this instance's state changes (or cannot be read): the
+     *                                   status could not be the one the store holds; the message says since when and why
+     */
     public DrainStatus status(String node, String drainId) {
         RunningDrain run = active.get(drainId == null ? "" : drainId);
-        if (run != null && run.node().equals(node)) return run.status();
+        if (run != null && run.node().equals(node)) {
+            requireJournalCaughtUp(run);
+            return run.status();
+        }
         DrainRecord d = requireDrain(node, drainId);
         return DrainStatus.of(d, store.guests(d.drainId()));
+    }
+
+    /**
+     * While the store does not take this instance's writes, a drain's status is not what the store holds: the status
+     * API says so instead of answering a status that a failover could not reproduce.
+     */
+    private void requireJournalCaughtUp(RunningDrain run) {
+        Optional<StoreOutage> outage = executor.storeOutage();
+        if (outage.isEmpty()) return;
+        StoreOutage o = outage.get();
+        throw new StoreUnavailableException("The maintenance store has not taken Moxxie's writes since " + o.since() + " (" + o.reason()
+                + "); " + o.pendingWrites() + " state change(s) wait to be written, in order, when it is back. Drain " + run.drainId()
+                + " of " + run.node() + " starts no new migration until then; migrations under way go on");
     }
 
     /** The node's drains and undrains, newest first. */
@@ -354,9 +379,23 @@ public final class MaintenanceService implements AutoCloseable {
 
     // ------------------------------------------------------------------ maintenance mode
 
-    /** The node's maintenance state. @throws NotFoundException the node does not exist */
+    /**
+     * The node's maintenance state. While the hypervisor is known to be unreachable, the store's record is answered at
+     * once with {@code vmsOnNode} {@link MaintenanceView#UNKNOWN}.
+     *
+     * @throws NotFoundException                the node does not exist
+     * @throws HypervisorUnavailableException the hypervisor is unreachable and the store has no record of the node
+     */
     public MaintenanceView maintenance(String node) {
-        ClusterSnapshot snapshot = read(client::snapshot);
+        ClusterSnapshot snapshot;
+        try {
+            snapshot = read(client::snapshot);
+        } catch (HypervisorUnavailableException e) {
+            Checks.nodeName("node", node);
+            NodeMaintenance m = store.maintenance(node).orElseThrow(() -> e);
+            return new MaintenanceView(m.node(), m.inMaintenance(), m.reason(), m.maintenanceStarted(), m.maintenanceEnded(),
+                    MaintenanceView.UNKNOWN, m.lastDrainId(), m.drainStatus());
+        }
         requireNode(snapshot, node);
         return view(maintenanceOf(node), snapshot);
     }
@@ -588,7 +627,9 @@ public final class MaintenanceService implements AutoCloseable {
         DrainRecord record = new DrainRecord(drainId, request.node(), op, request, DrainState.IN_PROGRESS, message, now, null,
                 ownerId, now.plus(lease), false, undrainOf);
         store.createDrain(record, guests);
-        store.recordDrainStarted(request.node(), drainId, vmList, now);
+        // The drain exists now: its run must start whatever the store does next, so this goes through the journal.
+        executor.recordMaintenance(drainId, "maintenance record of " + request.node() + " (drain started)",
+                s -> s.recordDrainStarted(request.node(), drainId, vmList, now));
         // Registered first: a drain with nothing to move finishes inside startRun.
         CompletableFuture<DrainStatus> done = completions.computeIfAbsent(drainId, id -> new CompletableFuture<>());
         startRun(record, guests, pre, now, read);
@@ -609,7 +650,9 @@ public final class MaintenanceService implements AutoCloseable {
 
     private void onFinished(DrainStatus status) {
         active.remove(status.drainId());
-        store.recordDrainFinished(status.node(), status.drainId(), status.status(), scheduler.now());
+        Instant at = scheduler.now();
+        executor.recordMaintenance(status.drainId(), "maintenance record of " + status.node() + " (drain " + status.status().wireName() + ")",
+                s -> s.recordDrainFinished(status.node(), status.drainId(), status.status(), at));
         complete(status);
     }
 
@@ -790,7 +833,8 @@ public final class MaintenanceService implements AutoCloseable {
     /**
      * A read made while planning, in the caller's thread: a transient failure is tried again, up to the executor's
      * {@code maxRetries} times, after waits in the scheduler's time (so they pass in virtual time too) that start at
-     * the planning retry delay and double up to eight times it.
+     * the planning retry delay and double up to eight times it. A hypervisor known to be down is answered at once: the
+     * caller is a person or a script, and no retry in their thread would help.
      */
     private <T> T read(Supplier<T> call) {
         Duration wait = planningRetryDelay;
@@ -799,7 +843,7 @@ public final class MaintenanceService implements AutoCloseable {
             try {
                 return call.get();
             } catch (TransientHypervisorException e) {
-                if (retries >= planningRetries) throw e;
+                if (retries >= planningRetries || e instanceof HypervisorUnavailableException) throw e;
                 log.debug("Transient failure while planning ({}), trying again in {}", e.getMessage(), wait);
                 scheduler.await(wait);
                 wait = wait.multipliedBy(2).compareTo(maxWait) > 0 ? maxWait : wait.multipliedBy(2);

@@ -16,6 +16,7 @@ import io.moxxie.core.ValidationException;
 import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.spi.HypervisorException;
+import io.moxxie.core.spi.HypervisorUnavailableException;
 import io.moxxie.core.spi.StoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -233,6 +234,10 @@ final class HttpApi implements HttpHandler {
         if (e instanceof StoreException) {
             log.error("Store failure", e);
             return error(503, "maintenance store unavailable: " + e.getMessage(), null, null);
+        }
+        if (e instanceof HypervisorUnavailableException) {
+            // Known down (the client's circuit breaker is open): answered at once, saying since when; a client may retry later.
+            return error(503, e.getMessage(), "MOXXIE_PVE_URL", null);
         }
         if (e instanceof HypervisorException) {
             log.error("Hypervisor failure", e);

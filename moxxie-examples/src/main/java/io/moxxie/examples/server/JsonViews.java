@@ -112,7 +112,8 @@ final class JsonViews {
         o.put("reason", m.reason());
         o.put("maintenanceStarted", time(m.maintenanceStarted()));
         o.put("maintenanceEnded", time(m.maintenanceEnded()));
-        o.put("vmsOnNode", m.vmsOnNode());
+        if (m.vmsOnNode() == MaintenanceView.UNKNOWN) o.putNull("vmsOnNode"); // Proxmox unreachable: the store's state only
+        else o.put("vmsOnNode", m.vmsOnNode());
         o.put("lastDrainId", m.lastDrainId());
         o.put("drainStatus", m.drainStatus() == null ? null : m.drainStatus().wireName());
         return o;

@@ -17,6 +17,7 @@ import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.spi.MaintenanceStore;
 import io.moxxie.core.spi.StoreException;
+import io.moxxie.core.spi.StoreUnavailableException;
 import io.moxxie.store.jdbc.internal.Columns;
 import io.moxxie.store.jdbc.internal.DriverManagerDataSource;
 import io.moxxie.store.jdbc.internal.Redaction;
@@ -712,12 +713,26 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
     private RuntimeException translate(String what, JdbiException e) {
         SQLException sql = sqlCause(e);
         String detail = Redaction.scrub(sql != null ? sql.getMessage() : e.getMessage(), password);
-        boolean unreachable = e instanceof ConnectionException
-                || (sql != null && sql.getSQLState() != null && sql.getSQLState().startsWith("08"));
-        if (unreachable) {
-            return new StoreException("Cannot reach the database at " + location + " to " + what + ": " + detail, e);
+        if (e instanceof ConnectionException || unreachable(sql)) {
+            return new StoreUnavailableException("Cannot reach the database at " + location + " to " + what + ": " + detail, e);
         }
         return new StoreException("Could not " + what + " on " + location + ": " + detail, e);
+    }
+
+    /**
+     * Whether the database is away rather than refusing the statement: connection errors (SQLSTATE class 08), and
+     * PostgreSQL's "terminating connection due to administrator command" / "the database system is starting up or
+     * shutting down" (57P01-57P03, what a failover looks like) and "database is not currently accepting connections" (55000
+     * with that text).
+     */
+    static boolean unreachable(SQLException sql) {
+        for (SQLException s = sql; s != null; s = s.getNextException()) {
+            String state = s.getSQLState();
+            if (state == null) continue;
+            if (state.startsWith("08") || state.startsWith("57P")) return true;
+            if (state.equals("55000") && String.valueOf(s.getMessage()).contains("not currently accepting connections")) return true;
+        }
+        return false;
     }
 
     private static SQLException sqlCause(Throwable e) {
@@ -808,7 +823,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
                     product = md.getDatabaseProductName() + " " + md.getDatabaseProductVersion();
                     if (url == null && md.getURL() != null) location = Redaction.maskUrl(md.getURL());
                 } catch (SQLException e) {
-                    throw new StoreException("Cannot reach the database at " + location + ": "
+                    throw new StoreUnavailableException("Cannot reach the database at " + location + ": "
                             + Redaction.scrub(e.getMessage(), password), e);
                 }
                 Dialect effective = dialect != null ? dialect : Dialect.fromProductName(product).orElseThrow(() ->

@@ -74,7 +74,8 @@ class UnreachableDatabaseTest {
 
             ds.down = true;
             assertThatThrownBy(() -> store.saveMaintenance(saved.disabled(Instant.parse("2025-01-15T11:00:00Z"))))
-                    .isInstanceOf(StoreException.class)
+                    .as("unavailable (try again later), not refused")
+                    .isInstanceOf(io.moxxie.core.spi.StoreUnavailableException.class)
                     .hasMessageContaining("Cannot reach the database at jdbc:h2:file:")
                     .hasMessageContaining("node_maintenance")
                     .satisfies(e -> assertThat(e.getMessage()).doesNotContain(SECRET));

@@ -41,13 +41,17 @@ import static io.moxxie.core.execution.internal.Limit.human;
  * for an offline move down ahead of their turn; each guest's move is a {@link GuestMove}; when a migration is over its
  * slot is refilled at once. A failed move is retried on another target (re-planned by a {@link Replanner}); targets
  * that went offline are dropped. Cancel, the drain's time limit and abandon stop it. The guests' entries and
- * messages are its {@link Outcomes}; what changes is recorded and told through its {@link DrainJournal}.
+ * messages are its {@link Outcomes}; what changes is recorded and told through its {@link DrainJournal}. While the
+ * store does not take the drain's changes, no new move starts (see {@link #pump()}); the drain's end is reported
+ * (status, listeners, {@code onFinish}) only once the store holds it.
  *
  * <p>Threading: every mutable field is guarded by {@code this} (the methods that must be called under it assert it),
- * and so are the {@link Outcomes} and the {@link StartOrder}. Calls to the hypervisor, the store and the listeners,
- * and anything that runs a move's steps, are made outside the lock. Under it, the run may read its
- * {@link MoveWatcher} (which takes its own lock and never calls back into the run under it). Writes of the drain
- * record are ordered by a second lock, taken outside {@code this}.
+ * and so are the {@link Outcomes} and the {@link StartOrder}. Calls to the hypervisor, the journal (the store, the
+ * write-behind queue, the listeners) and anything that runs a move's steps are made outside the lock; so the journal's
+ * callbacks ({@code resume}, {@code reportEnd}, the fence's {@code abandon}), which take the lock themselves, may run
+ * in whichever thread hands it a change. Under the lock, the run may read its {@link MoveWatcher} (which takes its own
+ * lock and never calls back into the run under it). Writes of the drain record are ordered by a second lock,
+ * {@code drainWrites}, taken outside {@code this}.
  */
 public final class DrainRun implements RunningDrain {
     private static final Logger log = LoggerFactory.getLogger(DrainRun.class);
@@ -93,7 +97,12 @@ public final class DrainRun implements RunningDrain {
     private Scheduler.Cancellable deadlineTask;
     private boolean cancelled;
     private boolean abandoned;
+    /** No more work: every guest is done and the end is handed to the journal. */
     private boolean finished;
+    /** The end is in the store and reported (status, listeners, onFinish). */
+    private boolean ended;
+    /** New moves wait for the store to take the drain's changes again (see {@link #pump()}). */
+    private boolean paused;
     private boolean deadlinePassed;
 
     private DrainRun(ExecutorParts parts, DrainRecord record, int concurrency, List<GuestProgress> initial,
@@ -184,9 +193,10 @@ public final class DrainRun implements RunningDrain {
         return cancelling() ? outcomes.status(cancellingMessage()) : outcomes.status();
     }
 
+    /** Whether the drain has ended: its final status is in the store (not merely decided). */
     @Override
     public synchronized boolean isFinished() {
-        return finished;
+        return ended;
     }
 
     /** Stops starting new moves at once; moves in flight finish. The drain then ends {@code cancelled}. */
@@ -265,27 +275,101 @@ public final class DrainRun implements RunningDrain {
 
     /**
      * Starts what the limits allow (see {@link #fill}), then records and tells what started, outside the lock.
+     *
+     * <p>While the store does not take the drain's state changes (the {@link WriteBehindJournal} is behind), no new
+     * move starts — no guest is shut down ahead either — and moves under way go on, their outcomes kept in the journal;
+     * when it has caught up, the drain goes on. Why pause rather than go on: what the store holds is what another
+     * process resumes from, and while the store is away this process cannot renew its lease either; a move started
+     * then is work the store knows nothing of, by a process that may no longer own the drain when the store is back.
+     * The drain's time limits keep running meanwhile.
      */
     private void pump() {
         List<Start> toStart = new ArrayList<>();
         List<GuestProgress> toPrepare = new ArrayList<>();
+        // Read before the lock (the run never calls its journal under it): an outage that begins after this read is
+        // caught below, when the starts' own writes are not taken; one that ends is seen by whenCaughtUp.
+        boolean storeBehind = journal.storeBehind();
+        boolean pausedNow = false;
+        int inFlightNow;
         synchronized (this) {
             if (finished || abandoned) return;
-            if (!cancelled) fill(toStart, toPrepare);
+            if (!cancelled) {
+                if (storeBehind && !queue.isEmpty()) {
+                    pausedNow = !paused;
+                    paused = true;
+                } else {
+                    paused = false;
+                    fill(toStart, toPrepare);
+                }
+            }
+            inFlightNow = inFlight.size();
+        }
+        if (pausedNow) {
+            journal.withDrainMdc(() -> log.warn("The maintenance store does not take drain {}'s progress: no new migration starts until it "
+                    + "does ({} in flight go on)", drainId, inFlightNow));
+            journal.whenCaughtUp(this::resume);
+        }
+        for (GuestProgress g : toPrepare) journal.save(g);
+        for (Start s : toStart) if (s.announce()) journal.save(s.progress());
+        if ((!toPrepare.isEmpty() || !toStart.isEmpty()) && journal.storeBehind()) {
+            // The store went away with these very writes: the moves wait with the rest (their writes stay in the journal).
+            putBack(toStart, toPrepare);
+            pump();
+            return;
         }
         for (GuestProgress g : toPrepare) {
-            journal.save(g);
             journal.tell(l -> l.guestStarted(drainId, g));
             scheduler.execute(() -> prepareAhead(g));
         }
         for (Start s : toStart) {
-            if (s.announce()) {
-                journal.save(s.progress());
-                journal.tell(l -> l.guestStarted(drainId, s.progress()));
-            }
+            if (s.announce()) journal.tell(l -> l.guestStarted(drainId, s.progress()));
             scheduler.execute(() -> runGuest(s.progress()));
         }
         maybeFinish();
+    }
+
+    /** Undoes the start of moves that had not begun: back in the queue, pending (or still down, for a guest shut down ahead). */
+    private void putBack(List<Start> toStart, List<GuestProgress> toPrepare) {
+        List<GuestProgress> back = new ArrayList<>();
+        synchronized (this) {
+            for (Start s : toStart) {
+                int vmid = s.progress().vmid();
+                inFlight.remove(vmid);
+                releaseSlot(vmid);
+                GuestProgress cur = outcomes.get(vmid);
+                if (s.announce()) {
+                    cur = notStarted(cur);
+                    outcomes.put(cur);
+                    back.add(cur);
+                }
+                queue.add(cur);
+            }
+            for (GuestProgress g : toPrepare) {
+                // A guest to shut down ahead stayed in the queue: only its entry goes back to pending.
+                preparing.remove(g.vmid());
+                inFlight.remove(g.vmid());
+                GuestProgress p = notStarted(outcomes.get(g.vmid()));
+                outcomes.put(p);
+                back.add(p);
+            }
+        }
+        for (GuestProgress p : back) journal.save(p);
+    }
+
+    private static GuestProgress notStarted(GuestProgress g) {
+        int attempts = Math.max(0, g.attempts() - 1);
+        return g.toBuilder().status(GuestState.PENDING).attempts(attempts).error(null)
+                .startedAt(attempts == 0 ? null : g.startedAt()).completedAt(null).build();
+    }
+
+    /** The store has caught up: the drain starts moves again. */
+    private void resume() {
+        boolean wasPaused;
+        synchronized (this) {
+            wasPaused = paused;
+        }
+        if (wasPaused) journal.withDrainMdc(() -> log.info("The maintenance store has every change of drain {}: starting migrations again", drainId));
+        pump();
     }
 
     /** A guest taking a slot; {@code announce}: its start is recorded and told (not done yet when it was shut down ahead). */
@@ -565,30 +649,46 @@ public final class DrainRun implements RunningDrain {
      * Writes the drain record as it is now. Threads that change the record write it outside the run's lock, so two of
      * them could write out of order and leave an older record in the store than the one the run ended with (seen: a
      * drain that logged "completed" stored as in progress with an old progress message). Reading and writing under
-     * {@link #drainWrites} makes the store's last record the run's last.
+     * {@link #drainWrites} makes the store's last record the run's last; once the end is decided, it is the last.
      */
     private void writeDrain() {
         synchronized (drainWrites) {
             DrainRecord r;
             synchronized (this) {
-                if (abandoned) return;
+                if (abandoned || finished) return;
                 r = outcomes.record();
             }
             journal.write(r);
         }
     }
 
+    /**
+     * Decides the end when nothing is left to do, and hands it to the journal; it is reported (status, log, listeners,
+     * onFinish) only once the store holds it and every change before it.
+     */
     private void maybeFinish() {
-        DrainStatus finalStatus;
+        DrainRecord finalRecord;
         Scheduler.Cancellable task;
-        synchronized (this) {
-            if (finished || abandoned || !queue.isEmpty() || !inFlight.isEmpty()) return;
-            finished = true;
-            finalStatus = outcomes.finish(cancelled, scheduler.now());
-            task = deadlineTask;
+        synchronized (drainWrites) {
+            synchronized (this) {
+                if (finished || abandoned || !queue.isEmpty() || !inFlight.isEmpty()) return;
+                finished = true;
+                finalRecord = outcomes.finalRecord(cancelled, scheduler.now());
+                task = deadlineTask;
+            }
+            journal.write(finalRecord);
         }
         if (task != null) task.cancel();
-        writeDrain();
+        journal.afterWritten(() -> reportEnd(finalRecord));
+    }
+
+    private void reportEnd(DrainRecord finalRecord) {
+        DrainStatus finalStatus;
+        synchronized (this) {
+            if (abandoned || ended) return;
+            ended = true;
+            finalStatus = outcomes.end(finalRecord);
+        }
         journal.withDrainMdc(() -> {
             if (finalStatus.status() == io.moxxie.core.model.DrainState.COMPLETED) log.info(finalStatus.message());
             else log.warn(finalStatus.message());

@@ -79,13 +79,22 @@ final class Outcomes {
         return "Progress: " + doneCount + "/" + guests.size() + " completed" + (failedCount > 0 ? ", " + failedCount + " failed" : "");
     }
 
-    /** Ends the drain: {@code cancelled} when asked, else {@code failed} if any guest failed, else {@code completed}. */
-    DrainStatus finish(boolean cancelled, Instant at) {
+    /**
+     * The drain's end as it stands: {@code cancelled} when asked, else {@code failed} if any guest failed, else
+     * {@code completed}. Not the record yet: see {@link #end}.
+     */
+    DrainRecord finalRecord(boolean cancelled, Instant at) {
         assert Thread.holdsLock(lock);
         boolean anyFailed = guests.values().stream().anyMatch(g -> g.status() == GuestState.FAILED);
         // A drain taken over with its cancel requested ends cancelled even if no cancel() reached its run.
         DrainState state = cancelled || record.cancelRequested() ? DrainState.CANCELLED : anyFailed ? DrainState.FAILED : DrainState.COMPLETED;
-        record = record.withStatus(state, finalMessage(state), at);
+        return record.withStatus(state, finalMessage(state), at);
+    }
+
+    /** Ends the drain with {@code finalRecord} (from {@link #finalRecord}, once the store holds it). */
+    DrainStatus end(DrainRecord finalRecord) {
+        assert Thread.holdsLock(lock);
+        record = finalRecord;
         return status();
     }
 
