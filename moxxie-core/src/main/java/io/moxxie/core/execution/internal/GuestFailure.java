@@ -1,6 +1,8 @@
-package io.moxxie.core.execution;
+package io.moxxie.core.execution.internal;
 
-/** One guest's move failed; {@link #kind} says how the drain follows it up. */
+import io.moxxie.core.execution.ExecutorConfig;
+
+/** One guest's move failed; {@link #kind} says how the drain follows it up. Immutable. */
 final class GuestFailure extends RuntimeException {
     enum Kind {
         /** Give up on the guest. */
