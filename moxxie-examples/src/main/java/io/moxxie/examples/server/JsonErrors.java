@@ -63,7 +63,7 @@ final class JsonErrors extends ErrorHandler {
 
     static String message(int status, String reason) {
         String meaning = switch (status) {
-            case 400 -> "malformed request";
+            case 400 -> "malformed request (request line, URL encoding or a header)";
             case 408 -> "request not received in time";
             case 413 -> "request body larger than " + HttpApi.MAX_BODY + " bytes";
             case 414 -> "request URL too long";
