@@ -1,7 +1,7 @@
 package io.moxxie.examples.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
+import io.javalin.Javalin;
 import io.moxxie.core.service.MaintenanceService;
 import io.moxxie.examples.demo.DemoCluster;
 import org.slf4j.Logger;
@@ -9,7 +9,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -21,14 +20,11 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The REST server of the user guide: a {@link MaintenanceService} over the configured cluster (the demo cluster by
- * default) and store, behind the JDK's HTTP server. {@link #start} returns once the server answers requests and has
+ * default) and store, behind Javalin (Jetty) as {@link HttpApi} sets it up. {@link #start} returns once the server answers requests and has
  * taken back the drains a previous process left unfinished.
  *
  * <p>The data directory holds what must outlive the process: the owner id (stable, so that this server's own
@@ -39,7 +35,6 @@ public final class MoxxieServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MoxxieServer.class);
     static final String OWNER_FILE = "owner-id";
     static final String LOCK_FILE = ".lock";
-    private static final int HTTP_THREADS = 8;
 
     private final ServerConfig config;
     private final FileChannel lockChannel;
@@ -47,13 +42,12 @@ public final class MoxxieServer implements AutoCloseable {
     private final Backends.Opened<?> store;
     private final Backends.Cluster cluster;
     private final MaintenanceService service;
-    private final HttpServer http;
-    private final ExecutorService httpThreads;
+    private final Javalin http;
     private final String startLine;
     private final List<String> recovered;
 
     private MoxxieServer(ServerConfig config, FileChannel lockChannel, FileLock lock, Backends.Opened<?> store, Backends.Cluster cluster,
-                         MaintenanceService service, HttpServer http, ExecutorService httpThreads, String startLine, List<String> recovered) {
+                         MaintenanceService service, Javalin http, String startLine, List<String> recovered) {
         this.config = config;
         this.lockChannel = lockChannel;
         this.lock = lock;
@@ -61,7 +55,6 @@ public final class MoxxieServer implements AutoCloseable {
         this.cluster = cluster;
         this.service = service;
         this.http = http;
-        this.httpThreads = httpThreads;
         this.startLine = startLine;
         this.recovered = recovered;
     }
@@ -81,8 +74,7 @@ public final class MoxxieServer implements AutoCloseable {
         Backends.Opened<io.moxxie.core.spi.MaintenanceStore> store = null;
         Backends.Cluster cluster = null;
         MaintenanceService service = null;
-        HttpServer http = null;
-        ExecutorService threads = null;
+        Javalin http = null;
         try {
             Files.createDirectories(dataDir);
             lockChannel = FileChannel.open(dataDir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -96,39 +88,37 @@ public final class MoxxieServer implements AutoCloseable {
                         + " (stop it, or set MOXXIE_DATA_DIR to another directory)");
             }
             String ownerId = ownerId(dataDir);
-            // Without TCP_NODELAY every answer waits ~40 ms (Nagle against delayed ACKs: headers and body are two writes).
-            System.setProperty("sun.net.httpserver.nodelay", "true");
-            http = HttpServer.create(new InetSocketAddress(config.bind(), config.port()), 64);
             store = Backends.store(config);
             cluster = Backends.cluster(config);
-            service = MaintenanceService.builder(cluster.client(), store.value()).scheduler(cluster.scheduler()).ownerId(ownerId).build();
+            service = MaintenanceService.builder(cluster.client(), store.value()).scheduler(cluster.scheduler()).ownerId(ownerId)
+                    .lease(config.lease()).build();
             List<String> recovered = service.recover();
 
             ObjectMapper json = HttpApi.mapper();
             HttpApi api = new HttpApi(new ApiRoutes(service, json).routes(), config.apiToken(), json);
-            AtomicInteger n = new AtomicInteger();
-            threads = Executors.newFixedThreadPool(HTTP_THREADS, r -> {
-                Thread t = new Thread(r, "moxxie-http-" + n.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
-            http.setExecutor(threads);
-            http.createContext("/", api);
-            http.start();
-
-            int port = http.getAddress().getPort();
+            AtomicInteger boundPort = new AtomicInteger(config.port());
+            http = api.javalin(config.bind(), config.port(), new RequestGuard(config.bind(), config.allowedHosts(), boundPort::get),
+                    config.idleTimeout());
+            try {
+                http.start();
+            } catch (RuntimeException e) {
+                throw new UncheckedIOException(new IOException(config.port() == 0 ? "no free port" : "port " + config.port()
+                        + " is in use or cannot be bound", e));
+            }
+            int port = http.port();
+            boundPort.set(port);
             String host = config.bind().contains(":") ? "[" + config.bind() + "]" : config.bind();
             String line = "Moxxie server on http://" + host + ":" + port + "/api/v1 serving the " + cluster.description()
                     + "; store: " + store.description() + "; " + (config.apiToken() == null ? "no API token (loopback only)"
                     : "bearer token required") + "; owner " + ownerId
                     + (recovered.isEmpty() ? "" : "; took back " + recovered.size() + " unfinished drain(s): " + String.join(", ", recovered));
-            return new MoxxieServer(config.withPort(port), lockChannel, lock, store, cluster, service, http, threads, line, recovered);
+            return new MoxxieServer(config.withPort(port), lockChannel, lock, store, cluster, service, http, line, recovered);
         } catch (IOException e) {
-            closeQuietly(http, threads, service, cluster, store, lock, lockChannel);
+            closeQuietly(http, service, cluster, store, lock, lockChannel);
             throw new UncheckedIOException("cannot start on " + config.bind() + ":" + config.port() + " with data directory " + dataDir
                     + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            closeQuietly(http, threads, service, cluster, store, lock, lockChannel);
+            closeQuietly(http, service, cluster, store, lock, lockChannel);
             throw e;
         }
     }
@@ -144,7 +134,7 @@ public final class MoxxieServer implements AutoCloseable {
     }
 
     public int port() {
-        return http.getAddress().getPort();
+        return http.port();
     }
 
     /** {@code http://host:port} (no trailing slash). */
@@ -173,18 +163,16 @@ public final class MoxxieServer implements AutoCloseable {
      */
     @Override
     public void close() {
-        closeQuietly(http, httpThreads, service, cluster, store, lock, lockChannel);
+        closeQuietly(http, service, cluster, store, lock, lockChannel);
     }
 
-    private static void closeQuietly(HttpServer http, ExecutorService threads, MaintenanceService service, Backends.Cluster cluster,
+    private static void closeQuietly(Javalin http, MaintenanceService service, Backends.Cluster cluster,
                                      Backends.Opened<?> store, FileLock lock, FileChannel lockChannel) {
-        if (http != null) http.stop(0);
-        if (threads != null) {
-            threads.shutdown();
+        if (http != null) {
             try {
-                threads.awaitTermination(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                http.stop();
+            } catch (RuntimeException e) {
+                log.warn("Stopping the HTTP server failed: {}", e.toString());
             }
         }
         for (AutoCloseable c : new AutoCloseable[]{service, cluster, store, lock, lockChannel}) {

@@ -338,7 +338,7 @@ class BadInputTest {
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("Refusing to start: MOXXIE_BIND=0.0.0.0 makes the API reachable from other machines")
                 .hasMessageContaining("Set MOXXIE_API_TOKEN");
-        MoxxieServer open = TestServers.start(otherDir, Map.of("MOXXIE_BIND", "0.0.0.0", "MOXXIE_API_TOKEN", "t0ken"));
+        MoxxieServer open = TestServers.start(otherDir, Map.of("MOXXIE_BIND", "0.0.0.0", "MOXXIE_API_TOKEN", "t0ken-of-16-chars"));
         try {
             assertThat(open.startLine()).contains("http://0.0.0.0:").doesNotContain("t0ken");
         } finally {
