@@ -136,6 +136,11 @@ public final class MaintenanceService implements AutoCloseable {
         executor.addListener(listener);
     }
 
+    /** Stops telling {@code listener}; a listener not added changes nothing. */
+    public void removeListener(DrainListener listener) {
+        executor.removeListener(listener);
+    }
+
     // ------------------------------------------------------------------ drains
 
     /**
