@@ -139,7 +139,15 @@ final class EventStream implements DrainListener, AutoCloseable {
 
     private ObjectNode drainEvent(String change, DrainStatus status) {
         ObjectNode o = json.createObjectNode().put("change", change);
-        o.set("drain", views.status(status));
+        DrainStatus now = status;
+        if (!status.status().finished()) {
+            try {
+                now = service.status(status.node(), status.drainId()); // with its elapsed time and estimate
+            } catch (RuntimeException e) {
+                // as the executor told it
+            }
+        }
+        o.set("drain", views.status(now));
         return o;
     }
 

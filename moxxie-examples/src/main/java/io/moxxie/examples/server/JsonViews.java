@@ -50,7 +50,10 @@ final class JsonViews {
         return t == null ? null : t.truncatedTo(ChronoUnit.SECONDS).toString();
     }
 
-    /** The guide's drain / undrain status, with {@code skippedVMs}, {@code drainMode} and {@code undrainOf} added. */
+    /**
+     * The guide's drain / undrain status, with {@code skippedVMs}, {@code drainMode}, {@code undrainOf},
+     * {@code elapsedSeconds} and {@code etaSeconds} added (and per guest {@code elapsedSeconds}).
+     */
     ObjectNode status(DrainStatus s) {
         ObjectNode o = json.createObjectNode();
         o.put("drainId", s.drainId());
@@ -68,6 +71,8 @@ final class JsonViews {
         o.put("message", s.message());
         o.put("drainMode", s.mode());
         o.put("undrainOf", s.undrainOf());
+        o.put("elapsedSeconds", s.elapsedSeconds());
+        o.put("etaSeconds", s.etaSeconds());
         return o;
     }
 
@@ -87,6 +92,7 @@ final class JsonViews {
         o.put("attempts", v.attempts());
         o.put("startedAt", time(v.startedAt()));
         o.put("completedAt", time(v.completedAt()));
+        o.put("elapsedSeconds", v.elapsedSeconds());
         return o;
     }
 
