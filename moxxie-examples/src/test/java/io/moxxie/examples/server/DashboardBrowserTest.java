@@ -110,8 +110,37 @@ class DashboardBrowserTest {
         return driver.manage().logs().get(LogType.BROWSER).getAll();
     }
 
-    private static List<String> severe(List<LogEntry> entries) {
-        return entries.stream().filter(e -> e.getLevel().intValue() >= Level.SEVERE.intValue()).map(LogEntry::getMessage).toList();
+    private static List<String> problems(List<LogEntry> entries) {
+        return entries.stream().filter(e -> e.getLevel().intValue() >= Level.WARNING.intValue()).map(LogEntry::getMessage).toList();
+    }
+
+    private Object js(String script) {
+        return ((JavascriptExecutor) driver).executeScript(script);
+    }
+
+    /** Clicks the element, found again if the page re-drew it in between (an event arrived). */
+    private void click(By by) {
+        wait.until(d -> {
+            try {
+                d.findElement(by).click();
+                return true;
+            } catch (org.openqa.selenium.StaleElementReferenceException e) {
+                return false;
+            }
+        });
+    }
+
+    /** Waits; on a timeout the failure shows the page's text and the browser's log. */
+    private <T> T waitShowingPage(java.util.function.Function<org.openqa.selenium.WebDriver, T> condition) {
+        try {
+            return wait.until(d -> {
+                T value = condition.apply(d);
+                return value instanceof Boolean b && !b ? null : value;
+            });
+        } catch (org.openqa.selenium.TimeoutException e) {
+            throw new AssertionError(e.getMessage() + "\npage:\n" + driver.findElement(By.tagName("body")).getText()
+                    + "\nbrowser log:\n" + browserLog().stream().map(LogEntry::toString).reduce("", (a, b) -> a + b + "\n"), e);
+        }
     }
 
     @Test
@@ -126,7 +155,7 @@ class DashboardBrowserTest {
         wait.until(d -> d.findElements(By.cssSelector("#guests tbody tr")).size() == 15);
         wait.until(d -> "live".equals(d.findElement(By.id("live")).getAttribute("data-state")));
         assertThat(driver.findElement(By.id("token-dialog")).isDisplayed()).as("no token asked for again in the same tab").isFalse();
-        assertThat(severe(browserLog())).as("browser console errors").isEmpty();
+        assertThat(problems(browserLog())).as("browser console warnings and errors").isEmpty();
 
         assertThat(driver.findElement(By.id("guests-node")).getAttribute("textContent")).isEqualTo("hv7");
         List<WebElement> nodes = driver.findElements(By.cssSelector("#nodes .node"));
@@ -163,7 +192,7 @@ class DashboardBrowserTest {
         wait.until(d -> "live".equals(d.findElement(By.id("live")).getAttribute("data-state")));
         browserLog();
 
-        driver.findElement(By.cssSelector(".node[data-node='hv7'] button[data-action='drain']")).click();
+        click(By.cssSelector(".node[data-node='hv7'] button[data-action='drain']"));
         // The confirmation shows the dry run's plan before anything starts: 15 guests, those that stay with their reason.
         wait.until(d -> d.findElements(By.cssSelector("#plan-table tbody tr")).size() == 15);
         assertThat(new Select(driver.findElement(By.id("drain-mode"))).getFirstSelectedOption().getAttribute("value")).isEqualTo("soft");
@@ -175,23 +204,24 @@ class DashboardBrowserTest {
         assertThat(ok.getText()).isEqualTo("Start soft drain");
         ok.click();
 
-        // Mid-drain: a card with a progress bar per guest, fed by the event stream.
-        WebElement card = wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("#drains .drain")));
-        String drainId = card.getAttribute("data-drain");
+        // Mid-drain: a card with a progress bar per guest, fed by the event stream. (The page redraws the card at every
+        // event: what is read of it is read in one script, not element by element.)
+        String drainId = waitShowingPage(d -> (String) js("const c = document.querySelector('#drains .drain'); return c && c.dataset.drain"));
         assertThat(server.eventClients()).as("the page follows GET /api/v1/events").isEqualTo(1);
-        wait.until(d -> !d.findElements(By.cssSelector("#drains .drain tr[data-status='completed']")).isEmpty()
-                || d.findElements(By.cssSelector("#drains .drain")).isEmpty());
+        waitShowingPage(d -> (Boolean) js("return document.querySelectorAll(\"#drains .drain tr[data-status='completed']\").length > 0"
+                + " || !document.querySelector('#drains .drain')"));
         Path shot = Paths.get("target", "dashboard-mid-drain.png");
         Files.createDirectories(shot.getParent());
         Files.copy(driver.getScreenshotAs(OutputType.FILE).toPath(), shot, StandardCopyOption.REPLACE_EXISTING);
 
         // The end arrives as an event: the card goes, the history shows the drain completed, hv7's guests left.
-        wait.until(d -> d.findElements(By.cssSelector("#drains .drain")).isEmpty());
-        WebElement row = wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("#history tr[data-drain='" + drainId + "']")));
-        assertThat(row.getAttribute("data-status")).isEqualTo("completed");
+        waitShowingPage(d -> (Boolean) js("return !document.querySelector('#drains .drain')"));
+        String row = waitShowingPage(d -> (String) js("const r = document.querySelector(\"#history tr[data-drain='" + drainId + "']\");"
+                + " return r && r.dataset.status + ' ' + r.textContent"));
+        assertThat(row).startsWith("completed ").contains("hv7", "drain (soft)");
         var status = server.service().status("hv7", drainId);
-        assertThat(row.getText()).contains("hv7", "drain (soft)", "completed");
-        wait.until(d -> d.findElements(By.cssSelector("#guests tbody tr")).size() == status.skippedVMs());
-        assertThat(severe(browserLog())).as("browser console errors during the drain").isEmpty();
+        assertThat(status.completedVMs()).isEqualTo(12);
+        waitShowingPage(d -> d.findElements(By.cssSelector("#guests tbody tr")).size() == status.skippedVMs());
+        assertThat(problems(browserLog())).as("browser console errors during the drain").isEmpty();
     }
 }

@@ -182,19 +182,21 @@ async function loadAll() {
 }
 
 let refreshTimer = null;
+let refreshHistory = false;
 /** Node memory and the guest list change as guests move: refreshed once per burst of events, not polled. */
 function refreshSoon(withHistory) {
   if (refreshTimer) clearTimeout(refreshTimer);
-  const history = withHistory || (refreshTimer && refreshTimer.history);
+  refreshHistory = refreshHistory || withHistory;
   refreshTimer = setTimeout(async () => {
+    const history = refreshHistory;
     refreshTimer = null;
+    refreshHistory = false;
     try {
       await loadNodes();
       await loadGuests();
       if (history) await loadDrains();
     } catch (e) { /* shown by api() */ }
   }, 250);
-  refreshTimer.history = history;
 }
 
 // ---------------------------------------------------------------- live events
@@ -249,6 +251,8 @@ async function stream(generation) {
       if (!res.ok || !res.body) throw new Error('event stream answered ' + res.status);
       setLive('live', 'live');
       delay = 1000;
+      // What changed between the page's first read and this stream's start is read once more.
+      refreshSoon(true);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
       for (;;) {
@@ -295,8 +299,13 @@ function runningOn(node) {
   return null;
 }
 
+let nodesKey = '';
+/** Rebuilt only when something shown changed: a button must not vanish under the operator's pointer. */
 function renderNodes() {
   const box = $('nodes');
+  const key = JSON.stringify([state.nodes, state.selected, state.nodes.map((n) => runningOn(n.node) && runningOn(n.node).operation)]);
+  if (key === nodesKey) return;
+  nodesKey = key;
   box.replaceChildren(...state.nodes.map((n) => {
     const used = n.maxmem ? n.mem / n.maxmem : 0;
     const running = runningOn(n.node);
@@ -363,6 +372,9 @@ function renderDrains() {
   const box = $('drains');
   const drains = [...state.drains.values()];
   $('drains-count').textContent = drains.length ? '(' + drains.length + ')' : '';
+  // The tab's title carries the progress, for an operator looking at another window.
+  document.title = drains.length ? drains.map(({ status: s }) => s.node + ' ' + s.completedVMs + '/' + Math.max(0, s.totalVMs - s.skippedVMs)
+    + (s.failedVMs ? ' ' + s.failedVMs + ' failed' : '')).join(' · ') + ' — Moxxie' : 'Moxxie';
   if (!drains.length) {
     box.replaceChildren(h('p', { class: 'empty' }, 'No drain or undrain is running.'));
     renderNodes();
