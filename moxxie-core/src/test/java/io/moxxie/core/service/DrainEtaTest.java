@@ -30,7 +30,7 @@ class DrainEtaTest {
     void theEstimateAtTheStartIsNearWhatTheDrainTakesAndNarrowsAsMovesEnd() {
         Env env = new Env();
         List<Sample> samples = new ArrayList<>();
-        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(3).build());
+        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(io.moxxie.core.model.Concurrency.fixed(3)).build());
         env.service.addListener(new DrainListener() {
             @Override
             public void guestCompleted(String drainId, GuestProgress guest) {
@@ -65,7 +65,7 @@ class DrainEtaTest {
     @Test
     void aGuestMovingSaysHowLongItHasMovedAndOneWaitingHasNoTimeYet() {
         Env env = new Env();
-        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(1).build());
+        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(io.moxxie.core.model.Concurrency.fixed(1)).build());
         env.scheduler.runFor(Duration.ofSeconds(20));
         DrainStatus mid = env.service.status("hv7", started.drainId());
         VmStatus moving = mid.vmStatus().stream().filter(v -> v.status() == GuestState.IN_PROGRESS).findFirst().orElseThrow();
@@ -78,7 +78,7 @@ class DrainEtaTest {
     @Test
     void aCancelledDrainsEstimateCountsOnlyTheMovesInFlight() {
         Env env = new Env();
-        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(2).build());
+        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(io.moxxie.core.model.Concurrency.fixed(2)).build());
         env.scheduler.runFor(Duration.ofSeconds(10));
         long before = env.service.status("hv7", started.drainId()).etaSeconds();
         DrainStatus cancelling = env.service.cancel("hv7", started.drainId());
