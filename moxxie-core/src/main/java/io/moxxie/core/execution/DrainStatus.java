@@ -15,37 +15,61 @@ import java.util.List;
  * A drain's status as the guide shows it ({@code GET …/drain/{drainId}/status}): readable at any moment,
  * immutable. {@link #builder(String, String)} and {@link #toBuilder()} make one by field name.
  *
- * <p>Counting: {@code totalVMs} is every guest the drain considered (moved, skipped or blocked);
- * {@code completedVMs} those done without error — migrated, or left in place by the tag policy (so a
- * successful drain ends with {@code completedVMs == totalVMs}); {@code skippedVMs} how many of those were
- * skipped; {@code failedVMs} those that could not be moved.
+ * <p>Counting, as the guide's example response has it (a soft drain of 15 guests starts at {@code 0/15}):
+ * {@code totalVMs} is every guest the drain considered (moved, skipped or blocked); {@code completedVMs} those moved;
+ * {@code skippedVMs} those left in place by the tag policy; {@code failedVMs} those that could not be moved. A drain
+ * that succeeded ends with {@code completedVMs + skippedVMs == totalVMs}.
+ *
+ * <p>Timing: {@code elapsedSeconds} since the drain started (to its end once it ended); {@code etaSeconds} how long
+ * it is expected to run still, from the executor's migration model and the moves already done (null once it ended,
+ * or when the status was read from the store rather than from the drain running in this process).
  */
 public record DrainStatus(String drainId, String node, Operation operation, DrainState status, int totalVMs,
                           int completedVMs, int failedVMs, int skippedVMs, List<VmStatus> vmStatus, Instant startedAt,
-                          Instant completedAt, String message, String mode, String undrainOf) {
+                          Instant completedAt, String message, String mode, String undrainOf, Long elapsedSeconds,
+                          Long etaSeconds) {
     public DrainStatus {
         vmStatus = List.copyOf(vmStatus);
     }
 
+    /** A status without timing ({@code elapsedSeconds} and {@code etaSeconds} null). */
+    public DrainStatus(String drainId, String node, Operation operation, DrainState status, int totalVMs, int completedVMs,
+                       int failedVMs, int skippedVMs, List<VmStatus> vmStatus, Instant startedAt, Instant completedAt,
+                       String message, String mode, String undrainOf) {
+        this(drainId, node, operation, status, totalVMs, completedVMs, failedVMs, skippedVMs, vmStatus, startedAt, completedAt,
+                message, mode, undrainOf, null, null);
+    }
+
+    /** The status of a drain as recorded: the time it took once it ended, no estimate. */
     public static DrainStatus of(DrainRecord d, List<GuestProgress> guests) {
+        return of(d, guests, null, null);
+    }
+
+    /**
+     * The status of a drain at {@code now}, expected to end at {@code expectedEnd}.
+     *
+     * @param now         the drain's clock now; null: only finished drains and guests have a duration
+     * @param expectedEnd when the drain is expected to end, or null when there is no estimate
+     */
+    public static DrainStatus of(DrainRecord d, List<GuestProgress> guests, Instant now, Instant expectedEnd) {
         int completed = 0, failed = 0, skipped = 0;
         for (GuestProgress g : guests) {
             switch (g.status()) {
                 case COMPLETED -> completed++;
-                case SKIPPED -> {
-                    completed++;
-                    skipped++;
-                }
+                case SKIPPED -> skipped++;
                 case FAILED -> failed++;
                 default -> {
                 }
             }
         }
+        boolean ended = d.status().finished();
+        Long eta = ended || now == null || expectedEnd == null ? null : VmStatus.seconds(now, expectedEnd.isBefore(now) ? now : expectedEnd);
         return builder(d.drainId(), d.node()).operation(d.operation()).status(d.status())
                 .totalVMs(guests.size()).completedVMs(completed).failedVMs(failed).skippedVMs(skipped)
-                .vmStatus(guests.stream().map(VmStatus::of).toList())
+                .vmStatus(guests.stream().map(g -> VmStatus.of(g, now)).toList())
                 .startedAt(d.startedAt()).completedAt(d.completedAt()).message(d.message())
                 .mode(d.request().mode().wireName()).undrainOf(d.undrainOf())
+                .elapsedSeconds(VmStatus.seconds(d.startedAt(), ended ? d.completedAt() : now)).etaSeconds(eta)
                 .build();
     }
 
@@ -60,7 +84,7 @@ public record DrainStatus(String drainId, String node, Operation operation, Drai
     public Builder toBuilder() {
         return new Builder(drainId, node).operation(operation).status(status).totalVMs(totalVMs).completedVMs(completedVMs)
                 .failedVMs(failedVMs).skippedVMs(skippedVMs).vmStatus(vmStatus).startedAt(startedAt).completedAt(completedAt)
-                .message(message).mode(mode).undrainOf(undrainOf);
+                .message(message).mode(mode).undrainOf(undrainOf).elapsedSeconds(elapsedSeconds).etaSeconds(etaSeconds);
     }
 
     public VmStatus vm(int vmid) {
@@ -84,6 +108,8 @@ public record DrainStatus(String drainId, String node, Operation operation, Drai
         private String message;
         private String mode;
         private String undrainOf;
+        private Long elapsedSeconds;
+        private Long etaSeconds;
 
         private Builder(String drainId, String node) {
             this.drainId = drainId;
@@ -150,9 +176,21 @@ public record DrainStatus(String drainId, String node, Operation operation, Drai
             return this;
         }
 
+        /** Seconds since the drain started (to its end once it ended); null: unknown. */
+        public Builder elapsedSeconds(Long elapsedSeconds) {
+            this.elapsedSeconds = elapsedSeconds;
+            return this;
+        }
+
+        /** Seconds the drain is expected to run still; null: no estimate. */
+        public Builder etaSeconds(Long etaSeconds) {
+            this.etaSeconds = etaSeconds;
+            return this;
+        }
+
         public DrainStatus build() {
             return new DrainStatus(drainId, node, operation, status, totalVMs, completedVMs, failedVMs, skippedVMs, vmStatus,
-                    startedAt, completedAt, message, mode, undrainOf);
+                    startedAt, completedAt, message, mode, undrainOf, elapsedSeconds, etaSeconds);
         }
     }
 }

@@ -40,7 +40,15 @@ final class ApiRoutes {
     private final ObjectMapper json;
     private final JsonNode openApi;
 
+    private final EventStream events;
+
     ApiRoutes(MaintenanceService service, ObjectMapper json) {
+        this(service, json, null);
+    }
+
+    /** @param events the event stream (null: {@code GET /api/v1/events} answers 503) */
+    ApiRoutes(MaintenanceService service, ObjectMapper json, EventStream events) {
+        this.events = events;
         this.service = service;
         this.json = json;
         this.views = new JsonViews(json);
@@ -78,6 +86,10 @@ final class ApiRoutes {
                 Route.of("GET", "/api/v1/vms/{vmid}", Set.of(), r -> Response.ok(views.guest(service.guest(r.vmid())))),
                 Route.of("PUT", "/api/v1/vms/{vmid}/config", Set.of(), this::config),
                 Route.of("POST", "/api/v1/vms/{vmid}/power/start", Set.of(), this::start),
+                Route.raw("GET", EventStream.PATH, ctx -> {
+                    if (events == null) throw new ApiException(503, "no event stream in this server", null);
+                    events.open(ctx);
+                }),
                 Route.of("GET", "/api/v1/openapi.json", Set.of(), r -> Response.ok(openApi)));
     }
 
@@ -148,13 +160,16 @@ final class ApiRoutes {
         }
         if (reason != null && reason.isBlank()) reason = null;
         MaintenanceView v = service.enableMaintenance(r.path("node"), reason, drain);
+        if (events != null) events.maintenanceChanged(v);
         return Response.ok(views.maintenance(v));
     }
 
     private Response disableMaintenance(Request r) {
         r.jsonObject(Set.of());
         boolean undrain = r.queryBoolean("undrain", false);
-        return Response.ok(views.maintenance(service.disableMaintenance(r.path("node"), undrain)));
+        MaintenanceView v = service.disableMaintenance(r.path("node"), undrain);
+        if (events != null) events.maintenanceChanged(v);
+        return Response.ok(views.maintenance(v));
     }
 
     private Response vms(Request r) {

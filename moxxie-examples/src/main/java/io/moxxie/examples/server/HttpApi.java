@@ -84,8 +84,20 @@ final class HttpApi {
         Response handle(Request request);
     }
 
-    /** One endpoint: method, path template with {@code {params}}, the query parameters it takes. */
-    record Route(String method, String template, Set<String> queryParams, Handler handler, Pattern pattern, List<String> params) {
+    /**
+     * One endpoint: method, path template with {@code {params}}, the query parameters it takes; {@code raw} for an
+     * endpoint that writes its own answer (the event stream), else null.
+     */
+    record Route(String method, String template, Set<String> queryParams, Handler handler, Pattern pattern, List<String> params,
+                 io.javalin.http.Handler raw) {
+        /** An endpoint that writes its own answer once its query is checked: the event stream. */
+        static Route raw(String method, String template, io.javalin.http.Handler raw) {
+            Route r = of(method, template, Set.of(), req -> {
+                throw new IllegalStateException(template + " writes its own answer");
+            });
+            return new Route(r.method, r.template, r.queryParams, r.handler, r.pattern, r.params, raw);
+        }
+
         static Route of(String method, String template, Set<String> queryParams, Handler handler) {
             List<String> params = new ArrayList<>();
             StringBuilder regex = new StringBuilder("^");
@@ -97,7 +109,7 @@ final class HttpApi {
                 last = m.end();
             }
             regex.append(Pattern.quote(template.substring(last))).append("/?$");
-            return new Route(method, template, Set.copyOf(queryParams), handler, Pattern.compile(regex.toString()), List.copyOf(params));
+            return new Route(method, template, Set.copyOf(queryParams), handler, Pattern.compile(regex.toString()), List.copyOf(params), null);
         }
     }
 
@@ -106,7 +118,15 @@ final class HttpApi {
     private final ObjectMapper json;
     private final JsonErrors jettyErrors;
 
+    private final Dashboard dashboard;
+
     HttpApi(List<Route> routes, String apiToken, ObjectMapper json) {
+        this(routes, apiToken, json, null);
+    }
+
+    /** @param dashboard the page served at {@code /} (null: none) */
+    HttpApi(List<Route> routes, String apiToken, ObjectMapper json, Dashboard dashboard) {
+        this.dashboard = dashboard;
         this.routes = List.copyOf(routes);
         this.token = apiToken == null ? null : apiToken.getBytes(StandardCharsets.UTF_8);
         this.json = json;
@@ -182,7 +202,22 @@ final class HttpApi {
         });
         for (Route route : routes) {
             // Javalin's path syntax ({node}) is the routes' own; handle() still matches and decodes with Route.pattern.
+            if (route.raw() != null) {
+                app.addHttpHandler(HandlerType.valueOf(route.method()), route.template(), ctx -> {
+                    try {
+                        query(ctx.req().getQueryString(), route);
+                    } catch (ApiException e) {
+                        write(ctx, error(e.status(), e.getMessage(), e.field(), null));
+                        return;
+                    }
+                    route.raw().handle(ctx);
+                });
+                continue;
+            }
             app.addHttpHandler(HandlerType.valueOf(route.method()), route.template(), ctx -> write(ctx, handle(ctx, route)));
+        }
+        if (dashboard != null) {
+            for (String path : dashboard.paths()) app.get(path, dashboard::serve);
         }
         // No route matched: 405 when the path is an endpoint's, else 404 (Javalin says 404 for both).
         app.exception(HttpResponseException.class, (e, ctx) -> write(ctx, unmatched(ctx)));
@@ -202,7 +237,9 @@ final class HttpApi {
         } catch (ApiException e) {
             return error(e.status(), e.getMessage(), e.field(), null);
         }
-        if (token != null && !authorized(req.getHeader("Authorization"))) {
+        // The page itself holds no data and no secret: it loads without a token and asks for one when the API answers 401.
+        boolean publicPage = dashboard != null && dashboard.serves(method, req.getRequestURI());
+        if (token != null && !publicPage && !authorized(req.getHeader("Authorization"))) {
             Response r = error(401, req.getHeader("Authorization") == null
                     ? "missing bearer token: send 'Authorization: Bearer <MOXXIE_API_TOKEN>'" : "invalid bearer token", null, null);
             return new Response(401, r.body(), Map.of("WWW-Authenticate", "Bearer realm=\"moxxie\""));

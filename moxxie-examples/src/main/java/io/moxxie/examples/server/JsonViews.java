@@ -33,7 +33,10 @@ final class JsonViews {
         return t == null ? null : t.truncatedTo(ChronoUnit.SECONDS).toString();
     }
 
-    /** The guide's drain / undrain status, with {@code skippedVMs}, {@code drainMode} and {@code undrainOf} added. */
+    /**
+     * The guide's drain / undrain status, with {@code skippedVMs}, {@code drainMode}, {@code undrainOf},
+     * {@code elapsedSeconds} and {@code etaSeconds} added (and per guest {@code elapsedSeconds}).
+     */
     ObjectNode status(DrainStatus s) {
         ObjectNode o = json.createObjectNode();
         o.put("drainId", s.drainId());
@@ -51,6 +54,8 @@ final class JsonViews {
         o.put("message", s.message());
         o.put("drainMode", s.mode());
         o.put("undrainOf", s.undrainOf());
+        o.put("elapsedSeconds", s.elapsedSeconds());
+        o.put("etaSeconds", s.etaSeconds());
         return o;
     }
 
@@ -70,6 +75,7 @@ final class JsonViews {
         o.put("attempts", v.attempts());
         o.put("startedAt", time(v.startedAt()));
         o.put("completedAt", time(v.completedAt()));
+        o.put("elapsedSeconds", v.elapsedSeconds());
         return o;
     }
 

@@ -43,11 +43,13 @@ public final class MoxxieServer implements AutoCloseable {
     private final Backends.Cluster cluster;
     private final MaintenanceService service;
     private final Javalin http;
+    private final EventStream events;
     private final String startLine;
     private final List<String> recovered;
 
     private MoxxieServer(ServerConfig config, FileChannel lockChannel, FileLock lock, Backends.Opened<?> store, Backends.Cluster cluster,
-                         MaintenanceService service, Javalin http, String startLine, List<String> recovered) {
+                         MaintenanceService service, Javalin http, EventStream events, String startLine, List<String> recovered) {
+        this.events = events;
         this.config = config;
         this.lockChannel = lockChannel;
         this.lock = lock;
@@ -75,6 +77,7 @@ public final class MoxxieServer implements AutoCloseable {
         Backends.Cluster cluster = null;
         MaintenanceService service = null;
         Javalin http = null;
+        EventStream events = null;
         try {
             Files.createDirectories(dataDir);
             lockChannel = FileChannel.open(dataDir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -96,7 +99,8 @@ public final class MoxxieServer implements AutoCloseable {
             List<String> recovered = service.activeDrains().stream().map(io.moxxie.core.execution.DrainStatus::drainId).toList();
 
             ObjectMapper json = HttpApi.mapper();
-            HttpApi api = new HttpApi(new ApiRoutes(service, json).routes(), config.apiToken(), json);
+            events = new EventStream(service, json, EventStream.heartbeatFor(config.idleTimeout()));
+            HttpApi api = new HttpApi(new ApiRoutes(service, json, events).routes(), config.apiToken(), json, new Dashboard());
             AtomicInteger boundPort = new AtomicInteger(config.port());
             http = api.javalin(config.bind(), config.port(), new RequestGuard(config.bind(), config.allowedHosts(), boundPort::get),
                     config.idleTimeout());
@@ -113,13 +117,13 @@ public final class MoxxieServer implements AutoCloseable {
                     + "; store: " + store.description() + "; " + (config.apiToken() == null ? "no API token (loopback only)"
                     : "bearer token required") + "; owner " + ownerId
                     + (recovered.isEmpty() ? "" : "; took back " + recovered.size() + " unfinished drain(s): " + String.join(", ", recovered));
-            return new MoxxieServer(config.withPort(port), lockChannel, lock, store, cluster, service, http, line, recovered);
+            return new MoxxieServer(config.withPort(port), lockChannel, lock, store, cluster, service, http, events, line, recovered);
         } catch (IOException e) {
-            closeQuietly(http, service, cluster, store, lock, lockChannel);
+            closeQuietly(http, events, service, cluster, store, lock, lockChannel);
             throw new UncheckedIOException("cannot start on " + config.bind() + ":" + config.port() + " with data directory " + dataDir
                     + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            closeQuietly(http, service, cluster, store, lock, lockChannel);
+            closeQuietly(http, events, service, cluster, store, lock, lockChannel);
             throw e;
         }
     }
@@ -144,6 +148,11 @@ public final class MoxxieServer implements AutoCloseable {
         return URI.create("http://" + host + ":" + port());
     }
 
+    /** How many event streams ({@code GET /api/v1/events}) are open. */
+    int eventClients() {
+        return events.clients();
+    }
+
     public MaintenanceService service() {
         return service;
     }
@@ -164,11 +173,13 @@ public final class MoxxieServer implements AutoCloseable {
      */
     @Override
     public void close() {
-        closeQuietly(http, service, cluster, store, lock, lockChannel);
+        closeQuietly(http, events, service, cluster, store, lock, lockChannel);
     }
 
-    private static void closeQuietly(Javalin http, MaintenanceService service, Backends.Cluster cluster,
+    private static void closeQuietly(Javalin http, EventStream events, MaintenanceService service, Backends.Cluster cluster,
                                      Backends.Opened<?> store, FileLock lock, FileChannel lockChannel) {
+        // Open event streams end first: the HTTP server then stops without waiting for them.
+        if (events != null) events.close();
         if (http != null) {
             try {
                 http.stop();

@@ -174,7 +174,7 @@ class LimitsTest {
         assertJsonError(RawHttp.send(server.uri(), "GET /api/v1/nodes HTTP/1.1\r\nHost: " + host() + "\r\nContent-Length: -5", null), 400);
         RawHttp.Answer foo = RawHttp.send(server.uri(), "FOO /api/v1/nodes/hv7/maintenance HTTP/1.1\r\nHost: " + host(), null);
         assertJsonError(foo, 405, "method FOO not allowed on /api/v1/nodes/hv7/maintenance (allowed: DELETE, GET, POST)");
-        assertJsonError(RawHttp.send(server.uri(), "GET / HTTP/1.1\r\nHost: " + host(), null), 404, "no such endpoint: GET /");
+        assertJsonError(RawHttp.send(server.uri(), "GET /nope HTTP/1.1\r\nHost: " + host(), null), 404, "no such endpoint: GET /nope");
         assertJsonError(RawHttp.send(server.uri(), "GET /api/v1/../../etc/passwd HTTP/1.1\r\nHost: " + host(), null), 404, "no such endpoint");
     }
 }

@@ -187,10 +187,26 @@ public final class DrainRun implements RunningDrain {
         return node;
     }
 
-    /** The drain as it stands now, consistent (taken under the run's lock); while cancelling, what it waits for. */
+    /**
+     * The drain as it stands now, consistent (taken under the run's lock); while cancelling, what it waits for. Its
+     * {@code etaSeconds} come from the watcher's migration model: the moves in flight go on, the guests still to move
+     * follow in queue order in the drain's slots (none when cancelled: those stay).
+     */
     @Override
     public synchronized DrainStatus status() {
-        return cancelling() ? outcomes.status(cancellingMessage()) : outcomes.status();
+        Instant now = scheduler.now();
+        Instant expectedEnd = null;
+        if (!finished && !abandoned) {
+            Set<Integer> watched = watcher.watching();
+            List<Long> queued = new ArrayList<>();
+            // Guests holding a slot the watcher does not follow yet (their migration is being started) come first.
+            for (GuestProgress g : outcomes.all()) {
+                if (g.status() == GuestState.IN_PROGRESS && !watched.contains(g.vmid())) queued.add(g.memory());
+            }
+            if (!cancelled) for (GuestProgress g : queue) queued.add(g.memory());
+            expectedEnd = watcher.projectedDrainEnd(concurrency, queued.stream().mapToLong(Long::longValue).toArray());
+        }
+        return outcomes.status(cancelling() ? cancellingMessage() : null, now, expectedEnd);
     }
 
     /** Whether the drain has ended: its final status is in the store (not merely decided). */

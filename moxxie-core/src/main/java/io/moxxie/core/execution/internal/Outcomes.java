@@ -74,6 +74,15 @@ final class Outcomes {
         return DrainStatus.of(record.withMessage(message), List.copyOf(guests.values()));
     }
 
+    /**
+     * The status at {@code now} with its timing: {@code message} in place of the recorded one unless null, expected
+     * to end at {@code expectedEnd} (null: no estimate).
+     */
+    DrainStatus status(String message, Instant now, Instant expectedEnd) {
+        assert Thread.holdsLock(lock);
+        return DrainStatus.of(message == null ? record : record.withMessage(message), List.copyOf(guests.values()), now, expectedEnd);
+    }
+
     String progressMessage() {
         assert Thread.holdsLock(lock);
         return "Progress: " + doneCount + "/" + guests.size() + " completed" + (failedCount > 0 ? ", " + failedCount + " failed" : "");
