@@ -74,6 +74,11 @@ import java.util.function.Supplier;
  */
 public final class MaintenanceService implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MaintenanceService.class);
+    /**
+     * Maintenance mode changes, under their own name: {@code grep NodeMaintenance} on a log with logger names finds
+     * every node going into and out of maintenance, as the user guide's support section expects.
+     */
+    private static final Logger maintenanceLog = LoggerFactory.getLogger("io.moxxie.core.service.NodeMaintenance");
     public static final Duration DEFAULT_LEASE = Duration.ofSeconds(60);
     private static final int UNDRAIN_HISTORY = 50;
 
@@ -310,7 +315,7 @@ public final class MaintenanceService implements AutoCloseable {
         } else {
             store.saveMaintenanceMode(node, true, reason, now, null, now);
         }
-        log.info("Node {} is in maintenance{}", node, reason == null ? "" : ": " + reason);
+        maintenanceLog.info("Node {} is in maintenance{}", node, reason == null ? "" : ": " + reason);
         return view(maintenanceOf(node), snapshot);
     }
 
@@ -329,7 +334,7 @@ public final class MaintenanceService implements AutoCloseable {
         if (current.inMaintenance()) {
             Instant now = scheduler.now();
             store.saveMaintenanceMode(node, false, current.reason(), current.maintenanceStarted(), now, now);
-            log.info("Node {} is out of maintenance", node);
+            maintenanceLog.info("Node {} is out of maintenance", node);
         }
         if (undrain) startUndrain(read, node);
         return view(maintenanceOf(node), snapshot);
@@ -391,6 +396,18 @@ public final class MaintenanceService implements AutoCloseable {
         Guest g = guest(vmid);
         TaskRef task = client.start(g);
         log.info("Start of VM {} ({}) requested: {}", vmid, g.name(), task.id());
+        return task;
+    }
+
+    /**
+     * Asks the hypervisor to stop a guest at once (power off, no ACPI shutdown); returns the task.
+     *
+     * @throws NotFoundException no such guest
+     */
+    public TaskRef stopGuest(int vmid) {
+        Guest g = guest(vmid);
+        TaskRef task = client.stop(g);
+        log.info("Stop of VM {} ({}) on {} requested: {}", vmid, g.name(), g.node(), task.id());
         return task;
     }
 

@@ -98,7 +98,7 @@ final class GuestMove {
      * itself is over (its slot can go to the next guest while this one is verified and started).
      */
     CompletableFuture<Guest> run(GuestProgress p, Limit limit, Runnable migrationOver) {
-        journal.withGuestMdc(p.vmid(), () -> log.info("Migrating VM {} ({}) from {} to {} ({}, attempt {})", p.vmid(), p.name(),
+        journal.withGuestMdc(p.vmid(), () -> log.info("Migrating VM {} ({}) from {} to {} ({}, attempt {}): Migration started", p.vmid(), p.name(),
                 p.sourceNode(), p.targetNode(), p.migrationType().wireName(), p.attempts()));
         return resolve(p, limit, scheduler.now().plus(config.lockWaitTimeout()))
                 .thenCompose(guest -> guest.node().equals(p.targetNode())
