@@ -16,12 +16,15 @@ import java.util.Map;
  */
 public record ServerConfig(int port, String bind, String apiToken, String jdbcUrl, String jdbcUser, String jdbcPassword,
                            Path dataDir, double demoSpeed, String pveUrl, String pveToken, String pveFingerprint,
-                           String pveCa, boolean pveInsecure) {
+                           String pveCa, boolean pveInsecure, Path logFile, String logLevel) {
     public static final int DEFAULT_PORT = 8080;
     public static final String DEFAULT_BIND = "127.0.0.1";
     public static final String DEFAULT_DATA_DIR = "./moxxie-data";
     /** Simulated seconds per real second in the demo: a hard drain of hv7 takes about 20 s. */
     public static final double DEFAULT_DEMO_SPEED = 10;
+    /** The log file's name in the data directory. */
+    public static final String DEFAULT_LOG_FILE = "moxxie.log";
+    public static final List<String> LOG_LEVELS = List.of("ERROR", "WARN", "INFO", "DEBUG", "TRACE");
 
     /** Every setting: name, default, meaning. The README's configuration table and {@code --help} come from here. */
     public static final List<Option> OPTIONS = List.of(
@@ -37,7 +40,9 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
             new Option("MOXXIE_PVE_TOKEN", "(none)", "API token user@realm!tokenid=secret"),
             new Option("MOXXIE_PVE_FINGERPRINT", "(none)", "SHA-256 fingerprint of the PVE certificate to pin"),
             new Option("MOXXIE_PVE_CA", "(none)", "PEM file of the CA that signed the PVE certificate"),
-            new Option("MOXXIE_PVE_INSECURE", "false", "accept any certificate (testing only)"));
+            new Option("MOXXIE_PVE_INSECURE", "false", "accept any certificate (testing only)"),
+            new Option("MOXXIE_LOG_FILE", "<data dir>/moxxie.log", "log file (rotated at 10 MB, 5 kept); 'none' logs to the console only"),
+            new Option("MOXXIE_LOG_LEVEL", "INFO", "ERROR, WARN, INFO, DEBUG (the drain explains its decisions) or TRACE"));
 
     /** One setting. */
     public record Option(String name, String defaultValue, String meaning) {
@@ -59,6 +64,10 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
         pveToken = blankToNull(pveToken);
         pveFingerprint = blankToNull(pveFingerprint);
         pveCa = blankToNull(pveCa);
+        logLevel = logLevel == null || logLevel.isBlank() ? "INFO" : logLevel.trim().toUpperCase(Locale.ROOT);
+        if (!LOG_LEVELS.contains(logLevel)) {
+            throw new IllegalArgumentException("MOXXIE_LOG_LEVEL must be one of " + String.join(", ", LOG_LEVELS) + ", was '" + logLevel + "'");
+        }
         if (pveUrl != null && pveToken == null) {
             throw new IllegalArgumentException("MOXXIE_PVE_URL is set but MOXXIE_PVE_TOKEN is not: the server needs an API token "
                     + "(user@realm!tokenid=secret) to drive " + pveUrl);
@@ -115,7 +124,18 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
                 values.get("MOXXIE_PVE_TOKEN"),
                 values.get("MOXXIE_PVE_FINGERPRINT"),
                 values.get("MOXXIE_PVE_CA"),
-                parseBoolean("MOXXIE_PVE_INSECURE", values.getOrDefault("MOXXIE_PVE_INSECURE", "false")));
+                parseBoolean("MOXXIE_PVE_INSECURE", values.getOrDefault("MOXXIE_PVE_INSECURE", "false")),
+                blankToNull(values.get("MOXXIE_LOG_FILE")) == null ? null : Path.of(values.get("MOXXIE_LOG_FILE").trim()),
+                values.get("MOXXIE_LOG_LEVEL"));
+    }
+
+    /**
+     * Where the server writes its log: {@code MOXXIE_LOG_FILE}, by default {@code moxxie.log} in the data directory;
+     * {@code null} when {@code MOXXIE_LOG_FILE=none} (console only).
+     */
+    public Path effectiveLogFile() {
+        if (logFile == null) return dataDir.resolve(DEFAULT_LOG_FILE);
+        return logFile.toString().equalsIgnoreCase("none") ? null : logFile;
     }
 
     /** {@code true} when the server drives the built-in demo cluster (no {@code MOXXIE_PVE_URL}). */
@@ -150,7 +170,7 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
 
     public ServerConfig withPort(int newPort) {
         return new ServerConfig(newPort, bind, apiToken, jdbcUrl, jdbcUser, jdbcPassword, dataDir, demoSpeed, pveUrl, pveToken,
-                pveFingerprint, pveCa, pveInsecure);
+                pveFingerprint, pveCa, pveInsecure, logFile, logLevel);
     }
 
     /** The usage text of {@code --help}. */
@@ -169,7 +189,7 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
     public String toString() {
         return "ServerConfig[port=" + port + ", bind=" + bind + ", apiToken=" + (apiToken == null ? "none" : "****")
                 + ", jdbcUrl=" + redactUrl(jdbcUrl) + ", jdbcUser=" + jdbcUser + ", dataDir=" + dataDir + ", demoSpeed=" + demoSpeed
-                + ", pveUrl=" + pveUrl + ", pveInsecure=" + pveInsecure + "]";
+                + ", pveUrl=" + pveUrl + ", pveInsecure=" + pveInsecure + ", logFile=" + effectiveLogFile() + ", logLevel=" + logLevel + "]";
     }
 
     /** A JDBC URL with any {@code password=…} parameter masked. */

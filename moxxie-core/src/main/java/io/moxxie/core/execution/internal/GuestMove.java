@@ -231,7 +231,8 @@ final class GuestMove {
         if (!mustRun || guest.running()) return CompletableFuture.completedFuture(guest);
         boolean unexpected = p.alwaysOn() && p.migrationType() != MigrationType.OFFLINE;
         journal.withGuestMdc(p.vmid(), () -> {
-            if (p.alwaysOn()) log.warn("Always-on VM {} ({}) is stopped after migration, starting it", p.vmid(), p.name());
+            // "(always-on guests …)": the guide finds this line with grep "always-on" | grep -i warn, case-sensitively.
+            if (p.alwaysOn()) log.warn("Always-on VM {} ({}) is stopped after migration, starting it (always-on guests must run)", p.vmid(), p.name());
             else log.info("VM {} ({}) was running before its {} migration, starting it on {}", p.vmid(), p.name(),
                     p.migrationType().wireName(), guest.node());
         });
