@@ -167,8 +167,18 @@ class ServerLogTest {
 
     @Test
     void theLogFileIsRotatedBySizeAndABoundedNumberIsKept() {
-        assertThat(io.moxxie.examples.logging.ServerLogging.MAX_FILE_SIZE).isEqualTo("10MB");
-        assertThat(io.moxxie.examples.logging.ServerLogging.KEPT_FILES).isEqualTo(5);
+        server = TestServers.start(dataDir);
+        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        var file = (ch.qos.logback.core.rolling.RollingFileAppender<?>) root.getAppender("MOXXIE_FILE");
+        assertThat(Path.of(file.getFile())).isEqualTo(dataDir.resolve("moxxie.log").toAbsolutePath().normalize());
+        var rolling = (ch.qos.logback.core.rolling.FixedWindowRollingPolicy) file.getRollingPolicy();
+        assertThat(rolling.getFileNamePattern()).endsWith("moxxie.log.%i");
+        assertThat(rolling.getMaxIndex() - rolling.getMinIndex() + 1).isEqualTo(5);
+        var trigger = (ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy<?>) file.getTriggeringPolicy();
+        assertThat(trigger.getMaxFileSize().getSize()).isEqualTo(10L * 1024 * 1024);
+        server.close();
+        server = null;
+        assertThat(root.getAppender("MOXXIE_FILE")).as("closed with the server").isNull();
     }
 
     private static String line(String text, String containing) {
