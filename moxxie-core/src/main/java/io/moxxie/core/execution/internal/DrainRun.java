@@ -80,8 +80,13 @@ public final class DrainRun implements RunningDrain {
     private final Set<Integer> prepared = new HashSet<>();
     private final Map<String, Integer> perTarget = new HashMap<>();
     private final Map<Integer, Set<String>> triedTargets = new HashMap<>();
+    /** The nodes this drain sent a migrate request of the guest to: a guest found there has moved. */
+    private final Map<Integer, Set<String>> askedTargets = new HashMap<>();
     private final Set<String> droppedTargets = new HashSet<>();
     private final Map<Integer, Integer> failedAttempts = new HashMap<>();
+    /** What the guests in flight wait for: the limit they run against, and the migration task once it runs. */
+    private final Map<Integer, Limit> limits = new HashMap<>();
+    private final Map<Integer, TaskRef> tasks = new HashMap<>();
     private Scheduler.Cancellable deadlineTask;
     private boolean cancelled;
     private boolean abandoned;
@@ -167,10 +172,10 @@ public final class DrainRun implements RunningDrain {
         return node;
     }
 
-    /** The drain as it stands now, consistent (taken under the run's lock). */
+    /** The drain as it stands now, consistent (taken under the run's lock); while cancelling, what it waits for. */
     @Override
     public synchronized DrainStatus status() {
-        return outcomes.status();
+        return cancelling() ? outcomes.status(cancellingMessage()) : outcomes.status();
     }
 
     @Override
@@ -188,9 +193,47 @@ public final class DrainRun implements RunningDrain {
             for (GuestProgress g : queue) outcomes.put(outcomes.get(g.vmid()).withNote("not started: drain cancelled"));
             queue.clear();
             inFlightNow = inFlight.size();
+            if (inFlightNow > 0) outcomes.message(cancellingMessage());
         }
         journal.withDrainMdc(() -> log.info("Drain {} of node {} cancelled; {} migrations in flight will finish", drainId, node, inFlightNow));
+        if (inFlightNow > 0) writeDrain();
         maybeFinish();
+    }
+
+    /** Under the lock: cancelled, and moves in flight have not ended yet. */
+    private boolean cancelling() {
+        assert Thread.holdsLock(this);
+        return cancelled && !finished && !abandoned && !inFlight.isEmpty();
+    }
+
+    /**
+     * Under the lock: what a cancelled drain waits for — each guest in flight, the hypervisor task an operator could
+     * stop, and until when at the latest (the limit its move runs against) — and the progress so far.
+     */
+    private String cancellingMessage() {
+        assert Thread.holdsLock(this);
+        List<String> waits = new ArrayList<>();
+        for (int vmid : new TreeSet<>(inFlight)) {
+            GuestProgress g = outcomes.get(vmid);
+            StringBuilder w = new StringBuilder("VM ").append(vmid);
+            if (!g.name().isEmpty()) w.append(" (").append(g.name()).append(')');
+            TaskRef task = tasks.get(vmid);
+            if (preparing.contains(vmid)) w.append(" shutting down for its move to ").append(g.targetNode());
+            else if (slots.contains(vmid)) w.append(" migrating to ").append(g.targetNode());
+            else w.append(" finishing its move to ").append(g.targetNode());
+            if (task != null && slots.contains(vmid)) w.append(", task ").append(task.id()).append(" on ").append(task.node());
+            Limit limit = limits.get(vmid);
+            if (limit != null) w.append(", until ").append(limit.at()).append(" at the latest (").append(limit.name()).append(')');
+            waits.add(w.toString());
+        }
+        return "Cancelling: no new moves start; waiting for " + waits.size() + (waits.size() == 1 ? " move" : " moves")
+                + " in flight to end: " + String.join("; ", waits) + ". " + outcomes.progressMessage();
+    }
+
+    /** Under the lock: the drain's message as it stands (progress, or what a cancel waits for). */
+    private String currentMessage() {
+        assert Thread.holdsLock(this);
+        return cancelling() ? cancellingMessage() : outcomes.progressMessage();
     }
 
     /**
@@ -368,6 +411,8 @@ public final class DrainRun implements RunningDrain {
         assert Thread.holdsLock(this);
         inFlight.remove(started.vmid());
         prepared.remove(started.vmid());
+        limits.remove(started.vmid());
+        tasks.remove(started.vmid());
         releaseSlot(started.vmid());
     }
 
@@ -375,6 +420,9 @@ public final class DrainRun implements RunningDrain {
 
     private void runGuest(GuestProgress p) {
         Limit limit = moves.limitFromNow();
+        synchronized (this) {
+            limits.put(p.vmid(), limit);
+        }
         moves.run(p, limit, () -> {
             // The migration is over: its slot goes to the next guest while this one is verified and started.
             releaseSlot(p.vmid());
@@ -383,10 +431,15 @@ public final class DrainRun implements RunningDrain {
     }
 
     private void prepareAhead(GuestProgress p) {
-        moves.shutDownAhead(p).whenComplete((g, error) -> {
+        Limit limit = moves.shutdownLimitFromNow();
+        synchronized (this) {
+            limits.put(p.vmid(), limit);
+        }
+        moves.shutDownAhead(p, limit).whenComplete((g, error) -> {
             boolean stopRequested;
             synchronized (this) {
                 preparing.remove(p.vmid());
+                limits.remove(p.vmid());
                 stopRequested = cancelled || deadlinePassed;
                 if (error == null && !stopRequested) prepared.add(p.vmid());
             }
@@ -453,7 +506,28 @@ public final class DrainRun implements RunningDrain {
 
         @Override
         public void taskStarted(int vmid, TaskRef task) {
+            boolean cancelling;
+            synchronized (DrainRun.this) {
+                tasks.put(vmid, task);
+                cancelling = cancelling();
+                if (cancelling) outcomes.message(cancellingMessage());
+            }
             journal.save(update(vmid, g -> g.withTask(task.id())));
+            if (cancelling) writeDrain();
+        }
+
+        @Override
+        public void migrationRequested(int vmid, String target) {
+            synchronized (DrainRun.this) {
+                askedTargets.computeIfAbsent(vmid, k -> new HashSet<>()).add(target);
+            }
+        }
+
+        @Override
+        public boolean askedFor(int vmid, String node) {
+            synchronized (DrainRun.this) {
+                return askedTargets.getOrDefault(vmid, Set.of()).contains(node);
+            }
         }
     }
 
@@ -471,7 +545,7 @@ public final class DrainRun implements RunningDrain {
                 done = outcomes.get(vmid).completed(guest.node(), scheduler.now());
                 outcomes.put(done);
                 progress = outcomes.progressMessage();
-                outcomes.message(progress);
+                outcomes.message(currentMessage());
             }
             journal.save(done);
             writeDrain();
@@ -484,6 +558,7 @@ public final class DrainRun implements RunningDrain {
         String message = cause instanceof GuestFailure || cause instanceof HypervisorException
                 ? cause.getMessage() : cause.getClass().getSimpleName() + ": " + cause.getMessage();
         GuestFailure.Kind kind = cause instanceof GuestFailure gf ? gf.kind : GuestFailure.Kind.FINAL;
+        boolean outcomeUnknown = cause instanceof GuestFailure gf && gf.requestOutcomeUnknown;
         if (!(cause instanceof GuestFailure) && !(cause instanceof HypervisorException)) {
             journal.withGuestMdc(vmid, () -> log.error("Unexpected error migrating VM {}", vmid, cause));
         }
@@ -497,7 +572,7 @@ public final class DrainRun implements RunningDrain {
         if (retry) {
             journal.withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: Migration failed: {}; retrying on another target", vmid,
                     started.name(), started.targetNode(), message));
-            retryElsewhere(started, message);
+            retryElsewhere(started, message, outcomeUnknown);
         } else {
             fail(started, message);
         }
@@ -505,12 +580,10 @@ public final class DrainRun implements RunningDrain {
 
     private void fail(GuestProgress started, String message) {
         GuestProgress failed;
-        String progress;
         synchronized (this) {
             failed = outcomes.get(started.vmid()).failed(message, scheduler.now());
             outcomes.put(failed);
-            progress = outcomes.progressMessage();
-            outcomes.message(progress);
+            outcomes.message(currentMessage());
         }
         journal.save(failed);
         writeDrain();
@@ -578,11 +651,15 @@ public final class DrainRun implements RunningDrain {
 
     /**
      * A migration failed in a way another target may not: look at the cluster again, drop targets that went
-     * offline (re-planning every guest that was going there), and put this guest back with its next-best target.
+     * offline (re-planning every guest that was going there), and put this guest back with its next-best target —
+     * or, when it is found where this drain asked it to go (a request whose answer was lost), with that node, to be
+     * verified there.
+     *
+     * @param outcomeUnknown the migrate request itself failed: judge by a view read after it, not one already under way
      */
-    private void retryElsewhere(GuestProgress started, String message) {
+    private void retryElsewhere(GuestProgress started, String message, boolean outcomeUnknown) {
         // A fresh view, shared with a round of the watcher that may be reading the cluster at this moment.
-        watcher.view(Duration.ZERO).whenComplete((snapshot, err) -> {
+        (outcomeUnknown ? watcher.viewReadFromNow() : watcher.view(Duration.ZERO)).whenComplete((snapshot, err) -> {
             if (abandoned()) return;
             if (err != null) {
                 fail(started, message + " (and the cluster could not be read to choose another target: " + Async.unwrap(err).getMessage() + ")");
@@ -599,21 +676,37 @@ public final class DrainRun implements RunningDrain {
                 fail(started, message + " (and the VM no longer exists)");
                 return;
             }
+            String now = current.get().node();
+            boolean arrived;
+            synchronized (this) {
+                arrived = askedTargets.getOrDefault(started.vmid(), Set.of()).contains(now);
+            }
+            if (arrived) {
+                if (!requeue(started, now, started.migrationType())) return;
+                journal.withGuestMdc(started.vmid(), () -> log.info("VM {} is on {}, where this drain asked it to go: its move is verified there",
+                        started.vmid(), now));
+                pump();
+                return;
+            }
             Map<Integer, PlanEntry> replanned = replan(snapshot, List.of(current.get()), exclude);
             PlanEntry e = replanned.get(started.vmid());
             if (e == null || e.action() != PlanEntry.Action.MOVE) {
                 fail(started, message + (e == null ? "" : " (no other target: " + e.reason() + ")"));
                 return;
             }
-            synchronized (this) {
-                if (cancelled || finished) return;
-                GuestProgress again = outcomes.get(started.vmid()).pendingAgain(e.targetNode(), e.migrationType());
-                outcomes.put(again);
-                queue.add(again);
-            }
+            if (!requeue(started, e.targetNode(), e.migrationType())) return;
             journal.withGuestMdc(started.vmid(), () -> log.info("VM {} will be retried on {}", started.vmid(), e.targetNode()));
             pump();
         });
+    }
+
+    /** Puts the guest back in the queue for {@code target}; false when the drain was cancelled or ended meanwhile. */
+    private synchronized boolean requeue(GuestProgress started, String target, MigrationType type) {
+        if (cancelled || finished) return false;
+        GuestProgress again = outcomes.get(started.vmid()).pendingAgain(target, type);
+        outcomes.put(again);
+        queue.add(again);
+        return true;
     }
 
     /** Targets that are offline now, or gone: no new move goes there, and pending guests planned there are re-planned. */

@@ -14,9 +14,19 @@ final class GuestFailure extends RuntimeException {
     }
 
     final Kind kind;
+    /**
+     * The migrate request itself failed, so whether the cluster carried it out is not known (its answer may have been
+     * lost): the follow-up judges by a cluster view read after it.
+     */
+    final boolean requestOutcomeUnknown;
 
     GuestFailure(String message, Kind kind) {
+        this(message, kind, false);
+    }
+
+    GuestFailure(String message, Kind kind, boolean requestOutcomeUnknown) {
         super(message, null, false, false);
         this.kind = kind;
+        this.requestOutcomeUnknown = requestOutcomeUnknown;
     }
 }

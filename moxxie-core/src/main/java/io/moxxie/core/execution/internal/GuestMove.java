@@ -60,6 +60,12 @@ final class GuestMove {
 
         /** The guest's migration runs as {@code task}: recorded at once. */
         void taskStarted(int vmid, TaskRef task);
+
+        /** A migrate request of the guest to {@code target} is being sent. */
+        void migrationRequested(int vmid, String target);
+
+        /** Whether this drain sent a migrate request of the guest to {@code node} (this attempt or an earlier one). */
+        boolean askedFor(int vmid, String node);
     }
 
     private final Drain drain;
@@ -101,7 +107,7 @@ final class GuestMove {
         journal.withGuestMdc(p.vmid(), () -> log.info("Migrating VM {} ({}) from {} to {} ({}, attempt {}): Migration started", p.vmid(), p.name(),
                 p.sourceNode(), p.targetNode(), p.migrationType().wireName(), p.attempts()));
         return resolve(p, limit, scheduler.now().plus(config.lockWaitTimeout()))
-                .thenCompose(guest -> guest.node().equals(p.targetNode())
+                .thenCompose(guest -> arrived(p, guest)
                         ? CompletableFuture.completedFuture(guest)
                         : prepare(p, guest, limit).thenCompose(g -> migrate(p, g, limit)))
                 .thenApply(guest -> {
@@ -111,13 +117,18 @@ final class GuestMove {
                 .thenCompose(guest -> ensurePower(p, guest, limit));
     }
 
-    /** Shuts a guest down for its offline move before it takes a slot; the shutdown uses no migration bandwidth. */
-    CompletableFuture<Guest> shutDownAhead(GuestProgress p) {
+    /** The limit a shutdown ahead started now runs against: a lock wait, the shutdown and a stop, within the drain's. */
+    Limit shutdownLimitFromNow() {
         Instant now = scheduler.now();
-        Limit limit = new Limit(earlier(now.plus(config.lockWaitTimeout()).plus(config.shutdownTimeout()).plus(config.powerTimeout()), drainDeadline),
+        return new Limit(earlier(now.plus(config.lockWaitTimeout()).plus(config.shutdownTimeout()).plus(config.powerTimeout()), drainDeadline),
                 "shutdown time limit of " + human(config.shutdownTimeout()) + " (shutdownTimeout)");
+    }
+
+    /** Shuts a guest down for its offline move before it takes a slot; the shutdown uses no migration bandwidth. */
+    CompletableFuture<Guest> shutDownAhead(GuestProgress p, Limit limit) {
+        Instant now = scheduler.now();
         return resolve(p, limit, now.plus(config.lockWaitTimeout()))
-                .thenCompose(g -> g.node().equals(p.targetNode()) || !g.running() ? CompletableFuture.completedFuture(g) : shutDown(p, g, limit, true));
+                .thenCompose(g -> arrived(p, g) || !g.running() ? CompletableFuture.completedFuture(g) : shutDown(p, g, limit, true));
     }
 
     /** A guest shut down for a move that will not happen now (cancel, drain time limit): started again where it is. */
@@ -128,15 +139,30 @@ final class GuestMove {
     }
 
     /**
+     * Whether the guest is where this move or an earlier one of this drain asked it to go: then it has moved (a request
+     * whose answer was lost, for instance), and what is left is to bring it to the power state it must have.
+     */
+    private boolean arrived(GuestProgress p, Guest g) {
+        return g.node().equals(p.targetNode()) || drain.askedFor(p.vmid(), g.node());
+    }
+
+    /**
      * Reads where the guest is and whether its target still takes guests (one cluster read gives both); waits
-     * out a config lock (a backup, or a migration a dead owner started).
+     * out a config lock (a backup, or a migration a dead owner started). A guest found on a node no move of this drain
+     * asked it to go to was moved by someone else.
      */
     private CompletableFuture<Guest> resolve(GuestProgress p, Limit limit, Instant lockDeadline) {
         checkAbandoned();
         return watcher.view(config.clusterViewMaxAge()).thenCompose(snapshot -> {
             Guest g = snapshot.guest(p.vmid()).orElseThrow(() -> new GuestFailure("VM " + p.vmid() + " no longer exists", GuestFailure.Kind.FINAL));
-            if (g.node().equals(p.targetNode()) && g.lock() == null) return CompletableFuture.completedFuture(g);
-            if (!g.node().equals(p.sourceNode()) && !g.node().equals(p.targetNode())) {
+            if (arrived(p, g) && g.lock() == null) {
+                if (!g.node().equals(p.targetNode())) {
+                    journal.withGuestMdc(p.vmid(), () -> log.info("VM {} is on {}, where this drain asked it to go before: it has moved",
+                            p.vmid(), g.node()));
+                }
+                return CompletableFuture.completedFuture(g);
+            }
+            if (!g.node().equals(p.sourceNode()) && !arrived(p, g)) {
                 throw new GuestFailure("VM " + p.vmid() + " is now on " + g.node() + ", not on " + p.sourceNode()
                         + " (moved by someone else during the drain?)", GuestFailure.Kind.FINAL);
             }
@@ -211,11 +237,12 @@ final class GuestMove {
         MigrationPreconditions pc = preconditions.orUnrestricted(p.vmid());
         MigrationType type = guest.running() ? p.migrationType() : MigrationType.OFFLINE;
         MigrationCommand cmd = new MigrationCommand(guest, p.targetNode(), type, pc.localDisks(), config.shutdownTimeout());
+        drain.migrationRequested(p.vmid(), p.targetNode());
         return async.call(() -> client.migrate(cmd))
                 .exceptionally(e -> {
                     Throwable cause = Async.unwrap(e);
                     if (cause instanceof HypervisorException && !(cause instanceof HypervisorAuthenticationException)) {
-                        throw new GuestFailure(cause.getMessage(), GuestFailure.Kind.RETRY_ELSEWHERE);
+                        throw new GuestFailure(cause.getMessage(), GuestFailure.Kind.RETRY_ELSEWHERE, true);
                     }
                     throw new CompletionException(cause);
                 })

@@ -64,6 +64,9 @@ public final class MoveWatcher {
     private ClusterSnapshot lastView;
     private Instant lastViewAt;
     private CompletableFuture<ClusterSnapshot> viewInFlight;
+    /** Cluster reads begun so far, and the number of the one in flight: which reads began after a given moment. */
+    private long readsStarted;
+    private long viewInFlightRead;
     private final List<CompletableFuture<ClusterSnapshot>> viewWaiters = new ArrayList<>();
     private Scheduler.Cancellable round;
     private Instant roundAt;
@@ -121,14 +124,48 @@ public final class MoveWatcher {
             Instant now = scheduler.now();
             if (lastView != null && !lastViewAt.plus(maxAge).isBefore(now)) return CompletableFuture.completedFuture(lastView);
             if (viewInFlight != null) return viewInFlight;
-            fetch = new CompletableFuture<>();
-            viewInFlight = fetch;
+            fetch = newFetch();
         }
+        return read(fetch);
+    }
+
+    /**
+     * A cluster view whose read began after this call: after a request whose outcome is unknown, a view read before
+     * it (or while it was being sent) says nothing about it. Shared with a read asked since, if there is one.
+     */
+    CompletableFuture<ClusterSnapshot> viewReadFromNow() {
+        long readsBefore;
+        synchronized (this) {
+            readsBefore = readsStarted;
+        }
+        return viewReadAfter(readsBefore);
+    }
+
+    private CompletableFuture<ClusterSnapshot> viewReadAfter(long readsBefore) {
+        CompletableFuture<ClusterSnapshot> earlier;
+        CompletableFuture<ClusterSnapshot> fetch = null;
+        synchronized (this) {
+            if (viewInFlight != null && viewInFlightRead > readsBefore) return viewInFlight;
+            earlier = viewInFlight;
+            if (earlier == null) fetch = newFetch();
+        }
+        if (fetch != null) return read(fetch);
+        return earlier.handle((view, error) -> null).thenCompose(x -> viewReadAfter(readsBefore));
+    }
+
+    /** Under the lock: a read about to begin, shared by whoever asks for a view until it ends. */
+    private CompletableFuture<ClusterSnapshot> newFetch() {
+        viewInFlight = new CompletableFuture<>();
+        viewInFlightRead = ++readsStarted;
+        return viewInFlight;
+    }
+
+    private CompletableFuture<ClusterSnapshot> read(CompletableFuture<ClusterSnapshot> fetch) {
         Instant askedAt = scheduler.now();
         async.call(client::snapshot).whenComplete((snapshot, error) -> {
             List<CompletableFuture<ClusterSnapshot>> waiting = List.of();
             synchronized (this) {
-                viewInFlight = null;
+                if (viewInFlight == fetch) viewInFlight = null;
                 if (snapshot != null) {
                     lastView = snapshot;
                     lastViewAt = askedAt;

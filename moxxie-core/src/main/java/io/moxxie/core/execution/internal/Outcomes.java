@@ -68,6 +68,12 @@ final class Outcomes {
         return DrainStatus.of(record, List.copyOf(guests.values()));
     }
 
+    /** The status with {@code message} in place of the recorded one (what the drain does this moment). */
+    DrainStatus status(String message) {
+        assert Thread.holdsLock(lock);
+        return DrainStatus.of(record.withMessage(message), List.copyOf(guests.values()));
+    }
+
     String progressMessage() {
         assert Thread.holdsLock(lock);
         return "Progress: " + doneCount + "/" + guests.size() + " completed" + (failedCount > 0 ? ", " + failedCount + " failed" : "");
