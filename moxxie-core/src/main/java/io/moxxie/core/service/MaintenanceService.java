@@ -86,6 +86,12 @@ import java.util.function.Supplier;
  */
 public final class MaintenanceService implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MaintenanceService.class);
+    /**
+     * Maintenance mode changes, under their own name: {@code grep NodeMaintenance} on a log with logger names finds
+     * every node going into and out of maintenance, as the user guide's support section expects.
+     */
+    private static final Logger maintenanceLog = LoggerFactory.getLogger("io.moxxie.core.service.NodeMaintenance");
+
     /** How long a drain stays owned without a heartbeat. */
     public static final Duration DEFAULT_LEASE = Duration.ofSeconds(60);
     /** First wait before a read made while planning is tried again; the waits double up to eight times it. */
@@ -421,7 +427,7 @@ public final class MaintenanceService implements AutoCloseable {
         } else {
             store.saveMaintenanceMode(node, true, reason, now, null, now);
         }
-        log.info("Node {} is in maintenance{}", node, reason == null ? "" : ": " + reason);
+        maintenanceLog.info("Node {} is in maintenance{}", node, reason == null ? "" : ": " + reason);
         return view(maintenanceOf(node), snapshot);
     }
 
@@ -443,7 +449,7 @@ public final class MaintenanceService implements AutoCloseable {
         if (current.inMaintenance()) {
             Instant now = scheduler.now();
             store.saveMaintenanceMode(node, false, current.reason(), current.maintenanceStarted(), now, now);
-            log.info("Node {} is out of maintenance", node);
+            maintenanceLog.info("Node {} is out of maintenance", node);
         }
         if (undrain) startUndrain(read, node);
         return view(maintenanceOf(node), snapshot);
@@ -505,6 +511,18 @@ public final class MaintenanceService implements AutoCloseable {
         Guest g = guest(vmid);
         TaskRef task = client.start(g);
         log.info("Start of VM {} ({}) requested: {}", vmid, g.name(), task.id());
+        return task;
+    }
+
+    /**
+     * Asks the hypervisor to stop a guest at once (power off, no ACPI shutdown); returns the task.
+     *
+     * @throws NotFoundException no such guest
+     */
+    public TaskRef stopGuest(int vmid) {
+        Guest g = guest(vmid);
+        TaskRef task = client.stop(g);
+        log.info("Stop of VM {} ({}) on {} requested: {}", vmid, g.name(), g.node(), task.id());
         return task;
     }
 

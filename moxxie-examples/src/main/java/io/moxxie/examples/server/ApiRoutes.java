@@ -86,6 +86,7 @@ final class ApiRoutes {
                 Route.of("GET", "/api/v1/vms/{vmid}", Set.of(), r -> Response.ok(views.guest(service.guest(r.vmid())))),
                 Route.of("PUT", "/api/v1/vms/{vmid}/config", Set.of(), this::config),
                 Route.of("POST", "/api/v1/vms/{vmid}/power/start", Set.of(), this::start),
+                Route.of("POST", "/api/v1/vms/{vmid}/power/stop", Set.of(), this::stop),
                 Route.raw("GET", EventStream.PATH, ctx -> {
                     if (events == null) throw new ApiException(503, "no event stream in this server", null);
                     events.open(ctx);
@@ -204,6 +205,21 @@ final class ApiRoutes {
         }
         TaskRef task = service.startGuest(vmid);
         return Response.accepted(views.task(g, task), "/api/v1/vms/" + vmid);
+    }
+
+    /** Powers a guest off at once (no ACPI shutdown): in the demo, how an operator sees a drain start an always-on guest again. */
+    private Response stop(Request r) {
+        int vmid = r.vmid();
+        r.jsonObject(Set.of());
+        Guest g = service.guest(vmid);
+        if (g.template()) throw new ApiException(409, "VM " + vmid + " (" + g.name() + ") is a template and cannot be stopped", "vmid");
+        if (g.status() == io.moxxie.core.model.PowerState.STOPPED) {
+            ObjectNode o = views.guest(g);
+            o.put("message", "VM " + vmid + " (" + g.name() + ") is already stopped on " + g.node());
+            return Response.ok(o);
+        }
+        TaskRef task = service.stopGuest(vmid);
+        return Response.accepted(views.task(g, task, "Stop"), "/api/v1/vms/" + vmid);
     }
 
     private static String statusPath(DrainStatus s) {

@@ -160,12 +160,17 @@ final class JsonViews {
     }
 
     ObjectNode task(Guest g, TaskRef task) {
+        return task(g, task, "Start");
+    }
+
+    /** A power task: {@code what} is "Start" or "Stop". */
+    ObjectNode task(Guest g, TaskRef task, String what) {
         ObjectNode o = json.createObjectNode();
         o.put("vmid", g.vmid());
         o.put("name", g.name());
         o.put("node", g.node());
         o.put("task", task.id());
-        o.put("message", "Start of VM " + g.vmid() + " (" + g.name() + ") requested on " + g.node());
+        o.put("message", what + " of VM " + g.vmid() + " (" + g.name() + ") requested on " + g.node());
         return o;
     }
 }

@@ -91,8 +91,12 @@ public final class MoxxieServer implements AutoCloseable {
                         + " (stop it, or set MOXXIE_DATA_DIR to another directory)");
             }
             String ownerId = ownerId(dataDir);
+            // The file first (wall clock): what goes wrong while the store and cluster open is in it too.
+            io.moxxie.examples.logging.ServerLogging.configure(config.effectiveLogFile(), config.logLevel(), null);
             store = Backends.store(config);
             cluster = Backends.cluster(config);
+            // From here the log is stamped on the drains' clock: in the demo its lines and the API's times agree.
+            io.moxxie.examples.logging.ClockConverter.use(cluster.scheduler());
             service = MaintenanceService.builder(cluster.client(), store.value()).scheduler(cluster.scheduler()).ownerId(ownerId)
                     .lease(config.lease()).build();
             service.start(); // takes back this owner's unfinished drains now, and takes over dead instances' from then on
@@ -116,7 +120,10 @@ public final class MoxxieServer implements AutoCloseable {
             String line = "Moxxie server on http://" + host + ":" + port + "/api/v1 serving the " + cluster.description()
                     + "; store: " + store.description() + "; " + (config.apiToken() == null ? "no API token (loopback only)"
                     : "bearer token required") + "; owner " + ownerId
-                    + (recovered.isEmpty() ? "" : "; took back " + recovered.size() + " unfinished drain(s): " + String.join(", ", recovered));
+                    + (recovered.isEmpty() ? "" : "; took back " + recovered.size() + " unfinished drain(s): " + String.join(", ", recovered))
+                    + "; log: " + (config.effectiveLogFile() == null ? "console only" : config.effectiveLogFile().toAbsolutePath().normalize())
+                    + " (" + config.logLevel() + ")";
+            log.info(line);
             return new MoxxieServer(config.withPort(port), lockChannel, lock, store, cluster, service, http, events, line, recovered);
         } catch (IOException e) {
             closeQuietly(http, events, service, cluster, store, lock, lockChannel);
@@ -173,7 +180,32 @@ public final class MoxxieServer implements AutoCloseable {
      */
     @Override
     public void close() {
+        List<io.moxxie.core.execution.DrainStatus> running;
+        try {
+            running = service.activeDrains();
+        } catch (RuntimeException e) {
+            running = List.of();
+        }
+        log.info(stoppingLine(running));
         closeQuietly(http, events, service, cluster, store, lock, lockChannel);
+        log.info("Moxxie server stopped");
+        io.moxxie.examples.logging.ServerLogging.closeFile(config.effectiveLogFile(), cluster.scheduler());
+    }
+
+    /** What the server leaves when it stops: the drains it was running, which the next start takes back. */
+    static String stoppingLine(List<io.moxxie.core.execution.DrainStatus> running) {
+        if (running.isEmpty()) return "Moxxie server stopping: no drain running";
+        StringBuilder b = new StringBuilder("Moxxie server stopping: leaves ").append(running.size())
+                .append(" running drain(s) in progress, taken over on restart (the next start on this data directory, or another "
+                        + "server on the same database once their lease expires): ");
+        for (int i = 0; i < running.size(); i++) {
+            io.moxxie.core.execution.DrainStatus d = running.get(i);
+            if (i > 0) b.append(", ");
+            b.append(d.drainId()).append(" (").append(d.operation().wireName()).append(" of ").append(d.node()).append(", ")
+                    .append(d.completedVMs()).append('/').append(d.totalVMs()).append(" completed, ").append(d.failedVMs())
+                    .append(" failed)");
+        }
+        return b.append("; migrations already running in the cluster go on there").toString();
     }
 
     private static void closeQuietly(Javalin http, EventStream events, MaintenanceService service, Backends.Cluster cluster,

@@ -18,7 +18,7 @@ import java.util.Map;
 public record ServerConfig(int port, String bind, String apiToken, String jdbcUrl, String jdbcUser, String jdbcPassword,
                            Path dataDir, double demoSpeed, String pveUrl, String pveToken, String pveFingerprint,
                            String pveCa, boolean pveInsecure, boolean pveAllowPlainHttp, List<String> allowedHosts,
-                           Duration idleTimeout, Duration lease) {
+                           Duration idleTimeout, Duration lease, Path logFile, String logLevel) {
     public static final int DEFAULT_PORT = 8080;
     public static final String DEFAULT_BIND = "127.0.0.1";
     public static final String DEFAULT_DATA_DIR = "./moxxie-data";
@@ -28,6 +28,9 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
     public static final int MIN_TOKEN_LENGTH = 16;
     /** How long a connection may stay silent, while a request is read or between requests, before it is closed. */
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
+    /** The log file's name in the data directory. */
+    public static final String DEFAULT_LOG_FILE = "moxxie.log";
+    public static final List<String> LOG_LEVELS = List.of("ERROR", "WARN", "INFO", "DEBUG", "TRACE");
 
     /** Every setting: name, default, meaning. The README's configuration table and {@code --help} come from here. */
     public static final List<Option> OPTIONS = List.of(
@@ -49,7 +52,9 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
             new Option("MOXXIE_PVE_FINGERPRINT", "(none)", "SHA-256 fingerprint of the PVE certificate to pin"),
             new Option("MOXXIE_PVE_CA", "(none)", "PEM file of the CA that signed the PVE certificate"),
             new Option("MOXXIE_PVE_INSECURE", "false", "accept any certificate (testing only; not with MOXXIE_PVE_FINGERPRINT or MOXXIE_PVE_CA)"),
-            new Option("MOXXIE_PVE_ALLOW_PLAIN_HTTP", "false", "allow an http:// MOXXIE_PVE_URL, which sends the API token in clear text (labs only)"));
+            new Option("MOXXIE_PVE_ALLOW_PLAIN_HTTP", "false", "allow an http:// MOXXIE_PVE_URL, which sends the API token in clear text (labs only)"),
+            new Option("MOXXIE_LOG_FILE", "<data dir>/moxxie.log", "log file (rotated at 10 MB, 5 kept); 'none' logs to the console only"),
+            new Option("MOXXIE_LOG_LEVEL", "INFO", "ERROR, WARN, INFO, DEBUG (the drain explains its decisions) or TRACE"));
 
     /** One setting. */
     public record Option(String name, String defaultValue, String meaning) {
@@ -71,6 +76,10 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
         pveToken = blankToNull(pveToken);
         pveFingerprint = blankToNull(pveFingerprint);
         pveCa = blankToNull(pveCa);
+        logLevel = logLevel == null || logLevel.isBlank() ? "INFO" : logLevel.trim().toUpperCase(Locale.ROOT);
+        if (!LOG_LEVELS.contains(logLevel)) {
+            throw new IllegalArgumentException("MOXXIE_LOG_LEVEL must be one of " + String.join(", ", LOG_LEVELS) + ", was '" + logLevel + "'");
+        }
         if (pveUrl != null && pveToken == null) {
             throw new IllegalArgumentException("MOXXIE_PVE_URL is set but MOXXIE_PVE_TOKEN is not: the server needs an API token "
                     + "(user@realm!tokenid=secret) to drive " + pveUrl);
@@ -157,7 +166,18 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
                 parseBoolean("MOXXIE_PVE_ALLOW_PLAIN_HTTP", values.getOrDefault("MOXXIE_PVE_ALLOW_PLAIN_HTTP", "false")),
                 parseHosts(values.get("MOXXIE_ALLOWED_HOSTS")),
                 parseSeconds("MOXXIE_HTTP_IDLE_TIMEOUT", values.get("MOXXIE_HTTP_IDLE_TIMEOUT")),
-                parseSeconds("MOXXIE_LEASE", values.get("MOXXIE_LEASE")));
+                parseSeconds("MOXXIE_LEASE", values.get("MOXXIE_LEASE")),
+                blankToNull(values.get("MOXXIE_LOG_FILE")) == null ? null : Path.of(values.get("MOXXIE_LOG_FILE").trim()),
+                values.get("MOXXIE_LOG_LEVEL"));
+    }
+
+    /**
+     * Where the server writes its log: {@code MOXXIE_LOG_FILE}, by default {@code moxxie.log} in the data directory;
+     * {@code null} when {@code MOXXIE_LOG_FILE=none} (console only).
+     */
+    public Path effectiveLogFile() {
+        if (logFile == null) return dataDir.resolve(DEFAULT_LOG_FILE);
+        return logFile.toString().equalsIgnoreCase("none") ? null : logFile;
     }
 
     /** {@code true} when the server drives the built-in demo cluster (no {@code MOXXIE_PVE_URL}). */
@@ -199,7 +219,7 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
 
     public ServerConfig withPort(int newPort) {
         return new ServerConfig(newPort, bind, apiToken, jdbcUrl, jdbcUser, jdbcPassword, dataDir, demoSpeed, pveUrl, pveToken,
-                pveFingerprint, pveCa, pveInsecure, pveAllowPlainHttp, allowedHosts, idleTimeout, lease);
+                pveFingerprint, pveCa, pveInsecure, pveAllowPlainHttp, allowedHosts, idleTimeout, lease, logFile, logLevel);
     }
 
     /** The usage text of {@code --help}. */
@@ -219,7 +239,8 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
         return "ServerConfig[port=" + port + ", bind=" + bind + ", apiToken=" + (apiToken == null ? "none" : "****")
                 + ", jdbcUrl=" + redactUrl(jdbcUrl) + ", jdbcUser=" + jdbcUser + ", dataDir=" + dataDir + ", demoSpeed=" + demoSpeed
                 + ", pveUrl=" + pveUrl + ", pveInsecure=" + pveInsecure + ", pveAllowPlainHttp=" + pveAllowPlainHttp
-                + ", allowedHosts=" + allowedHosts + ", idleTimeout=" + idleTimeout + ", lease=" + lease + "]";
+                + ", allowedHosts=" + allowedHosts + ", idleTimeout=" + idleTimeout + ", lease=" + lease + ", logFile=" + effectiveLogFile()
+                + ", logLevel=" + logLevel + "]";
     }
 
     /** A JDBC URL with any {@code password=…} parameter masked. */

@@ -22,6 +22,7 @@ import java.util.function.Supplier;
  * <p>Threading: immutable and thread-safe; callbacks of the futures it returns run on the scheduler's threads.
  */
 public final class Async {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Async.class);
     private final Scheduler scheduler;
     private final FailsafeExecutor<Object> retrying;
     private final Duration waitForHypervisor;
@@ -44,6 +45,8 @@ public final class Async {
                         && (waitForHypervisor.isZero() || !(e instanceof HypervisorUnavailableException)))
                 .withBackoff(initialDelay, max)
                 .withMaxRetries(maxRetries)
+                .onRetry(e -> log.debug("Hypervisor call failed transiently ({}); retry {} of {}", e.getLastException() == null ? null
+                        : e.getLastException().getMessage(), e.getAttemptCount(), maxRetries))
                 .build();
         this.retrying = Failsafe.with(retry).with(failsafeScheduler(scheduler));
         this.waitForHypervisor = waitForHypervisor;

@@ -307,6 +307,7 @@ public final class DrainRun implements RunningDrain {
         boolean storeBehind = journal.storeBehind();
         boolean pausedNow = false;
         int inFlightNow;
+        String waiting = null;
         synchronized (this) {
             if (finished || abandoned) return;
             if (!cancelled) {
@@ -319,6 +320,11 @@ public final class DrainRun implements RunningDrain {
                 }
             }
             inFlightNow = inFlight.size();
+            if (log.isDebugEnabled() && !cancelled && !queue.isEmpty()) waiting = waitingReason();
+        }
+        if (waiting != null) {
+            String w = waiting;
+            journal.withDrainMdc(() -> log.debug(w));
         }
         if (pausedNow) {
             journal.withDrainMdc(() -> log.warn("The maintenance store does not take drain {}'s progress: no new migration starts until it "
@@ -338,6 +344,11 @@ public final class DrainRun implements RunningDrain {
             scheduler.execute(() -> prepareAhead(g));
         }
         for (Start s : toStart) {
+            if (log.isDebugEnabled()) {
+                GuestProgress g = s.progress();
+                journal.withGuestMdc(g.vmid(), () -> log.debug("VM {} ({}) takes a migration slot: to {} ({}, attempt {})", g.vmid(),
+                        g.name(), g.targetNode(), g.migrationType().wireName(), g.attempts()));
+            }
             if (s.announce()) journal.tell(l -> l.guestStarted(drainId, s.progress()));
             scheduler.execute(() -> runGuest(s.progress()));
         }
@@ -386,6 +397,32 @@ public final class DrainRun implements RunningDrain {
         }
         if (wasPaused) journal.withDrainMdc(() -> log.info("The maintenance store has every change of drain {}: starting migrations again", drainId));
         pump();
+    }
+
+    /**
+     * Under the lock, at DEBUG: why the guests left in the queue wait (every slot busy, their target's lanes full, a
+     * shutdown ahead), for the operator asking why a drain with guests left moves only some.
+     */
+    private String waitingReason() {
+        assert Thread.holdsLock(this);
+        StringBuilder b = new StringBuilder();
+        b.append(queue.size()).append(" guest(s) wait: ").append(slots.size()).append(" of ").append(concurrency)
+                .append(" migration slots busy");
+        if (perTargetLimit != Integer.MAX_VALUE) {
+            b.append(", at most ").append(perTargetLimit).append(" moves into one target (now ").append(new java.util.TreeMap<>(perTarget))
+                    .append(')');
+        }
+        int shown = 0;
+        for (GuestProgress g : queue) {
+            if (shown++ == 3) {
+                b.append("; …");
+                break;
+            }
+            b.append(shown == 1 ? "; next: " : ", ").append("VM ").append(g.vmid()).append(" -> ").append(g.targetNode());
+            if (preparing.contains(g.vmid())) b.append(" (shutting down)");
+            else if (perTarget.getOrDefault(g.targetNode(), 0) >= perTargetLimit) b.append(" (target's lanes full)");
+        }
+        return b.toString();
     }
 
     /** A guest taking a slot; {@code announce}: its start is recorded and told (not done yet when it was shut down ahead). */
@@ -618,7 +655,8 @@ public final class DrainRun implements RunningDrain {
             }
             journal.save(done);
             writeDrain();
-            journal.withGuestMdc(vmid, () -> log.info("Migrated VM {} ({}) to {}. {}", vmid, done.name(), done.targetNode(), progress));
+            journal.withGuestMdc(vmid, () -> log.info("Migrated VM {} ({}) to {}: Migration completed{}. {}", vmid, done.name(), done.targetNode(),
+                    took(done), progress));
             journal.tell(l -> l.guestCompleted(drainId, done));
             pump();
             return;
@@ -638,7 +676,7 @@ public final class DrainRun implements RunningDrain {
             retry = kind != GuestFailure.Kind.FINAL && !cancelled && !deadlinePassed && failures <= config.retriesOnNewTarget();
         }
         if (retry) {
-            journal.withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: {}; retrying on another target", vmid,
+            journal.withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: Migration failed: {}; retrying on another target", vmid,
                     started.name(), started.targetNode(), message));
             retryElsewhere(started, message, outcomeUnknown);
         } else {
@@ -655,10 +693,16 @@ public final class DrainRun implements RunningDrain {
         }
         journal.save(failed);
         writeDrain();
-        journal.withGuestMdc(started.vmid(), () -> log.error("Failed to migrate VM {} ({}) from {} to {}: {}", started.vmid(), started.name(),
+        journal.withGuestMdc(started.vmid(), () -> log.error("Failed to migrate VM {} ({}) from {} to {}: Migration failed: {}", started.vmid(), started.name(),
                 started.sourceNode(), started.targetNode(), message));
         journal.tell(l -> l.guestFailed(drainId, failed));
         pump();
+    }
+
+    /** " in 1m 2s" from the guest's start to its end, or nothing when either is unknown. */
+    private static String took(GuestProgress g) {
+        if (g.startedAt() == null || g.completedAt() == null) return "";
+        return " in " + Limit.human(java.time.Duration.between(g.startedAt(), g.completedAt()));
     }
 
     /**

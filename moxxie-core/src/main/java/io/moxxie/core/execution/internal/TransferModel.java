@@ -13,7 +13,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The picture of a drain's moves in flight that tells when each will end, the same as DESIGN.md's migration model: a
+ * The picture of a drain's moves in flight that tells when each will end, the same as the migration model of docs/architecture.md: a
  * move spends a fixed overhead ({@link ExecutorConfig#expectedMigrationOverhead()}), then copies its memory at
  * {@link ExecutorConfig#expectedMigrationRate()} at most, the moves copying at once sharing
  * {@link ExecutorConfig#expectedLinkBandwidth()} equally. For every move it keeps the memory left to copy, moved
