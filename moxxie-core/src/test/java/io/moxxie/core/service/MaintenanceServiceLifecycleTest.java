@@ -147,7 +147,7 @@ class MaintenanceServiceLifecycleTest {
         assertThat(done).isCompletedWithValueMatching(s -> s.status() == DrainState.COMPLETED && s.drainId().equals(drain.drainId()));
         assertThat(drain.status().status()).isEqualTo(DrainState.COMPLETED);
         assertThat(drain.completion()).as("asked after the end").isCompletedWithValueMatching(s -> s.status() == DrainState.COMPLETED);
-        assertThat(env.service.handle("hv7", drain.drainId()).completion()).isCompletedWithValueMatching(s -> s.completedVMs() == 15);
+        assertThat(env.service.handle("hv7", drain.drainId()).completion()).isCompletedWithValueMatching(s -> s.completedVMs() == 12 && s.skippedVMs() == 3); // 3 maint-ok guests stay
 
         DrainHandle undrain = env.service.undrain("hv7");
         assertThat(undrain.operation()).isEqualTo(Operation.UNDRAIN);

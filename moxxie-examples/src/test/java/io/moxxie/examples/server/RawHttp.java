@@ -54,9 +54,13 @@ final class RawHttp {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(server.getHost(), server.getPort()), 5000);
             s.setSoTimeout(20_000);
-            s.getOutputStream().write(head);
-            s.getOutputStream().write("\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
-            if (body != null) s.getOutputStream().write(body);
+            // One write: a server that refuses the head and closes at once must not turn the body's write into a
+            // broken pipe before its answer can be read.
+            ByteArrayOutputStream request = new ByteArrayOutputStream();
+            request.writeBytes(head);
+            request.writeBytes("\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            if (body != null) request.writeBytes(body);
+            s.getOutputStream().write(request.toByteArray());
             s.getOutputStream().flush();
             return read(s.getInputStream());
         } catch (IOException e) {

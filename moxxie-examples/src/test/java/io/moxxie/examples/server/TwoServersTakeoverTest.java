@@ -170,7 +170,7 @@ class TwoServersTakeoverTest {
         // The takeover comes within lease + heartbeat of the kill (the owner's last renewal was at most a heartbeat
         // before it, the survivor looks every heartbeat); 10 s more for two JVMs on a busy machine.
         Instant recovered = survivorLog.lines().filter(l -> l.contains("Recovering drain " + drainId)).findFirst()
-                .map(l -> LocalDateTime.parse(l.substring(0, l.indexOf(' '))).atZone(ZoneId.systemDefault()).toInstant()).orElseThrow();
+                .map(l -> logInstant(l.substring(0, l.indexOf(' ')))).orElseThrow();
         Duration heartbeat = LEASE.dividedBy(3);
         assertThat(Duration.between(killed, recovered)).as("from the kill to the takeover")
                 .isLessThanOrEqualTo(LEASE.plus(heartbeat).plusSeconds(10));
@@ -189,5 +189,10 @@ class TwoServersTakeoverTest {
         assertThat(second.post("/api/v1/nodes/hv7/undrain", null).status()).isEqualTo(202);
         System.out.println("takeover: " + Duration.between(killed, recovered).toMillis() + " ms after the kill, drain finished "
                 + Duration.between(killed, Instant.now()).toMillis() + " ms after it (lease " + LEASE.toSeconds() + " s)");
+    }
+
+    /** A log line's time: an instant ({@code …Z}, the server's log file format) or a local date-time. */
+    private static Instant logInstant(String stamp) {
+        return stamp.endsWith("Z") ? Instant.parse(stamp) : LocalDateTime.parse(stamp).atZone(ZoneId.systemDefault()).toInstant();
     }
 }
