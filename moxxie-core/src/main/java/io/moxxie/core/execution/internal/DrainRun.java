@@ -80,7 +80,7 @@ public final class DrainRun implements RunningDrain {
     private final Set<Integer> prepared = new HashSet<>();
     private final Map<String, Integer> perTarget = new HashMap<>();
     private final Map<Integer, Set<String>> triedTargets = new HashMap<>();
-    /** The nodes this drain sent a migrate request of the guest to: a guest found there has moved. */
+    /** The nodes this drain sent a migrate request of the guest to, until its move ends: a guest found there has moved. */
     private final Map<Integer, Set<String>> askedTargets = new HashMap<>();
     private final Set<String> droppedTargets = new HashSet<>();
     private final Map<Integer, Integer> failedAttempts = new HashMap<>();
@@ -505,6 +505,7 @@ public final class DrainRun implements RunningDrain {
             String progress;
             synchronized (this) {
                 release(started);
+                askedTargets.remove(vmid);
                 done = outcomes.get(vmid).completed(guest.node(), scheduler.now());
                 outcomes.put(done);
                 progress = outcomes.progressMessage();
@@ -543,6 +544,7 @@ public final class DrainRun implements RunningDrain {
     private void fail(GuestProgress started, String message) {
         GuestProgress failed;
         synchronized (this) {
+            askedTargets.remove(started.vmid());
             failed = outcomes.get(started.vmid()).failed(message, scheduler.now());
             outcomes.put(failed);
             outcomes.message(currentMessage());
