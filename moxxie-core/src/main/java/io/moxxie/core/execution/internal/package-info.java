@@ -15,6 +15,9 @@
  *   <li>{@link io.moxxie.core.execution.internal.Outcomes} — the guests' entries, counts and messages;</li>
  *   <li>{@link io.moxxie.core.execution.internal.DrainJournal} — writes state changes to the store (fenced by owner),
  *       tells the listeners, logs with the drain's MDC;</li>
+ *   <li>{@link io.moxxie.core.execution.internal.Replanner}, {@link io.moxxie.core.execution.internal.PreconditionCache},
+ *       {@link io.moxxie.core.execution.internal.Limit} — re-planning mid-drain, the precondition answers, time limits;</li>
+ *   <li>{@link io.moxxie.core.execution.internal.ExecutorParts} — what the runs of one executor share;</li>
  *   <li>{@link io.moxxie.core.execution.internal.Async} — retried hypervisor calls and delays on the scheduler.</li>
  * </ul>
  *
