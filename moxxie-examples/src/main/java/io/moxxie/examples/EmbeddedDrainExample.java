@@ -1,5 +1,7 @@
 package io.moxxie.examples;
 
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.plan.DrainRequest;
@@ -32,7 +34,7 @@ public final class EmbeddedDrainExample {
                      .build();
              MaintenanceService service = MaintenanceService.builder(proxmox, store).ownerId("drain-example").build()) {
             service.recover();                                       // finish what a previous run left
-            DrainStatus done = drainAndWait(service, DrainRequest.builder(node).maxConcurrent(3).build());
+            DrainStatus done = drainAndWait(service, DrainRequest.builder(node).concurrency(Concurrency.fixed(3)).build());
             System.out.printf("%s: %s, %d/%d completed, %d failed%n", node, done.status().wireName(),
                     done.completedVMs(), done.totalVMs(), done.failedVMs());
             service.enableMaintenance(node, "kernel update", false);

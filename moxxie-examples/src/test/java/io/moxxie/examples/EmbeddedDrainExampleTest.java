@@ -1,5 +1,7 @@
 package io.moxxie.examples;
 
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.plan.DrainRequest;
@@ -20,7 +22,7 @@ class EmbeddedDrainExampleTest {
             DemoCluster.initial(b);
             SimulatedCluster cluster = b.build();
             try (MaintenanceService service = MaintenanceService.builder(cluster, new InMemoryMaintenanceStore()).scheduler(scheduler).build()) {
-                DrainStatus done = EmbeddedDrainExample.drainAndWait(service, DrainRequest.builder("hv8").maxConcurrent(3).build());
+                DrainStatus done = EmbeddedDrainExample.drainAndWait(service, DrainRequest.builder("hv8").concurrency(Concurrency.fixed(3)).build());
                 assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
                 assertThat(done.node()).isEqualTo("hv8");
                 assertThat(cluster.currentSnapshot().guestsOn("hv8")).extracting(g -> g.vmid()).containsExactly(9103);

@@ -2,6 +2,7 @@ package io.moxxie.proxmox;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.moxxie.core.Checks;
+import io.moxxie.core.ValidationException;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
@@ -562,7 +563,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
 
         /** Retries of a failed read (and of a write that certainly did not reach Proxmox). Default 3. */
         public Builder maxRetries(int maxRetries) {
-            if (maxRetries < 0) throw new IllegalArgumentException("maxRetries must be >= 0, was " + maxRetries);
+            if (maxRetries < 0) throw new ValidationException("maxRetries", maxRetries, "maxRetries must be >= 0, was " + maxRetries);
             this.maxRetries = maxRetries;
             return this;
         }
@@ -571,7 +572,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         public Builder retryDelay(Duration initial, Duration max) {
             this.retryDelay = Checks.positive("retryDelay", initial);
             this.maxRetryDelay = Checks.positive("maxRetryDelay", max);
-            if (max.compareTo(initial) < 0) throw new IllegalArgumentException("maxRetryDelay must be >= retryDelay, was " + max);
+            if (max.compareTo(initial) < 0) throw new ValidationException("maxRetryDelay", max, "maxRetryDelay must be >= retryDelay, was " + max);
             return this;
         }
 
@@ -594,8 +595,8 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         }
 
         public ProxmoxClient build() {
-            if (baseUrls.isEmpty()) throw new IllegalArgumentException("baseUrls cannot be empty");
-            if (credentials == null) throw new IllegalArgumentException("credentials cannot be null");
+            if (baseUrls.isEmpty()) throw new ValidationException("baseUrls", baseUrls, "baseUrls cannot be empty");
+            if (credentials == null) throw new ValidationException("credentials", null, "credentials cannot be null");
             List<HttpUrl> urls = baseUrls.stream().map(Builder::normalize).distinct().toList();
             ProxmoxClient c = new ProxmoxClient(this, urls);
             if (tls.kind() == TlsTrust.Kind.INSECURE) {
@@ -610,17 +611,17 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
 
         static HttpUrl normalize(String url) {
             String u = url.trim();
-            if (u.isEmpty()) throw new IllegalArgumentException("url cannot be empty");
+            if (u.isEmpty()) throw new ValidationException("url", url, "url cannot be empty");
             if (!u.contains("://")) u = "https://" + u;
             URI uri;
             try {
                 uri = URI.create(u);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("url must be a Proxmox address like https://pve1:8006, was '" + url + "'");
+                throw new ValidationException("url", url, "url must be a Proxmox address like https://pve1:8006, was '" + url + "'");
             }
             HttpUrl parsed = HttpUrl.parse(u);
             if (parsed == null || uri.getHost() == null) {
-                throw new IllegalArgumentException("url must be a Proxmox address like https://pve1:8006, was '" + url + "'");
+                throw new ValidationException("url", url, "url must be a Proxmox address like https://pve1:8006, was '" + url + "'");
             }
             HttpUrl.Builder b = parsed.newBuilder().query(null).fragment(null);
             if (uri.getPort() == -1) b.port(DEFAULT_PORT);

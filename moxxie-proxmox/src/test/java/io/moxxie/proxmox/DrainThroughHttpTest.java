@@ -1,5 +1,7 @@
 package io.moxxie.proxmox;
 
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
@@ -71,7 +73,7 @@ class DrainThroughHttpTest {
     }
 
     private DrainStatus drain(DrainMode mode) {
-        DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(mode).maxConcurrent(3).build());
+        DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(mode).concurrency(Concurrency.fixed(3)).build());
         scheduler.runUntilIdle();
         DrainStatus done = service.status("hv7", started.drainId());
         assertThat(done.status()).as("drain of hv7: %s", done).isEqualTo(DrainState.COMPLETED);

@@ -86,6 +86,6 @@ public final class DrainExecutor {
 
     /** The migrations a drain may run at once: resolved here, once. */
     private int concurrency(DrainRequest request) {
-        return request.effectiveConcurrency(parts.config().autoConcurrency());
+        return parts.config().resolve(request.concurrency());
     }
 }

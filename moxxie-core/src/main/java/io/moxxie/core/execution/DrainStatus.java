@@ -13,7 +13,7 @@ import java.util.List;
 
 /**
  * A drain's status as the guide shows it ({@code GET …/drain/{drainId}/status}): readable at any moment,
- * immutable.
+ * immutable. {@link #builder(String, String)} and {@link #toBuilder()} make one by field name.
  *
  * <p>Counting: {@code totalVMs} is every guest the drain considered (moved, skipped or blocked);
  * {@code completedVMs} those done without error — migrated, or left in place by the tag policy (so a
@@ -41,13 +41,118 @@ public record DrainStatus(String drainId, String node, Operation operation, Drai
                 }
             }
         }
-        return new DrainStatus(d.drainId(), d.node(), d.operation(), d.status(), guests.size(), completed, failed, skipped,
-                guests.stream().map(VmStatus::of).toList(), d.startedAt(), d.completedAt(), d.message(),
-                d.request().mode().wireName(), d.undrainOf());
+        return builder(d.drainId(), d.node()).operation(d.operation()).status(d.status())
+                .totalVMs(guests.size()).completedVMs(completed).failedVMs(failed).skippedVMs(skipped)
+                .vmStatus(guests.stream().map(VmStatus::of).toList())
+                .startedAt(d.startedAt()).completedAt(d.completedAt()).message(d.message())
+                .mode(d.request().mode().wireName()).undrainOf(d.undrainOf())
+                .build();
+    }
+
+    /**
+     * A builder of drain {@code drainId}'s status on {@code node} (to fake one in an application's tests, for
+     * instance): a drain {@code in_progress} with no guests until set. {@link #of} is how Moxxie makes one.
+     */
+    public static Builder builder(String drainId, String node) {
+        return new Builder(drainId, node);
+    }
+
+    public Builder toBuilder() {
+        return new Builder(drainId, node).operation(operation).status(status).totalVMs(totalVMs).completedVMs(completedVMs)
+                .failedVMs(failedVMs).skippedVMs(skippedVMs).vmStatus(vmStatus).startedAt(startedAt).completedAt(completedAt)
+                .message(message).mode(mode).undrainOf(undrainOf);
     }
 
     public VmStatus vm(int vmid) {
         return vmStatus.stream().filter(v -> v.vmid() == vmid).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("vmid " + vmid + " is not part of drain " + drainId));
+    }
+
+    /** Builds a {@link DrainStatus} by field name. Not thread-safe. */
+    public static final class Builder {
+        private final String drainId;
+        private final String node;
+        private Operation operation = Operation.DRAIN;
+        private DrainState status = DrainState.IN_PROGRESS;
+        private int totalVMs;
+        private int completedVMs;
+        private int failedVMs;
+        private int skippedVMs;
+        private List<VmStatus> vmStatus = List.of();
+        private Instant startedAt;
+        private Instant completedAt;
+        private String message;
+        private String mode;
+        private String undrainOf;
+
+        private Builder(String drainId, String node) {
+            this.drainId = drainId;
+            this.node = node;
+        }
+
+        public Builder operation(Operation operation) {
+            this.operation = operation;
+            return this;
+        }
+
+        public Builder status(DrainState status) {
+            this.status = status;
+            return this;
+        }
+
+        public Builder totalVMs(int totalVMs) {
+            this.totalVMs = totalVMs;
+            return this;
+        }
+
+        public Builder completedVMs(int completedVMs) {
+            this.completedVMs = completedVMs;
+            return this;
+        }
+
+        public Builder failedVMs(int failedVMs) {
+            this.failedVMs = failedVMs;
+            return this;
+        }
+
+        public Builder skippedVMs(int skippedVMs) {
+            this.skippedVMs = skippedVMs;
+            return this;
+        }
+
+        public Builder vmStatus(List<VmStatus> vmStatus) {
+            this.vmStatus = vmStatus;
+            return this;
+        }
+
+        public Builder startedAt(Instant startedAt) {
+            this.startedAt = startedAt;
+            return this;
+        }
+
+        public Builder completedAt(Instant completedAt) {
+            this.completedAt = completedAt;
+            return this;
+        }
+
+        public Builder message(String message) {
+            this.message = message;
+            return this;
+        }
+
+        public Builder mode(String mode) {
+            this.mode = mode;
+            return this;
+        }
+
+        public Builder undrainOf(String undrainOf) {
+            this.undrainOf = undrainOf;
+            return this;
+        }
+
+        public DrainStatus build() {
+            return new DrainStatus(drainId, node, operation, status, totalVMs, completedVMs, failedVMs, skippedVMs, vmStatus,
+                    startedAt, completedAt, message, mode, undrainOf);
+        }
     }
 }

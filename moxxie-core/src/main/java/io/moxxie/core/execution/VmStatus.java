@@ -12,6 +12,7 @@ import java.time.Instant;
 /**
  * One entry of the guide's {@code vmStatus[]}: {@code vmid}, {@code name}, {@code status}, {@code targetNode},
  * {@code error}, plus what an operator also wants to see: why a guest was skipped, how it moved, where it came from.
+ * Immutable; {@link #builder(int)} makes one by field name.
  *
  * @param error  the hypervisor's message for a failed guest, otherwise {@code null}
  * @param reason why a guest was skipped, otherwise {@code null}
@@ -23,8 +24,112 @@ public record VmStatus(int vmid, String name, GuestType type, GuestState status,
 
     static VmStatus of(GuestProgress g) {
         boolean skipped = g.status() == GuestState.SKIPPED;
-        return new VmStatus(g.vmid(), g.name(), g.type(), g.status(), g.sourceNode(), g.targetNode(), g.migrationType(),
-                g.alwaysOn(), skipped ? null : g.error(), skipped ? g.error() : null, g.note(), g.attempts(),
-                g.startedAt(), g.completedAt());
+        return builder(g.vmid()).name(g.name()).type(g.type()).status(g.status()).sourceNode(g.sourceNode())
+                .targetNode(g.targetNode()).migrationType(g.migrationType()).alwaysOn(g.alwaysOn())
+                .error(skipped ? null : g.error()).reason(skipped ? g.error() : null).note(g.note()).attempts(g.attempts())
+                .startedAt(g.startedAt()).completedAt(g.completedAt()).build();
+    }
+
+    /** A builder of guest {@code vmid}'s entry (to show or to fake a status): every other field empty until set. */
+    public static Builder builder(int vmid) {
+        return new Builder(vmid);
+    }
+
+    public Builder toBuilder() {
+        return new Builder(vmid).name(name).type(type).status(status).sourceNode(sourceNode).targetNode(targetNode)
+                .migrationType(migrationType).alwaysOn(alwaysOn).error(error).reason(reason).note(note).attempts(attempts)
+                .startedAt(startedAt).completedAt(completedAt);
+    }
+
+    /** Builds a {@link VmStatus} by field name. Not thread-safe. */
+    public static final class Builder {
+        private final int vmid;
+        private String name;
+        private GuestType type;
+        private GuestState status;
+        private String sourceNode;
+        private String targetNode;
+        private MigrationType migrationType;
+        private boolean alwaysOn;
+        private String error;
+        private String reason;
+        private String note;
+        private int attempts;
+        private Instant startedAt;
+        private Instant completedAt;
+
+        private Builder(int vmid) {
+            this.vmid = vmid;
+        }
+
+        public Builder name(String name) {
+            this.name = name;
+            return this;
+        }
+
+        public Builder type(GuestType type) {
+            this.type = type;
+            return this;
+        }
+
+        public Builder status(GuestState status) {
+            this.status = status;
+            return this;
+        }
+
+        public Builder sourceNode(String sourceNode) {
+            this.sourceNode = sourceNode;
+            return this;
+        }
+
+        public Builder targetNode(String targetNode) {
+            this.targetNode = targetNode;
+            return this;
+        }
+
+        public Builder migrationType(MigrationType migrationType) {
+            this.migrationType = migrationType;
+            return this;
+        }
+
+        public Builder alwaysOn(boolean alwaysOn) {
+            this.alwaysOn = alwaysOn;
+            return this;
+        }
+
+        public Builder error(String error) {
+            this.error = error;
+            return this;
+        }
+
+        public Builder reason(String reason) {
+            this.reason = reason;
+            return this;
+        }
+
+        public Builder note(String note) {
+            this.note = note;
+            return this;
+        }
+
+        public Builder attempts(int attempts) {
+            this.attempts = attempts;
+            return this;
+        }
+
+        public Builder startedAt(Instant startedAt) {
+            this.startedAt = startedAt;
+            return this;
+        }
+
+        public Builder completedAt(Instant completedAt) {
+            this.completedAt = completedAt;
+            return this;
+        }
+
+        public VmStatus build() {
+            return new VmStatus(vmid, name, type, status, sourceNode, targetNode, migrationType, alwaysOn, error, reason, note,
+                    attempts, startedAt, completedAt);
+        }
     }
 }

@@ -1,7 +1,9 @@
 package io.moxxie.core.plan;
 
 import io.moxxie.core.InvalidTargetException;
+import io.moxxie.core.InvalidTargetException.Reason;
 import io.moxxie.core.Checks;
+import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.Node;
@@ -13,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Decides, for every guest of a drain, whether it moves (where, how), stays (why) or cannot move (why).
@@ -60,10 +63,8 @@ public final class DrainPlanner {
     public DrainPlan plan(PlanningInput input) {
         DrainRequest request = input.request();
         String source = request.node();
-        Map<String, Node> nodes = new HashMap<>();
-        for (Node n : input.snapshot().nodes()) nodes.put(n.name(), n);
         Optional<String> explicit = request.targetNode();
-        if (!input.undrain()) explicit.ifPresent(t -> validateTarget(source, t, nodes, input));
+        if (!input.undrain()) checkTarget(request, input.snapshot(), input.nodesInMaintenance());
 
         List<PlanEntry> skips = new ArrayList<>();
         List<Pending> toPlace = new ArrayList<>();
@@ -186,14 +187,26 @@ public final class DrainPlanner {
         return sb.toString();
     }
 
-    private static void validateTarget(String source, String target, Map<String, Node> nodes, PlanningInput input) {
-        if (target.equals(source)) throw new InvalidTargetException(source, target, "it is the node being drained");
-        Node n = nodes.get(target);
-        if (n == null) throw new InvalidTargetException(source, target, "no such node in the cluster");
-        if (!n.online()) throw new InvalidTargetException(source, target, "the node is offline");
-        if (input.nodesInMaintenance().contains(target)) {
-            throw new InvalidTargetException(source, target, "the node is in maintenance");
+    /**
+     * Checks the request's explicit {@code targetNode}, if any, against the cluster: callers that plan later (after
+     * asking the hypervisor about each guest) refuse a bad target before any of that. {@link #plan} checks it too.
+     *
+     * @throws InvalidTargetException the target is unknown, the drained node, offline or in maintenance; its
+     *                                {@link InvalidTargetException#reason() reason} says which
+     */
+    public static void checkTarget(DrainRequest request, ClusterSnapshot snapshot, Set<String> nodesInMaintenance) {
+        Optional<String> explicit = request.targetNode();
+        if (explicit.isEmpty()) return;
+        String source = request.node();
+        String target = explicit.get();
+        if (target.equals(source)) throw new InvalidTargetException(source, target, Reason.SOURCE, List.of());
+        Optional<Node> n = snapshot.node(target);
+        if (n.isEmpty()) {
+            List<String> names = snapshot.nodes().stream().map(Node::name).sorted(Node.NAME_ORDER).toList();
+            throw new InvalidTargetException(source, target, Reason.UNKNOWN, names);
         }
+        if (!n.get().online()) throw new InvalidTargetException(source, target, Reason.OFFLINE, List.of());
+        if (nodesInMaintenance.contains(target)) throw new InvalidTargetException(source, target, Reason.IN_MAINTENANCE, List.of());
     }
 
     private record Pending(Guest guest, TagPolicy.Decision decision, MigrationPreconditions pre) {

@@ -1,5 +1,7 @@
 package io.moxxie.core.service;
 
+import io.moxxie.core.ValidationException;
+
 import dev.failsafe.Failsafe;
 import dev.failsafe.FailsafeException;
 import dev.failsafe.FailsafeExecutor;
@@ -148,6 +150,7 @@ public final class MaintenanceService implements AutoCloseable {
         Checks.notNull("request", request);
         ClusterSnapshot snapshot = read(client::snapshot);
         requireNode(snapshot, request.node());
+        requireUsableTarget(snapshot, request);
         return planDrain(snapshot, request).plan;
     }
 
@@ -163,7 +166,7 @@ public final class MaintenanceService implements AutoCloseable {
      */
     public DrainStatus drain(DrainRequest request) {
         Checks.notNull("request", request);
-        if (request.dryRun()) throw new IllegalArgumentException("dryRun requests are answered by plan(), not drain()");
+        if (request.dryRun()) throw new ValidationException("dryRun", true, "dryRun requests are answered by plan(), not drain()");
         ensureOpen();
         return startDrain(readCluster(), request);
     }
@@ -175,6 +178,7 @@ public final class MaintenanceService implements AutoCloseable {
     private DrainStatus startDrain(ClusterRead read, DrainRequest request) {
         ClusterSnapshot snapshot = read.snapshot();
         Node node = requireNode(snapshot, request.node());
+        requireUsableTarget(snapshot, request);
         failFastOnConflict(request.node());
         if (!node.online()) {
             throw new PreflightException(node.name(), "Node " + node.name() + " is offline: its guests cannot be migrated by Moxxie "
@@ -253,8 +257,8 @@ public final class MaintenanceService implements AutoCloseable {
         Optional<DrainRecord> last = store.drains(node, UNDRAIN_HISTORY).stream()
                 .filter(d -> d.operation() == Operation.DRAIN && d.status().finished()).findFirst();
         DrainRequest original = last.map(DrainRecord::request).orElse(DrainRequest.soft(node));
-        DrainRequest request = DrainRequest.builder(node).mode(original.mode()).parallel(original.parallel())
-                .maxConcurrent(original.maxConcurrent()).autoConcurrency(original.autoConcurrency()).allowOffline(original.allowOffline()).build();
+        DrainRequest request = DrainRequest.builder(node).mode(original.mode()).concurrency(original.concurrency())
+                .allowOffline(original.allowOffline()).build();
 
         List<Guest> back = new ArrayList<>();
         List<GuestProgress> left = new ArrayList<>();
@@ -465,6 +469,11 @@ public final class MaintenanceService implements AutoCloseable {
         return new ClusterRead(read(client::snapshot), at);
     }
 
+    /** A bad {@code targetNode} is refused before the conflict check and before the hypervisor is asked about guests. */
+    private void requireUsableTarget(ClusterSnapshot snapshot, DrainRequest request) {
+        if (request.targetNode().isPresent()) DrainPlanner.checkTarget(request, snapshot, nodesInMaintenance());
+    }
+
     private Planned planDrain(ClusterSnapshot snapshot, DrainRequest request) {
         List<Guest> onNode = snapshot.guestsOn(request.node());
         Map<Integer, MigrationPreconditions> pre = preconditions(onNode, request);
@@ -526,16 +535,15 @@ public final class MaintenanceService implements AutoCloseable {
         };
         String note = e.action() == PlanEntry.Action.MOVE ? e.reason() : null;
         String error = e.action() == PlanEntry.Action.MOVE ? null : e.reason();
-        return new GuestProgress(drainId, g.vmid(), g.name(), g.type(), g.node(), e.targetNode(), e.migrationType(), state,
-                e.alwaysOn(), g.haManaged(), g.running(), g.memory(), 0, null, error, note, null,
-                state.finished() ? now : null);
+        return GuestProgress.builder(drainId, g).targetNode(e.targetNode()).migrationType(e.migrationType()).status(state)
+                .alwaysOn(e.alwaysOn()).error(error).note(note).completedAt(state.finished() ? now : null).build();
     }
 
     private GuestProgress skipped(String drainId, GuestProgress moved, Guest now, String reason, Instant at) {
-        Guest g = now;
-        return new GuestProgress(drainId, moved.vmid(), moved.name(), moved.type(), g != null ? g.node() : moved.targetNode(), null, null,
-                GuestState.SKIPPED, moved.alwaysOn(), moved.haManaged(), g != null && g.running(), moved.memory(), 0, null,
-                reason, null, null, at);
+        return GuestProgress.builder(drainId, moved.vmid()).name(moved.name()).type(moved.type())
+                .sourceNode(now != null ? now.node() : moved.targetNode()).status(GuestState.SKIPPED).alwaysOn(moved.alwaysOn())
+                .haManaged(moved.haManaged()).wasRunning(now != null && now.running()).memory(moved.memory()).error(reason)
+                .completedAt(at).build();
     }
 
     private void ensureHeartbeat() {
@@ -671,7 +679,7 @@ public final class MaintenanceService implements AutoCloseable {
 
         /** This instance's identity as owner of drains; default {@code host:pid:random}. Keep it stable across restarts to recover at once. */
         public Builder ownerId(String ownerId) {
-            if (ownerId == null || ownerId.isBlank()) throw new IllegalArgumentException("ownerId cannot be empty, was '" + ownerId + "'");
+            if (ownerId == null || ownerId.isBlank()) throw new ValidationException("ownerId", ownerId, "ownerId cannot be empty, was '" + ownerId + "'");
             this.ownerId = ownerId;
             return this;
         }

@@ -1,5 +1,7 @@
 package io.moxxie.core.time;
 
+import io.moxxie.core.ValidationException;
+
 import io.moxxie.core.Checks;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,7 +38,7 @@ public final class RealTimeScheduler implements Scheduler, AutoCloseable {
         this.executor = executor;
         this.ownsExecutor = owns;
         this.clock = clock;
-        if (!(speed > 0)) throw new IllegalArgumentException("speed must be > 0, was " + speed);
+        if (!(speed > 0)) throw new ValidationException("speed", speed, "speed must be > 0, was " + speed);
         this.speed = speed;
         this.origin = clock.instant();
         this.originNanos = System.nanoTime();

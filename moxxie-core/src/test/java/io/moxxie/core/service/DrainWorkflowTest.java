@@ -1,6 +1,9 @@
 package io.moxxie.core.service;
 
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.DrainConflictException;
+import io.moxxie.core.InvalidTargetException;
 import io.moxxie.core.NotFoundException;
 import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.execution.DrainListener;
@@ -27,6 +30,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -46,7 +50,7 @@ class DrainWorkflowTest {
     @Test
     void softDrainLeavesMaintOkGuestsOnTheNodeAndLiveMigratesTheRest() {
         Env env = new Env();
-        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").maxConcurrent(3).build());
+        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.fixed(3)).build());
         assertThat(started.status()).isEqualTo(DrainState.IN_PROGRESS);
         assertThat(started.message()).isEqualTo("Draining node hv7 (soft mode)");
         assertThat(started.totalVMs()).isEqualTo(15);
@@ -80,7 +84,7 @@ class DrainWorkflowTest {
     @Test
     void hardDrainEmptiesTheNodeAndMovesMaintOkOfflineRestoringTheirPowerState() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(5).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5)).build());
         assertThat(s.message()).isEqualTo("Draining node hv7 (hard mode)");
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", s.drainId());
@@ -304,7 +308,7 @@ class DrainWorkflowTest {
     @Test
     void aTargetThatGoesOfflineMidDrainIsDroppedAndItsGuestsReplanned() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(2).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build());
         env.scheduler.runFor(Duration.ofSeconds(5));
         VmStatus inFlight = env.service.status("hv7", s.drainId()).vmStatus().stream()
                 .filter(v -> v.status() == GuestState.IN_PROGRESS && v.vmid() != 8600).findFirst().orElseThrow();
@@ -363,7 +367,7 @@ class DrainWorkflowTest {
     @Test
     void theWholeDrainHasATimeLimit() {
         Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().drainTimeout(Duration.ofSeconds(90)).build()));
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").parallel(false).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.serial()).build());
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", s.drainId());
         assertThat(done.status()).isEqualTo(DrainState.FAILED);
@@ -406,7 +410,7 @@ class DrainWorkflowTest {
     @Test
     void neverMoreThanMaxConcurrentOrThePerTargetLimitAndSlotsAreRefilledAtOnce() {
         Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().perTargetLimit(1).build()));
-        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(3).build());
+        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(3)).build());
         env.runUntilIdle();
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(3);
         assertThat(env.cluster.peakMigrationsPerTarget().values()).allMatch(p -> p <= 1);
@@ -424,7 +428,7 @@ class DrainWorkflowTest {
     @Test
     void autoConcurrencyRunsTheExecutorsChoiceAtOnceAndHalfOfItIntoOneTarget() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).autoConcurrency(true).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.auto()).build());
         env.runUntilIdle();
         assertThat(env.service.status("hv7", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(ExecutorConfig.defaults().autoConcurrency()).isEqualTo(6);
@@ -434,7 +438,7 @@ class DrainWorkflowTest {
     @Test
     void byDefaultNoTargetTakesMoreThanHalfTheStreamsRoundedUp() {
         Env env = new Env();
-        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(5).build());
+        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5)).build());
         env.runUntilIdle();
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(5);
         assertThat(env.cluster.peakMigrationsPerTarget().values()).allMatch(p -> p <= 3).anyMatch(p -> p == 3);
@@ -443,7 +447,7 @@ class DrainWorkflowTest {
     @Test
     void offlineMovesShutDownAheadWithoutTakingAMigrationSlot() {
         Env env = new Env();
-        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(2).build());
+        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build());
         env.runUntilIdle();
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(2);
         for (int vmid : MAINT_OK_ONLY) {
@@ -456,7 +460,7 @@ class DrainWorkflowTest {
     @Test
     void aGuestIsShutDownForItsOfflineMoveOnlyWhenItsMoveCanFollowSoon() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(5).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5)).build());
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", s.drainId());
         for (int vmid : MAINT_OK_ONLY) {
@@ -471,7 +475,7 @@ class DrainWorkflowTest {
     void aCancelWhileAGuestIsShutDownForItsMoveStartsItAgainWhereItIs() {
         Env env = new Env();
         env.cluster.ignoreShutdown(8300);
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).parallel(false).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.serial()).build());
         env.scheduler.runUntil(() -> env.service.status("hv7", s.drainId()).vmStatus().stream()
                 .anyMatch(v -> v.vmid() == 8300 && v.status() == GuestState.IN_PROGRESS), Duration.ofHours(1));
         env.service.cancel("hv7", s.drainId());
@@ -486,7 +490,7 @@ class DrainWorkflowTest {
     @Test
     void parallelFalseMovesOneGuestAtATime() {
         Env env = new Env();
-        env.service.drain(DrainRequest.builder("hv7").parallel(false).maxConcurrent(5).build());
+        env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.serial()).build());
         env.runUntilIdle();
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(1);
     }
@@ -502,7 +506,7 @@ class DrainWorkflowTest {
                 order.add(g.vmid());
             }
         });
-        env.service.drain(DrainRequest.builder("hv7").parallel(false).build());
+        env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.serial()).build());
         env.runUntilIdle();
         assertThat(order.subList(0, 6)).containsExactly(8201, 8600, 8200, 8202, 8214, 8400);
         // the rest by size: 8210 16G, 8211 16G, 8212 12G, 8500 8G, 8213 6G, 8401 2G
@@ -543,6 +547,32 @@ class DrainWorkflowTest {
         assertThat(done.vmStatus()).filteredOn(v -> v.status() == GuestState.FAILED)
                 .allSatisfy(v -> assertThat(v.error()).startsWith("No suitable target node found"));
         assertThat(done.vmStatus()).filteredOn(v -> v.status() == GuestState.COMPLETED).allSatisfy(v -> assertThat(v.targetNode()).isEqualTo("hv10"));
+    }
+
+    @Test
+    void aTargetNodeThatCannotTakeGuestsIsRefusedSayingWhyBeforeAnythingStarts() {
+        Env env = new Env();
+        env.service.enableMaintenance("hv8", "firmware", false);
+        env.cluster.setNodeOnline("hv9", false);
+        Map.of("hv77", InvalidTargetException.Reason.UNKNOWN, "hv8", InvalidTargetException.Reason.IN_MAINTENANCE,
+                "hv9", InvalidTargetException.Reason.OFFLINE).forEach((target, reason) -> {
+            DrainRequest request = DrainRequest.builder("hv7").targetNode(target).build();
+            assertThatThrownBy(() -> env.service.drain(request)).isInstanceOfSatisfying(InvalidTargetException.class, e -> {
+                assertThat(e.reason()).isEqualTo(reason);
+                assertThat(e.targetNode()).isEqualTo(target);
+            });
+            assertThatThrownBy(() -> env.service.plan(request)).isInstanceOf(InvalidTargetException.class);
+        });
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.builder("hv7").targetNode("hv77").build()))
+                .hasMessage("targetNode 'hv77' is not a node of the cluster (nodes: hv7, hv8, hv9, hv10)");
+        assertThat(env.service.drains("hv7", 10)).isEmpty();
+
+        // Bad input is answered before the node's state: a running drain does not hide an unknown target.
+        DrainStatus running = env.service.drain(DrainRequest.soft("hv7"));
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.builder("hv7").targetNode("hv77").build()))
+                .isInstanceOf(InvalidTargetException.class);
+        env.runUntilIdle();
+        assertThat(env.service.drains("hv7", 10)).extracting(DrainStatus::drainId).containsExactly(running.drainId());
     }
 
     @Test

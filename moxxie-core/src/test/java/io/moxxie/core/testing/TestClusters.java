@@ -1,7 +1,6 @@
 package io.moxxie.core.testing;
 
 import io.moxxie.core.model.Guest;
-import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.policy.TagPolicy;
@@ -24,8 +23,8 @@ public final class TestClusters {
     }
 
     public static Guest qemu(int vmid, String name, String node, int memGib, String tags) {
-        return new Guest(vmid, name, node, GuestType.QEMU, PowerState.RUNNING, TagPolicy.parseTags(tags), memGib * GIB,
-                memGib * GIB / 2, false, false, null);
+        return Guest.qemu(vmid, node).name(name).tags(TagPolicy.parseTags(tags)).memory(memGib * GIB).memoryUsed(memGib * GIB / 2)
+                .build();
     }
 
     public static Guest stoppedQemu(int vmid, String name, String node, int memGib, String tags) {
@@ -33,17 +32,16 @@ public final class TestClusters {
     }
 
     public static Guest lxc(int vmid, String name, String node, int memGib, String tags) {
-        return new Guest(vmid, name, node, GuestType.LXC, PowerState.RUNNING, TagPolicy.parseTags(tags), memGib * GIB,
-                memGib * GIB / 2, false, false, null);
+        return Guest.lxc(vmid, node).name(name).tags(TagPolicy.parseTags(tags)).memory(memGib * GIB).memoryUsed(memGib * GIB / 2)
+                .build();
     }
 
     public static Guest template(int vmid, String name, String node, int memGib) {
-        return new Guest(vmid, name, node, GuestType.QEMU, PowerState.STOPPED, List.of(), memGib * GIB, 0, true, false, null);
+        return Guest.qemu(vmid, node).name(name).status(PowerState.STOPPED).memory(memGib * GIB).template(true).build();
     }
 
     public static Guest ha(Guest g) {
-        return new Guest(g.vmid(), g.name(), g.node(), g.type(), g.status(), g.tags(), g.memory(), g.memoryUsed(), g.template(),
-                true, g.lock());
+        return g.toBuilder().haManaged(true).build();
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.moxxie.examples.bench;
 
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.model.GuestState;
 import io.moxxie.core.plan.DrainRequest;
@@ -48,7 +50,7 @@ final class RequestsPerGuest {
              MaintenanceService service = MaintenanceService.builder(client, new InMemoryMaintenanceStore()).scheduler(scheduler)
                      .planningRetryDelay(Duration.ofMillis(1)).ownerId("bench").build()) {
             api.clearCalls();
-            DrainRequest request = DrainRequest.builder("hv7").mode(hard ? "hard" : "soft").maxConcurrent(3).build();
+            DrainRequest request = DrainRequest.builder("hv7").mode(hard ? "hard" : "soft").concurrency(Concurrency.fixed(3)).build();
             DrainStatus started = service.drain(request);
             scheduler.runUntilIdle();
             DrainStatus done = service.status("hv7", started.drainId());

@@ -12,6 +12,7 @@ import io.moxxie.core.DrainConflictException;
 import io.moxxie.core.InvalidTargetException;
 import io.moxxie.core.MoxxieException;
 import io.moxxie.core.NotFoundException;
+import io.moxxie.core.ValidationException;
 import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.spi.HypervisorException;
@@ -219,8 +220,16 @@ final class HttpApi implements HttpHandler {
             }
             return error(409, pf.getMessage(), pf.blocked().isEmpty() ? null : "force", extra);
         }
-        if (e instanceof InvalidTargetException it) return error(409, it.getMessage(), "targetNode", null);
-        if (e instanceof IllegalArgumentException) return error(400, e.getMessage(), fieldOf(e.getMessage()), null);
+        if (e instanceof InvalidTargetException it) {
+            // A target that is no node or the node itself is bad input; one offline or in maintenance may do later.
+            int status = switch (it.reason()) {
+                case UNKNOWN, SOURCE -> 400;
+                case OFFLINE, IN_MAINTENANCE -> 409;
+            };
+            return error(status, it.getMessage(), "targetNode", null);
+        }
+        if (e instanceof ValidationException v) return error(400, v.getMessage(), v.field(), null);
+        if (e instanceof IllegalArgumentException) return error(400, e.getMessage(), null, null);
         if (e instanceof StoreException) {
             log.error("Store failure", e);
             return error(503, "maintenance store unavailable: " + e.getMessage(), null, null);
@@ -235,14 +244,6 @@ final class HttpApi implements HttpHandler {
         }
         log.error("Unexpected failure", e);
         return error(500, "internal error: " + e, null, null);
-    }
-
-    /** Core's argument messages start with the field's name ("maxConcurrent must be between 1 and 64, was 0"). */
-    private static String fieldOf(String message) {
-        if (message == null) return null;
-        int sp = message.indexOf(' ');
-        String first = sp < 0 ? message : message.substring(0, sp);
-        return first.matches("[a-z][a-zA-Z0-9]*") ? first : null;
     }
 
     Response error(int status, String message, String field, ObjectNode extra) {

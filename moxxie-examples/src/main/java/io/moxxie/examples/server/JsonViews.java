@@ -27,24 +27,7 @@ final class JsonViews {
     }
 
     /** hv7, hv8, hv9, hv10: names compared with their numbers as numbers, as an operator reads them. */
-    static final java.util.Comparator<String> NATURAL = (a, b) -> {
-        int i = 0, j = 0;
-        while (i < a.length() && j < b.length()) {
-            char x = a.charAt(i), y = b.charAt(j);
-            if (Character.isDigit(x) && Character.isDigit(y)) {
-                int si = i, sj = j;
-                while (i < a.length() && Character.isDigit(a.charAt(i))) i++;
-                while (j < b.length() && Character.isDigit(b.charAt(j))) j++;
-                int c = new java.math.BigInteger(a.substring(si, i)).compareTo(new java.math.BigInteger(b.substring(sj, j)));
-                if (c != 0) return c;
-            } else {
-                if (x != y) return Character.compare(x, y);
-                i++;
-                j++;
-            }
-        }
-        return Integer.compare(a.length() - i, b.length() - j);
-    };
+    static final java.util.Comparator<String> NATURAL = io.moxxie.core.model.Node.NAME_ORDER;
 
     static String time(Instant t) {
         return t == null ? null : t.truncatedTo(ChronoUnit.SECONDS).toString();
