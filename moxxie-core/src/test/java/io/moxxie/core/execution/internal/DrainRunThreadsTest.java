@@ -2,6 +2,7 @@ package io.moxxie.core.execution.internal;
 
 import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.execution.DrainStatus;
+import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.GuestState;
@@ -38,7 +39,7 @@ class DrainRunThreadsTest {
                         finished.complete(status);
                     }
                 });
-                DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(5).build());
+                DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5)).build());
                 while (!finished.isDone()) {
                     DrainStatus now = service.status("hv7", started.drainId());
                     assertThat(now.totalVMs()).isEqualTo(HV7_GUESTS.size());
