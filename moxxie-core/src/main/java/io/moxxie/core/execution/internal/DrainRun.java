@@ -75,9 +75,11 @@ public final class DrainRun implements RunningDrain {
     private final Set<Integer> inFlight = new HashSet<>();
     /** Guests holding a migration slot: only these count against the concurrency limits. */
     private final Set<Integer> slots = new HashSet<>();
-    /** Guests being shut down ahead of their offline move, and those already shut down for it. */
+    /** Guests being shut down ahead of their offline move, and those already shut down for it (as found down). */
     private final Set<Integer> preparing = new HashSet<>();
-    private final Set<Integer> prepared = new HashSet<>();
+    private final Map<Integer, Guest> prepared = new HashMap<>();
+    /** Guests shut down for a move that will not happen now (cancel, drain time limit), being started again where they are. */
+    private final Set<Integer> restarting = new HashSet<>();
     private final Map<String, Integer> perTarget = new HashMap<>();
     private final Map<Integer, Set<String>> triedTargets = new HashMap<>();
     /** The nodes this drain sent a migrate request of the guest to, until its move ends: a guest found there has moved. */
@@ -183,21 +185,52 @@ public final class DrainRun implements RunningDrain {
         return finished;
     }
 
-    /** Stops starting new moves at once; moves in flight finish. The drain then ends {@code cancelled}. */
+    /**
+     * Stops starting new moves at once; moves in flight finish, and guests already shut down for a move that will not
+     * happen now are started again where they are. The drain then ends {@code cancelled}.
+     */
     @Override
     public void cancel() {
         int inFlightNow;
+        List<GuestProgress> notStarted = new ArrayList<>();
+        Map<GuestProgress, Guest> toRestore;
         synchronized (this) {
             if (finished || abandoned || cancelled) return;
             cancelled = true;
-            for (GuestProgress g : queue) outcomes.put(outcomes.get(g.vmid()).withNote("not started: drain cancelled"));
+            toRestore = takeDownGuests();
+            for (GuestProgress g : queue) {
+                GuestProgress noted = outcomes.get(g.vmid()).withNote("not started: drain cancelled");
+                outcomes.put(noted);
+                notStarted.add(noted);
+            }
             queue.clear();
             inFlightNow = inFlight.size();
             if (inFlightNow > 0) outcomes.message(cancellingMessage());
         }
-        journal.withDrainMdc(() -> log.info("Drain {} of node {} cancelled; {} migrations in flight will finish", drainId, node, inFlightNow));
+        journal.withDrainMdc(() -> log.info("Drain {} of node {} cancelled; {} migrations in flight will finish, {} guests shut down for their move"
+                + " are started again", drainId, node, inFlightNow - toRestore.size(), toRestore.size()));
+        for (GuestProgress g : notStarted) journal.save(g);
         if (inFlightNow > 0) writeDrain();
+        toRestore.forEach(this::restoreAfterStop);
         maybeFinish();
+    }
+
+    /**
+     * Under the lock: the guests shut down ahead of their move and waiting in the queue for a slot, taken out of the
+     * queue to be started again where they are (the drain stops before they move). They stay in flight until started.
+     */
+    private Map<GuestProgress, Guest> takeDownGuests() {
+        assert Thread.holdsLock(this);
+        Map<GuestProgress, Guest> down = new java.util.LinkedHashMap<>();
+        for (var e : new ArrayList<>(prepared.entrySet())) {
+            GuestProgress g = outcomes.get(e.getKey());
+            if (!queue.remove(g)) continue;
+            prepared.remove(e.getKey());
+            inFlight.add(e.getKey());
+            restarting.add(e.getKey());
+            down.put(g, e.getValue());
+        }
+        return down;
     }
 
     /** Under the lock: cancelled, and moves in flight have not ended yet. */
@@ -218,7 +251,8 @@ public final class DrainRun implements RunningDrain {
             StringBuilder w = new StringBuilder("VM ").append(vmid);
             if (!g.name().isEmpty()) w.append(" (").append(g.name()).append(')');
             TaskRef task = tasks.get(vmid);
-            if (preparing.contains(vmid)) w.append(" shutting down for its move to ").append(g.targetNode());
+            if (restarting.contains(vmid)) w.append(" being started again on ").append(g.sourceNode()).append(" (shut down for its move)");
+            else if (preparing.contains(vmid)) w.append(" shutting down for its move to ").append(g.targetNode());
             else if (slots.contains(vmid)) w.append(" migrating to ").append(g.targetNode());
             else w.append(" finishing its move to ").append(g.targetNode());
             if (task != null && slots.contains(vmid)) w.append(", task ").append(task.id()).append(" on ").append(task.node());
@@ -305,12 +339,12 @@ public final class DrainRun implements RunningDrain {
         Map<String, Integer> targets = new HashMap<>(perTarget);
         Map<String, Integer> claimed = new HashMap<>(perTarget);
         List<GuestProgress> down = new ArrayList<>();
-        for (Set<Integer> set : List.of(preparing, prepared)) {
+        for (Set<Integer> set : List.of(preparing, prepared.keySet())) {
             for (int vmid : set) {
                 GuestProgress g = outcomes.get(vmid);
                 if (!queue.contains(g)) continue;
                 claimed.merge(g.targetNode(), 1, Integer::sum);
-                if (set == prepared) down.add(g);
+                if (set != preparing) down.add(g);
             }
         }
         List<GuestProgress> starting = new ArrayList<>();
@@ -326,7 +360,7 @@ public final class DrainRun implements RunningDrain {
         StartOrder.Pass order = startOrder.pass(queue, holdingSlots, starting);
         for (int position = 1; order.hasNext() && (freeSlots > 0 || position <= nextInLine); position++) {
             GuestProgress g = outcomes.get(order.next().vmid());
-            if (preparing.contains(g.vmid()) || prepared.contains(g.vmid()) || starting.contains(g)) continue;
+            if (preparing.contains(g.vmid()) || prepared.containsKey(g.vmid()) || starting.contains(g)) continue;
             boolean laneLeft = claimed.getOrDefault(g.targetNode(), 0) < perTargetLimit;
             if (needsShutdown(g)) {
                 // Down only when its move can follow soon: among the next in line, and a lane of its target left for it.
@@ -341,7 +375,7 @@ public final class DrainRun implements RunningDrain {
             }
             if (freeSlots == 0 || targets.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
             GuestProgress chosen = order.choose(g, x -> !needsShutdown(x)
-                    && !starting.contains(x) && !preparing.contains(x.vmid()) && !prepared.contains(x.vmid())
+                    && !starting.contains(x) && !preparing.contains(x.vmid()) && !prepared.containsKey(x.vmid())
                     && targets.getOrDefault(x.targetNode(), 0) < perTargetLimit);
             freeSlots--;
             targets.merge(chosen.targetNode(), 1, Integer::sum);
@@ -354,7 +388,7 @@ public final class DrainRun implements RunningDrain {
             inFlight.add(g.vmid());
             slots.add(g.vmid());
             perTarget.merge(g.targetNode(), 1, Integer::sum);
-            boolean isDown = prepared.contains(g.vmid());
+            boolean isDown = prepared.containsKey(g.vmid());
             GuestProgress started = isDown ? g : g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
             outcomes.put(started);
             toStart.add(new Start(started, !isDown));
@@ -404,7 +438,8 @@ public final class DrainRun implements RunningDrain {
                 preparing.remove(p.vmid());
                 limits.remove(p.vmid());
                 stopRequested = cancelled || deadlinePassed;
-                if (error == null && !stopRequested) prepared.add(p.vmid());
+                if (error == null && !stopRequested) prepared.put(p.vmid(), g);
+                if (error == null && stopRequested) restarting.add(p.vmid());
             }
             if (abandoned()) return;
             if (error != null) {
@@ -426,6 +461,7 @@ public final class DrainRun implements RunningDrain {
             GuestProgress updated;
             synchronized (this) {
                 inFlight.remove(p.vmid());
+                restarting.remove(p.vmid());
                 GuestProgress cur = outcomes.get(p.vmid());
                 String note = error == null ? "shut down for its move, started again on " + g.node() + " (drain stopped before it moved)"
                         : "shut down for its move; could not be started again on " + g.node() + ": " + Async.unwrap(error).getMessage();
@@ -587,9 +623,11 @@ public final class DrainRun implements RunningDrain {
 
     private void onDrainDeadline() {
         List<GuestProgress> failedNow = new ArrayList<>();
+        Map<GuestProgress, Guest> toRestore;
         synchronized (this) {
             if (finished || abandoned) return;
             deadlinePassed = true;
+            toRestore = takeDownGuests();
             String msg = "drain time limit of " + human(config.drainTimeout()) + " (drainTimeout) reached before this guest was started";
             for (GuestProgress g : queue) {
                 GuestProgress f = g.failed(msg, scheduler.now());
@@ -602,6 +640,7 @@ public final class DrainRun implements RunningDrain {
             journal.save(f);
             journal.tell(l -> l.guestFailed(drainId, f));
         }
+        toRestore.forEach(this::restoreAfterStop);
         maybeFinish();
     }
 
