@@ -80,6 +80,11 @@ public final class DrainRun implements RunningDrain {
     private final Map<Integer, Guest> prepared = new HashMap<>();
     /** Guests shut down for a move that will not happen now (cancel, drain time limit), being started again where they are. */
     private final Set<Integer> restarting = new HashSet<>();
+    /**
+     * Guests whose failed move is being re-planned on another target: kept in flight until they are queued again or
+     * failed, so that a cancel meanwhile does not end the drain with their entry in progress.
+     */
+    private final Set<Integer> replanning = new HashSet<>();
     private final Map<String, Integer> perTarget = new HashMap<>();
     private final Map<Integer, Set<String>> triedTargets = new HashMap<>();
     /** The nodes this drain sent a migrate request of the guest to, until its move ends: a guest found there has moved. */
@@ -251,7 +256,8 @@ public final class DrainRun implements RunningDrain {
             StringBuilder w = new StringBuilder("VM ").append(vmid);
             if (!g.name().isEmpty()) w.append(" (").append(g.name()).append(')');
             TaskRef task = tasks.get(vmid);
-            if (restarting.contains(vmid)) w.append(" being started again on ").append(g.sourceNode()).append(" (shut down for its move)");
+            if (replanning.contains(vmid)) w.append(" choosing another target after its move to ").append(g.targetNode()).append(" failed");
+            else if (restarting.contains(vmid)) w.append(" being started again on ").append(g.sourceNode()).append(" (shut down for its move)");
             else if (preparing.contains(vmid)) w.append(" shutting down for its move to ").append(g.targetNode());
             else if (slots.contains(vmid)) w.append(" migrating to ").append(g.targetNode());
             else w.append(" finishing its move to ").append(g.targetNode());
@@ -567,6 +573,10 @@ public final class DrainRun implements RunningDrain {
             triedTargets.computeIfAbsent(vmid, k -> new HashSet<>()).add(started.targetNode());
             int failures = kind == GuestFailure.Kind.RETRY_ELSEWHERE ? failedAttempts.merge(vmid, 1, Integer::sum) : 0;
             retry = kind != GuestFailure.Kind.FINAL && !cancelled && !deadlinePassed && failures <= config.retriesOnNewTarget();
+            if (retry) {
+                inFlight.add(vmid);
+                replanning.add(vmid);
+            }
         }
         if (retry) {
             journal.withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: {}; retrying on another target", vmid,
@@ -580,6 +590,9 @@ public final class DrainRun implements RunningDrain {
     private void fail(GuestProgress started, String message) {
         GuestProgress failed;
         synchronized (this) {
+            // Also the end of a re-planning (see retryElsewhere): recorded before the drain may finish.
+            inFlight.remove(started.vmid());
+            replanning.remove(started.vmid());
             askedTargets.remove(started.vmid());
             failed = outcomes.get(started.vmid()).failed(message, scheduler.now());
             outcomes.put(failed);
@@ -679,7 +692,11 @@ public final class DrainRun implements RunningDrain {
                 arrived = askedTargets.getOrDefault(started.vmid(), Set.of()).contains(now);
             }
             if (arrived) {
-                if (!requeue(started, now, started.migrationType())) return;
+                if (!requeue(started, now, started.migrationType())) {
+                    // It moved, by a request whose answer was lost: a move in flight, finished even when the drain stops.
+                    finishArrived(started, now);
+                    return;
+                }
                 journal.withGuestMdc(started.vmid(), () -> log.info("VM {} is on {}, where this drain asked it to go: its move is verified there",
                         started.vmid(), now));
                 pump();
@@ -691,19 +708,54 @@ public final class DrainRun implements RunningDrain {
                 fail(started, message + (e == null ? "" : " (no other target: " + e.reason() + ")"));
                 return;
             }
-            if (!requeue(started, e.targetNode(), e.migrationType())) return;
+            if (!requeue(started, e.targetNode(), e.migrationType())) {
+                String why;
+                synchronized (this) {
+                    why = stopReason();
+                }
+                fail(started, message + " (not retried: " + why + ")");
+                return;
+            }
             journal.withGuestMdc(started.vmid(), () -> log.info("VM {} will be retried on {}", started.vmid(), e.targetNode()));
             pump();
         });
     }
 
-    /** Puts the guest back in the queue for {@code target}; false when the drain was cancelled or ended meanwhile. */
+    /**
+     * Puts the guest back in the queue for {@code target}, ending its re-planning; false when the drain was cancelled
+     * or ran out of time meanwhile (then the guest stays in flight: its caller ends its entry).
+     */
     private synchronized boolean requeue(GuestProgress started, String target, MigrationType type) {
-        if (cancelled || finished) return false;
+        if (cancelled || deadlinePassed || finished) return false;
+        inFlight.remove(started.vmid());
+        replanning.remove(started.vmid());
         GuestProgress again = outcomes.get(started.vmid()).pendingAgain(target, type);
         outcomes.put(again);
         queue.add(again);
         return true;
+    }
+
+    /** Under the lock: why no new move starts. */
+    private String stopReason() {
+        assert Thread.holdsLock(this);
+        return cancelled ? "drain cancelled" : "drain time limit of " + human(config.drainTimeout()) + " (drainTimeout) reached";
+    }
+
+    /**
+     * A guest found where this drain asked it to go while the drain stops: its move is verified there and it is brought
+     * to its power state, outside the slots (no new migration starts), as a move in flight would be.
+     */
+    private void finishArrived(GuestProgress started, String at) {
+        GuestProgress again;
+        synchronized (this) {
+            if (finished) return;
+            replanning.remove(started.vmid());
+            GuestProgress cur = outcomes.get(started.vmid());
+            again = cur.pendingAgain(at, cur.migrationType()).started(at, cur.migrationType(), cur.attempts(), scheduler.now());
+            outcomes.put(again);
+        }
+        journal.save(again);
+        scheduler.execute(() -> runGuest(again));
     }
 
     /** Targets that are offline now, or gone: no new move goes there, and pending guests planned there are re-planned. */
@@ -755,6 +807,8 @@ public final class DrainRun implements RunningDrain {
         Map<String, Long> reserved = new HashMap<>();
         synchronized (this) {
             for (int vmid : inFlight) {
+                // A guest being re-planned goes to no target yet (its entry names the one that failed).
+                if (replanning.contains(vmid)) continue;
                 GuestProgress g = outcomes.get(vmid);
                 reserved.merge(g.targetNode(), g.memory(), Long::sum);
             }
