@@ -492,6 +492,59 @@ class DrainWorkflowTest {
         assertThat(done.vm(8300).note()).contains("started again on hv7");
     }
 
+    /** A guest down for its offline move and waiting for a slot when the drain is cancelled runs again where it was. */
+    @Test
+    void aCancelWhileAGuestShutDownAheadWaitsForASlotStartsItAgainWhereItIs() {
+        for (Concurrency concurrency : List.of(Concurrency.serial(), Concurrency.fixed(2))) {
+            Env env = new Env();
+            Set<Integer> runningBefore = HV7_GUESTS.stream().filter(v -> env.guest(v).running()).collect(Collectors.toSet());
+            DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(concurrency).build());
+            // Down for its move on its source, in progress, while the slots are taken by other moves.
+            java.util.function.Supplier<List<Integer>> waitingDown = () -> {
+                DrainStatus now = env.service.status("hv7", s.drainId());
+                return MAINT_OK_ONLY.stream().filter(v -> now.vm(v).status() == GuestState.IN_PROGRESS
+                        && env.nodeOf(v).equals("hv7") && env.guest(v).status() == PowerState.STOPPED).sorted().toList();
+            };
+            // Down for two of the shutdown's looks at it (pollMaxDelay, 10 s): no longer shutting down, queued for a slot.
+            Map<Integer, Instant> downSince = new java.util.HashMap<>();
+            java.util.function.BooleanSupplier waitsForASlot = () -> {
+                List<Integer> now = waitingDown.get();
+                downSince.keySet().retainAll(now);
+                now.forEach(v -> downSince.putIfAbsent(v, env.scheduler.now()));
+                return downSince.values().stream().anyMatch(t -> !t.plusSeconds(20).isAfter(env.scheduler.now()));
+            };
+            assertThat(env.scheduler.runUntil(waitsForASlot, Duration.ofHours(1))).as("%s: a guest down waits for a slot", concurrency).isTrue();
+            List<Integer> down = waitingDown.get();
+
+            env.service.cancel("hv7", s.drainId());
+            env.runUntilIdle();
+
+            DrainStatus done = env.service.status("hv7", s.drainId());
+            assertThat(done.status()).isEqualTo(DrainState.CANCELLED);
+            assertThat(done.vmStatus()).as("%s", concurrency).noneMatch(v -> v.status() == GuestState.IN_PROGRESS);
+            for (int vmid : runningBefore) {
+                VmStatus v = done.vm(vmid);
+                if (v.status() == GuestState.COMPLETED) continue;
+                assertThat(env.nodeOf(vmid)).as("%s: VM %s not moved stays on its source", concurrency, vmid).isEqualTo("hv7");
+                assertThat(env.guest(vmid).status()).as("%s: VM %s (%s) runs again", concurrency, vmid, v).isEqualTo(PowerState.RUNNING);
+            }
+            for (int vmid : down) {
+                VmStatus v = done.vm(vmid);
+                assertThat(v.status()).as("%s", v).isEqualTo(GuestState.PENDING);
+                assertThat(v.note()).as("%s", v).contains("started again on hv7");
+            }
+            long moved = done.vmStatus().stream().filter(v -> v.status() == GuestState.COMPLETED).count();
+            long skipped = done.vmStatus().stream().filter(v -> v.status() == GuestState.SKIPPED).count();
+            long notStarted = done.vmStatus().stream().filter(v -> v.status() == GuestState.PENDING).count();
+            assertThat(moved).isEqualTo(HV7_GUESTS.stream().filter(v -> !env.nodeOf(v).equals("hv7")).count());
+            assertThat(done.completedVMs()).isEqualTo(moved + skipped);
+            assertThat(done.failedVMs()).isZero();
+            assertThat(moved + skipped + notStarted).isEqualTo(done.totalVMs());
+            assertThat(done.message()).isEqualTo("Drain of hv7 cancelled: " + moved + " migrated, " + skipped + " skipped, 0 failed, "
+                    + notStarted + " not started");
+        }
+    }
+
     @Test
     void parallelFalseMovesOneGuestAtATime() {
         Env env = new Env();

@@ -49,7 +49,7 @@ public final class TestClusters {
      * a container, a stopped guest, an HA-managed guest), and hv8, hv9, hv10 with guests of their own.
      * 256 GiB per node; a hard drain of hv7 fits on the others.
      */
-    public static SimulatedCluster.Builder guideCluster(VirtualScheduler scheduler) {
+    public static SimulatedCluster.Builder guideCluster(io.moxxie.core.time.Scheduler scheduler) {
         SimulatedCluster.Builder b = SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT);
         for (String n : List.of("hv7", "hv8", "hv9", "hv10")) b.node(n, 256 * GIB, 32);
         b.guest(qemu(8200, "web-prod-01", "hv7", 8, "always-on,env-prod,client-acme"));

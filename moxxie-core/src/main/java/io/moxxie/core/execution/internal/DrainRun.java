@@ -82,12 +82,19 @@ public final class DrainRun implements RunningDrain {
     private final Set<Integer> inFlight = new HashSet<>();
     /** Guests holding a migration slot: only these count against the concurrency limits. */
     private final Set<Integer> slots = new HashSet<>();
-    /** Guests being shut down ahead of their offline move, and those already shut down for it. */
+    /** Guests being shut down ahead of their offline move, and those already shut down for it (as found down). */
     private final Set<Integer> preparing = new HashSet<>();
-    private final Set<Integer> prepared = new HashSet<>();
+    private final Map<Integer, Guest> prepared = new HashMap<>();
+    /** Guests shut down for a move that will not happen now (cancel, drain time limit), being started again where they are. */
+    private final Set<Integer> restarting = new HashSet<>();
+    /**
+     * Guests whose failed move is being re-planned on another target: kept in flight until they are queued again or
+     * failed, so that a cancel meanwhile does not end the drain with their entry in progress.
+     */
+    private final Set<Integer> replanning = new HashSet<>();
     private final Map<String, Integer> perTarget = new HashMap<>();
     private final Map<Integer, Set<String>> triedTargets = new HashMap<>();
-    /** The nodes this drain sent a migrate request of the guest to: a guest found there has moved. */
+    /** The nodes this drain sent a migrate request of the guest to, until its move ends: a guest found there has moved. */
     private final Map<Integer, Set<String>> askedTargets = new HashMap<>();
     private final Set<String> droppedTargets = new HashSet<>();
     private final Map<Integer, Integer> failedAttempts = new HashMap<>();
@@ -215,21 +222,52 @@ public final class DrainRun implements RunningDrain {
         return ended;
     }
 
-    /** Stops starting new moves at once; moves in flight finish. The drain then ends {@code cancelled}. */
+    /**
+     * Stops starting new moves at once; moves in flight finish, and guests already shut down for a move that will not
+     * happen now are started again where they are. The drain then ends {@code cancelled}.
+     */
     @Override
     public void cancel() {
         int inFlightNow;
+        List<GuestProgress> notStarted = new ArrayList<>();
+        Map<GuestProgress, Guest> toRestore;
         synchronized (this) {
             if (finished || abandoned || cancelled) return;
             cancelled = true;
-            for (GuestProgress g : queue) outcomes.put(outcomes.get(g.vmid()).withNote("not started: drain cancelled"));
+            toRestore = takeDownGuests();
+            for (GuestProgress g : queue) {
+                GuestProgress noted = outcomes.get(g.vmid()).withNote("not started: drain cancelled");
+                outcomes.put(noted);
+                notStarted.add(noted);
+            }
             queue.clear();
             inFlightNow = inFlight.size();
             if (inFlightNow > 0) outcomes.message(cancellingMessage());
         }
-        journal.withDrainMdc(() -> log.info("Drain {} of node {} cancelled; {} migrations in flight will finish", drainId, node, inFlightNow));
+        journal.withDrainMdc(() -> log.info("Drain {} of node {} cancelled; {} migrations in flight will finish, {} guests shut down for their move"
+                + " are started again", drainId, node, inFlightNow - toRestore.size(), toRestore.size()));
+        for (GuestProgress g : notStarted) journal.save(g);
         if (inFlightNow > 0) writeDrain();
+        toRestore.forEach(this::restoreAfterStop);
         maybeFinish();
+    }
+
+    /**
+     * Under the lock: the guests shut down ahead of their move and waiting in the queue for a slot, taken out of the
+     * queue to be started again where they are (the drain stops before they move). They stay in flight until started.
+     */
+    private Map<GuestProgress, Guest> takeDownGuests() {
+        assert Thread.holdsLock(this);
+        Map<GuestProgress, Guest> down = new java.util.LinkedHashMap<>();
+        for (var e : new ArrayList<>(prepared.entrySet())) {
+            GuestProgress g = outcomes.get(e.getKey());
+            if (!queue.remove(g)) continue;
+            prepared.remove(e.getKey());
+            inFlight.add(e.getKey());
+            restarting.add(e.getKey());
+            down.put(g, e.getValue());
+        }
+        return down;
     }
 
     /** Under the lock: cancelled, and moves in flight have not ended yet. */
@@ -250,7 +288,9 @@ public final class DrainRun implements RunningDrain {
             StringBuilder w = new StringBuilder("VM ").append(vmid);
             if (!g.name().isEmpty()) w.append(" (").append(g.name()).append(')');
             TaskRef task = tasks.get(vmid);
-            if (preparing.contains(vmid)) w.append(" shutting down for its move to ").append(g.targetNode());
+            if (replanning.contains(vmid)) w.append(" choosing another target after its move to ").append(g.targetNode()).append(" failed");
+            else if (restarting.contains(vmid)) w.append(" being started again on ").append(g.sourceNode()).append(" (shut down for its move)");
+            else if (preparing.contains(vmid)) w.append(" shutting down for its move to ").append(g.targetNode());
             else if (slots.contains(vmid)) w.append(" migrating to ").append(g.targetNode());
             else w.append(" finishing its move to ").append(g.targetNode());
             if (task != null && slots.contains(vmid)) w.append(", task ").append(task.id()).append(" on ").append(task.node());
@@ -448,12 +488,12 @@ public final class DrainRun implements RunningDrain {
         Map<String, Integer> targets = new HashMap<>(perTarget);
         Map<String, Integer> claimed = new HashMap<>(perTarget);
         List<GuestProgress> down = new ArrayList<>();
-        for (Set<Integer> set : List.of(preparing, prepared)) {
+        for (Set<Integer> set : List.of(preparing, prepared.keySet())) {
             for (int vmid : set) {
                 GuestProgress g = outcomes.get(vmid);
                 if (!queue.contains(g)) continue;
                 claimed.merge(g.targetNode(), 1, Integer::sum);
-                if (set == prepared) down.add(g);
+                if (set != preparing) down.add(g);
             }
         }
         List<GuestProgress> starting = new ArrayList<>();
@@ -469,7 +509,7 @@ public final class DrainRun implements RunningDrain {
         StartOrder.Pass order = startOrder.pass(queue, holdingSlots, starting);
         for (int position = 1; order.hasNext() && (freeSlots > 0 || position <= nextInLine); position++) {
             GuestProgress g = outcomes.get(order.next().vmid());
-            if (preparing.contains(g.vmid()) || prepared.contains(g.vmid()) || starting.contains(g)) continue;
+            if (preparing.contains(g.vmid()) || prepared.containsKey(g.vmid()) || starting.contains(g)) continue;
             boolean laneLeft = claimed.getOrDefault(g.targetNode(), 0) < perTargetLimit;
             if (needsShutdown(g)) {
                 // Down only when its move can follow soon: among the next in line, and a lane of its target left for it.
@@ -484,7 +524,7 @@ public final class DrainRun implements RunningDrain {
             }
             if (freeSlots == 0 || targets.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
             GuestProgress chosen = order.choose(g, x -> !needsShutdown(x)
-                    && !starting.contains(x) && !preparing.contains(x.vmid()) && !prepared.contains(x.vmid())
+                    && !starting.contains(x) && !preparing.contains(x.vmid()) && !prepared.containsKey(x.vmid())
                     && targets.getOrDefault(x.targetNode(), 0) < perTargetLimit);
             freeSlots--;
             targets.merge(chosen.targetNode(), 1, Integer::sum);
@@ -497,7 +537,7 @@ public final class DrainRun implements RunningDrain {
             inFlight.add(g.vmid());
             slots.add(g.vmid());
             perTarget.merge(g.targetNode(), 1, Integer::sum);
-            boolean isDown = prepared.contains(g.vmid());
+            boolean isDown = prepared.containsKey(g.vmid());
             GuestProgress started = isDown ? g : g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
             outcomes.put(started);
             toStart.add(new Start(started, !isDown));
@@ -547,7 +587,8 @@ public final class DrainRun implements RunningDrain {
                 preparing.remove(p.vmid());
                 limits.remove(p.vmid());
                 stopRequested = cancelled || deadlinePassed;
-                if (error == null && !stopRequested) prepared.add(p.vmid());
+                if (error == null && !stopRequested) prepared.put(p.vmid(), g);
+                if (error == null && stopRequested) restarting.add(p.vmid());
             }
             if (abandoned()) return;
             if (error != null) {
@@ -569,6 +610,7 @@ public final class DrainRun implements RunningDrain {
             GuestProgress updated;
             synchronized (this) {
                 inFlight.remove(p.vmid());
+                restarting.remove(p.vmid());
                 GuestProgress cur = outcomes.get(p.vmid());
                 String note = error == null ? "shut down for its move, started again on " + g.node() + " (drain stopped before it moved)"
                         : "shut down for its move; could not be started again on " + g.node() + ": " + Async.unwrap(error).getMessage();
@@ -648,6 +690,7 @@ public final class DrainRun implements RunningDrain {
             String progress;
             synchronized (this) {
                 release(started);
+                askedTargets.remove(vmid);
                 done = outcomes.get(vmid).completed(guest.node(), scheduler.now());
                 outcomes.put(done);
                 progress = outcomes.progressMessage();
@@ -674,6 +717,10 @@ public final class DrainRun implements RunningDrain {
             triedTargets.computeIfAbsent(vmid, k -> new HashSet<>()).add(started.targetNode());
             int failures = kind == GuestFailure.Kind.RETRY_ELSEWHERE ? failedAttempts.merge(vmid, 1, Integer::sum) : 0;
             retry = kind != GuestFailure.Kind.FINAL && !cancelled && !deadlinePassed && failures <= config.retriesOnNewTarget();
+            if (retry) {
+                inFlight.add(vmid);
+                replanning.add(vmid);
+            }
         }
         if (retry) {
             journal.withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: Migration failed: {}; retrying on another target", vmid,
@@ -687,6 +734,10 @@ public final class DrainRun implements RunningDrain {
     private void fail(GuestProgress started, String message) {
         GuestProgress failed;
         synchronized (this) {
+            // Also the end of a re-planning (see retryElsewhere): recorded before the drain may finish.
+            inFlight.remove(started.vmid());
+            replanning.remove(started.vmid());
+            askedTargets.remove(started.vmid());
             failed = outcomes.get(started.vmid()).failed(message, scheduler.now());
             outcomes.put(failed);
             outcomes.message(currentMessage());
@@ -759,9 +810,11 @@ public final class DrainRun implements RunningDrain {
 
     private void onDrainDeadline() {
         List<GuestProgress> failedNow = new ArrayList<>();
+        Map<GuestProgress, Guest> toRestore;
         synchronized (this) {
             if (finished || abandoned) return;
             deadlinePassed = true;
+            toRestore = takeDownGuests();
             String msg = "drain time limit of " + human(config.drainTimeout()) + " (drainTimeout) reached before this guest was started";
             for (GuestProgress g : queue) {
                 GuestProgress f = g.failed(msg, scheduler.now());
@@ -774,6 +827,7 @@ public final class DrainRun implements RunningDrain {
             journal.save(f);
             journal.tell(l -> l.guestFailed(drainId, f));
         }
+        toRestore.forEach(this::restoreAfterStop);
         maybeFinish();
     }
 
@@ -812,7 +866,11 @@ public final class DrainRun implements RunningDrain {
                 arrived = askedTargets.getOrDefault(started.vmid(), Set.of()).contains(now);
             }
             if (arrived) {
-                if (!requeue(started, now, started.migrationType())) return;
+                if (!requeue(started, now, started.migrationType())) {
+                    // It moved, by a request whose answer was lost: a move in flight, finished even when the drain stops.
+                    finishArrived(started, now);
+                    return;
+                }
                 journal.withGuestMdc(started.vmid(), () -> log.info("VM {} is on {}, where this drain asked it to go: its move is verified there",
                         started.vmid(), now));
                 pump();
@@ -824,19 +882,54 @@ public final class DrainRun implements RunningDrain {
                 fail(started, message + (e == null ? "" : " (no other target: " + e.reason() + ")"));
                 return;
             }
-            if (!requeue(started, e.targetNode(), e.migrationType())) return;
+            if (!requeue(started, e.targetNode(), e.migrationType())) {
+                String why;
+                synchronized (this) {
+                    why = stopReason();
+                }
+                fail(started, message + " (not retried: " + why + ")");
+                return;
+            }
             journal.withGuestMdc(started.vmid(), () -> log.info("VM {} will be retried on {}", started.vmid(), e.targetNode()));
             pump();
         });
     }
 
-    /** Puts the guest back in the queue for {@code target}; false when the drain was cancelled or ended meanwhile. */
+    /**
+     * Puts the guest back in the queue for {@code target}, ending its re-planning; false when the drain was cancelled
+     * or ran out of time meanwhile (then the guest stays in flight: its caller ends its entry).
+     */
     private synchronized boolean requeue(GuestProgress started, String target, MigrationType type) {
-        if (cancelled || finished) return false;
+        if (cancelled || deadlinePassed || finished) return false;
+        inFlight.remove(started.vmid());
+        replanning.remove(started.vmid());
         GuestProgress again = outcomes.get(started.vmid()).pendingAgain(target, type);
         outcomes.put(again);
         queue.add(again);
         return true;
+    }
+
+    /** Under the lock: why no new move starts. */
+    private String stopReason() {
+        assert Thread.holdsLock(this);
+        return cancelled ? "drain cancelled" : "drain time limit of " + human(config.drainTimeout()) + " (drainTimeout) reached";
+    }
+
+    /**
+     * A guest found where this drain asked it to go while the drain stops: its move is verified there and it is brought
+     * to its power state, outside the slots (no new migration starts), as a move in flight would be.
+     */
+    private void finishArrived(GuestProgress started, String at) {
+        GuestProgress again;
+        synchronized (this) {
+            if (finished) return;
+            replanning.remove(started.vmid());
+            GuestProgress cur = outcomes.get(started.vmid());
+            again = cur.pendingAgain(at, cur.migrationType()).started(at, cur.migrationType(), cur.attempts(), scheduler.now());
+            outcomes.put(again);
+        }
+        journal.save(again);
+        scheduler.execute(() -> runGuest(again));
     }
 
     /** Targets that are offline now, or gone: no new move goes there, and pending guests planned there are re-planned. */
@@ -888,6 +981,8 @@ public final class DrainRun implements RunningDrain {
         Map<String, Long> reserved = new HashMap<>();
         synchronized (this) {
             for (int vmid : inFlight) {
+                // A guest being re-planned goes to no target yet (its entry names the one that failed).
+                if (replanning.contains(vmid)) continue;
                 GuestProgress g = outcomes.get(vmid);
                 reserved.merge(g.targetNode(), g.memory(), Long::sum);
             }

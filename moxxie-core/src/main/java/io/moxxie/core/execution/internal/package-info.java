@@ -17,6 +17,9 @@
  *       tells the listeners, logs with the drain's MDC;</li>
  *   <li>{@link io.moxxie.core.execution.internal.WriteBehindJournal} — the executor's one queue for every store write:
  *       in order, kept and written again while the store is away;</li>
+ *   <li>{@link io.moxxie.core.execution.internal.Replanner}, {@link io.moxxie.core.execution.internal.PreconditionCache},
+ *       {@link io.moxxie.core.execution.internal.Limit} — re-planning mid-drain, the precondition answers, time limits;</li>
+ *   <li>{@link io.moxxie.core.execution.internal.ExecutorParts} — what the runs of one executor share;</li>
  *   <li>{@link io.moxxie.core.execution.internal.Async} — retried hypervisor calls and delays on the scheduler.</li>
  * </ul>
  *
