@@ -498,7 +498,7 @@ class DrainWorkflowTest {
         for (Concurrency concurrency : List.of(Concurrency.serial(), Concurrency.fixed(2))) {
             Env env = new Env();
             Set<Integer> runningBefore = HV7_GUESTS.stream().filter(v -> env.guest(v).running()).collect(Collectors.toSet());
-            DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(concurrency).build());
+            DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(concurrency).build()).status();
             // Down for its move on its source, in progress, while the slots are taken by other moves.
             java.util.function.Supplier<List<Integer>> waitingDown = () -> {
                 DrainStatus now = env.service.status("hv7", s.drainId());

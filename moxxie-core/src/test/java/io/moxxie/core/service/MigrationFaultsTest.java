@@ -169,7 +169,8 @@ class MigrationFaultsTest {
             Env env = new Env();
             MaintenanceService service = MaintenanceService.builder(refusingFirstMigrate(env.cluster, 8201), env.store)
                     .scheduler(env.scheduler).planningRetryDelay(Duration.ofMillis(1)).ownerId("test-owner").build();
-            DrainStatus s = service.drain(DrainRequest.soft("hv7"));
+            service.start();
+            DrainStatus s = service.drain(DrainRequest.soft("hv7")).status();
             String firstTarget = s.vm(8201).targetNode();
             // Cancelled between the failure and the retry's new target: while the cluster is read again to choose it.
             assertThat(env.scheduler.runUntil(() -> log.text().contains("retrying on another target"), Duration.ofHours(1))).isTrue();

@@ -32,6 +32,7 @@ class DrainRunThreadsTest {
             SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build().transientFailureRate(0.1);
             try (MaintenanceService service = MaintenanceService.builder(cluster, new InMemoryMaintenanceStore()).scheduler(scheduler)
                     .ownerId("threads").build()) {
+                service.start();
                 CompletableFuture<DrainStatus> finished = new CompletableFuture<>();
                 service.addListener(new DrainListener() {
                     @Override
@@ -39,7 +40,7 @@ class DrainRunThreadsTest {
                         finished.complete(status);
                     }
                 });
-                DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5)).build());
+                DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5)).build()).status();
                 while (!finished.isDone()) {
                     DrainStatus now = service.status("hv7", started.drainId());
                     assertThat(now.totalVMs()).isEqualTo(HV7_GUESTS.size());
