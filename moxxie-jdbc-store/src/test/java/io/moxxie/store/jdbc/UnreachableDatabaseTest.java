@@ -7,13 +7,11 @@ import io.moxxie.store.jdbc.internal.Redaction;
 import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.Test;
 
-import javax.sql.DataSource;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.SQLNonTransientConnectionException;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
@@ -63,7 +61,7 @@ class UnreachableDatabaseTest {
         JdbcDataSource h2 = new JdbcDataSource();
         h2.setURL(url);
         h2.setUser("sa");
-        Switchable ds = new Switchable(h2);
+        RefusingDataSource ds = new RefusingDataSource(h2);
         Connection keepOpen = null;
         try {
             keepOpen = h2.getConnection();
@@ -104,59 +102,5 @@ class UnreachableDatabaseTest {
         StringWriter out = new StringWriter();
         t.printStackTrace(new PrintWriter(out));
         return out.toString();
-    }
-
-    /** A DataSource that can be switched off, as a database server that stops answering. */
-    private static final class Switchable implements DataSource {
-        private final JdbcDataSource delegate;
-        volatile boolean down;
-
-        Switchable(JdbcDataSource delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public Connection getConnection() throws SQLException {
-            if (down) throw new SQLNonTransientConnectionException("Connection refused", "08001");
-            return delegate.getConnection();
-        }
-
-        @Override
-        public Connection getConnection(String user, String password) throws SQLException {
-            return getConnection();
-        }
-
-        @Override
-        public PrintWriter getLogWriter() {
-            return null;
-        }
-
-        @Override
-        public void setLogWriter(PrintWriter out) {
-        }
-
-        @Override
-        public void setLoginTimeout(int seconds) {
-        }
-
-        @Override
-        public int getLoginTimeout() {
-            return 0;
-        }
-
-        @Override
-        public java.util.logging.Logger getParentLogger() {
-            return java.util.logging.Logger.getGlobal();
-        }
-
-        @Override
-        public <T> T unwrap(Class<T> iface) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public boolean isWrapperFor(Class<?> iface) {
-            return false;
-        }
     }
 }
