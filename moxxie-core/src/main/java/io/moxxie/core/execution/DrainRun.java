@@ -79,6 +79,8 @@ public final class DrainRun {
     /** Guests being shut down ahead of their offline move, and those already shut down for it. */
     private final Set<Integer> preparing = new HashSet<>();
     private final Set<Integer> prepared = new HashSet<>();
+    /** Guests whose move failed and that wait for the cluster read that picks their next target: the drain is not over. */
+    private final Set<Integer> retrying = new HashSet<>();
     private final Map<String, Integer> perTarget = new HashMap<>();
     private final Map<Integer, Set<String>> triedTargets = new HashMap<>();
     private final Set<String> droppedTargets = new HashSet<>();
@@ -169,12 +171,22 @@ public final class DrainRun {
 
     /** Stops starting new moves at once; moves in flight finish. The drain then ends {@code cancelled}. */
     public void cancel() {
+        List<GuestProgress> notStarted = new ArrayList<>();
+        List<GuestProgress> down;
         synchronized (this) {
             if (finished || abandoned || cancelled) return;
             cancelled = true;
-            for (GuestProgress g : queue) put(guests.get(g.vmid()).withNote("not started: drain cancelled"));
+            for (GuestProgress g : queue) {
+                GuestProgress noted = guests.get(g.vmid()).withNote("not started: drain cancelled");
+                put(noted);
+                notStarted.add(noted);
+            }
+            down = takePrepared();
             queue.clear();
         }
+        // Written, so that the drain read back from the store says why these guests did not move.
+        for (GuestProgress g : notStarted) save(g);
+        for (GuestProgress g : down) startAgain(g);
         withDrainMdc(() -> log.info("Drain {} of node {} cancelled; {} migrations in flight will finish", drainId(), node(), inFlightCount()));
         maybeFinish();
     }
@@ -484,10 +496,40 @@ public final class DrainRun {
         });
     }
 
+    /**
+     * Under the lock, when the drain stops starting moves: the guests in the queue already shut down for their offline
+     * move, taken back in flight until they run again (see {@link #startAgain}).
+     */
+    private List<GuestProgress> takePrepared() {
+        List<GuestProgress> down = new ArrayList<>();
+        for (GuestProgress g : queue) {
+            if (prepared.remove(g.vmid())) {
+                inFlight.add(g.vmid());
+                down.add(g);
+            }
+        }
+        return down;
+    }
+
+    /** A guest shut down for a move that will not happen now, waiting for a slot: started again where it is. */
+    private void startAgain(GuestProgress p) {
+        watcher.view(config.clusterViewMaxAge()).whenComplete((view, error) -> {
+            Optional<Guest> g = error == null ? view.guest(p.vmid()) : Optional.empty();
+            if (g.isPresent()) {
+                restoreAfterStop(p, g.get());
+                return;
+            }
+            synchronized (this) {
+                inFlight.remove(p.vmid());
+            }
+            maybeFinish();
+        });
+    }
+
     private void maybeFinish() {
         DrainStatus finalStatus;
         synchronized (this) {
-            if (finished || abandoned || !queue.isEmpty() || !inFlight.isEmpty()) return;
+            if (finished || abandoned || !queue.isEmpty() || !inFlight.isEmpty() || !retrying.isEmpty()) return;
             finished = true;
             boolean anyFailed = guests.values().stream().anyMatch(g -> g.status() == GuestState.FAILED);
             DrainState state = cancelled ? DrainState.CANCELLED : anyFailed ? DrainState.FAILED : DrainState.COMPLETED;
@@ -521,6 +563,7 @@ public final class DrainRun {
 
     private void onDrainDeadline() {
         List<GuestProgress> failedNow = new ArrayList<>();
+        List<GuestProgress> down;
         synchronized (this) {
             if (finished || abandoned) return;
             deadlinePassed = true;
@@ -530,12 +573,14 @@ public final class DrainRun {
                 put(f);
                 failedNow.add(f);
             }
+            down = takePrepared();
             queue.clear();
         }
         for (GuestProgress f : failedNow) {
             save(f);
             notifyListeners(l -> l.guestFailed(drainId(), f));
         }
+        for (GuestProgress g : down) startAgain(g);
         maybeFinish();
     }
 
@@ -813,6 +858,7 @@ public final class DrainRun {
             triedTargets.computeIfAbsent(vmid, k -> new HashSet<>()).add(started.targetNode());
             int failures = kind == GuestFailure.Kind.RETRY_ELSEWHERE ? failedAttempts.merge(vmid, 1, Integer::sum) : 0;
             retry = kind != GuestFailure.Kind.FINAL && !cancelled && !deadlinePassed && failures <= config.retriesOnNewTarget();
+            if (retry) retrying.add(vmid);
         }
         if (retry) {
             withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: {}; retrying on another target", vmid,
@@ -858,6 +904,17 @@ public final class DrainRun {
         // A fresh view, shared with a round of the watcher that may be reading the cluster at this moment.
         watcher.view(Duration.ZERO).whenComplete((snapshot, err) -> {
             if (abandoned()) return;
+            boolean stopped;
+            synchronized (this) {
+                retrying.remove(started.vmid());
+                stopped = cancelled || deadlinePassed;
+            }
+            if (stopped) {
+                // Cancelled (or out of time) while the next target was being looked for: it ends as it would have had
+                // the stop come before its move failed.
+                fail(started, message);
+                return;
+            }
             if (err != null) {
                 fail(started, message + " (and the cluster could not be read to choose another target: " + Async.unwrap(err).getMessage() + ")");
                 return;
@@ -879,12 +936,15 @@ public final class DrainRun {
                 fail(started, message + (e == null ? "" : " (no other target: " + e.reason() + ")"));
                 return;
             }
+            GuestProgress again;
             synchronized (this) {
                 if (cancelled || finished) return;
-                GuestProgress again = guests.get(started.vmid()).pendingAgain(e.targetNode(), e.migrationType());
+                again = guests.get(started.vmid()).pendingAgain(e.targetNode(), e.migrationType());
                 put(again);
                 queue.add(again);
             }
+            // Written with its new target: a process taking the drain over moves it there, not where it failed.
+            save(again);
             withGuestMdc(started.vmid(), () -> log.info("VM {} will be retried on {}", started.vmid(), e.targetNode()));
             pump();
         });
@@ -911,6 +971,7 @@ public final class DrainRun {
         withDrainMdc(() -> log.warn("Target node(s) {} unavailable: dropped, re-planning {} pending guest(s)", exclude, toReplan.size()));
         Map<Integer, PlanEntry> plan = replan(snapshot, toReplan, exclude);
         List<GuestProgress> failedNow = new ArrayList<>();
+        List<GuestProgress> replanned = new ArrayList<>();
         synchronized (this) {
             for (Guest g : toReplan) {
                 GuestProgress old = guests.get(g.vmid());
@@ -920,6 +981,7 @@ public final class DrainRun {
                     GuestProgress moved = old.pendingAgain(e.targetNode(), e.migrationType());
                     put(moved);
                     queue.add(moved);
+                    replanned.add(moved);
                 } else {
                     GuestProgress f = old.failed("target " + old.targetNode() + " went offline and no other target fits"
                             + (e == null ? "" : ": " + e.reason()), scheduler.now());
@@ -928,6 +990,7 @@ public final class DrainRun {
                 }
             }
         }
+        for (GuestProgress g : replanned) save(g);
         for (GuestProgress f : failedNow) {
             save(f);
             notifyListeners(l -> l.guestFailed(drainId(), f));
