@@ -4,11 +4,13 @@ import io.moxxie.core.spi.GuestProgress;
 
 import io.moxxie.core.spi.DrainRecord;
 
-import io.moxxie.core.internal.Async;
+import io.moxxie.core.execution.internal.DrainRun;
+import io.moxxie.core.execution.internal.ExecutorParts;
 import io.moxxie.core.Checks;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.plan.DrainPlanner;
+import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.MaintenanceStore;
 import io.moxxie.core.time.Scheduler;
@@ -17,7 +19,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -28,45 +29,30 @@ import java.util.function.Supplier;
  * migrations on the next-best target, re-planning when a target goes offline, time limits, cancellation.
  * Every state change is written to the {@link MaintenanceStore} as it happens and published to listeners.
  *
- * <p>Usually used through {@link io.moxxie.core.service.MaintenanceService}. Thread-safe.
+ * <p>Usually used through {@link io.moxxie.core.service.MaintenanceService}. Thread-safe. Its parts live in
+ * {@code io.moxxie.core.execution.internal} (not public API).
  */
 public final class DrainExecutor {
-    private final HypervisorClient client;
-    private final MaintenanceStore store;
-    private final DrainPlanner planner;
-    private final ExecutorConfig config;
-    private final Async async;
-    private final List<DrainListener> listeners = new CopyOnWriteArrayList<>();
-    private final Supplier<Set<String>> nodesInMaintenance;
-    /**
-     * How much faster than {@link ExecutorConfig#expectedMigrationRate()} and {@link ExecutorConfig#expectedLinkBandwidth()}
-     * the last drain's moves went (1 until a drain has learned it): the next drain starts from it.
-     */
-    private volatile double learnedSpeed = 1.0;
+    private final ExecutorParts parts;
 
     /**
      * @param nodesInMaintenance read when guests must be re-planned mid-drain: nodes that take no new placements
      */
     public DrainExecutor(HypervisorClient client, MaintenanceStore store, Scheduler scheduler, DrainPlanner planner,
                          ExecutorConfig config, Supplier<Set<String>> nodesInMaintenance) {
-        this.client = Checks.notNull("client", client);
-        this.store = Checks.notNull("store", store);
-        this.planner = Checks.notNull("planner", planner);
-        this.config = Checks.notNull("config", config);
-        this.nodesInMaintenance = Checks.notNull("nodesInMaintenance", nodesInMaintenance);
-        this.async = new Async(Checks.notNull("scheduler", scheduler), config.maxRetries(), config.retryInitialDelay(), config.retryMaxDelay());
+        this.parts = new ExecutorParts(client, store, scheduler, planner, config, nodesInMaintenance);
     }
 
     public void addListener(DrainListener listener) {
-        listeners.add(Checks.notNull("listener", listener));
+        parts.listeners().add(Checks.notNull("listener", listener));
     }
 
     public void removeListener(DrainListener listener) {
-        listeners.remove(listener);
+        parts.listeners().remove(listener);
     }
 
     public ExecutorConfig config() {
-        return config;
+        return parts.config();
     }
 
     /**
@@ -79,8 +65,8 @@ public final class DrainExecutor {
      * @param checkedAt     when those answers were read
      * @param onFinish      called once with the final status when the drain ends (not when abandoned)
      */
-    public DrainRun start(DrainRecord drain, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> preconditions,
-                          Instant checkedAt, Consumer<DrainStatus> onFinish) {
+    public RunningDrain start(DrainRecord drain, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> preconditions,
+                              Instant checkedAt, Consumer<DrainStatus> onFinish) {
         return start(drain, guests, preconditions, checkedAt, null, null, onFinish);
     }
 
@@ -88,46 +74,18 @@ public final class DrainExecutor {
      * {@link #start(DrainRecord, List, Map, Instant, Consumer)} with the cluster view the drain was planned on, read
      * at {@code viewAt}: the first moves start on it while it is younger than {@link ExecutorConfig#clusterViewMaxAge()}
      * instead of reading the cluster again. Both null when there is none.
+     *
+     * @throws IllegalArgumentException only one of {@code view} and {@code viewAt} was given
      */
-    public DrainRun start(DrainRecord drain, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> preconditions,
-                          Instant checkedAt, ClusterSnapshot view, Instant viewAt, Consumer<DrainStatus> onFinish) {
+    public RunningDrain start(DrainRecord drain, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> preconditions,
+                              Instant checkedAt, ClusterSnapshot view, Instant viewAt, Consumer<DrainStatus> onFinish) {
         if ((view == null) != (viewAt == null)) throw new IllegalArgumentException("view and viewAt must be given together, were "
                 + (view == null ? "null" : "a view") + " and " + viewAt);
-        DrainRun run = new DrainRun(this, drain, guests, preconditions, checkedAt, onFinish);
-        if (view != null) run.seedView(view, viewAt);
-        run.begin();
-        return run;
+        return DrainRun.start(parts, drain, concurrency(drain.request()), guests, preconditions, checkedAt, view, viewAt, onFinish);
     }
 
-    HypervisorClient client() {
-        return client;
-    }
-
-    double learnedSpeed() {
-        return learnedSpeed;
-    }
-
-    void learnedSpeed(double factor) {
-        learnedSpeed = factor;
-    }
-
-    MaintenanceStore store() {
-        return store;
-    }
-
-    DrainPlanner planner() {
-        return planner;
-    }
-
-    Async async() {
-        return async;
-    }
-
-    Set<String> nodesInMaintenance() {
-        return nodesInMaintenance.get();
-    }
-
-    List<DrainListener> listeners() {
-        return listeners;
+    /** The migrations a drain may run at once: resolved here, once. */
+    private int concurrency(DrainRequest request) {
+        return request.effectiveConcurrency(parts.config().autoConcurrency());
     }
 }

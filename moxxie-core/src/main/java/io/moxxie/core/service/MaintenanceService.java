@@ -10,7 +10,7 @@ import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.execution.DrainExecutor;
 import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.spi.DrainRecord;
-import io.moxxie.core.execution.DrainRun;
+import io.moxxie.core.execution.RunningDrain;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
@@ -86,7 +86,7 @@ public final class MaintenanceService implements AutoCloseable {
     private final String ownerId;
     private final Duration lease;
     private final FailsafeExecutor<Object> planningRetry;
-    private final Map<String, DrainRun> active = new ConcurrentHashMap<>();
+    private final Map<String, RunningDrain> active = new ConcurrentHashMap<>();
     private final Object heartbeatLock = new Object();
     private Scheduler.Cancellable heartbeat;
     private volatile boolean closed;
@@ -193,7 +193,7 @@ public final class MaintenanceService implements AutoCloseable {
 
     /** The drain's status now. @throws NotFoundException no such drain of that node */
     public DrainStatus status(String node, String drainId) {
-        DrainRun run = active.get(drainId == null ? "" : drainId);
+        RunningDrain run = active.get(drainId == null ? "" : drainId);
         if (run != null && run.node().equals(node)) return run.status();
         DrainRecord d = requireDrain(node, drainId);
         return DrainStatus.of(d, store.guests(d.drainId()));
@@ -205,7 +205,7 @@ public final class MaintenanceService implements AutoCloseable {
         Checks.positive("limit", limit);
         List<DrainStatus> out = new ArrayList<>();
         for (DrainRecord d : store.drains(node, limit)) {
-            DrainRun run = active.get(d.drainId());
+            RunningDrain run = active.get(d.drainId());
             out.add(run != null ? run.status() : DrainStatus.of(d, store.guests(d.drainId())));
         }
         return out;
@@ -217,7 +217,7 @@ public final class MaintenanceService implements AutoCloseable {
      * changes nothing.
      */
     public DrainStatus cancel(String node, String drainId) {
-        DrainRun run = active.get(drainId == null ? "" : drainId);
+        RunningDrain run = active.get(drainId == null ? "" : drainId);
         if (run != null && run.node().equals(node)) {
             run.cancel();
             return run.status();
@@ -432,7 +432,7 @@ public final class MaintenanceService implements AutoCloseable {
 
     /** Drains this instance is running now. */
     public List<DrainStatus> activeDrains() {
-        return active.values().stream().map(DrainRun::status).toList();
+        return active.values().stream().map(RunningDrain::status).toList();
     }
 
     /**
@@ -446,7 +446,7 @@ public final class MaintenanceService implements AutoCloseable {
         synchronized (heartbeatLock) {
             if (heartbeat != null) heartbeat.cancel();
         }
-        active.values().forEach(DrainRun::abandon);
+        active.values().forEach(RunningDrain::abandon);
         active.clear();
         if (ownsScheduler && scheduler instanceof RealTimeScheduler r) r.close();
     }
@@ -498,14 +498,14 @@ public final class MaintenanceService implements AutoCloseable {
                 ownerId, now.plus(lease), false, undrainOf);
         store.createDrain(record, guests);
         store.recordDrainStarted(request.node(), drainId, vmList, now);
-        DrainRun run = startRun(record, guests, pre, now, read);
+        RunningDrain run = startRun(record, guests, pre, now, read);
         return run.status();
     }
 
     /** {@code read}: the cluster view the drain was planned on, for its first moves; null after a restart. */
-    private DrainRun startRun(DrainRecord record, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> pre, Instant at,
+    private RunningDrain startRun(DrainRecord record, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> pre, Instant at,
                               ClusterRead read) {
-        DrainRun run = executor.start(record, guests, pre, at, read == null ? null : read.snapshot(), read == null ? null : read.at(),
+        RunningDrain run = executor.start(record, guests, pre, at, read == null ? null : read.snapshot(), read == null ? null : read.at(),
                 this::onFinished);
         if (!run.isFinished()) active.put(record.drainId(), run);
         ensureHeartbeat();
@@ -555,7 +555,7 @@ public final class MaintenanceService implements AutoCloseable {
         }
         if (closed) return;
         Instant until = scheduler.now().plus(lease);
-        for (DrainRun run : List.copyOf(active.values())) {
+        for (RunningDrain run : List.copyOf(active.values())) {
             try {
                 if (!store.renewLease(run.drainId(), ownerId, until)) {
                     if (!run.isFinished()) {

@@ -159,7 +159,19 @@ public final class SimulatedCluster implements HypervisorClient {
             migrations.add(new MigrationRecord(g.guest.vmid(), source, target.name, cmd.type(), scheduler.now(), scheduler.now(), false, failure));
             return task.ref();
         }
+        if (g.hangsNextMigration) {
+            g.hangsNextMigration = false;
+            set(g, g.guest.withLock("migrate"));
+            changed();
+            return task.ref();
+        }
         startTransfer(g, source, target.name, cmd.type(), task);
+        if (g.answersToLose > 0) {
+            g.answersToLose--;
+            // What ProxmoxClient reports when a migrate POST's answer is lost and no task of it is found.
+            throw new HypervisorException("migration to " + target.name + " of VM " + g.guest.vmid() + ": connection reset; no "
+                    + task.ref().id().split(":")[5] + " task of it was found on " + source + ", and the request was not repeated");
+        }
         return task.ref();
     }
 
@@ -269,6 +281,21 @@ public final class SimulatedCluster implements HypervisorClient {
     public synchronized SimulatedCluster transientFailureRate(double rate) {
         if (!(rate >= 0 && rate < 1)) throw new IllegalArgumentException("rate must be >= 0 and < 1, was " + rate);
         this.transientFailureRate = rate;
+        return this;
+    }
+
+    /**
+     * The guest's next {@code times} migrations are carried out, but the client hears no answer: the migrate call fails
+     * with a {@link HypervisorException} as Proxmox's client reports a lost answer whose task it could not find.
+     */
+    public synchronized SimulatedCluster loseMigrationAnswers(int vmid, int times) {
+        existing(vmid).answersToLose = times;
+        return this;
+    }
+
+    /** The guest's next migration starts (its task runs, the guest is locked {@code migrate}) and never ends. */
+    public synchronized SimulatedCluster hangNextMigration(int vmid) {
+        existing(vmid).hangsNextMigration = true;
         return this;
     }
 
@@ -650,6 +677,8 @@ public final class SimulatedCluster implements HypervisorClient {
         String startFailureMessage;
         boolean stopAfterMigration;
         boolean ignoresShutdown;
+        int answersToLose;
+        boolean hangsNextMigration;
 
         SimGuest(Guest guest) {
             this.guest = guest;

@@ -491,7 +491,7 @@ class DrainWorkflowTest {
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(1);
     }
 
-    /** Always-on first, largest first; then the largest and the smallest of the rest in turn (see DrainRun#pump). */
+    /** Always-on first, largest first; then the largest and the smallest of the rest in turn (see DefaultStartOrder). */
     @Test
     void alwaysOnGuestsStartFirstThenTheRestAlternateLargestAndSmallest() {
         Env env = new Env();

@@ -160,7 +160,7 @@ final class Report {
                         + "long stretches under half speed: Moxxie at k = 3 has at most one stream copying for %.0f–%.0f %% of its "
                         + "makespan (the table's last column; the baselines as much or more). A schedule that staggered the idle times "
                         + "perfectly would come within a few per cent of the bound at k = 3. Moxxie's executor keeps the predicted ends "
-                        + "of its moves apart at k = 3 (`DrainRun.EndSpacing`: a guest whose move would end together with one in flight "
+                        + "of its moves apart at k = 3 (`DefaultStartOrder.EndSpacing`: a guest whose move would end together with one in flight "
                         + "gives its turn to a smaller one), which took about a third of that time away when it came in; but its "
                         + "predictions are rough — a move's duration depends on how the link is shared as others start "
                         + "and end — and at k = 3 it still misses 1.10 on %s.%n",

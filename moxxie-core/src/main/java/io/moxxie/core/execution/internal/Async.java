@@ -1,4 +1,4 @@
-package io.moxxie.core.internal;
+package io.moxxie.core.execution.internal;
 
 import dev.failsafe.Failsafe;
 import dev.failsafe.FailsafeExecutor;
@@ -17,6 +17,8 @@ import java.util.function.Supplier;
  * Asynchronous building blocks on a Moxxie {@link Scheduler}: hypervisor calls retried with backoff by
  * Failsafe (its delays go through the same scheduler, so they pass in virtual time too), and plain delays.
  * Not part of the public API.
+ *
+ * <p>Threading: immutable and thread-safe; callbacks of the futures it returns run on the scheduler's threads.
  */
 public final class Async {
     private final Scheduler scheduler;

@@ -1,0 +1,799 @@
+package io.moxxie.core.execution.internal;
+
+import io.moxxie.core.execution.DrainStatus;
+import io.moxxie.core.execution.ExecutorConfig;
+import io.moxxie.core.execution.RunningDrain;
+import io.moxxie.core.model.ClusterSnapshot;
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.GuestState;
+import io.moxxie.core.model.MigrationPreconditions;
+import io.moxxie.core.model.MigrationType;
+import io.moxxie.core.model.Node;
+import io.moxxie.core.model.Operation;
+import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.plan.PlanEntry;
+import io.moxxie.core.spi.DrainRecord;
+import io.moxxie.core.spi.GuestProgress;
+import io.moxxie.core.spi.HypervisorException;
+import io.moxxie.core.spi.TaskRef;
+import io.moxxie.core.time.Scheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
+
+import static io.moxxie.core.execution.internal.Limit.human;
+
+/**
+ * One drain being carried out: its queue and migration slots. Pending guests wait in a queue; {@link #pump()} starts
+ * as many as the limits allow (overall and per target), in the order its {@link StartOrder} gives, and shuts guests
+ * for an offline move down ahead of their turn; each guest's move is a {@link GuestMove}; when a migration is over its
+ * slot is refilled at once. A failed move is retried on another target (re-planned by a {@link Replanner}); targets
+ * that went offline are dropped. Cancel, the drain's time limit and abandon stop it. The guests' entries and
+ * messages are its {@link Outcomes}; what changes is recorded and told through its {@link DrainJournal}.
+ *
+ * <p>Threading: every mutable field is guarded by {@code this} (the methods that must be called under it assert it),
+ * and so are the {@link Outcomes} and the {@link StartOrder}. Calls to the hypervisor, the store and the listeners,
+ * and anything that runs a move's steps, are made outside the lock. Under it, the run may read its
+ * {@link MoveWatcher} (which takes its own lock and never calls back into the run under it).
+ */
+public final class DrainRun implements RunningDrain {
+    private static final Logger log = LoggerFactory.getLogger(DrainRun.class);
+
+    private final ExecutorConfig config;
+    private final Scheduler scheduler;
+    private final Consumer<DrainStatus> onFinish;
+    private final String drainId;
+    private final String node;
+    private final DrainRequest request;
+    private final Instant deadline;
+    /** Migrations that may run at once, and into one target at once. */
+    private final int concurrency;
+    private final int perTargetLimit;
+    private final PreconditionCache preconditions;
+    private final MoveWatcher watcher;
+    private final DrainJournal journal;
+    private final GuestMove moves;
+    private final Replanner replanner;
+
+    // Guarded by this.
+    private final Outcomes outcomes;
+    private final StartOrder startOrder;
+    private final TreeSet<GuestProgress> queue;
+    /** Guests with work under way: preparing, migrating, or being started after their move. */
+    private final Set<Integer> inFlight = new HashSet<>();
+    /** Guests holding a migration slot: only these count against the concurrency limits. */
+    private final Set<Integer> slots = new HashSet<>();
+    /** Guests being shut down ahead of their offline move, and those already shut down for it. */
+    private final Set<Integer> preparing = new HashSet<>();
+    private final Set<Integer> prepared = new HashSet<>();
+    /** Guests shut down for a move that will not happen now (cancel, drain time limit), being started again where they are. */
+    private final Set<Integer> restarting = new HashSet<>();
+    /** Guests whose move failed and that wait for the cluster read that picks their next target: the drain is not over. */
+    private final Set<Integer> retrying = new HashSet<>();
+    private final Map<String, Integer> perTarget = new HashMap<>();
+    private final Map<Integer, Set<String>> triedTargets = new HashMap<>();
+    /** The nodes this drain sent a migrate request of the guest to: a guest found there has moved. */
+    private final Map<Integer, Set<String>> askedTargets = new HashMap<>();
+    private final Set<String> droppedTargets = new HashSet<>();
+    private final Map<Integer, Integer> failedAttempts = new HashMap<>();
+    /** What the guests in flight wait for: the limit they run against, and the migration task once it runs. */
+    private final Map<Integer, Limit> limits = new HashMap<>();
+    private final Map<Integer, TaskRef> tasks = new HashMap<>();
+    private Scheduler.Cancellable deadlineTask;
+    private boolean cancelled;
+    private boolean abandoned;
+    private boolean finished;
+    private boolean deadlinePassed;
+
+    private DrainRun(ExecutorParts parts, DrainRecord record, int concurrency, List<GuestProgress> initial,
+                     Map<Integer, MigrationPreconditions> planningPreconditions, Instant preconditionsAt, Consumer<DrainStatus> onFinish) {
+        this.config = parts.config;
+        this.scheduler = parts.async.scheduler();
+        this.onFinish = onFinish;
+        this.drainId = record.drainId();
+        this.node = record.node();
+        this.request = record.request();
+        this.deadline = record.startedAt().plus(config.drainTimeout());
+        this.concurrency = concurrency;
+        // The per-target limit spreads streams over targets; an undrain or a drain to one named target has only one.
+        boolean singleTarget = record.operation() == Operation.UNDRAIN || request.targetNode().isPresent();
+        this.perTargetLimit = singleTarget ? Integer.MAX_VALUE : config.perTargetLimit(concurrency);
+        this.preconditions = new PreconditionCache(planningPreconditions, preconditionsAt);
+        // When every slot counts, the watcher notices ends promptly; it starts from the speed the executor's last such
+        // drain learned (the links are the same cluster's).
+        this.watcher = new MoveWatcher(parts.async, parts.client, config, this::abandoned, concurrency <= config.streamsFillingLink(),
+                parts.learnedSpeed(), parts::learnedSpeed);
+        this.journal = new DrainJournal(parts, drainId, node, record.owner(), this::abandoned, this::abandon);
+        this.moves = new GuestMove(new MoveHost(), parts, watcher, preconditions, journal, deadline);
+        this.replanner = new Replanner(parts, record.operation(), request);
+        this.outcomes = new Outcomes(this, record);
+        this.startOrder = parts.startOrders.create(config, concurrency, watcher);
+        this.queue = new TreeSet<>(startOrder.queueOrder());
+        synchronized (this) {
+            for (GuestProgress g : initial) {
+                // A guest in progress when the previous owner died is moved again only if it is still on its source:
+                // resolving where it is comes first in every move.
+                GuestProgress p = g.status() == GuestState.IN_PROGRESS ? g.pendingAgain(g.targetNode(), g.migrationType()) : g;
+                outcomes.put(p);
+                if (p.status() == GuestState.PENDING) queue.add(p);
+            }
+        }
+    }
+
+    /**
+     * Starts carrying out a drain and returns at once.
+     *
+     * @param concurrency the migrations the drain may run at once, resolved from its request
+     * @param view        the cluster view the drain was planned on, read at {@code viewAt}: the first moves start on it
+     *                    while it is young enough; both {@code null} when there is none
+     * @param onFinish    called once with the final status when the drain ends (not when abandoned)
+     */
+    public static DrainRun start(ExecutorParts parts, DrainRecord record, int concurrency, List<GuestProgress> guests,
+                                 Map<Integer, MigrationPreconditions> preconditions, Instant preconditionsAt,
+                                 ClusterSnapshot view, Instant viewAt, Consumer<DrainStatus> onFinish) {
+        DrainRun run = new DrainRun(parts, record, concurrency, guests, preconditions, preconditionsAt, onFinish);
+        if (view != null) run.watcher.seed(view, viewAt);
+        run.begin();
+        return run;
+    }
+
+    private void begin() {
+        DrainStatus started;
+        int toMove;
+        synchronized (this) {
+            started = outcomes.status();
+            toMove = queue.size();
+        }
+        journal.withDrainMdc(() -> log.info("{} ({} guests: {} to move, {} skipped, {} failed at planning)", started.message(),
+                started.totalVMs(), toMove, started.skippedVMs(), started.failedVMs()));
+        journal.tell(l -> l.drainStarted(started));
+        Scheduler.Cancellable task = scheduler.schedule(Duration.between(scheduler.now(), deadline), this::onDrainDeadline);
+        synchronized (this) {
+            deadlineTask = task;
+        }
+        pump();
+    }
+
+    @Override
+    public String drainId() {
+        return drainId;
+    }
+
+    @Override
+    public String node() {
+        return node;
+    }
+
+    /** The drain as it stands now, consistent (taken under the run's lock); while cancelling, what it waits for. */
+    @Override
+    public synchronized DrainStatus status() {
+        return cancelling() ? outcomes.status(cancellingMessage()) : outcomes.status();
+    }
+
+    @Override
+    public synchronized boolean isFinished() {
+        return finished;
+    }
+
+    /** Stops starting new moves at once; moves in flight finish. The drain then ends {@code cancelled}. */
+    @Override
+    public void cancel() {
+        int inFlightNow;
+        List<GuestProgress> notStarted = new ArrayList<>();
+        List<GuestProgress> down;
+        synchronized (this) {
+            if (finished || abandoned || cancelled) return;
+            cancelled = true;
+            for (GuestProgress g : queue) {
+                GuestProgress noted = outcomes.get(g.vmid()).withNote("not started: drain cancelled");
+                outcomes.put(noted);
+                notStarted.add(noted);
+            }
+            down = takePrepared();
+            queue.clear();
+            inFlightNow = inFlight.size();
+            if (inFlightNow > 0) outcomes.message(cancellingMessage());
+        }
+        journal.withDrainMdc(() -> log.info("Drain {} of node {} cancelled; {} migrations in flight will finish", drainId, node, inFlightNow));
+        // Written, so that the drain read back from the store says why these guests did not move.
+        for (GuestProgress g : notStarted) journal.save(g);
+        for (GuestProgress g : down) restartPrepared(g);
+        if (inFlightNow > 0) writeDrain();
+        maybeFinish();
+    }
+
+    /** Under the lock: cancelled, and moves in flight have not ended yet. */
+    private boolean cancelling() {
+        assert Thread.holdsLock(this);
+        return cancelled && !finished && !abandoned && !inFlight.isEmpty();
+    }
+
+    /**
+     * Under the lock: what a cancelled drain waits for — each guest in flight, the hypervisor task an operator could
+     * stop, and until when at the latest (the limit its move runs against) — and the progress so far.
+     */
+    private String cancellingMessage() {
+        assert Thread.holdsLock(this);
+        List<String> waits = new ArrayList<>();
+        for (int vmid : new TreeSet<>(inFlight)) {
+            GuestProgress g = outcomes.get(vmid);
+            StringBuilder w = new StringBuilder("VM ").append(vmid);
+            if (!g.name().isEmpty()) w.append(" (").append(g.name()).append(')');
+            TaskRef task = tasks.get(vmid);
+            if (restarting.contains(vmid)) w.append(" being started again on ").append(g.sourceNode()).append(" (shut down for its move)");
+            else if (preparing.contains(vmid)) w.append(" shutting down for its move to ").append(g.targetNode());
+            else if (slots.contains(vmid)) w.append(" migrating to ").append(g.targetNode());
+            else w.append(" finishing its move to ").append(g.targetNode());
+            if (task != null && slots.contains(vmid)) w.append(", task ").append(task.id()).append(" on ").append(task.node());
+            Limit limit = limits.get(vmid);
+            if (limit != null) w.append(", until ").append(limit.at()).append(" at the latest (").append(limit.name()).append(')');
+            waits.add(w.toString());
+        }
+        return "Cancelling: no new moves start; waiting for " + waits.size() + (waits.size() == 1 ? " move" : " moves")
+                + " in flight to end: " + String.join("; ", waits) + ". " + outcomes.progressMessage();
+    }
+
+    /** Under the lock: the drain's message as it stands (progress, or what a cancel waits for). */
+    private String currentMessage() {
+        assert Thread.holdsLock(this);
+        return cancelling() ? cancellingMessage() : outcomes.progressMessage();
+    }
+
+    /**
+     * Stops all work on this drain without writing anything more: used when this process lost the drain's
+     * lease to another, or is shutting down. The store keeps the drain as it was, for {@code recover()}.
+     */
+    @Override
+    public void abandon() {
+        Scheduler.Cancellable task;
+        synchronized (this) {
+            abandoned = true;
+            task = deadlineTask;
+        }
+        watcher.stop();
+        if (task != null) task.cancel();
+    }
+
+    private synchronized boolean abandoned() {
+        return abandoned;
+    }
+
+    // ------------------------------------------------------------------ slots
+
+    /**
+     * Starts what the limits allow (see {@link #fill}), then records and tells what started, outside the lock.
+     */
+    private void pump() {
+        List<Start> toStart = new ArrayList<>();
+        List<GuestProgress> toPrepare = new ArrayList<>();
+        synchronized (this) {
+            if (finished || abandoned) return;
+            if (!cancelled) fill(toStart, toPrepare);
+        }
+        for (GuestProgress g : toPrepare) {
+            journal.save(g);
+            journal.tell(l -> l.guestStarted(drainId, g));
+            scheduler.execute(() -> prepareAhead(g));
+        }
+        for (Start s : toStart) {
+            if (s.announce()) {
+                journal.save(s.progress());
+                journal.tell(l -> l.guestStarted(drainId, s.progress()));
+            }
+            scheduler.execute(() -> runGuest(s.progress()));
+        }
+        maybeFinish();
+    }
+
+    /** A guest taking a slot; {@code announce}: its start is recorded and told (not done yet when it was shut down ahead). */
+    private record Start(GuestProgress progress, boolean announce) {
+    }
+
+    /**
+     * Under the lock: picks the guests to start now and those to shut down ahead. A slot is held only while a guest
+     * migrates: a guest that must be shut down for an offline move is shut down ahead, while it is among the next in
+     * line, and takes a slot once it is down. Guests already down start first (each second they wait is downtime).
+     * Then it walks the queue in start order (see {@link StartOrder}); the guests that would take the free slots and
+     * the two after them are "next in line", and those of them that need a shutdown get it now if a lane of their
+     * target is left for them. A lane is claimed by a move under way or by a guest down (or going down) for its move:
+     * a guest is not shut down to wait for another move into its target to end, and a running guest does not take the
+     * lane a stopped one is waiting for. A guest starts when a slot is free, its target has a lane for it and, if it
+     * needed a shutdown, it is down.
+     */
+    private void fill(List<Start> toStart, List<GuestProgress> toPrepare) {
+        assert Thread.holdsLock(this);
+        int freeSlots = concurrency - slots.size();
+        // Next in line: the guests that would take the free slots, and the next two (a shutdown takes a while).
+        int nextInLine = freeSlots + 2;
+        Map<String, Integer> targets = new HashMap<>(perTarget);
+        Map<String, Integer> claimed = new HashMap<>(perTarget);
+        List<GuestProgress> down = new ArrayList<>();
+        for (Set<Integer> set : List.of(preparing, prepared)) {
+            for (int vmid : set) {
+                GuestProgress g = outcomes.get(vmid);
+                if (!queue.contains(g)) continue;
+                claimed.merge(g.targetNode(), 1, Integer::sum);
+                if (set == prepared) down.add(g);
+            }
+        }
+        List<GuestProgress> starting = new ArrayList<>();
+        down.sort(startOrder.queueOrder());
+        for (GuestProgress g : down) {
+            if (freeSlots == 0 || targets.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
+            freeSlots--;
+            targets.merge(g.targetNode(), 1, Integer::sum);
+            starting.add(g);
+        }
+        List<GuestProgress> holdingSlots = new ArrayList<>(slots.size());
+        for (int vmid : slots) holdingSlots.add(outcomes.get(vmid));
+        StartOrder.Pass order = startOrder.pass(queue, holdingSlots, starting);
+        for (int position = 1; order.hasNext() && (freeSlots > 0 || position <= nextInLine); position++) {
+            GuestProgress g = outcomes.get(order.next().vmid());
+            if (preparing.contains(g.vmid()) || prepared.contains(g.vmid()) || starting.contains(g)) continue;
+            boolean laneLeft = claimed.getOrDefault(g.targetNode(), 0) < perTargetLimit;
+            if (needsShutdown(g)) {
+                // Down only when its move can follow soon: among the next in line, and a lane of its target left for it.
+                if (position > nextInLine || !laneLeft) continue;
+                claimed.merge(g.targetNode(), 1, Integer::sum);
+                GuestProgress started = g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
+                outcomes.put(started);
+                preparing.add(g.vmid());
+                inFlight.add(g.vmid());
+                toPrepare.add(started);
+                continue;
+            }
+            if (freeSlots == 0 || targets.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
+            GuestProgress chosen = order.choose(g, x -> !needsShutdown(x)
+                    && !starting.contains(x) && !preparing.contains(x.vmid()) && !prepared.contains(x.vmid())
+                    && targets.getOrDefault(x.targetNode(), 0) < perTargetLimit);
+            freeSlots--;
+            targets.merge(chosen.targetNode(), 1, Integer::sum);
+            claimed.merge(chosen.targetNode(), 1, Integer::sum);
+            starting.add(chosen);
+            order.started(g, chosen);
+        }
+        for (GuestProgress g : starting) {
+            queue.remove(g);
+            inFlight.add(g.vmid());
+            slots.add(g.vmid());
+            perTarget.merge(g.targetNode(), 1, Integer::sum);
+            boolean isDown = prepared.contains(g.vmid());
+            GuestProgress started = isDown ? g : g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
+            outcomes.put(started);
+            toStart.add(new Start(started, !isDown));
+        }
+    }
+
+    private static boolean needsShutdown(GuestProgress g) {
+        return g.migrationType() == MigrationType.OFFLINE && g.wasRunning();
+    }
+
+    private synchronized void releaseSlot(int vmid) {
+        if (slots.remove(vmid)) perTarget.merge(outcomes.get(vmid).targetNode(), -1, Integer::sum);
+    }
+
+    /** Under the lock: the guest's work is over (for now). */
+    private void release(GuestProgress started) {
+        assert Thread.holdsLock(this);
+        inFlight.remove(started.vmid());
+        prepared.remove(started.vmid());
+        limits.remove(started.vmid());
+        tasks.remove(started.vmid());
+        releaseSlot(started.vmid());
+    }
+
+    // ------------------------------------------------------------------ moves
+
+    private void runGuest(GuestProgress p) {
+        Limit limit = moves.limitFromNow();
+        synchronized (this) {
+            limits.put(p.vmid(), limit);
+        }
+        moves.run(p, limit, () -> {
+            // The migration is over: its slot goes to the next guest while this one is verified and started.
+            releaseSlot(p.vmid());
+            pump();
+        }).whenComplete((guest, error) -> onGuestDone(p, guest, error));
+    }
+
+    private void prepareAhead(GuestProgress p) {
+        Limit limit = moves.shutdownLimitFromNow();
+        synchronized (this) {
+            limits.put(p.vmid(), limit);
+        }
+        moves.shutDownAhead(p, limit).whenComplete((g, error) -> {
+            boolean stopRequested;
+            synchronized (this) {
+                preparing.remove(p.vmid());
+                limits.remove(p.vmid());
+                stopRequested = cancelled || deadlinePassed;
+                if (error == null && !stopRequested) prepared.add(p.vmid());
+                if (error == null && stopRequested) restarting.add(p.vmid());
+            }
+            if (abandoned()) return;
+            if (error != null) {
+                onGuestDone(p, null, error);
+            } else if (stopRequested) {
+                restoreAfterStop(p, g);
+            } else {
+                synchronized (this) {
+                    inFlight.remove(p.vmid());
+                }
+                pump();
+            }
+        });
+    }
+
+    /**
+     * Under the lock, when the drain stops starting moves (cancel, drain time limit): the guests in the queue already
+     * shut down for their offline move and waiting for a slot, taken back in flight until they run again (see
+     * {@link #restartPrepared}). Left in the queue, they would be dropped with it, stopped.
+     */
+    private List<GuestProgress> takePrepared() {
+        assert Thread.holdsLock(this);
+        List<GuestProgress> down = new ArrayList<>();
+        for (GuestProgress g : queue) {
+            if (prepared.remove(g.vmid())) {
+                inFlight.add(g.vmid());
+                restarting.add(g.vmid());
+                down.add(g);
+            }
+        }
+        return down;
+    }
+
+    /** A guest shut down for a move that will not happen now, found waiting for a slot: started again where it is. */
+    private void restartPrepared(GuestProgress p) {
+        watcher.view(config.clusterViewMaxAge()).whenComplete((view, error) -> {
+            Optional<Guest> g = error == null ? view.guest(p.vmid()) : Optional.empty();
+            if (g.isPresent()) {
+                restoreAfterStop(p, g.get());
+                return;
+            }
+            synchronized (this) {
+                inFlight.remove(p.vmid());
+                restarting.remove(p.vmid());
+            }
+            maybeFinish();
+        });
+    }
+
+    /** A guest shut down for a move that will not happen now (cancel, drain time limit): started again where it is. */
+    private void restoreAfterStop(GuestProgress p, Guest g) {
+        moves.startAgain(p, g).whenComplete((x, error) -> {
+            GuestProgress updated;
+            synchronized (this) {
+                inFlight.remove(p.vmid());
+                restarting.remove(p.vmid());
+                GuestProgress cur = outcomes.get(p.vmid());
+                String note = error == null ? "shut down for its move, started again on " + g.node() + " (drain stopped before it moved)"
+                        : "shut down for its move; could not be started again on " + g.node() + ": " + Async.unwrap(error).getMessage();
+                updated = cur.status() == GuestState.IN_PROGRESS ? cur.withStatus(GuestState.PENDING).withNote(note) : cur.withNote(note);
+                outcomes.put(updated);
+            }
+            journal.save(updated);
+            maybeFinish();
+        });
+    }
+
+    /** What the moves change in the run, each under its lock. */
+    private final class MoveHost implements GuestMove.Drain {
+        @Override
+        public boolean abandoned() {
+            return DrainRun.this.abandoned();
+        }
+
+        @Override
+        public boolean slotFree() {
+            synchronized (DrainRun.this) {
+                return slots.size() < concurrency;
+            }
+        }
+
+        @Override
+        public boolean migrating() {
+            synchronized (DrainRun.this) {
+                return !slots.isEmpty();
+            }
+        }
+
+        @Override
+        public GuestProgress update(int vmid, UnaryOperator<GuestProgress> change) {
+            synchronized (DrainRun.this) {
+                GuestProgress updated = change.apply(outcomes.get(vmid));
+                outcomes.put(updated);
+                return updated;
+            }
+        }
+
+        @Override
+        public void taskStarted(int vmid, TaskRef task) {
+            boolean cancelling;
+            synchronized (DrainRun.this) {
+                tasks.put(vmid, task);
+                cancelling = cancelling();
+                if (cancelling) outcomes.message(cancellingMessage());
+            }
+            journal.save(update(vmid, g -> g.withTask(task.id())));
+            if (cancelling) writeDrain();
+        }
+
+        @Override
+        public void migrationRequested(int vmid, String target) {
+            synchronized (DrainRun.this) {
+                askedTargets.computeIfAbsent(vmid, k -> new HashSet<>()).add(target);
+            }
+        }
+
+        @Override
+        public boolean askedFor(int vmid, String node) {
+            synchronized (DrainRun.this) {
+                return askedTargets.getOrDefault(vmid, Set.of()).contains(node);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ outcomes
+
+    private void onGuestDone(GuestProgress started, Guest guest, Throwable error) {
+        int vmid = started.vmid();
+        Throwable cause = error == null ? null : Async.unwrap(error);
+        if (cause instanceof GuestMove.Abandoned || abandoned()) return;
+        if (cause == null) {
+            GuestProgress done;
+            String progress;
+            synchronized (this) {
+                release(started);
+                done = outcomes.get(vmid).completed(guest.node(), scheduler.now());
+                outcomes.put(done);
+                progress = outcomes.progressMessage();
+                outcomes.message(currentMessage());
+            }
+            journal.save(done);
+            writeDrain();
+            journal.withGuestMdc(vmid, () -> log.info("Migrated VM {} ({}) to {}. {}", vmid, done.name(), done.targetNode(), progress));
+            journal.tell(l -> l.guestCompleted(drainId, done));
+            pump();
+            return;
+        }
+        String message = cause instanceof GuestFailure || cause instanceof HypervisorException
+                ? cause.getMessage() : cause.getClass().getSimpleName() + ": " + cause.getMessage();
+        GuestFailure.Kind kind = cause instanceof GuestFailure gf ? gf.kind : GuestFailure.Kind.FINAL;
+        boolean outcomeUnknown = cause instanceof GuestFailure gf && gf.requestOutcomeUnknown;
+        if (!(cause instanceof GuestFailure) && !(cause instanceof HypervisorException)) {
+            journal.withGuestMdc(vmid, () -> log.error("Unexpected error migrating VM {}", vmid, cause));
+        }
+        boolean retry;
+        synchronized (this) {
+            release(started);
+            triedTargets.computeIfAbsent(vmid, k -> new HashSet<>()).add(started.targetNode());
+            int failures = kind == GuestFailure.Kind.RETRY_ELSEWHERE ? failedAttempts.merge(vmid, 1, Integer::sum) : 0;
+            retry = kind != GuestFailure.Kind.FINAL && !cancelled && !deadlinePassed && failures <= config.retriesOnNewTarget();
+            if (retry) retrying.add(vmid);
+        }
+        if (retry) {
+            journal.withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: {}; retrying on another target", vmid,
+                    started.name(), started.targetNode(), message));
+            retryElsewhere(started, message, outcomeUnknown);
+        } else {
+            fail(started, message);
+        }
+    }
+
+    private void fail(GuestProgress started, String message) {
+        GuestProgress failed;
+        synchronized (this) {
+            failed = outcomes.get(started.vmid()).failed(message, scheduler.now());
+            outcomes.put(failed);
+            outcomes.message(currentMessage());
+        }
+        journal.save(failed);
+        writeDrain();
+        journal.withGuestMdc(started.vmid(), () -> log.error("Failed to migrate VM {} ({}) from {} to {}: {}", started.vmid(), started.name(),
+                started.sourceNode(), started.targetNode(), message));
+        journal.tell(l -> l.guestFailed(drainId, failed));
+        pump();
+    }
+
+    private void writeDrain() {
+        DrainRecord r;
+        synchronized (this) {
+            if (abandoned) return;
+            r = outcomes.record();
+        }
+        journal.write(r);
+    }
+
+    private void maybeFinish() {
+        DrainStatus finalStatus;
+        Scheduler.Cancellable task;
+        synchronized (this) {
+            if (finished || abandoned || !queue.isEmpty() || !inFlight.isEmpty() || !retrying.isEmpty()) return;
+            finished = true;
+            finalStatus = outcomes.finish(cancelled, scheduler.now());
+            task = deadlineTask;
+        }
+        if (task != null) task.cancel();
+        writeDrain();
+        journal.withDrainMdc(() -> {
+            if (finalStatus.status() == io.moxxie.core.model.DrainState.COMPLETED) log.info(finalStatus.message());
+            else log.warn(finalStatus.message());
+        });
+        journal.tell(l -> l.drainFinished(finalStatus));
+        if (onFinish != null) onFinish.accept(finalStatus);
+    }
+
+    private void onDrainDeadline() {
+        List<GuestProgress> failedNow = new ArrayList<>();
+        List<GuestProgress> down;
+        synchronized (this) {
+            if (finished || abandoned) return;
+            deadlinePassed = true;
+            String msg = "drain time limit of " + human(config.drainTimeout()) + " (drainTimeout) reached before this guest was started";
+            for (GuestProgress g : queue) {
+                GuestProgress f = g.failed(msg, scheduler.now());
+                outcomes.put(f);
+                failedNow.add(f);
+            }
+            down = takePrepared();
+            queue.clear();
+        }
+        for (GuestProgress f : failedNow) {
+            journal.save(f);
+            journal.tell(l -> l.guestFailed(drainId, f));
+        }
+        for (GuestProgress g : down) restartPrepared(g);
+        maybeFinish();
+    }
+
+    // ------------------------------------------------------------------ retries and re-planning
+
+    /**
+     * A migration failed in a way another target may not: look at the cluster again, drop targets that went
+     * offline (re-planning every guest that was going there), and put this guest back with its next-best target —
+     * or, when it is found where this drain asked it to go (a request whose answer was lost), with that node, to be
+     * verified there.
+     *
+     * @param outcomeUnknown the migrate request itself failed: judge by a view read after it, not one already under way
+     */
+    private void retryElsewhere(GuestProgress started, String message, boolean outcomeUnknown) {
+        // A fresh view, shared with a round of the watcher that may be reading the cluster at this moment.
+        (outcomeUnknown ? watcher.viewReadFromNow() : watcher.view(Duration.ZERO)).whenComplete((snapshot, err) -> {
+            if (abandoned()) return;
+            boolean stopped;
+            synchronized (this) {
+                retrying.remove(started.vmid());
+                stopped = cancelled || deadlinePassed;
+            }
+            if (err != null) {
+                fail(started, message + " (and the cluster could not be read to choose another target: " + Async.unwrap(err).getMessage() + ")");
+                return;
+            }
+            dropUnavailableTargets(snapshot);
+            Set<String> exclude;
+            synchronized (this) {
+                exclude = new HashSet<>(droppedTargets);
+                if (request.targetNode().isEmpty()) exclude.addAll(triedTargets.getOrDefault(started.vmid(), Set.of()));
+            }
+            Optional<Guest> current = snapshot.guest(started.vmid());
+            if (current.isEmpty()) {
+                fail(started, message + " (and the VM no longer exists)");
+                return;
+            }
+            String now = current.get().node();
+            boolean arrived;
+            synchronized (this) {
+                arrived = askedTargets.getOrDefault(started.vmid(), Set.of()).contains(now);
+            }
+            if (stopped) {
+                // Cancelled (or out of time) while its next step was being looked for: it ends as it would have had the
+                // stop come before its move failed.
+                fail(started, message + (arrived ? " (VM " + started.vmid() + " is on " + now
+                        + ", where this drain asked it to go, but the drain was stopped before verifying it there)" : ""));
+                return;
+            }
+            if (arrived) {
+                if (!requeue(started, now, started.migrationType())) return;
+                journal.withGuestMdc(started.vmid(), () -> log.info("VM {} is on {}, where this drain asked it to go: its move is verified there",
+                        started.vmid(), now));
+                pump();
+                return;
+            }
+            Map<Integer, PlanEntry> replanned = replan(snapshot, List.of(current.get()), exclude);
+            PlanEntry e = replanned.get(started.vmid());
+            if (e == null || e.action() != PlanEntry.Action.MOVE) {
+                fail(started, message + (e == null ? "" : " (no other target: " + e.reason() + ")"));
+                return;
+            }
+            if (!requeue(started, e.targetNode(), e.migrationType())) return;
+            journal.withGuestMdc(started.vmid(), () -> log.info("VM {} will be retried on {}", started.vmid(), e.targetNode()));
+            pump();
+        });
+    }
+
+    /** Puts the guest back in the queue for {@code target}; false when the drain was cancelled or ended meanwhile. */
+    private boolean requeue(GuestProgress started, String target, MigrationType type) {
+        GuestProgress again;
+        synchronized (this) {
+            if (cancelled || finished) return false;
+            again = outcomes.get(started.vmid()).pendingAgain(target, type);
+            outcomes.put(again);
+            queue.add(again);
+        }
+        // Written with its new target: a process taking the drain over moves it there, not where it failed.
+        journal.save(again);
+        return true;
+    }
+
+    /** Targets that are offline now, or gone: no new move goes there, and pending guests planned there are re-planned. */
+    private void dropUnavailableTargets(ClusterSnapshot snapshot) {
+        List<Guest> toReplan = new ArrayList<>();
+        Set<String> exclude;
+        synchronized (this) {
+            Set<String> newlyDropped = new HashSet<>();
+            for (GuestProgress g : queue) {
+                if (g.targetNode() == null || droppedTargets.contains(g.targetNode())) continue;
+                Optional<Node> n = snapshot.node(g.targetNode());
+                if (n.isEmpty() || !n.get().online()) newlyDropped.add(g.targetNode());
+            }
+            if (newlyDropped.isEmpty()) return;
+            droppedTargets.addAll(newlyDropped);
+            exclude = new HashSet<>(droppedTargets);
+            for (GuestProgress g : queue) {
+                if (droppedTargets.contains(g.targetNode())) snapshot.guest(g.vmid()).ifPresent(toReplan::add);
+            }
+        }
+        journal.withDrainMdc(() -> log.warn("Target node(s) {} unavailable: dropped, re-planning {} pending guest(s)", exclude, toReplan.size()));
+        Map<Integer, PlanEntry> plan = replan(snapshot, toReplan, exclude);
+        List<GuestProgress> failedNow = new ArrayList<>();
+        List<GuestProgress> replanned = new ArrayList<>();
+        synchronized (this) {
+            for (Guest g : toReplan) {
+                GuestProgress old = outcomes.get(g.vmid());
+                if (old == null || !queue.remove(old)) continue;
+                PlanEntry e = plan.get(g.vmid());
+                if (e != null && e.action() == PlanEntry.Action.MOVE) {
+                    GuestProgress moved = old.pendingAgain(e.targetNode(), e.migrationType());
+                    outcomes.put(moved);
+                    queue.add(moved);
+                    replanned.add(moved);
+                } else {
+                    GuestProgress f = old.failed("target " + old.targetNode() + " went offline and no other target fits"
+                            + (e == null ? "" : ": " + e.reason()), scheduler.now());
+                    outcomes.put(f);
+                    failedNow.add(f);
+                }
+            }
+        }
+        for (GuestProgress g : replanned) journal.save(g);
+        for (GuestProgress f : failedNow) {
+            journal.save(f);
+            journal.tell(l -> l.guestFailed(drainId, f));
+        }
+    }
+
+    /** Plans {@code toPlan} again around {@code exclude}, counting the memory this drain's other moves will take. */
+    private Map<Integer, PlanEntry> replan(ClusterSnapshot snapshot, List<Guest> toPlan, Set<String> exclude) {
+        Map<String, Long> reserved = new HashMap<>();
+        synchronized (this) {
+            for (int vmid : inFlight) {
+                GuestProgress g = outcomes.get(vmid);
+                reserved.merge(g.targetNode(), g.memory(), Long::sum);
+            }
+            for (GuestProgress g : queue) reserved.merge(g.targetNode(), g.memory(), Long::sum);
+        }
+        return replanner.replan(snapshot, toPlan, exclude, reserved, preconditions.copy());
+    }
+}

@@ -1,0 +1,423 @@
+package io.moxxie.core.execution.internal;
+
+import io.moxxie.core.execution.ExecutorConfig;
+import io.moxxie.core.model.ClusterSnapshot;
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.Node;
+import io.moxxie.core.spi.GuestProgress;
+import io.moxxie.core.spi.HypervisorClient;
+import io.moxxie.core.spi.TaskRef;
+import io.moxxie.core.time.Scheduler;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
+import java.util.function.DoubleConsumer;
+
+/**
+ * Follows a drain's moves in flight by reading the cluster view, shared: one read per round serves every
+ * guest in flight, and a round is due when the first of them is expected to finish. A move has succeeded
+ * when its guest is on the target and unlocked — which is what success means, whatever a task says. The
+ * task itself is read only when the view is ambiguous (the guest unlocked but still on its source: not yet
+ * started, or failed), to tell the two apart and to get the hypervisor's error message.
+ *
+ * <p>When to look: its {@link TransferModel} predicts when each move ends; a move's first check comes just after its
+ * predicted end (and within a minute of its start, unless moves that ended say it cannot be done by then), so checks
+ * land just after moves end: few requests, and a freed slot noticed within seconds. A move found not done is looked
+ * at again after a tenth of its time so far, backing off — or, when every slot counts ({@code precise}) and ends
+ * follow memory, just after its predicted end if that comes sooner. When every slot counts, the model is learned
+ * from every end and a drain starts from the factor the executor's last such drain learned (the same cluster's links).
+ *
+ * <p>The same picture, run forward, tells the drain when the moves would end if it started another now
+ * ({@link #projectedEnds}): the start order keeps their ends apart (see {@link DefaultStartOrder}).
+ *
+ * <p>Waits that need not be prompt (a guest shut down ahead of its turn) take the rounds' views ({@link #nextView}).
+ *
+ * <p>Threading: every mutable field, the model and the watches' fields are guarded by {@code this}; hypervisor calls,
+ * scheduling and completing the moves' futures happen outside it. Under its lock it calls nothing but the model and
+ * the {@code learned} consumer.
+ */
+public final class MoveWatcher {
+    private static final Duration SETTLE = Duration.ofSeconds(60);
+    /** However long a move is expected to take, it is looked at within this time of its start, then as it backs off. */
+    private static final Duration FIRST_CHECK_CAP = Duration.ofSeconds(60);
+    /** A check comes this long after the predicted end: the cluster view needs a moment to show the move. */
+    private static final Duration CHECK_MARGIN = Duration.ofMillis(500);
+
+    private final Async async;
+    private final Scheduler scheduler;
+    private final HypervisorClient client;
+    private final ExecutorConfig config;
+    private final BooleanSupplier abandoned;
+    /** Told the factor whenever a move ended and ends follow memory: the next drain starts from it. */
+    private final DoubleConsumer learned;
+
+    // Guarded by this.
+    private final TransferModel model;
+    private final Map<Integer, Watch> watches = new LinkedHashMap<>();
+    private ClusterSnapshot lastView;
+    private Instant lastViewAt;
+    private CompletableFuture<ClusterSnapshot> viewInFlight;
+    /** Cluster reads begun so far, and the number of the one in flight: which reads began after a given moment. */
+    private long readsStarted;
+    private long viewInFlightRead;
+    private final List<CompletableFuture<ClusterSnapshot>> viewWaiters = new ArrayList<>();
+    private Scheduler.Cancellable round;
+    private Instant roundAt;
+    private boolean roundRunning;
+
+    /**
+     * @param abandoned     whether the drain was given up (rounds stop)
+     * @param precise       every slot counts (the drain runs no more moves than the streams that fill the source's
+     *                      link): an end noticed late leaves the link under-used, so the picture is learned from every
+     *                      end and a move missed early is looked at again just after its predicted end. Otherwise the
+     *                      cautious rules: the factor moves by small steps, from 1.
+     * @param initialFactor the factor to start from when precise (what an earlier such drain learned; 1 for none)
+     * @param learned       told the factor as moves end, when precise and while ends follow memory (see {@link #endsFollowMemory})
+     */
+    MoveWatcher(Async async, HypervisorClient client, ExecutorConfig config, BooleanSupplier abandoned, boolean precise,
+                double initialFactor, DoubleConsumer learned) {
+        this.model = new TransferModel(config, precise, initialFactor);
+        this.learned = learned;
+        this.async = async;
+        this.scheduler = async.scheduler();
+        this.client = client;
+        this.config = config;
+        this.abandoned = abandoned;
+    }
+
+    /**
+     * For a wait that need not be prompt: the next cluster view read for anyone (the rounds of the moves in flight),
+     * or one read after {@code atMost} if none comes sooner.
+     */
+    CompletableFuture<ClusterSnapshot> nextView(Duration atMost) {
+        CompletableFuture<ClusterSnapshot> next = new CompletableFuture<>();
+        synchronized (this) {
+            viewWaiters.add(next);
+        }
+        Scheduler.Cancellable timer = scheduler.schedule(atMost, () -> view(Duration.ofSeconds(1)).whenComplete((view, error) -> {
+            if (error != null) next.completeExceptionally(error);
+            else next.complete(view);
+        }));
+        next.whenComplete((view, error) -> timer.cancel());
+        return next;
+    }
+
+    /** A cluster view read elsewhere at {@code readAt} (the one the drain was planned on), to be reused while young enough. */
+    synchronized void seed(ClusterSnapshot view, Instant readAt) {
+        if (lastView == null || lastViewAt.isBefore(readAt)) {
+            lastView = view;
+            lastViewAt = readAt;
+        }
+    }
+
+    /** The cluster view, read at most {@code maxAge} ago; concurrent callers share one read. */
+    CompletableFuture<ClusterSnapshot> view(Duration maxAge) {
+        CompletableFuture<ClusterSnapshot> fetch;
+        synchronized (this) {
+            Instant now = scheduler.now();
+            if (lastView != null && !lastViewAt.plus(maxAge).isBefore(now)) return CompletableFuture.completedFuture(lastView);
+            if (viewInFlight != null) return viewInFlight;
+            fetch = newFetch();
+        }
+        return read(fetch);
+    }
+
+    /**
+     * A cluster view whose read began after this call: after a request whose outcome is unknown, a view read before
+     * it (or while it was being sent) says nothing about it. Shared with a read asked since, if there is one.
+     */
+    CompletableFuture<ClusterSnapshot> viewReadFromNow() {
+        long readsBefore;
+        synchronized (this) {
+            readsBefore = readsStarted;
+        }
+        return viewReadAfter(readsBefore);
+    }
+
+    private CompletableFuture<ClusterSnapshot> viewReadAfter(long readsBefore) {
+        CompletableFuture<ClusterSnapshot> earlier;
+        CompletableFuture<ClusterSnapshot> fetch = null;
+        synchronized (this) {
+            if (viewInFlight != null && viewInFlightRead > readsBefore) return viewInFlight;
+            earlier = viewInFlight;
+            if (earlier == null) fetch = newFetch();
+        }
+        if (fetch != null) return read(fetch);
+        return earlier.handle((view, error) -> null).thenCompose(x -> viewReadAfter(readsBefore));
+    }
+
+    /** Under the lock: a read about to begin, shared by whoever asks for a view until it ends. */
+    private CompletableFuture<ClusterSnapshot> newFetch() {
+        viewInFlight = new CompletableFuture<>();
+        viewInFlightRead = ++readsStarted;
+        return viewInFlight;
+    }
+
+    private CompletableFuture<ClusterSnapshot> read(CompletableFuture<ClusterSnapshot> fetch) {
+        Instant askedAt = scheduler.now();
+        async.call(client::snapshot).whenComplete((snapshot, error) -> {
+            List<CompletableFuture<ClusterSnapshot>> waiting = List.of();
+            synchronized (this) {
+                if (viewInFlight == fetch) viewInFlight = null;
+                if (snapshot != null) {
+                    lastView = snapshot;
+                    lastViewAt = askedAt;
+                    waiting = List.copyOf(viewWaiters);
+                    viewWaiters.clear();
+                }
+            }
+            // Waiters first: a guest found down for its offline move is ready before the round frees slots.
+            for (CompletableFuture<ClusterSnapshot> w : waiting) w.complete(snapshot);
+            if (error != null) fetch.completeExceptionally(error);
+            else fetch.complete(snapshot);
+        });
+        return fetch;
+    }
+
+    /**
+     * Completes with the guest once it is on its target, unlocked; fails with a {@link GuestFailure} when the
+     * move failed, its target went away, or {@code deadline} passed.
+     */
+    CompletableFuture<Guest> watch(GuestProgress p, TaskRef task, Instant deadline, String limitName) {
+        Instant now = scheduler.now();
+        Watch w;
+        synchronized (this) {
+            w = new Watch(p, task, deadline, limitName, model.start(p.vmid(), p.memory(), now));
+            w.due = deadline;
+            watches.put(p.vmid(), w);
+            retime();
+        }
+        scheduleRound();
+        return w.result;
+    }
+
+    /** Stops all rounds (the drain was abandoned). */
+    synchronized void stop() {
+        if (round != null) round.cancel();
+        round = null;
+        for (int vmid : watches.keySet()) model.remove(vmid);
+        watches.clear();
+    }
+
+    // ---------------------------------------------------------------- the picture, for the start order
+
+    /** Whether moves of this drain have been seen to end, and their ends follow memory: see {@link TransferModel#followsMemory()}. */
+    synchronized boolean endsFollowMemory() {
+        return model.followsMemory();
+    }
+
+    /** The vmids of the moves being watched. */
+    synchronized Set<Integer> watching() {
+        return Set.copyOf(watches.keySet());
+    }
+
+    /** See {@link TransferModel#projectedEnds}: moves of {@code newMemory} bytes each started now, then the watched moves. */
+    synchronized List<Instant> projectedEnds(long... newMemory) {
+        return model.projectedEnds(scheduler.now(), newMemory);
+    }
+
+    // ---------------------------------------------------------------- rounds
+
+    /** Re-times the first check of every move not checked yet, after the picture changed. Under the lock. */
+    private void retime() {
+        Instant now = scheduler.now();
+        double rate = model.streamRate(now);
+        for (Watch w : watches.values()) {
+            if (w.misses > 0) continue;
+            Instant predicted = model.predictedEnd(w.move, rate, now);
+            // A little after the predicted end: the picture is rough, and a check that comes too early costs a round.
+            // A long move is looked at within FIRST_CHECK_CAP, unless moves that ended say it cannot be done by then.
+            Instant cap = w.move.startedAt.plus(FIRST_CHECK_CAP);
+            Instant afterFloor = checkAfter(w, model.floor(w.move));
+            Instant capped = min(checkAfter(w, predicted), afterFloor.isAfter(cap) ? afterFloor : cap);
+            w.due = min(capped.isBefore(now) ? now : capped, w.deadline);
+        }
+    }
+
+    private static Instant checkAfter(Watch w, Instant predicted) {
+        return predicted.plus(CHECK_MARGIN).plusMillis(Duration.between(w.move.startedAt, predicted).toMillis() * 3 / 100);
+    }
+
+    private void scheduleRound() {
+        synchronized (this) {
+            if (roundRunning || watches.isEmpty()) return;
+            Instant earliest = watches.values().stream().map(x -> x.due).min(Instant::compareTo).orElseThrow();
+            if (round != null && !roundAt.isAfter(earliest)) return;
+            if (round != null) round.cancel();
+            roundAt = earliest;
+            round = scheduler.schedule(Duration.between(scheduler.now(), earliest), this::runRound);
+        }
+    }
+
+    private void runRound() {
+        synchronized (this) {
+            round = null;
+            if (roundRunning || watches.isEmpty()) return;
+            roundRunning = true;
+        }
+        if (abandoned.getAsBoolean()) {
+            stop();
+            return;
+        }
+        view(Duration.ZERO).handle((snapshot, error) -> snapshot)
+                .thenCompose(snapshot -> {
+                    List<CompletableFuture<Void>> checks = new ArrayList<>();
+                    List<Watch> current;
+                    synchronized (this) {
+                        current = List.copyOf(watches.values());
+                    }
+                    for (Watch w : current) checks.add(check(w, snapshot));
+                    return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new));
+                })
+                .whenComplete((x, error) -> {
+                    synchronized (this) {
+                        roundRunning = false;
+                    }
+                    scheduleRound();
+                });
+    }
+
+    /** Judges one move against the view; {@code snapshot} is null when the cluster could not be read. */
+    private CompletableFuture<Void> check(Watch w, ClusterSnapshot snapshot) {
+        Instant now = scheduler.now();
+        GuestProgress p = w.progress;
+        boolean due;
+        boolean taskSucceeded;
+        synchronized (this) {
+            due = !w.due.isAfter(now);
+            taskSucceeded = w.taskSucceeded;
+        }
+        if (snapshot != null) {
+            Guest g = snapshot.guest(p.vmid()).orElse(null);
+            if (g == null) return finish(w, null, new GuestFailure("VM " + p.vmid() + " disappeared during its migration", GuestFailure.Kind.FINAL));
+            if (g.node().equals(p.targetNode()) && g.lock() == null) return finish(w, g, null);
+            boolean targetUp = snapshot.node(p.targetNode()).map(Node::online).orElse(false);
+            if (!targetUp) {
+                return finish(w, null, new GuestFailure("target node " + p.targetNode() + " went offline during the migration",
+                        GuestFailure.Kind.TARGET_UNAVAILABLE));
+            }
+            boolean ambiguous = g.lock() == null && !g.node().equals(p.targetNode()) && w.task.tracked() && !taskSucceeded;
+            if (due && ambiguous) {
+                return async.call(() -> client.task(w.task)).handle((state, error) -> {
+                    if (state != null && state.finished()) {
+                        if (!state.successful()) {
+                            finish(w, null, new GuestFailure(state.message(), GuestFailure.Kind.RETRY_ELSEWHERE));
+                            return null;
+                        }
+                        synchronized (this) {
+                            w.taskSucceeded = true;
+                            w.settleBy = min(scheduler.now().plus(SETTLE), w.deadline);
+                        }
+                    }
+                    afterMiss(w, g);
+                    return null;
+                });
+            }
+        }
+        if (due) afterMiss(w, snapshot == null ? null : snapshot.guest(p.vmid()).orElse(null));
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** The move is not done at a due check: fail on a limit, or check again after a backoff. */
+    private void afterMiss(Watch w, Guest seen) {
+        Instant now = scheduler.now();
+        String where = seen == null ? "" : " but VM " + w.progress.vmid() + " is still on " + seen.node() + ", not on " + w.progress.targetNode();
+        boolean settled;
+        synchronized (this) {
+            settled = w.taskSucceeded && !now.isBefore(w.settleBy);
+        }
+        if (settled) {
+            finish(w, null, new GuestFailure("the migration reported success" + where, GuestFailure.Kind.FINAL));
+            return;
+        }
+        if (!now.isBefore(w.deadline)) {
+            String task = w.task.tracked() ? "; task " + w.task.id() + " may still be running on " + w.task.node() : "";
+            finish(w, null, new GuestFailure("exceeded the " + w.limitName + where + task, GuestFailure.Kind.FINAL));
+            return;
+        }
+        synchronized (this) {
+            model.advance(now);
+            model.learnFromMiss(w.move);
+            w.misses++;
+            w.lastMiss = now;
+            // Missed by a little, most likely: look again soon (a tenth of the time so far), backing off if not. When ends
+            // follow memory and the picture puts the end before that look (a long move looked at early, within
+            // FIRST_CHECK_CAP), look just after the predicted end instead — but not within a second.
+            Duration soon = max(Duration.ofSeconds(1), min(w.backoff, Duration.between(w.move.startedAt, now).dividedBy(10)));
+            Instant next = now.plus(soon);
+            if (model.precise() && model.followsMemory()) {
+                Instant predicted = checkAfter(w, model.predictedEnd(w.move, now));
+                Instant earliest = now.plus(Duration.ofSeconds(1));
+                if (predicted.isBefore(next)) next = predicted.isBefore(earliest) ? earliest : predicted;
+            }
+            w.due = min(next, w.deadline);
+            w.backoff = min(Duration.ofMillis(w.backoff.toMillis() * 3 / 2), config.pollMaxDelay());
+        }
+    }
+
+    private CompletableFuture<Void> finish(Watch w, Guest guest, Throwable failure) {
+        synchronized (this) {
+            if (watches.get(w.progress.vmid()) != w) return CompletableFuture.completedFuture(null);
+            Instant now = scheduler.now();
+            model.advance(now);
+            if (guest != null) {
+                model.learnFromDone(w.move, now, w.misses > 0);
+                double seconds = (w.misses > 0
+                        ? (Duration.between(w.move.startedAt, w.lastMiss).toMillis() + Duration.between(w.move.startedAt, now).toMillis()) / 2
+                        : Duration.between(w.move.startedAt, now).toMillis()) / 1e3;
+                model.recordEnded(w.progress.memory(), seconds);
+                if (model.precise() && model.followsMemory()) learned.accept(model.factor());
+            }
+            watches.remove(w.progress.vmid());
+            model.remove(w.progress.vmid());
+            retime();
+        }
+        scheduleRound();
+        if (failure != null) w.result.completeExceptionally(failure);
+        else w.result.complete(guest);
+        return CompletableFuture.completedFuture(null);
+    }
+
+    private static Instant min(Instant a, Instant b) {
+        return a.isBefore(b) ? a : b;
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
+    }
+
+    /** One move being followed: its picture in the model, and when and how it is looked at. Fields guarded by the watcher. */
+    private final class Watch {
+        final GuestProgress progress;
+        final TaskRef task;
+        final Instant deadline;
+        final String limitName;
+        final TransferModel.Move move;
+        final CompletableFuture<Guest> result = new CompletableFuture<>();
+        Instant due;
+        Duration backoff = config.pollInitialDelay();
+        boolean taskSucceeded;
+        Instant settleBy;
+        int misses;
+        Instant lastMiss;
+
+        Watch(GuestProgress progress, TaskRef task, Instant deadline, String limitName, TransferModel.Move move) {
+            this.progress = progress;
+            this.task = task;
+            this.deadline = deadline;
+            this.limitName = limitName;
+            this.move = move;
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package io.moxxie.core.execution.internal;
+
+import io.moxxie.core.execution.DrainStatus;
+import io.moxxie.core.model.DrainState;
+import io.moxxie.core.model.GuestState;
+import io.moxxie.core.model.Operation;
+import io.moxxie.core.spi.DrainRecord;
+import io.moxxie.core.spi.GuestProgress;
+
+import java.time.Instant;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A drain's record and its guests' entries as they stand, with the done and failed counts kept as entries change,
+ * and the messages built from them ({@code Progress: 8/15 completed}, the final summary).
+ *
+ * <p>Threading: not thread-safe; it belongs to one {@link DrainRun} and is used only under that run's lock (every
+ * method asserts it).
+ */
+final class Outcomes {
+    private final Object lock;
+    private DrainRecord record;
+    private final Map<Integer, GuestProgress> guests = new LinkedHashMap<>();
+    private int doneCount;
+    private int failedCount;
+
+    Outcomes(Object lock, DrainRecord record) {
+        this.lock = lock;
+        this.record = record;
+    }
+
+    GuestProgress get(int vmid) {
+        assert Thread.holdsLock(lock);
+        return guests.get(vmid);
+    }
+
+    /** Replaces a guest's entry, keeping the done and failed counts (progress is reported after every move). */
+    void put(GuestProgress g) {
+        assert Thread.holdsLock(lock);
+        GuestProgress old = guests.put(g.vmid(), g);
+        if (old != null) count(old, -1);
+        count(g, 1);
+    }
+
+    /** Every entry, in the order they were first put; a view, read under the lock. */
+    Collection<GuestProgress> all() {
+        assert Thread.holdsLock(lock);
+        return Collections.unmodifiableCollection(guests.values());
+    }
+
+    DrainRecord record() {
+        assert Thread.holdsLock(lock);
+        return record;
+    }
+
+    /** Sets the drain's message. */
+    void message(String message) {
+        assert Thread.holdsLock(lock);
+        record = record.withMessage(message);
+    }
+
+    DrainStatus status() {
+        assert Thread.holdsLock(lock);
+        return DrainStatus.of(record, List.copyOf(guests.values()));
+    }
+
+    /** The status with {@code message} in place of the recorded one (what the drain does this moment). */
+    DrainStatus status(String message) {
+        assert Thread.holdsLock(lock);
+        return DrainStatus.of(record.withMessage(message), List.copyOf(guests.values()));
+    }
+
+    String progressMessage() {
+        assert Thread.holdsLock(lock);
+        return "Progress: " + doneCount + "/" + guests.size() + " completed" + (failedCount > 0 ? ", " + failedCount + " failed" : "");
+    }
+
+    /** Ends the drain: {@code cancelled} when asked, else {@code failed} if any guest failed, else {@code completed}. */
+    DrainStatus finish(boolean cancelled, Instant at) {
+        assert Thread.holdsLock(lock);
+        boolean anyFailed = guests.values().stream().anyMatch(g -> g.status() == GuestState.FAILED);
+        DrainState state = cancelled ? DrainState.CANCELLED : anyFailed ? DrainState.FAILED : DrainState.COMPLETED;
+        record = record.withStatus(state, finalMessage(state), at);
+        return status();
+    }
+
+    private String finalMessage(DrainState state) {
+        String op = record.operation() == Operation.DRAIN ? "Drain" : "Undrain";
+        String node = record.node();
+        long moved = guests.values().stream().filter(g -> g.status() == GuestState.COMPLETED).count();
+        long skipped = guests.values().stream().filter(g -> g.status() == GuestState.SKIPPED).count();
+        List<GuestProgress> failed = guests.values().stream().filter(g -> g.status() == GuestState.FAILED).toList();
+        String counts = moved + " migrated, " + skipped + " skipped, " + failed.size() + " failed";
+        return switch (state) {
+            case COMPLETED -> op + " of " + node + " completed: " + counts;
+            case CANCELLED -> op + " of " + node + " cancelled: " + counts + ", "
+                    + guests.values().stream().filter(g -> g.status() == GuestState.PENDING).count() + " not started";
+            default -> op + " of " + node + " failed: " + counts + " (" + failed.stream()
+                    .map(g -> g.vmid() + ": " + g.error()).reduce((a, b) -> a + "; " + b).orElse("") + ")";
+        };
+    }
+
+    private void count(GuestProgress g, int delta) {
+        if (g.status() == GuestState.COMPLETED || g.status() == GuestState.SKIPPED) doneCount += delta;
+        else if (g.status() == GuestState.FAILED) failedCount += delta;
+    }
+}

@@ -1,0 +1,134 @@
+package io.moxxie.core.service;
+
+import io.moxxie.core.execution.DrainStatus;
+import io.moxxie.core.execution.ExecutorConfig;
+import io.moxxie.core.execution.VmStatus;
+import io.moxxie.core.model.DrainState;
+import io.moxxie.core.model.GuestState;
+import io.moxxie.core.model.PowerState;
+import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.simulation.MigrationModel;
+import io.moxxie.core.simulation.SimulatedCluster.MigrationRecord;
+import io.moxxie.core.spi.GuestProgress;
+import io.moxxie.core.testing.TestClusters.Env;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Faults of a real cluster during a move, injected into the simulated guide cluster, in virtual time. */
+class MigrationFaultsTest {
+
+    private static List<MigrationRecord> movesOf(Env env, int vmid) {
+        return env.cluster.migrations().stream().filter(m -> m.vmid() == vmid).toList();
+    }
+
+    @Test
+    void aMigrationWhoseAnswerWasLostSucceededWhenTheGuestIsFoundOnTheTargetThisDrainAskedFor() {
+        Env env = new Env();
+        env.cluster.loseMigrationAnswers(8210, 1);
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        env.runUntilIdle();
+
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        List<MigrationRecord> moves = movesOf(env, 8210);
+        assertThat(moves).as("moved once, by the request whose answer was lost").hasSize(1);
+        assertThat(moves.get(0).successful()).isTrue();
+        VmStatus v = done.vm(8210);
+        assertThat(v.status()).isEqualTo(GuestState.COMPLETED);
+        assertThat(v.error()).isNull();
+        assertThat(v.targetNode()).isEqualTo(moves.get(0).target()).isEqualTo(env.nodeOf(8210));
+        assertThat(env.guest(8210).status()).isEqualTo(PowerState.RUNNING);
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+    }
+
+    @Test
+    void aLostAnswerOnARetrysReplacementTargetCountsThatTargetAsAskedFor() {
+        Env env = new Env(c -> c, svc -> svc.executorConfig(ExecutorConfig.builder().retriesOnNewTarget(2).build()));
+        // The planned target refuses the move; the retry's replacement carries it out, but its answer is lost.
+        env.cluster.failMigrations(8211, 1, "migration aborted (duration 00:00:02): storage migration failed");
+        env.cluster.loseMigrationAnswers(8211, 1);
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        env.runUntilIdle();
+
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        List<MigrationRecord> moves = movesOf(env, 8211);
+        assertThat(moves).hasSize(2);
+        assertThat(moves.get(0).successful()).isFalse();
+        assertThat(moves.get(1).successful()).isTrue();
+        assertThat(moves.get(1).target()).isNotEqualTo(moves.get(0).target());
+        VmStatus v = done.vm(8211);
+        assertThat(v.status()).as("%s", v.error()).isEqualTo(GuestState.COMPLETED);
+        assertThat(v.targetNode()).isEqualTo(moves.get(1).target()).isEqualTo(env.nodeOf(8211));
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+    }
+
+    @Test
+    void aLostAnswerOfAMoveThatEndedAtOnceIsCompletedWithoutAnotherMove() {
+        Env env = new Env(c -> c.model(MigrationModel.INSTANT), svc -> svc);
+        env.cluster.loseMigrationAnswers(8213, 1);
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        env.runUntilIdle();
+
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        assertThat(movesOf(env, 8213)).hasSize(1);
+        assertThat(done.vm(8213).status()).as("%s", done.vm(8213).error()).isEqualTo(GuestState.COMPLETED);
+        assertThat(done.vm(8213).targetNode()).isEqualTo(env.nodeOf(8213));
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+    }
+
+    @Test
+    void aGuestFoundOnANodeNobodyAskedForIsStillMovedBySomeoneElse() {
+        Env env = new Env();
+        env.cluster.loseMigrationAnswers(8212, 1);
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        String asked = s.vm(8212).targetNode();
+        String other = List.of("hv8", "hv9", "hv10").stream().filter(n -> !n.equals(asked)).findFirst().orElseThrow();
+        // An operator moves it by hand before the drain gets to it.
+        env.cluster.relocate(8212, other);
+        env.runUntilIdle();
+
+        VmStatus v = env.service.status("hv7", s.drainId()).vm(8212);
+        assertThat(v.status()).isEqualTo(GuestState.FAILED);
+        assertThat(v.error()).contains("is now on " + other).contains("moved by someone else");
+    }
+
+    @Test
+    void aCancelledDrainWaitingOnATaskThatNeverEndsSaysWhatItWaitsForAndUntilWhen() {
+        Env env = new Env();
+        env.cluster.hangNextMigration(8201);
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        env.scheduler.runFor(Duration.ofMinutes(10));
+        DrainStatus before = env.service.status("hv7", s.drainId());
+        assertThat(before.status()).isEqualTo(DrainState.IN_PROGRESS);
+        assertThat(before.vm(8201).status()).isEqualTo(GuestState.IN_PROGRESS);
+        GuestProgress hung = env.store.guests(s.drainId()).stream().filter(g -> g.vmid() == 8201).findFirst().orElseThrow();
+        assertThat(hung.taskId()).startsWith("UPID:hv7:");
+        Instant limit = hung.startedAt().plus(Duration.ofMinutes(30));
+
+        env.service.cancel("hv7", s.drainId());
+        DrainStatus cancelling = env.service.status("hv7", s.drainId());
+        assertThat(cancelling.status()).as("the move in flight has not ended").isEqualTo(DrainState.IN_PROGRESS);
+        assertThat(cancelling.message()).startsWith("Cancelling")
+                .contains("VM 8201 (db-prod-01)")
+                .contains(hung.taskId() + " on hv7")
+                .contains("until " + limit)
+                .contains("migration time limit of 30m (migrationTimeout)")
+                .contains("Progress: 14/15 completed");
+        assertThat(env.store.drain(s.drainId()).orElseThrow().message()).as("recorded: another instance shows it too")
+                .isEqualTo(cancelling.message());
+        env.scheduler.runFor(Duration.ofMinutes(5));
+        assertThat(env.service.status("hv7", s.drainId()).message()).isEqualTo(cancelling.message());
+
+        env.runUntilIdle();
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.CANCELLED);
+        assertThat(done.completedAt()).isBetween(limit, limit.plusSeconds(60));
+        assertThat(done.vm(8201).status()).isEqualTo(GuestState.FAILED);
+        assertThat(done.vm(8201).error()).contains("migration time limit of 30m").contains(hung.taskId());
+        assertThat(done.message()).startsWith("Drain of hv7 cancelled");
+    }
+}

@@ -1,0 +1,4 @@
+/**
+ * Reference wiring of Moxxie: the command line entry point and an embedding example.
+ */
+package io.moxxie.examples;
