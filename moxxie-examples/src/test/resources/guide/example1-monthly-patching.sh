@@ -1,5 +1,5 @@
 #!/bin/bash
-# From the user guide (node-maintenance-guide.md), Example 1: Monthly Security Patching.
+# From the user guide Moxxie implements (its workflows are in docs/user-guide.md), Example 1: Monthly Security Patching.
 # Verbatim but for step 4 and 5 (ssh, sleep 300); the test runs it against a server on a free port (its curl rewrites http://localhost:8080)
 # and scales its sleeps to the demo cluster's speed (see GuideScriptsTest).
 

@@ -2,6 +2,7 @@ package io.moxxie.proxmox;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.moxxie.core.Checks;
+import io.moxxie.core.ValidationException;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
@@ -31,10 +32,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,8 +70,7 @@ import java.util.regex.Pattern;
  *       The root-only options ({@code force}, {@code migration_type}, {@code migration_network}, {@code skiplock})
  *       are never sent: API tokens get a 403 for them.</li>
  *   <li>{@link #task(TaskRef)}: {@code GET /nodes/{node}/tasks/{upid}/status}; a failure's message carries the last
- *       lines of the task log. {@link #tasks(Collection)} reads a node's active tasks in one listing when several of
- *       its tasks are asked for.</li>
+ *       lines of the task log.</li>
  * </ul>
  *
  * <h2>Failures</h2>
@@ -94,6 +91,10 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     /** pveproxy gives up on a forwarded call after 30 s; the migrate precondition check can take a while. */
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(60);
     public static final int DEFAULT_MAX_RETRIES = 3;
+    /** Attempts in a row that reach no Proxmox address after which Proxmox counts as down (requests fail at once). */
+    public static final int DEFAULT_BREAKER_FAILURES = 3;
+    /** How long requests fail at once once Proxmox counts as down, before one tries again. */
+    public static final Duration DEFAULT_BREAKER_DELAY = Duration.ofSeconds(10);
     public static final Duration DEFAULT_RETRY_DELAY = Duration.ofMillis(500);
     public static final Duration DEFAULT_MAX_RETRY_DELAY = Duration.ofSeconds(5);
     /** How long the HA manager gets to act visibly on a request (its loop runs every 10 s; status lags ~10 s). */
@@ -119,7 +120,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         this.haRequestTimeout = b.haRequestTimeout;
         this.taskLogLines = b.taskLogLines;
         this.http = new ProxmoxHttp(urls, b.credentials, b.tls, b.connectTimeout, b.requestTimeout, b.maxRetries,
-                b.retryDelay, b.maxRetryDelay, b.clock);
+                b.retryDelay, b.maxRetryDelay, b.breakerFailures, b.breakerDelay, b.clock);
     }
 
     public static Builder builder() {
@@ -291,39 +292,6 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         Checks.notNull("task", task);
         if (!task.tracked()) return haTask(task.id(), null);
         return trackedTask(task);
-    }
-
-    @Override
-    public Map<TaskRef, TaskState> tasks(Collection<TaskRef> tasks) {
-        Checks.notNull("tasks", tasks);
-        Map<TaskRef, TaskState> found = new HashMap<>();
-        Resources res = null;
-        Map<String, List<TaskRef>> byNode = new LinkedHashMap<>();
-        for (TaskRef t : tasks) {
-            if (!t.tracked()) {
-                if (res == null) res = resources();
-                found.put(t, haTask(t.id(), res));
-            } else {
-                byNode.computeIfAbsent(taskNode(t), k -> new ArrayList<>()).add(t);
-            }
-        }
-        for (Map.Entry<String, List<TaskRef>> e : byNode.entrySet()) {
-            Set<String> running = null;
-            if (e.getValue().size() > 1) {
-                // One listing of the node's active tasks instead of one status request per task.
-                running = new HashSet<>();
-                JsonNode data = http.getData(Paths.of("nodes", e.getKey(), "tasks"), Params.of().put("source", "active").put("limit", 1000));
-                for (TaskEntry te : ProxmoxParsers.parseTaskList(data)) {
-                    if (te.running()) running.add(te.upid());
-                }
-            }
-            for (TaskRef t : e.getValue()) {
-                found.put(t, running != null && running.contains(t.id()) ? TaskState.RUNNING : trackedTask(t));
-            }
-        }
-        Map<TaskRef, TaskState> out = new LinkedHashMap<>();
-        for (TaskRef t : tasks) out.put(t, found.get(t));
-        return out;
     }
 
     private static String taskNode(TaskRef t) {
@@ -505,6 +473,8 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         private Duration maxRetryDelay = DEFAULT_MAX_RETRY_DELAY;
         private Duration haRequestTimeout = DEFAULT_HA_REQUEST_TIMEOUT;
         private int taskLogLines = DEFAULT_TASK_LOG_LINES;
+        private int breakerFailures = DEFAULT_BREAKER_FAILURES;
+        private Duration breakerDelay = DEFAULT_BREAKER_DELAY;
         private Clock clock = Clock.systemUTC();
 
         private Builder() {
@@ -562,7 +532,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
 
         /** Retries of a failed read (and of a write that certainly did not reach Proxmox). Default 3. */
         public Builder maxRetries(int maxRetries) {
-            if (maxRetries < 0) throw new IllegalArgumentException("maxRetries must be >= 0, was " + maxRetries);
+            if (maxRetries < 0) throw new ValidationException("maxRetries", maxRetries, "maxRetries must be >= 0, was " + maxRetries);
             this.maxRetries = maxRetries;
             return this;
         }
@@ -571,13 +541,24 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         public Builder retryDelay(Duration initial, Duration max) {
             this.retryDelay = Checks.positive("retryDelay", initial);
             this.maxRetryDelay = Checks.positive("maxRetryDelay", max);
-            if (max.compareTo(initial) < 0) throw new IllegalArgumentException("maxRetryDelay must be >= retryDelay, was " + max);
+            if (max.compareTo(initial) < 0) throw new ValidationException("maxRetryDelay", max, "maxRetryDelay must be >= retryDelay, was " + max);
             return this;
         }
 
         /** How long the HA manager gets to act visibly on a request before it counts as dropped. Default 2 min. */
         public Builder haRequestTimeout(Duration timeout) {
             this.haRequestTimeout = Checks.positive("haRequestTimeout", timeout);
+            return this;
+        }
+
+        /**
+         * The circuit breaker: after {@code failures} attempts in a row that reach no Proxmox address, requests fail at
+         * once with {@link io.moxxie.core.spi.HypervisorUnavailableException} for {@code delay} (wall-clock time), then one
+         * tries again. Defaults 3 and 10 s.
+         */
+        public Builder circuitBreaker(int failures, Duration delay) {
+            this.breakerFailures = Checks.positive("breakerFailures", failures);
+            this.breakerDelay = Checks.positive("breakerDelay", delay);
             return this;
         }
 
@@ -594,8 +575,8 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         }
 
         public ProxmoxClient build() {
-            if (baseUrls.isEmpty()) throw new IllegalArgumentException("baseUrls cannot be empty");
-            if (credentials == null) throw new IllegalArgumentException("credentials cannot be null");
+            if (baseUrls.isEmpty()) throw new ValidationException("baseUrls", baseUrls, "baseUrls cannot be empty");
+            if (credentials == null) throw new ValidationException("credentials", null, "credentials cannot be null");
             List<HttpUrl> urls = baseUrls.stream().map(Builder::normalize).distinct().toList();
             ProxmoxClient c = new ProxmoxClient(this, urls);
             if (tls.kind() == TlsTrust.Kind.INSECURE) {
@@ -610,17 +591,17 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
 
         static HttpUrl normalize(String url) {
             String u = url.trim();
-            if (u.isEmpty()) throw new IllegalArgumentException("url cannot be empty");
+            if (u.isEmpty()) throw new ValidationException("url", url, "url cannot be empty");
             if (!u.contains("://")) u = "https://" + u;
             URI uri;
             try {
                 uri = URI.create(u);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("url must be a Proxmox address like https://pve1:8006, was '" + url + "'");
+                throw new ValidationException("url", url, "url must be a Proxmox address like https://pve1:8006, was '" + url + "'");
             }
             HttpUrl parsed = HttpUrl.parse(u);
             if (parsed == null || uri.getHost() == null) {
-                throw new IllegalArgumentException("url must be a Proxmox address like https://pve1:8006, was '" + url + "'");
+                throw new ValidationException("url", url, "url must be a Proxmox address like https://pve1:8006, was '" + url + "'");
             }
             HttpUrl.Builder b = parsed.newBuilder().query(null).fragment(null);
             if (uri.getPort() == -1) b.port(DEFAULT_PORT);

@@ -1,5 +1,7 @@
 package io.moxxie.proxmox;
 
+import io.moxxie.core.ValidationException;
+
 import io.moxxie.core.Checks;
 
 import java.util.Objects;
@@ -42,7 +44,7 @@ public final class ProxmoxCredentials {
         if (t.startsWith("PVEAPIToken=")) t = t.substring("PVEAPIToken=".length());
         int eq = t.indexOf('=');
         if (eq <= 0 || eq == t.length() - 1) {
-            throw new IllegalArgumentException("token must have the form USER@REALM!TOKENID=SECRET");
+            throw new ValidationException("token", null, "token must have the form USER@REALM!TOKENID=SECRET"); // a secret: not kept
         }
         return apiToken(t.substring(0, eq), t.substring(eq + 1));
     }
@@ -52,9 +54,9 @@ public final class ProxmoxCredentials {
         Checks.notNull("tokenId", tokenId);
         Checks.notNull("secret", secret);
         if (!TOKEN_ID.matcher(tokenId.trim()).matches()) {
-            throw new IllegalArgumentException("tokenId must have the form USER@REALM!TOKENID, was '" + tokenId + "'");
+            throw new ValidationException("tokenId", tokenId, "tokenId must have the form USER@REALM!TOKENID, was '" + tokenId + "'");
         }
-        if (secret.isBlank()) throw new IllegalArgumentException("secret cannot be empty");
+        if (secret.isBlank()) throw new ValidationException("secret", null, "secret cannot be empty");
         return new ProxmoxCredentials(Kind.API_TOKEN, tokenId.trim(), secret.trim());
     }
 
@@ -63,9 +65,9 @@ public final class ProxmoxCredentials {
         Checks.notNull("user", user);
         Checks.notNull("password", password);
         if (!USER.matcher(user.trim()).matches()) {
-            throw new IllegalArgumentException("user must have the form USER@REALM, was '" + user + "'");
+            throw new ValidationException("user", user, "user must have the form USER@REALM, was '" + user + "'");
         }
-        if (password.isEmpty()) throw new IllegalArgumentException("password cannot be empty");
+        if (password.isEmpty()) throw new ValidationException("password", null, "password cannot be empty");
         return new ProxmoxCredentials(Kind.PASSWORD, user.trim(), password);
     }
 

@@ -2,11 +2,14 @@ package io.moxxie.proxmox;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.failsafe.CircuitBreaker;
+import dev.failsafe.CircuitBreakerOpenException;
 import dev.failsafe.Failsafe;
 import dev.failsafe.FailsafeException;
 import dev.failsafe.RetryPolicy;
 import io.moxxie.core.spi.HypervisorAuthenticationException;
 import io.moxxie.core.spi.HypervisorException;
+import io.moxxie.core.spi.HypervisorUnavailableException;
 import io.moxxie.core.spi.TransientHypervisorException;
 import io.moxxie.proxmox.internal.ProxmoxParsers;
 import okhttp3.Call;
@@ -44,11 +47,19 @@ import java.util.concurrent.atomic.AtomicInteger;
  * renewal), the {@code {"data": …}} envelope, Proxmox's error texts, and retries that never repeat a request which
  * may have taken effect. Thread-safe.
  *
- * <p>What is retried (Failsafe, with backoff): reads, always, on connection failures and 5xx (595/596 included);
+ * <p>What is retried (Failsafe, with backoff): reads, always, on connection failures, 5xx (595/596 included) and
+ * answers that are not JSON (cut or garbled);
  * writes only when they certainly did not reach Proxmox (no request byte was written, or the proxying node
  * answered 595: it could not even connect to the node it forwards to). Any other write failure without a clear
  * answer is reported as {@link OutcomeUnknownException}, which the caller resolves by looking (task list,
  * guest's node) before anything is sent again.
+ *
+ * <p>A circuit breaker (Failsafe) stands before every request: after {@code breakerFailures} attempts in a row that
+ * reached no Proxmox address at all, Proxmox is known to be down and requests fail at once with
+ * {@link HypervisorUnavailableException} (saying since when) instead of each waiting out connection attempts and
+ * retries; after {@code breakerDelay} one request is let through to try again, and the first answer closes the breaker.
+ * So an unreachable Proxmox holds no caller's thread for long. Any answer from Proxmox, an error included, counts as
+ * reachable.
  */
 final class ProxmoxHttp implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxmoxHttp.class);
@@ -66,8 +77,16 @@ final class ProxmoxHttp implements AutoCloseable {
 
     /** Certainly had no effect (not sent, or 595): every method may repeat it. */
     static final class NotExecutedException extends TransientHypervisorException {
+        /** No Proxmox address took the connection (as opposed to a 595 from a node that answered). */
+        final boolean unreachable;
+
         NotExecutedException(String message, Throwable cause) {
+            this(message, cause, false);
+        }
+
+        NotExecutedException(String message, Throwable cause, boolean unreachable) {
             super(message, cause);
+            this.unreachable = unreachable;
         }
     }
 
@@ -89,11 +108,16 @@ final class ProxmoxHttp implements AutoCloseable {
     private final Clock clock;
     private final RetryPolicy<Object> readRetry;
     private final RetryPolicy<Object> notExecutedRetry;
+    private final CircuitBreaker<Object> breaker;
+    /** When Proxmox was found unreachable (no answer since), and what the last attempt met; null while it answers. */
+    private volatile Instant unreachableSince;
+    private volatile String unreachableDetail;
     private ProxmoxParsers.Ticket ticket; // guarded by this
     private Instant ticketObtained;        // guarded by this
 
     ProxmoxHttp(List<HttpUrl> bases, ProxmoxCredentials credentials, TlsTrust tls, Duration connectTimeout,
-                Duration requestTimeout, int maxRetries, Duration retryDelay, Duration maxRetryDelay, Clock clock) {
+                Duration requestTimeout, int maxRetries, Duration retryDelay, Duration maxRetryDelay, int breakerFailures,
+                Duration breakerDelay, Clock clock) {
         this.bases = List.copyOf(bases);
         this.credentials = credentials;
         this.clock = clock;
@@ -125,6 +149,15 @@ final class ProxmoxHttp implements AutoCloseable {
                 .withBackoff(retryDelay, maxRetryDelay.compareTo(retryDelay) < 0 ? retryDelay : maxRetryDelay)
                 .withJitter(0.2)
                 .onRetry(ev -> log.debug("Repeating a Proxmox write that was not executed: {}", ev.getLastException().getMessage()))
+                .build();
+        this.breaker = CircuitBreaker.builder()
+                .handleIf(e -> e instanceof NotExecutedException n && n.unreachable)
+                .withFailureThreshold(breakerFailures)
+                .withDelay(breakerDelay)
+                .withSuccessThreshold(1)
+                .onOpen(e -> log.warn("Proxmox is unreachable ({}): requests fail at once for {} s, then one tries again",
+                        unreachableDetail, breakerDelay.toSeconds()))
+                .onClose(e -> log.info("Proxmox answers again"))
                 .build();
     }
 
@@ -162,7 +195,13 @@ final class ProxmoxHttp implements AutoCloseable {
 
     private JsonNode run(RetryPolicy<Object> policy, dev.failsafe.function.CheckedSupplier<JsonNode> call) {
         try {
-            return Failsafe.with(policy).get(call);
+            // The breaker is inside the retries: each attempt counts, and once it is open the retries stop at once.
+            return Failsafe.with(policy, breaker).get(call);
+        } catch (CircuitBreakerOpenException e) {
+            throw unavailable(e);
+        } catch (NotExecutedException e) {
+            if (e.unreachable && breaker.isOpen()) throw unavailable(e);
+            throw e;
         } catch (RetryableReadException e) {
             if (e.whenExhausted != null) throw e.whenExhausted;
             throw e;
@@ -171,6 +210,14 @@ final class ProxmoxHttp implements AutoCloseable {
             if (c instanceof RuntimeException r) throw r;
             throw new HypervisorException("Proxmox request failed: " + c, c);
         }
+    }
+
+    private HypervisorUnavailableException unavailable(Throwable cause) {
+        Instant since = unreachableSince;
+        long retryIn = Math.max(1, (breaker.getRemainingDelay().toMillis() + 999) / 1000);
+        return new HypervisorUnavailableException("Proxmox VE is unreachable" + (since == null ? "" : " since " + since) + " ("
+                + unreachableDetail + "); requests that need the cluster fail at once until it answers again (next try in "
+                + retryIn + " s)", since, cause);
     }
 
     private JsonNode attempt(Method method, String path, Params params, boolean mayRelogin) {
@@ -213,6 +260,7 @@ final class ProxmoxHttp implements AutoCloseable {
                         + "): it may or may not have been carried out", e);
             }
             if (idx != start) preferred.compareAndSet(start, idx);
+            unreachableSince = null;
             if (log.isDebugEnabled()) {
                 log.debug("{} -> {} ({} ms)", request, status, (System.nanoTime() - t0) / 1_000_000);
             }
@@ -223,13 +271,24 @@ final class ProxmoxHttp implements AutoCloseable {
             }
             return handle(method, request, status, reason, body);
         }
-        throw new NotExecutedException("no Proxmox node answered " + request + ": " + String.join(", ", unreachable), lastUnsent);
+        String detail = "no Proxmox node answered " + request + ": " + String.join(", ", unreachable);
+        unreachableDetail = detail;
+        if (unreachableSince == null) unreachableSince = clock.instant();
+        throw new NotExecutedException(detail, lastUnsent, true);
     }
 
     private JsonNode handle(Method method, String request, int status, String reason, String body) {
         JsonNode root = parse(body);
         if (status >= 200 && status < 300) {
-            if (root == null) throw new HypervisorException("Proxmox answered " + request + " with something that is not JSON");
+            if (root == null) {
+                HypervisorException notJson = new HypervisorException("Proxmox answered " + request + " with something that is not JSON"
+                        + " (" + (body == null ? 0 : body.length()) + " characters)");
+                // A cut or garbled answer to a read is a transient failure like a dropped connection: a read is safe to
+                // repeat. A write may have taken effect whatever its answer looked like: like a lost answer, it is
+                // resolved by looking, never sent again.
+                if (method == Method.GET) throw new RetryableReadException(notJson.getMessage(), null, notJson);
+                throw new OutcomeUnknownException(notJson.getMessage() + ": it may or may not have been carried out", null);
+            }
             return root;
         }
         String message = root != null && root.hasNonNull("message") ? root.get("message").asText().strip() : null;

@@ -1,5 +1,7 @@
 package io.moxxie.proxmox;
 
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
@@ -61,6 +63,7 @@ class DrainThroughHttpTest {
         client = api.clientBuilder().clock(scheduler.clock()).build();
         service = MaintenanceService.builder(client, new InMemoryMaintenanceStore()).scheduler(scheduler)
                 .ownerId("http-test").build();
+        service.start();
     }
 
     @AfterEach
@@ -71,11 +74,22 @@ class DrainThroughHttpTest {
     }
 
     private DrainStatus drain(DrainMode mode) {
-        DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(mode).maxConcurrent(3).build());
+        DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(mode).concurrency(Concurrency.fixed(3)).build()).status();
         scheduler.runUntilIdle();
         DrainStatus done = service.status("hv7", started.drainId());
         assertThat(done.status()).as("drain of hv7: %s", done).isEqualTo(DrainState.COMPLETED);
         return done;
+    }
+
+    @Test
+    void aDrainSucceedsWhenAFifthOfProxmoxsAnswersToReadsAreCutJson() {
+        api.cutJsonOnReads(0.2);
+
+        DrainStatus done = drain(DrainMode.HARD);
+
+        assertThat(done.failedVMs()).isZero();
+        assertThat(cluster.currentSnapshot().guestsOn("hv7")).isEmpty();
+        assertNoMigrationPostSentTwice();
     }
 
     private List<SimulatedProxmoxApi.Call> migratePosts(int vmid) {

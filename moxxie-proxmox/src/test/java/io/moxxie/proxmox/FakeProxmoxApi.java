@@ -46,7 +46,7 @@ final class FakeProxmoxApi implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private record Fault(String method, Pattern path, AtomicInteger times, int status, String reason, Kind kind) {
-        enum Kind { STATUS, DROP_BEFORE, DROP_AFTER }
+        enum Kind { STATUS, DROP_BEFORE, DROP_AFTER, CUT }
     }
 
     private final MockWebServer server = new MockWebServer();
@@ -56,6 +56,8 @@ final class FakeProxmoxApi implements AutoCloseable {
     private final Map<String, String> canned = new ConcurrentHashMap<>();
     private volatile SimulatedProxmoxApi api;
     private volatile boolean pre84;
+    private volatile double cutReads;
+    private final java.util.Random cutRandom = new java.util.Random(17);
 
     private FakeProxmoxApi(SimulatedCluster cluster, boolean https) {
         this.cluster = cluster;
@@ -160,6 +162,18 @@ final class FakeProxmoxApi implements AutoCloseable {
         return this;
     }
 
+    /** The next {@code times} matching requests take effect and are answered with their JSON cut in half (malformed). */
+    FakeProxmoxApi cutNext(String method, String pathRegex, int times) {
+        faults.add(new Fault(method, Pattern.compile(pathRegex), new AtomicInteger(times), 0, null, Fault.Kind.CUT));
+        return this;
+    }
+
+    /** From now on, that fraction of the successful GETs (chosen by a seeded random: repeatable) is answered with cut JSON. */
+    FakeProxmoxApi cutJsonOnReads(double fraction) {
+        this.cutReads = fraction;
+        return this;
+    }
+
     /** The next matching request takes effect, then the connection is closed: the answer is lost. */
     FakeProxmoxApi dropAnswerOfNext(String method, String pathRegex, int times) {
         faults.add(new Fault(method, Pattern.compile(pathRegex), new AtomicInteger(times), 0, null, Fault.Kind.DROP_AFTER));
@@ -204,17 +218,27 @@ final class FakeProxmoxApi implements AutoCloseable {
                 break;
             }
         }
-        if (fault != null && fault.kind != Fault.Kind.DROP_AFTER) {
+        if (fault != null && fault.kind != Fault.Kind.DROP_AFTER && fault.kind != Fault.Kind.CUT) {
             api.record(request);
             if (fault.kind == Fault.Kind.DROP_BEFORE) return new MockResponse().setSocketPolicy(SocketPolicy.DISCONNECT_AFTER_REQUEST);
             return answer(new ApiResponse(fault.status, fault.reason, "{\"data\":null}"));
         }
 
         ApiResponse response = api.handle(request);
-        if (fault != null) return new MockResponse().setSocketPolicy(SocketPolicy.DISCONNECT_AFTER_REQUEST);
+        if (fault != null && fault.kind == Fault.Kind.DROP_AFTER) return new MockResponse().setSocketPolicy(SocketPolicy.DISCONNECT_AFTER_REQUEST);
+        boolean cut = fault != null || (request.method().equals("GET") && response.successful() && cutRandomly());
+        if (cut) return answer(new ApiResponse(response.status(), response.reasonPhrase(), response.body().substring(0, response.body().length() / 2)));
         String cannedJson = request.method().equals("GET") ? canned.get(request.path()) : null;
         if (cannedJson != null && response.status() != 401) response = new ApiResponse(200, "OK", cannedJson);
         return answer(response);
+    }
+
+    private boolean cutRandomly() {
+        double fraction = cutReads;
+        if (fraction <= 0) return false;
+        synchronized (cutRandom) {
+            return cutRandom.nextDouble() < fraction;
+        }
     }
 
     /** The API's text goes into the reason phrase (first line only, as pveproxy does) and, from PVE 8.4 on, the body. */

@@ -81,6 +81,35 @@ class FaultTest {
     }
 
     @Test
+    void readsAnsweredWithCutJsonAreRetriedLikeAnyTransientFailure() {
+        api.cutNext("GET", "/cluster/resources", 2);
+
+        assertThat(client.snapshot().guests()).isNotEmpty();
+        assertThat(api.calls("GET", "/cluster/resources")).hasSize(3);
+    }
+
+    @Test
+    void aReadAnsweredWithCutJsonEveryTimeFailsSayingSo() {
+        api.cutNext("GET", "/cluster/resources", 100);
+
+        assertThatThrownBy(() -> client.snapshot()).isInstanceOf(HypervisorException.class)
+                .hasMessageContaining("/cluster/resources with something that is not JSON");
+        assertThat(api.calls("GET", "/cluster/resources")).hasSize(ProxmoxClient.DEFAULT_MAX_RETRIES + 1);
+    }
+
+    @Test
+    void aMigrationAnsweredWithCutJsonIsNotSentAgainButFoundInTheTaskList() {
+        api.cutNext("POST", MIGRATE, 1);
+
+        TaskRef ref = client.migrate(liveTo("pve2"));
+
+        assertThat(api.calls("POST", MIGRATE)).hasSize(1);
+        assertThat(ref.id()).contains(":qmigrate:104:");
+        assertThat(finish(ref).successful()).isTrue();
+        assertThat(cluster.successfulMigrations(PLAIN_VM)).isEqualTo(1);
+    }
+
+    @Test
     void unreachableNodeOnEveryTryIsTransientAndNamedAsSuch() {
         api.failNext("GET", "/nodes/pve1/qemu/104/migrate", 10, 596, "Connection timed out");
 

@@ -211,20 +211,6 @@ class ProxmoxClientTest {
     }
 
     @Test
-    void severalTasksOnOneNodeAreReadWithOneListingOfItsActiveTasks() {
-        TaskRef a = client.migrate(new MigrationCommand(guest(PLAIN_VM), "pve2", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
-        TaskRef b = client.migrate(new MigrationCommand(guest(ALWAYS_ON_VM), "pve3", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
-        api.clearCalls();
-
-        Map<TaskRef, TaskState> states = client.tasks(List.of(a, b));
-
-        assertThat(states.values()).allMatch(s -> !s.finished());
-        assertThat(api.calls()).extracting(SimulatedProxmoxApi.Call::path).containsExactly("/nodes/pve1/tasks");
-        scheduler.runFor(Duration.ofMinutes(10));
-        assertThat(client.tasks(List.of(a, b)).values()).allMatch(TaskState::successful);
-    }
-
-    @Test
     void powerActionsReturnTheirTasks() {
         TaskRef start = client.start(guest(STOPPED_VM));
         assertThat(runUntilFinished(start).successful()).isTrue();

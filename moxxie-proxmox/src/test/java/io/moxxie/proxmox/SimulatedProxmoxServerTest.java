@@ -1,5 +1,7 @@
 package io.moxxie.proxmox;
 
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.model.Guest;
@@ -60,8 +62,9 @@ class SimulatedProxmoxServerTest {
         SimulatedProxmoxServer server = closeLater(SimulatedProxmoxServer.start(api));
         MaintenanceService service = closeLater(MaintenanceService.builder(client(server), new InMemoryMaintenanceStore())
                 .scheduler(scheduler).ownerId("jdk-server-test").build());
+        service.start();
 
-        DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(DrainMode.SOFT).maxConcurrent(3).build());
+        DrainStatus started = service.drain(DrainRequest.builder("hv7").mode(DrainMode.SOFT).concurrency(Concurrency.fixed(3)).build()).status();
         scheduler.runUntilIdle();
         DrainStatus done = service.status("hv7", started.drainId());
 

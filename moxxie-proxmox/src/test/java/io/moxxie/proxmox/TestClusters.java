@@ -1,7 +1,6 @@
 package io.moxxie.proxmox;
 
 import io.moxxie.core.model.Guest;
-import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.simulation.SimulatedCluster;
@@ -27,12 +26,12 @@ final class TestClusters {
     }
 
     static Guest vm(int vmid, String name, String node, PowerState status, List<String> tags, long memGiB, boolean ha) {
-        return new Guest(vmid, name, node, GuestType.QEMU, status, tags, memGiB * GIB, status == PowerState.RUNNING ? memGiB * GIB / 2 : 0,
-                false, ha, null);
+        return Guest.qemu(vmid, node).name(name).status(status).tags(tags).memory(memGiB * GIB)
+                .memoryUsed(status == PowerState.RUNNING ? memGiB * GIB / 2 : 0).haManaged(ha).build();
     }
 
     static Guest ct(int vmid, String name, String node, PowerState status, List<String> tags, long memGiB) {
-        return new Guest(vmid, name, node, GuestType.LXC, status, tags, memGiB * GIB, memGiB * GIB / 4, false, false, null);
+        return Guest.lxc(vmid, node).name(name).status(status).tags(tags).memory(memGiB * GIB).memoryUsed(memGiB * GIB / 4).build();
     }
 
     /** pve1 holds one guest of each kind; pve2 and pve3 are empty, 64 GiB each. */

@@ -18,6 +18,7 @@ import io.moxxie.core.time.Scheduler;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -27,7 +28,9 @@ import java.util.function.Supplier;
  * guests first, a freed slot refilled at once, task polling with backoff, verification on the target,
  * automatic start of {@code always-on} guests found stopped, retries of transient errors and of failed
  * migrations on the next-best target, re-planning when a target goes offline, time limits, cancellation.
- * Every state change is written to the {@link MaintenanceStore} as it happens and published to listeners.
+ * Every state change is written to the {@link MaintenanceStore} as it happens, through a write-behind journal (which
+ * keeps what the store could not take and writes it again, in order: see {@link #storeOutage()}), and published to
+ * listeners.
  *
  * <p>Usually used through {@link io.moxxie.core.service.MaintenanceService}. Thread-safe. Its parts live in
  * {@code io.moxxie.core.execution.internal} (not public API).
@@ -53,6 +56,27 @@ public final class DrainExecutor {
 
     public ExecutorConfig config() {
         return parts.config();
+    }
+
+    /**
+     * Whether the store is behind: a state change of a drain it could not take is kept, with every change after it, and
+     * written again in order until it takes them; meanwhile no drain starts a new move. Empty while every change
+     * handed over is in the store.
+     */
+    public Optional<StoreOutage> storeOutage() {
+        return parts.writeBehind().outage();
+    }
+
+    /**
+     * Records a change of a node's maintenance record made for drain {@code drainId}, in order with that drain's state
+     * changes: written at once while the store takes writes, else kept and written again once it does.
+     *
+     * @param what  what it records, for the log while the store does not take it
+     * @param write the change ({@link MaintenanceStore#recordDrainStarted}, {@link MaintenanceStore#recordDrainFinished})
+     * @throws IllegalArgumentException an argument is null
+     */
+    public void recordMaintenance(String drainId, String what, Consumer<MaintenanceStore> write) {
+        parts.writeBehind().maintenance(drainId, what, write);
     }
 
     /**
@@ -86,6 +110,6 @@ public final class DrainExecutor {
 
     /** The migrations a drain may run at once: resolved here, once. */
     private int concurrency(DrainRequest request) {
-        return request.effectiveConcurrency(parts.config().autoConcurrency());
+        return parts.config().resolve(request.concurrency());
     }
 }

@@ -1,5 +1,9 @@
 package io.moxxie.core.execution;
 
+import io.moxxie.core.model.Concurrency;
+
+import io.moxxie.core.ValidationException;
+
 import io.moxxie.core.Checks;
 
 import java.time.Duration;
@@ -40,7 +44,8 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
 
     public ExecutorConfig {
         if (perTargetLimit < 0) {
-            throw new IllegalArgumentException("perTargetLimit must be >= 1, or 0 for half the drain's concurrency, was " + perTargetLimit);
+            throw new ValidationException("perTargetLimit", perTargetLimit,
+                    "perTargetLimit must be >= 1, or 0 for half the drain's concurrency, was " + perTargetLimit);
         }
         Checks.positive("migrationTimeout", migrationTimeout);
         Checks.positive("drainTimeout", drainTimeout);
@@ -49,14 +54,14 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
         Checks.positive("shutdownTimeout", shutdownTimeout);
         Checks.positive("lockWaitTimeout", lockWaitTimeout);
         Checks.positive("powerTimeout", powerTimeout);
-        if (maxRetries < 0) throw new IllegalArgumentException("maxRetries must be >= 0, was " + maxRetries);
+        Checks.atLeast("maxRetries", maxRetries, 0);
         Checks.positive("retryInitialDelay", retryInitialDelay);
         Checks.positive("retryMaxDelay", retryMaxDelay);
-        if (retriesOnNewTarget < 0) throw new IllegalArgumentException("retriesOnNewTarget must be >= 0, was " + retriesOnNewTarget);
+        Checks.atLeast("retriesOnNewTarget", retriesOnNewTarget, 0);
         Checks.notNull("preconditionMaxAge", preconditionMaxAge);
         Checks.notNull("clusterViewMaxAge", clusterViewMaxAge);
-        if (!(expectedMigrationRate > 0)) throw new IllegalArgumentException("expectedMigrationRate must be > 0, was " + expectedMigrationRate);
-        if (!(expectedLinkBandwidth > 0)) throw new IllegalArgumentException("expectedLinkBandwidth must be > 0, was " + expectedLinkBandwidth);
+        Checks.positive("expectedMigrationRate", expectedMigrationRate);
+        Checks.positive("expectedLinkBandwidth", expectedLinkBandwidth);
         Checks.notNull("expectedMigrationOverhead", expectedMigrationOverhead);
     }
 
@@ -73,13 +78,18 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
     /**
      * The concurrency of a drain asked with {@code maxConcurrent: "auto"}: twice the streams that fill the link,
      * {@code 2 * ceil(expectedLinkBandwidth / expectedMigrationRate)}, within 2 and
-     * {@link io.moxxie.core.plan.DrainRequest#MAX_CONCURRENT_LIMIT}. As many streams as fill the source's link keep it
+     * {@link Concurrency#MAX_FIXED}. As many streams as fill the source's link keep it
      * busy only while they all copy; each move also spends a fixed time setting up and switching over without
      * copying (for guests of a few GiB, as long as it copies), so twice as many keep it busy through those. With the
      * defaults (1.1 GB/s, 0.5 GB/s per stream): 6.
      */
     public int autoConcurrency() {
-        return Math.max(2, Math.min(io.moxxie.core.plan.DrainRequest.MAX_CONCURRENT_LIMIT, 2 * streamsFillingLink()));
+        return Math.max(2, Math.min(Concurrency.MAX_FIXED, 2 * streamsFillingLink()));
+    }
+
+    /** How many migrations a drain asked with {@code concurrency} runs at once under this configuration: never 0. */
+    public int resolve(Concurrency concurrency) {
+        return concurrency.resolve(autoConcurrency());
     }
 
     /**

@@ -15,7 +15,7 @@ public interface RunningDrain {
     /** The drain as it stands now, consistent across its guests. */
     DrainStatus status();
 
-    /** Whether the drain has ended (completed, failed or cancelled); an abandoned drain never does. */
+    /** Whether the drain has ended (completed, failed or cancelled) and the store holds that end; an abandoned drain never does. */
     boolean isFinished();
 
     /**

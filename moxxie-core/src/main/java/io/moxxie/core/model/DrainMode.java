@@ -1,5 +1,7 @@
 package io.moxxie.core.model;
 
+import io.moxxie.core.ValidationException;
+
 import java.util.Locale;
 
 /** How thoroughly a node is emptied. */
@@ -20,6 +22,6 @@ public enum DrainMode {
                 if (m.wireName().equalsIgnoreCase(value.trim())) return m;
             }
         }
-        throw new IllegalArgumentException("drainMode must be 'soft' or 'hard', was '" + value + "'");
+        throw new ValidationException("drainMode", value, "drainMode must be 'soft' or 'hard', was '" + value + "'");
     }
 }

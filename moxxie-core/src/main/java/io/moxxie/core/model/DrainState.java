@@ -1,5 +1,7 @@
 package io.moxxie.core.model;
 
+import io.moxxie.core.ValidationException;
+
 import java.util.Locale;
 
 /** A drain's overall status, with the guide's wire names ({@code in_progress}, {@code completed}, …). */
@@ -26,6 +28,6 @@ public enum DrainState {
                 if (s.wireName().equalsIgnoreCase(value.trim())) return s;
             }
         }
-        throw new IllegalArgumentException("drain status must be one of in_progress, completed, failed, cancelled, was '" + value + "'");
+        throw new ValidationException("status", value, "drain status must be one of in_progress, completed, failed, cancelled, was '" + value + "'");
     }
 }

@@ -1,5 +1,7 @@
 package io.moxxie.core.model;
 
+import io.moxxie.core.ValidationException;
+
 import java.util.Locale;
 
 /** One guest's status within a drain, with the guide's wire names. */
@@ -25,6 +27,6 @@ public enum GuestState {
                 if (s.wireName().equalsIgnoreCase(value.trim())) return s;
             }
         }
-        throw new IllegalArgumentException("guest status must be one of pending, in_progress, completed, skipped, failed, was '" + value + "'");
+        throw new ValidationException("status", value, "guest status must be one of pending, in_progress, completed, skipped, failed, was '" + value + "'");
     }
 }

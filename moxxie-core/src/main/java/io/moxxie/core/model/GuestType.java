@@ -1,5 +1,7 @@
 package io.moxxie.core.model;
 
+import io.moxxie.core.ValidationException;
+
 import java.util.Locale;
 
 /** The two kinds of Proxmox guest. Their wire names are Proxmox's own: {@code qemu}, {@code lxc}. */
@@ -18,6 +20,6 @@ public enum GuestType {
                 if (t.wireName().equalsIgnoreCase(value.trim())) return t;
             }
         }
-        throw new IllegalArgumentException("type must be 'qemu' or 'lxc', was '" + value + "'");
+        throw new ValidationException("type", value, "type must be 'qemu' or 'lxc', was '" + value + "'");
     }
 }

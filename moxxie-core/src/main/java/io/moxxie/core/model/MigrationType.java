@@ -1,5 +1,7 @@
 package io.moxxie.core.model;
 
+import io.moxxie.core.ValidationException;
+
 import java.util.Locale;
 
 /** How one guest moves. */
@@ -21,6 +23,6 @@ public enum MigrationType {
                 if (t.wireName().equalsIgnoreCase(value.trim())) return t;
             }
         }
-        throw new IllegalArgumentException("migrationType must be one of online, offline, restart, was '" + value + "'");
+        throw new ValidationException("migrationType", value, "migrationType must be one of online, offline, restart, was '" + value + "'");
     }
 }

@@ -1,5 +1,7 @@
 package io.moxxie.core.model;
 
+import io.moxxie.core.ValidationException;
+
 import java.util.Locale;
 
 /** What a drain record does: empty a node, or bring its guests back. */
@@ -17,6 +19,6 @@ public enum Operation {
                 if (o.wireName().equalsIgnoreCase(value.trim())) return o;
             }
         }
-        throw new IllegalArgumentException("operation must be 'drain' or 'undrain', was '" + value + "'");
+        throw new ValidationException("operation", value, "operation must be 'drain' or 'undrain', was '" + value + "'");
     }
 }

@@ -1,29 +1,31 @@
 package io.moxxie.core.plan;
 
+import io.moxxie.core.Checks;
+import io.moxxie.core.ValidationException;
+import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainMode;
 
-import io.moxxie.core.Checks;
-
+import java.util.Objects;
 import java.util.Optional;
 
 /**
  * What an operator asked for: the guide's request body plus the node from the path. Immutable and
  * validated at construction: a request that exists is a request that can be planned.
  *
- * <p>Build one with {@link #builder(String)}; defaults are the public constants below.
+ * <p>Build one with {@link #builder(String)}; defaults are the public constants below. Invalid input throws a
+ * {@link ValidationException} naming the field as the guide's request body does ({@code node}, {@code drainMode},
+ * {@code maxConcurrent}, {@code targetNode}).
+ *
+ * <p>Immutable, thread-safe.
  */
 public final class DrainRequest {
     public static final DrainMode DEFAULT_MODE = DrainMode.SOFT;
-    public static final boolean DEFAULT_PARALLEL = true;
-    public static final int DEFAULT_MAX_CONCURRENT = 3;
-    /** The upper bound for {@code maxConcurrent}; Proxmox's own bulk migrations stop at 64 workers too. */
-    public static final int MAX_CONCURRENT_LIMIT = 64;
+    /** The guide's defaults, {@code parallel: true} and {@code maxConcurrent: 3}. */
+    public static final Concurrency DEFAULT_CONCURRENCY = Concurrency.fixed(3);
 
     private final String node;
     private final DrainMode mode;
-    private final boolean parallel;
-    private final int maxConcurrent;
-    private final boolean autoConcurrency;
+    private final Concurrency concurrency;
     private final boolean allowOffline;
     private final String targetNode;
     private final boolean dryRun;
@@ -32,18 +34,13 @@ public final class DrainRequest {
     private DrainRequest(Builder b) {
         this.node = Checks.nodeName("node", b.node);
         this.mode = Checks.notNull("drainMode", b.mode);
-        this.parallel = b.parallel;
-        if (b.maxConcurrent < 1 || b.maxConcurrent > MAX_CONCURRENT_LIMIT) {
-            throw new IllegalArgumentException("maxConcurrent must be between 1 and " + MAX_CONCURRENT_LIMIT
-                    + ", was " + b.maxConcurrent);
-        }
-        this.maxConcurrent = b.maxConcurrent;
-        this.autoConcurrency = b.autoConcurrency;
+        this.concurrency = Checks.notNull(Concurrency.FIELD, b.concurrency);
         this.allowOffline = b.allowOffline;
         if (b.targetNode != null) {
             Checks.nodeName("targetNode", b.targetNode);
             if (b.targetNode.equals(node)) {
-                throw new IllegalArgumentException("targetNode must differ from the node being drained, was '" + b.targetNode + "'");
+                throw new ValidationException("targetNode", b.targetNode,
+                        "targetNode must differ from the node being drained, was '" + b.targetNode + "'");
             }
         }
         this.targetNode = b.targetNode;
@@ -66,8 +63,8 @@ public final class DrainRequest {
     }
 
     public Builder toBuilder() {
-        return new Builder(node).mode(mode).parallel(parallel).maxConcurrent(maxConcurrent).autoConcurrency(autoConcurrency)
-                .allowOffline(allowOffline).targetNode(targetNode).dryRun(dryRun).force(force);
+        return new Builder(node).mode(mode).concurrency(concurrency).allowOffline(allowOffline).targetNode(targetNode)
+                .dryRun(dryRun).force(force);
     }
 
     public String node() {
@@ -78,30 +75,9 @@ public final class DrainRequest {
         return mode;
     }
 
-    public boolean parallel() {
-        return parallel;
-    }
-
-    public int maxConcurrent() {
-        return maxConcurrent;
-    }
-
-    /**
-     * {@code maxConcurrent: "auto"}: the executor chooses how many migrations run at once from its link model
-     * ({@link io.moxxie.core.execution.ExecutorConfig#autoConcurrency()}); {@link #maxConcurrent()} is then not used.
-     */
-    public boolean autoConcurrency() {
-        return autoConcurrency;
-    }
-
-    /**
-     * Migrations that may run at once: {@code maxConcurrent}, or {@code auto} when it is "auto", or 1 when not parallel.
-     *
-     * @param auto the executor's choice for "auto"
-     */
-    public int effectiveConcurrency(int auto) {
-        if (!parallel) return 1;
-        return autoConcurrency ? auto : maxConcurrent;
+    /** How many of the drain's migrations may run at once. */
+    public Concurrency concurrency() {
+        return concurrency;
     }
 
     /** As asked. Hard drains allow offline moves whatever this says: see {@link #offlineAllowed()}. */
@@ -128,28 +104,26 @@ public final class DrainRequest {
 
     @Override
     public String toString() {
-        return "DrainRequest[node=" + node + ", mode=" + mode.wireName() + ", parallel=" + parallel
-                + ", maxConcurrent=" + (autoConcurrency ? "auto" : maxConcurrent) + ", allowOffline=" + allowOffline + ", targetNode=" + targetNode
-                + ", dryRun=" + dryRun + ", force=" + force + "]";
+        return "DrainRequest[node=" + node + ", mode=" + mode.wireName() + ", concurrency=" + concurrency
+                + ", allowOffline=" + allowOffline + ", targetNode=" + targetNode + ", dryRun=" + dryRun + ", force=" + force + "]";
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof DrainRequest r && r.toString().equals(toString());
+        return o instanceof DrainRequest r && r.node.equals(node) && r.mode == mode && r.concurrency.equals(concurrency)
+                && r.allowOffline == allowOffline && Objects.equals(r.targetNode, targetNode) && r.dryRun == dryRun && r.force == force;
     }
 
     @Override
     public int hashCode() {
-        return toString().hashCode();
+        return Objects.hash(node, mode, concurrency, allowOffline, targetNode, dryRun, force);
     }
 
     /** Not thread-safe; {@link #build()} validates. */
     public static final class Builder {
         private final String node;
         private DrainMode mode = DEFAULT_MODE;
-        private boolean parallel = DEFAULT_PARALLEL;
-        private int maxConcurrent = DEFAULT_MAX_CONCURRENT;
-        private boolean autoConcurrency;
+        private Concurrency concurrency = DEFAULT_CONCURRENCY;
         private boolean allowOffline;
         private String targetNode;
         private boolean dryRun;
@@ -170,19 +144,9 @@ public final class DrainRequest {
             return this;
         }
 
-        public Builder parallel(boolean parallel) {
-            this.parallel = parallel;
-            return this;
-        }
-
-        public Builder maxConcurrent(int maxConcurrent) {
-            this.maxConcurrent = maxConcurrent;
-            return this;
-        }
-
-        /** {@code maxConcurrent: "auto"}: see {@link DrainRequest#autoConcurrency()}. */
-        public Builder autoConcurrency(boolean auto) {
-            this.autoConcurrency = auto;
+        /** {@link Concurrency#serial()}, {@link Concurrency#fixed(int)} or {@link Concurrency#auto()}; by default fixed 3. */
+        public Builder concurrency(Concurrency concurrency) {
+            this.concurrency = concurrency;
             return this;
         }
 

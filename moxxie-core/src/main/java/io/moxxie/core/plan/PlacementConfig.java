@@ -1,5 +1,7 @@
 package io.moxxie.core.plan;
 
+import io.moxxie.core.ValidationException;
+
 /**
  * How much of a target's memory the planner may fill.
  *
@@ -11,7 +13,7 @@ public record PlacementConfig(double memoryHeadroom) {
 
     public PlacementConfig {
         if (!(memoryHeadroom >= 0 && memoryHeadroom < 1)) {
-            throw new IllegalArgumentException("memoryHeadroom must be >= 0 and < 1, was " + memoryHeadroom);
+            throw new ValidationException("memoryHeadroom", memoryHeadroom, "memoryHeadroom must be >= 0 and < 1, was " + memoryHeadroom);
         }
     }
 

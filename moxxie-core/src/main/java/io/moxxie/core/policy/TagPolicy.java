@@ -1,5 +1,7 @@
 package io.moxxie.core.policy;
 
+import io.moxxie.core.ValidationException;
+
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationPreconditions;
@@ -46,7 +48,7 @@ public final class TagPolicy {
         this.alwaysOnTag = validTag("alwaysOnTag", alwaysOnTag);
         this.maintOkTag = validTag("maintOkTag", maintOkTag);
         if (this.alwaysOnTag.equals(this.maintOkTag)) {
-            throw new IllegalArgumentException("alwaysOnTag and maintOkTag must differ, both were '" + alwaysOnTag + "'");
+            throw new ValidationException("maintOkTag", maintOkTag, "alwaysOnTag and maintOkTag must differ, both were '" + alwaysOnTag + "'");
         }
     }
 
@@ -161,7 +163,7 @@ public final class TagPolicy {
 
     private static String validTag(String field, String tag) {
         if (tag == null || !VALID_TAG.matcher(tag.trim()).matches()) {
-            throw new IllegalArgumentException(field + " must be a valid Proxmox tag (letters, digits, _ - + .), was '" + tag + "'");
+            throw new ValidationException(field, tag, field + " must be a valid Proxmox tag (letters, digits, _ - + .), was '" + tag + "'");
         }
         return tag.trim().toLowerCase(Locale.ROOT);
     }

@@ -1,13 +1,10 @@
 package io.moxxie.core.service;
 
-import dev.failsafe.Failsafe;
-import dev.failsafe.FailsafeException;
-import dev.failsafe.FailsafeExecutor;
-import dev.failsafe.RetryPolicy;
-import io.moxxie.core.MoxxieException;
 import io.moxxie.core.NotFoundException;
+import io.moxxie.core.ValidationException;
 import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.execution.DrainExecutor;
+import io.moxxie.core.execution.StoreOutage;
 import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.execution.RunningDrain;
@@ -31,7 +28,9 @@ import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.plan.PlanningInput;
 import io.moxxie.core.policy.TagPolicy;
 import io.moxxie.core.spi.HypervisorClient;
+import io.moxxie.core.spi.HypervisorUnavailableException;
 import io.moxxie.core.spi.MaintenanceStore;
+import io.moxxie.core.spi.StoreUnavailableException;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.spi.TransientHypervisorException;
 import io.moxxie.core.time.RealTimeScheduler;
@@ -49,7 +48,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 /**
@@ -59,22 +61,43 @@ import java.util.function.Supplier;
  * application that embeds Moxxie.
  *
  * <pre>{@code
- * MaintenanceService service = MaintenanceService.builder(proxmoxClient, jdbcStore).build();
- * service.recover();                                   // finish drains a previous process left
- * DrainStatus s = service.drain(DrainRequest.soft("hv7"));
- * ... service.status("hv7", s.drainId()) ...
+ * try (MaintenanceService service = MaintenanceService.builder(proxmoxClient, jdbcStore).build()) {
+ *     service.start();                                 // takes over drains dead instances left, and keeps watching
+ *     DrainHandle drain = service.drain(DrainRequest.soft("hv7"));
+ *     DrainStatus done = drain.completion().get();     // or drain.status() now and then
+ * }
  * }</pre>
  *
- * <p>Drains run in the background on the {@link Scheduler}; every call here returns at once (after planning,
- * for a drain). One drain or undrain per node at a time, across every process sharing the store: each running
- * drain is owned by one service instance, which renews a lease on it; when an instance dies, another one's
- * {@link #recover()} takes its drains over once the lease has expired.
+ * <h2>Lifecycle</h2>
+ * Building a service starts no thread and touches nothing. {@link #start()} takes over at once the drains whose owner
+ * is gone (their lease expired, or they are this owner id's own from before a restart), then runs a heartbeat every
+ * {@link Builder#heartbeatInterval(Duration) heartbeat interval}: it renews the leases of the drains this instance runs,
+ * passes on cancel requests made through other instances, and takes over every drain whose lease has expired since —
+ * an instance that dies mid-drain is replaced within a lease and a heartbeat. Of several instances looking, exactly one
+ * takes a drain over (the store's {@link MaintenanceStore#takeOver} is atomic). {@link #close()} stops the heartbeat
+ * and leaves this instance's drains as recorded, for another instance (or this owner id restarted) to take over:
+ * migrations already running in the cluster go on there. Drains, undrains and maintenance with drain or undrain need
+ * a started service; reads do not.
+ *
+ * <p>Drains run in the background on the {@link Scheduler}; every call here returns at once (after planning, for a
+ * drain). One drain or undrain per node at a time, across every process sharing the store.
  *
  * <p>Thread-safe.
  */
 public final class MaintenanceService implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MaintenanceService.class);
+    /**
+     * Maintenance mode changes, under their own name: {@code grep NodeMaintenance} on a log with logger names finds
+     * every node going into and out of maintenance, as the user guide's support section expects.
+     */
+    private static final Logger maintenanceLog = LoggerFactory.getLogger("io.moxxie.core.service.NodeMaintenance");
+
+    /** How long a drain stays owned without a heartbeat. */
     public static final Duration DEFAULT_LEASE = Duration.ofSeconds(60);
+    /** First wait before a read made while planning is tried again; the waits double up to eight times it. */
+    public static final Duration DEFAULT_PLANNING_RETRY_DELAY = Duration.ofMillis(500);
+    /** How long {@link #close()} waits for a heartbeat under way. */
+    public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(10);
     private static final int UNDRAIN_HISTORY = 50;
 
     private final HypervisorClient client;
@@ -85,30 +108,45 @@ public final class MaintenanceService implements AutoCloseable {
     private final DrainExecutor executor;
     private final String ownerId;
     private final Duration lease;
-    private final FailsafeExecutor<Object> planningRetry;
+    private final Duration heartbeatInterval;
+    private final Duration closeTimeout;
+    private final Duration planningRetryDelay;
+    private final int planningRetries;
     private final Map<String, RunningDrain> active = new ConcurrentHashMap<>();
-    private final Object heartbeatLock = new Object();
+    /** Completion of the drains a handle was given for, until they finish (here or, seen at a heartbeat, elsewhere). */
+    private final Map<String, CompletableFuture<DrainStatus>> completions = new ConcurrentHashMap<>();
+    /** Held by a heartbeat while it runs, so that {@link #close()} can wait for it. */
+    private final ReentrantLock beating = new ReentrantLock();
+    private final Object lifecycle = new Object();
+    private final Object takingOver = new Object();
     private Scheduler.Cancellable heartbeat;
-    private volatile boolean closed;
+    private volatile State state = State.NEW;
+
+    private enum State { NEW, STARTED, CLOSED }
 
     private MaintenanceService(Builder b) {
         this.client = b.client;
         this.store = b.store;
-        this.ownsScheduler = b.scheduler == null;
-        this.scheduler = b.scheduler != null ? b.scheduler : RealTimeScheduler.create();
+        Scheduler given = b.effectiveScheduler();
+        this.ownsScheduler = given == null;
+        // Its threads start with the first task, at start(): building starts none.
+        this.scheduler = given != null ? given : RealTimeScheduler.create();
         this.planner = new DrainPlanner(b.tagPolicy, b.placement);
         this.ownerId = b.ownerId != null ? b.ownerId : defaultOwnerId();
         this.lease = b.lease;
+        this.heartbeatInterval = b.heartbeatInterval != null ? b.heartbeatInterval : b.lease.dividedBy(3);
+        this.closeTimeout = b.closeTimeout;
+        this.planningRetryDelay = b.planningRetryDelay;
+        this.planningRetries = b.executorConfig.maxRetries();
         this.executor = new DrainExecutor(client, store, scheduler, planner, b.executorConfig, this::nodesInMaintenance);
         b.listeners.forEach(executor::addListener);
-        this.planningRetry = Failsafe.with(RetryPolicy.builder().handle(TransientHypervisorException.class)
-                .withBackoff(b.planningRetryDelay, b.planningRetryDelay.multipliedBy(8)).withMaxRetries(b.executorConfig.maxRetries()).build());
         log.info("Moxxie maintenance service {}: tags always-on='{}' maint-ok='{}', headroom {}%, per-target limit {}, "
-                        + "auto concurrency {}, migration timeout {}, drain timeout {}, lease {}", ownerId, b.tagPolicy.alwaysOnTag(),
-                b.tagPolicy.maintOkTag(), Math.round(b.placement.memoryHeadroom() * 100),
+                        + "auto concurrency {}, migration timeout {}, drain timeout {}, lease {}, heartbeat every {}", ownerId,
+                b.tagPolicy.alwaysOnTag(), b.tagPolicy.maintOkTag(), Math.round(b.placement.memoryHeadroom() * 100),
                 b.executorConfig.perTargetLimit() == ExecutorConfig.AUTO_PER_TARGET_LIMIT ? "half the concurrency (at least 2)"
                         : b.executorConfig.perTargetLimit(),
-                b.executorConfig.autoConcurrency(), b.executorConfig.migrationTimeout(), b.executorConfig.drainTimeout(), lease);
+                b.executorConfig.autoConcurrency(), b.executorConfig.migrationTimeout(), b.executorConfig.drainTimeout(), lease,
+                heartbeatInterval);
     }
 
     /** Starts a builder with the two parts every service needs. */
@@ -132,8 +170,14 @@ public final class MaintenanceService implements AutoCloseable {
         return scheduler;
     }
 
+    /** Adds a listener to every drain this instance runs from now on (and those running). */
     public void addListener(DrainListener listener) {
         executor.addListener(listener);
+    }
+
+    /** Removes a listener added here or with {@link Builder#listener}; does nothing if it is not registered. */
+    public void removeListener(DrainListener listener) {
+        executor.removeListener(listener);
     }
 
     // ------------------------------------------------------------------ drains
@@ -148,23 +192,25 @@ public final class MaintenanceService implements AutoCloseable {
         Checks.notNull("request", request);
         ClusterSnapshot snapshot = read(client::snapshot);
         requireNode(snapshot, request.node());
+        requireUsableTarget(snapshot, request);
         return planDrain(snapshot, request).plan;
     }
 
     /**
-     * Starts a drain and returns at once with its status ({@code in_progress}, every guest pending, skipped or
-     * failed at planning).
+     * Starts a drain and returns at once with its handle: {@link DrainHandle#status()} is {@code in_progress} with every
+     * guest pending, skipped or failed at planning; {@link DrainHandle#completion()} completes when it ends.
      *
      * @throws NotFoundException                     the node does not exist
      * @throws io.moxxie.core.DrainConflictException the node already has a drain or undrain running
      * @throws PreflightException                    a soft drain blocks guests (without {@code force}), or the node is offline
      * @throws io.moxxie.core.InvalidTargetException the request's {@code targetNode} cannot take guests
      * @throws IllegalArgumentException              the request is a dry run: use {@link #plan(DrainRequest)}
+     * @throws IllegalStateException                 the service is not started, or closed
      */
-    public DrainStatus drain(DrainRequest request) {
+    public DrainHandle drain(DrainRequest request) {
         Checks.notNull("request", request);
-        if (request.dryRun()) throw new IllegalArgumentException("dryRun requests are answered by plan(), not drain()");
-        ensureOpen();
+        if (request.dryRun()) throw new ValidationException("dryRun", true, "dryRun requests are answered by plan(), not drain()");
+        ensureStarted("drain()");
         return startDrain(readCluster(), request);
     }
 
@@ -172,9 +218,10 @@ public final class MaintenanceService implements AutoCloseable {
      * {@link #drain} on a cluster view already read (maintenance with drain reads it once; the drain's first moves
      * start on it too).
      */
-    private DrainStatus startDrain(ClusterRead read, DrainRequest request) {
+    private DrainHandle startDrain(ClusterRead read, DrainRequest request) {
         ClusterSnapshot snapshot = read.snapshot();
         Node node = requireNode(snapshot, request.node());
+        requireUsableTarget(snapshot, request);
         failFastOnConflict(request.node());
         if (!node.online()) {
             throw new PreflightException(node.name(), "Node " + node.name() + " is offline: its guests cannot be migrated by Moxxie "
@@ -191,12 +238,34 @@ public final class MaintenanceService implements AutoCloseable {
                 read);
     }
 
-    /** The drain's status now. @throws NotFoundException no such drain of that node */
+    /**
+     * The drain's status now.
+     *
+     * @throws NotFoundException         no such drain of that node
+     * @throws StoreUnavailableException the store does not take this instance's state changes (or cannot be read): the
+     *                                   status could not be the one the store holds; the message says since when and why
+     */
     public DrainStatus status(String node, String drainId) {
         RunningDrain run = active.get(drainId == null ? "" : drainId);
-        if (run != null && run.node().equals(node)) return run.status();
+        if (run != null && run.node().equals(node)) {
+            requireJournalCaughtUp(run);
+            return run.status();
+        }
         DrainRecord d = requireDrain(node, drainId);
         return DrainStatus.of(d, store.guests(d.drainId()));
+    }
+
+    /**
+     * While the store does not take this instance's writes, a drain's status is not what the store holds: the status
+     * API says so instead of answering a status that a failover could not reproduce.
+     */
+    private void requireJournalCaughtUp(RunningDrain run) {
+        Optional<StoreOutage> outage = executor.storeOutage();
+        if (outage.isEmpty()) return;
+        StoreOutage o = outage.get();
+        throw new StoreUnavailableException("The maintenance store has not taken Moxxie's writes since " + o.since() + " (" + o.reason()
+                + "); " + o.pendingWrites() + " state change(s) wait to be written, in order, when it is back. Drain " + run.drainId()
+                + " of " + run.node() + " starts no new migration until then; migrations under way go on");
     }
 
     /** The node's drains and undrains, newest first. */
@@ -212,9 +281,33 @@ public final class MaintenanceService implements AutoCloseable {
     }
 
     /**
-     * Cancels a running drain: no new migration starts, those in flight finish, the drain ends {@code cancelled}.
-     * Works across processes (the owner sees the request at its next heartbeat). Cancelling a finished drain
-     * changes nothing.
+     * A handle on a drain or undrain of the node, running or finished, wherever it runs. Its {@link
+     * DrainHandle#completion()} completes when the drain ends here, or at the first heartbeat after it ended in
+     * another instance.
+     *
+     * @throws NotFoundException no such drain of that node
+     */
+    public DrainHandle handle(String node, String drainId) {
+        DrainRecord d = requireDrain(node, drainId);
+        CompletableFuture<DrainStatus> done;
+        if (d.status().finished()) {
+            done = CompletableFuture.completedFuture(DrainStatus.of(d, store.guests(drainId)));
+        } else {
+            done = completions.computeIfAbsent(drainId, id -> new CompletableFuture<>());
+            // It may have ended between the read and the registration.
+            store.drain(drainId).filter(r -> r.status().finished()).ifPresent(r -> complete(DrainStatus.of(r, store.guests(drainId))));
+            if (state == State.CLOSED) abandonCompletions();
+        }
+        return new DrainHandle(this, drainId, node, d.operation(), done);
+    }
+
+    /**
+     * Cancels a running drain: no new migration starts, those in flight finish, the drain ends {@code cancelled} with
+     * the guests not started recorded as such. Works across processes: a live owner sees the request at its next
+     * heartbeat; a drain whose owner is gone (lease expired) is taken over by this instance, if started, and ended
+     * {@code cancelled} at once, else by whichever instance takes it over. Cancelling a finished drain changes nothing.
+     *
+     * @throws NotFoundException no such drain of that node
      */
     public DrainStatus cancel(String node, String drainId) {
         RunningDrain run = active.get(drainId == null ? "" : drainId);
@@ -223,7 +316,13 @@ public final class MaintenanceService implements AutoCloseable {
             return run.status();
         }
         DrainRecord d = requireDrain(node, drainId);
-        if (!d.status().finished()) store.requestCancel(drainId);
+        if (d.status().finished()) return DrainStatus.of(d, store.guests(drainId));
+        store.requestCancel(drainId);
+        if (state == State.STARTED) {
+            store.drain(drainId).ifPresent(this::takeOverIfExpired);
+            RunningDrain taken = active.get(drainId);
+            if (taken != null) return taken.status();
+        }
         return DrainStatus.of(store.drain(drainId).orElse(d), store.guests(drainId));
     }
 
@@ -234,14 +333,15 @@ public final class MaintenanceService implements AutoCloseable {
      * @throws NotFoundException                     the node does not exist
      * @throws io.moxxie.core.DrainConflictException the node already has a drain or undrain running
      * @throws PreflightException                    the node is offline or still in maintenance
+     * @throws IllegalStateException                 the service is not started, or closed
      */
-    public DrainStatus undrain(String node) {
-        ensureOpen();
+    public DrainHandle undrain(String node) {
+        ensureStarted("undrain()");
         return startUndrain(readCluster(), node);
     }
 
     /** {@link #undrain} on a cluster view already read (maintenance off with undrain reads it once). */
-    private DrainStatus startUndrain(ClusterRead read, String node) {
+    private DrainHandle startUndrain(ClusterRead read, String node) {
         ClusterSnapshot snapshot = read.snapshot();
         Node n = requireNode(snapshot, node);
         failFastOnConflict(node);
@@ -253,8 +353,8 @@ public final class MaintenanceService implements AutoCloseable {
         Optional<DrainRecord> last = store.drains(node, UNDRAIN_HISTORY).stream()
                 .filter(d -> d.operation() == Operation.DRAIN && d.status().finished()).findFirst();
         DrainRequest original = last.map(DrainRecord::request).orElse(DrainRequest.soft(node));
-        DrainRequest request = DrainRequest.builder(node).mode(original.mode()).parallel(original.parallel())
-                .maxConcurrent(original.maxConcurrent()).autoConcurrency(original.autoConcurrency()).allowOffline(original.allowOffline()).build();
+        DrainRequest request = DrainRequest.builder(node).mode(original.mode()).concurrency(original.concurrency())
+                .allowOffline(original.allowOffline()).build();
 
         List<Guest> back = new ArrayList<>();
         List<GuestProgress> left = new ArrayList<>();
@@ -285,9 +385,23 @@ public final class MaintenanceService implements AutoCloseable {
 
     // ------------------------------------------------------------------ maintenance mode
 
-    /** The node's maintenance state. @throws NotFoundException the node does not exist */
+    /**
+     * The node's maintenance state. While the hypervisor is known to be unreachable, the store's record is answered at
+     * once with {@code vmsOnNode} {@link MaintenanceView#UNKNOWN}.
+     *
+     * @throws NotFoundException                the node does not exist
+     * @throws HypervisorUnavailableException the hypervisor is unreachable and the store has no record of the node
+     */
     public MaintenanceView maintenance(String node) {
-        ClusterSnapshot snapshot = read(client::snapshot);
+        ClusterSnapshot snapshot;
+        try {
+            snapshot = read(client::snapshot);
+        } catch (HypervisorUnavailableException e) {
+            Checks.nodeName("node", node);
+            NodeMaintenance m = store.maintenance(node).orElseThrow(() -> e);
+            return new MaintenanceView(m.node(), m.inMaintenance(), m.reason(), m.maintenanceStarted(), m.maintenanceEnded(),
+                    MaintenanceView.UNKNOWN, m.lastDrainId(), m.drainStatus());
+        }
         requireNode(snapshot, node);
         return view(maintenanceOf(node), snapshot);
     }
@@ -296,9 +410,12 @@ public final class MaintenanceService implements AutoCloseable {
      * Puts the node in maintenance: no drain or undrain places guests on it any more. With {@code drain}, also
      * starts a soft drain of it (linked as {@code lastDrainId}); the drain is planned first, so a drain refused
      * by its preflight leaves the node as it was. Enabling it again updates the reason and keeps the start time.
+     *
+     * @throws IllegalStateException with {@code drain}: the service is not started, or closed
      */
     public MaintenanceView enableMaintenance(String node, String reason, boolean drain) {
-        ensureOpen();
+        if (drain) ensureStarted("enableMaintenance(drain)");
+        else ensureOpen();
         ClusterRead read = readCluster();
         ClusterSnapshot snapshot = read.snapshot();
         requireNode(snapshot, node);
@@ -310,16 +427,19 @@ public final class MaintenanceService implements AutoCloseable {
         } else {
             store.saveMaintenanceMode(node, true, reason, now, null, now);
         }
-        log.info("Node {} is in maintenance{}", node, reason == null ? "" : ": " + reason);
+        maintenanceLog.info("Node {} is in maintenance{}", node, reason == null ? "" : ": " + reason);
         return view(maintenanceOf(node), snapshot);
     }
 
     /**
      * Takes the node out of maintenance, recording the end time. With {@code undrain}, also starts an undrain
      * (checked first: a node with a drain still running is refused before anything changes).
+     *
+     * @throws IllegalStateException with {@code undrain}: the service is not started, or closed
      */
     public MaintenanceView disableMaintenance(String node, boolean undrain) {
-        ensureOpen();
+        if (undrain) ensureStarted("disableMaintenance(undrain)");
+        else ensureOpen();
         ClusterRead read = readCluster();
         ClusterSnapshot snapshot = read.snapshot();
         requireNode(snapshot, node);
@@ -329,7 +449,7 @@ public final class MaintenanceService implements AutoCloseable {
         if (current.inMaintenance()) {
             Instant now = scheduler.now();
             store.saveMaintenanceMode(node, false, current.reason(), current.maintenanceStarted(), now, now);
-            log.info("Node {} is out of maintenance", node);
+            maintenanceLog.info("Node {} is out of maintenance", node);
         }
         if (undrain) startUndrain(read, node);
         return view(maintenanceOf(node), snapshot);
@@ -394,40 +514,47 @@ public final class MaintenanceService implements AutoCloseable {
         return task;
     }
 
+    /**
+     * Asks the hypervisor to stop a guest at once (power off, no ACPI shutdown); returns the task.
+     *
+     * @throws NotFoundException no such guest
+     */
+    public TaskRef stopGuest(int vmid) {
+        Guest g = guest(vmid);
+        TaskRef task = client.stop(g);
+        log.info("Stop of VM {} ({}) on {} requested: {}", vmid, g.name(), g.node(), task.id());
+        return task;
+    }
+
     // ------------------------------------------------------------------ recovery and lifecycle
 
     /**
-     * Finishes drains that a process which died left {@code in_progress}: takes over each one whose lease has
-     * expired (or that this instance's owner id already owns), reads where every guest actually is, and
-     * carries on — guests already on their target are completed, guests still on their source are moved, none
-     * is moved twice. Drains whose lease is still held elsewhere are tried again when it expires.
+     * Starts this instance: takes over at once every drain whose owner is gone (its lease expired, or it is this owner
+     * id's own from before a restart) and carries it on — guests already on their target are completed, guests still
+     * on their source are moved, none is moved twice — then runs the heartbeat (see the class comment). Returns once
+     * the drains taken over are under way. Calling it again does nothing.
      *
-     * @return the ids of the drains taken over now
+     * @throws IllegalStateException the service is closed
      */
-    public List<String> recover() {
-        ensureOpen();
-        List<String> taken = new ArrayList<>();
-        for (DrainRecord d : store.unfinishedDrains()) {
-            if (active.containsKey(d.drainId())) continue;
-            Instant now = scheduler.now();
-            Optional<DrainRecord> mine = store.takeOver(d.drainId(), ownerId, now, now.plus(lease));
-            if (mine.isEmpty()) {
-                Instant expires = d.leaseExpiresAt() == null ? now : d.leaseExpiresAt();
-                Duration wait = Duration.between(now, expires).plusSeconds(1);
-                log.info("Drain {} of {} is owned by {} until {}; will try to take it over then", d.drainId(), d.node(), d.owner(), expires);
-                scheduler.schedule(wait.isNegative() ? Duration.ZERO : wait, () -> {
-                    if (!closed) recover();
-                });
-                continue;
-            }
-            DrainRecord rec = mine.get();
-            List<GuestProgress> guests = store.guests(rec.drainId());
-            log.info("Recovering drain {} of node {} (previous owner {}): {} guests not finished", rec.drainId(), rec.node(),
-                    d.owner(), guests.stream().filter(g -> !g.status().finished()).count());
-            startRun(rec, guests, Map.of(), null, null);
-            taken.add(rec.drainId());
+    public void start() {
+        List<DrainRecord> left;
+        synchronized (lifecycle) {
+            if (state == State.CLOSED) throw new IllegalStateException("MaintenanceService " + ownerId + " is closed; build a new one");
+            if (state == State.STARTED) return;
+            // Read before drains can be started here: this owner id's drains among them are a previous process's.
+            left = store.unfinishedDrains();
+            state = State.STARTED;
         }
-        return taken;
+        log.info("Maintenance service {} started: lease {}, heartbeat every {}", ownerId, lease, heartbeatInterval);
+        takeOver(left, true);
+        synchronized (lifecycle) {
+            if (state == State.STARTED) heartbeat = scheduler.scheduleWithFixedDelay(heartbeatInterval, heartbeatInterval, this::beat);
+        }
+    }
+
+    /** Whether {@link #start()} was called and {@link #close()} was not. */
+    public boolean isStarted() {
+        return state == State.STARTED;
     }
 
     /** Drains this instance is running now. */
@@ -436,19 +563,35 @@ public final class MaintenanceService implements AutoCloseable {
     }
 
     /**
-     * Stops this instance: no new work, running drains are left as recorded (their leases expire and another
-     * instance's {@link #recover()} finishes them; migrations already running in the cluster go on there).
-     * Stops the scheduler if the service created it.
+     * Stops this instance: no new work, the heartbeat stops (waiting up to the {@link Builder#closeTimeout close
+     * timeout} for one under way), and running drains are left as recorded — their leases expire and another started
+     * instance takes them over within a lease and a heartbeat (this owner id restarted takes them back at once);
+     * migrations already running in the cluster go on there. Handles' completions still pending complete
+     * exceptionally ({@link IllegalStateException}). Stops the scheduler if the service created it. Idempotent.
      */
     @Override
     public void close() {
-        closed = true;
-        synchronized (heartbeatLock) {
+        synchronized (lifecycle) {
+            if (state == State.CLOSED) return;
+            state = State.CLOSED;
             if (heartbeat != null) heartbeat.cancel();
         }
-        active.values().forEach(RunningDrain::abandon);
-        active.clear();
+        boolean locked = false;
+        try {
+            locked = beating.tryLock(closeTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            if (!locked) log.warn("A heartbeat of {} still runs after {}; closing anyway", ownerId, closeTimeout);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            active.values().forEach(RunningDrain::abandon);
+            active.clear();
+            abandonCompletions();
+        } finally {
+            if (locked) beating.unlock();
+        }
         if (ownsScheduler && scheduler instanceof RealTimeScheduler r) r.close();
+        log.info("Maintenance service {} closed", ownerId);
     }
 
     // ------------------------------------------------------------------ internals
@@ -463,6 +606,11 @@ public final class MaintenanceService implements AutoCloseable {
     private ClusterRead readCluster() {
         Instant at = scheduler.now();
         return new ClusterRead(read(client::snapshot), at);
+    }
+
+    /** A bad {@code targetNode} is refused before the conflict check and before the hypervisor is asked about guests. */
+    private void requireUsableTarget(ClusterSnapshot snapshot, DrainRequest request) {
+        if (request.targetNode().isPresent()) DrainPlanner.checkTarget(request, snapshot, nodesInMaintenance());
     }
 
     private Planned planDrain(ClusterSnapshot snapshot, DrainRequest request) {
@@ -487,7 +635,7 @@ public final class MaintenanceService implements AutoCloseable {
         return pre;
     }
 
-    private DrainStatus launch(String drainId, Operation op, DrainRequest request, DrainPlan plan,
+    private DrainHandle launch(String drainId, Operation op, DrainRequest request, DrainPlan plan,
                                      Map<Integer, MigrationPreconditions> pre, String message, String undrainOf,
                                      List<GuestProgress> extra, List<Integer> vmList, ClusterRead read) {
         Instant now = scheduler.now();
@@ -497,9 +645,13 @@ public final class MaintenanceService implements AutoCloseable {
         DrainRecord record = new DrainRecord(drainId, request.node(), op, request, DrainState.IN_PROGRESS, message, now, null,
                 ownerId, now.plus(lease), false, undrainOf);
         store.createDrain(record, guests);
-        store.recordDrainStarted(request.node(), drainId, vmList, now);
-        RunningDrain run = startRun(record, guests, pre, now, read);
-        return run.status();
+        // The drain exists now: its run must start whatever the store does next, so this goes through the journal.
+        executor.recordMaintenance(drainId, "maintenance record of " + request.node() + " (drain started)",
+                s -> s.recordDrainStarted(request.node(), drainId, vmList, now));
+        // Registered first: a drain with nothing to move finishes inside startRun.
+        CompletableFuture<DrainStatus> done = completions.computeIfAbsent(drainId, id -> new CompletableFuture<>());
+        startRun(record, guests, pre, now, read);
+        return new DrainHandle(this, drainId, request.node(), op, done);
     }
 
     /** {@code read}: the cluster view the drain was planned on, for its first moves; null after a restart. */
@@ -507,53 +659,112 @@ public final class MaintenanceService implements AutoCloseable {
                               ClusterRead read) {
         RunningDrain run = executor.start(record, guests, pre, at, read == null ? null : read.snapshot(), read == null ? null : read.at(),
                 this::onFinished);
-        if (!run.isFinished()) active.put(record.drainId(), run);
-        ensureHeartbeat();
+        // The run goes on in other threads and may end before it is registered here: onFinished's remove then finds
+        // nothing, so look again after the put. The run marks itself finished before it calls onFinished.
+        active.put(record.drainId(), run);
+        if (run.isFinished()) active.remove(record.drainId(), run);
         return run;
     }
 
     private void onFinished(DrainStatus status) {
         active.remove(status.drainId());
-        store.recordDrainFinished(status.node(), status.drainId(), status.status(), scheduler.now());
+        Instant at = scheduler.now();
+        executor.recordMaintenance(status.drainId(), "maintenance record of " + status.node() + " (drain " + status.status().wireName() + ")",
+                s -> s.recordDrainFinished(status.node(), status.drainId(), status.status(), at));
+        complete(status);
     }
 
-    private static GuestProgress progressOf(String drainId, PlanEntry e, Instant now) {
-        Guest g = e.guest();
-        GuestState state = switch (e.action()) {
-            case MOVE -> GuestState.PENDING;
-            case SKIP -> GuestState.SKIPPED;
-            case BLOCK -> GuestState.FAILED;
-        };
-        String note = e.action() == PlanEntry.Action.MOVE ? e.reason() : null;
-        String error = e.action() == PlanEntry.Action.MOVE ? null : e.reason();
-        return new GuestProgress(drainId, g.vmid(), g.name(), g.type(), g.node(), e.targetNode(), e.migrationType(), state,
-                e.alwaysOn(), g.haManaged(), g.running(), g.memory(), 0, null, error, note, null,
-                state.finished() ? now : null);
+    private void complete(DrainStatus status) {
+        CompletableFuture<DrainStatus> f = completions.remove(status.drainId());
+        if (f != null) f.complete(status);
     }
 
-    private GuestProgress skipped(String drainId, GuestProgress moved, Guest now, String reason, Instant at) {
-        Guest g = now;
-        return new GuestProgress(drainId, moved.vmid(), moved.name(), moved.type(), g != null ? g.node() : moved.targetNode(), null, null,
-                GuestState.SKIPPED, moved.alwaysOn(), moved.haManaged(), g != null && g.running(), moved.memory(), 0, null,
-                reason, null, null, at);
-    }
-
-    private void ensureHeartbeat() {
-        synchronized (heartbeatLock) {
-            if (heartbeat != null || closed) return;
-            heartbeat = scheduler.schedule(heartbeatInterval(), this::beat);
+    private void abandonCompletions() {
+        for (String id : List.copyOf(completions.keySet())) {
+            CompletableFuture<DrainStatus> f = completions.remove(id);
+            if (f != null) f.completeExceptionally(new IllegalStateException("MaintenanceService " + ownerId
+                    + " was closed before drain " + id + " finished; another instance takes it over, see its status in the store"));
         }
     }
 
-    private Duration heartbeatInterval() {
-        return lease.dividedBy(3);
+    /**
+     * Takes over those of {@code drains} whose lease has expired and that do not run here; {@code ownToo}: also those
+     * this owner id holds (at start, when they can only be a previous process's).
+     */
+    private void takeOver(List<DrainRecord> drains, boolean ownToo) {
+        for (DrainRecord d : drains) {
+            if (state != State.STARTED) return;
+            try {
+                if (ownToo && ownerId.equals(d.owner())) takeOverNow(d);
+                else takeOverIfExpired(d);
+            } catch (RuntimeException e) {
+                log.error("Taking over drain {} of {} failed: {}", d.drainId(), d.node(), e.toString());
+            }
+        }
     }
 
+    /**
+     * {@code d} as read a moment ago. A drain this owner id holds is never taken here: it is running, or being started,
+     * in this instance ({@link #start()} takes a previous process's).
+     */
+    private void takeOverIfExpired(DrainRecord d) {
+        Instant now = scheduler.now();
+        boolean expired = d.leaseExpiresAt() == null || d.leaseExpiresAt().isBefore(now);
+        if (!expired || ownerId.equals(d.owner())) return;
+        takeOverNow(d);
+    }
+
+    private void takeOverNow(DrainRecord d) {
+        // One taker at a time here: the store lets an owner take its own drain again, so two threads of this instance
+        // that both saw the lease expired must not both run it.
+        synchronized (takingOver) {
+            if (active.containsKey(d.drainId()) || d.status().finished()) return;
+            Instant now = scheduler.now();
+            Optional<DrainRecord> mine = store.takeOver(d.drainId(), ownerId, now, now.plus(lease));
+            if (mine.isEmpty()) return; // another instance was first, or it ended meanwhile
+            startTakenOver(d.owner(), mine.get());
+        }
+    }
+
+    private void startTakenOver(String previousOwner, DrainRecord rec) {
+        List<GuestProgress> guests = store.guests(rec.drainId());
+        log.info("Recovering drain {} of node {} (previous owner {}): {} guests not finished{}", rec.drainId(), rec.node(), previousOwner,
+                guests.stream().filter(g -> !g.status().finished()).count(), rec.cancelRequested() ? "; cancelled, it ends so" : "");
+        if (rec.cancelRequested()) guests = recordNotStarted(rec, guests);
+        synchronized (lifecycle) {
+            if (state != State.STARTED) return; // closed meanwhile: the lease just taken expires for another instance
+            startRun(rec, guests, Map.of(), null, null);
+        }
+    }
+
+    /**
+     * A drain taken over with its cancel requested: the guests its owner had not started never will be; recorded so now
+     * (the run sees the moves that were under way through and ends the drain {@code cancelled}).
+     */
+    private List<GuestProgress> recordNotStarted(DrainRecord rec, List<GuestProgress> guests) {
+        List<GuestProgress> out = new ArrayList<>();
+        for (GuestProgress g : guests) {
+            GuestProgress p = g.status() == GuestState.PENDING ? g.withNote("not started: drain cancelled") : g;
+            if (p != g) store.updateGuest(p, ownerId);
+            out.add(p);
+        }
+        return out;
+    }
+
+    /** Runs every heartbeat interval while started; never overlaps itself. */
     private void beat() {
-        synchronized (heartbeatLock) {
-            heartbeat = null;
+        if (!beating.tryLock()) return;
+        try {
+            if (state != State.STARTED) return;
+            renewLeases();
+            takeOver(store.unfinishedDrains(), false);
+            completeFinishedElsewhere();
+        } finally {
+            beating.unlock();
         }
-        if (closed) return;
+    }
+
+    private void renewLeases() {
         Instant until = scheduler.now().plus(lease);
         for (RunningDrain run : List.copyOf(active.values())) {
             try {
@@ -570,7 +781,38 @@ public final class MaintenanceService implements AutoCloseable {
                 log.error("Heartbeat of drain {} failed: {}", run.drainId(), e.getMessage());
             }
         }
-        if (!active.isEmpty()) ensureHeartbeat();
+    }
+
+    /** Handles' drains that ended in another instance (taken over from this one, or never run here). */
+    private void completeFinishedElsewhere() {
+        for (String id : List.copyOf(completions.keySet())) {
+            if (active.containsKey(id)) continue;
+            try {
+                store.drain(id).filter(d -> d.status().finished()).ifPresent(d -> complete(DrainStatus.of(d, store.guests(id))));
+            } catch (RuntimeException e) {
+                log.error("Reading drain {} failed: {}", id, e.getMessage());
+            }
+        }
+    }
+
+    private static GuestProgress progressOf(String drainId, PlanEntry e, Instant now) {
+        Guest g = e.guest();
+        GuestState state = switch (e.action()) {
+            case MOVE -> GuestState.PENDING;
+            case SKIP -> GuestState.SKIPPED;
+            case BLOCK -> GuestState.FAILED;
+        };
+        String note = e.action() == PlanEntry.Action.MOVE ? e.reason() : null;
+        String error = e.action() == PlanEntry.Action.MOVE ? null : e.reason();
+        return GuestProgress.builder(drainId, g).targetNode(e.targetNode()).migrationType(e.migrationType()).status(state)
+                .alwaysOn(e.alwaysOn()).error(error).note(note).completedAt(state.finished() ? now : null).build();
+    }
+
+    private GuestProgress skipped(String drainId, GuestProgress moved, Guest now, String reason, Instant at) {
+        return GuestProgress.builder(drainId, moved.vmid()).name(moved.name()).type(moved.type())
+                .sourceNode(now != null ? now.node() : moved.targetNode()).status(GuestState.SKIPPED).alwaysOn(moved.alwaysOn())
+                .haManaged(moved.haManaged()).wasRunning(now != null && now.running()).memory(moved.memory()).error(reason)
+                .completedAt(at).build();
     }
 
     Set<String> nodesInMaintenance() {
@@ -606,18 +848,37 @@ public final class MaintenanceService implements AutoCloseable {
         return d;
     }
 
+    /**
+     * A read made while planning, in the caller's thread: a transient failure is tried again, up to the executor's
+     * {@code maxRetries} times, after waits in the scheduler's time (so they pass in virtual time too) that start at
+     * the planning retry delay and double up to eight times it. A hypervisor known to be down is answered at once: the
+     * caller is a person or a script, and no retry in their thread would help.
+     */
     private <T> T read(Supplier<T> call) {
-        try {
-            return planningRetry.get(call::get);
-        } catch (FailsafeException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException r) throw r;
-            throw new MoxxieException(String.valueOf(c), c);
+        Duration wait = planningRetryDelay;
+        Duration maxWait = planningRetryDelay.multipliedBy(8);
+        for (int retries = 0; ; retries++) {
+            try {
+                return call.get();
+            } catch (TransientHypervisorException e) {
+                if (retries >= planningRetries || e instanceof HypervisorUnavailableException) throw e;
+                log.debug("Transient failure while planning ({}), trying again in {}", e.getMessage(), wait);
+                scheduler.await(wait);
+                wait = wait.multipliedBy(2).compareTo(maxWait) > 0 ? maxWait : wait.multipliedBy(2);
+            }
         }
     }
 
     private void ensureOpen() {
-        if (closed) throw new IllegalStateException("MaintenanceService " + ownerId + " is closed");
+        if (state == State.CLOSED) throw new IllegalStateException("MaintenanceService " + ownerId + " is closed");
+    }
+
+    private void ensureStarted(String what) {
+        ensureOpen();
+        if (state != State.STARTED) {
+            throw new IllegalStateException("MaintenanceService " + ownerId + " is not started: call start() before " + what
+                    + " (it also takes over drains that other instances leave)");
+        }
     }
 
     private static String defaultOwnerId() {
@@ -640,7 +901,9 @@ public final class MaintenanceService implements AutoCloseable {
         private ExecutorConfig executorConfig = ExecutorConfig.defaults();
         private String ownerId;
         private Duration lease = DEFAULT_LEASE;
-        private Duration planningRetryDelay = Duration.ofMillis(500);
+        private Duration heartbeatInterval;
+        private Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
+        private Duration planningRetryDelay = DEFAULT_PLANNING_RETRY_DELAY;
         private final List<DrainListener> listeners = new ArrayList<>();
 
         private Builder(HypervisorClient client, MaintenanceStore store) {
@@ -648,7 +911,12 @@ public final class MaintenanceService implements AutoCloseable {
             this.store = Checks.notNull("store", store);
         }
 
-        /** Where time and background work come from; default a {@link RealTimeScheduler} the service owns. */
+        /**
+         * Where time and background work come from. Default: the client's own when it has one ({@link
+         * HypervisorClient#timeSource()}: a {@link io.moxxie.core.simulation.SimulatedCluster}), else a {@link
+         * RealTimeScheduler} the service owns and closes. A scheduler other than the client's own is refused by
+         * {@link #build()}: the drains would wait for a cluster whose time never passes.
+         */
         public Builder scheduler(Scheduler scheduler) {
             this.scheduler = Checks.notNull("scheduler", scheduler);
             return this;
@@ -671,30 +939,75 @@ public final class MaintenanceService implements AutoCloseable {
 
         /** This instance's identity as owner of drains; default {@code host:pid:random}. Keep it stable across restarts to recover at once. */
         public Builder ownerId(String ownerId) {
-            if (ownerId == null || ownerId.isBlank()) throw new IllegalArgumentException("ownerId cannot be empty, was '" + ownerId + "'");
+            if (ownerId == null || ownerId.isBlank()) throw new ValidationException("ownerId", ownerId, "ownerId cannot be empty, was '" + ownerId + "'");
             this.ownerId = ownerId;
             return this;
         }
 
-        /** How long a drain stays owned without a heartbeat (renewed every third of it); default 60 s. */
+        /**
+         * How long a drain stays owned without a heartbeat; default {@link #DEFAULT_LEASE}. A drain whose owner died is
+         * taken over within a lease and a heartbeat.
+         */
         public Builder lease(Duration lease) {
             this.lease = Checks.positive("lease", lease);
             return this;
         }
 
-        /** First backoff of retried reads made while planning (in the caller's thread); default 500 ms. */
+        /**
+         * How often the heartbeat renews leases, passes on cancel requests and looks for drains to take over; default a
+         * third of the lease. Must be shorter than the lease (checked by {@link #build()}).
+         */
+        public Builder heartbeatInterval(Duration interval) {
+            this.heartbeatInterval = Checks.positive("heartbeatInterval", interval);
+            return this;
+        }
+
+        /** How long {@link MaintenanceService#close()} waits for a heartbeat under way; default {@link #DEFAULT_CLOSE_TIMEOUT}. */
+        public Builder closeTimeout(Duration timeout) {
+            this.closeTimeout = Checks.positive("closeTimeout", timeout);
+            return this;
+        }
+
+        /**
+         * First wait before a read made while planning (in the caller's thread) is tried again, in the scheduler's time;
+         * default {@link #DEFAULT_PLANNING_RETRY_DELAY}.
+         */
         public Builder planningRetryDelay(Duration delay) {
             this.planningRetryDelay = Checks.positive("planningRetryDelay", delay);
             return this;
         }
 
+        /** Adds a listener to every drain the service runs; {@link MaintenanceService#removeListener} removes it. */
         public Builder listener(DrainListener listener) {
             listeners.add(Checks.notNull("listener", listener));
             return this;
         }
 
+        /**
+         * Builds the service; starts no thread (see {@link MaintenanceService#start()}).
+         *
+         * @throws IllegalArgumentException {@code scheduler} is not the client's own, or {@code heartbeatInterval} is
+         *                                  not shorter than {@code lease}
+         */
         public MaintenanceService build() {
+            effectiveScheduler();
+            if (heartbeatInterval != null && heartbeatInterval.compareTo(lease) >= 0) {
+                throw new IllegalArgumentException("heartbeatInterval must be shorter than lease (" + lease + "), was " + heartbeatInterval);
+            }
             return new MaintenanceService(this);
+        }
+
+        /** The scheduler given, or the client's own; null for a service-owned real-time one. */
+        private Scheduler effectiveScheduler() {
+            Optional<Scheduler> own = client.timeSource();
+            if (own.isEmpty()) return scheduler;
+            if (scheduler != null && scheduler != own.get()) {
+                throw new IllegalArgumentException("scheduler must be the one " + client.getClass().getSimpleName() + " runs on ("
+                        + own.get().getClass().getSimpleName() + " at " + own.get().now() + "), was another "
+                        + scheduler.getClass().getSimpleName() + " (at " + scheduler.now() + "): drains would wait for a cluster"
+                        + " whose time never passes. Give the service the cluster's scheduler, or none");
+            }
+            return own.get();
         }
     }
 

@@ -3,7 +3,7 @@ package io.moxxie.core.simulation;
 import java.time.Duration;
 
 /**
- * How long simulated migrations take (DESIGN.md): every node has a migration link of {@code linkBandwidth}
+ * How long simulated migrations take (docs/architecture.md, "Migration model"): every node has a migration link of {@code linkBandwidth}
  * bytes/s, shared equally by the transfers touching it (as source or target); one transfer never exceeds
  * {@code streamCap} bytes/s; every migration first spends {@code overhead} (setup, final sync) without
  * using the link, then moves the guest's memory.
@@ -25,7 +25,7 @@ public record MigrationModel(double linkBandwidth, double streamCap, Duration ov
     }
 
     /**
-     * DESIGN.md's lower bound on the makespan of moving guests of {@code memories} bytes off one node with at
+     * The lower bound (docs/architecture.md, "Migration model") on the makespan of moving guests of {@code memories} bytes off one node with at
      * most {@code k} at once: {@code max(max_i(o + m_i/s), sum_i(o + m_i/s)/k, sum_i m_i / B)}, in seconds.
      */
     public double lowerBoundSeconds(long[] memories, int k) {

@@ -92,6 +92,12 @@ public final class SimulatedCluster implements HypervisorClient {
         return scheduler;
     }
 
+    /** Its scheduler: a service on this cluster must run on it. */
+    @Override
+    public java.util.Optional<Scheduler> timeSource() {
+        return java.util.Optional.of(scheduler);
+    }
+
     public MigrationModel model() {
         return model;
     }

@@ -5,10 +5,7 @@ import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.MigrationPreconditions;
 
 import java.time.Duration;
-import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -53,16 +50,6 @@ public interface HypervisorClient {
     /** The state of a task. */
     TaskState task(TaskRef task);
 
-    /**
-     * The states of several tasks. The default asks one by one; an implementation that can read many in one
-     * request (one listing per node) should.
-     */
-    default Map<TaskRef, TaskState> tasks(Collection<TaskRef> tasks) {
-        Map<TaskRef, TaskState> out = new LinkedHashMap<>();
-        for (TaskRef t : tasks) out.put(t, task(t));
-        return out;
-    }
-
     /** Starts a stopped guest. */
     TaskRef start(Guest guest);
 
@@ -74,4 +61,13 @@ public interface HypervisorClient {
 
     /** Replaces the guest's tags. Idempotent. */
     void setTags(Guest guest, List<String> tags);
+
+    /**
+     * The scheduler this client's own time runs on, if it has one: a simulated cluster, whose guests move only as its
+     * scheduler's time passes. A {@link io.moxxie.core.service.MaintenanceService} then runs on that scheduler and
+     * refuses another. Empty (the default) for a client of a real cluster.
+     */
+    default Optional<io.moxxie.core.time.Scheduler> timeSource() {
+        return Optional.empty();
+    }
 }

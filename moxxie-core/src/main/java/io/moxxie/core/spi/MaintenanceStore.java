@@ -10,7 +10,7 @@ import java.util.Optional;
 /**
  * Where Moxxie keeps node maintenance state and every drain with its per-guest progress, written as it
  * happens, so that a process that dies mid-drain can be replaced by another that finishes the drain
- * ({@link io.moxxie.core.service.MaintenanceService#recover()}). Implementations: {@link
+ * (a started {@link io.moxxie.core.service.MaintenanceService} takes it over). Implementations: {@link
  * io.moxxie.core.store.InMemoryMaintenanceStore}, and {@code moxxie-jdbc-store} (H2, PostgreSQL, MariaDB).
  *
  * <h2>Contract</h2>

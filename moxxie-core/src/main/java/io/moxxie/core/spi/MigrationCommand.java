@@ -1,5 +1,7 @@
 package io.moxxie.core.spi;
 
+import io.moxxie.core.ValidationException;
+
 import io.moxxie.core.Checks;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.MigrationType;
@@ -24,7 +26,7 @@ public record MigrationCommand(Guest guest, String target, MigrationType type, b
         Checks.notNull("type", type);
         Checks.notNull("shutdownTimeout", shutdownTimeout);
         if (target.equals(guest.node())) {
-            throw new IllegalArgumentException("target must differ from the guest's node, was '" + target + "'");
+            throw new ValidationException("target", target, "target must differ from the guest's node, was '" + target + "'");
         }
     }
 }

@@ -1,5 +1,7 @@
 package io.moxxie.core.time;
 
+import io.moxxie.core.ValidationException;
+
 import io.moxxie.core.Checks;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,7 +38,7 @@ public final class RealTimeScheduler implements Scheduler, AutoCloseable {
         this.executor = executor;
         this.ownsExecutor = owns;
         this.clock = clock;
-        if (!(speed > 0)) throw new IllegalArgumentException("speed must be > 0, was " + speed);
+        if (!(speed > 0)) throw new ValidationException("speed", speed, "speed must be > 0, was " + speed);
         this.speed = speed;
         this.origin = clock.instant();
         this.originNanos = System.nanoTime();
@@ -88,6 +90,24 @@ public final class RealTimeScheduler implements Scheduler, AutoCloseable {
             }
         };
         ScheduledFuture<?> f = executor.schedule(guarded, nanos, TimeUnit.NANOSECONDS);
+        return () -> f.cancel(false);
+    }
+
+    /** On the pool's own fixed-delay scheduling; a run that throws is logged and the next one still comes. */
+    @Override
+    public Cancellable scheduleWithFixedDelay(Duration initialDelay, Duration delay, Runnable task) {
+        Checks.positive("delay", delay);
+        Checks.notNull("task", task);
+        long first = initialDelay == null || initialDelay.isNegative() ? 0 : (long) (initialDelay.toNanos() / speed);
+        long every = Math.max(1, (long) (delay.toNanos() / speed));
+        Runnable guarded = () -> {
+            try {
+                task.run();
+            } catch (RuntimeException | Error e) {
+                log.error("Repeating task failed; it runs again in {}", delay, e);
+            }
+        };
+        ScheduledFuture<?> f = executor.scheduleWithFixedDelay(guarded, first, every, TimeUnit.NANOSECONDS);
         return () -> f.cancel(false);
     }
 

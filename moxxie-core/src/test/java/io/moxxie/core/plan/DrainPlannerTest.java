@@ -108,11 +108,18 @@ class DrainPlannerTest {
         assertThat(p.moves()).extracting(PlanEntry::targetNode).containsOnly("hv9");
 
         assertThatThrownBy(() -> plan(s, DrainRequest.builder("hv7").targetNode("hv99").build(), Set.of()))
-                .isInstanceOf(InvalidTargetException.class).hasMessageContaining("hv99").hasMessageContaining("no such node");
+                .isInstanceOfSatisfying(InvalidTargetException.class, e -> {
+                    assertThat(e.reason()).isEqualTo(InvalidTargetException.Reason.UNKNOWN);
+                    assertThat(e).hasMessage("targetNode 'hv99' is not a node of the cluster (nodes: hv7, hv8, hv9, hv10)");
+                    assertThat(e.clusterNodes()).containsExactly("hv7", "hv8", "hv9", "hv10");
+                });
         assertThatThrownBy(() -> plan(s, DrainRequest.builder("hv7").targetNode("hv10").build(), Set.of()))
-                .isInstanceOf(InvalidTargetException.class).hasMessageContaining("offline");
+                .isInstanceOfSatisfying(InvalidTargetException.class, e -> assertThat(e.reason()).isEqualTo(InvalidTargetException.Reason.OFFLINE))
+                .hasMessageContaining("offline");
         assertThatThrownBy(() -> plan(s, DrainRequest.builder("hv7").targetNode("hv8").build(), Set.of("hv8")))
-                .isInstanceOf(InvalidTargetException.class).hasMessageContaining("in maintenance");
+                .isInstanceOfSatisfying(InvalidTargetException.class,
+                        e -> assertThat(e.reason()).isEqualTo(InvalidTargetException.Reason.IN_MAINTENANCE))
+                .hasMessageContaining("in maintenance");
     }
 
     @Test

@@ -64,8 +64,15 @@ class PlacementProperties {
             String node = r.nextInt(3) == 0 ? "n" + r.nextInt(nodeCount) : "n0";
             GuestType type = r.nextInt(5) == 0 ? GuestType.LXC : GuestType.QEMU;
             PowerState state = r.nextInt(6) == 0 ? PowerState.STOPPED : PowerState.RUNNING;
-            guests.add(new Guest(vmid, "g" + i, node, type, state, TagPolicy.parseTags(tagChoices[r.nextInt(tagChoices.length)]),
-                    (1 + r.nextInt(64)) * GIB, GIB, r.nextInt(20) == 0, r.nextInt(10) == 0, null));
+            guests.add(Guest.builder(vmid, node, type)
+                    .name("g" + i)
+                    .status(state)
+                    .tags(TagPolicy.parseTags(tagChoices[r.nextInt(tagChoices.length)]))
+                    .memory((1 + r.nextInt(64)) * GIB)
+                    .memoryUsed(GIB)
+                    .template(r.nextInt(20) == 0)
+                    .haManaged(r.nextInt(10) == 0)
+                    .build());
             if (r.nextInt(5) == 0) {
                 Map<String, String> notAllowed = new HashMap<>();
                 for (int k = 0; k < nodeCount; k++) if (r.nextBoolean()) notAllowed.put("n" + k, "storage missing");

@@ -1,5 +1,6 @@
 package io.moxxie.core.service;
 
+import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.VmStatus;
 import io.moxxie.core.model.DrainMode;
@@ -57,10 +58,11 @@ class CancelAtAnyMomentTest {
                     .build();
             cluster.failMigrations(106, 1, "migration aborted");
             service = io.moxxie.core.testing.TestClusters.service(cluster, store).build();
+            service.start();
         }
 
         DrainStatus drain() {
-            return service.drain(DrainRequest.builder("pve1").mode(DrainMode.HARD).maxConcurrent(2).build());
+            return service.drain(DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build()).status();
         }
     }
 

@@ -1,5 +1,6 @@
 package io.moxxie.core.service;
 
+import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
 import io.moxxie.core.model.DrainMode;
@@ -41,10 +42,11 @@ class ConcurrencyLimitTest {
             for (int i = 0; i < 12; i++) b.guest(qemu(100 + i, "vm-" + i, "pve1", 4, ""));
             cluster = b.build();
             service = TestClusters.service(cluster, new InMemoryMaintenanceStore()).executorConfig(config).build();
+            service.start();
         }
 
         DrainStatus drainAndWait(DrainRequest request) {
-            DrainStatus s = service.drain(request);
+            DrainStatus s = service.drain(request).status();
             scheduler.runUntilIdle();
             DrainStatus done = service.status(request.node(), s.drainId());
             assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
@@ -60,7 +62,7 @@ class ConcurrencyLimitTest {
     @CsvSource({"1, 3", "2, 3", "2, 4", "3, 4", "3, 6"})
     void aConfiguredPerTargetLimitIsReachedAndNeverPassed(int perTarget, int maxConcurrent) {
         Lopsided env = new Lopsided(ExecutorConfig.builder().perTargetLimit(perTarget).build());
-        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).maxConcurrent(maxConcurrent).build());
+        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.fixed(maxConcurrent)).build());
         assertThat(env.cluster.peakMigrationsPerTarget()).containsOnlyKeys("roomy").containsEntry("roomy", perTarget);
         assertThat(env.cluster.peakConcurrentMigrations()).as("slots left free rather than pass the limit").isEqualTo(perTarget);
     }
@@ -70,7 +72,7 @@ class ConcurrencyLimitTest {
     @CsvSource({"2, 2", "3, 2", "4, 2", "5, 3", "6, 3", "7, 4"})
     void theDefaultPerTargetLimitIsHalfTheConcurrencyRoundedUpAndAtLeastTwo(int maxConcurrent, int perTarget) {
         Lopsided env = new Lopsided(ExecutorConfig.defaults());
-        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).maxConcurrent(maxConcurrent).build());
+        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.fixed(maxConcurrent)).build());
         assertThat(env.peakIntoOneTarget()).isEqualTo(perTarget);
         assertThat(ExecutorConfig.defaults().perTargetLimit(maxConcurrent)).isEqualTo(perTarget);
     }
@@ -78,15 +80,15 @@ class ConcurrencyLimitTest {
     @Test
     void aDrainToANamedTargetUsesEverySlotOnIt() {
         Lopsided env = new Lopsided(ExecutorConfig.builder().perTargetLimit(1).build());
-        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).targetNode("roomy").maxConcurrent(4).build());
+        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).targetNode("roomy").concurrency(Concurrency.fixed(4)).build());
         assertThat(env.cluster.peakMigrationsPerTarget()).containsOnlyKeys("roomy").containsEntry("roomy", 4);
     }
 
     @Test
     void anUndrainUsesEverySlotIntoTheNodeItReturnsTo() {
         Lopsided env = new Lopsided(ExecutorConfig.defaults());
-        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).maxConcurrent(4).build());
-        DrainStatus u = env.service.undrain("pve1");
+        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.fixed(4)).build());
+        DrainStatus u = env.service.undrain("pve1").status();
         env.scheduler.runUntilIdle();
         assertThat(env.service.status("pve1", u.drainId()).status()).isEqualTo(DrainState.COMPLETED);
         assertThat(env.cluster.currentSnapshot().guestsOn("pve1")).hasSize(12);
@@ -100,7 +102,7 @@ class ConcurrencyLimitTest {
         assertThat(config.streamsFillingLink()).isEqualTo(4);
         assertThat(config.autoConcurrency()).isEqualTo(8);
         Lopsided env = new Lopsided(config);
-        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).autoConcurrency(true).build());
+        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.auto()).build());
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(8);
     }
 }

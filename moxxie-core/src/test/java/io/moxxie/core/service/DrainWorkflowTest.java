@@ -1,6 +1,9 @@
 package io.moxxie.core.service;
 
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.DrainConflictException;
+import io.moxxie.core.InvalidTargetException;
 import io.moxxie.core.NotFoundException;
 import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.execution.DrainListener;
@@ -27,6 +30,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -46,15 +50,20 @@ class DrainWorkflowTest {
     @Test
     void softDrainLeavesMaintOkGuestsOnTheNodeAndLiveMigratesTheRest() {
         Env env = new Env();
-        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").maxConcurrent(3).build());
+        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.fixed(3)).build()).status();
         assertThat(started.status()).isEqualTo(DrainState.IN_PROGRESS);
         assertThat(started.message()).isEqualTo("Draining node hv7 (soft mode)");
         assertThat(started.totalVMs()).isEqualTo(15);
+        // As the guide's example response: a soft drain starts at 0/15, the guests the tag policy keeps are skipped, not
+        // completed, and their status says why, as the dry run does.
+        assertThat(started.completedVMs()).isZero();
+        assertThat(started.skippedVMs()).isEqualTo(3);
+        assertThat(started.vm(8215).note()).isEqualTo(started.vm(8215).reason()).contains("maint-ok");
 
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", started.drainId());
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
-        assertThat(done.completedVMs()).isEqualTo(15);
+        assertThat(done.completedVMs()).isEqualTo(12);
         assertThat(done.failedVMs()).isZero();
         assertThat(done.skippedVMs()).isEqualTo(3);
         assertThat(done.completedAt()).isNotNull();
@@ -80,7 +89,7 @@ class DrainWorkflowTest {
     @Test
     void hardDrainEmptiesTheNodeAndMovesMaintOkOfflineRestoringTheirPowerState() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(5).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5)).build()).status();
         assertThat(s.message()).isEqualTo("Draining node hv7 (hard mode)");
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", s.drainId());
@@ -150,7 +159,7 @@ class DrainWorkflowTest {
         String movedTo = env.nodeOf(8210).equals("hv8") ? "hv9" : "hv8";
         env.cluster.relocate(8210, movedTo);
         env.cluster.delete(8213);
-        DrainStatus u = env.service.undrain("hv7");
+        DrainStatus u = env.service.undrain("hv7").status();
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", u.drainId());
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
@@ -174,11 +183,11 @@ class DrainWorkflowTest {
             }
         });
         for (String node : List.of("hv7", "hv8", "hv9", "hv10")) {
-            DrainStatus s = env.service.drain(DrainRequest.soft(node));
+            DrainStatus s = env.service.drain(DrainRequest.soft(node)).status();
             env.runUntilIdle();
             DrainStatus done = env.service.status(node, s.drainId());
             assertThat(done.status()).as("drain of %s", node).isEqualTo(DrainState.COMPLETED);
-            assertThat(done.completedVMs()).isEqualTo(done.totalVMs());
+            assertThat(done.completedVMs() + done.skippedVMs()).isEqualTo(done.totalVMs());
             env.service.enableMaintenance(node, "Security patching", false);
             assertThat(env.cluster.currentSnapshot().guestsOn(node)).allSatisfy(g -> assertThat(env.service.planner().policy().isMaintOk(g)
                     && !env.service.planner().policy().isAlwaysOn(g)).isTrue());
@@ -193,7 +202,7 @@ class DrainWorkflowTest {
     void aGuestThatIgnoresShutdownIsStoppedAfterTheTimeoutThenMovedAndStartedAgain() {
         Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().shutdownTimeout(Duration.ofSeconds(45)).build()));
         env.cluster.ignoreShutdown(8300);
-        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7")).status();
         env.runUntilIdle();
         assertThat(env.service.status("hv7", s.drainId()).vm(8300).status()).isEqualTo(GuestState.COMPLETED);
         assertThat(env.cluster.calls()).containsKey("shutdown");
@@ -208,7 +217,7 @@ class DrainWorkflowTest {
         env.service.drain(DrainRequest.hard("hv7"));
         env.runUntilIdle();
         env.service.enableMaintenance("hv7", "Hardware failure", false);
-        DrainStatus next = env.service.drain(DrainRequest.hard("hv8"));
+        DrainStatus next = env.service.drain(DrainRequest.hard("hv8")).status();
         env.runUntilIdle();
         assertThat(env.service.status("hv8", next.drainId()).status()).isEqualTo(DrainState.COMPLETED);
         assertThat(env.cluster.currentSnapshot().guestsOn("hv7")).isEmpty();
@@ -222,7 +231,7 @@ class DrainWorkflowTest {
         Env env = new Env(c -> c, s -> s);
         env.cluster.failMigrations(8210, 10, "can't migrate VM which uses local devices: hostpci0");
         try (LogCapture log = new LogCapture()) {
-            DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+            DrainStatus s = env.service.drain(DrainRequest.hard("hv7")).status();
             env.runUntilIdle();
             DrainStatus done = env.service.status("hv7", s.drainId());
             assertThat(done.status()).isEqualTo(DrainState.FAILED);
@@ -243,7 +252,7 @@ class DrainWorkflowTest {
     void aMigrationThatFailsOnceIsRetriedOnTheNextBestTarget() {
         Env env = new Env();
         env.cluster.failMigrations(8201, 1, "migration aborted");
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", s.drainId());
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
@@ -258,7 +267,7 @@ class DrainWorkflowTest {
     void transientErrorsOnTenPercentOfCallsAreRetriedAndTheDrainCompletes() {
         Env env = new Env();
         env.cluster.transientFailureRate(0.10);
-        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7")).status();
         env.runUntilIdle();
         assertThat(env.service.status("hv7", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
         assertThat(env.cluster.currentSnapshot().guestsOn("hv7")).isEmpty();
@@ -277,7 +286,7 @@ class DrainWorkflowTest {
             }
         });
         try (LogCapture log = new LogCapture()) {
-            DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+            DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
             env.runUntilIdle();
             DrainStatus done = env.service.status("hv7", s.drainId());
             assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
@@ -294,7 +303,7 @@ class DrainWorkflowTest {
     void anAlwaysOnGuestThatCannotBeStartedFailsItsEntry() {
         Env env = new Env();
         env.cluster.stopAfterMigration(8201).failStarts(8201, 5, "kvm: failed to allocate memory");
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
         VmStatus v = env.service.status("hv7", s.drainId()).vm(8201);
         assertThat(v.status()).isEqualTo(GuestState.FAILED);
@@ -304,7 +313,7 @@ class DrainWorkflowTest {
     @Test
     void aTargetThatGoesOfflineMidDrainIsDroppedAndItsGuestsReplanned() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(2).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build()).status();
         env.scheduler.runFor(Duration.ofSeconds(5));
         VmStatus inFlight = env.service.status("hv7", s.drainId()).vmStatus().stream()
                 .filter(v -> v.status() == GuestState.IN_PROGRESS && v.vmid() != 8600).findFirst().orElseThrow();
@@ -330,7 +339,7 @@ class DrainWorkflowTest {
     @Test
     void cancelStopsNewMigrationsAtOnceAndLetsThoseInFlightFinish() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7")).status();
         env.scheduler.runFor(Duration.ofSeconds(15));
         int inFlight = env.cluster.activeMigrations();
         assertThat(inFlight).isPositive();
@@ -351,7 +360,7 @@ class DrainWorkflowTest {
     @Test
     void eachMoveHasATimeLimitAndRunningIntoItFailsTheEntrySayingWhich() {
         Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().migrationTimeout(Duration.ofSeconds(30)).build()));
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
         VmStatus big = env.service.status("hv7", s.drainId()).vm(8201); // 32 GiB at 0.6 GB/s takes ~62 s
         assertThat(big.status()).isEqualTo(GuestState.FAILED);
@@ -363,7 +372,7 @@ class DrainWorkflowTest {
     @Test
     void theWholeDrainHasATimeLimit() {
         Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().drainTimeout(Duration.ofSeconds(90)).build()));
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").parallel(false).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.serial()).build()).status();
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", s.drainId());
         assertThat(done.status()).isEqualTo(DrainState.FAILED);
@@ -375,7 +384,7 @@ class DrainWorkflowTest {
         Env env = new Env();
         env.cluster.lock(8210, "backup");
         env.scheduler.schedule(Duration.ofMinutes(3), () -> env.cluster.lock(8210, null));
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
         assertThat(env.service.status("hv7", s.drainId()).vm(8210).status()).isEqualTo(GuestState.COMPLETED);
     }
@@ -384,7 +393,7 @@ class DrainWorkflowTest {
     void aGuestLockedForTooLongFailsNamingTheLock() {
         Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().lockWaitTimeout(Duration.ofMinutes(2)).build()));
         env.cluster.lock(8210, "backup");
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
         VmStatus v = env.service.status("hv7", s.drainId()).vm(8210);
         assertThat(v.status()).isEqualTo(GuestState.FAILED);
@@ -394,7 +403,7 @@ class DrainWorkflowTest {
     @Test
     void haManagedGuestsAreJudgedByWhereTheyRun() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
         VmStatus ha = env.service.status("hv7", s.drainId()).vm(8600);
         assertThat(ha.status()).isEqualTo(GuestState.COMPLETED);
@@ -406,7 +415,7 @@ class DrainWorkflowTest {
     @Test
     void neverMoreThanMaxConcurrentOrThePerTargetLimitAndSlotsAreRefilledAtOnce() {
         Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().perTargetLimit(1).build()));
-        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(3).build());
+        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(3)).build());
         env.runUntilIdle();
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(3);
         assertThat(env.cluster.peakMigrationsPerTarget().values()).allMatch(p -> p <= 1);
@@ -424,7 +433,7 @@ class DrainWorkflowTest {
     @Test
     void autoConcurrencyRunsTheExecutorsChoiceAtOnceAndHalfOfItIntoOneTarget() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).autoConcurrency(true).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.auto()).build()).status();
         env.runUntilIdle();
         assertThat(env.service.status("hv7", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(ExecutorConfig.defaults().autoConcurrency()).isEqualTo(6);
@@ -434,7 +443,7 @@ class DrainWorkflowTest {
     @Test
     void byDefaultNoTargetTakesMoreThanHalfTheStreamsRoundedUp() {
         Env env = new Env();
-        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(5).build());
+        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5)).build());
         env.runUntilIdle();
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(5);
         assertThat(env.cluster.peakMigrationsPerTarget().values()).allMatch(p -> p <= 3).anyMatch(p -> p == 3);
@@ -443,7 +452,7 @@ class DrainWorkflowTest {
     @Test
     void offlineMovesShutDownAheadWithoutTakingAMigrationSlot() {
         Env env = new Env();
-        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(2).build());
+        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build());
         env.runUntilIdle();
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(2);
         for (int vmid : MAINT_OK_ONLY) {
@@ -456,7 +465,7 @@ class DrainWorkflowTest {
     @Test
     void aGuestIsShutDownForItsOfflineMoveOnlyWhenItsMoveCanFollowSoon() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(5).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5)).build()).status();
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", s.drainId());
         for (int vmid : MAINT_OK_ONLY) {
@@ -471,7 +480,7 @@ class DrainWorkflowTest {
     void aCancelWhileAGuestIsShutDownForItsMoveStartsItAgainWhereItIs() {
         Env env = new Env();
         env.cluster.ignoreShutdown(8300);
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).parallel(false).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.serial()).build()).status();
         env.scheduler.runUntil(() -> env.service.status("hv7", s.drainId()).vmStatus().stream()
                 .anyMatch(v -> v.vmid() == 8300 && v.status() == GuestState.IN_PROGRESS), Duration.ofHours(1));
         env.service.cancel("hv7", s.drainId());
@@ -483,10 +492,63 @@ class DrainWorkflowTest {
         assertThat(done.vm(8300).note()).contains("started again on hv7");
     }
 
+    /** A guest down for its offline move and waiting for a slot when the drain is cancelled runs again where it was. */
+    @Test
+    void aCancelWhileAGuestShutDownAheadWaitsForASlotStartsItAgainWhereItIs() {
+        for (Concurrency concurrency : List.of(Concurrency.serial(), Concurrency.fixed(2))) {
+            Env env = new Env();
+            Set<Integer> runningBefore = HV7_GUESTS.stream().filter(v -> env.guest(v).running()).collect(Collectors.toSet());
+            DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(concurrency).build()).status();
+            // Down for its move on its source, in progress, while the slots are taken by other moves.
+            java.util.function.Supplier<List<Integer>> waitingDown = () -> {
+                DrainStatus now = env.service.status("hv7", s.drainId());
+                return MAINT_OK_ONLY.stream().filter(v -> now.vm(v).status() == GuestState.IN_PROGRESS
+                        && env.nodeOf(v).equals("hv7") && env.guest(v).status() == PowerState.STOPPED).sorted().toList();
+            };
+            // Down for two of the shutdown's looks at it (pollMaxDelay, 10 s): no longer shutting down, queued for a slot.
+            Map<Integer, Instant> downSince = new java.util.HashMap<>();
+            java.util.function.BooleanSupplier waitsForASlot = () -> {
+                List<Integer> now = waitingDown.get();
+                downSince.keySet().retainAll(now);
+                now.forEach(v -> downSince.putIfAbsent(v, env.scheduler.now()));
+                return downSince.values().stream().anyMatch(t -> !t.plusSeconds(20).isAfter(env.scheduler.now()));
+            };
+            assertThat(env.scheduler.runUntil(waitsForASlot, Duration.ofHours(1))).as("%s: a guest down waits for a slot", concurrency).isTrue();
+            List<Integer> down = waitingDown.get();
+
+            env.service.cancel("hv7", s.drainId());
+            env.runUntilIdle();
+
+            DrainStatus done = env.service.status("hv7", s.drainId());
+            assertThat(done.status()).isEqualTo(DrainState.CANCELLED);
+            assertThat(done.vmStatus()).as("%s", concurrency).noneMatch(v -> v.status() == GuestState.IN_PROGRESS);
+            for (int vmid : runningBefore) {
+                VmStatus v = done.vm(vmid);
+                if (v.status() == GuestState.COMPLETED) continue;
+                assertThat(env.nodeOf(vmid)).as("%s: VM %s not moved stays on its source", concurrency, vmid).isEqualTo("hv7");
+                assertThat(env.guest(vmid).status()).as("%s: VM %s (%s) runs again", concurrency, vmid, v).isEqualTo(PowerState.RUNNING);
+            }
+            for (int vmid : down) {
+                VmStatus v = done.vm(vmid);
+                assertThat(v.status()).as("%s", v).isEqualTo(GuestState.PENDING);
+                assertThat(v.note()).as("%s", v).contains("started again on hv7");
+            }
+            long moved = done.vmStatus().stream().filter(v -> v.status() == GuestState.COMPLETED).count();
+            long skipped = done.vmStatus().stream().filter(v -> v.status() == GuestState.SKIPPED).count();
+            long notStarted = done.vmStatus().stream().filter(v -> v.status() == GuestState.PENDING).count();
+            assertThat(moved).isEqualTo(HV7_GUESTS.stream().filter(v -> !env.nodeOf(v).equals("hv7")).count());
+            assertThat(done.completedVMs()).isEqualTo(moved + skipped);
+            assertThat(done.failedVMs()).isZero();
+            assertThat(moved + skipped + notStarted).isEqualTo(done.totalVMs());
+            assertThat(done.message()).isEqualTo("Drain of hv7 cancelled: " + moved + " migrated, " + skipped + " skipped, 0 failed, "
+                    + notStarted + " not started");
+        }
+    }
+
     @Test
     void parallelFalseMovesOneGuestAtATime() {
         Env env = new Env();
-        env.service.drain(DrainRequest.builder("hv7").parallel(false).maxConcurrent(5).build());
+        env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.serial()).build());
         env.runUntilIdle();
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(1);
     }
@@ -502,7 +564,7 @@ class DrainWorkflowTest {
                 order.add(g.vmid());
             }
         });
-        env.service.drain(DrainRequest.builder("hv7").parallel(false).build());
+        env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.serial()).build());
         env.runUntilIdle();
         assertThat(order.subList(0, 6)).containsExactly(8201, 8600, 8200, 8202, 8214, 8400);
         // the rest by size: 8210 16G, 8211 16G, 8212 12G, 8500 8G, 8213 6G, 8401 2G
@@ -515,7 +577,7 @@ class DrainWorkflowTest {
     void aSoftDrainWhosePlanBlocksGuestsIsRefusedBeforeAnythingMoves() {
         Env env = new Env();
         env.cluster.preconditions(TestClusters.passthrough(8210, "hostpci0"));
-        assertThatThrownBy(() -> env.service.drain(DrainRequest.soft("hv7")))
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.soft("hv7")).status())
                 .isInstanceOf(PreflightException.class)
                 .hasMessageContaining("8210 (app-01)").hasMessageContaining("hostpci0").hasMessageContaining("force")
                 .satisfies(e -> assertThat(((PreflightException) e).blocked()).extracting(b -> b.vmid()).containsExactly(8210));
@@ -523,12 +585,13 @@ class DrainWorkflowTest {
         assertThat(env.cluster.migrations()).isEmpty();
         assertThat(env.store.unfinishedDrains()).isEmpty();
 
-        DrainStatus forced = env.service.drain(DrainRequest.builder("hv7").force(true).build());
+        DrainStatus forced = env.service.drain(DrainRequest.builder("hv7").force(true).build()).status();
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", forced.drainId());
         assertThat(done.status()).isEqualTo(DrainState.FAILED);
         assertThat(done.vm(8210).error()).contains("hostpci0");
-        assertThat(done.completedVMs()).isEqualTo(14);
+        assertThat(done.completedVMs()).isEqualTo(11);
+        assertThat(done.skippedVMs()).isEqualTo(3);
     }
 
     @Test
@@ -536,7 +599,7 @@ class DrainWorkflowTest {
         Env env = new Env(c -> c.guest(TestClusters.qemu(9301, "big-hv10", "hv10", 120, "")), s -> s);
         env.service.enableMaintenance("hv8", "x", false);
         env.service.enableMaintenance("hv9", "x", false);
-        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7")).status();
         env.runUntilIdle();
         DrainStatus done = env.service.status("hv7", s.drainId());
         assertThat(done.status()).isEqualTo(DrainState.FAILED);
@@ -546,13 +609,39 @@ class DrainWorkflowTest {
     }
 
     @Test
+    void aTargetNodeThatCannotTakeGuestsIsRefusedSayingWhyBeforeAnythingStarts() {
+        Env env = new Env();
+        env.service.enableMaintenance("hv8", "firmware", false);
+        env.cluster.setNodeOnline("hv9", false);
+        Map.of("hv77", InvalidTargetException.Reason.UNKNOWN, "hv8", InvalidTargetException.Reason.IN_MAINTENANCE,
+                "hv9", InvalidTargetException.Reason.OFFLINE).forEach((target, reason) -> {
+            DrainRequest request = DrainRequest.builder("hv7").targetNode(target).build();
+            assertThatThrownBy(() -> env.service.drain(request)).isInstanceOfSatisfying(InvalidTargetException.class, e -> {
+                assertThat(e.reason()).isEqualTo(reason);
+                assertThat(e.targetNode()).isEqualTo(target);
+            });
+            assertThatThrownBy(() -> env.service.plan(request)).isInstanceOf(InvalidTargetException.class);
+        });
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.builder("hv7").targetNode("hv77").build()))
+                .hasMessage("targetNode 'hv77' is not a node of the cluster (nodes: hv7, hv8, hv9, hv10)");
+        assertThat(env.service.drains("hv7", 10)).isEmpty();
+
+        // Bad input is answered before the node's state: a running drain does not hide an unknown target.
+        DrainStatus running = env.service.drain(DrainRequest.soft("hv7")).status();
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.builder("hv7").targetNode("hv77").build()))
+                .isInstanceOf(InvalidTargetException.class);
+        env.runUntilIdle();
+        assertThat(env.service.drains("hv7", 10)).extracting(DrainStatus::drainId).containsExactly(running.drainId());
+    }
+
+    @Test
     void aSecondDrainOfTheSameNodeIsRefusedNamingTheRunningOne() {
         Env env = new Env();
-        DrainStatus first = env.service.drain(DrainRequest.soft("hv7"));
-        assertThatThrownBy(() -> env.service.drain(DrainRequest.hard("hv7")))
+        DrainStatus first = env.service.drain(DrainRequest.soft("hv7")).status();
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.hard("hv7")).status())
                 .isInstanceOf(DrainConflictException.class)
                 .satisfies(e -> assertThat(((DrainConflictException) e).activeDrainId()).isEqualTo(first.drainId()));
-        assertThatThrownBy(() -> env.service.undrain("hv7")).isInstanceOf(DrainConflictException.class);
+        assertThatThrownBy(() -> env.service.undrain("hv7").status()).isInstanceOf(DrainConflictException.class);
         env.runUntilIdle();
         assertThat(env.service.status("hv7", first.drainId()).status()).isEqualTo(DrainState.COMPLETED);
     }
@@ -560,7 +649,7 @@ class DrainWorkflowTest {
     @Test
     void unknownNodesAndDrainsAreNotFound() {
         Env env = new Env();
-        assertThatThrownBy(() -> env.service.drain(DrainRequest.soft("hv99"))).isInstanceOf(NotFoundException.class)
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.soft("hv99")).status()).isInstanceOf(NotFoundException.class)
                 .hasMessageContaining("hv99");
         assertThatThrownBy(() -> env.service.status("hv7", "no-such-id")).isInstanceOf(NotFoundException.class);
         String id = env.service.drain(DrainRequest.soft("hv7")).drainId();
@@ -576,7 +665,7 @@ class DrainWorkflowTest {
         assertThat(plan.skipped()).hasSize(3);
         env.runUntilIdle();
         assertThat(env.cluster.migrations()).isEmpty();
-        assertThatThrownBy(() -> env.service.drain(DrainRequest.builder("hv7").dryRun(true).build()))
+        assertThatThrownBy(() -> env.service.drain(DrainRequest.builder("hv7").dryRun(true).build()).status())
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
@@ -596,7 +685,7 @@ class DrainWorkflowTest {
     @Test
     void everyStateChangeIsWrittenToTheStoreAsItHappens() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.scheduler.runFor(Duration.ofSeconds(20));
         DrainStatus live = env.service.status("hv7", s.drainId());
         List<GuestProgress> stored = env.store.guests(s.drainId());
@@ -609,34 +698,39 @@ class DrainWorkflowTest {
     }
 
     @Test
-    void aDrainLeftByADeadProcessIsFinishedByRecoverWithEveryGuestMovedOnce() {
+    void aDrainLeftByADeadProcessIsFinishedByAnotherStartedInstanceWithEveryGuestMovedOnce() {
         Env env = new Env(c -> c, s -> s.lease(Duration.ofSeconds(30)));
-        DrainStatus s = env.service.drain(DrainRequest.hard("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7")).status();
         env.scheduler.runFor(Duration.ofSeconds(25));
         assertThat(env.cluster.activeMigrations()).isPositive();
         env.service.close(); // dies: nothing more is written
 
         MaintenanceService second = TestClusters.service(env.cluster, env.store).ownerId("second").lease(Duration.ofSeconds(30)).build();
-        assertThat(second.recover()).as("lease still held").isEmpty();
+        second.start();
+        assertThat(second.activeDrains()).as("lease still held").isEmpty();
         env.runUntilIdle();
+        assertThat(env.scheduler.runUntil(() -> second.status("hv7", s.drainId()).status().finished(), Duration.ofMinutes(30))).isTrue();
         DrainStatus done = second.status("hv7", s.drainId());
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
         assertThat(env.cluster.currentSnapshot().guestsOn("hv7")).isEmpty();
         for (int vmid : HV7_GUESTS) assertThat(env.cluster.successfulMigrations(vmid)).as("%s moved once", vmid).isEqualTo(1);
         assertThat(env.store.drain(s.drainId()).orElseThrow().owner()).isEqualTo("second");
+        second.close();
     }
 
     @Test
-    void aRestartedProcessWithTheSameOwnerIdRecoversAtOnce() {
+    void aRestartedProcessWithTheSameOwnerIdTakesItsDrainBackAtStart() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.scheduler.runFor(Duration.ofSeconds(10));
         env.service.close();
         MaintenanceService again = TestClusters.service(env.cluster, env.store).build();
-        assertThat(again.recover()).containsExactly(s.drainId());
+        again.start();
+        assertThat(again.activeDrains()).extracting(DrainStatus::drainId).containsExactly(s.drainId());
         env.runUntilIdle();
         assertThat(again.status("hv7", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
         for (int vmid : HV7_GUESTS) assertThat(env.cluster.successfulMigrations(vmid)).isLessThanOrEqualTo(1);
+        again.close();
     }
 
     @Test

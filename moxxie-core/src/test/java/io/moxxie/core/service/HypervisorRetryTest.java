@@ -105,10 +105,11 @@ class HypervisorRetryTest {
         Env() {
             // The always-on web-prod-01 is found stopped after its move: it must be started.
             cluster.stopAfterMigration(8200);
+            service.start();
         }
 
         VmStatus drainAndWait() {
-            DrainStatus s = service.drain(DrainRequest.soft("hv7"));
+            DrainStatus s = service.drain(DrainRequest.soft("hv7")).status();
             scheduler.runUntilIdle();
             return service.status("hv7", s.drainId()).vm(8200);
         }

@@ -10,7 +10,18 @@ import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.core.simulation.SimulatedCluster.MigrationRecord;
 import io.moxxie.core.spi.GuestProgress;
+import io.moxxie.core.testing.LogCapture;
 import io.moxxie.core.testing.TestClusters.Env;
+import io.moxxie.core.model.ClusterSnapshot;
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.MigrationPreconditions;
+import io.moxxie.core.simulation.SimulatedCluster;
+import io.moxxie.core.spi.HypervisorClient;
+import io.moxxie.core.spi.HypervisorException;
+import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.TaskRef;
+import io.moxxie.core.spi.TaskState;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -30,7 +41,7 @@ class MigrationFaultsTest {
     void aMigrationWhoseAnswerWasLostSucceededWhenTheGuestIsFoundOnTheTargetThisDrainAskedFor() {
         Env env = new Env();
         env.cluster.loseMigrationAnswers(8210, 1);
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
 
         DrainStatus done = env.service.status("hv7", s.drainId());
@@ -51,7 +62,7 @@ class MigrationFaultsTest {
         // The planned target refuses the move; the retry's replacement carries it out, but its answer is lost.
         env.cluster.failMigrations(8211, 1, "migration aborted (duration 00:00:02): storage migration failed");
         env.cluster.loseMigrationAnswers(8211, 1);
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
 
         DrainStatus done = env.service.status("hv7", s.drainId());
@@ -70,7 +81,7 @@ class MigrationFaultsTest {
     void aLostAnswerOfAMoveThatEndedAtOnceIsCompletedWithoutAnotherMove() {
         Env env = new Env(c -> c.model(MigrationModel.INSTANT), svc -> svc);
         env.cluster.loseMigrationAnswers(8213, 1);
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.runUntilIdle();
 
         DrainStatus done = env.service.status("hv7", s.drainId());
@@ -84,7 +95,7 @@ class MigrationFaultsTest {
     void aGuestFoundOnANodeNobodyAskedForIsStillMovedBySomeoneElse() {
         Env env = new Env();
         env.cluster.loseMigrationAnswers(8212, 1);
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         String asked = s.vm(8212).targetNode();
         String other = List.of("hv8", "hv9", "hv10").stream().filter(n -> !n.equals(asked)).findFirst().orElseThrow();
         // An operator moves it by hand before the drain gets to it.
@@ -100,7 +111,7 @@ class MigrationFaultsTest {
     void aCancelledDrainWaitingOnATaskThatNeverEndsSaysWhatItWaitsForAndUntilWhen() {
         Env env = new Env();
         env.cluster.hangNextMigration(8201);
-        DrainStatus s = env.service.drain(DrainRequest.soft("hv7"));
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
         env.scheduler.runFor(Duration.ofMinutes(10));
         DrainStatus before = env.service.status("hv7", s.drainId());
         assertThat(before.status()).isEqualTo(DrainState.IN_PROGRESS);
@@ -130,5 +141,55 @@ class MigrationFaultsTest {
         assertThat(done.vm(8201).status()).isEqualTo(GuestState.FAILED);
         assertThat(done.vm(8201).error()).contains("migration time limit of 30m").contains(hung.taskId());
         assertThat(done.message()).startsWith("Drain of hv7 cancelled");
+    }
+
+    /** The guide cluster as seen through a client whose first migrate request of {@code vmid} is refused. */
+    private static HypervisorClient refusingFirstMigrate(SimulatedCluster cluster, int vmid) {
+        AtomicBoolean refused = new AtomicBoolean();
+        return new HypervisorClient() {
+            @Override public ClusterSnapshot snapshot() { return cluster.snapshot(); }
+            @Override public MigrationPreconditions preconditions(Guest guest) { return cluster.preconditions(guest); }
+            @Override public TaskRef migrate(MigrationCommand command) {
+                if (command.guest().vmid() == vmid && refused.compareAndSet(false, true)) {
+                    throw new HypervisorException("migration to " + command.target() + " refused: storage 'local-lvm' is busy");
+                }
+                return cluster.migrate(command);
+            }
+            @Override public TaskState task(TaskRef task) { return cluster.task(task); }
+            @Override public TaskRef start(Guest guest) { return cluster.start(guest); }
+            @Override public TaskRef shutdown(Guest guest, Duration timeout) { return cluster.shutdown(guest, timeout); }
+            @Override public TaskRef stop(Guest guest) { return cluster.stop(guest); }
+            @Override public void setTags(Guest guest, List<String> tags) { cluster.setTags(guest, tags); }
+        };
+    }
+
+    @Test
+    void aDrainCancelledWhileAFailedMoveIsReplannedEndsCancelledWithNoEntryInProgress() {
+        try (LogCapture log = new LogCapture()) {
+            Env env = new Env();
+            MaintenanceService service = MaintenanceService.builder(refusingFirstMigrate(env.cluster, 8201), env.store)
+                    .scheduler(env.scheduler).planningRetryDelay(Duration.ofMillis(1)).ownerId("test-owner").build();
+            service.start();
+            DrainStatus s = service.drain(DrainRequest.soft("hv7")).status();
+            String firstTarget = s.vm(8201).targetNode();
+            // Cancelled between the failure and the retry's new target: while the cluster is read again to choose it.
+            assertThat(env.scheduler.runUntil(() -> log.text().contains("retrying on another target"), Duration.ofHours(1))).isTrue();
+            assertThat(service.status("hv7", s.drainId()).vm(8201).status()).isEqualTo(GuestState.IN_PROGRESS);
+            service.cancel("hv7", s.drainId());
+            env.runUntilIdle();
+
+            DrainStatus done = service.status("hv7", s.drainId());
+            assertThat(done.status()).isEqualTo(DrainState.CANCELLED);
+            assertThat(done.vmStatus()).noneMatch(v -> v.status() == GuestState.IN_PROGRESS);
+            assertThat(env.store.guests(s.drainId())).as("recorded").noneMatch(g -> g.status() == GuestState.IN_PROGRESS);
+            VmStatus v = done.vm(8201);
+            assertThat(v.status()).isEqualTo(GuestState.FAILED);
+            assertThat(v.error()).contains("refused").contains(firstTarget).contains("not retried: drain cancelled");
+            assertThat(movesOf(env, 8201)).as("not tried again after the cancel").isEmpty();
+            assertThat(env.nodeOf(8201)).isEqualTo("hv7");
+            assertThat(env.guest(8201).status()).isEqualTo(PowerState.RUNNING);
+            assertThat(done.failedVMs()).isEqualTo(1);
+            assertThat(done.message()).startsWith("Drain of hv7 cancelled").contains("1 failed");
+        }
     }
 }

@@ -1,5 +1,6 @@
 package io.moxxie.core.service;
 
+import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.NotFoundException;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
@@ -132,7 +133,9 @@ class ServiceOperationsTest {
         Duration lease = Duration.ofSeconds(30);
         MaintenanceService owner = TestClusters.service(cluster, store).ownerId("owner").lease(lease).build();
         MaintenanceService other = TestClusters.service(cluster, store).ownerId("other").lease(lease).build();
-        DrainStatus s = owner.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(2).build());
+        owner.start();
+        other.start();
+        DrainStatus s = owner.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build()).status();
         scheduler.runFor(Duration.ofSeconds(12));
 
         Instant askedAt = scheduler.now();
@@ -163,7 +166,8 @@ class ServiceOperationsTest {
         MaintenanceService service = MaintenanceService.builder(cluster, seen.store(store)).scheduler(scheduler)
                 .planningRetryDelay(Duration.ofMillis(1)).ownerId("owner").lease(lease).build();
         Instant start = scheduler.now();
-        DrainStatus s = service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(2).build());
+        service.start();
+        DrainStatus s = service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build()).status();
         assertThat(store.drain(s.drainId()).orElseThrow().leaseExpiresAt()).isEqualTo(start.plus(lease));
         scheduler.runFor(Duration.ofSeconds(95));
         // Renewed at 10 s, 20 s, ... 90 s: never less than two thirds of the lease left.
@@ -191,7 +195,7 @@ class ServiceOperationsTest {
         assertThatThrownBy(() -> env.service.undrain("hv7")).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> env.service.enableMaintenance("hv7", "x", false)).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> env.service.disableMaintenance("hv7", false)).isInstanceOf(IllegalStateException.class);
-        assertThatThrownBy(env.service::recover).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(env.service::start).isInstanceOf(IllegalStateException.class);
     }
 
     @Test
@@ -214,7 +218,7 @@ class ServiceOperationsTest {
     void aGuestWhosePreconditionsChangedSinceThePlanIsJudgedByTheHypervisorsAnswerAtItsTurn() {
         // The plan's answers are a minute old when the later guests' turns come: they are asked again.
         Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().preconditionMaxAge(Duration.ofMinutes(1)).build()));
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").parallel(false).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.serial()).build()).status();
         long askedAtPlanning = env.cluster.calls().get("preconditions");
         // app-03 gets a passthrough device after the plan was made.
         env.cluster.preconditions(TestClusters.passthrough(8212, "hostpci0"));
@@ -229,7 +233,7 @@ class ServiceOperationsTest {
     @Test
     void freshPreconditionAnswersAreNotAskedAgain() {
         Env env = new Env(c -> c, s -> s.executorConfig(ExecutorConfig.builder().preconditionMaxAge(Duration.ofHours(1)).build()));
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").maxConcurrent(3).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.fixed(3)).build()).status();
         long askedAtPlanning = env.cluster.calls().get("preconditions");
         env.runUntilIdle();
         assertThat(env.service.status("hv7", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);

@@ -1,5 +1,6 @@
 package io.moxxie.core.service;
 
+import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.VmStatus;
 import io.moxxie.core.model.ClusterSnapshot;
@@ -45,7 +46,7 @@ class TargetLossTest {
     @Test
     void aTargetGoingOfflineWithSeveralGuestsPlannedOnItHasThemAllMovedElsewhere() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(2).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build()).status();
         // The node most guests wait for, once the first moves are under way.
         env.scheduler.runFor(Duration.ofSeconds(3));
         DrainStatus early = env.service.status("hv7", s.drainId());
@@ -96,7 +97,8 @@ class TargetLossTest {
                 .build();
         InMemoryMaintenanceStore store = new InMemoryMaintenanceStore();
         MaintenanceService service = TestClusters.service(cluster, store).build();
-        DrainStatus s = service.drain(DrainRequest.builder("pve1").parallel(false).build());
+        service.start();
+        DrainStatus s = service.drain(DrainRequest.builder("pve1").concurrency(Concurrency.serial()).build()).status();
         assertThat(s.vmStatus()).filteredOn(v -> v.vmid() != 104).allSatisfy(v -> assertThat(v.targetNode()).isEqualTo("pve2"));
         scheduler.runFor(Duration.ofSeconds(1));
         cluster.setNodeOnline("pve2", false);
@@ -125,7 +127,7 @@ class TargetLossTest {
     @Test
     void aDrainToANamedTargetThatGoesOfflineMovesNothingElsewhere() {
         Env env = new Env();
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).targetNode("hv10").maxConcurrent(2).build());
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).targetNode("hv10").concurrency(Concurrency.fixed(2)).build()).status();
         env.scheduler.runFor(Duration.ofSeconds(3));
         env.cluster.setNodeOnline("hv10", false);
         env.runUntilIdle();
@@ -147,7 +149,8 @@ class TargetLossTest {
         InMemoryMaintenanceStore store = new InMemoryMaintenanceStore();
         MaintenanceService service = MaintenanceService.builder(client, store).scheduler(scheduler)
                 .planningRetryDelay(Duration.ofMillis(1)).ownerId("test").build();
-        DrainStatus s = service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).maxConcurrent(2).build());
+        service.start();
+        DrainStatus s = service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build()).status();
         scheduler.runFor(Duration.ofSeconds(3));
         // hv9 leaves the cluster (pvecm delnode): offline, and no longer listed.
         cluster.setNodeOnline("hv9", false);

@@ -1,5 +1,11 @@
 package io.moxxie.core.store;
 
+import org.junit.jupiter.params.provider.ValueSource;
+
+import org.junit.jupiter.params.ParameterizedTest;
+
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.DrainConflictException;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.model.DrainState;
@@ -76,8 +82,8 @@ public abstract class MaintenanceStoreContract {
     }
 
     protected static GuestProgress guest(String drainId, int vmid, String node) {
-        return new GuestProgress(drainId, vmid, "vm-" + vmid, GuestType.QEMU, node, null, null, GuestState.PENDING,
-                false, false, true, 2L << 30, 0, null, null, null, null, null);
+        return GuestProgress.builder(drainId, vmid).name("vm-" + vmid).type(GuestType.QEMU).sourceNode(node).wasRunning(true)
+                .memory(2L << 30).build();
     }
 
     protected static List<GuestProgress> guests(String drainId, String node, int... vmids) {
@@ -194,14 +200,15 @@ public abstract class MaintenanceStoreContract {
 
     @Test
     void aCreatedDrainReadsBackWithItsRequestAndGuests() {
-        DrainRequest request = DrainRequest.builder("hv7").mode(DrainMode.HARD).parallel(false).maxConcurrent(5)
+        DrainRequest request = DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5))
                 .allowOffline(true).targetNode("hv8").force(true).dryRun(false).build();
         DrainRecord drain = new DrainRecord("d-1", "hv7", Operation.DRAIN, request, DrainState.IN_PROGRESS,
                 "Draining node hv7 (hard mode)", at(0), null, "service-a", at(30), false, null);
-        GuestProgress lxc = new GuestProgress("d-1", 8300, "batch-01", GuestType.LXC, "hv7", "hv8", MigrationType.RESTART,
-                GuestState.PENDING, true, true, false, 512L << 20, 0, null, null, "moved in restart mode", null, null);
-        GuestProgress qemu = new GuestProgress("d-1", 8200, "web-prod-01", GuestType.QEMU, "hv7", "hv9", MigrationType.ONLINE,
-                GuestState.PENDING, false, false, true, 8L << 30, 0, null, null, null, null, null);
+        GuestProgress lxc = GuestProgress.builder("d-1", 8300).name("batch-01").type(GuestType.LXC).sourceNode("hv7").targetNode("hv8")
+                .migrationType(MigrationType.RESTART).alwaysOn(true).haManaged(true).memory(512L << 20).note("moved in restart mode")
+                .build();
+        GuestProgress qemu = GuestProgress.builder("d-1", 8200).name("web-prod-01").type(GuestType.QEMU).sourceNode("hv7").targetNode("hv9")
+                .migrationType(MigrationType.ONLINE).wasRunning(true).memory(8L << 30).build();
 
         store.createDrain(drain, List.of(lxc, qemu));
 
@@ -211,16 +218,16 @@ public abstract class MaintenanceStoreContract {
         assertThat(anotherInstance(store).drain("d-1")).contains(drain);
     }
 
-    @Test
-    void aDrainWithAutoConcurrencyReadsBackAsAuto() {
-        DrainRequest request = DrainRequest.builder("hv7").autoConcurrency(true).build();
-        store.createDrain(new DrainRecord("d-auto", "hv7", Operation.DRAIN, request, DrainState.IN_PROGRESS, "Draining node hv7 (soft mode)",
+    @ParameterizedTest
+    @ValueSource(strings = {"serial", "1", "3", "64", "auto"})
+    void aDrainReadsBackWithItsConcurrency(String concurrency) {
+        DrainRequest request = DrainRequest.builder("hv7").concurrency(Concurrency.parse(concurrency)).build();
+        store.createDrain(new DrainRecord("d-c", "hv7", Operation.DRAIN, request, DrainState.IN_PROGRESS, "Draining node hv7 (soft mode)",
                 at(0), null, "service-a", at(30), false, null), List.of());
 
-        DrainRequest read = anotherInstance(store).drain("d-auto").orElseThrow().request();
-        assertThat(read.autoConcurrency()).isTrue();
+        DrainRequest read = anotherInstance(store).drain("d-c").orElseThrow().request();
+        assertThat(read.concurrency()).hasToString(concurrency);
         assertThat(read).isEqualTo(request);
-        assertThat(read.effectiveConcurrency(6)).isEqualTo(6);
     }
 
     @Test

@@ -1,7 +1,6 @@
 package io.moxxie.core.testing;
 
 import io.moxxie.core.model.Guest;
-import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.policy.TagPolicy;
@@ -24,8 +23,8 @@ public final class TestClusters {
     }
 
     public static Guest qemu(int vmid, String name, String node, int memGib, String tags) {
-        return new Guest(vmid, name, node, GuestType.QEMU, PowerState.RUNNING, TagPolicy.parseTags(tags), memGib * GIB,
-                memGib * GIB / 2, false, false, null);
+        return Guest.qemu(vmid, node).name(name).tags(TagPolicy.parseTags(tags)).memory(memGib * GIB).memoryUsed(memGib * GIB / 2)
+                .build();
     }
 
     public static Guest stoppedQemu(int vmid, String name, String node, int memGib, String tags) {
@@ -33,17 +32,16 @@ public final class TestClusters {
     }
 
     public static Guest lxc(int vmid, String name, String node, int memGib, String tags) {
-        return new Guest(vmid, name, node, GuestType.LXC, PowerState.RUNNING, TagPolicy.parseTags(tags), memGib * GIB,
-                memGib * GIB / 2, false, false, null);
+        return Guest.lxc(vmid, node).name(name).tags(TagPolicy.parseTags(tags)).memory(memGib * GIB).memoryUsed(memGib * GIB / 2)
+                .build();
     }
 
     public static Guest template(int vmid, String name, String node, int memGib) {
-        return new Guest(vmid, name, node, GuestType.QEMU, PowerState.STOPPED, List.of(), memGib * GIB, 0, true, false, null);
+        return Guest.qemu(vmid, node).name(name).status(PowerState.STOPPED).memory(memGib * GIB).template(true).build();
     }
 
     public static Guest ha(Guest g) {
-        return new Guest(g.vmid(), g.name(), g.node(), g.type(), g.status(), g.tags(), g.memory(), g.memoryUsed(), g.template(),
-                true, g.lock());
+        return g.toBuilder().haManaged(true).build();
     }
 
     /**
@@ -51,7 +49,7 @@ public final class TestClusters {
      * a container, a stopped guest, an HA-managed guest), and hv8, hv9, hv10 with guests of their own.
      * 256 GiB per node; a hard drain of hv7 fits on the others.
      */
-    public static SimulatedCluster.Builder guideCluster(VirtualScheduler scheduler) {
+    public static SimulatedCluster.Builder guideCluster(io.moxxie.core.time.Scheduler scheduler) {
         SimulatedCluster.Builder b = SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT);
         for (String n : List.of("hv7", "hv8", "hv9", "hv10")) b.node(n, 256 * GIB, 32);
         b.guest(qemu(8200, "web-prod-01", "hv7", 8, "always-on,env-prod,client-acme"));
@@ -85,7 +83,7 @@ public final class TestClusters {
                 .ownerId("test-owner");
     }
 
-    /** A fresh guide cluster, in-memory store and service in virtual time. */
+    /** A fresh guide cluster, in-memory store and service in virtual time; the service is started. */
     public static final class Env {
         public final VirtualScheduler scheduler = new VirtualScheduler();
         public final SimulatedCluster cluster;
@@ -100,6 +98,7 @@ public final class TestClusters {
                    java.util.function.UnaryOperator<MaintenanceService.Builder> service) {
             this.cluster = cluster.apply(guideCluster(scheduler)).build();
             this.service = service.apply(service(this.cluster, store)).build();
+            this.service.start();
         }
 
         public void runUntilIdle() {

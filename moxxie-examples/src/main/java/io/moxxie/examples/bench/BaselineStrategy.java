@@ -1,5 +1,7 @@
 package io.moxxie.examples.bench;
 
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.MigrationPreconditions;
@@ -67,7 +69,7 @@ final class BaselineStrategy implements Strategy {
         for (String node : s.nodes()) {
             for (boolean back : s.rolling() ? new boolean[]{false, true} : new boolean[]{false}) {
                 ClusterSnapshot snap = cluster.snapshot();
-                DrainRequest request = DrainRequest.builder(node).mode(s.mode()).maxConcurrent(k).build();
+                DrainRequest request = DrainRequest.builder(node).mode(s.mode()).concurrency(Concurrency.fixed(k)).build();
                 List<Guest> toPlan = back ? current(snap, movedAway.getOrDefault(node, List.of())) : snap.guestsOn(node);
                 Map<Integer, MigrationPreconditions> pre = new HashMap<>();
                 for (Guest g : toPlan) pre.put(g.vmid(), cluster.preconditions(g));

@@ -21,10 +21,8 @@ public final class BenchMain {
     }
 
     public static int run(String[] args, Consumer<SimulatedCluster.Builder> demoCluster) throws IOException {
-        // Thousands of simulated drains: their INFO lines would bury the table (set before the first logger is made).
-        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
-            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-        }
+        // Thousands of simulated drains: their INFO lines would bury the table.
+        io.moxxie.examples.logging.ServerLogging.level("WARN");
         boolean quick = false;
         String only = null;
         Path out = Path.of("");

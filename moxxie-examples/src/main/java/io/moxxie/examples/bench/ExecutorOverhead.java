@@ -1,10 +1,10 @@
 package io.moxxie.examples.bench;
 
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.model.Guest;
-import io.moxxie.core.model.GuestType;
-import io.moxxie.core.model.PowerState;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.plan.PlacementConfig;
 import io.moxxie.core.service.MaintenanceService;
@@ -21,7 +21,6 @@ import java.lang.management.MemoryType;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 
 /**
  * The executor's own cost: a drain of 10,000 guests whose migrations take no time, planning included, measured in a
@@ -100,14 +99,14 @@ final class ExecutorOverhead {
         b.node("src", 64L * guests << 30, 256);
         for (int t = 0; t < TARGETS; t++) b.node("t" + t, 64L * guests << 30, 256);
         for (int i = 0; i < guests; i++) {
-            b.guest(new Guest(100_000 + i, "g" + i, "src", GuestType.QEMU, PowerState.RUNNING, List.of(), 1L << 30, 1L << 29,
-                    false, false, null));
+            b.guest(Guest.qemu(100_000 + i, "src").name("g" + i).memory(1L << 30).memoryUsed(1L << 29).build());
         }
         SimulatedCluster cluster = b.build();
         try (MaintenanceService service = MaintenanceService.builder(cluster, new InMemoryMaintenanceStore()).scheduler(scheduler)
                 .placement(new PlacementConfig(0)).planningRetryDelay(Duration.ofMillis(1)).ownerId("overhead").build()) {
+            service.start();
             long t0 = System.nanoTime();
-            DrainStatus started = service.drain(DrainRequest.builder("src").maxConcurrent(DrainRequest.MAX_CONCURRENT_LIMIT).build());
+            DrainStatus started = service.drain(DrainRequest.builder("src").concurrency(Concurrency.fixed(Concurrency.MAX_FIXED)).build()).status();
             long t1 = System.nanoTime();
             scheduler.runUntilIdle();
             long t2 = System.nanoTime();

@@ -15,7 +15,7 @@ final class Measure {
     private Measure() {
     }
 
-    /** DESIGN.md's lower bound for moving these guests with at most {@code k} at once. */
+    /** The lower bound (docs/architecture.md, "Migration model") for moving these guests with at most {@code k} at once. */
     static double lowerBound(MigrationModel model, List<Guest> moved, int k) {
         long[] mem = moved.stream().mapToLong(Guest::memory).toArray();
         return mem.length == 0 ? 0 : model.lowerBoundSeconds(mem, Math.max(1, k));

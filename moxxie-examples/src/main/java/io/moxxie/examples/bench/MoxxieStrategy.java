@@ -1,5 +1,7 @@
 package io.moxxie.examples.bench;
 
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.Guest;
@@ -36,14 +38,15 @@ final class MoxxieStrategy implements Strategy {
         int nodes = cluster.currentSnapshot().nodes().size();
         try (MaintenanceService service = MaintenanceService.builder(cluster, new InMemoryMaintenanceStore()).scheduler(scheduler)
                 .placement(s.placement()).planningRetryDelay(Duration.ofMillis(1)).ownerId("bench").build()) {
+            service.start();
             double makespan = 0, bound = 0, sparse = 0;
             int moved = 0, failed = 0;
             int k = s.maxConcurrent();
             for (String node : s.nodes()) {
-                DrainRequest request = DrainRequest.builder(node).mode(s.mode()).maxConcurrent(k).autoConcurrency(auto).build();
+                DrainRequest request = DrainRequest.builder(node).mode(s.mode()).concurrency(auto ? Concurrency.auto() : Concurrency.fixed(k)).build();
                 for (boolean back : s.rolling() ? new boolean[]{false, true} : new boolean[]{false}) {
                     Map<Integer, Guest> before = byId(cluster);
-                    DrainStatus started = back ? service.undrain(node) : service.drain(request);
+                    DrainStatus started = (back ? service.undrain(node) : service.drain(request)).status();
                     scheduler.runUntilIdle();
                     DrainStatus done = service.status(node, started.drainId());
                     makespan += Duration.between(done.startedAt(), done.completedAt()).toNanos() / 1e9;

@@ -4,7 +4,7 @@ package io.moxxie.examples.bench;
  * What one strategy achieved on one scenario, in the simulator's virtual time.
  *
  * @param makespanSeconds            from the first request to the last guest done
- * @param lowerBoundSeconds          DESIGN.md's bound for the guests that moved, with the run's concurrency
+ * @param lowerBoundSeconds          the lower bound of docs/architecture.md ("Migration model") for the guests that moved, with the run's concurrency
  * @param maxTargetMemoryUtilization the highest memory use any node reached during the run, as a fraction of its memory
  * @param moved                      guests moved
  * @param failed                     guests whose move failed (blocked by the plan, or refused by the cluster)

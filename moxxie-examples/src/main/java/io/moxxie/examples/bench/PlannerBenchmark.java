@@ -50,9 +50,13 @@ public class PlannerBenchmark {
         List<Guest> guests = new ArrayList<>();
         for (int i = 0; i < GUESTS; i++) {
             long mem = Scenarios.logNormalMemory(r, 64);
-            guests.add(new Guest(100 + i, "g" + i, nodes.get(i % NODES).name(), r.nextInt(10) == 0 ? GuestType.LXC : GuestType.QEMU,
-                    r.nextInt(12) == 0 ? PowerState.STOPPED : PowerState.RUNNING, TagPolicy.parseTags(tags[r.nextInt(tags.length)]),
-                    mem, mem / 2, false, false, null));
+            guests.add(Guest.builder(100 + i, nodes.get(i % NODES).name(), r.nextInt(10) == 0 ? GuestType.LXC : GuestType.QEMU)
+                    .name("g" + i)
+                    .status(r.nextInt(12) == 0 ? PowerState.STOPPED : PowerState.RUNNING)
+                    .tags(TagPolicy.parseTags(tags[r.nextInt(tags.length)]))
+                    .memory(mem)
+                    .memoryUsed(mem / 2)
+                    .build());
         }
         snapshot = new ClusterSnapshot(Instant.EPOCH, nodes, guests);
         planner = DrainPlanner.defaults();

@@ -1,5 +1,7 @@
 package io.moxxie.examples.bench;
 
+import io.moxxie.core.model.Concurrency;
+
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.model.GuestState;
 import io.moxxie.core.plan.DrainRequest;
@@ -47,9 +49,10 @@ final class RequestsPerGuest {
                      .retryDelay(Duration.ofMillis(1), Duration.ofMillis(5)).clock(scheduler.clock()).build();
              MaintenanceService service = MaintenanceService.builder(client, new InMemoryMaintenanceStore()).scheduler(scheduler)
                      .planningRetryDelay(Duration.ofMillis(1)).ownerId("bench").build()) {
+            service.start();
             api.clearCalls();
-            DrainRequest request = DrainRequest.builder("hv7").mode(hard ? "hard" : "soft").maxConcurrent(3).build();
-            DrainStatus started = service.drain(request);
+            DrainRequest request = DrainRequest.builder("hv7").mode(hard ? "hard" : "soft").concurrency(Concurrency.fixed(3)).build();
+            DrainStatus started = service.drain(request).status();
             scheduler.runUntilIdle();
             DrainStatus done = service.status("hv7", started.drainId());
             int migrated = (int) done.vmStatus().stream().filter(v -> v.status() == GuestState.COMPLETED).count();

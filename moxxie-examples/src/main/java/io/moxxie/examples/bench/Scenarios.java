@@ -61,9 +61,14 @@ final class Scenarios {
         boolean lxc = r.nextInt(10) == 0;
         boolean stopped = r.nextInt(12) == 0;
         long mem = logNormalMemory(r, maxGib);
-        return new Guest(vmid, (lxc ? "ct-" : "vm-") + vmid, node, lxc ? GuestType.LXC : GuestType.QEMU,
-                stopped ? PowerState.STOPPED : PowerState.RUNNING, io.moxxie.core.policy.TagPolicy.parseTags(tags(r)), mem, mem / 2,
-                false, r.nextInt(20) == 0, null);
+        return Guest.builder(vmid, node, lxc ? GuestType.LXC : GuestType.QEMU)
+                .name((lxc ? "ct-" : "vm-") + vmid)
+                .status(stopped ? PowerState.STOPPED : PowerState.RUNNING)
+                .tags(io.moxxie.core.policy.TagPolicy.parseTags(tags(r)))
+                .memory(mem)
+                .memoryUsed(mem / 2)
+                .haManaged(r.nextInt(20) == 0)
+                .build();
     }
 
     /** S2: 32 nodes of 1 TiB; 120 guests on n00, 1–64 GiB log-normal, 10 % always-on, 20 % maint-ok; 25 on each other node. */
@@ -110,8 +115,8 @@ final class Scenarios {
         long need = 0;
         for (int i = 0; i < 60; i++) {
             long mem = logNormalMemory(r, 32);
-            Guest g = new Guest(3000 + i, "vm-" + (3000 + i), "t0", GuestType.QEMU, PowerState.RUNNING,
-                    io.moxxie.core.policy.TagPolicy.parseTags(tags(r)), mem, mem / 2, false, false, null);
+            Guest g = Guest.qemu(3000 + i, "t0").name("vm-" + (3000 + i)).tags(io.moxxie.core.policy.TagPolicy.parseTags(tags(r)))
+                    .memory(mem).memoryUsed(mem / 2).build();
             drained.add(g);
             need += mem;
         }

@@ -144,7 +144,7 @@ public final class DemoCluster implements AutoCloseable {
         // hv10: 100 GiB, a template and a GPU guest that cannot move
         b.guest(qemu(9300, "build-hv10", "hv10", 48, "maint-ok"));
         b.guest(qemu(9301, "gpu-render-01", "hv10", 32, "maint-ok"));
-        b.guest(new Guest(9302, "tpl-debian-12", "hv10", GuestType.QEMU, PowerState.STOPPED, List.of(), 4 * GIB, 0, true, false, null));
+        b.guest(Guest.qemu(9302, "hv10").name("tpl-debian-12").status(PowerState.STOPPED).memory(4 * GIB).template(true).build());
         b.guest(qemu(9303, "app-hv10", "hv10", 16, ""));
         b.preconditions(new MigrationPreconditions(9301, Map.of(), List.of(), List.of("hostpci0"), false));
     }
@@ -236,9 +236,16 @@ public final class DemoCluster implements AutoCloseable {
         for (JsonNode g : saved.path("guests")) {
             List<String> tags = new ArrayList<>();
             g.path("tags").forEach(t -> tags.add(t.asText()));
-            b.guest(new Guest(g.get("vmid").asInt(), g.get("name").asText(), g.get("node").asText(), GuestType.parse(g.get("type").asText()),
-                    PowerState.parse(g.get("status").asText()), tags, g.get("memory").asLong(), g.get("memoryUsed").asLong(),
-                    g.get("template").asBoolean(), g.get("haManaged").asBoolean(), g.path("lock").isNull() ? null : g.path("lock").asText(null)));
+            b.guest(Guest.builder(g.get("vmid").asInt(), g.get("node").asText(), GuestType.parse(g.get("type").asText()))
+                    .name(g.get("name").asText())
+                    .status(PowerState.parse(g.get("status").asText()))
+                    .tags(tags)
+                    .memory(g.get("memory").asLong())
+                    .memoryUsed(g.get("memoryUsed").asLong())
+                    .template(g.get("template").asBoolean())
+                    .haManaged(g.get("haManaged").asBoolean())
+                    .lock(g.path("lock").isNull() ? null : g.path("lock").asText(null))
+                    .build());
         }
         for (JsonNode p : saved.path("preconditions")) {
             Map<String, String> notAllowed = new LinkedHashMap<>();
@@ -259,16 +266,14 @@ public final class DemoCluster implements AutoCloseable {
     }
 
     private static Guest qemu(int vmid, String name, String node, int memGib, String tags) {
-        return new Guest(vmid, name, node, GuestType.QEMU, PowerState.RUNNING, TagPolicy.parseTags(tags), memGib * GIB, memGib * GIB / 2,
-                false, false, null);
+        return Guest.qemu(vmid, node).name(name).tags(TagPolicy.parseTags(tags)).memory(memGib * GIB).memoryUsed(memGib * GIB / 2).build();
     }
 
     private static Guest lxc(int vmid, String name, String node, int memGib, String tags) {
-        return new Guest(vmid, name, node, GuestType.LXC, PowerState.RUNNING, TagPolicy.parseTags(tags), memGib * GIB, memGib * GIB / 2,
-                false, false, null);
+        return Guest.lxc(vmid, node).name(name).tags(TagPolicy.parseTags(tags)).memory(memGib * GIB).memoryUsed(memGib * GIB / 2).build();
     }
 
     private static Guest ha(Guest g) {
-        return new Guest(g.vmid(), g.name(), g.node(), g.type(), g.status(), g.tags(), g.memory(), g.memoryUsed(), g.template(), true, g.lock());
+        return g.toBuilder().haManaged(true).build();
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.service.MaintenanceService;
@@ -39,7 +40,15 @@ final class ApiRoutes {
     private final ObjectMapper json;
     private final JsonNode openApi;
 
+    private final EventStream events;
+
     ApiRoutes(MaintenanceService service, ObjectMapper json) {
+        this(service, json, null);
+    }
+
+    /** @param events the event stream (null: {@code GET /api/v1/events} answers 503) */
+    ApiRoutes(MaintenanceService service, ObjectMapper json, EventStream events) {
+        this.events = events;
         this.service = service;
         this.json = json;
         this.views = new JsonViews(json);
@@ -77,6 +86,11 @@ final class ApiRoutes {
                 Route.of("GET", "/api/v1/vms/{vmid}", Set.of(), r -> Response.ok(views.guest(service.guest(r.vmid())))),
                 Route.of("PUT", "/api/v1/vms/{vmid}/config", Set.of(), this::config),
                 Route.of("POST", "/api/v1/vms/{vmid}/power/start", Set.of(), this::start),
+                Route.of("POST", "/api/v1/vms/{vmid}/power/stop", Set.of(), this::stop),
+                Route.raw("GET", EventStream.PATH, ctx -> {
+                    if (events == null) throw new ApiException(503, "no event stream in this server", null);
+                    events.open(ctx);
+                }),
                 Route.of("GET", "/api/v1/openapi.json", Set.of(), r -> Response.ok(openApi)));
     }
 
@@ -85,48 +99,37 @@ final class ApiRoutes {
         ObjectNode body = r.jsonObject(DRAIN_FIELDS);
         DrainRequest.Builder b = DrainRequest.builder(node);
         String mode = Request.optString(body, "drainMode");
-        if (mode != null) {
-            try {
-                b.mode(DrainMode.parse(mode));
-            } catch (IllegalArgumentException e) {
-                throw ApiException.badRequest("drainMode", e.getMessage());
-            }
-        }
+        if (mode != null) b.mode(DrainMode.parse(mode));
         Boolean parallel = Request.optBoolean(body, "parallel");
-        if (parallel != null) b.parallel(parallel);
-        // A whole number (its range is DrainRequest's to check, below) or "auto".
+        // A whole number (its range is Concurrency's to check, below) or "auto".
         JsonNode max = body.get("maxConcurrent");
-        if (max != null && "auto".equals(max.textValue())) {
-            b.autoConcurrency(true);
-        } else if (max != null && !max.isNull()) {
-            if (!max.isIntegralNumber() || !max.canConvertToInt()) {
-                throw ApiException.badRequest("maxConcurrent", "maxConcurrent must be a whole number or \"auto\", was " + max);
-            }
-            b.maxConcurrent(max.intValue());
+        boolean autoMax = max != null && "auto".equals(max.textValue());
+        if (max != null && !max.isNull() && !autoMax && (!max.isIntegralNumber() || !max.canConvertToInt())) {
+            throw ApiException.badRequest("maxConcurrent", "maxConcurrent must be a whole number or \"auto\", was " + max);
         }
         Boolean allowOffline = Request.optBoolean(body, "allowOffline");
         if (allowOffline != null) b.allowOffline(allowOffline);
         Boolean force = Request.optBoolean(body, "force");
         if (force != null) b.force(force);
-        String target = Request.optString(body, "targetNode");
-        b.targetNode(target);
+        b.targetNode(Request.optString(body, "targetNode"));
         Boolean bodyDryRun = Request.optBoolean(body, "dryRun");
         boolean dryRun = r.queryBoolean("dryRun", false) || Boolean.TRUE.equals(bodyDryRun);
-        DrainRequest request;
-        try {
-            request = b.build();
-        } catch (IllegalArgumentException e) {
-            throw new ApiException(400, e.getMessage(), fieldOf(e.getMessage()));
-        }
-        List<NodeView> nodes = service.nodes();
-        if (nodes.stream().noneMatch(n -> n.node().equals(node))) throw io.moxxie.core.NotFoundException.node(node);
-        if (target != null && !target.isBlank() && nodes.stream().noneMatch(n -> n.node().equals(target))) {
-            throw ApiException.badRequest("targetNode", "targetNode '" + target + "' is not a node of the cluster (nodes: "
-                    + String.join(", ", nodes.stream().map(NodeView::node).sorted(JsonViews.NATURAL).toList()) + ")");
-        }
+        b.concurrency(concurrency(parallel, autoMax ? null : max, autoMax));
+        // The service answers an unknown node (404) and a target that cannot take guests (400 / 409) from its own read.
+        DrainRequest request = b.build();
         if (dryRun) return Response.ok(views.plan(service.plan(request)));
-        DrainStatus s = service.drain(request);
+        DrainStatus s = service.drain(request).status();
         return Response.accepted(views.status(s), statusPath(s));
+    }
+
+    /**
+     * The guide's {@code parallel} and {@code maxConcurrent} as one {@link Concurrency}: {@code parallel: false} runs
+     * one at a time whatever {@code maxConcurrent} says, though a {@code maxConcurrent} out of range is still refused.
+     */
+    private static Concurrency concurrency(Boolean parallel, JsonNode max, boolean autoMax) {
+        Concurrency asked = autoMax ? Concurrency.auto()
+                : max == null || max.isNull() ? DrainRequest.DEFAULT_CONCURRENCY : Concurrency.fixed(max.intValue());
+        return Boolean.FALSE.equals(parallel) ? Concurrency.serial() : asked;
     }
 
     private Response cancel(Request r) {
@@ -145,7 +148,7 @@ final class ApiRoutes {
 
     private Response undrain(Request r) {
         r.jsonObject(Set.of());
-        DrainStatus s = service.undrain(r.path("node"));
+        DrainStatus s = service.undrain(r.path("node")).status();
         return Response.accepted(views.status(s), statusPath(s));
     }
 
@@ -158,13 +161,16 @@ final class ApiRoutes {
         }
         if (reason != null && reason.isBlank()) reason = null;
         MaintenanceView v = service.enableMaintenance(r.path("node"), reason, drain);
+        if (events != null) events.maintenanceChanged(v);
         return Response.ok(views.maintenance(v));
     }
 
     private Response disableMaintenance(Request r) {
         r.jsonObject(Set.of());
         boolean undrain = r.queryBoolean("undrain", false);
-        return Response.ok(views.maintenance(service.disableMaintenance(r.path("node"), undrain)));
+        MaintenanceView v = service.disableMaintenance(r.path("node"), undrain);
+        if (events != null) events.maintenanceChanged(v);
+        return Response.ok(views.maintenance(v));
     }
 
     private Response vms(Request r) {
@@ -183,11 +189,7 @@ final class ApiRoutes {
         if (!body.has("tags")) throw ApiException.badRequest("tags", "tags is required, e.g. {\"tags\": \"always-on,env-prod\"}");
         String tags = Request.optString(body, "tags");
         if (tags == null) throw ApiException.badRequest("tags", "tags must be a string, was null (send \"\" to remove every tag)");
-        try {
-            io.moxxie.core.policy.TagPolicy.parseValidTags(tags);
-        } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest("tags", e.getMessage());
-        }
+        io.moxxie.core.policy.TagPolicy.parseValidTags(tags);
         return Response.ok(views.guest(service.setTags(vmid, tags)));
     }
 
@@ -205,12 +207,22 @@ final class ApiRoutes {
         return Response.accepted(views.task(g, task), "/api/v1/vms/" + vmid);
     }
 
-    private static String statusPath(DrainStatus s) {
-        return "/api/v1/nodes/" + s.node() + "/drain/" + s.drainId() + "/status";
+    /** Powers a guest off at once (no ACPI shutdown): in the demo, how an operator sees a drain start an always-on guest again. */
+    private Response stop(Request r) {
+        int vmid = r.vmid();
+        r.jsonObject(Set.of());
+        Guest g = service.guest(vmid);
+        if (g.template()) throw new ApiException(409, "VM " + vmid + " (" + g.name() + ") is a template and cannot be stopped", "vmid");
+        if (g.status() == io.moxxie.core.model.PowerState.STOPPED) {
+            ObjectNode o = views.guest(g);
+            o.put("message", "VM " + vmid + " (" + g.name() + ") is already stopped on " + g.node());
+            return Response.ok(o);
+        }
+        TaskRef task = service.stopGuest(vmid);
+        return Response.accepted(views.task(g, task, "Stop"), "/api/v1/vms/" + vmid);
     }
 
-    private static String fieldOf(String message) {
-        int sp = message == null ? -1 : message.indexOf(' ');
-        return sp > 0 && DRAIN_FIELDS.contains(message.substring(0, sp)) ? message.substring(0, sp) : null;
+    private static String statusPath(DrainStatus s) {
+        return "/api/v1/nodes/" + s.node() + "/drain/" + s.drainId() + "/status";
     }
 }

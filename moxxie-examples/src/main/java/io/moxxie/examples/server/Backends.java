@@ -17,6 +17,7 @@ import java.nio.file.Path;
  * the configuration. Everything else in the server works on the SPIs only.
  */
 final class Backends {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Backends.class);
     /** Worker threads of the scheduler: hypervisor calls of a few concurrent drains, the heartbeats, the demo's saves. */
     static final int SCHEDULER_THREADS = 8;
 
@@ -88,6 +89,10 @@ final class Backends {
 
     /** A real cluster: {@code MOXXIE_PVE_URL} (several separated by commas: tried in turn), token, TLS trust. */
     static Cluster proxmox(ServerConfig config) {
+        if (config.pveAllowPlainHttp() && config.pveUrl().toLowerCase(java.util.Locale.ROOT).contains("http://")) {
+            log.warn("MOXXIE_PVE_ALLOW_PLAIN_HTTP=true: the Proxmox API token goes to {} in clear text with every request; "
+                    + "anyone on the network path can read it and drive the cluster. For a lab only.", config.pveUrl());
+        }
         TlsTrust tls;
         String trust;
         if (config.pveInsecure()) {

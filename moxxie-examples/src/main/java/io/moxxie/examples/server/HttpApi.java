@@ -1,30 +1,41 @@
 package io.moxxie.examples.server;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HandlerType;
+import io.javalin.http.HttpResponseException;
+import jakarta.servlet.http.HttpServletRequest;
+import org.eclipse.jetty.http.BadMessageException;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import io.moxxie.core.DrainConflictException;
 import io.moxxie.core.InvalidTargetException;
 import io.moxxie.core.MoxxieException;
 import io.moxxie.core.NotFoundException;
+import io.moxxie.core.ValidationException;
 import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.spi.HypervisorException;
+import io.moxxie.core.spi.HypervisorUnavailableException;
 import io.moxxie.core.spi.StoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -36,13 +47,27 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The HTTP side of the API on the JDK's {@code HttpServer}: matches a request to its {@link Route}, checks the bearer
- * token and the query parameters, runs the handler, and turns every failure into the API's error JSON
- * ({@code {"error": "...", "field": "..."}}) with the right status. Routes are declared in {@link ApiRoutes}.
+ * The HTTP side of the API, on Javalin (Jetty underneath): matches a request to its {@link Route}, checks that it
+ * comes from this server's own pages or a script ({@link RequestGuard}), the bearer token and the query parameters,
+ * runs the handler, and turns every failure into the API's error JSON ({@code {"error": "...", "field": "..."}}) with
+ * the right status, Jetty's own errors (a malformed request line, a header too large) included. Routes are declared
+ * in {@link ApiRoutes}.
+ *
+ * <p>Limits: a body of at most {@link #MAX_BODY} bytes (413 before more is read), JSON nested at most
+ * {@link #MAX_JSON_DEPTH} deep, headers of at most {@link #MAX_HEADER_BYTES} bytes, a connection silent for longer
+ * than the idle timeout is closed (Jetty reads requests without holding a thread, so slow clients cost a socket, not
+ * a worker), at most {@link #MAX_THREADS} requests are worked on at once and the rest wait their turn.
+ *
+ * <p>Thread-safe: handlers run on Jetty's threads at the same time.
  */
-final class HttpApi implements HttpHandler {
+final class HttpApi {
     private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
-    private static final int MAX_BODY = 1 << 20;
+    static final int MAX_BODY = 1 << 20;
+    static final int MAX_JSON_DEPTH = 32;
+    static final int MAX_HEADER_BYTES = 8 * 1024;
+    static final int MAX_THREADS = 64;
+    static final long MIN_REQUEST_DATA_RATE = 1024;
+    static final String JSON_TYPE = "application/json; charset=utf-8";
 
     /** What a handler returns. */
     record Response(int status, JsonNode body, Map<String, String> headers) {
@@ -59,8 +84,20 @@ final class HttpApi implements HttpHandler {
         Response handle(Request request);
     }
 
-    /** One endpoint: method, path template with {@code {params}}, the query parameters it takes. */
-    record Route(String method, String template, Set<String> queryParams, Handler handler, Pattern pattern, List<String> params) {
+    /**
+     * One endpoint: method, path template with {@code {params}}, the query parameters it takes; {@code raw} for an
+     * endpoint that writes its own answer (the event stream), else null.
+     */
+    record Route(String method, String template, Set<String> queryParams, Handler handler, Pattern pattern, List<String> params,
+                 io.javalin.http.Handler raw) {
+        /** An endpoint that writes its own answer once its query is checked: the event stream. */
+        static Route raw(String method, String template, io.javalin.http.Handler raw) {
+            Route r = of(method, template, Set.of(), req -> {
+                throw new IllegalStateException(template + " writes its own answer");
+            });
+            return new Route(r.method, r.template, r.queryParams, r.handler, r.pattern, r.params, raw);
+        }
+
         static Route of(String method, String template, Set<String> queryParams, Handler handler) {
             List<String> params = new ArrayList<>();
             StringBuilder regex = new StringBuilder("^");
@@ -72,23 +109,36 @@ final class HttpApi implements HttpHandler {
                 last = m.end();
             }
             regex.append(Pattern.quote(template.substring(last))).append("/?$");
-            return new Route(method, template, Set.copyOf(queryParams), handler, Pattern.compile(regex.toString()), List.copyOf(params));
+            return new Route(method, template, Set.copyOf(queryParams), handler, Pattern.compile(regex.toString()), List.copyOf(params), null);
         }
     }
 
     private final List<Route> routes;
     private final byte[] token;
     private final ObjectMapper json;
+    private final JsonErrors jettyErrors;
+
+    private final Dashboard dashboard;
 
     HttpApi(List<Route> routes, String apiToken, ObjectMapper json) {
+        this(routes, apiToken, json, null);
+    }
+
+    /** @param dashboard the page served at {@code /} (null: none) */
+    HttpApi(List<Route> routes, String apiToken, ObjectMapper json, Dashboard dashboard) {
+        this.dashboard = dashboard;
         this.routes = List.copyOf(routes);
         this.token = apiToken == null ? null : apiToken.getBytes(StandardCharsets.UTF_8);
         this.json = json;
+        this.jettyErrors = new JsonErrors(json);
     }
 
     /** The mapper every part of the API shares: strict on input (duplicate keys, trailing garbage), pretty on output. */
     static ObjectMapper mapper() {
-        ObjectMapper m = new ObjectMapper();
+        // Bodies are flat objects: anything nested deeper is refused before it costs stack or memory.
+        JsonFactory factory = JsonFactory.builder().streamReadConstraints(StreamReadConstraints.builder()
+                .maxNestingDepth(MAX_JSON_DEPTH).maxNumberLength(100).maxStringLength(MAX_BODY).build()).build();
+        ObjectMapper m = new ObjectMapper(factory);
         m.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
         m.enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
         m.enable(SerializationFeature.INDENT_OUTPUT);
@@ -103,54 +153,159 @@ final class HttpApi implements HttpHandler {
         return routes;
     }
 
-    @Override
-    public void handle(HttpExchange ex) throws IOException {
-        String method = ex.getRequestMethod();
-        String path = ex.getRequestURI().getRawPath();
-        Response response;
-        try {
-            response = dispatch(ex, method, path);
-        } catch (ApiException e) {
-            response = error(e.status(), e.getMessage(), e.field(), e.extra());
-        } catch (RuntimeException e) {
-            response = map(e);
+    /**
+     * A Javalin application serving the routes on {@code bind:port}, not started yet.
+     *
+     * @param guard        the cross-site checks; the port it compares with is read when a request comes
+     * @param idleTimeout  how long a connection may stay silent while a request is read or between requests
+     */
+    Javalin javalin(String bind, int port, RequestGuard guard, Duration idleTimeout) {
+        QueuedThreadPool threads = new QueuedThreadPool(MAX_THREADS, 4, 60_000);
+        threads.setName("moxxie-http");
+        threads.setDaemon(true);
+        Javalin app = Javalin.create(cfg -> {
+            cfg.showJavalinBanner = false;
+            cfg.startupWatcherEnabled = false;
+            cfg.http.maxRequestSize = MAX_BODY;
+            cfg.http.defaultContentType = JSON_TYPE;
+            cfg.router.ignoreTrailingSlashes = true;
+            cfg.jetty.threadPool = threads;
+            cfg.jetty.modifyHttpConfiguration(h -> {
+                h.setSendServerVersion(false);
+                h.setSendXPoweredBy(false);
+                h.setRequestHeaderSize(MAX_HEADER_BYTES);
+                // Jetty caches header values per connection and, by default, matches them ignoring case: on a
+                // kept-alive connection "Bearer s3cret-tokeN" was then read as the "Bearer s3cret-token" of the
+                // request before it, and accepted. No cache: every header is read as sent.
+                h.setHeaderCacheSize(0);
+                h.setHeaderCacheCaseSensitive(true);
+                // A body trickling in slower than this is cut off (408) instead of holding a worker thread.
+                h.setMinRequestDataRate(MIN_REQUEST_DATA_RATE);
+            });
+            cfg.jetty.modifyServer(server -> server.setErrorHandler(jettyErrors));
+            cfg.jetty.modifyServletContextHandler(context -> context.setErrorHandler(jettyErrors));
+            cfg.jetty.addConnector((server, httpConfig) -> {
+                ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
+                connector.setHost(bind);
+                connector.setPort(port);
+                connector.setIdleTimeout(idleTimeout.toMillis());
+                connector.setAcceptQueueSize(1024);
+                return connector;
+            });
+        });
+        app.before(ctx -> {
+            Response refused = refuse(ctx, guard);
+            if (refused != null) {
+                write(ctx, refused);
+                ctx.skipRemainingHandlers();
+            }
+        });
+        for (Route route : routes) {
+            // Javalin's path syntax ({node}) is the routes' own; handle() still matches and decodes with Route.pattern.
+            if (route.raw() != null) {
+                app.addHttpHandler(HandlerType.valueOf(route.method()), route.template(), ctx -> {
+                    try {
+                        query(ctx.req().getQueryString(), route);
+                    } catch (ApiException e) {
+                        write(ctx, error(e.status(), e.getMessage(), e.field(), null));
+                        return;
+                    }
+                    route.raw().handle(ctx);
+                });
+                continue;
+            }
+            app.addHttpHandler(HandlerType.valueOf(route.method()), route.template(), ctx -> write(ctx, handle(ctx, route)));
         }
-        if (response.status() >= 500) log.warn("{} {} -> {}: {}", method, path, response.status(), response.body().path("error").asText());
-        else if (!method.equals("GET")) log.info("{} {} -> {}", method, ex.getRequestURI(), response.status());
-        write(ex, response);
+        if (dashboard != null) {
+            for (String path : dashboard.paths()) app.get(path, dashboard::serve);
+        }
+        // No route matched: 405 when the path is an endpoint's, else 404 (Javalin says 404 for both).
+        app.exception(HttpResponseException.class, (e, ctx) -> write(ctx, unmatched(ctx)));
+        app.exception(Exception.class, (e, ctx) -> write(ctx, e instanceof RuntimeException r ? map(r) : map(new IllegalStateException(e))));
+        return app;
     }
 
-    private Response dispatch(HttpExchange ex, String method, String rawPath) throws IOException {
-        if (token != null && !authorized(ex.getRequestHeaders().getFirst("Authorization"))) {
-            Response r = error(401, ex.getRequestHeaders().getFirst("Authorization") == null
+    /** Before every handler: cross-site checks, token, size; null lets the request through. */
+    private Response refuse(Context ctx, RequestGuard guard) {
+        HttpServletRequest req = ctx.req();
+        String method = req.getMethod();
+        long length = req.getContentLengthLong();
+        boolean hasBody = length > 0 || req.getHeader("Transfer-Encoding") != null;
+        try {
+            guard.check(new RequestGuard.Headers(method, req.getHeader("Host"), req.getHeader("Origin"), req.getHeader("Referer"),
+                    req.getHeader("Content-Type"), hasBody));
+        } catch (ApiException e) {
+            return error(e.status(), e.getMessage(), e.field(), null);
+        }
+        // The page itself holds no data and no secret: it loads without a token and asks for one when the API answers 401.
+        boolean publicPage = dashboard != null && dashboard.serves(method, req.getRequestURI());
+        if (token != null && !publicPage && !authorized(req.getHeader("Authorization"))) {
+            Response r = error(401, req.getHeader("Authorization") == null
                     ? "missing bearer token: send 'Authorization: Bearer <MOXXIE_API_TOKEN>'" : "invalid bearer token", null, null);
             return new Response(401, r.body(), Map.of("WWW-Authenticate", "Bearer realm=\"moxxie\""));
         }
-        String path = decode(rawPath);
-        Set<String> allowed = new TreeSet<>();
-        for (Route route : routes) {
-            Matcher m = route.pattern().matcher(rawPath);
-            if (!m.matches()) continue;
-            if (!route.method().equals(method)) {
-                allowed.add(route.method());
-                continue;
-            }
-            Map<String, String> params = new LinkedHashMap<>();
-            for (int i = 0; i < route.params().size(); i++) params.put(route.params().get(i), decode(m.group(i + 1)));
-            Map<String, String> query = query(ex.getRequestURI().getRawQuery(), route);
-            byte[] body = readBody(ex.getRequestBody());
-            return route.handler().handle(new Request(params, query, body, json));
-        }
-        if (!allowed.isEmpty()) {
-            Response r = error(405, "method " + method + " not allowed on " + path + " (allowed: " + String.join(", ", allowed) + ")", null, null);
-            return new Response(405, r.body(), Map.of("Allow", String.join(", ", allowed)));
-        }
-        return error(404, "no such endpoint: " + method + " " + path + " (see /api/v1/openapi.json)", null, null);
+        if (length > MAX_BODY) return tooLarge();
+        return null;
     }
 
+    private Response handle(Context ctx, Route route) {
+        HttpServletRequest req = ctx.req();
+        try {
+            Matcher m = route.pattern().matcher(req.getRequestURI());
+            if (!m.matches()) return unmatched(ctx); // Javalin's matching is looser than ours (e.g. "//")
+            Map<String, String> params = new LinkedHashMap<>();
+            for (int i = 0; i < route.params().size(); i++) params.put(route.params().get(i), decode(m.group(i + 1)));
+            Map<String, String> query = query(req.getQueryString(), route);
+            byte[] body = readBody(req);
+            return route.handler().handle(new Request(params, query, body, json));
+        } catch (ApiException e) {
+            return error(e.status(), e.getMessage(), e.field(), e.extra());
+        } catch (RuntimeException e) {
+            return map(e);
+        }
+    }
+
+    /**
+     * At most {@link #MAX_BODY} bytes and one more to see that there are more: a larger body is never read whole.
+     * A body that stops coming (idle timeout) or trickles in below {@link #MIN_REQUEST_DATA_RATE} is a 408.
+     */
+    private static byte[] readBody(HttpServletRequest req) {
+        try {
+            byte[] body = req.getInputStream().readNBytes(MAX_BODY + 1);
+            if (body.length > MAX_BODY) throw new ApiException(413, tooLargeMessage(), null);
+            return body;
+        } catch (BadMessageException e) {
+            throw new ApiException(e.getCode(), JsonErrors.message(e.getCode(), e.getReason()), null);
+        } catch (IOException e) {
+            boolean timeout = e.getCause() instanceof java.util.concurrent.TimeoutException || e instanceof java.io.InterruptedIOException;
+            throw new ApiException(timeout ? 408 : 400, timeout ? JsonErrors.message(408, null) : "the request body could not be read", null);
+        }
+    }
+
+    /** No route for this method and path: 405 listing the methods the path has, or 404. */
+    private Response unmatched(Context ctx) {
+        String method = ctx.req().getMethod();
+        String rawPath = ctx.req().getRequestURI();
+        try {
+            String path = decode(rawPath);
+            Set<String> allowed = new TreeSet<>();
+            for (Route route : routes) {
+                if (route.pattern().matcher(rawPath).matches() && !route.method().equals(method)) allowed.add(route.method());
+            }
+            if (!allowed.isEmpty()) {
+                Response r = error(405, "method " + method + " not allowed on " + path + " (allowed: " + String.join(", ", allowed) + ")", null, null);
+                return new Response(405, r.body(), Map.of("Allow", String.join(", ", allowed)));
+            }
+            return error(404, "no such endpoint: " + method + " " + path + " (see /api/v1/openapi.json)", null, null);
+        } catch (ApiException e) {
+            return error(e.status(), e.getMessage(), e.field(), null);
+        }
+    }
+
+    /** The exact bytes after {@code Bearer }, compared in constant time: no trimming, no case folding of the token. */
     private boolean authorized(String header) {
         if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) return false;
-        byte[] given = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
+        byte[] given = header.substring(7).getBytes(StandardCharsets.UTF_8);
         return MessageDigest.isEqual(given, token);
     }
 
@@ -191,10 +346,23 @@ final class HttpApi implements HttpHandler {
         }
     }
 
-    private static byte[] readBody(InputStream in) throws IOException {
-        byte[] body = in.readNBytes(MAX_BODY + 1);
-        if (body.length > MAX_BODY) throw new ApiException(413, "request body larger than " + MAX_BODY + " bytes", null);
-        return body;
+    /**
+     * {@code application/json; charset=utf-8} as the API has always written it: Jetty's own setter would drop the
+     * space ({@code application/json;charset=utf-8}), so the field is also set as is.
+     */
+    static void setJsonContentType(jakarta.servlet.http.HttpServletResponse response) {
+        response.setContentType(JSON_TYPE);
+        if (org.eclipse.jetty.server.Response.unwrap(response) instanceof org.eclipse.jetty.server.Response base) {
+            base.getHttpFields().put(org.eclipse.jetty.http.HttpHeader.CONTENT_TYPE, JSON_TYPE);
+        }
+    }
+
+    private Response tooLarge() {
+        return error(413, tooLargeMessage(), null, null);
+    }
+
+    private static String tooLargeMessage() {
+        return "request body larger than " + MAX_BODY + " bytes";
     }
 
     /** Core's exceptions as API answers. */
@@ -219,11 +387,23 @@ final class HttpApi implements HttpHandler {
             }
             return error(409, pf.getMessage(), pf.blocked().isEmpty() ? null : "force", extra);
         }
-        if (e instanceof InvalidTargetException it) return error(409, it.getMessage(), "targetNode", null);
-        if (e instanceof IllegalArgumentException) return error(400, e.getMessage(), fieldOf(e.getMessage()), null);
+        if (e instanceof InvalidTargetException it) {
+            // A target that is no node or the node itself is bad input; one offline or in maintenance may do later.
+            int status = switch (it.reason()) {
+                case UNKNOWN, SOURCE -> 400;
+                case OFFLINE, IN_MAINTENANCE -> 409;
+            };
+            return error(status, it.getMessage(), "targetNode", null);
+        }
+        if (e instanceof ValidationException v) return error(400, v.getMessage(), v.field(), null);
+        if (e instanceof IllegalArgumentException) return error(400, e.getMessage(), null, null);
         if (e instanceof StoreException) {
             log.error("Store failure", e);
             return error(503, "maintenance store unavailable: " + e.getMessage(), null, null);
+        }
+        if (e instanceof HypervisorUnavailableException) {
+            // Known down (the client's circuit breaker is open): answered at once, saying since when; a client may retry later.
+            return error(503, e.getMessage(), "MOXXIE_PVE_URL", null);
         }
         if (e instanceof HypervisorException) {
             log.error("Hypervisor failure", e);
@@ -234,15 +414,7 @@ final class HttpApi implements HttpHandler {
             return error(500, e.getMessage(), null, null);
         }
         log.error("Unexpected failure", e);
-        return error(500, "internal error: " + e, null, null);
-    }
-
-    /** Core's argument messages start with the field's name ("maxConcurrent must be between 1 and 64, was 0"). */
-    private static String fieldOf(String message) {
-        if (message == null) return null;
-        int sp = message.indexOf(' ');
-        String first = sp < 0 ? message : message.substring(0, sp);
-        return first.matches("[a-z][a-zA-Z0-9]*") ? first : null;
+        return error(500, "internal error (the server's log has the details)", null, null);
     }
 
     Response error(int status, String message, String field, ObjectNode extra) {
@@ -253,13 +425,20 @@ final class HttpApi implements HttpHandler {
         return new Response(status, o, Map.of());
     }
 
-    private void write(HttpExchange ex, Response r) throws IOException {
-        byte[] bytes = (json.writeValueAsString(r.body()) + "\n").getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-        r.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
-        ex.sendResponseHeaders(r.status(), bytes.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
+    private void write(Context ctx, Response r) {
+        String method = ctx.req().getMethod();
+        String path = ctx.req().getRequestURI();
+        if (r.status() >= 500) log.warn("{} {} -> {}: {}", method, path, r.status(), r.body().path("error").asText());
+        else if (!method.equals("GET")) log.info("{} {} -> {}", method, path + (ctx.req().getQueryString() == null ? "" : "?" + ctx.req().getQueryString()), r.status());
+        byte[] bytes;
+        try {
+            bytes = (json.writeValueAsString(r.body()) + "\n").getBytes(StandardCharsets.UTF_8);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
         }
+        ctx.status(r.status());
+        setJsonContentType(ctx.res());
+        r.headers().forEach(ctx::header);
+        ctx.result(bytes);
     }
 }

@@ -27,30 +27,16 @@ final class JsonViews {
     }
 
     /** hv7, hv8, hv9, hv10: names compared with their numbers as numbers, as an operator reads them. */
-    static final java.util.Comparator<String> NATURAL = (a, b) -> {
-        int i = 0, j = 0;
-        while (i < a.length() && j < b.length()) {
-            char x = a.charAt(i), y = b.charAt(j);
-            if (Character.isDigit(x) && Character.isDigit(y)) {
-                int si = i, sj = j;
-                while (i < a.length() && Character.isDigit(a.charAt(i))) i++;
-                while (j < b.length() && Character.isDigit(b.charAt(j))) j++;
-                int c = new java.math.BigInteger(a.substring(si, i)).compareTo(new java.math.BigInteger(b.substring(sj, j)));
-                if (c != 0) return c;
-            } else {
-                if (x != y) return Character.compare(x, y);
-                i++;
-                j++;
-            }
-        }
-        return Integer.compare(a.length() - i, b.length() - j);
-    };
+    static final java.util.Comparator<String> NATURAL = io.moxxie.core.model.Node.NAME_ORDER;
 
     static String time(Instant t) {
         return t == null ? null : t.truncatedTo(ChronoUnit.SECONDS).toString();
     }
 
-    /** The guide's drain / undrain status, with {@code skippedVMs}, {@code drainMode} and {@code undrainOf} added. */
+    /**
+     * The guide's drain / undrain status, with {@code skippedVMs}, {@code drainMode}, {@code undrainOf},
+     * {@code elapsedSeconds} and {@code etaSeconds} added (and per guest {@code elapsedSeconds}).
+     */
     ObjectNode status(DrainStatus s) {
         ObjectNode o = json.createObjectNode();
         o.put("drainId", s.drainId());
@@ -68,6 +54,8 @@ final class JsonViews {
         o.put("message", s.message());
         o.put("drainMode", s.mode());
         o.put("undrainOf", s.undrainOf());
+        o.put("elapsedSeconds", s.elapsedSeconds());
+        o.put("etaSeconds", s.etaSeconds());
         return o;
     }
 
@@ -87,6 +75,7 @@ final class JsonViews {
         o.put("attempts", v.attempts());
         o.put("startedAt", time(v.startedAt()));
         o.put("completedAt", time(v.completedAt()));
+        o.put("elapsedSeconds", v.elapsedSeconds());
         return o;
     }
 
@@ -129,7 +118,8 @@ final class JsonViews {
         o.put("reason", m.reason());
         o.put("maintenanceStarted", time(m.maintenanceStarted()));
         o.put("maintenanceEnded", time(m.maintenanceEnded()));
-        o.put("vmsOnNode", m.vmsOnNode());
+        if (m.vmsOnNode() == MaintenanceView.UNKNOWN) o.putNull("vmsOnNode"); // Proxmox unreachable: the store's state only
+        else o.put("vmsOnNode", m.vmsOnNode());
         o.put("lastDrainId", m.lastDrainId());
         o.put("drainStatus", m.drainStatus() == null ? null : m.drainStatus().wireName());
         return o;
@@ -170,12 +160,17 @@ final class JsonViews {
     }
 
     ObjectNode task(Guest g, TaskRef task) {
+        return task(g, task, "Start");
+    }
+
+    /** A power task: {@code what} is "Start" or "Stop". */
+    ObjectNode task(Guest g, TaskRef task, String what) {
         ObjectNode o = json.createObjectNode();
         o.put("vmid", g.vmid());
         o.put("name", g.name());
         o.put("node", g.node());
         o.put("task", task.id());
-        o.put("message", "Start of VM " + g.vmid() + " (" + g.name() + ") requested on " + g.node());
+        o.put("message", what + " of VM " + g.vmid() + " (" + g.name() + ") requested on " + g.node());
         return o;
     }
 }

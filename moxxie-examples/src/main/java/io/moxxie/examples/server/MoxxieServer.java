@@ -1,7 +1,7 @@
 package io.moxxie.examples.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
+import io.javalin.Javalin;
 import io.moxxie.core.service.MaintenanceService;
 import io.moxxie.examples.demo.DemoCluster;
 import org.slf4j.Logger;
@@ -9,7 +9,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -21,14 +20,11 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The REST server of the user guide: a {@link MaintenanceService} over the configured cluster (the demo cluster by
- * default) and store, behind the JDK's HTTP server. {@link #start} returns once the server answers requests and has
+ * default) and store, behind Javalin (Jetty) as {@link HttpApi} sets it up. {@link #start} returns once the server answers requests and has
  * taken back the drains a previous process left unfinished.
  *
  * <p>The data directory holds what must outlive the process: the owner id (stable, so that this server's own
@@ -39,7 +35,6 @@ public final class MoxxieServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MoxxieServer.class);
     static final String OWNER_FILE = "owner-id";
     static final String LOCK_FILE = ".lock";
-    private static final int HTTP_THREADS = 8;
 
     private final ServerConfig config;
     private final FileChannel lockChannel;
@@ -47,13 +42,14 @@ public final class MoxxieServer implements AutoCloseable {
     private final Backends.Opened<?> store;
     private final Backends.Cluster cluster;
     private final MaintenanceService service;
-    private final HttpServer http;
-    private final ExecutorService httpThreads;
+    private final Javalin http;
+    private final EventStream events;
     private final String startLine;
     private final List<String> recovered;
 
     private MoxxieServer(ServerConfig config, FileChannel lockChannel, FileLock lock, Backends.Opened<?> store, Backends.Cluster cluster,
-                         MaintenanceService service, HttpServer http, ExecutorService httpThreads, String startLine, List<String> recovered) {
+                         MaintenanceService service, Javalin http, EventStream events, String startLine, List<String> recovered) {
+        this.events = events;
         this.config = config;
         this.lockChannel = lockChannel;
         this.lock = lock;
@@ -61,7 +57,6 @@ public final class MoxxieServer implements AutoCloseable {
         this.cluster = cluster;
         this.service = service;
         this.http = http;
-        this.httpThreads = httpThreads;
         this.startLine = startLine;
         this.recovered = recovered;
     }
@@ -81,8 +76,8 @@ public final class MoxxieServer implements AutoCloseable {
         Backends.Opened<io.moxxie.core.spi.MaintenanceStore> store = null;
         Backends.Cluster cluster = null;
         MaintenanceService service = null;
-        HttpServer http = null;
-        ExecutorService threads = null;
+        Javalin http = null;
+        EventStream events = null;
         try {
             Files.createDirectories(dataDir);
             lockChannel = FileChannel.open(dataDir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -96,39 +91,46 @@ public final class MoxxieServer implements AutoCloseable {
                         + " (stop it, or set MOXXIE_DATA_DIR to another directory)");
             }
             String ownerId = ownerId(dataDir);
-            // Without TCP_NODELAY every answer waits ~40 ms (Nagle against delayed ACKs: headers and body are two writes).
-            System.setProperty("sun.net.httpserver.nodelay", "true");
-            http = HttpServer.create(new InetSocketAddress(config.bind(), config.port()), 64);
+            // The file first (wall clock): what goes wrong while the store and cluster open is in it too.
+            io.moxxie.examples.logging.ServerLogging.configure(config.effectiveLogFile(), config.logLevel(), null);
             store = Backends.store(config);
             cluster = Backends.cluster(config);
-            service = MaintenanceService.builder(cluster.client(), store.value()).scheduler(cluster.scheduler()).ownerId(ownerId).build();
-            List<String> recovered = service.recover();
+            // From here the log is stamped on the drains' clock: in the demo its lines and the API's times agree.
+            io.moxxie.examples.logging.ClockConverter.use(cluster.scheduler());
+            service = MaintenanceService.builder(cluster.client(), store.value()).scheduler(cluster.scheduler()).ownerId(ownerId)
+                    .lease(config.lease()).build();
+            service.start(); // takes back this owner's unfinished drains now, and takes over dead instances' from then on
+            List<String> recovered = service.activeDrains().stream().map(io.moxxie.core.execution.DrainStatus::drainId).toList();
 
             ObjectMapper json = HttpApi.mapper();
-            HttpApi api = new HttpApi(new ApiRoutes(service, json).routes(), config.apiToken(), json);
-            AtomicInteger n = new AtomicInteger();
-            threads = Executors.newFixedThreadPool(HTTP_THREADS, r -> {
-                Thread t = new Thread(r, "moxxie-http-" + n.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
-            http.setExecutor(threads);
-            http.createContext("/", api);
-            http.start();
-
-            int port = http.getAddress().getPort();
+            events = new EventStream(service, json, EventStream.heartbeatFor(config.idleTimeout()));
+            HttpApi api = new HttpApi(new ApiRoutes(service, json, events).routes(), config.apiToken(), json, new Dashboard());
+            AtomicInteger boundPort = new AtomicInteger(config.port());
+            http = api.javalin(config.bind(), config.port(), new RequestGuard(config.bind(), config.allowedHosts(), boundPort::get),
+                    config.idleTimeout());
+            try {
+                http.start();
+            } catch (RuntimeException e) {
+                throw new UncheckedIOException(new IOException(config.port() == 0 ? "no free port" : "port " + config.port()
+                        + " is in use or cannot be bound", e));
+            }
+            int port = http.port();
+            boundPort.set(port);
             String host = config.bind().contains(":") ? "[" + config.bind() + "]" : config.bind();
             String line = "Moxxie server on http://" + host + ":" + port + "/api/v1 serving the " + cluster.description()
                     + "; store: " + store.description() + "; " + (config.apiToken() == null ? "no API token (loopback only)"
                     : "bearer token required") + "; owner " + ownerId
-                    + (recovered.isEmpty() ? "" : "; took back " + recovered.size() + " unfinished drain(s): " + String.join(", ", recovered));
-            return new MoxxieServer(config.withPort(port), lockChannel, lock, store, cluster, service, http, threads, line, recovered);
+                    + (recovered.isEmpty() ? "" : "; took back " + recovered.size() + " unfinished drain(s): " + String.join(", ", recovered))
+                    + "; log: " + (config.effectiveLogFile() == null ? "console only" : config.effectiveLogFile().toAbsolutePath().normalize())
+                    + " (" + config.logLevel() + ")";
+            log.info(line);
+            return new MoxxieServer(config.withPort(port), lockChannel, lock, store, cluster, service, http, events, line, recovered);
         } catch (IOException e) {
-            closeQuietly(http, threads, service, cluster, store, lock, lockChannel);
+            closeQuietly(http, events, service, cluster, store, lock, lockChannel);
             throw new UncheckedIOException("cannot start on " + config.bind() + ":" + config.port() + " with data directory " + dataDir
                     + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            closeQuietly(http, threads, service, cluster, store, lock, lockChannel);
+            closeQuietly(http, events, service, cluster, store, lock, lockChannel);
             throw e;
         }
     }
@@ -144,13 +146,18 @@ public final class MoxxieServer implements AutoCloseable {
     }
 
     public int port() {
-        return http.getAddress().getPort();
+        return http.port();
     }
 
     /** {@code http://host:port} (no trailing slash). */
     public URI uri() {
         String host = config.bind().contains(":") ? "[" + config.bind() + "]" : config.bind();
         return URI.create("http://" + host + ":" + port());
+    }
+
+    /** How many event streams ({@code GET /api/v1/events}) are open. */
+    int eventClients() {
+        return events.clients();
     }
 
     public MaintenanceService service() {
@@ -173,18 +180,43 @@ public final class MoxxieServer implements AutoCloseable {
      */
     @Override
     public void close() {
-        closeQuietly(http, httpThreads, service, cluster, store, lock, lockChannel);
+        List<io.moxxie.core.execution.DrainStatus> running;
+        try {
+            running = service.activeDrains();
+        } catch (RuntimeException e) {
+            running = List.of();
+        }
+        log.info(stoppingLine(running));
+        closeQuietly(http, events, service, cluster, store, lock, lockChannel);
+        log.info("Moxxie server stopped");
+        io.moxxie.examples.logging.ServerLogging.closeFile(config.effectiveLogFile(), cluster.scheduler());
     }
 
-    private static void closeQuietly(HttpServer http, ExecutorService threads, MaintenanceService service, Backends.Cluster cluster,
+    /** What the server leaves when it stops: the drains it was running, which the next start takes back. */
+    static String stoppingLine(List<io.moxxie.core.execution.DrainStatus> running) {
+        if (running.isEmpty()) return "Moxxie server stopping: no drain running";
+        StringBuilder b = new StringBuilder("Moxxie server stopping: leaves ").append(running.size())
+                .append(" running drain(s) in progress, taken over on restart (the next start on this data directory, or another "
+                        + "server on the same database once their lease expires): ");
+        for (int i = 0; i < running.size(); i++) {
+            io.moxxie.core.execution.DrainStatus d = running.get(i);
+            if (i > 0) b.append(", ");
+            b.append(d.drainId()).append(" (").append(d.operation().wireName()).append(" of ").append(d.node()).append(", ")
+                    .append(d.completedVMs()).append('/').append(d.totalVMs()).append(" completed, ").append(d.failedVMs())
+                    .append(" failed)");
+        }
+        return b.append("; migrations already running in the cluster go on there").toString();
+    }
+
+    private static void closeQuietly(Javalin http, EventStream events, MaintenanceService service, Backends.Cluster cluster,
                                      Backends.Opened<?> store, FileLock lock, FileChannel lockChannel) {
-        if (http != null) http.stop(0);
-        if (threads != null) {
-            threads.shutdown();
+        // Open event streams end first: the HTTP server then stops without waiting for them.
+        if (events != null) events.close();
+        if (http != null) {
             try {
-                threads.awaitTermination(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                http.stop();
+            } catch (RuntimeException e) {
+                log.warn("Stopping the HTTP server failed: {}", e.toString());
             }
         }
         for (AutoCloseable c : new AutoCloseable[]{service, cluster, store, lock, lockChannel}) {

@@ -1,6 +1,7 @@
 package io.moxxie.examples.server;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -85,6 +86,10 @@ final class Request {
         JsonNode node;
         try {
             node = json.readTree(body);
+        } catch (StreamConstraintsException e) {
+            // Jackson's own text names its classes; say what is wrong instead.
+            throw ApiException.badRequest(null, "malformed JSON: " + (e.getMessage() != null && e.getMessage().contains("nesting depth")
+                    ? "nested deeper than " + HttpApi.MAX_JSON_DEPTH + " levels" : "a number or a string is longer than this API takes"));
         } catch (JsonProcessingException e) {
             throw ApiException.badRequest(null, "malformed JSON: " + e.getOriginalMessage());
         } catch (java.io.IOException e) {

@@ -3,6 +3,7 @@ package io.moxxie.examples.server;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,18 +17,31 @@ import java.util.Map;
  */
 public record ServerConfig(int port, String bind, String apiToken, String jdbcUrl, String jdbcUser, String jdbcPassword,
                            Path dataDir, double demoSpeed, String pveUrl, String pveToken, String pveFingerprint,
-                           String pveCa, boolean pveInsecure) {
+                           String pveCa, boolean pveInsecure, boolean pveAllowPlainHttp, List<String> allowedHosts,
+                           Duration idleTimeout, Duration lease, Path logFile, String logLevel) {
     public static final int DEFAULT_PORT = 8080;
     public static final String DEFAULT_BIND = "127.0.0.1";
     public static final String DEFAULT_DATA_DIR = "./moxxie-data";
     /** Simulated seconds per real second in the demo: a hard drain of hv7 takes about 20 s. */
     public static final double DEFAULT_DEMO_SPEED = 10;
+    /** A bearer token shorter than this is refused when the API is reachable from other machines. */
+    public static final int MIN_TOKEN_LENGTH = 16;
+    /** How long a connection may stay silent, while a request is read or between requests, before it is closed. */
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
+    /** The log file's name in the data directory. */
+    public static final String DEFAULT_LOG_FILE = "moxxie.log";
+    public static final List<String> LOG_LEVELS = List.of("ERROR", "WARN", "INFO", "DEBUG", "TRACE");
 
     /** Every setting: name, default, meaning. The README's configuration table and {@code --help} come from here. */
     public static final List<Option> OPTIONS = List.of(
             new Option("MOXXIE_PORT", "8080", "HTTP port (0: any free port)"),
             new Option("MOXXIE_BIND", "127.0.0.1", "address to listen on; anything but loopback requires MOXXIE_API_TOKEN"),
-            new Option("MOXXIE_API_TOKEN", "(none)", "when set, every request needs 'Authorization: Bearer <token>'"),
+            new Option("MOXXIE_API_TOKEN", "(none)", "when set, every request needs 'Authorization: Bearer <token>'; at least "
+                    + MIN_TOKEN_LENGTH + " characters when MOXXIE_BIND is not loopback"),
+            new Option("MOXXIE_ALLOWED_HOSTS", "(none)", "more names the Host header may give (comma-separated, name or name:port), "
+                    + "e.g. the name of a reverse proxy; always allowed: localhost, 127.0.0.1, [::1] and MOXXIE_BIND, with the port"),
+            new Option("MOXXIE_HTTP_IDLE_TIMEOUT", "30", "seconds a connection may stay silent (reading a request, or between requests) before it is closed"),
+            new Option("MOXXIE_LEASE", "60", "seconds a drain stays owned by a server that stopped renewing it before another server takes it over"),
             new Option("MOXXIE_JDBC_URL", "H2 file under the data dir", "JDBC URL of the maintenance store (H2, PostgreSQL, MariaDB)"),
             new Option("MOXXIE_JDBC_USER", "(none)", "database user"),
             new Option("MOXXIE_JDBC_PASSWORD", "(none)", "database password"),
@@ -37,7 +51,10 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
             new Option("MOXXIE_PVE_TOKEN", "(none)", "API token user@realm!tokenid=secret"),
             new Option("MOXXIE_PVE_FINGERPRINT", "(none)", "SHA-256 fingerprint of the PVE certificate to pin"),
             new Option("MOXXIE_PVE_CA", "(none)", "PEM file of the CA that signed the PVE certificate"),
-            new Option("MOXXIE_PVE_INSECURE", "false", "accept any certificate (testing only)"));
+            new Option("MOXXIE_PVE_INSECURE", "false", "accept any certificate (testing only; not with MOXXIE_PVE_FINGERPRINT or MOXXIE_PVE_CA)"),
+            new Option("MOXXIE_PVE_ALLOW_PLAIN_HTTP", "false", "allow an http:// MOXXIE_PVE_URL, which sends the API token in clear text (labs only)"),
+            new Option("MOXXIE_LOG_FILE", "<data dir>/moxxie.log", "log file (rotated at 10 MB, 5 kept); 'none' logs to the console only"),
+            new Option("MOXXIE_LOG_LEVEL", "INFO", "ERROR, WARN, INFO, DEBUG (the drain explains its decisions) or TRACE"));
 
     /** One setting. */
     public record Option(String name, String defaultValue, String meaning) {
@@ -59,10 +76,40 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
         pveToken = blankToNull(pveToken);
         pveFingerprint = blankToNull(pveFingerprint);
         pveCa = blankToNull(pveCa);
+        logLevel = logLevel == null || logLevel.isBlank() ? "INFO" : logLevel.trim().toUpperCase(Locale.ROOT);
+        if (!LOG_LEVELS.contains(logLevel)) {
+            throw new IllegalArgumentException("MOXXIE_LOG_LEVEL must be one of " + String.join(", ", LOG_LEVELS) + ", was '" + logLevel + "'");
+        }
         if (pveUrl != null && pveToken == null) {
             throw new IllegalArgumentException("MOXXIE_PVE_URL is set but MOXXIE_PVE_TOKEN is not: the server needs an API token "
                     + "(user@realm!tokenid=secret) to drive " + pveUrl);
         }
+        if (pveInsecure && (pveFingerprint != null || pveCa != null)) {
+            throw new IllegalArgumentException("MOXXIE_PVE_INSECURE=true contradicts " + (pveFingerprint != null ? "MOXXIE_PVE_FINGERPRINT" : "MOXXIE_PVE_CA")
+                    + ": the one accepts any certificate, the other says which one to trust. Keep "
+                    + (pveFingerprint != null ? "MOXXIE_PVE_FINGERPRINT" : "MOXXIE_PVE_CA") + " and remove MOXXIE_PVE_INSECURE.");
+        }
+        if (pveUrl != null) {
+            for (String url : pveUrl.split("\\s*,\\s*")) {
+                String scheme = url.contains("://") ? url.substring(0, url.indexOf("://")).toLowerCase(Locale.ROOT) : "";
+                if (scheme.equals("https")) continue;
+                if (scheme.equals("http") && pveAllowPlainHttp) continue;
+                if (scheme.equals("http")) {
+                    throw new IllegalArgumentException("MOXXIE_PVE_URL " + url + " is plain HTTP: the API token would cross the network in clear "
+                            + "text with every request. Proxmox VE serves its API over HTTPS on port 8006 (https://<node>:8006); use that, "
+                            + "with MOXXIE_PVE_FINGERPRINT or MOXXIE_PVE_CA for a self-signed certificate. For a lab only, "
+                            + "MOXXIE_PVE_ALLOW_PLAIN_HTTP=true allows it.");
+                }
+                throw new IllegalArgumentException("MOXXIE_PVE_URL must start with https://, was '" + url + "'");
+            }
+        }
+        allowedHosts = allowedHosts == null ? List.of() : List.copyOf(allowedHosts);
+        idleTimeout = idleTimeout == null ? DEFAULT_IDLE_TIMEOUT : idleTimeout;
+        lease = lease == null ? io.moxxie.core.service.MaintenanceService.DEFAULT_LEASE : lease;
+        if (idleTimeout.isNegative() || idleTimeout.isZero()) {
+            throw new IllegalArgumentException("MOXXIE_HTTP_IDLE_TIMEOUT must be > 0 seconds, was " + idleTimeout.toMillis() / 1000.0);
+        }
+        if (lease.isNegative() || lease.isZero()) throw new IllegalArgumentException("MOXXIE_LEASE must be > 0 seconds, was " + lease.toMillis() / 1000.0);
     }
 
     /** Every default: the demo cluster on 127.0.0.1:8080, state under ./moxxie-data. */
@@ -93,7 +140,7 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
             }
             Option o = option(key);
             if (value == null) {
-                if (o.name().equals("MOXXIE_PVE_INSECURE") && (i + 1 >= args.length || args[i + 1].startsWith("--"))) {
+                if ((o.name().equals("MOXXIE_PVE_INSECURE") || o.name().equals("MOXXIE_PVE_ALLOW_PLAIN_HTTP")) && (i + 1 >= args.length || args[i + 1].startsWith("--"))) {
                     value = "true";
                 } else {
                     if (i + 1 >= args.length) throw new IllegalArgumentException("flag --" + key + " needs a value");
@@ -115,7 +162,22 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
                 values.get("MOXXIE_PVE_TOKEN"),
                 values.get("MOXXIE_PVE_FINGERPRINT"),
                 values.get("MOXXIE_PVE_CA"),
-                parseBoolean("MOXXIE_PVE_INSECURE", values.getOrDefault("MOXXIE_PVE_INSECURE", "false")));
+                parseBoolean("MOXXIE_PVE_INSECURE", values.getOrDefault("MOXXIE_PVE_INSECURE", "false")),
+                parseBoolean("MOXXIE_PVE_ALLOW_PLAIN_HTTP", values.getOrDefault("MOXXIE_PVE_ALLOW_PLAIN_HTTP", "false")),
+                parseHosts(values.get("MOXXIE_ALLOWED_HOSTS")),
+                parseSeconds("MOXXIE_HTTP_IDLE_TIMEOUT", values.get("MOXXIE_HTTP_IDLE_TIMEOUT")),
+                parseSeconds("MOXXIE_LEASE", values.get("MOXXIE_LEASE")),
+                blankToNull(values.get("MOXXIE_LOG_FILE")) == null ? null : Path.of(values.get("MOXXIE_LOG_FILE").trim()),
+                values.get("MOXXIE_LOG_LEVEL"));
+    }
+
+    /**
+     * Where the server writes its log: {@code MOXXIE_LOG_FILE}, by default {@code moxxie.log} in the data directory;
+     * {@code null} when {@code MOXXIE_LOG_FILE=none} (console only).
+     */
+    public Path effectiveLogFile() {
+        if (logFile == null) return dataDir.resolve(DEFAULT_LOG_FILE);
+        return logFile.toString().equalsIgnoreCase("none") ? null : logFile;
     }
 
     /** {@code true} when the server drives the built-in demo cluster (no {@code MOXXIE_PVE_URL}). */
@@ -136,21 +198,28 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
     }
 
     /**
-     * Refuses what would be unsafe to start: an API open to the network without a token.
+     * Refuses what would be unsafe to start: an API open to the network without a token, or with one short enough
+     * to guess.
      *
      * @throws IllegalStateException saying why and what to do
      */
     public void checkSafeToServe() {
-        if (apiToken == null && !loopbackOnly()) {
+        if (loopbackOnly()) return;
+        if (apiToken == null) {
             throw new IllegalStateException("Refusing to start: MOXXIE_BIND=" + bind + " makes the API reachable from other machines, "
                     + "and MOXXIE_API_TOKEN is not set, so anyone who can reach it could drain your nodes. Set MOXXIE_API_TOKEN "
                     + "(clients then send 'Authorization: Bearer <token>') or bind to 127.0.0.1.");
+        }
+        if (apiToken.length() < MIN_TOKEN_LENGTH) {
+            throw new IllegalStateException("Refusing to start: MOXXIE_BIND=" + bind + " makes the API reachable from other machines, "
+                    + "and MOXXIE_API_TOKEN has " + apiToken.length() + " characters, fewer than " + MIN_TOKEN_LENGTH
+                    + ": a short token can be guessed by trying. Use a long random one, e.g. $(openssl rand -hex 32).");
         }
     }
 
     public ServerConfig withPort(int newPort) {
         return new ServerConfig(newPort, bind, apiToken, jdbcUrl, jdbcUser, jdbcPassword, dataDir, demoSpeed, pveUrl, pveToken,
-                pveFingerprint, pveCa, pveInsecure);
+                pveFingerprint, pveCa, pveInsecure, pveAllowPlainHttp, allowedHosts, idleTimeout, lease, logFile, logLevel);
     }
 
     /** The usage text of {@code --help}. */
@@ -169,7 +238,9 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
     public String toString() {
         return "ServerConfig[port=" + port + ", bind=" + bind + ", apiToken=" + (apiToken == null ? "none" : "****")
                 + ", jdbcUrl=" + redactUrl(jdbcUrl) + ", jdbcUser=" + jdbcUser + ", dataDir=" + dataDir + ", demoSpeed=" + demoSpeed
-                + ", pveUrl=" + pveUrl + ", pveInsecure=" + pveInsecure + "]";
+                + ", pveUrl=" + pveUrl + ", pveInsecure=" + pveInsecure + ", pveAllowPlainHttp=" + pveAllowPlainHttp
+                + ", allowedHosts=" + allowedHosts + ", idleTimeout=" + idleTimeout + ", lease=" + lease + ", logFile=" + effectiveLogFile()
+                + ", logLevel=" + logLevel + "]";
     }
 
     /** A JDBC URL with any {@code password=…} parameter masked. */
@@ -201,6 +272,30 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(name + " must be a number, was '" + value + "'");
         }
+    }
+
+    /** Whole or decimal seconds; absent gives null (the default). */
+    private static Duration parseSeconds(String name, String value) {
+        if (value == null || value.isBlank()) return null;
+        double seconds = parseDouble(name, value);
+        if (!(seconds > 0) || seconds > 86_400) throw new IllegalArgumentException(name + " must be > 0 and <= 86400 seconds, was '" + value + "'");
+        return Duration.ofMillis(Math.round(seconds * 1000));
+    }
+
+    /** {@code a.example, b.example:8443, [fe80::1]:8080}: lower-cased, blanks dropped; a scheme or a path is refused. */
+    private static List<String> parseHosts(String value) {
+        List<String> hosts = new ArrayList<>();
+        if (value == null) return hosts;
+        for (String h : value.split(",")) {
+            String host = h.trim().toLowerCase(Locale.ROOT);
+            if (host.isEmpty()) continue;
+            if (!host.matches("(\\[[0-9a-f:.]+]|[a-z0-9_.-]+)(:\\d{1,5})?")) {
+                throw new IllegalArgumentException("MOXXIE_ALLOWED_HOSTS must list host names, each optionally with :port "
+                        + "(e.g. moxxie.example.org,moxxie.example.org:8443), was '" + h.trim() + "'");
+            }
+            hosts.add(host);
+        }
+        return hosts;
     }
 
     private static boolean parseBoolean(String name, String value) {

@@ -70,7 +70,12 @@ public final class Api {
         if (authorization != null) b.header("Authorization", authorization);
         try {
             HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-            JsonNode json = r.body().isBlank() ? JSON.nullNode() : JSON.readTree(r.body());
+            JsonNode json;
+            try {
+                json = r.body().isBlank() ? JSON.nullNode() : JSON.readTree(r.body());
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                json = JSON.getNodeFactory().textNode(r.body()); // not JSON (the dashboard's page): the raw text
+            }
             return new Result(r.statusCode(), json, r);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(method + " " + path + ": " + e.getMessage(), e);

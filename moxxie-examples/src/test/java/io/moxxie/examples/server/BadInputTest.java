@@ -231,14 +231,15 @@ class BadInputTest {
                     new String[]{"POST", "/api/v1/nodes/hv7/maintenance?drain=true&reason=again", null},
                     new String[]{"DELETE", "/api/v1/nodes/hv7/maintenance?undrain=true", null})) {
                 JsonNode drainsBefore = api.get("/api/v1/nodes/hv7/drains").body();
-                JsonNode maintBefore = api.get("/api/v1/nodes/hv7/maintenance").body();
+                // vmsOnNode is left out: the running drain moves guests off hv7 between two reads.
+                JsonNode maintBefore = withoutGuests(api.get("/api/v1/nodes/hv7/maintenance").body());
                 Api.Result r = api.call(call[0], call[1], call[2]);
                 assertThat(r.status()).as("%s %s", call[0], call[1]).isEqualTo(409);
                 assertThat(r.error()).isEqualTo("Node hv7 already has an active drain/undrain: " + running);
                 assertThat(r.body().get("activeDrainId").asText()).isEqualTo(running);
                 assertThat(api.get("/api/v1/nodes/hv7/drains").body().findValuesAsText("drainId"))
                         .isEqualTo(drainsBefore.findValuesAsText("drainId"));
-                assertThat(api.get("/api/v1/nodes/hv7/maintenance").body()).isEqualTo(maintBefore);
+                assertThat(withoutGuests(api.get("/api/v1/nodes/hv7/maintenance").body())).isEqualTo(maintBefore);
             }
         } finally {
             // Cancel stops the drain from starting further moves; the guests not started stay where they are.
@@ -249,6 +250,12 @@ class BadInputTest {
             // (That the drain then ends "cancelled" is not asserted: core ends a drain cancelled with moves in flight
             // only at its drainTimeout; reported to the lead.)
         }
+    }
+
+    private static JsonNode withoutGuests(JsonNode maintenance) {
+        ObjectNode copy = maintenance.deepCopy();
+        copy.remove("vmsOnNode");
+        return copy;
     }
 
     @Test
@@ -338,7 +345,7 @@ class BadInputTest {
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("Refusing to start: MOXXIE_BIND=0.0.0.0 makes the API reachable from other machines")
                 .hasMessageContaining("Set MOXXIE_API_TOKEN");
-        MoxxieServer open = TestServers.start(otherDir, Map.of("MOXXIE_BIND", "0.0.0.0", "MOXXIE_API_TOKEN", "t0ken"));
+        MoxxieServer open = TestServers.start(otherDir, Map.of("MOXXIE_BIND", "0.0.0.0", "MOXXIE_API_TOKEN", "t0ken-of-16-chars"));
         try {
             assertThat(open.startLine()).contains("http://0.0.0.0:").doesNotContain("t0ken");
         } finally {

@@ -43,4 +43,17 @@ class DrainOptionsTest {
         assertThat(cluster.peakConcurrentMigrations()).isEqualTo(ExecutorConfig.defaults().autoConcurrency());
         assertThat(cluster.peakMigrationsPerTarget().values()).allMatch(p -> p <= ExecutorConfig.defaults().perTargetLimit(6));
     }
+
+    @Test
+    void parallelFalseRunsOneMigrationAtATimeWhateverMaxConcurrentSays() {
+        SimulatedCluster cluster = server.demo().orElseThrow().cluster();
+        Api.Result r = api.post("/api/v1/nodes/hv8/drain", "{\"drainMode\": \"hard\", \"parallel\": false, \"maxConcurrent\": 5}");
+        assertThat(r.status()).isEqualTo(202);
+        JsonNode done = api.awaitFinished("hv8", r.body().get("drainId").asText(), Duration.ofSeconds(120));
+
+        assertThat(done.get("status").asText()).isEqualTo("completed");
+        assertThat(done.get("totalVMs").asInt()).isGreaterThan(1);
+        assertThat(done.get("completedVMs").asInt()).isEqualTo(done.get("totalVMs").asInt());
+        assertThat(cluster.peakConcurrentMigrations()).isEqualTo(1);
+    }
 }

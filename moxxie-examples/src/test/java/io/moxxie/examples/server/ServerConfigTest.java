@@ -61,7 +61,52 @@ class ServerConfigTest {
         assertThat(open.loopbackOnly()).isFalse();
         assertThatThrownBy(open::checkSafeToServe).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("MOXXIE_BIND=0.0.0.0").hasMessageContaining("MOXXIE_API_TOKEN is not set");
-        ServerConfig.from(Map.of("MOXXIE_BIND", "0.0.0.0", "MOXXIE_API_TOKEN", "t"), new String[0]).checkSafeToServe();
+        ServerConfig.from(Map.of("MOXXIE_BIND", "0.0.0.0", "MOXXIE_API_TOKEN", "t0ken-of-16-chars"), new String[0]).checkSafeToServe();
+    }
+
+    @Test
+    void aPlainHttpProxmoxUrlIsRefusedUnlessExplicitlyAllowedForALab() {
+        Map<String, String> plain = Map.of("MOXXIE_PVE_URL", "https://pve1:8006,http://pve2:8006", "MOXXIE_PVE_TOKEN", "root@pam!moxxie=sec-000");
+        assertThatThrownBy(() -> ServerConfig.from(plain, new String[0]))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("MOXXIE_PVE_URL http://pve2:8006 is plain HTTP: the API token would cross the network in clear text")
+                .hasMessageContaining("https://<node>:8006").hasMessageContaining("MOXXIE_PVE_ALLOW_PLAIN_HTTP=true")
+                .hasMessageNotContaining("sec-000");
+        assertThatThrownBy(() -> ServerConfig.from(Map.of("MOXXIE_PVE_URL", "pve1:8006", "MOXXIE_PVE_TOKEN", "t"), new String[0]))
+                .hasMessage("MOXXIE_PVE_URL must start with https://, was 'pve1:8006'");
+        ServerConfig lab = ServerConfig.from(plain, new String[]{"--pve-allow-plain-http"});
+        assertThat(lab.pveAllowPlainHttp()).isTrue();
+        assertThat(ServerConfig.from(Map.of("MOXXIE_PVE_URL", "HTTPS://pve1:8006", "MOXXIE_PVE_TOKEN", "t"), new String[0]).pveAllowPlainHttp()).isFalse();
+    }
+
+    @Test
+    void insecureTogetherWithAFingerprintOrACaIsAConfigurationErrorNamingBoth() {
+        Map<String, String> base = Map.of("MOXXIE_PVE_URL", "https://pve1:8006", "MOXXIE_PVE_TOKEN", "root@pam!moxxie=sec-000",
+                "MOXXIE_PVE_INSECURE", "true");
+        java.util.HashMap<String, String> withFingerprint = new java.util.HashMap<>(base);
+        withFingerprint.put("MOXXIE_PVE_FINGERPRINT", "AB:CD");
+        assertThatThrownBy(() -> ServerConfig.from(withFingerprint, new String[0]))
+                .hasMessageStartingWith("MOXXIE_PVE_INSECURE=true contradicts MOXXIE_PVE_FINGERPRINT");
+        java.util.HashMap<String, String> withCa = new java.util.HashMap<>(base);
+        withCa.put("MOXXIE_PVE_CA", "/etc/pve/pve-root-ca.pem");
+        assertThatThrownBy(() -> ServerConfig.from(withCa, new String[0]))
+                .hasMessageStartingWith("MOXXIE_PVE_INSECURE=true contradicts MOXXIE_PVE_CA");
+        assertThat(ServerConfig.from(base, new String[0]).pveInsecure()).isTrue();
+    }
+
+    @Test
+    void allowedHostsIdleTimeoutAndLeaseAreRead() {
+        ServerConfig c = ServerConfig.from(Map.of("MOXXIE_ALLOWED_HOSTS", " Moxxie.Example.org, proxy:8443 ,, [fe80::1]:80",
+                "MOXXIE_HTTP_IDLE_TIMEOUT", "2.5", "MOXXIE_LEASE", "6"), new String[0]);
+        assertThat(c.allowedHosts()).containsExactly("moxxie.example.org", "proxy:8443", "[fe80::1]:80");
+        assertThat(c.idleTimeout()).isEqualTo(java.time.Duration.ofMillis(2500));
+        assertThat(c.lease()).isEqualTo(java.time.Duration.ofSeconds(6));
+        assertThat(ServerConfig.defaults().idleTimeout()).isEqualTo(java.time.Duration.ofSeconds(30));
+        assertThat(ServerConfig.defaults().lease()).isEqualTo(java.time.Duration.ofSeconds(60));
+        assertThatThrownBy(() -> ServerConfig.from(Map.of("MOXXIE_ALLOWED_HOSTS", "https://moxxie.example.org/"), new String[0]))
+                .hasMessageContaining("MOXXIE_ALLOWED_HOSTS must list host names").hasMessageContaining("'https://moxxie.example.org/'");
+        assertThatThrownBy(() -> ServerConfig.from(Map.of("MOXXIE_HTTP_IDLE_TIMEOUT", "0"), new String[0]))
+                .hasMessage("MOXXIE_HTTP_IDLE_TIMEOUT must be > 0 and <= 86400 seconds, was '0'");
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.moxxie.store.jdbc;
 
+import io.moxxie.core.Checks;
+
 import io.moxxie.core.DrainConflictException;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.model.DrainState;
@@ -8,11 +10,14 @@ import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.Operation;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.NodeMaintenance;
+import io.moxxie.core.ValidationException;
+import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.spi.MaintenanceStore;
 import io.moxxie.core.spi.StoreException;
+import io.moxxie.core.spi.StoreUnavailableException;
 import io.moxxie.store.jdbc.internal.Columns;
 import io.moxxie.store.jdbc.internal.DriverManagerDataSource;
 import io.moxxie.store.jdbc.internal.Redaction;
@@ -88,7 +93,12 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
     private static final Logger LOG = LoggerFactory.getLogger(JdbcMaintenanceStore.class);
     private static final String IN_PROGRESS = DrainState.IN_PROGRESS.wireName();
     private static final int OPTIMISTIC_ATTEMPTS = 20;
-    /** {@code max_concurrent} of a drain asked with {@code maxConcurrent: "auto"} (a real limit is 1 to 64). */
+    /**
+     * A drain's {@link Concurrency} is stored in the two columns of schema V1, unchanged, so that rows written by
+     * earlier versions read back the same and instances of both versions can share a database during a rolling
+     * upgrade: {@code run_parallel = false} is serial (whatever {@code max_concurrent} says; this version writes 1),
+     * otherwise {@code max_concurrent} is the fixed limit, 1 to 64, or {@value #AUTO_CONCURRENCY} for auto.
+     */
     private static final int AUTO_CONCURRENCY = 0;
 
     private static final String DRAIN_COLUMNS = "drain_id, node_name, operation, status, message, drain_mode, run_parallel,"
@@ -127,7 +137,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
     /** A store on {@code dataSource} (use a pooled one: every store call takes a connection). */
     public static Builder builder(DataSource dataSource) {
-        if (dataSource == null) throw new IllegalArgumentException("dataSource cannot be null");
+        Checks.notNull("dataSource", dataSource);
         return new Builder(dataSource, null, null, null);
     }
 
@@ -141,7 +151,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
      * @param password may be {@code null}; never appears in a message
      */
     public static Builder builder(String url, String user, String password) {
-        if (url == null || url.isBlank()) throw new IllegalArgumentException("url cannot be null or empty");
+        if (url == null || url.isBlank()) throw new ValidationException("url", url, "url cannot be null or empty");
         return new Builder(null, url, user, password);
     }
 
@@ -338,8 +348,8 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
                 .bind("activeNode", inProgress ? d.node() : null)
                 .bind("message", d.message())
                 .bind("mode", r.mode().wireName())
-                .bind("parallel", r.parallel())
-                .bind("maxConcurrent", r.autoConcurrency() ? AUTO_CONCURRENCY : r.maxConcurrent())
+                .bind("parallel", r.concurrency().kind() != Concurrency.Kind.SERIAL)
+                .bind("maxConcurrent", r.concurrency().isAuto() ? AUTO_CONCURRENCY : r.concurrency().resolve(AUTO_CONCURRENCY))
                 .bind("allowOffline", r.allowOffline())
                 .bind("targetNode", r.targetNode().orElse(null))
                 .bind("force", r.force())
@@ -550,12 +560,9 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
         String row = "drain_id=" + id;
         return readRow("drain", row, () -> {
             String node = rs.getString("node_name");
-            int maxConcurrent = rs.getInt("max_concurrent");
             DrainRequest request = DrainRequest.builder(node)
                     .mode(parse("drain", "drain_mode", row, rs.getString("drain_mode"), DrainMode::parse))
-                    .parallel(rs.getBoolean("run_parallel"))
-                    .maxConcurrent(maxConcurrent == AUTO_CONCURRENCY ? DrainRequest.DEFAULT_MAX_CONCURRENT : maxConcurrent)
-                    .autoConcurrency(maxConcurrent == AUTO_CONCURRENCY)
+                    .concurrency(concurrency(rs.getBoolean("run_parallel"), rs.getInt("max_concurrent")))
                     .allowOffline(rs.getBoolean("allow_offline"))
                     .targetNode(rs.getString("target_node"))
                     .force(rs.getBoolean("force_drain"))
@@ -580,22 +587,24 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
         String row = "drain_id=" + rs.getString("drain_id") + ", vmid=" + rs.getInt("vmid");
         return readRow("drain_guest", row, () -> {
             String migrationType = rs.getString("migration_type");
-            return new GuestProgress(rs.getString("drain_id"), rs.getInt("vmid"), rs.getString("guest_name"),
-                    parse("drain_guest", "guest_type", row, rs.getString("guest_type"), GuestType::parse),
-                    rs.getString("source_node"),
-                    rs.getString("target_node"),
-                    migrationType == null ? null : parse("drain_guest", "migration_type", row, migrationType, MigrationType::parse),
-                    parse("drain_guest", "status", row, rs.getString("status"), GuestState::parse),
-                    rs.getBoolean("always_on"),
-                    rs.getBoolean("ha_managed"),
-                    rs.getBoolean("was_running"),
-                    rs.getLong("memory_bytes"),
-                    rs.getInt("attempts"),
-                    rs.getString("task_id"),
-                    rs.getString("error"),
-                    rs.getString("note"),
-                    dialect.getInstant(rs, "started_at"),
-                    dialect.getInstant(rs, "completed_at"));
+            return GuestProgress.builder(rs.getString("drain_id"), rs.getInt("vmid"))
+                    .name(rs.getString("guest_name"))
+                    .type(parse("drain_guest", "guest_type", row, rs.getString("guest_type"), GuestType::parse))
+                    .sourceNode(rs.getString("source_node"))
+                    .targetNode(rs.getString("target_node"))
+                    .migrationType(migrationType == null ? null : parse("drain_guest", "migration_type", row, migrationType, MigrationType::parse))
+                    .status(parse("drain_guest", "status", row, rs.getString("status"), GuestState::parse))
+                    .alwaysOn(rs.getBoolean("always_on"))
+                    .haManaged(rs.getBoolean("ha_managed"))
+                    .wasRunning(rs.getBoolean("was_running"))
+                    .memory(rs.getLong("memory_bytes"))
+                    .attempts(rs.getInt("attempts"))
+                    .taskId(rs.getString("task_id"))
+                    .error(rs.getString("error"))
+                    .note(rs.getString("note"))
+                    .startedAt(dialect.getInstant(rs, "started_at"))
+                    .completedAt(dialect.getInstant(rs, "completed_at"))
+                    .build();
         });
     }
 
@@ -609,13 +618,18 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
             "maxConcurrent", "max_concurrent", "drainMode", "drain_mode", "drainId", "drain_id",
             "startedAt", "started_at", "status", "status", "type", "guest_type", "operation", "operation");
 
+    /** See {@link #AUTO_CONCURRENCY}. @throws io.moxxie.core.ValidationException a fixed limit out of range */
+    private static Concurrency concurrency(boolean runParallel, int maxConcurrent) {
+        if (!runParallel) return Concurrency.serial();
+        return maxConcurrent == AUTO_CONCURRENCY ? Concurrency.auto() : Concurrency.fixed(maxConcurrent);
+    }
+
     private static <T> T readRow(String table, String row, RowReader<T> reader) throws SQLException {
         try {
             return reader.read();
         } catch (IllegalArgumentException e) {
             String message = String.valueOf(e.getMessage());
-            String field = message.split(" ", 2)[0];
-            String column = FIELD_COLUMNS.get(field);
+            String column = e instanceof ValidationException v ? FIELD_COLUMNS.get(v.field()) : null;
             throw new StoreException("Unreadable row in table " + table + (column == null ? "" : ", column " + column)
                     + " (" + row + "): " + message, e);
         }
@@ -685,7 +699,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
     }
 
     private static void requireArg(String name, Object value) {
-        if (value == null) throw new IllegalArgumentException(name + " cannot be null");
+        Checks.notNull(name, value);
     }
 
     private <T> T call(String what, HandleCallback<T, RuntimeException> callback) {
@@ -699,12 +713,26 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
     private RuntimeException translate(String what, JdbiException e) {
         SQLException sql = sqlCause(e);
         String detail = Redaction.scrub(sql != null ? sql.getMessage() : e.getMessage(), password);
-        boolean unreachable = e instanceof ConnectionException
-                || (sql != null && sql.getSQLState() != null && sql.getSQLState().startsWith("08"));
-        if (unreachable) {
-            return new StoreException("Cannot reach the database at " + location + " to " + what + ": " + detail, e);
+        if (e instanceof ConnectionException || unreachable(sql)) {
+            return new StoreUnavailableException("Cannot reach the database at " + location + " to " + what + ": " + detail, e);
         }
         return new StoreException("Could not " + what + " on " + location + ": " + detail, e);
+    }
+
+    /**
+     * Whether the database is away rather than refusing the statement: connection errors (SQLSTATE class 08), and
+     * PostgreSQL's "terminating connection due to administrator command" / "the database system is starting up or
+     * shutting down" (57P01-57P03, what a failover looks like) and "database is not currently accepting connections" (55000
+     * with that text).
+     */
+    static boolean unreachable(SQLException sql) {
+        for (SQLException s = sql; s != null; s = s.getNextException()) {
+            String state = s.getSQLState();
+            if (state == null) continue;
+            if (state.startsWith("08") || state.startsWith("57P")) return true;
+            if (state.equals("55000") && String.valueOf(s.getMessage()).contains("not currently accepting connections")) return true;
+        }
+        return false;
     }
 
     private static SQLException sqlCause(Throwable e) {
@@ -750,7 +778,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
         /** Forces the dialect instead of detecting it from the connection (e.g. for a MySQL-compatible server). */
         public Builder dialect(Dialect dialect) {
-            if (dialect == null) throw new IllegalArgumentException("dialect cannot be null");
+            Checks.notNull("dialect", dialect);
             this.dialect = dialect;
             return this;
         }
@@ -764,7 +792,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
         /** How long to wait for another process migrating the same database. Default {@link #DEFAULT_MIGRATION_LOCK_TIMEOUT}. */
         public Builder migrationLockTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("migrationLockTimeout must be > 0, was " + timeout);
+                throw new ValidationException("migrationLockTimeout", timeout, "migrationLockTimeout must be > 0, was " + timeout);
             }
             this.migrationLockTimeout = timeout;
             return this;
@@ -795,7 +823,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
                     product = md.getDatabaseProductName() + " " + md.getDatabaseProductVersion();
                     if (url == null && md.getURL() != null) location = Redaction.maskUrl(md.getURL());
                 } catch (SQLException e) {
-                    throw new StoreException("Cannot reach the database at " + location + ": "
+                    throw new StoreUnavailableException("Cannot reach the database at " + location + ": "
                             + Redaction.scrub(e.getMessage(), password), e);
                 }
                 Dialect effective = dialect != null ? dialect : Dialect.fromProductName(product).orElseThrow(() ->

@@ -21,20 +21,25 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static io.moxxie.core.testing.TestClusters.HV7_GUESTS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Two {@link MaintenanceService} instances, each with its own store and connection pool (two processes), on one
- * database and one {@link SimulatedCluster} in virtual time. The first dies mid-drain; while it lived the second could
- * not drain the node; once the lease expired the second takes over and finishes, and no guest moved twice.
+ * {@link MaintenanceService} instances, each with its own store and connection pool (processes), on one database and one
+ * {@link SimulatedCluster} in virtual time. The first dies mid-drain; while it lived the others could not drain the node;
+ * a started instance takes the drain over within a lease and a heartbeat of the death (exactly one, of several) and
+ * finishes it with no guest moved twice, or ends it {@code cancelled} if it was cancelled meanwhile.
  */
 abstract class CrashTakeoverTestBase {
     private static final Duration LEASE = Duration.ofSeconds(30);
+    /** The default heartbeat: a third of the lease. */
+    private static final Duration HEARTBEAT = LEASE.dividedBy(3);
 
     private TestDatabase db;
     private JdbcMaintenanceStore storeOfFirst;
@@ -55,15 +60,16 @@ abstract class CrashTakeoverTestBase {
     }
 
     @Test
-    void whenTheOwnerDiesMidDrainTheOtherProcessTakesOverAfterTheLeaseAndFinishesWithNoGuestMovedTwice() throws SQLException {
+    void whenTheOwnerDiesMidDrainTheRunningInstanceTakesOverWithinALeaseAndAHeartbeatAndFinishesWithNoGuestMovedTwice() throws SQLException {
         VirtualScheduler scheduler = new VirtualScheduler();
         SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
-        MaintenanceService first = TestClusters.service(cluster, storeOfFirst).ownerId("first").lease(LEASE).build();
         MaintenanceService second = TestClusters.service(cluster, storeOfSecond).ownerId("second").lease(LEASE).build();
+        second.start(); // running before the drain exists: it must notice the orphan by itself
+        MaintenanceService first = TestClusters.service(cluster, storeOfFirst).ownerId("first").lease(LEASE).build();
+        first.start();
 
         first.enableMaintenance("hv7", "Hardware failure", false);
-        DrainStatus started = first.drain(DrainRequest.hard("hv7"));
-        String drainId = started.drainId();
+        String drainId = first.drain(DrainRequest.hard("hv7")).drainId();
         scheduler.runFor(Duration.ofSeconds(25));
         assertThat(cluster.activeMigrations()).as("migrations in flight when the owner dies").isPositive();
         List<GuestProgress> midway = storeOfSecond.guests(drainId);
@@ -80,17 +86,20 @@ abstract class CrashTakeoverTestBase {
         assertThatThrownBy(() -> storeOfSecond.createDrain(parallel, List.of()))
                 .as("the database itself refuses a parallel drain, even past the service's own check")
                 .isInstanceOfSatisfying(DrainConflictException.class, e -> assertThat(e.activeDrainId()).isEqualTo(drainId));
-        assertThat(second.recover()).as("lease still held by the first").isEmpty();
-        scheduler.runFor(Duration.ofSeconds(5));
+        scheduler.runFor(LEASE.multipliedBy(2));
         assertThat(storeOfSecond.drain(drainId).orElseThrow().owner()).as("heartbeats keep it").isEqualTo("first");
+        assertThat(second.activeDrains()).isEmpty();
 
         first.close(); // dies: no more heartbeats, no more writes
-        String ownerBefore = storeOfSecond.drain(drainId).orElseThrow().owner();
-        assertThat(ownerBefore).isEqualTo("first");
-        assertThat(second.recover()).as("the lease has not expired yet").isEmpty();
+        Instant died = scheduler.now();
+        scheduler.runFor(LEASE.minus(HEARTBEAT).minusSeconds(1));
+        assertThat(storeOfSecond.drain(drainId).orElseThrow().owner()).as("the lease has not expired yet").isEqualTo("first");
+        assertThat(scheduler.runUntil(() -> "second".equals(storeOfSecond.drain(drainId).orElseThrow().owner()),
+                Duration.between(scheduler.now(), died.plus(LEASE).plus(HEARTBEAT))))
+                .as("taken over within a lease and a heartbeat of the death").isTrue();
+        assertThat(second.activeDrains()).extracting(DrainStatus::drainId).containsExactly(drainId);
 
-        scheduler.runUntilIdle();
-
+        assertThat(scheduler.runUntil(() -> storeOfFirst.drain(drainId).orElseThrow().status().finished(), Duration.ofHours(1))).isTrue();
         DrainRecord done = storeOfFirst.drain(drainId).orElseThrow();
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
         assertThat(done.owner()).isEqualTo("second");
@@ -111,6 +120,112 @@ abstract class CrashTakeoverTestBase {
         assertThat(JdbcMaintenanceStore.decodeVmList(vms.get(0).get(1), "hv7")).containsExactlyInAnyOrderElementsOf(HV7_GUESTS);
 
         second.close();
+    }
+
+    @Test
+    void ofTwoRunningInstancesExactlyOneTakesTheOrphanOverAndNoGuestMovesTwice() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
+        JdbcMaintenanceStore storeOfThird = JdbcMaintenanceStore.builder(db.dataSource()).build();
+        MaintenanceService first = TestClusters.service(cluster, storeOfFirst).ownerId("first").lease(LEASE).build();
+        MaintenanceService second = TestClusters.service(cluster, storeOfSecond).ownerId("second").lease(LEASE).build();
+        MaintenanceService third = TestClusters.service(cluster, storeOfThird).ownerId("third").lease(LEASE).build();
+        first.start();
+        second.start();
+        third.start();
+        String drainId = first.drain(DrainRequest.hard("hv7")).drainId();
+        scheduler.runFor(Duration.ofSeconds(25));
+        first.close();
+
+        assertThat(scheduler.runUntil(() -> storeOfFirst.drain(drainId).orElseThrow().status().finished(), Duration.ofHours(1))).isTrue();
+        assertThat(storeOfFirst.drain(drainId).orElseThrow().status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(storeOfFirst.drain(drainId).orElseThrow().owner()).isIn("second", "third");
+        for (int vmid : HV7_GUESTS) {
+            assertThat(cluster.migrations()).as("vm %s: migrated once, by one owner", vmid).filteredOn(m -> m.vmid() == vmid).hasSize(1);
+        }
+        second.close();
+        third.close();
+    }
+
+    @Test
+    void aDrainWhoseOwnerDiedCancelledBeforeItsLeaseExpiredEndsCancelledWhenTakenOver() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
+        MaintenanceService first = TestClusters.service(cluster, storeOfFirst).ownerId("first").lease(LEASE).build();
+        MaintenanceService second = TestClusters.service(cluster, storeOfSecond).ownerId("second").lease(LEASE).build();
+        first.start();
+        second.start();
+        String drainId = first.drain(DrainRequest.hard("hv7")).drainId();
+        scheduler.runFor(Duration.ofSeconds(25));
+        first.close();
+        Instant died = scheduler.now();
+        Map<Integer, GuestState> atDeath = states(storeOfSecond.guests(drainId));
+
+        DrainStatus asked = second.cancel("hv7", drainId);
+        assertThat(asked.status()).as("the lease still holds: only the request is recorded").isEqualTo(DrainState.IN_PROGRESS);
+        assertThat(scheduler.runUntil(() -> storeOfFirst.drain(drainId).orElseThrow().status().finished(),
+                Duration.ofHours(1))).isTrue();
+
+        assertEndedCancelled(cluster, drainId, died, atDeath);
+        assertThat(storeOfFirst.drain(drainId).orElseThrow().owner()).isEqualTo("second");
+        second.close();
+    }
+
+    @Test
+    void aDrainWhoseOwnerDiedIsTakenOverAtOnceAndEndedCancelledByTheInstanceCancellingItAfterItsLease() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
+        MaintenanceService first = TestClusters.service(cluster, storeOfFirst).ownerId("first").lease(LEASE).build();
+        // Its heartbeats come seldom, so that the cancel, not a heartbeat, finds the expired lease.
+        MaintenanceService second = TestClusters.service(cluster, storeOfSecond).ownerId("second").lease(LEASE)
+                .heartbeatInterval(LEASE.minusSeconds(1)).build();
+        second.start();
+        first.start();
+        String drainId = first.drain(DrainRequest.hard("hv7")).drainId();
+        scheduler.runFor(Duration.ofSeconds(25));
+        first.close();
+        Instant died = scheduler.now();
+        Map<Integer, GuestState> atDeath = states(storeOfSecond.guests(drainId));
+        Instant expires = storeOfSecond.drain(drainId).orElseThrow().leaseExpiresAt();
+        scheduler.runFor(Duration.between(scheduler.now(), expires).plusSeconds(1));
+        assertThat(storeOfSecond.drain(drainId).orElseThrow().owner()).as("no heartbeat of the second since").isEqualTo("first");
+
+        second.cancel("hv7", drainId);
+        assertThat(storeOfSecond.drain(drainId).orElseThrow().owner()).as("taken over by the cancel").isEqualTo("second");
+        assertThat(scheduler.runUntil(() -> storeOfFirst.drain(drainId).orElseThrow().status().finished(), Duration.ofHours(1))).isTrue();
+
+        assertEndedCancelled(cluster, drainId, died, atDeath);
+        second.close();
+    }
+
+    /**
+     * Ended {@code cancelled}: the guests the dead owner had not started are recorded not started and never moved;
+     * those it had started are seen through; no migration started after the death except those.
+     */
+    private void assertEndedCancelled(SimulatedCluster cluster, String drainId, Instant died, Map<Integer, GuestState> atDeath) {
+        DrainRecord done = storeOfSecond.drain(drainId).orElseThrow();
+        assertThat(done.status()).isEqualTo(DrainState.CANCELLED);
+        long notStarted = atDeath.values().stream().filter(s -> s == GuestState.PENDING).count();
+        assertThat(notStarted).as("guests not started when the owner died").isPositive();
+        assertThat(done.message()).contains("cancelled").contains(notStarted + " not started");
+        for (GuestProgress g : storeOfSecond.guests(drainId)) {
+            GuestState before = atDeath.get(g.vmid());
+            if (before == GuestState.PENDING) {
+                assertThat(g.status()).as("vm %s", g.vmid()).isEqualTo(GuestState.PENDING);
+                assertThat(g.note()).as("vm %s", g.vmid()).isEqualTo("not started: drain cancelled");
+                assertThat(cluster.migrations()).as("vm %s never moved", g.vmid()).noneMatch(m -> m.vmid() == g.vmid());
+            } else if (before == GuestState.IN_PROGRESS) {
+                assertThat(g.status()).as("vm %s, in flight at the death", g.vmid()).isEqualTo(GuestState.COMPLETED);
+                assertThat(cluster.successfulMigrations(g.vmid())).as("vm %s moved once", g.vmid()).isEqualTo(1);
+            }
+        }
+        assertThat(cluster.migrations()).as("no migration started after the death").allMatch(m -> !m.startedAt().isAfter(died));
+    }
+
+    private static Map<Integer, GuestState> states(List<GuestProgress> guests) {
+        Map<Integer, GuestState> out = new java.util.HashMap<>();
+        for (GuestProgress g : guests) out.put(g.vmid(), g.status());
+        return out;
     }
 
     /** The first three columns of each row (or fewer), as strings. */

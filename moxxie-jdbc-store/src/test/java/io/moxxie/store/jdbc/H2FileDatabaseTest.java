@@ -3,7 +3,6 @@ package io.moxxie.store.jdbc;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.spi.GuestProgress;
-import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.Operation;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.NodeMaintenance;
@@ -30,8 +29,8 @@ class H2FileDatabaseTest {
         String url = "jdbc:h2:file:" + Path.of("target", "h2", "restart-" + UUID.randomUUID()).toAbsolutePath();
         DrainRecord drain = new DrainRecord("d-1", "hv7", Operation.DRAIN, DrainRequest.hard("hv7"), DrainState.IN_PROGRESS,
                 "Draining node hv7 (hard mode)", T0, null, "first", T0.plusSeconds(60), false, null);
-        GuestProgress guest = new GuestProgress("d-1", 8200, "web-prod-01", GuestType.QEMU, "hv7", "hv8", MigrationType.ONLINE,
-                GuestState.PENDING, true, false, true, 8L << 30, 0, null, null, null, null, null);
+        GuestProgress guest = GuestProgress.builder("d-1", 8200).name("web-prod-01").type(GuestType.QEMU).sourceNode("hv7")
+                .targetNode("hv8").migrationType(MigrationType.ONLINE).alwaysOn(true).wasRunning(true).memory(8L << 30).build();
         GuestProgress inFlight = guest.started("hv8", MigrationType.ONLINE, 1, T0.plusSeconds(1)).withTask("UPID:hv7:1");
         NodeMaintenance maintenance = NodeMaintenance.none("hv7", T0).enabled("Hardware failure", T0)
                 .withDrain("d-1", DrainState.IN_PROGRESS, List.of(8200), T0);

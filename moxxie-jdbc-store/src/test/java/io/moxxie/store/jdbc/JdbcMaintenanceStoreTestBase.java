@@ -1,5 +1,8 @@
 package io.moxxie.store.jdbc;
 
+import io.moxxie.core.model.Concurrency;
+import io.moxxie.core.model.Operation;
+import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.spi.GuestProgress;
@@ -283,6 +286,26 @@ abstract class JdbcMaintenanceStoreTestBase extends MaintenanceStoreContract {
 
         db.execute("UPDATE drain_guest SET status = 'pending' WHERE vmid = 101");
         assertThat(store.guests("d-1")).isEqualTo(before);
+    }
+
+    /** Schema V1 keeps its two columns: rows earlier versions wrote read back the same, and they can read ours. */
+    @Test
+    void concurrencyIsStoredInTheColumnsEarlierVersionsWroteAndRead() {
+        for (String c : List.of("serial", "4", "auto")) {
+            DrainRequest request = DrainRequest.builder("hv7").concurrency(Concurrency.parse(c)).build();
+            store.createDrain(new DrainRecord("d-" + c, "hv7", Operation.DRAIN, request, DrainState.COMPLETED, null, at(0), at(1),
+                    "a", at(30), false, null), List.of());
+        }
+        assertThat(query("SELECT drain_id, run_parallel, max_concurrent FROM drain ORDER BY drain_id"))
+                .extracting(r -> r.get("drain_id"), r -> List.of("true", "1").contains(String.valueOf(r.get("run_parallel"))),
+                        r -> ((Number) r.get("max_concurrent")).intValue())
+                .containsExactly(tuple("d-4", true, 4), tuple("d-auto", true, 0), tuple("d-serial", false, 1));
+
+        // An earlier version wrote the guide's fields as given: parallel false with maxConcurrent 5 ran one at a time.
+        db.execute("UPDATE drain SET max_concurrent = 5 WHERE drain_id = 'd-serial'");
+        assertThat(store.drain("d-serial").orElseThrow().request().concurrency()).isEqualTo(Concurrency.serial());
+        assertThat(store.drain("d-auto").orElseThrow().request().concurrency()).isEqualTo(Concurrency.auto());
+        assertThat(store.drain("d-4").orElseThrow().request().concurrency()).isEqualTo(Concurrency.fixed(4));
     }
 
     @Test

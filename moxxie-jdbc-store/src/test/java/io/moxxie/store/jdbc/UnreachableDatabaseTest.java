@@ -74,13 +74,13 @@ class UnreachableDatabaseTest {
 
             ds.down = true;
             assertThatThrownBy(() -> store.saveMaintenance(saved.disabled(Instant.parse("2025-01-15T11:00:00Z"))))
-                    .isInstanceOf(StoreException.class)
+                    .as("unavailable (try again later), not refused")
+                    .isInstanceOf(io.moxxie.core.spi.StoreUnavailableException.class)
                     .hasMessageContaining("Cannot reach the database at jdbc:h2:file:")
                     .hasMessageContaining("node_maintenance")
                     .satisfies(e -> assertThat(e.getMessage()).doesNotContain(SECRET));
-            assertThatThrownBy(() -> store.updateGuest(new GuestProgress("d-1", 100, "vm", io.moxxie.core.model.GuestType.QEMU,
-                    "hv7", null, null, io.moxxie.core.model.GuestState.PENDING, false, false, true, 1, 0, null, null, null,
-                    null, null), "owner"))
+            assertThatThrownBy(() -> store.updateGuest(GuestProgress.builder("d-1", 100).name("vm")
+                    .type(io.moxxie.core.model.GuestType.QEMU).sourceNode("hv7").wasRunning(true).memory(1).build(), "owner"))
                     .isInstanceOf(StoreException.class)
                     .hasMessageContaining("drain_guest");
 

@@ -74,9 +74,16 @@ public final class ProxmoxParsers {
         if (vmid <= 0 || node == null || node.isBlank()) return null;
         String ha = Json.text(e, "hastate");
         boolean haManaged = ha != null && !ha.isBlank() && !"ignored".equalsIgnoreCase(ha);
-        Guest g = new Guest(vmid, Json.text(e, "name"), node, type, PowerState.parse(Json.text(e, "status")),
-                TagPolicy.parseTags(Json.text(e, "tags")), Math.max(0, Json.longValue(e, "maxmem", 0)),
-                Math.max(0, Json.longValue(e, "mem", 0)), Json.bool(e, "template"), haManaged, Json.text(e, "lock"));
+        Guest g = Guest.builder(vmid, node, type)
+                .name(Json.text(e, "name"))
+                .status(PowerState.parse(Json.text(e, "status")))
+                .tags(TagPolicy.parseTags(Json.text(e, "tags")))
+                .memory(Math.max(0, Json.longValue(e, "maxmem", 0)))
+                .memoryUsed(Math.max(0, Json.longValue(e, "mem", 0)))
+                .template(Json.bool(e, "template"))
+                .haManaged(haManaged)
+                .lock(Json.text(e, "lock"))
+                .build();
         return new GuestResource(g, ha);
     }
 
@@ -144,9 +151,16 @@ public final class ProxmoxParsers {
         boolean ha = Json.bool(data.path("ha"), "managed");
         String qmp = Json.text(data, "qmpstatus");
         PowerState status = "paused".equalsIgnoreCase(qmp) ? PowerState.PAUSED : PowerState.parse(Json.text(data, "status"));
-        return new Guest(Json.intValue(data, "vmid", 0), Json.text(data, "name"), node, type, status,
-                TagPolicy.parseTags(Json.text(data, "tags")), Math.max(0, Json.longValue(data, "maxmem", 0)),
-                Math.max(0, Json.longValue(data, "mem", 0)), Json.bool(data, "template"), ha, Json.text(data, "lock"));
+        return Guest.builder(Json.intValue(data, "vmid", 0), node, type)
+                .name(Json.text(data, "name"))
+                .status(status)
+                .tags(TagPolicy.parseTags(Json.text(data, "tags")))
+                .memory(Math.max(0, Json.longValue(data, "maxmem", 0)))
+                .memoryUsed(Math.max(0, Json.longValue(data, "mem", 0)))
+                .template(Json.bool(data, "template"))
+                .haManaged(ha)
+                .lock(Json.text(data, "lock"))
+                .build();
     }
 
     // ------------------------------------------------------------------ cluster and HA status

@@ -3,8 +3,6 @@ package io.moxxie.proxmox.simulation;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moxxie.core.model.Guest;
-import io.moxxie.core.model.GuestType;
-import io.moxxie.core.model.PowerState;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.time.VirtualScheduler;
 import org.junit.jupiter.api.Test;
@@ -23,7 +21,7 @@ class SimulatedProxmoxApiTest {
 
     private final SimulatedCluster cluster = SimulatedCluster.builder(new VirtualScheduler())
             .node("pve1", 64 * GIB, 16).node("pve2", 64 * GIB, 16)
-            .guest(new Guest(100, "web", "pve1", GuestType.QEMU, PowerState.RUNNING, List.of(), 4 * GIB, 2 * GIB, false, false, null))
+            .guest(Guest.qemu(100, "pve1").name("web").memory(4 * GIB).memoryUsed(2 * GIB).build())
             .build();
     private final SimulatedProxmoxApi api = SimulatedProxmoxApi.builder(cluster).apiToken("moxxie@pve!drain", "s3cret").build();
 

@@ -4,6 +4,7 @@ import dev.failsafe.Failsafe;
 import dev.failsafe.FailsafeExecutor;
 import dev.failsafe.RetryPolicy;
 import dev.failsafe.spi.DefaultScheduledFuture;
+import io.moxxie.core.spi.HypervisorUnavailableException;
 import io.moxxie.core.spi.TransientHypervisorException;
 import io.moxxie.core.time.Scheduler;
 
@@ -21,17 +22,35 @@ import java.util.function.Supplier;
  * <p>Threading: immutable and thread-safe; callbacks of the futures it returns run on the scheduler's threads.
  */
 public final class Async {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Async.class);
     private final Scheduler scheduler;
     private final FailsafeExecutor<Object> retrying;
+    private final Duration waitForHypervisor;
+    private final Duration outagePoll;
 
     public Async(Scheduler scheduler, int maxRetries, Duration initialDelay, Duration maxDelay) {
+        this(scheduler, maxRetries, initialDelay, maxDelay, Duration.ZERO);
+    }
+
+    /**
+     * @param waitForHypervisor how long a call waits, trying again every {@code maxDelay}, while the hypervisor is known to
+     *                          be unreachable ({@link HypervisorUnavailableException}: not counted against
+     *                          {@code maxRetries}); zero: such a failure is retried like any other transient one
+     */
+    public Async(Scheduler scheduler, int maxRetries, Duration initialDelay, Duration maxDelay, Duration waitForHypervisor) {
         this.scheduler = scheduler;
+        Duration max = maxDelay.compareTo(initialDelay) > 0 ? maxDelay : initialDelay.plusMillis(1);
         RetryPolicy<Object> retry = RetryPolicy.builder()
-                .handle(TransientHypervisorException.class)
-                .withBackoff(initialDelay, maxDelay.compareTo(initialDelay) > 0 ? maxDelay : initialDelay.plusMillis(1))
+                .handleIf(e -> e instanceof TransientHypervisorException
+                        && (waitForHypervisor.isZero() || !(e instanceof HypervisorUnavailableException)))
+                .withBackoff(initialDelay, max)
                 .withMaxRetries(maxRetries)
+                .onRetry(e -> log.debug("Hypervisor call failed transiently ({}); retry {} of {}", e.getLastException() == null ? null
+                        : e.getLastException().getMessage(), e.getAttemptCount(), maxRetries))
                 .build();
         this.retrying = Failsafe.with(retry).with(failsafeScheduler(scheduler));
+        this.waitForHypervisor = waitForHypervisor;
+        this.outagePoll = max;
     }
 
     public Scheduler scheduler() {
@@ -40,7 +59,26 @@ public final class Async {
 
     /** Runs a blocking hypervisor call on the scheduler, retrying transient failures with backoff. */
     public <T> CompletableFuture<T> call(Supplier<T> call) {
-        return retrying.getAsync(call::get);
+        if (waitForHypervisor.isZero()) return retrying.getAsync(call::get);
+        return callThroughOutage(call, scheduler.now().plus(waitForHypervisor));
+    }
+
+    /** Scheduler time, not Failsafe's wall clock, bounds the wait: a drain in virtual time waits out an outage in virtual time. */
+    private <T> CompletableFuture<T> callThroughOutage(Supplier<T> call, java.time.Instant until) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        retrying.<T>getAsync(call::get).whenComplete((value, error) -> {
+            if (error != null && unwrap(error) instanceof HypervisorUnavailableException && scheduler.now().isBefore(until)) {
+                delay(outagePoll).thenCompose(x -> callThroughOutage(call, until)).whenComplete((v, e) -> {
+                    if (e != null) out.completeExceptionally(unwrap(e));
+                    else out.complete(v);
+                });
+            } else if (error != null) {
+                out.completeExceptionally(unwrap(error));
+            } else {
+                out.complete(value);
+            }
+        });
+        return out;
     }
 
     /** Completes after {@code delay} of scheduler time. */

@@ -11,13 +11,16 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
- * Where one drain's state changes go: written to the store as this process, the drain's owner (a write the store
- * refuses because another process owns the drain now makes this run give the drain up), and told to the listeners.
- * Also runs the drain's log lines with its MDC ({@code drainId}, {@code node}, {@code vmid}). Once the run is
+ * Where one drain's state changes go: handed to the executor's {@link WriteBehindJournal}, which writes them to the
+ * store as this process, the drain's owner, in order (and keeps and writes again what the store could not take; a write
+ * the store refuses because another process owns the drain now makes this run give the drain up), and told to the
+ * listeners. Also runs the drain's log lines with its MDC ({@code drainId}, {@code node}, {@code vmid}). Once the run is
  * abandoned, nothing more is written or told.
  *
- * <p>Threading: thread-safe and without state of its own (final fields; the store and the listener list are
- * thread-safe). Its calls do I/O and run listener code: the run makes them outside its lock, never under it.
+ * <p>Threading: thread-safe and without state of its own (final fields; the write-behind journal and the listener list
+ * are thread-safe). Its calls do I/O and run listener code, and a write may run, in the calling thread, callbacks the
+ * write-behind journal held (this or another drain's end reported, a paused drain resumed): the run makes them outside
+ * its lock, never under it.
  */
 final class DrainJournal {
     /** A drain's story is told by one logger, the run's. */
@@ -43,30 +46,41 @@ final class DrainJournal {
         this.lostOwnership = lostOwnership;
     }
 
-    /** Records a guest's entry. A store error is logged (the run goes on). */
+    /** Records a guest's entry: written now, or kept and written again in order while the store does not take it. */
     void save(GuestProgress g) {
         if (abandoned.getAsBoolean()) return;
-        try {
-            if (!parts.store.updateGuest(g, owner)) {
-                withDrainMdc(() -> log.warn("Drain {} is now owned by another process; this process stops working on it", drainId));
-                lostOwnership.run();
-            }
-        } catch (RuntimeException e) {
-            withGuestMdc(g.vmid(), () -> log.error("Could not record the progress of VM {} in drain {}: {}", g.vmid(), drainId, e.getMessage()));
-        }
+        parts.writeBehind.guest(g, owner, this::fenced);
     }
 
-    /** Records the drain itself (status, message). A store error is logged (the run goes on). */
+    /** Records the drain itself (status, message): written now, or kept and written again in order. */
     void write(DrainRecord r) {
         if (abandoned.getAsBoolean()) return;
-        try {
-            if (!parts.store.updateDrain(r)) {
-                withDrainMdc(() -> log.warn("Drain {} is now owned by another process; this process stops working on it", drainId));
-                lostOwnership.run();
-            }
-        } catch (RuntimeException e) {
-            withDrainMdc(() -> log.error("Could not record the state of drain {}: {}", drainId, e.getMessage()));
-        }
+        parts.writeBehind.drain(r, this::fenced);
+    }
+
+    /**
+     * Runs {@code action} once every change of this drain handed over before is in the store (at once, in this thread,
+     * while the store takes writes); never if one of them is refused by the ownership fence.
+     */
+    void afterWritten(Runnable action) {
+        parts.writeBehind.afterWritten(drainId, action);
+    }
+
+    /** Whether the store is behind: a change it could not take waits to be written again. */
+    boolean storeBehind() {
+        return parts.writeBehind.outage().isPresent();
+    }
+
+    /** Runs {@code action} once the store has caught up (at once, in this thread, if it is not behind). */
+    void whenCaughtUp(Runnable action) {
+        parts.writeBehind.whenCaughtUp(action);
+    }
+
+    /** The store's ownership fence refused a write: another process owns the drain now. */
+    private void fenced() {
+        if (abandoned.getAsBoolean()) return;
+        withDrainMdc(() -> log.warn("Drain {} is now owned by another process; this process stops working on it", drainId));
+        lostOwnership.run();
     }
 
     /** Tells every listener; one that throws is logged and the others are still told. */

@@ -41,12 +41,17 @@ import static io.moxxie.core.execution.internal.Limit.human;
  * for an offline move down ahead of their turn; each guest's move is a {@link GuestMove}; when a migration is over its
  * slot is refilled at once. A failed move is retried on another target (re-planned by a {@link Replanner}); targets
  * that went offline are dropped. Cancel, the drain's time limit and abandon stop it. The guests' entries and
- * messages are its {@link Outcomes}; what changes is recorded and told through its {@link DrainJournal}.
+ * messages are its {@link Outcomes}; what changes is recorded and told through its {@link DrainJournal}. While the
+ * store does not take the drain's changes, no new move starts (see {@link #pump()}); the drain's end is reported
+ * (status, listeners, {@code onFinish}) only once the store holds it.
  *
  * <p>Threading: every mutable field is guarded by {@code this} (the methods that must be called under it assert it),
- * and so are the {@link Outcomes} and the {@link StartOrder}. Calls to the hypervisor, the store and the listeners,
- * and anything that runs a move's steps, are made outside the lock. Under it, the run may read its
- * {@link MoveWatcher} (which takes its own lock and never calls back into the run under it).
+ * and so are the {@link Outcomes} and the {@link StartOrder}. Calls to the hypervisor, the journal (the store, the
+ * write-behind queue, the listeners) and anything that runs a move's steps are made outside the lock; so the journal's
+ * callbacks ({@code resume}, {@code reportEnd}, the fence's {@code abandon}), which take the lock themselves, may run
+ * in whichever thread hands it a change. Under the lock, the run may read its {@link MoveWatcher} (which takes its own
+ * lock and never calls back into the run under it). Writes of the drain record are ordered by a second lock,
+ * {@code drainWrites}, taken outside {@code this}.
  */
 public final class DrainRun implements RunningDrain {
     private static final Logger log = LoggerFactory.getLogger(DrainRun.class);
@@ -54,6 +59,8 @@ public final class DrainRun implements RunningDrain {
     private final ExecutorConfig config;
     private final Scheduler scheduler;
     private final Consumer<DrainStatus> onFinish;
+    /** Taken before {@code this}, never the other way round: see {@link #writeDrain()}. */
+    private final Object drainWrites = new Object();
     private final String drainId;
     private final String node;
     private final DrainRequest request;
@@ -75,16 +82,19 @@ public final class DrainRun implements RunningDrain {
     private final Set<Integer> inFlight = new HashSet<>();
     /** Guests holding a migration slot: only these count against the concurrency limits. */
     private final Set<Integer> slots = new HashSet<>();
-    /** Guests being shut down ahead of their offline move, and those already shut down for it. */
+    /** Guests being shut down ahead of their offline move, and those already shut down for it (as found down). */
     private final Set<Integer> preparing = new HashSet<>();
-    private final Set<Integer> prepared = new HashSet<>();
+    private final Map<Integer, Guest> prepared = new HashMap<>();
     /** Guests shut down for a move that will not happen now (cancel, drain time limit), being started again where they are. */
     private final Set<Integer> restarting = new HashSet<>();
-    /** Guests whose move failed and that wait for the cluster read that picks their next target: the drain is not over. */
-    private final Set<Integer> retrying = new HashSet<>();
+    /**
+     * Guests whose failed move is being re-planned on another target: kept in flight until they are queued again or
+     * failed, so that a cancel meanwhile does not end the drain with their entry in progress.
+     */
+    private final Set<Integer> replanning = new HashSet<>();
     private final Map<String, Integer> perTarget = new HashMap<>();
     private final Map<Integer, Set<String>> triedTargets = new HashMap<>();
-    /** The nodes this drain sent a migrate request of the guest to: a guest found there has moved. */
+    /** The nodes this drain sent a migrate request of the guest to, until its move ends: a guest found there has moved. */
     private final Map<Integer, Set<String>> askedTargets = new HashMap<>();
     private final Set<String> droppedTargets = new HashSet<>();
     private final Map<Integer, Integer> failedAttempts = new HashMap<>();
@@ -94,7 +104,12 @@ public final class DrainRun implements RunningDrain {
     private Scheduler.Cancellable deadlineTask;
     private boolean cancelled;
     private boolean abandoned;
+    /** No more work: every guest is done and the end is handed to the journal. */
     private boolean finished;
+    /** The end is in the store and reported (status, listeners, onFinish). */
+    private boolean ended;
+    /** New moves wait for the store to take the drain's changes again (see {@link #pump()}). */
+    private boolean paused;
     private boolean deadlinePassed;
 
     private DrainRun(ExecutorParts parts, DrainRecord record, int concurrency, List<GuestProgress> initial,
@@ -124,10 +139,13 @@ public final class DrainRun implements RunningDrain {
         synchronized (this) {
             for (GuestProgress g : initial) {
                 // A guest in progress when the previous owner died is moved again only if it is still on its source:
-                // resolving where it is comes first in every move.
-                GuestProgress p = g.status() == GuestState.IN_PROGRESS ? g.pendingAgain(g.targetNode(), g.migrationType()) : g;
+                // resolving where it is comes first in every move. Taken over after a cancel: only the moves its owner
+                // had started are seen through; the rest never start.
+                boolean notStarted = record.cancelRequested() && g.status() == GuestState.PENDING;
+                GuestProgress p = g.status() == GuestState.IN_PROGRESS ? g.pendingAgain(g.targetNode(), g.migrationType())
+                        : notStarted ? g.withNote("not started: drain cancelled") : g;
                 outcomes.put(p);
-                if (p.status() == GuestState.PENDING) queue.add(p);
+                if (p.status() == GuestState.PENDING && !notStarted) queue.add(p);
             }
         }
     }
@@ -176,42 +194,80 @@ public final class DrainRun implements RunningDrain {
         return node;
     }
 
-    /** The drain as it stands now, consistent (taken under the run's lock); while cancelling, what it waits for. */
+    /**
+     * The drain as it stands now, consistent (taken under the run's lock); while cancelling, what it waits for. Its
+     * {@code etaSeconds} come from the watcher's migration model: the moves in flight go on, the guests still to move
+     * follow in queue order in the drain's slots (none when cancelled: those stay).
+     */
     @Override
     public synchronized DrainStatus status() {
-        return cancelling() ? outcomes.status(cancellingMessage()) : outcomes.status();
+        Instant now = scheduler.now();
+        Instant expectedEnd = null;
+        if (!finished && !abandoned) {
+            Set<Integer> watched = watcher.watching();
+            List<Long> queued = new ArrayList<>();
+            // Guests holding a slot the watcher does not follow yet (their migration is being started) come first.
+            for (GuestProgress g : outcomes.all()) {
+                if (g.status() == GuestState.IN_PROGRESS && !watched.contains(g.vmid())) queued.add(g.memory());
+            }
+            if (!cancelled) for (GuestProgress g : queue) queued.add(g.memory());
+            expectedEnd = watcher.projectedDrainEnd(concurrency, queued.stream().mapToLong(Long::longValue).toArray());
+        }
+        return outcomes.status(cancelling() ? cancellingMessage() : null, now, expectedEnd);
     }
 
+    /** Whether the drain has ended: its final status is in the store (not merely decided). */
     @Override
     public synchronized boolean isFinished() {
-        return finished;
+        return ended;
     }
 
-    /** Stops starting new moves at once; moves in flight finish. The drain then ends {@code cancelled}. */
+    /**
+     * Stops starting new moves at once; moves in flight finish, and guests already shut down for a move that will not
+     * happen now are started again where they are. The drain then ends {@code cancelled}.
+     */
     @Override
     public void cancel() {
         int inFlightNow;
         List<GuestProgress> notStarted = new ArrayList<>();
-        List<GuestProgress> down;
+        Map<GuestProgress, Guest> toRestore;
         synchronized (this) {
             if (finished || abandoned || cancelled) return;
             cancelled = true;
+            toRestore = takeDownGuests();
             for (GuestProgress g : queue) {
                 GuestProgress noted = outcomes.get(g.vmid()).withNote("not started: drain cancelled");
                 outcomes.put(noted);
                 notStarted.add(noted);
             }
-            down = takePrepared();
             queue.clear();
             inFlightNow = inFlight.size();
             if (inFlightNow > 0) outcomes.message(cancellingMessage());
         }
-        journal.withDrainMdc(() -> log.info("Drain {} of node {} cancelled; {} migrations in flight will finish", drainId, node, inFlightNow));
-        // Written, so that the drain read back from the store says why these guests did not move.
+        journal.withDrainMdc(() -> log.info("Drain {} of node {} cancelled; {} migrations in flight will finish, {} guests shut down for their move"
+                + " are started again", drainId, node, inFlightNow - toRestore.size(), toRestore.size()));
         for (GuestProgress g : notStarted) journal.save(g);
-        for (GuestProgress g : down) restartPrepared(g);
         if (inFlightNow > 0) writeDrain();
+        toRestore.forEach(this::restoreAfterStop);
         maybeFinish();
+    }
+
+    /**
+     * Under the lock: the guests shut down ahead of their move and waiting in the queue for a slot, taken out of the
+     * queue to be started again where they are (the drain stops before they move). They stay in flight until started.
+     */
+    private Map<GuestProgress, Guest> takeDownGuests() {
+        assert Thread.holdsLock(this);
+        Map<GuestProgress, Guest> down = new java.util.LinkedHashMap<>();
+        for (var e : new ArrayList<>(prepared.entrySet())) {
+            GuestProgress g = outcomes.get(e.getKey());
+            if (!queue.remove(g)) continue;
+            prepared.remove(e.getKey());
+            inFlight.add(e.getKey());
+            restarting.add(e.getKey());
+            down.put(g, e.getValue());
+        }
+        return down;
     }
 
     /** Under the lock: cancelled, and moves in flight have not ended yet. */
@@ -232,7 +288,8 @@ public final class DrainRun implements RunningDrain {
             StringBuilder w = new StringBuilder("VM ").append(vmid);
             if (!g.name().isEmpty()) w.append(" (").append(g.name()).append(')');
             TaskRef task = tasks.get(vmid);
-            if (restarting.contains(vmid)) w.append(" being started again on ").append(g.sourceNode()).append(" (shut down for its move)");
+            if (replanning.contains(vmid)) w.append(" choosing another target after its move to ").append(g.targetNode()).append(" failed");
+            else if (restarting.contains(vmid)) w.append(" being started again on ").append(g.sourceNode()).append(" (shut down for its move)");
             else if (preparing.contains(vmid)) w.append(" shutting down for its move to ").append(g.targetNode());
             else if (slots.contains(vmid)) w.append(" migrating to ").append(g.targetNode());
             else w.append(" finishing its move to ").append(g.targetNode());
@@ -274,27 +331,138 @@ public final class DrainRun implements RunningDrain {
 
     /**
      * Starts what the limits allow (see {@link #fill}), then records and tells what started, outside the lock.
+     *
+     * <p>While the store does not take the drain's state changes (the {@link WriteBehindJournal} is behind), no new
+     * move starts — no guest is shut down ahead either — and moves under way go on, their outcomes kept in the journal;
+     * when it has caught up, the drain goes on. Why pause rather than go on: what the store holds is what another
+     * process resumes from, and while the store is away this process cannot renew its lease either; a move started
+     * then is work the store knows nothing of, by a process that may no longer own the drain when the store is back.
+     * The drain's time limits keep running meanwhile.
      */
     private void pump() {
         List<Start> toStart = new ArrayList<>();
         List<GuestProgress> toPrepare = new ArrayList<>();
+        // Read before the lock (the run never calls its journal under it): an outage that begins after this read is
+        // caught below, when the starts' own writes are not taken; one that ends is seen by whenCaughtUp.
+        boolean storeBehind = journal.storeBehind();
+        boolean pausedNow = false;
+        int inFlightNow;
+        String waiting = null;
         synchronized (this) {
             if (finished || abandoned) return;
-            if (!cancelled) fill(toStart, toPrepare);
+            if (!cancelled) {
+                if (storeBehind && !queue.isEmpty()) {
+                    pausedNow = !paused;
+                    paused = true;
+                } else {
+                    paused = false;
+                    fill(toStart, toPrepare);
+                }
+            }
+            inFlightNow = inFlight.size();
+            if (log.isDebugEnabled() && !cancelled && !queue.isEmpty()) waiting = waitingReason();
+        }
+        if (waiting != null) {
+            String w = waiting;
+            journal.withDrainMdc(() -> log.debug(w));
+        }
+        if (pausedNow) {
+            journal.withDrainMdc(() -> log.warn("The maintenance store does not take drain {}'s progress: no new migration starts until it "
+                    + "does ({} in flight go on)", drainId, inFlightNow));
+            journal.whenCaughtUp(this::resume);
+        }
+        for (GuestProgress g : toPrepare) journal.save(g);
+        for (Start s : toStart) if (s.announce()) journal.save(s.progress());
+        if ((!toPrepare.isEmpty() || !toStart.isEmpty()) && journal.storeBehind()) {
+            // The store went away with these very writes: the moves wait with the rest (their writes stay in the journal).
+            putBack(toStart, toPrepare);
+            pump();
+            return;
         }
         for (GuestProgress g : toPrepare) {
-            journal.save(g);
             journal.tell(l -> l.guestStarted(drainId, g));
             scheduler.execute(() -> prepareAhead(g));
         }
         for (Start s : toStart) {
-            if (s.announce()) {
-                journal.save(s.progress());
-                journal.tell(l -> l.guestStarted(drainId, s.progress()));
+            if (log.isDebugEnabled()) {
+                GuestProgress g = s.progress();
+                journal.withGuestMdc(g.vmid(), () -> log.debug("VM {} ({}) takes a migration slot: to {} ({}, attempt {})", g.vmid(),
+                        g.name(), g.targetNode(), g.migrationType().wireName(), g.attempts()));
             }
+            if (s.announce()) journal.tell(l -> l.guestStarted(drainId, s.progress()));
             scheduler.execute(() -> runGuest(s.progress()));
         }
         maybeFinish();
+    }
+
+    /** Undoes the start of moves that had not begun: back in the queue, pending (or still down, for a guest shut down ahead). */
+    private void putBack(List<Start> toStart, List<GuestProgress> toPrepare) {
+        List<GuestProgress> back = new ArrayList<>();
+        synchronized (this) {
+            for (Start s : toStart) {
+                int vmid = s.progress().vmid();
+                inFlight.remove(vmid);
+                releaseSlot(vmid);
+                GuestProgress cur = outcomes.get(vmid);
+                if (s.announce()) {
+                    cur = notStarted(cur);
+                    outcomes.put(cur);
+                    back.add(cur);
+                }
+                queue.add(cur);
+            }
+            for (GuestProgress g : toPrepare) {
+                // A guest to shut down ahead stayed in the queue: only its entry goes back to pending.
+                preparing.remove(g.vmid());
+                inFlight.remove(g.vmid());
+                GuestProgress p = notStarted(outcomes.get(g.vmid()));
+                outcomes.put(p);
+                back.add(p);
+            }
+        }
+        for (GuestProgress p : back) journal.save(p);
+    }
+
+    private static GuestProgress notStarted(GuestProgress g) {
+        int attempts = Math.max(0, g.attempts() - 1);
+        return g.toBuilder().status(GuestState.PENDING).attempts(attempts).error(null)
+                .startedAt(attempts == 0 ? null : g.startedAt()).completedAt(null).build();
+    }
+
+    /** The store has caught up: the drain starts moves again. */
+    private void resume() {
+        boolean wasPaused;
+        synchronized (this) {
+            wasPaused = paused;
+        }
+        if (wasPaused) journal.withDrainMdc(() -> log.info("The maintenance store has every change of drain {}: starting migrations again", drainId));
+        pump();
+    }
+
+    /**
+     * Under the lock, at DEBUG: why the guests left in the queue wait (every slot busy, their target's lanes full, a
+     * shutdown ahead), for the operator asking why a drain with guests left moves only some.
+     */
+    private String waitingReason() {
+        assert Thread.holdsLock(this);
+        StringBuilder b = new StringBuilder();
+        b.append(queue.size()).append(" guest(s) wait: ").append(slots.size()).append(" of ").append(concurrency)
+                .append(" migration slots busy");
+        if (perTargetLimit != Integer.MAX_VALUE) {
+            b.append(", at most ").append(perTargetLimit).append(" moves into one target (now ").append(new java.util.TreeMap<>(perTarget))
+                    .append(')');
+        }
+        int shown = 0;
+        for (GuestProgress g : queue) {
+            if (shown++ == 3) {
+                b.append("; …");
+                break;
+            }
+            b.append(shown == 1 ? "; next: " : ", ").append("VM ").append(g.vmid()).append(" -> ").append(g.targetNode());
+            if (preparing.contains(g.vmid())) b.append(" (shutting down)");
+            else if (perTarget.getOrDefault(g.targetNode(), 0) >= perTargetLimit) b.append(" (target's lanes full)");
+        }
+        return b.toString();
     }
 
     /** A guest taking a slot; {@code announce}: its start is recorded and told (not done yet when it was shut down ahead). */
@@ -320,12 +488,12 @@ public final class DrainRun implements RunningDrain {
         Map<String, Integer> targets = new HashMap<>(perTarget);
         Map<String, Integer> claimed = new HashMap<>(perTarget);
         List<GuestProgress> down = new ArrayList<>();
-        for (Set<Integer> set : List.of(preparing, prepared)) {
+        for (Set<Integer> set : List.of(preparing, prepared.keySet())) {
             for (int vmid : set) {
                 GuestProgress g = outcomes.get(vmid);
                 if (!queue.contains(g)) continue;
                 claimed.merge(g.targetNode(), 1, Integer::sum);
-                if (set == prepared) down.add(g);
+                if (set != preparing) down.add(g);
             }
         }
         List<GuestProgress> starting = new ArrayList<>();
@@ -341,7 +509,7 @@ public final class DrainRun implements RunningDrain {
         StartOrder.Pass order = startOrder.pass(queue, holdingSlots, starting);
         for (int position = 1; order.hasNext() && (freeSlots > 0 || position <= nextInLine); position++) {
             GuestProgress g = outcomes.get(order.next().vmid());
-            if (preparing.contains(g.vmid()) || prepared.contains(g.vmid()) || starting.contains(g)) continue;
+            if (preparing.contains(g.vmid()) || prepared.containsKey(g.vmid()) || starting.contains(g)) continue;
             boolean laneLeft = claimed.getOrDefault(g.targetNode(), 0) < perTargetLimit;
             if (needsShutdown(g)) {
                 // Down only when its move can follow soon: among the next in line, and a lane of its target left for it.
@@ -356,7 +524,7 @@ public final class DrainRun implements RunningDrain {
             }
             if (freeSlots == 0 || targets.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
             GuestProgress chosen = order.choose(g, x -> !needsShutdown(x)
-                    && !starting.contains(x) && !preparing.contains(x.vmid()) && !prepared.contains(x.vmid())
+                    && !starting.contains(x) && !preparing.contains(x.vmid()) && !prepared.containsKey(x.vmid())
                     && targets.getOrDefault(x.targetNode(), 0) < perTargetLimit);
             freeSlots--;
             targets.merge(chosen.targetNode(), 1, Integer::sum);
@@ -369,7 +537,7 @@ public final class DrainRun implements RunningDrain {
             inFlight.add(g.vmid());
             slots.add(g.vmid());
             perTarget.merge(g.targetNode(), 1, Integer::sum);
-            boolean isDown = prepared.contains(g.vmid());
+            boolean isDown = prepared.containsKey(g.vmid());
             GuestProgress started = isDown ? g : g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
             outcomes.put(started);
             toStart.add(new Start(started, !isDown));
@@ -419,7 +587,7 @@ public final class DrainRun implements RunningDrain {
                 preparing.remove(p.vmid());
                 limits.remove(p.vmid());
                 stopRequested = cancelled || deadlinePassed;
-                if (error == null && !stopRequested) prepared.add(p.vmid());
+                if (error == null && !stopRequested) prepared.put(p.vmid(), g);
                 if (error == null && stopRequested) restarting.add(p.vmid());
             }
             if (abandoned()) return;
@@ -433,40 +601,6 @@ public final class DrainRun implements RunningDrain {
                 }
                 pump();
             }
-        });
-    }
-
-    /**
-     * Under the lock, when the drain stops starting moves (cancel, drain time limit): the guests in the queue already
-     * shut down for their offline move and waiting for a slot, taken back in flight until they run again (see
-     * {@link #restartPrepared}). Left in the queue, they would be dropped with it, stopped.
-     */
-    private List<GuestProgress> takePrepared() {
-        assert Thread.holdsLock(this);
-        List<GuestProgress> down = new ArrayList<>();
-        for (GuestProgress g : queue) {
-            if (prepared.remove(g.vmid())) {
-                inFlight.add(g.vmid());
-                restarting.add(g.vmid());
-                down.add(g);
-            }
-        }
-        return down;
-    }
-
-    /** A guest shut down for a move that will not happen now, found waiting for a slot: started again where it is. */
-    private void restartPrepared(GuestProgress p) {
-        watcher.view(config.clusterViewMaxAge()).whenComplete((view, error) -> {
-            Optional<Guest> g = error == null ? view.guest(p.vmid()) : Optional.empty();
-            if (g.isPresent()) {
-                restoreAfterStop(p, g.get());
-                return;
-            }
-            synchronized (this) {
-                inFlight.remove(p.vmid());
-                restarting.remove(p.vmid());
-            }
-            maybeFinish();
         });
     }
 
@@ -556,6 +690,7 @@ public final class DrainRun implements RunningDrain {
             String progress;
             synchronized (this) {
                 release(started);
+                askedTargets.remove(vmid);
                 done = outcomes.get(vmid).completed(guest.node(), scheduler.now());
                 outcomes.put(done);
                 progress = outcomes.progressMessage();
@@ -563,7 +698,8 @@ public final class DrainRun implements RunningDrain {
             }
             journal.save(done);
             writeDrain();
-            journal.withGuestMdc(vmid, () -> log.info("Migrated VM {} ({}) to {}. {}", vmid, done.name(), done.targetNode(), progress));
+            journal.withGuestMdc(vmid, () -> log.info("Migrated VM {} ({}) to {}: Migration completed{}. {}", vmid, done.name(), done.targetNode(),
+                    took(done), progress));
             journal.tell(l -> l.guestCompleted(drainId, done));
             pump();
             return;
@@ -581,10 +717,13 @@ public final class DrainRun implements RunningDrain {
             triedTargets.computeIfAbsent(vmid, k -> new HashSet<>()).add(started.targetNode());
             int failures = kind == GuestFailure.Kind.RETRY_ELSEWHERE ? failedAttempts.merge(vmid, 1, Integer::sum) : 0;
             retry = kind != GuestFailure.Kind.FINAL && !cancelled && !deadlinePassed && failures <= config.retriesOnNewTarget();
-            if (retry) retrying.add(vmid);
+            if (retry) {
+                inFlight.add(vmid);
+                replanning.add(vmid);
+            }
         }
         if (retry) {
-            journal.withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: {}; retrying on another target", vmid,
+            journal.withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: Migration failed: {}; retrying on another target", vmid,
                     started.name(), started.targetNode(), message));
             retryElsewhere(started, message, outcomeUnknown);
         } else {
@@ -595,38 +734,72 @@ public final class DrainRun implements RunningDrain {
     private void fail(GuestProgress started, String message) {
         GuestProgress failed;
         synchronized (this) {
+            // Also the end of a re-planning (see retryElsewhere): recorded before the drain may finish.
+            inFlight.remove(started.vmid());
+            replanning.remove(started.vmid());
+            askedTargets.remove(started.vmid());
             failed = outcomes.get(started.vmid()).failed(message, scheduler.now());
             outcomes.put(failed);
             outcomes.message(currentMessage());
         }
         journal.save(failed);
         writeDrain();
-        journal.withGuestMdc(started.vmid(), () -> log.error("Failed to migrate VM {} ({}) from {} to {}: {}", started.vmid(), started.name(),
+        journal.withGuestMdc(started.vmid(), () -> log.error("Failed to migrate VM {} ({}) from {} to {}: Migration failed: {}", started.vmid(), started.name(),
                 started.sourceNode(), started.targetNode(), message));
         journal.tell(l -> l.guestFailed(drainId, failed));
         pump();
     }
 
-    private void writeDrain() {
-        DrainRecord r;
-        synchronized (this) {
-            if (abandoned) return;
-            r = outcomes.record();
-        }
-        journal.write(r);
+    /** " in 1m 2s" from the guest's start to its end, or nothing when either is unknown. */
+    private static String took(GuestProgress g) {
+        if (g.startedAt() == null || g.completedAt() == null) return "";
+        return " in " + Limit.human(java.time.Duration.between(g.startedAt(), g.completedAt()));
     }
 
+    /**
+     * Writes the drain record as it is now. Threads that change the record write it outside the run's lock, so two of
+     * them could write out of order and leave an older record in the store than the one the run ended with (seen: a
+     * drain that logged "completed" stored as in progress with an old progress message). Reading and writing under
+     * {@link #drainWrites} makes the store's last record the run's last; once the end is decided, it is the last.
+     */
+    private void writeDrain() {
+        synchronized (drainWrites) {
+            DrainRecord r;
+            synchronized (this) {
+                if (abandoned || finished) return;
+                r = outcomes.record();
+            }
+            journal.write(r);
+        }
+    }
+
+    /**
+     * Decides the end when nothing is left to do, and hands it to the journal; it is reported (status, log, listeners,
+     * onFinish) only once the store holds it and every change before it.
+     */
     private void maybeFinish() {
-        DrainStatus finalStatus;
+        DrainRecord finalRecord;
         Scheduler.Cancellable task;
-        synchronized (this) {
-            if (finished || abandoned || !queue.isEmpty() || !inFlight.isEmpty() || !retrying.isEmpty()) return;
-            finished = true;
-            finalStatus = outcomes.finish(cancelled, scheduler.now());
-            task = deadlineTask;
+        synchronized (drainWrites) {
+            synchronized (this) {
+                if (finished || abandoned || !queue.isEmpty() || !inFlight.isEmpty()) return;
+                finished = true;
+                finalRecord = outcomes.finalRecord(cancelled, scheduler.now());
+                task = deadlineTask;
+            }
+            journal.write(finalRecord);
         }
         if (task != null) task.cancel();
-        writeDrain();
+        journal.afterWritten(() -> reportEnd(finalRecord));
+    }
+
+    private void reportEnd(DrainRecord finalRecord) {
+        DrainStatus finalStatus;
+        synchronized (this) {
+            if (abandoned || ended) return;
+            ended = true;
+            finalStatus = outcomes.end(finalRecord);
+        }
         journal.withDrainMdc(() -> {
             if (finalStatus.status() == io.moxxie.core.model.DrainState.COMPLETED) log.info(finalStatus.message());
             else log.warn(finalStatus.message());
@@ -637,24 +810,24 @@ public final class DrainRun implements RunningDrain {
 
     private void onDrainDeadline() {
         List<GuestProgress> failedNow = new ArrayList<>();
-        List<GuestProgress> down;
+        Map<GuestProgress, Guest> toRestore;
         synchronized (this) {
             if (finished || abandoned) return;
             deadlinePassed = true;
+            toRestore = takeDownGuests();
             String msg = "drain time limit of " + human(config.drainTimeout()) + " (drainTimeout) reached before this guest was started";
             for (GuestProgress g : queue) {
                 GuestProgress f = g.failed(msg, scheduler.now());
                 outcomes.put(f);
                 failedNow.add(f);
             }
-            down = takePrepared();
             queue.clear();
         }
         for (GuestProgress f : failedNow) {
             journal.save(f);
             journal.tell(l -> l.guestFailed(drainId, f));
         }
-        for (GuestProgress g : down) restartPrepared(g);
+        toRestore.forEach(this::restoreAfterStop);
         maybeFinish();
     }
 
@@ -672,11 +845,6 @@ public final class DrainRun implements RunningDrain {
         // A fresh view, shared with a round of the watcher that may be reading the cluster at this moment.
         (outcomeUnknown ? watcher.viewReadFromNow() : watcher.view(Duration.ZERO)).whenComplete((snapshot, err) -> {
             if (abandoned()) return;
-            boolean stopped;
-            synchronized (this) {
-                retrying.remove(started.vmid());
-                stopped = cancelled || deadlinePassed;
-            }
             if (err != null) {
                 fail(started, message + " (and the cluster could not be read to choose another target: " + Async.unwrap(err).getMessage() + ")");
                 return;
@@ -697,15 +865,12 @@ public final class DrainRun implements RunningDrain {
             synchronized (this) {
                 arrived = askedTargets.getOrDefault(started.vmid(), Set.of()).contains(now);
             }
-            if (stopped) {
-                // Cancelled (or out of time) while its next step was being looked for: it ends as it would have had the
-                // stop come before its move failed.
-                fail(started, message + (arrived ? " (VM " + started.vmid() + " is on " + now
-                        + ", where this drain asked it to go, but the drain was stopped before verifying it there)" : ""));
-                return;
-            }
             if (arrived) {
-                if (!requeue(started, now, started.migrationType())) return;
+                if (!requeue(started, now, started.migrationType())) {
+                    // It moved, by a request whose answer was lost: a move in flight, finished even when the drain stops.
+                    finishArrived(started, now);
+                    return;
+                }
                 journal.withGuestMdc(started.vmid(), () -> log.info("VM {} is on {}, where this drain asked it to go: its move is verified there",
                         started.vmid(), now));
                 pump();
@@ -717,17 +882,29 @@ public final class DrainRun implements RunningDrain {
                 fail(started, message + (e == null ? "" : " (no other target: " + e.reason() + ")"));
                 return;
             }
-            if (!requeue(started, e.targetNode(), e.migrationType())) return;
+            if (!requeue(started, e.targetNode(), e.migrationType())) {
+                String why;
+                synchronized (this) {
+                    why = stopReason();
+                }
+                fail(started, message + " (not retried: " + why + ")");
+                return;
+            }
             journal.withGuestMdc(started.vmid(), () -> log.info("VM {} will be retried on {}", started.vmid(), e.targetNode()));
             pump();
         });
     }
 
-    /** Puts the guest back in the queue for {@code target}; false when the drain was cancelled or ended meanwhile. */
+    /**
+     * Puts the guest back in the queue for {@code target}, ending its re-planning; false when the drain was cancelled
+     * or ran out of time meanwhile (then the guest stays in flight: its caller ends its entry).
+     */
     private boolean requeue(GuestProgress started, String target, MigrationType type) {
         GuestProgress again;
         synchronized (this) {
-            if (cancelled || finished) return false;
+            if (cancelled || deadlinePassed || finished) return false;
+            inFlight.remove(started.vmid());
+            replanning.remove(started.vmid());
             again = outcomes.get(started.vmid()).pendingAgain(target, type);
             outcomes.put(again);
             queue.add(again);
@@ -735,6 +912,29 @@ public final class DrainRun implements RunningDrain {
         // Written with its new target: a process taking the drain over moves it there, not where it failed.
         journal.save(again);
         return true;
+    }
+
+    /** Under the lock: why no new move starts. */
+    private String stopReason() {
+        assert Thread.holdsLock(this);
+        return cancelled ? "drain cancelled" : "drain time limit of " + human(config.drainTimeout()) + " (drainTimeout) reached";
+    }
+
+    /**
+     * A guest found where this drain asked it to go while the drain stops: its move is verified there and it is brought
+     * to its power state, outside the slots (no new migration starts), as a move in flight would be.
+     */
+    private void finishArrived(GuestProgress started, String at) {
+        GuestProgress again;
+        synchronized (this) {
+            if (finished) return;
+            replanning.remove(started.vmid());
+            GuestProgress cur = outcomes.get(started.vmid());
+            again = cur.pendingAgain(at, cur.migrationType()).started(at, cur.migrationType(), cur.attempts(), scheduler.now());
+            outcomes.put(again);
+        }
+        journal.save(again);
+        scheduler.execute(() -> runGuest(again));
     }
 
     /** Targets that are offline now, or gone: no new move goes there, and pending guests planned there are re-planned. */
@@ -777,6 +977,7 @@ public final class DrainRun implements RunningDrain {
                 }
             }
         }
+        // Written with their new targets, like a requeued guest (see requeue).
         for (GuestProgress g : replanned) journal.save(g);
         for (GuestProgress f : failedNow) {
             journal.save(f);
@@ -789,6 +990,8 @@ public final class DrainRun implements RunningDrain {
         Map<String, Long> reserved = new HashMap<>();
         synchronized (this) {
             for (int vmid : inFlight) {
+                // A guest being re-planned goes to no target yet (its entry names the one that failed).
+                if (replanning.contains(vmid)) continue;
                 GuestProgress g = outcomes.get(vmid);
                 reserved.merge(g.targetNode(), g.memory(), Long::sum);
             }

@@ -15,8 +15,8 @@ import java.util.function.Supplier;
 
 /**
  * What every drain of one executor shares: the hypervisor, the store, the planner (for re-planning), the
- * configuration, the retrying {@link Async}, how each drain orders its starts, the listeners, and the speed the last
- * drain learned.
+ * configuration, the retrying {@link Async}, the {@link WriteBehindJournal} every store write goes through, how each
+ * drain orders its starts, the listeners, and the speed the last drain learned.
  *
  * <p>Threading: thread-safe. The collaborators are final and thread-safe by their contracts; the listeners are a
  * copy-on-write list; the learned speed is volatile (a drain that ends hands it to the next one to start).
@@ -27,6 +27,7 @@ public final class ExecutorParts {
     final DrainPlanner planner;
     final ExecutorConfig config;
     final Async async;
+    final WriteBehindJournal writeBehind;
     final StartOrder.Factory startOrders;
     private final Supplier<Set<String>> nodesInMaintenance;
     private final List<DrainListener> listeners = new CopyOnWriteArrayList<>();
@@ -51,11 +52,20 @@ public final class ExecutorParts {
         this.planner = Checks.notNull("planner", planner);
         this.config = Checks.notNull("config", config);
         this.nodesInMaintenance = Checks.notNull("nodesInMaintenance", nodesInMaintenance);
-        this.async = new Async(Checks.notNull("scheduler", scheduler), config.maxRetries(), config.retryInitialDelay(), config.retryMaxDelay());
+        // While the hypervisor is known to be down, a drain's calls wait for it (up to the drain's time limit) rather than
+        // spend their retries: the moves' own time limits are judged once it answers again.
+        this.async = new Async(Checks.notNull("scheduler", scheduler), config.maxRetries(), config.retryInitialDelay(), config.retryMaxDelay(),
+                config.drainTimeout());
+        this.writeBehind = new WriteBehindJournal(store, scheduler);
     }
 
     public ExecutorConfig config() {
         return config;
+    }
+
+    /** Where every store write of the executor's drains goes (kept and written again, in order, while the store is away). */
+    public WriteBehindJournal writeBehind() {
+        return writeBehind;
     }
 
     /** The listeners every drain tells; add and remove at any time. */

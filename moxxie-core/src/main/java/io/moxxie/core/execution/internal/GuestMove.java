@@ -104,7 +104,7 @@ final class GuestMove {
      * itself is over (its slot can go to the next guest while this one is verified and started).
      */
     CompletableFuture<Guest> run(GuestProgress p, Limit limit, Runnable migrationOver) {
-        journal.withGuestMdc(p.vmid(), () -> log.info("Migrating VM {} ({}) from {} to {} ({}, attempt {})", p.vmid(), p.name(),
+        journal.withGuestMdc(p.vmid(), () -> log.info("Migrating VM {} ({}) from {} to {} ({}, attempt {}): Migration started", p.vmid(), p.name(),
                 p.sourceNode(), p.targetNode(), p.migrationType().wireName(), p.attempts()));
         return resolve(p, limit, scheduler.now().plus(config.lockWaitTimeout()))
                 .thenCompose(guest -> arrived(p, guest)
@@ -258,7 +258,8 @@ final class GuestMove {
         if (!mustRun || guest.running()) return CompletableFuture.completedFuture(guest);
         boolean unexpected = p.alwaysOn() && p.migrationType() != MigrationType.OFFLINE;
         journal.withGuestMdc(p.vmid(), () -> {
-            if (p.alwaysOn()) log.warn("Always-on VM {} ({}) is stopped after migration, starting it", p.vmid(), p.name());
+            // "(always-on guests …)": the guide finds this line with grep "always-on" | grep -i warn, case-sensitively.
+            if (p.alwaysOn()) log.warn("Always-on VM {} ({}) is stopped after migration, starting it (always-on guests must run)", p.vmid(), p.name());
             else log.info("VM {} ({}) was running before its {} migration, starting it on {}", p.vmid(), p.name(),
                     p.migrationType().wireName(), guest.node());
         });

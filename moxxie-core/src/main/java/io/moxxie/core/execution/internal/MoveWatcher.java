@@ -218,6 +218,11 @@ public final class MoveWatcher {
         return Set.copyOf(watches.keySet());
     }
 
+    /** See {@link TransferModel#projectedDrainEnd}: the watched moves go on, the {@code queued} ones follow in {@code slots}. */
+    synchronized Instant projectedDrainEnd(int slots, long... queued) {
+        return model.projectedDrainEnd(scheduler.now(), slots, queued);
+    }
+
     /** See {@link TransferModel#projectedEnds}: moves of {@code newMemory} bytes each started now, then the watched moves. */
     synchronized List<Instant> projectedEnds(long... newMemory) {
         return model.projectedEnds(scheduler.now(), newMemory);

@@ -74,17 +74,36 @@ final class Outcomes {
         return DrainStatus.of(record.withMessage(message), List.copyOf(guests.values()));
     }
 
+    /**
+     * The status at {@code now} with its timing: {@code message} in place of the recorded one unless null, expected
+     * to end at {@code expectedEnd} (null: no estimate).
+     */
+    DrainStatus status(String message, Instant now, Instant expectedEnd) {
+        assert Thread.holdsLock(lock);
+        return DrainStatus.of(message == null ? record : record.withMessage(message), List.copyOf(guests.values()), now, expectedEnd);
+    }
+
     String progressMessage() {
         assert Thread.holdsLock(lock);
         return "Progress: " + doneCount + "/" + guests.size() + " completed" + (failedCount > 0 ? ", " + failedCount + " failed" : "");
     }
 
-    /** Ends the drain: {@code cancelled} when asked, else {@code failed} if any guest failed, else {@code completed}. */
-    DrainStatus finish(boolean cancelled, Instant at) {
+    /**
+     * The drain's end as it stands: {@code cancelled} when asked, else {@code failed} if any guest failed, else
+     * {@code completed}. Not the record yet: see {@link #end}.
+     */
+    DrainRecord finalRecord(boolean cancelled, Instant at) {
         assert Thread.holdsLock(lock);
         boolean anyFailed = guests.values().stream().anyMatch(g -> g.status() == GuestState.FAILED);
-        DrainState state = cancelled ? DrainState.CANCELLED : anyFailed ? DrainState.FAILED : DrainState.COMPLETED;
-        record = record.withStatus(state, finalMessage(state), at);
+        // A drain taken over with its cancel requested ends cancelled even if no cancel() reached its run.
+        DrainState state = cancelled || record.cancelRequested() ? DrainState.CANCELLED : anyFailed ? DrainState.FAILED : DrainState.COMPLETED;
+        return record.withStatus(state, finalMessage(state), at);
+    }
+
+    /** Ends the drain with {@code finalRecord} (from {@link #finalRecord}, once the store holds it). */
+    DrainStatus end(DrainRecord finalRecord) {
+        assert Thread.holdsLock(lock);
+        record = finalRecord;
         return status();
     }
 

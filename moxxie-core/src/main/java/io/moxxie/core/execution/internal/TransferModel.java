@@ -13,7 +13,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The picture of a drain's moves in flight that tells when each will end, the same as DESIGN.md's migration model: a
+ * The picture of a drain's moves in flight that tells when each will end, the same as the migration model of docs/architecture.md: a
  * move spends a fixed overhead ({@link ExecutorConfig#expectedMigrationOverhead()}), then copies its memory at
  * {@link ExecutorConfig#expectedMigrationRate()} at most, the moves copying at once sharing
  * {@link ExecutorConfig#expectedLinkBandwidth()} equally. For every move it keeps the memory left to copy, moved
@@ -290,5 +290,54 @@ final class TransferModel {
         List<Instant> ends = new ArrayList<>(n);
         for (int j = 0; j < n; j++) ends.add(now.plusMillis((long) Math.ceil(Math.max(end[j], floor[j]) * 1000)));
         return ends;
+    }
+
+    /**
+     * When a drain is expected to end: the moves in flight go on, and the {@code queued} moves (bytes each, in the order
+     * they will start) take the slots as they free up, at most {@code slots} moves at once; the same equal-share picture
+     * and floors as {@link #projectedEnds}, with what the moves that ended have taught it. {@code now} when nothing is
+     * in flight or queued. Moves the estimates forward to {@code now}.
+     */
+    Instant projectedDrainEnd(Instant now, int slots, long... queued) {
+        advance(now);
+        double overhead = config.expectedMigrationOverhead().toNanos() / 1e9;
+        // Each active move: {copyFrom, left, floor, freeAt} in seconds from now; freeAt < 0 while it copies.
+        List<double[]> active = new ArrayList<>();
+        for (Move m : moves.values()) {
+            active.add(new double[]{Math.max(0, Duration.between(now, m.transferFrom).toNanos() / 1e9), m.remaining,
+                    Duration.between(now, floor(m)).toNanos() / 1e9, -1});
+        }
+        int limit = Math.max(1, slots), next = 0;
+        double t = 0, end = 0, stream = config.expectedMigrationRate() * factor, link = config.expectedLinkBandwidth() * factor;
+        while (next < queued.length && active.size() < limit) {
+            active.add(new double[]{t + overhead, queued[next], t + floorSeconds(queued[next]), -1});
+            next++;
+        }
+        for (int guard = 0; !active.isEmpty() && guard < 1_000_000; guard++) {
+            int copying = 0;
+            for (double[] a : active) if (a[3] < 0 && a[0] <= t) copying++;
+            double rate = copying == 0 ? stream : Math.min(stream, link / copying);
+            double step = Double.POSITIVE_INFINITY;
+            for (double[] a : active) {
+                if (a[3] >= 0) step = Math.min(step, a[3] - t);
+                else step = Math.min(step, a[0] > t ? a[0] - t : a[1] / rate);
+            }
+            step = Math.max(0, step);
+            for (double[] a : active) if (a[3] < 0 && a[0] <= t) a[1] -= rate * step;
+            t += step;
+            for (double[] a : active) if (a[3] < 0 && a[0] <= t && a[1] <= 1) a[3] = Math.max(t, a[2]);
+            for (var it = active.iterator(); it.hasNext(); ) {
+                double[] a = it.next();
+                if (a[3] >= 0 && a[3] <= t) {
+                    it.remove();
+                    end = Math.max(end, a[3]);
+                }
+            }
+            while (next < queued.length && active.size() < limit) {
+                active.add(new double[]{t + overhead, queued[next], t + floorSeconds(queued[next]), -1});
+                next++;
+            }
+        }
+        return now.plusMillis((long) Math.ceil(end * 1000));
     }
 }

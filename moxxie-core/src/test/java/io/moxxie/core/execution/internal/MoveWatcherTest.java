@@ -37,8 +37,9 @@ class MoveWatcherTest {
             CONFIG, () -> false, false, 1.0, f -> { });
 
     private void watch(int vmid, long memory) {
-        GuestProgress p = new GuestProgress("d-1", vmid, "vm-" + vmid, GuestType.QEMU, "hv7", "hv8", MigrationType.ONLINE,
-                GuestState.IN_PROGRESS, false, false, true, memory, 1, null, null, null, scheduler.now(), null);
+        GuestProgress p = GuestProgress.builder("d-1", vmid).name("vm-" + vmid).type(GuestType.QEMU).sourceNode("hv7").targetNode("hv8")
+                .migrationType(MigrationType.ONLINE).status(GuestState.IN_PROGRESS).wasRunning(true).memory(memory).attempts(1)
+                .startedAt(scheduler.now()).build();
         watcher.watch(p, new TaskRef("UPID:" + vmid, "hv7", true), scheduler.now().plus(Duration.ofHours(1)), "limit");
     }
 
@@ -84,8 +85,8 @@ class MoveWatcherTest {
         for (int vmid : new int[]{8213, 8202, 8201}) {
             io.moxxie.core.model.Guest g = fast.currentSnapshot().guest(vmid).orElseThrow();
             TaskRef task = fast.migrate(new io.moxxie.core.spi.MigrationCommand(g, "hv8", MigrationType.ONLINE, false, Duration.ofMinutes(1)));
-            GuestProgress p = new GuestProgress("d-1", vmid, g.name(), GuestType.QEMU, "hv7", "hv8", MigrationType.ONLINE,
-                    GuestState.IN_PROGRESS, false, false, true, g.memory(), 1, task.id(), null, null, s.now(), null);
+            GuestProgress p = GuestProgress.builder("d-1", g).targetNode("hv8").migrationType(MigrationType.ONLINE)
+                    .status(GuestState.IN_PROGRESS).attempts(1).taskId(task.id()).startedAt(s.now()).build();
             w.watch(p, task, s.now().plus(Duration.ofHours(1)), "limit");
         }
         s.runUntilIdle();

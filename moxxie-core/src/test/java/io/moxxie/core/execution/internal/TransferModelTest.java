@@ -141,4 +141,29 @@ class TransferModelTest {
         assertThat(new TransferModel(CONFIG, true, 0.001).factor()).isEqualTo(TransferModel.MIN_FACTOR);
         assertThat(new TransferModel(CONFIG, false, 1.7).factor()).isEqualTo(1.0);
     }
+
+    // ---------------------------------------------------------------- a drain's expected end (its ETA)
+
+    @Test
+    void aDrainsQueuedMovesTakeTheSlotsAsTheyFreeUp() {
+        // Two slots, three moves of 6 GB: two copy at 0.6 each (the link's 1.2 shared) after 5 s, ending at 15; the third
+        // then runs alone: 15 + 5 + 10.
+        long six = (long) (6 * GB);
+        assertThat(secondsAfterT0(cautious.projectedDrainEnd(T0, 2, six, six, six))).isCloseTo(30, within(0.01));
+        // Three slots: all three at once share the link at 0.4 each: 5 + 6 / 0.4.
+        assertThat(secondsAfterT0(precise.projectedDrainEnd(T0, 3, six, six, six))).isCloseTo(20, within(0.01));
+    }
+
+    @Test
+    void aDrainsExpectedEndCountsTheMovesInFlightWithWhatTheyHaveCopied() {
+        cautious.start(1, (long) (12 * GB), T0);
+        // At 10 s it has copied 3 GB (5 s at 0.6 after its overhead). A 3 GB move queued behind it, two slots: for 5 s the
+        // first copies alone (6 GB left), then both at 0.6: the new one ends at 20 s, the first has 3 GB left, alone: 25 s.
+        assertThat(secondsAfterT0(cautious.projectedDrainEnd(at(10), 2, (long) (3 * GB)))).isCloseTo(25, within(0.01));
+    }
+
+    @Test
+    void aDrainWithNothingLeftEndsNow() {
+        assertThat(cautious.projectedDrainEnd(at(7), 4)).isEqualTo(at(7));
+    }
 }

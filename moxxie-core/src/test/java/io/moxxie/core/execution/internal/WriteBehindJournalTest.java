@@ -1,0 +1,149 @@
+package io.moxxie.core.execution.internal;
+
+import io.moxxie.core.model.DrainState;
+import io.moxxie.core.model.GuestState;
+import io.moxxie.core.model.GuestType;
+import io.moxxie.core.model.MigrationType;
+import io.moxxie.core.model.NodeMaintenance;
+import io.moxxie.core.model.Operation;
+import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.spi.DrainRecord;
+import io.moxxie.core.spi.GuestProgress;
+import io.moxxie.core.store.InMemoryMaintenanceStore;
+import io.moxxie.core.testing.OutageStore;
+import io.moxxie.core.time.VirtualScheduler;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The journal keeps what the store could not take and writes it again, in order; a fenced write stops the drain's writes. */
+class WriteBehindJournalTest {
+    private final VirtualScheduler scheduler = new VirtualScheduler();
+    private final InMemoryMaintenanceStore memory = new InMemoryMaintenanceStore();
+    private final OutageStore store = new OutageStore(memory, scheduler::now);
+    private final WriteBehindJournal journal = new WriteBehindJournal(store, scheduler);
+    private final Instant t0 = scheduler.now();
+
+    private DrainRecord drain(String id, String owner) {
+        return drain(id, owner, "hv7");
+    }
+
+    private DrainRecord drain(String id, String owner, String node) {
+        DrainRecord d = new DrainRecord(id, node, Operation.DRAIN, DrainRequest.hard(node), DrainState.IN_PROGRESS, "Draining node " + node,
+                t0, null, owner, t0.plus(Duration.ofSeconds(30)), false, null);
+        memory.createDrain(d, List.of(pending(id, 100), pending(id, 101)));
+        return d;
+    }
+
+    private static GuestProgress pending(String drainId, int vmid) {
+        return new GuestProgress(drainId, vmid, "vm-" + vmid, GuestType.QEMU, "hv7", "hv8", MigrationType.ONLINE, GuestState.PENDING,
+                false, false, true, 1L << 30, 0, null, null, null, null, null);
+    }
+
+    private static final Runnable NOT_FENCED = () -> {
+        throw new AssertionError("no write should be fenced");
+    };
+
+    @Test
+    void aHealthyStoreHasTheChangeWhenTheCallReturns() {
+        drain("d1", "me");
+        GuestProgress started = pending("d1", 100).started("hv8", MigrationType.ONLINE, 1, t0);
+
+        journal.guest(started, "me", NOT_FENCED);
+
+        assertThat(memory.guests("d1").get(0).status()).isEqualTo(GuestState.IN_PROGRESS);
+        assertThat(journal.outage()).isEmpty();
+        assertThat(journal.pending()).isZero();
+    }
+
+    @Test
+    void changesTheStoreCouldNotTakeAreKeptAndWrittenAgainInOrderOnceItIsBack() {
+        DrainRecord d = drain("d1", "me");
+        store.outage(t0, t0.plus(Duration.ofSeconds(60)));
+        GuestProgress started = pending("d1", 100).started("hv8", MigrationType.ONLINE, 1, t0);
+        List<String> reported = new ArrayList<>();
+
+        journal.guest(started, "me", NOT_FENCED);
+        journal.guest(started.withTask("UPID:hv7:1"), "me", NOT_FENCED);
+        journal.guest(started.withTask("UPID:hv7:1").completed("hv8", t0.plusSeconds(20)), "me", NOT_FENCED);
+        journal.maintenance("d1", "maintenance record", s -> s.saveMaintenance(NodeMaintenance.none("hv7", t0).enabled("patching", t0)));
+        journal.drain(d.withStatus(DrainState.COMPLETED, "Drain of hv7 completed", t0.plusSeconds(21)), NOT_FENCED);
+        journal.afterWritten("d1", () -> reported.add("end"));
+
+        assertThat(journal.outage()).hasValueSatisfying(o -> {
+            assertThat(o.since()).isEqualTo(t0);
+            assertThat(o.reason()).contains("Cannot reach the database").contains("drain_guest");
+            assertThat(o.pendingWrites()).isEqualTo(5);
+        });
+        assertThat(memory.guests("d1").get(0).status()).as("nothing written while down").isEqualTo(GuestState.PENDING);
+        scheduler.runFor(Duration.ofSeconds(59));
+        assertThat(reported).as("the end is not reported before the store holds it").isEmpty();
+        assertThat(memory.drain("d1").orElseThrow().status()).isEqualTo(DrainState.IN_PROGRESS);
+        assertThat(store.refused(OutageStore.Kind.GUEST)).as("tried again with backoff, the oldest change first").isGreaterThan(3);
+        assertThat(store.refused(OutageStore.Kind.DRAIN)).as("never out of order").isZero();
+
+        scheduler.runFor(Duration.ofSeconds(WriteBehindJournal.RETRY_MAX_DELAY.toSeconds() + 1));
+
+        GuestProgress written = memory.guests("d1").get(0);
+        assertThat(written.status()).as("the last change wins: written in order").isEqualTo(GuestState.COMPLETED);
+        assertThat(written.taskId()).isEqualTo("UPID:hv7:1");
+        assertThat(memory.maintenance("hv7").orElseThrow().reason()).isEqualTo("patching");
+        assertThat(memory.drain("d1").orElseThrow().status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(reported).containsExactly("end");
+        assertThat(journal.outage()).isEmpty();
+        assertThat(journal.pending()).isZero();
+    }
+
+    @Test
+    void aWriteRefusedByTheOwnershipFenceIsNotRepeatedAndDropsThatDrainsChangesOnly() {
+        drain("mine", "me");
+        DrainRecord other = drain("other", "me", "hv9");
+        scheduler.runFor(Duration.ofSeconds(31));
+        assertThat(memory.takeOver("mine", "someone-else", scheduler.now(), scheduler.now().plusSeconds(30))).isPresent();
+        AtomicInteger fenced = new AtomicInteger();
+        List<String> reported = new ArrayList<>();
+        store.outage(scheduler.now(), scheduler.now().plusSeconds(5));
+
+        journal.guest(pending("mine", 100).started("hv8", MigrationType.ONLINE, 1, t0), "me", fenced::incrementAndGet);
+        journal.guest(pending("mine", 101).started("hv8", MigrationType.ONLINE, 1, t0), "me", fenced::incrementAndGet);
+        journal.afterWritten("mine", () -> reported.add("mine ended"));
+        journal.guest(pending("other", 100).started("hv9", MigrationType.ONLINE, 1, t0), "me", NOT_FENCED);
+        journal.afterWritten("other", () -> reported.add("other written"));
+        scheduler.runFor(Duration.ofSeconds(20));
+
+        assertThat(fenced).as("stop: called once, the rest of that drain's changes dropped").hasValue(1);
+        assertThat(memory.guests("mine")).allMatch(g -> g.status() == GuestState.PENDING);
+        assertThat(memory.guests("other").get(0).status()).isEqualTo(GuestState.IN_PROGRESS);
+        assertThat(reported).containsExactly("other written");
+        assertThat(other.owner()).isEqualTo("me");
+        assertThat(journal.pending()).isZero();
+    }
+
+    @Test
+    void whenCaughtUpRunsAtOnceWhenHealthyAndAfterTheOutageOtherwise() {
+        drain("d1", "me");
+        List<String> runs = new ArrayList<>();
+        journal.whenCaughtUp(() -> runs.add("healthy"));
+        assertThat(runs).containsExactly("healthy");
+
+        store.outage(t0, t0.plusSeconds(3));
+        journal.guest(pending("d1", 100).withNote("x"), "me", NOT_FENCED);
+        journal.whenCaughtUp(() -> runs.add("after"));
+        assertThat(runs).containsExactly("healthy");
+        scheduler.runUntilIdle();
+        assertThat(runs).containsExactly("healthy", "after");
+    }
+
+    @Test
+    void delaysAreChecked() {
+        assertThatThrownBy(() -> new WriteBehindJournal(store, scheduler, Duration.ofSeconds(2), Duration.ofSeconds(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxDelay");
+    }
+}

@@ -1,0 +1,95 @@
+package io.moxxie.core.service;
+
+import io.moxxie.core.execution.DrainListener;
+import io.moxxie.core.execution.DrainStatus;
+import io.moxxie.core.execution.VmStatus;
+import io.moxxie.core.model.DrainMode;
+import io.moxxie.core.model.DrainState;
+import io.moxxie.core.model.GuestState;
+import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.spi.GuestProgress;
+import io.moxxie.core.testing.TestClusters.Env;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A drain's status says how long it has run and how long it should still run ({@code elapsedSeconds},
+ * {@code etaSeconds}), and per guest how long its move took; in virtual time on the guide's cluster.
+ */
+class DrainEtaTest {
+    /** When a guest completed: seconds since the drain started, and the drain's estimate then. */
+    record Sample(long at, Long eta) {
+    }
+
+    @Test
+    void theEstimateAtTheStartIsNearWhatTheDrainTakesAndNarrowsAsMovesEnd() {
+        Env env = new Env();
+        List<Sample> samples = new ArrayList<>();
+        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(io.moxxie.core.model.Concurrency.fixed(3)).build()).status();
+        env.service.addListener(new DrainListener() {
+            @Override
+            public void guestCompleted(String drainId, GuestProgress guest) {
+                DrainStatus s = env.service.status("hv7", drainId);
+                if (s.status() == DrainState.IN_PROGRESS) samples.add(new Sample(s.elapsedSeconds(), s.etaSeconds()));
+            }
+        });
+        DrainStatus first = env.service.status("hv7", started.drainId());
+        assertThat(first.elapsedSeconds()).isZero();
+        assertThat(first.etaSeconds()).isPositive();
+
+        env.runUntilIdle();
+        DrainStatus done = env.service.status("hv7", started.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        long took = seconds(Duration.between(done.startedAt(), done.completedAt()));
+        assertThat(done.elapsedSeconds()).isEqualTo(took);
+        assertThat(done.etaSeconds()).as("no estimate once it ended").isNull();
+        assertThat(took).isGreaterThan(60);
+
+        // The model, before any move ended, within a factor of two; once half the guests moved, within a quarter.
+        assertThat(first.etaSeconds()).isBetween(took / 2, took * 2);
+        assertThat(samples).hasSizeGreaterThan(7);
+        for (Sample s : samples.subList(samples.size() / 2, samples.size())) {
+            assertThat((double) s.at() + s.eta()).as("expected end at %s s", s.at()).isBetween(took * 0.75, took * 1.25);
+        }
+        for (VmStatus v : done.vmStatus()) {
+            assertThat(v.status()).isEqualTo(GuestState.COMPLETED);
+            assertThat(v.elapsedSeconds()).isEqualTo(seconds(Duration.between(v.startedAt(), v.completedAt())));
+        }
+    }
+
+    @Test
+    void aGuestMovingSaysHowLongItHasMovedAndOneWaitingHasNoTimeYet() {
+        Env env = new Env();
+        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(io.moxxie.core.model.Concurrency.fixed(1)).build()).status();
+        env.scheduler.runFor(Duration.ofSeconds(20));
+        DrainStatus mid = env.service.status("hv7", started.drainId());
+        VmStatus moving = mid.vmStatus().stream().filter(v -> v.status() == GuestState.IN_PROGRESS).findFirst().orElseThrow();
+        assertThat(moving.elapsedSeconds()).isEqualTo(seconds(Duration.between(moving.startedAt(), env.scheduler.now())));
+        assertThat(mid.vmStatus()).filteredOn(v -> v.status() == GuestState.PENDING).allSatisfy(v -> assertThat(v.elapsedSeconds()).isNull());
+        assertThat(mid.elapsedSeconds()).isEqualTo(seconds(Duration.between(mid.startedAt(), env.scheduler.now())));
+        assertThat(mid.etaSeconds()).isPositive();
+    }
+
+    @Test
+    void aCancelledDrainsEstimateCountsOnlyTheMovesInFlight() {
+        Env env = new Env();
+        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(io.moxxie.core.model.Concurrency.fixed(2)).build()).status();
+        env.scheduler.runFor(Duration.ofSeconds(10));
+        long before = env.service.status("hv7", started.drainId()).etaSeconds();
+        DrainStatus cancelling = env.service.cancel("hv7", started.drainId());
+        assertThat(cancelling.status()).isEqualTo(DrainState.IN_PROGRESS);
+        assertThat(cancelling.etaSeconds()).isLessThan(before);
+        env.runUntilIdle();
+        assertThat(env.service.status("hv7", started.drainId()).etaSeconds()).isNull();
+    }
+
+    private static long seconds(Duration d) {
+        long ms = d.toMillis();
+        return ms <= 0 ? 0 : (ms + 999) / 1000;
+    }
+}

@@ -1,0 +1,419 @@
+package io.moxxie.core.service;
+
+import io.moxxie.core.execution.DrainListener;
+import io.moxxie.core.execution.DrainStatus;
+import io.moxxie.core.model.ClusterSnapshot;
+import io.moxxie.core.model.DrainState;
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.MigrationPreconditions;
+import io.moxxie.core.model.Operation;
+import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.simulation.SimulatedCluster;
+import io.moxxie.core.spi.GuestProgress;
+import io.moxxie.core.spi.HypervisorClient;
+import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.TaskRef;
+import io.moxxie.core.spi.TaskState;
+import io.moxxie.core.spi.TransientHypervisorException;
+import io.moxxie.core.store.InMemoryMaintenanceStore;
+import io.moxxie.core.testing.TestClusters;
+import io.moxxie.core.testing.TestClusters.Env;
+import io.moxxie.core.time.Scheduler;
+import io.moxxie.core.time.VirtualScheduler;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static io.moxxie.core.testing.TestClusters.HV7_GUESTS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The service's lifecycle (start, heartbeat, close) and the API an embedding application uses: handles, listeners, build checks. */
+class MaintenanceServiceLifecycleTest {
+
+    // ------------------------------------------------------------------ lifecycle
+
+    @Test
+    void buildingAServiceSchedulesNothingAndADrainNeedsItStarted() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
+        MaintenanceService service = TestClusters.service(cluster, new InMemoryMaintenanceStore()).build();
+
+        assertThat(scheduler.pending()).isZero();
+        assertThat(service.isStarted()).isFalse();
+        assertThat(service.plan(DrainRequest.soft("hv7")).moves()).as("reads need no start").isNotEmpty();
+        assertThatThrownBy(() -> service.drain(DrainRequest.soft("hv7")))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("MaintenanceService test-owner is not started: call start() before drain() (it also takes over drains"
+                        + " that other instances leave)");
+        assertThatThrownBy(() -> service.undrain("hv7")).isInstanceOf(IllegalStateException.class).hasMessageContaining("start()");
+
+        service.start();
+        service.start(); // again: nothing more
+        assertThat(service.isStarted()).isTrue();
+        assertThat(scheduler.pending()).as("one heartbeat").isEqualTo(1);
+        service.close();
+        service.close();
+        assertThatThrownBy(service::start).isInstanceOf(IllegalStateException.class).hasMessageContaining("is closed");
+        assertThatThrownBy(() -> service.drain(DrainRequest.soft("hv7"))).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("is closed");
+    }
+
+    @Test
+    void closeStopsTheHeartbeatAndLeavesTheRunningDrainRecordedForAnotherInstance() {
+        Env env = new Env(c -> c, s -> s.lease(Duration.ofSeconds(30)));
+        String drainId = env.service.drain(DrainRequest.hard("hv7")).drainId();
+        env.scheduler.runFor(Duration.ofSeconds(25));
+        Instant lease = env.store.drain(drainId).orElseThrow().leaseExpiresAt();
+
+        env.service.close();
+        env.scheduler.runFor(Duration.ofMinutes(10));
+
+        assertThat(env.store.drain(drainId).orElseThrow().status()).isEqualTo(DrainState.IN_PROGRESS);
+        assertThat(env.store.drain(drainId).orElseThrow().leaseExpiresAt()).as("no heartbeat after close").isEqualTo(lease);
+        assertThat(env.service.activeDrains()).isEmpty();
+    }
+
+    @Test
+    void aStartedInstanceTakesOverADrainOrphanedLongAfterItStarted() {
+        Env env = new Env(c -> c, s -> s.ownerId("first").lease(Duration.ofSeconds(30)));
+        MaintenanceService second = TestClusters.service(env.cluster, env.store).ownerId("second").lease(Duration.ofSeconds(30)).build();
+        second.start();
+        env.scheduler.runFor(Duration.ofHours(2)); // second has been idle, beating, for a long time
+
+        DrainHandle drain = env.service.drain(DrainRequest.hard("hv7"));
+        env.scheduler.runFor(Duration.ofSeconds(25));
+        env.service.close();
+        Instant died = env.scheduler.now();
+
+        assertThat(env.scheduler.runUntil(() -> !second.activeDrains().isEmpty(), Duration.ofSeconds(40)))
+                .as("taken over within a lease and a heartbeat").isTrue();
+        assertThat(Duration.between(died, env.scheduler.now())).isBetween(Duration.ofSeconds(20), Duration.ofSeconds(40));
+        CompletableFuture<DrainStatus> done = second.handle("hv7", drain.drainId()).completion();
+        env.runUntilIdle();
+        assertThat(done).isCompletedWithValueMatching(s -> s.status() == DrainState.COMPLETED);
+        for (int vmid : HV7_GUESTS) assertThat(env.cluster.successfulMigrations(vmid)).as("%s moved once", vmid).isEqualTo(1);
+        second.close();
+    }
+
+    @Test
+    void aHeartbeatBetweenRecordingADrainAndStartingItLeavesItToTheDrainCall() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
+        // Heartbeats run after the drain is recorded and before it runs here, as they may on another thread in real time.
+        HeartbeatsWhileStarting store = new HeartbeatsWhileStarting(new InMemoryMaintenanceStore(), scheduler, Duration.ofMinutes(2));
+        List<String> runs = new ArrayList<>();
+        DrainListener listener = new DrainListener() {
+            @Override
+            public void drainStarted(DrainStatus status) {
+                runs.add(status.drainId());
+            }
+        };
+        try (MaintenanceService service = TestClusters.service(cluster, store).listener(listener).build()) {
+            service.start();
+            DrainHandle drain = service.drain(DrainRequest.hard("hv7"));
+            scheduler.runUntilIdle();
+
+            assertThat(runs).as("the drain runs once").containsExactly(drain.drainId());
+            assertThat(drain.completion()).isCompletedWithValueMatching(s -> s.status() == DrainState.COMPLETED);
+            for (int vmid : HV7_GUESTS) {
+                assertThat(cluster.migrations()).as("vm %s migrated once, by one run", vmid).filteredOn(m -> m.vmid() == vmid).hasSize(1);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ handles
+
+    @Test
+    void aDrainsHandleCompletesWithItsFinalStatus() {
+        Env env = new Env();
+        DrainHandle drain = env.service.drain(DrainRequest.soft("hv7"));
+        CompletableFuture<DrainStatus> done = drain.completion();
+
+        assertThat(drain.operation()).isEqualTo(Operation.DRAIN);
+        assertThat(drain.node()).isEqualTo("hv7");
+        assertThat(drain.status().status()).isEqualTo(DrainState.IN_PROGRESS);
+        assertThat(done).isNotDone();
+        drain.completion().complete(null); // a caller's copy: the drain's own completion is untouched
+        env.runUntilIdle();
+
+        assertThat(done).isCompletedWithValueMatching(s -> s.status() == DrainState.COMPLETED && s.drainId().equals(drain.drainId()));
+        assertThat(drain.status().status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(drain.completion()).as("asked after the end").isCompletedWithValueMatching(s -> s.status() == DrainState.COMPLETED);
+        assertThat(env.service.handle("hv7", drain.drainId()).completion()).isCompletedWithValueMatching(s -> s.completedVMs() == 12 && s.skippedVMs() == 3); // 3 maint-ok guests stay
+
+        DrainHandle undrain = env.service.undrain("hv7");
+        assertThat(undrain.operation()).isEqualTo(Operation.UNDRAIN);
+        env.runUntilIdle();
+        assertThat(undrain.completion()).isCompletedWithValueMatching(s -> s.status() == DrainState.COMPLETED);
+    }
+
+    @Test
+    void aHandleCancelsAndCompletesCancelled() {
+        Env env = new Env();
+        DrainHandle drain = env.service.drain(DrainRequest.hard("hv7"));
+        env.scheduler.runFor(Duration.ofSeconds(10));
+        drain.cancel();
+        env.runUntilIdle();
+        assertThat(drain.completion()).isCompletedWithValueMatching(s -> s.status() == DrainState.CANCELLED);
+    }
+
+    @Test
+    void aDrainWithNothingToMoveHasAHandleAlreadyComplete() {
+        Env env = new Env(c -> c.node("empty", 64 * TestClusters.GIB, 8), s -> s);
+        DrainHandle drain = env.service.drain(DrainRequest.soft("empty"));
+        assertThat(drain.completion()).isCompletedWithValueMatching(s -> s.status() == DrainState.COMPLETED && s.totalVMs() == 0);
+    }
+
+    @Test
+    void closingTheServiceFailsTheCompletionsStillPendingButNotTheDrain() {
+        Env env = new Env();
+        DrainHandle drain = env.service.drain(DrainRequest.soft("hv7"));
+        CompletableFuture<DrainStatus> done = drain.completion();
+        env.scheduler.runFor(Duration.ofSeconds(10));
+
+        env.service.close();
+
+        assertThat(done).isCompletedExceptionally();
+        assertThatThrownBy(done::get).isInstanceOf(ExecutionException.class).cause().isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("was closed before drain " + drain.drainId() + " finished");
+        assertThat(env.store.drain(drain.drainId()).orElseThrow().status()).isEqualTo(DrainState.IN_PROGRESS);
+    }
+
+    @Test
+    void aHandleOnADrainRunByAnotherInstanceCompletesAtTheHeartbeatAfterItEnds() {
+        Env env = new Env();
+        MaintenanceService other = TestClusters.service(env.cluster, env.store).ownerId("other").build();
+        other.start();
+        DrainHandle drain = env.service.drain(DrainRequest.soft("hv7"));
+        CompletableFuture<DrainStatus> seenByOther = other.handle("hv7", drain.drainId()).completion();
+
+        assertThat(env.scheduler.runUntil(() -> env.store.drain(drain.drainId()).orElseThrow().status().finished(), Duration.ofHours(1)))
+                .isTrue();
+        Instant ended = env.scheduler.now();
+        assertThat(env.scheduler.runUntil(seenByOther::isDone, MaintenanceService.DEFAULT_LEASE)).isTrue();
+        assertThat(Duration.between(ended, env.scheduler.now())).isLessThanOrEqualTo(MaintenanceService.DEFAULT_LEASE.dividedBy(3));
+        assertThat(seenByOther).isCompletedWithValueMatching(s -> s.status() == DrainState.COMPLETED);
+        other.close();
+    }
+
+    // ------------------------------------------------------------------ listeners
+
+    @Test
+    void aRemovedListenerHearsNothingMore() {
+        List<String> heard = new ArrayList<>();
+        DrainListener listener = new DrainListener() {
+            @Override
+            public void drainFinished(DrainStatus status) {
+                heard.add(status.drainId());
+            }
+        };
+        Env env = new Env(c -> c, s -> s.listener(listener));
+        String first = env.service.drain(DrainRequest.soft("hv7")).drainId();
+        env.runUntilIdle();
+        env.service.removeListener(listener);
+        env.service.undrain("hv7");
+        env.runUntilIdle();
+        assertThat(heard).containsExactly(first);
+    }
+
+    // ------------------------------------------------------------------ time
+
+    @Test
+    void aSchedulerOtherThanTheSimulatedClustersIsRefusedAtBuild() {
+        VirtualScheduler clusterTime = new VirtualScheduler();
+        SimulatedCluster cluster = TestClusters.guideCluster(clusterTime).build();
+        VirtualScheduler another = new VirtualScheduler(Instant.parse("2030-01-01T00:00:00Z"));
+
+        assertThatThrownBy(() -> MaintenanceService.builder(cluster, new InMemoryMaintenanceStore()).scheduler(another).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("scheduler must be the one SimulatedCluster runs on (VirtualScheduler at 2025-01-15T10:00:00Z), "
+                        + "was another VirtualScheduler (at 2030-01-01T00:00:00Z)");
+        try (MaintenanceService service = MaintenanceService.builder(cluster, new InMemoryMaintenanceStore()).build()) {
+            assertThat(service.scheduler()).as("the default for a simulated cluster").isSameAs(clusterTime);
+        }
+    }
+
+    @Test
+    void aHeartbeatIntervalNotShorterThanTheLeaseIsRefused() {
+        SimulatedCluster cluster = TestClusters.guideCluster(new VirtualScheduler()).build();
+        assertThatThrownBy(() -> TestClusters.service(cluster, new InMemoryMaintenanceStore()).lease(Duration.ofSeconds(30))
+                .heartbeatInterval(Duration.ofSeconds(30)).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("heartbeatInterval must be shorter than lease (PT30S), was PT30S");
+    }
+
+    @Test
+    void planningRetriesWaitInTheSchedulersTimeSoTheyPassInVirtualTime() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
+        FlakySnapshots flaky = new FlakySnapshots(cluster, 2);
+        try (MaintenanceService service = MaintenanceService.builder(flaky, new InMemoryMaintenanceStore()).scheduler(scheduler)
+                .planningRetryDelay(Duration.ofSeconds(10)).build()) {
+            service.start();
+            Instant before = scheduler.now();
+
+            DrainHandle drain = service.drain(DrainRequest.soft("hv7"));
+
+            assertThat(flaky.snapshots.get()).as("two failures, then a good read").isEqualTo(3);
+            assertThat(Duration.between(before, scheduler.now())).as("10 s, then 20 s, of the scheduler's time")
+                    .isEqualTo(Duration.ofSeconds(30));
+            scheduler.runUntilIdle();
+            assertThat(drain.completion()).isCompletedWithValueMatching(s -> s.status() == DrainState.COMPLETED);
+        }
+    }
+
+    /** A store during whose {@code recordDrainStarted} (between recording a drain and running it) time passes. */
+    private static final class HeartbeatsWhileStarting implements io.moxxie.core.spi.MaintenanceStore {
+        private final io.moxxie.core.spi.MaintenanceStore store;
+        private final VirtualScheduler scheduler;
+        private final Duration pause;
+
+        HeartbeatsWhileStarting(io.moxxie.core.spi.MaintenanceStore store, VirtualScheduler scheduler, Duration pause) {
+            this.store = store;
+            this.scheduler = scheduler;
+            this.pause = pause;
+        }
+
+        @Override
+        public void recordDrainStarted(String node, String drainId, List<Integer> vmList, Instant at) {
+            store.recordDrainStarted(node, drainId, vmList, at);
+            scheduler.runFor(pause);
+        }
+
+        @Override
+        public Optional<io.moxxie.core.model.NodeMaintenance> maintenance(String node) {
+            return store.maintenance(node);
+        }
+
+        @Override
+        public List<io.moxxie.core.model.NodeMaintenance> maintenanceStates() {
+            return store.maintenanceStates();
+        }
+
+        @Override
+        public void saveMaintenance(io.moxxie.core.model.NodeMaintenance state) {
+            store.saveMaintenance(state);
+        }
+
+        @Override
+        public void createDrain(io.moxxie.core.spi.DrainRecord drain, List<GuestProgress> guests) {
+            store.createDrain(drain, guests);
+        }
+
+        @Override
+        public boolean updateDrain(io.moxxie.core.spi.DrainRecord drain) {
+            return store.updateDrain(drain);
+        }
+
+        @Override
+        public boolean updateGuest(GuestProgress guest, String owner) {
+            return store.updateGuest(guest, owner);
+        }
+
+        @Override
+        public Optional<io.moxxie.core.spi.DrainRecord> drain(String drainId) {
+            return store.drain(drainId);
+        }
+
+        @Override
+        public List<GuestProgress> guests(String drainId) {
+            return store.guests(drainId);
+        }
+
+        @Override
+        public List<io.moxxie.core.spi.DrainRecord> drains(String node, int limit) {
+            return store.drains(node, limit);
+        }
+
+        @Override
+        public List<io.moxxie.core.spi.DrainRecord> unfinishedDrains() {
+            return store.unfinishedDrains();
+        }
+
+        @Override
+        public boolean renewLease(String drainId, String owner, Instant leaseExpiresAt) {
+            return store.renewLease(drainId, owner, leaseExpiresAt);
+        }
+
+        @Override
+        public Optional<io.moxxie.core.spi.DrainRecord> takeOver(String drainId, String newOwner, Instant now, Instant leaseExpiresAt) {
+            return store.takeOver(drainId, newOwner, now, leaseExpiresAt);
+        }
+
+        @Override
+        public void requestCancel(String drainId) {
+            store.requestCancel(drainId);
+        }
+    }
+
+    /** The cluster, whose first {@code failures} snapshots fail transiently. */
+    private static final class FlakySnapshots implements HypervisorClient {
+        private final SimulatedCluster cluster;
+        private final int failures;
+        final AtomicInteger snapshots = new AtomicInteger();
+
+        FlakySnapshots(SimulatedCluster cluster, int failures) {
+            this.cluster = cluster;
+            this.failures = failures;
+        }
+
+        @Override
+        public ClusterSnapshot snapshot() {
+            if (snapshots.incrementAndGet() <= failures) throw new TransientHypervisorException("596 Connection timed out");
+            return cluster.snapshot();
+        }
+
+        @Override
+        public Optional<Guest> guest(int vmid) {
+            return cluster.guest(vmid);
+        }
+
+        @Override
+        public MigrationPreconditions preconditions(Guest guest) {
+            return cluster.preconditions(guest);
+        }
+
+        @Override
+        public TaskRef migrate(MigrationCommand command) {
+            return cluster.migrate(command);
+        }
+
+        @Override
+        public TaskState task(TaskRef task) {
+            return cluster.task(task);
+        }
+
+        @Override
+        public TaskRef start(Guest guest) {
+            return cluster.start(guest);
+        }
+
+        @Override
+        public TaskRef shutdown(Guest guest, Duration timeout) {
+            return cluster.shutdown(guest, timeout);
+        }
+
+        @Override
+        public TaskRef stop(Guest guest) {
+            return cluster.stop(guest);
+        }
+
+        @Override
+        public void setTags(Guest guest, List<String> tags) {
+            cluster.setTags(guest, tags);
+        }
+
+        @Override
+        public Optional<Scheduler> timeSource() {
+            return cluster.timeSource();
+        }
+    }
+}
