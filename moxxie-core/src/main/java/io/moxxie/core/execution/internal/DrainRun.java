@@ -899,13 +899,18 @@ public final class DrainRun implements RunningDrain {
      * Puts the guest back in the queue for {@code target}, ending its re-planning; false when the drain was cancelled
      * or ran out of time meanwhile (then the guest stays in flight: its caller ends its entry).
      */
-    private synchronized boolean requeue(GuestProgress started, String target, MigrationType type) {
-        if (cancelled || deadlinePassed || finished) return false;
-        inFlight.remove(started.vmid());
-        replanning.remove(started.vmid());
-        GuestProgress again = outcomes.get(started.vmid()).pendingAgain(target, type);
-        outcomes.put(again);
-        queue.add(again);
+    private boolean requeue(GuestProgress started, String target, MigrationType type) {
+        GuestProgress again;
+        synchronized (this) {
+            if (cancelled || deadlinePassed || finished) return false;
+            inFlight.remove(started.vmid());
+            replanning.remove(started.vmid());
+            again = outcomes.get(started.vmid()).pendingAgain(target, type);
+            outcomes.put(again);
+            queue.add(again);
+        }
+        // Written with its new target: a process taking the drain over moves it there, not where it failed.
+        journal.save(again);
         return true;
     }
 
@@ -953,6 +958,7 @@ public final class DrainRun implements RunningDrain {
         journal.withDrainMdc(() -> log.warn("Target node(s) {} unavailable: dropped, re-planning {} pending guest(s)", exclude, toReplan.size()));
         Map<Integer, PlanEntry> plan = replan(snapshot, toReplan, exclude);
         List<GuestProgress> failedNow = new ArrayList<>();
+        List<GuestProgress> replanned = new ArrayList<>();
         synchronized (this) {
             for (Guest g : toReplan) {
                 GuestProgress old = outcomes.get(g.vmid());
@@ -962,6 +968,7 @@ public final class DrainRun implements RunningDrain {
                     GuestProgress moved = old.pendingAgain(e.targetNode(), e.migrationType());
                     outcomes.put(moved);
                     queue.add(moved);
+                    replanned.add(moved);
                 } else {
                     GuestProgress f = old.failed("target " + old.targetNode() + " went offline and no other target fits"
                             + (e == null ? "" : ": " + e.reason()), scheduler.now());
@@ -970,6 +977,8 @@ public final class DrainRun implements RunningDrain {
                 }
             }
         }
+        // Written with their new targets, like a requeued guest (see requeue).
+        for (GuestProgress g : replanned) journal.save(g);
         for (GuestProgress f : failedNow) {
             journal.save(f);
             journal.tell(l -> l.guestFailed(drainId, f));

@@ -1,0 +1,108 @@
+package io.moxxie.core.service;
+
+import io.moxxie.core.model.Concurrency;
+import io.moxxie.core.execution.DrainStatus;
+import io.moxxie.core.execution.ExecutorConfig;
+import io.moxxie.core.model.DrainMode;
+import io.moxxie.core.model.DrainState;
+import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.simulation.MigrationModel;
+import io.moxxie.core.simulation.SimulatedCluster;
+import io.moxxie.core.store.InMemoryMaintenanceStore;
+import io.moxxie.core.testing.TestClusters;
+import io.moxxie.core.time.VirtualScheduler;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.Collections;
+
+import static io.moxxie.core.testing.TestClusters.GIB;
+import static io.moxxie.core.testing.TestClusters.qemu;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The limits an operator sets are met exactly: never more migrations at once than {@code maxConcurrent}, never more
+ * into one target than the per-target limit — and, where there is work for them, exactly that many, not one fewer.
+ */
+class ConcurrencyLimitTest {
+
+    /**
+     * pve1 with twelve guests of 4 GiB and one other node, "roomy", with room for all of them: every move goes there, and
+     * only the per-target limit keeps them from all running at once.
+     */
+    private static final class Lopsided {
+        final VirtualScheduler scheduler = new VirtualScheduler();
+        final SimulatedCluster cluster;
+        final MaintenanceService service;
+
+        Lopsided(ExecutorConfig config) {
+            SimulatedCluster.Builder b = SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT)
+                    .node("pve1", 64 * GIB, 16).node("roomy", 512 * GIB, 16);
+            for (int i = 0; i < 12; i++) b.guest(qemu(100 + i, "vm-" + i, "pve1", 4, ""));
+            cluster = b.build();
+            service = TestClusters.service(cluster, new InMemoryMaintenanceStore()).executorConfig(config).build();
+            service.start();
+        }
+
+        DrainStatus drainAndWait(DrainRequest request) {
+            DrainStatus s = service.drain(request).status();
+            scheduler.runUntilIdle();
+            DrainStatus done = service.status(request.node(), s.drainId());
+            assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+            return done;
+        }
+
+        int peakIntoOneTarget() {
+            return Collections.max(cluster.peakMigrationsPerTarget().values());
+        }
+    }
+
+    @ParameterizedTest(name = "perTargetLimit {0}, maxConcurrent {1}")
+    @CsvSource({"1, 3", "2, 3", "2, 4", "3, 4", "3, 6"})
+    void aConfiguredPerTargetLimitIsReachedAndNeverPassed(int perTarget, int maxConcurrent) {
+        Lopsided env = new Lopsided(ExecutorConfig.builder().perTargetLimit(perTarget).build());
+        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.fixed(maxConcurrent)).build());
+        assertThat(env.cluster.peakMigrationsPerTarget()).containsOnlyKeys("roomy").containsEntry("roomy", perTarget);
+        assertThat(env.cluster.peakConcurrentMigrations()).as("slots left free rather than pass the limit").isEqualTo(perTarget);
+    }
+
+    /** By default: half the drain's concurrency rounded up, and at least 2. */
+    @ParameterizedTest(name = "maxConcurrent {0}: {1} into one target")
+    @CsvSource({"2, 2", "3, 2", "4, 2", "5, 3", "6, 3", "7, 4"})
+    void theDefaultPerTargetLimitIsHalfTheConcurrencyRoundedUpAndAtLeastTwo(int maxConcurrent, int perTarget) {
+        Lopsided env = new Lopsided(ExecutorConfig.defaults());
+        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.fixed(maxConcurrent)).build());
+        assertThat(env.peakIntoOneTarget()).isEqualTo(perTarget);
+        assertThat(ExecutorConfig.defaults().perTargetLimit(maxConcurrent)).isEqualTo(perTarget);
+    }
+
+    @Test
+    void aDrainToANamedTargetUsesEverySlotOnIt() {
+        Lopsided env = new Lopsided(ExecutorConfig.builder().perTargetLimit(1).build());
+        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).targetNode("roomy").concurrency(Concurrency.fixed(4)).build());
+        assertThat(env.cluster.peakMigrationsPerTarget()).containsOnlyKeys("roomy").containsEntry("roomy", 4);
+    }
+
+    @Test
+    void anUndrainUsesEverySlotIntoTheNodeItReturnsTo() {
+        Lopsided env = new Lopsided(ExecutorConfig.defaults());
+        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.fixed(4)).build());
+        DrainStatus u = env.service.undrain("pve1").status();
+        env.scheduler.runUntilIdle();
+        assertThat(env.service.status("pve1", u.drainId()).status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(env.cluster.currentSnapshot().guestsOn("pve1")).hasSize(12);
+        assertThat(env.cluster.peakMigrationsPerTarget()).containsEntry("pve1", 4);
+    }
+
+    @Test
+    void autoConcurrencyFollowsTheExpectedLinkAndStreamRates() {
+        // 2 GB/s over 0.5 GB/s streams: 4 fill the link, 8 at once.
+        ExecutorConfig config = ExecutorConfig.builder().expectedLinkBandwidth(2e9).expectedMigrationRate(0.5e9).perTargetLimit(12).build();
+        assertThat(config.streamsFillingLink()).isEqualTo(4);
+        assertThat(config.autoConcurrency()).isEqualTo(8);
+        Lopsided env = new Lopsided(config);
+        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.auto()).build());
+        assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(8);
+    }
+}
