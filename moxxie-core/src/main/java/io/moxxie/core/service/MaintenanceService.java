@@ -757,8 +757,11 @@ public final class MaintenanceService implements AutoCloseable {
         try {
             if (state != State.STARTED) return;
             renewLeases();
-            takeOver(store.unfinishedDrains(), false);
-            completeFinishedElsewhere();
+            // One read serves the rest of the beat: cancel requests, drains to take over, drains that ended elsewhere.
+            List<DrainRecord> unfinished = store.unfinishedDrains();
+            passOnCancels(unfinished);
+            takeOver(unfinished, false);
+            completeFinishedElsewhere(unfinished);
         } finally {
             beating.unlock();
         }
@@ -774,19 +777,36 @@ public final class MaintenanceService implements AutoCloseable {
                         run.abandon();
                     }
                     active.remove(run.drainId());
-                    continue;
                 }
-                if (store.drain(run.drainId()).map(DrainRecord::cancelRequested).orElse(false)) run.cancel();
             } catch (RuntimeException e) {
                 log.error("Heartbeat of drain {} failed: {}", run.drainId(), e.getMessage());
             }
         }
     }
 
-    /** Handles' drains that ended in another instance (taken over from this one, or never run here). */
-    private void completeFinishedElsewhere() {
+    /** Cancel requests made through other instances, for the drains running here. */
+    private void passOnCancels(List<DrainRecord> unfinished) {
+        for (DrainRecord d : unfinished) {
+            RunningDrain run = d.cancelRequested() ? active.get(d.drainId()) : null;
+            if (run == null) continue;
+            try {
+                run.cancel();
+            } catch (RuntimeException e) {
+                log.error("Heartbeat of drain {} failed: {}", run.drainId(), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Handles' drains that ended in another instance (taken over from this one, or never run here): only those no longer
+     * among {@code unfinished} are read.
+     */
+    private void completeFinishedElsewhere(List<DrainRecord> unfinished) {
+        if (completions.isEmpty()) return;
+        Set<String> running = new HashSet<>();
+        for (DrainRecord d : unfinished) running.add(d.drainId());
         for (String id : List.copyOf(completions.keySet())) {
-            if (active.containsKey(id)) continue;
+            if (active.containsKey(id) || running.contains(id)) continue;
             try {
                 store.drain(id).filter(d -> d.status().finished()).ifPresent(d -> complete(DrainStatus.of(d, store.guests(id))));
             } catch (RuntimeException e) {
