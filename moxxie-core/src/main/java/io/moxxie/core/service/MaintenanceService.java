@@ -319,7 +319,9 @@ public final class MaintenanceService implements AutoCloseable {
         if (d.status().finished()) return DrainStatus.of(d, store.guests(drainId));
         store.requestCancel(drainId);
         if (state == State.STARTED) {
-            store.drain(drainId).ifPresent(this::takeOverIfExpired);
+            // d's lease as read above will do: the store's takeOver checks it again, atomically, and answers the record
+            // with the cancel requested.
+            takeOverIfExpired(d);
             RunningDrain taken = active.get(drainId);
             if (taken != null) return taken.status();
         }
