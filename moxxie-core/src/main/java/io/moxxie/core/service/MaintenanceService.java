@@ -1008,13 +1008,14 @@ public final class MaintenanceService implements AutoCloseable {
         /**
          * Builds the service; starts no thread (see {@link MaintenanceService#start()}).
          *
-         * @throws IllegalArgumentException {@code scheduler} is not the client's own, or {@code heartbeatInterval} is
-         *                                  not shorter than {@code lease}
+         * @throws ValidationException {@code scheduler} is not the client's own, or {@code heartbeatInterval} is not
+         *                             shorter than {@code lease}
          */
         public MaintenanceService build() {
             effectiveScheduler();
             if (heartbeatInterval != null && heartbeatInterval.compareTo(lease) >= 0) {
-                throw new IllegalArgumentException("heartbeatInterval must be shorter than lease (" + lease + "), was " + heartbeatInterval);
+                throw new ValidationException("heartbeatInterval", heartbeatInterval,
+                        "heartbeatInterval must be shorter than lease (" + lease + "), was " + heartbeatInterval);
             }
             return new MaintenanceService(this);
         }
@@ -1024,7 +1025,7 @@ public final class MaintenanceService implements AutoCloseable {
             Optional<Scheduler> own = client.timeSource();
             if (own.isEmpty()) return scheduler;
             if (scheduler != null && scheduler != own.get()) {
-                throw new IllegalArgumentException("scheduler must be the one " + client.getClass().getSimpleName() + " runs on ("
+                throw new ValidationException("scheduler", scheduler, "scheduler must be the one " + client.getClass().getSimpleName() + " runs on ("
                         + own.get().getClass().getSimpleName() + " at " + own.get().now() + "), was another "
                         + scheduler.getClass().getSimpleName() + " (at " + scheduler.now() + "): drains would wait for a cluster"
                         + " whose time never passes. Give the service the cluster's scheduler, or none");
