@@ -643,7 +643,7 @@ public final class MaintenanceService implements AutoCloseable {
         Instant now = scheduler.now();
         List<GuestProgress> guests = new ArrayList<>();
         for (PlanEntry e : plan.entries()) guests.add(progressOf(drainId, e, now));
-        for (GuestProgress g : extra) guests.add(g);
+        guests.addAll(extra);
         DrainRecord record = new DrainRecord(drainId, request.node(), op, request, DrainState.IN_PROGRESS, message, now, null,
                 ownerId, now.plus(lease), false, undrainOf);
         store.createDrain(record, guests);
@@ -657,15 +657,14 @@ public final class MaintenanceService implements AutoCloseable {
     }
 
     /** {@code read}: the cluster view the drain was planned on, for its first moves; null after a restart. */
-    private RunningDrain startRun(DrainRecord record, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> pre, Instant at,
-                              ClusterRead read) {
+    private void startRun(DrainRecord record, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> pre, Instant at,
+                          ClusterRead read) {
         RunningDrain run = executor.start(record, guests, pre, at, read == null ? null : read.snapshot(), read == null ? null : read.at(),
                 this::onFinished);
         // The run goes on in other threads and may end before it is registered here: onFinished's remove then finds
         // nothing, so look again after the put. The run marks itself finished before it calls onFinished.
         active.put(record.drainId(), run);
         if (run.isFinished()) active.remove(record.drainId(), run);
-        return run;
     }
 
     private void onFinished(DrainStatus status) {
@@ -830,7 +829,7 @@ public final class MaintenanceService implements AutoCloseable {
                 .alwaysOn(e.alwaysOn()).error(error).note(note).completedAt(state.finished() ? now : null).build();
     }
 
-    private GuestProgress skipped(String drainId, GuestProgress moved, Guest now, String reason, Instant at) {
+    private static GuestProgress skipped(String drainId, GuestProgress moved, Guest now, String reason, Instant at) {
         return GuestProgress.builder(drainId, moved.vmid()).name(moved.name()).type(moved.type())
                 .sourceNode(now != null ? now.node() : moved.targetNode()).status(GuestState.SKIPPED).alwaysOn(moved.alwaysOn())
                 .haManaged(moved.haManaged()).wasRunning(now != null && now.running()).memory(moved.memory()).error(reason)
