@@ -46,6 +46,12 @@ public final class Checks {
         return value;
     }
 
+    /** @throws ValidationException {@code value < min} */
+    public static long atLeast(String field, long value, long min) {
+        if (value < min) throw new ValidationException(field, value, field + " must be >= " + min + ", was " + value);
+        return value;
+    }
+
     /** @throws ValidationException {@code value} is not a number greater than 0 */
     public static double positive(String field, double value) {
         if (!(value > 0)) throw new ValidationException(field, value, field + " must be > 0, was " + value);

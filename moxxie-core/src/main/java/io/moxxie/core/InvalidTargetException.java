@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * An explicit {@code targetNode} cannot take guests; {@link #reason()} says why, so that a caller can tell bad input
- * ({@link Reason#UNKNOWN}, {@link Reason#SOURCE}) from a state of the cluster that may change
+ * ({@link Reason#UNKNOWN}) from a state of the cluster that may change
  * ({@link Reason#OFFLINE}, {@link Reason#IN_MAINTENANCE}) without parsing the message or reading the cluster again.
  *
  * <p>Immutable.
@@ -14,8 +14,6 @@ public class InvalidTargetException extends MoxxieException {
     public enum Reason {
         /** No node of that name in the cluster; {@link #clusterNodes()} lists the nodes there are. */
         UNKNOWN,
-        /** It is the node being drained. */
-        SOURCE,
         /** The node is offline. */
         OFFLINE,
         /** The node is in maintenance: nothing is placed on it. */
@@ -46,7 +44,6 @@ public class InvalidTargetException extends MoxxieException {
         return switch (reason) {
             case UNKNOWN -> "targetNode '" + targetNode + "' is not a node of the cluster (nodes: "
                     + String.join(", ", clusterNodes) + ")";
-            case SOURCE -> "targetNode must differ from the node being drained, was '" + targetNode + "'";
             case OFFLINE -> "targetNode '" + targetNode + "' cannot be used to drain " + node + ": the node is offline";
             case IN_MAINTENANCE -> "targetNode '" + targetNode + "' cannot be used to drain " + node
                     + ": the node is in maintenance";

@@ -32,14 +32,6 @@ public record DrainStatus(String drainId, String node, Operation operation, Drai
         vmStatus = List.copyOf(vmStatus);
     }
 
-    /** A status without timing ({@code elapsedSeconds} and {@code etaSeconds} null). */
-    public DrainStatus(String drainId, String node, Operation operation, DrainState status, int totalVMs, int completedVMs,
-                       int failedVMs, int skippedVMs, List<VmStatus> vmStatus, Instant startedAt, Instant completedAt,
-                       String message, String mode, String undrainOf) {
-        this(drainId, node, operation, status, totalVMs, completedVMs, failedVMs, skippedVMs, vmStatus, startedAt, completedAt,
-                message, mode, undrainOf, null, null);
-    }
-
     /** The status of a drain as recorded: the time it took once it ended, no estimate. */
     public static DrainStatus of(DrainRecord d, List<GuestProgress> guests) {
         return of(d, guests, null, null);

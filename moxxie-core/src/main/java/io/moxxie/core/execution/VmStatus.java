@@ -24,14 +24,6 @@ public record VmStatus(int vmid, String name, GuestType type, GuestState status,
                        MigrationType migrationType, boolean alwaysOn, String error, String reason, String note,
                        int attempts, Instant startedAt, Instant completedAt, Long elapsedSeconds) {
 
-    /** An entry without timing ({@code elapsedSeconds} null). */
-    public VmStatus(int vmid, String name, GuestType type, GuestState status, String sourceNode, String targetNode,
-                    MigrationType migrationType, boolean alwaysOn, String error, String reason, String note,
-                    int attempts, Instant startedAt, Instant completedAt) {
-        this(vmid, name, type, status, sourceNode, targetNode, migrationType, alwaysOn, error, reason, note, attempts, startedAt,
-                completedAt, null);
-    }
-
     /** @param now the drain's clock now, for a move under way; null: only finished moves have a duration */
     static VmStatus of(GuestProgress g, Instant now) {
         boolean skipped = g.status() == GuestState.SKIPPED;

@@ -1,5 +1,6 @@
 package io.moxxie.core.model;
 
+import io.moxxie.core.Checks;
 import io.moxxie.core.ValidationException;
 
 /**
@@ -62,10 +63,7 @@ public final class Concurrency {
      * @throws ValidationException {@code n} is not between 1 and {@value #MAX_FIXED} (field {@code maxConcurrent})
      */
     public static Concurrency fixed(int n) {
-        if (n < 1 || n > MAX_FIXED) {
-            throw new ValidationException(FIELD, n, FIELD + " must be between 1 and " + MAX_FIXED + ", was " + n);
-        }
-        return FIXED[n];
+        return FIXED[Checks.between(FIELD, n, 1, MAX_FIXED)];
     }
 
     /**

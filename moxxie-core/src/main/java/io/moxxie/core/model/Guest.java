@@ -33,7 +33,7 @@ public record Guest(int vmid, String name, String node, GuestType type, PowerSta
         Checks.nodeName("node", node);
         Checks.notNull("type", type);
         Checks.notNull("status", status);
-        if (memory < 0) throw new ValidationException("memory", memory, "memory must be >= 0, was " + memory);
+        Checks.atLeast("memory", memory, 0);
         name = name == null ? "" : name;
         tags = tags == null ? List.of() : List.copyOf(tags);
         lock = lock == null || lock.isBlank() ? null : lock;

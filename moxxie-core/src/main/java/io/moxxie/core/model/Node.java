@@ -1,7 +1,5 @@
 package io.moxxie.core.model;
 
-import io.moxxie.core.ValidationException;
-
 import io.moxxie.core.Checks;
 
 import java.math.BigInteger;
@@ -43,9 +41,9 @@ public record Node(String name, boolean online, long memoryTotal, long memoryUse
 
     public Node {
         Checks.nodeName("name", name);
-        if (memoryTotal < 0) throw new ValidationException("memoryTotal", memoryTotal, "memoryTotal must be >= 0, was " + memoryTotal);
-        if (memoryUsed < 0) throw new ValidationException("memoryUsed", memoryUsed, "memoryUsed must be >= 0, was " + memoryUsed);
-        if (cpus < 0) throw new ValidationException("cpus", cpus, "cpus must be >= 0, was " + cpus);
+        Checks.atLeast("memoryTotal", memoryTotal, 0);
+        Checks.atLeast("memoryUsed", memoryUsed, 0);
+        Checks.atLeast("cpus", cpus, 0);
     }
 
     public long memoryFree() {

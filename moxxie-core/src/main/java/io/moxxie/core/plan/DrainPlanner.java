@@ -211,15 +211,15 @@ public final class DrainPlanner {
      * Checks the request's explicit {@code targetNode}, if any, against the cluster: callers that plan later (after
      * asking the hypervisor about each guest) refuse a bad target before any of that. {@link #plan} checks it too.
      *
-     * @throws InvalidTargetException the target is unknown, the drained node, offline or in maintenance; its
-     *                                {@link InvalidTargetException#reason() reason} says which
+     * @throws InvalidTargetException the target is unknown, offline or in maintenance; its {@link
+     *                                InvalidTargetException#reason() reason} says which (the drained node itself is
+     *                                refused when the {@link DrainRequest} is built)
      */
     public static void checkTarget(DrainRequest request, ClusterSnapshot snapshot, Set<String> nodesInMaintenance) {
         Optional<String> explicit = request.targetNode();
         if (explicit.isEmpty()) return;
         String source = request.node();
         String target = explicit.get();
-        if (target.equals(source)) throw new InvalidTargetException(source, target, Reason.SOURCE, List.of());
         Optional<Node> n = snapshot.node(target);
         if (n.isEmpty()) {
             List<String> names = snapshot.nodes().stream().map(Node::name).sorted(Node.NAME_ORDER).toList();

@@ -69,6 +69,6 @@ public final class DrainHandle {
 
     @Override
     public String toString() {
-        return "DrainHandle[" + operation.name().toLowerCase(java.util.Locale.ROOT) + " " + drainId + " of " + node + "]";
+        return "DrainHandle[" + operation.wireName() + " " + drainId + " of " + node + "]";
     }
 }

@@ -319,7 +319,9 @@ public final class MaintenanceService implements AutoCloseable {
         if (d.status().finished()) return DrainStatus.of(d, store.guests(drainId));
         store.requestCancel(drainId);
         if (state == State.STARTED) {
-            store.drain(drainId).ifPresent(this::takeOverIfExpired);
+            // d's lease as read above will do: the store's takeOver checks it again, atomically, and answers the record
+            // with the cancel requested.
+            takeOverIfExpired(d);
             RunningDrain taken = active.get(drainId);
             if (taken != null) return taken.status();
         }
@@ -641,7 +643,7 @@ public final class MaintenanceService implements AutoCloseable {
         Instant now = scheduler.now();
         List<GuestProgress> guests = new ArrayList<>();
         for (PlanEntry e : plan.entries()) guests.add(progressOf(drainId, e, now));
-        for (GuestProgress g : extra) guests.add(g);
+        guests.addAll(extra);
         DrainRecord record = new DrainRecord(drainId, request.node(), op, request, DrainState.IN_PROGRESS, message, now, null,
                 ownerId, now.plus(lease), false, undrainOf);
         store.createDrain(record, guests);
@@ -655,15 +657,14 @@ public final class MaintenanceService implements AutoCloseable {
     }
 
     /** {@code read}: the cluster view the drain was planned on, for its first moves; null after a restart. */
-    private RunningDrain startRun(DrainRecord record, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> pre, Instant at,
-                              ClusterRead read) {
+    private void startRun(DrainRecord record, List<GuestProgress> guests, Map<Integer, MigrationPreconditions> pre, Instant at,
+                          ClusterRead read) {
         RunningDrain run = executor.start(record, guests, pre, at, read == null ? null : read.snapshot(), read == null ? null : read.at(),
                 this::onFinished);
         // The run goes on in other threads and may end before it is registered here: onFinished's remove then finds
         // nothing, so look again after the put. The run marks itself finished before it calls onFinished.
         active.put(record.drainId(), run);
         if (run.isFinished()) active.remove(record.drainId(), run);
-        return run;
     }
 
     private void onFinished(DrainStatus status) {
@@ -757,8 +758,11 @@ public final class MaintenanceService implements AutoCloseable {
         try {
             if (state != State.STARTED) return;
             renewLeases();
-            takeOver(store.unfinishedDrains(), false);
-            completeFinishedElsewhere();
+            // One read serves the rest of the beat: cancel requests, drains to take over, drains that ended elsewhere.
+            List<DrainRecord> unfinished = store.unfinishedDrains();
+            passOnCancels(unfinished);
+            takeOver(unfinished, false);
+            completeFinishedElsewhere(unfinished);
         } finally {
             beating.unlock();
         }
@@ -774,19 +778,36 @@ public final class MaintenanceService implements AutoCloseable {
                         run.abandon();
                     }
                     active.remove(run.drainId());
-                    continue;
                 }
-                if (store.drain(run.drainId()).map(DrainRecord::cancelRequested).orElse(false)) run.cancel();
             } catch (RuntimeException e) {
                 log.error("Heartbeat of drain {} failed: {}", run.drainId(), e.getMessage());
             }
         }
     }
 
-    /** Handles' drains that ended in another instance (taken over from this one, or never run here). */
-    private void completeFinishedElsewhere() {
+    /** Cancel requests made through other instances, for the drains running here. */
+    private void passOnCancels(List<DrainRecord> unfinished) {
+        for (DrainRecord d : unfinished) {
+            RunningDrain run = d.cancelRequested() ? active.get(d.drainId()) : null;
+            if (run == null) continue;
+            try {
+                run.cancel();
+            } catch (RuntimeException e) {
+                log.error("Heartbeat of drain {} failed: {}", run.drainId(), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Handles' drains that ended in another instance (taken over from this one, or never run here): only those no longer
+     * among {@code unfinished} are read.
+     */
+    private void completeFinishedElsewhere(List<DrainRecord> unfinished) {
+        if (completions.isEmpty()) return;
+        Set<String> running = new HashSet<>();
+        for (DrainRecord d : unfinished) running.add(d.drainId());
         for (String id : List.copyOf(completions.keySet())) {
-            if (active.containsKey(id)) continue;
+            if (active.containsKey(id) || running.contains(id)) continue;
             try {
                 store.drain(id).filter(d -> d.status().finished()).ifPresent(d -> complete(DrainStatus.of(d, store.guests(id))));
             } catch (RuntimeException e) {
@@ -808,7 +829,7 @@ public final class MaintenanceService implements AutoCloseable {
                 .alwaysOn(e.alwaysOn()).error(error).note(note).completedAt(state.finished() ? now : null).build();
     }
 
-    private GuestProgress skipped(String drainId, GuestProgress moved, Guest now, String reason, Instant at) {
+    private static GuestProgress skipped(String drainId, GuestProgress moved, Guest now, String reason, Instant at) {
         return GuestProgress.builder(drainId, moved.vmid()).name(moved.name()).type(moved.type())
                 .sourceNode(now != null ? now.node() : moved.targetNode()).status(GuestState.SKIPPED).alwaysOn(moved.alwaysOn())
                 .haManaged(moved.haManaged()).wasRunning(now != null && now.running()).memory(moved.memory()).error(reason)
@@ -986,13 +1007,14 @@ public final class MaintenanceService implements AutoCloseable {
         /**
          * Builds the service; starts no thread (see {@link MaintenanceService#start()}).
          *
-         * @throws IllegalArgumentException {@code scheduler} is not the client's own, or {@code heartbeatInterval} is
-         *                                  not shorter than {@code lease}
+         * @throws ValidationException {@code scheduler} is not the client's own, or {@code heartbeatInterval} is not
+         *                             shorter than {@code lease}
          */
         public MaintenanceService build() {
             effectiveScheduler();
             if (heartbeatInterval != null && heartbeatInterval.compareTo(lease) >= 0) {
-                throw new IllegalArgumentException("heartbeatInterval must be shorter than lease (" + lease + "), was " + heartbeatInterval);
+                throw new ValidationException("heartbeatInterval", heartbeatInterval,
+                        "heartbeatInterval must be shorter than lease (" + lease + "), was " + heartbeatInterval);
             }
             return new MaintenanceService(this);
         }
@@ -1002,7 +1024,7 @@ public final class MaintenanceService implements AutoCloseable {
             Optional<Scheduler> own = client.timeSource();
             if (own.isEmpty()) return scheduler;
             if (scheduler != null && scheduler != own.get()) {
-                throw new IllegalArgumentException("scheduler must be the one " + client.getClass().getSimpleName() + " runs on ("
+                throw new ValidationException("scheduler", scheduler, "scheduler must be the one " + client.getClass().getSimpleName() + " runs on ("
                         + own.get().getClass().getSimpleName() + " at " + own.get().now() + "), was another "
                         + scheduler.getClass().getSimpleName() + " (at " + scheduler.now() + "): drains would wait for a cluster"
                         + " whose time never passes. Give the service the cluster's scheduler, or none");

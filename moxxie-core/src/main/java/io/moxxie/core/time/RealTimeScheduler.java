@@ -1,7 +1,5 @@
 package io.moxxie.core.time;
 
-import io.moxxie.core.ValidationException;
-
 import io.moxxie.core.Checks;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,8 +36,7 @@ public final class RealTimeScheduler implements Scheduler, AutoCloseable {
         this.executor = executor;
         this.ownsExecutor = owns;
         this.clock = clock;
-        if (!(speed > 0)) throw new ValidationException("speed", speed, "speed must be > 0, was " + speed);
-        this.speed = speed;
+        this.speed = Checks.positive("speed", speed);
         this.origin = clock.instant();
         this.originNanos = System.nanoTime();
     }

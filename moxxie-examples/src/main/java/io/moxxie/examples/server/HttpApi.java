@@ -388,9 +388,10 @@ final class HttpApi {
             return error(409, pf.getMessage(), pf.blocked().isEmpty() ? null : "force", extra);
         }
         if (e instanceof InvalidTargetException it) {
-            // A target that is no node or the node itself is bad input; one offline or in maintenance may do later.
+            // A target that is no node is bad input; one offline or in maintenance may do later. (The node itself is
+            // refused by DrainRequest, as a ValidationException.)
             int status = switch (it.reason()) {
-                case UNKNOWN, SOURCE -> 400;
+                case UNKNOWN -> 400;
                 case OFFLINE, IN_MAINTENANCE -> 409;
             };
             return error(status, it.getMessage(), "targetNode", null);
