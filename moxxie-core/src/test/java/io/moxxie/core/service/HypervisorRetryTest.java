@@ -61,8 +61,8 @@ class HypervisorRetryTest {
         final VirtualScheduler scheduler = new VirtualScheduler();
         final SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
         final FlakyStarts client = new FlakyStarts(cluster, 8200);
-        final MaintenanceService service = MaintenanceService.builder(client, new InMemoryMaintenanceStore()).scheduler(scheduler)
-                .planningRetryDelay(Duration.ofMillis(1)).ownerId("test").executorConfig(RETRIES).build();
+        final MaintenanceService service = TestClusters.service(cluster, client, new InMemoryMaintenanceStore()).executorConfig(RETRIES)
+                .build();
 
         Env() {
             // The always-on web-prod-01 is found stopped after its move: it must be started.

@@ -12,6 +12,7 @@ import io.moxxie.core.simulation.SimulatedCluster.MigrationRecord;
 import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.testing.DelegatingHypervisorClient;
 import io.moxxie.core.testing.LogCapture;
+import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.testing.TestClusters.Env;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.HypervisorClient;
@@ -158,8 +159,7 @@ class MigrationFaultsTest {
     void aDrainCancelledWhileAFailedMoveIsReplannedEndsCancelledWithNoEntryInProgress() {
         try (LogCapture log = new LogCapture()) {
             Env env = new Env();
-            MaintenanceService service = MaintenanceService.builder(refusingFirstMigrate(env.cluster, 8201), env.store)
-                    .scheduler(env.scheduler).planningRetryDelay(Duration.ofMillis(1)).ownerId("test-owner").build();
+            MaintenanceService service = TestClusters.service(env.cluster, refusingFirstMigrate(env.cluster, 8201), env.store).build();
             service.start();
             DrainStatus s = service.drain(DrainRequest.soft("hv7")).status();
             String firstTarget = s.vm(8201).targetNode();

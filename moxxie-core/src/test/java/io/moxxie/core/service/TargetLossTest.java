@@ -143,8 +143,7 @@ class TargetLossTest {
         SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
         WithoutNode client = new WithoutNode(cluster);
         InMemoryMaintenanceStore store = new InMemoryMaintenanceStore();
-        MaintenanceService service = MaintenanceService.builder(client, store).scheduler(scheduler)
-                .planningRetryDelay(Duration.ofMillis(1)).ownerId("test").build();
+        MaintenanceService service = TestClusters.service(cluster, client, store).build();
         service.start();
         DrainStatus s = service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build()).status();
         scheduler.runFor(Duration.ofSeconds(3));
