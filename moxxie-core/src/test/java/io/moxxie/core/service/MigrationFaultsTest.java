@@ -8,23 +8,23 @@ import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.simulation.MigrationModel;
+import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.simulation.SimulatedCluster.MigrationRecord;
 import io.moxxie.core.spi.GuestProgress;
-import io.moxxie.core.testing.DelegatingHypervisorClient;
-import io.moxxie.core.testing.LogCapture;
-import io.moxxie.core.testing.TestClusters;
-import io.moxxie.core.testing.TestClusters.Env;
-import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.MigrationCommand;
 import io.moxxie.core.spi.TaskRef;
-import java.util.concurrent.atomic.AtomicBoolean;
+import io.moxxie.core.testing.DelegatingHypervisorClient;
+import io.moxxie.core.testing.LogCapture;
+import io.moxxie.core.testing.TestClusters;
+import io.moxxie.core.testing.TestClusters.Env;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
