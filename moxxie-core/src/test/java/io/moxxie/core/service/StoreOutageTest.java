@@ -6,6 +6,7 @@ import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.Operation;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.simulation.SimulatedCluster;
+import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.spi.StoreUnavailableException;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
 import io.moxxie.core.testing.DrainAssertions;
@@ -145,8 +146,9 @@ class StoreOutageTest {
     /** The drain as the store records it and as the status API shows it are one, and guest for guest the cluster agrees. */
     private void assertStoreStatusAndClusterAgree(String drainId) {
         DrainStatus status = service.status("hv7", drainId);
-        assertThat(memory.drain(drainId).orElseThrow().status()).isEqualTo(status.status());
-        assertThat(memory.drain(drainId).orElseThrow().message()).isEqualTo(status.message());
+        DrainRecord stored = memory.drain(drainId).orElseThrow();
+        assertThat(stored.status()).isEqualTo(status.status());
+        assertThat(stored.message()).isEqualTo(status.message());
         DrainAssertions.assertStoreStatusAndClusterAgree(memory.guests(drainId), status, cluster.currentSnapshot());
     }
 }
