@@ -67,8 +67,7 @@ class AbandonedDrainTest {
     }
 
     private MaintenanceService firstProcess() {
-        return MaintenanceService.builder(first.client(cluster), first.store(store)).scheduler(scheduler)
-                .planningRetryDelay(Duration.ofMillis(1)).ownerId("first").lease(LEASE)
+        return TestClusters.service(cluster, first.client(cluster), first.store(store)).ownerId("first").lease(LEASE)
                 .listener(new DrainListener() {
                     @Override
                     public void guestStarted(String drainId, GuestProgress guest) {

@@ -27,7 +27,7 @@ class HypervisorOutageTest {
     private final InMemoryMaintenanceStore store = new InMemoryMaintenanceStore();
 
     private MaintenanceService service(ExecutorConfig config) {
-        MaintenanceService service = MaintenanceService.builder(proxmox, store).scheduler(scheduler).ownerId("test").executorConfig(config).build();
+        MaintenanceService service = TestClusters.service(cluster, proxmox, store).executorConfig(config).build();
         service.start();
         return service;
     }

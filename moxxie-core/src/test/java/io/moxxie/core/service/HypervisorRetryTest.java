@@ -3,20 +3,16 @@ package io.moxxie.core.service;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
 import io.moxxie.core.execution.VmStatus;
-import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestState;
-import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.simulation.SimulatedCluster;
-import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.HypervisorException;
-import io.moxxie.core.spi.MigrationCommand;
 import io.moxxie.core.spi.TaskRef;
-import io.moxxie.core.spi.TaskState;
 import io.moxxie.core.spi.TransientHypervisorException;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
+import io.moxxie.core.testing.DelegatingHypervisorClient;
 import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.time.VirtualScheduler;
 import org.junit.jupiter.api.Test;
@@ -39,13 +35,14 @@ class HypervisorRetryTest {
             .retryInitialDelay(Duration.ofSeconds(1)).retryMaxDelay(Duration.ofSeconds(3)).build();
 
     /** The cluster, with the next starts of one guest failing as told; every start of it recorded. */
-    private static final class FlakyStarts implements HypervisorClient {
+    private static final class FlakyStarts extends DelegatingHypervisorClient {
         final SimulatedCluster cluster;
         final int vmid;
         final List<Supplier<RuntimeException>> failures = new ArrayList<>();
         final List<Instant> startCalls = new ArrayList<>();
 
         FlakyStarts(SimulatedCluster cluster, int vmid) {
+            super(cluster);
             this.cluster = cluster;
             this.vmid = vmid;
         }
@@ -58,49 +55,14 @@ class HypervisorRetryTest {
             }
             return cluster.start(guest);
         }
-
-        @Override
-        public ClusterSnapshot snapshot() {
-            return cluster.snapshot();
-        }
-
-        @Override
-        public MigrationPreconditions preconditions(Guest guest) {
-            return cluster.preconditions(guest);
-        }
-
-        @Override
-        public TaskRef migrate(MigrationCommand command) {
-            return cluster.migrate(command);
-        }
-
-        @Override
-        public TaskState task(TaskRef task) {
-            return cluster.task(task);
-        }
-
-        @Override
-        public TaskRef shutdown(Guest guest, Duration timeout) {
-            return cluster.shutdown(guest, timeout);
-        }
-
-        @Override
-        public TaskRef stop(Guest guest) {
-            return cluster.stop(guest);
-        }
-
-        @Override
-        public void setTags(Guest guest, List<String> tags) {
-            cluster.setTags(guest, tags);
-        }
     }
 
     private static final class Env {
         final VirtualScheduler scheduler = new VirtualScheduler();
         final SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
         final FlakyStarts client = new FlakyStarts(cluster, 8200);
-        final MaintenanceService service = MaintenanceService.builder(client, new InMemoryMaintenanceStore()).scheduler(scheduler)
-                .planningRetryDelay(Duration.ofMillis(1)).ownerId("test").executorConfig(RETRIES).build();
+        final MaintenanceService service = TestClusters.service(cluster, client, new InMemoryMaintenanceStore()).executorConfig(RETRIES)
+                .build();
 
         Env() {
             // The always-on web-prod-01 is found stopped after its move: it must be started.

@@ -5,20 +5,16 @@ import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.Guest;
-import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.Operation;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.simulation.SimulatedCluster;
-import io.moxxie.core.spi.GuestProgress;
-import io.moxxie.core.spi.HypervisorClient;
-import io.moxxie.core.spi.MigrationCommand;
-import io.moxxie.core.spi.TaskRef;
-import io.moxxie.core.spi.TaskState;
+import io.moxxie.core.spi.MaintenanceStore;
 import io.moxxie.core.spi.TransientHypervisorException;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
+import io.moxxie.core.testing.DelegatingHypervisorClient;
+import io.moxxie.core.testing.DelegatingMaintenanceStore;
 import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.testing.TestClusters.Env;
-import io.moxxie.core.time.Scheduler;
 import io.moxxie.core.time.VirtualScheduler;
 import org.junit.jupiter.api.Test;
 
@@ -271,149 +267,42 @@ class MaintenanceServiceLifecycleTest {
     }
 
     /** A store during whose {@code recordDrainStarted} (between recording a drain and running it) time passes. */
-    private static final class HeartbeatsWhileStarting implements io.moxxie.core.spi.MaintenanceStore {
-        private final io.moxxie.core.spi.MaintenanceStore store;
+    private static final class HeartbeatsWhileStarting extends DelegatingMaintenanceStore {
         private final VirtualScheduler scheduler;
         private final Duration pause;
 
-        HeartbeatsWhileStarting(io.moxxie.core.spi.MaintenanceStore store, VirtualScheduler scheduler, Duration pause) {
-            this.store = store;
+        HeartbeatsWhileStarting(MaintenanceStore store, VirtualScheduler scheduler, Duration pause) {
+            super(store);
             this.scheduler = scheduler;
             this.pause = pause;
         }
 
         @Override
         public void recordDrainStarted(String node, String drainId, List<Integer> vmList, Instant at) {
-            store.recordDrainStarted(node, drainId, vmList, at);
+            delegate.recordDrainStarted(node, drainId, vmList, at);
             scheduler.runFor(pause);
-        }
-
-        @Override
-        public Optional<io.moxxie.core.model.NodeMaintenance> maintenance(String node) {
-            return store.maintenance(node);
-        }
-
-        @Override
-        public List<io.moxxie.core.model.NodeMaintenance> maintenanceStates() {
-            return store.maintenanceStates();
-        }
-
-        @Override
-        public void saveMaintenance(io.moxxie.core.model.NodeMaintenance state) {
-            store.saveMaintenance(state);
-        }
-
-        @Override
-        public void createDrain(io.moxxie.core.spi.DrainRecord drain, List<GuestProgress> guests) {
-            store.createDrain(drain, guests);
-        }
-
-        @Override
-        public boolean updateDrain(io.moxxie.core.spi.DrainRecord drain) {
-            return store.updateDrain(drain);
-        }
-
-        @Override
-        public boolean updateGuest(GuestProgress guest, String owner) {
-            return store.updateGuest(guest, owner);
-        }
-
-        @Override
-        public Optional<io.moxxie.core.spi.DrainRecord> drain(String drainId) {
-            return store.drain(drainId);
-        }
-
-        @Override
-        public List<GuestProgress> guests(String drainId) {
-            return store.guests(drainId);
-        }
-
-        @Override
-        public List<io.moxxie.core.spi.DrainRecord> drains(String node, int limit) {
-            return store.drains(node, limit);
-        }
-
-        @Override
-        public List<io.moxxie.core.spi.DrainRecord> unfinishedDrains() {
-            return store.unfinishedDrains();
-        }
-
-        @Override
-        public boolean renewLease(String drainId, String owner, Instant leaseExpiresAt) {
-            return store.renewLease(drainId, owner, leaseExpiresAt);
-        }
-
-        @Override
-        public Optional<io.moxxie.core.spi.DrainRecord> takeOver(String drainId, String newOwner, Instant now, Instant leaseExpiresAt) {
-            return store.takeOver(drainId, newOwner, now, leaseExpiresAt);
-        }
-
-        @Override
-        public void requestCancel(String drainId) {
-            store.requestCancel(drainId);
         }
     }
 
     /** The cluster, whose first {@code failures} snapshots fail transiently. */
-    private static final class FlakySnapshots implements HypervisorClient {
-        private final SimulatedCluster cluster;
+    private static final class FlakySnapshots extends DelegatingHypervisorClient {
         private final int failures;
         final AtomicInteger snapshots = new AtomicInteger();
 
         FlakySnapshots(SimulatedCluster cluster, int failures) {
-            this.cluster = cluster;
+            super(cluster);
             this.failures = failures;
         }
 
         @Override
         public ClusterSnapshot snapshot() {
             if (snapshots.incrementAndGet() <= failures) throw new TransientHypervisorException("596 Connection timed out");
-            return cluster.snapshot();
+            return delegate.snapshot();
         }
 
         @Override
         public Optional<Guest> guest(int vmid) {
-            return cluster.guest(vmid);
-        }
-
-        @Override
-        public MigrationPreconditions preconditions(Guest guest) {
-            return cluster.preconditions(guest);
-        }
-
-        @Override
-        public TaskRef migrate(MigrationCommand command) {
-            return cluster.migrate(command);
-        }
-
-        @Override
-        public TaskState task(TaskRef task) {
-            return cluster.task(task);
-        }
-
-        @Override
-        public TaskRef start(Guest guest) {
-            return cluster.start(guest);
-        }
-
-        @Override
-        public TaskRef shutdown(Guest guest, Duration timeout) {
-            return cluster.shutdown(guest, timeout);
-        }
-
-        @Override
-        public TaskRef stop(Guest guest) {
-            return cluster.stop(guest);
-        }
-
-        @Override
-        public void setTags(Guest guest, List<String> tags) {
-            cluster.setTags(guest, tags);
-        }
-
-        @Override
-        public Optional<Scheduler> timeSource() {
-            return cluster.timeSource();
+            return delegate.guest(vmid);
         }
     }
 }

@@ -8,25 +8,23 @@ import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.simulation.MigrationModel;
+import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.simulation.SimulatedCluster.MigrationRecord;
 import io.moxxie.core.spi.GuestProgress;
-import io.moxxie.core.testing.LogCapture;
-import io.moxxie.core.testing.TestClusters.Env;
-import io.moxxie.core.model.ClusterSnapshot;
-import io.moxxie.core.model.Guest;
-import io.moxxie.core.model.MigrationPreconditions;
-import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.MigrationCommand;
 import io.moxxie.core.spi.TaskRef;
-import io.moxxie.core.spi.TaskState;
-import java.util.concurrent.atomic.AtomicBoolean;
+import io.moxxie.core.testing.DelegatingHypervisorClient;
+import io.moxxie.core.testing.LogCapture;
+import io.moxxie.core.testing.TestClusters;
+import io.moxxie.core.testing.TestClusters.Env;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -146,20 +144,14 @@ class MigrationFaultsTest {
     /** The guide cluster as seen through a client whose first migrate request of {@code vmid} is refused. */
     private static HypervisorClient refusingFirstMigrate(SimulatedCluster cluster, int vmid) {
         AtomicBoolean refused = new AtomicBoolean();
-        return new HypervisorClient() {
-            @Override public ClusterSnapshot snapshot() { return cluster.snapshot(); }
-            @Override public MigrationPreconditions preconditions(Guest guest) { return cluster.preconditions(guest); }
-            @Override public TaskRef migrate(MigrationCommand command) {
+        return new DelegatingHypervisorClient(cluster) {
+            @Override
+            public TaskRef migrate(MigrationCommand command) {
                 if (command.guest().vmid() == vmid && refused.compareAndSet(false, true)) {
                     throw new HypervisorException("migration to " + command.target() + " refused: storage 'local-lvm' is busy");
                 }
-                return cluster.migrate(command);
+                return delegate.migrate(command);
             }
-            @Override public TaskState task(TaskRef task) { return cluster.task(task); }
-            @Override public TaskRef start(Guest guest) { return cluster.start(guest); }
-            @Override public TaskRef shutdown(Guest guest, Duration timeout) { return cluster.shutdown(guest, timeout); }
-            @Override public TaskRef stop(Guest guest) { return cluster.stop(guest); }
-            @Override public void setTags(Guest guest, List<String> tags) { cluster.setTags(guest, tags); }
         };
     }
 
@@ -167,8 +159,7 @@ class MigrationFaultsTest {
     void aDrainCancelledWhileAFailedMoveIsReplannedEndsCancelledWithNoEntryInProgress() {
         try (LogCapture log = new LogCapture()) {
             Env env = new Env();
-            MaintenanceService service = MaintenanceService.builder(refusingFirstMigrate(env.cluster, 8201), env.store)
-                    .scheduler(env.scheduler).planningRetryDelay(Duration.ofMillis(1)).ownerId("test-owner").build();
+            MaintenanceService service = TestClusters.service(env.cluster, refusingFirstMigrate(env.cluster, 8201), env.store).build();
             service.start();
             DrainStatus s = service.drain(DrainRequest.soft("hv7")).status();
             String firstTarget = s.vm(8201).targetNode();

@@ -163,8 +163,7 @@ class ServiceOperationsTest {
         InMemoryMaintenanceStore store = new InMemoryMaintenanceStore();
         Recording seen = new Recording(scheduler);
         Duration lease = Duration.ofSeconds(30);
-        MaintenanceService service = MaintenanceService.builder(cluster, seen.store(store)).scheduler(scheduler)
-                .planningRetryDelay(Duration.ofMillis(1)).ownerId("owner").lease(lease).build();
+        MaintenanceService service = TestClusters.service(cluster, seen.store(store)).ownerId("owner").lease(lease).build();
         Instant start = scheduler.now();
         service.start();
         DrainStatus s = service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build()).status();

@@ -2,15 +2,14 @@ package io.moxxie.core.service;
 
 import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.execution.DrainStatus;
-import io.moxxie.core.execution.VmStatus;
 import io.moxxie.core.model.DrainState;
-import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.Operation;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.simulation.SimulatedCluster;
-import io.moxxie.core.spi.GuestProgress;
+import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.spi.StoreUnavailableException;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
+import io.moxxie.core.testing.DrainAssertions;
 import io.moxxie.core.testing.OutageStore;
 import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.time.VirtualScheduler;
@@ -144,20 +143,12 @@ class StoreOutageTest {
                 .allMatch(m -> !m.startedAt().isBefore(storeBack));
     }
 
-    /** The store's record of each guest, the status API's, and where the guest is in the cluster are one and the same. */
+    /** The drain as the store records it and as the status API shows it are one, and guest for guest the cluster agrees. */
     private void assertStoreStatusAndClusterAgree(String drainId) {
         DrainStatus status = service.status("hv7", drainId);
-        assertThat(memory.drain(drainId).orElseThrow().status()).isEqualTo(status.status());
-        assertThat(memory.drain(drainId).orElseThrow().message()).isEqualTo(status.message());
-        List<GuestProgress> stored = memory.guests(drainId);
-        assertThat(stored).hasSameSizeAs(status.vmStatus());
-        for (GuestProgress g : stored) {
-            VmStatus v = status.vm(g.vmid());
-            assertThat(g.status()).as("vm %s: store and status", g.vmid()).isEqualTo(v.status());
-            assertThat(g.targetNode()).as("vm %s: store and status", g.vmid()).isEqualTo(v.targetNode());
-            String where = cluster.currentSnapshot().guest(g.vmid()).orElseThrow().node();
-            if (g.status() == GuestState.COMPLETED) assertThat(where).as("vm %s: store and cluster", g.vmid()).isEqualTo(g.targetNode());
-            else assertThat(where).as("vm %s: store and cluster", g.vmid()).isEqualTo(g.sourceNode());
-        }
+        DrainRecord stored = memory.drain(drainId).orElseThrow();
+        assertThat(stored.status()).isEqualTo(status.status());
+        assertThat(stored.message()).isEqualTo(status.message());
+        DrainAssertions.assertStoreStatusAndClusterAgree(memory.guests(drainId), status, cluster.currentSnapshot());
     }
 }

@@ -8,18 +8,14 @@ import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestState;
-import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.simulation.SimulatedCluster.MigrationRecord;
 import io.moxxie.core.spi.GuestProgress;
-import io.moxxie.core.spi.HypervisorClient;
-import io.moxxie.core.spi.MigrationCommand;
-import io.moxxie.core.spi.TaskRef;
-import io.moxxie.core.spi.TaskState;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
+import io.moxxie.core.testing.DelegatingHypervisorClient;
 import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.testing.TestClusters.Env;
 import io.moxxie.core.time.VirtualScheduler;
@@ -147,8 +143,7 @@ class TargetLossTest {
         SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
         WithoutNode client = new WithoutNode(cluster);
         InMemoryMaintenanceStore store = new InMemoryMaintenanceStore();
-        MaintenanceService service = MaintenanceService.builder(client, store).scheduler(scheduler)
-                .planningRetryDelay(Duration.ofMillis(1)).ownerId("test").build();
+        MaintenanceService service = TestClusters.service(cluster, client, store).build();
         service.start();
         DrainStatus s = service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build()).status();
         scheduler.runFor(Duration.ofSeconds(3));
@@ -167,56 +162,20 @@ class TargetLossTest {
     }
 
     /** The cluster without one node in its listings, as after {@code pvecm delnode}. */
-    private static final class WithoutNode implements HypervisorClient {
-        private final SimulatedCluster cluster;
+    private static final class WithoutNode extends DelegatingHypervisorClient {
         volatile String hidden;
 
         WithoutNode(SimulatedCluster cluster) {
-            this.cluster = cluster;
+            super(cluster);
         }
 
         @Override
         public ClusterSnapshot snapshot() {
-            ClusterSnapshot all = cluster.snapshot();
+            ClusterSnapshot all = delegate.snapshot();
             String h = hidden;
             if (h == null) return all;
             return new ClusterSnapshot(all.takenAt(), all.nodes().stream().filter(n -> !n.name().equals(h)).toList(),
                     all.guests().stream().filter(g -> !g.node().equals(h)).toList());
-        }
-
-        @Override
-        public MigrationPreconditions preconditions(Guest guest) {
-            return cluster.preconditions(guest);
-        }
-
-        @Override
-        public TaskRef migrate(MigrationCommand command) {
-            return cluster.migrate(command);
-        }
-
-        @Override
-        public TaskState task(TaskRef task) {
-            return cluster.task(task);
-        }
-
-        @Override
-        public TaskRef start(Guest guest) {
-            return cluster.start(guest);
-        }
-
-        @Override
-        public TaskRef shutdown(Guest guest, Duration timeout) {
-            return cluster.shutdown(guest, timeout);
-        }
-
-        @Override
-        public TaskRef stop(Guest guest) {
-            return cluster.stop(guest);
-        }
-
-        @Override
-        public void setTags(Guest guest, List<String> tags) {
-            cluster.setTags(guest, tags);
         }
     }
 }

@@ -1,26 +1,23 @@
 package io.moxxie.core.store;
 
-import org.junit.jupiter.params.provider.ValueSource;
-
-import org.junit.jupiter.params.ParameterizedTest;
-
-import io.moxxie.core.model.Concurrency;
-
 import io.moxxie.core.DrainConflictException;
-import io.moxxie.core.spi.DrainRecord;
-import io.moxxie.core.model.DrainState;
-import io.moxxie.core.spi.GuestProgress;
-import io.moxxie.core.model.GuestState;
-import io.moxxie.core.model.Operation;
-import io.moxxie.core.model.GuestType;
-import io.moxxie.core.model.NodeMaintenance;
+import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainMode;
-import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.model.DrainState;
+import io.moxxie.core.model.GuestState;
+import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationType;
+import io.moxxie.core.model.NodeMaintenance;
+import io.moxxie.core.model.Operation;
+import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.spi.DrainRecord;
+import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.spi.MaintenanceStore;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Duration;
 import java.time.Instant;

@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
- * A {@link MaintenanceStore} that goes away for a while, as a database server that fails over: while {@link #down()},
+ * A {@link MaintenanceStore} that goes away for a while, as a database server that fails over: while down,
  * every call (reads and the three kinds of write: drain record, guest progress, maintenance state) throws
  * {@link StoreUnavailableException} and changes nothing. Counts the calls refused, by kind. Thread-safe.
  */
@@ -45,7 +45,7 @@ public final class OutageStore implements MaintenanceStore {
         this.afterCreateDrain = r;
     }
 
-    public boolean down() {
+    private boolean down() {
         Instant now = clock.get();
         return !now.isBefore(downFrom) && now.isBefore(downUntil);
     }

@@ -6,6 +6,7 @@ import io.moxxie.core.model.PowerState;
 import io.moxxie.core.policy.TagPolicy;
 import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.core.simulation.SimulatedCluster;
+import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
 import io.moxxie.core.spi.MaintenanceStore;
 import io.moxxie.core.service.MaintenanceService;
@@ -79,7 +80,12 @@ public final class TestClusters {
             8400, 8401, 8500, 8600);
 
     public static MaintenanceService.Builder service(SimulatedCluster cluster, MaintenanceStore store) {
-        return MaintenanceService.builder(cluster, store).scheduler(cluster.scheduler()).planningRetryDelay(Duration.ofMillis(1))
+        return service(cluster, cluster, store);
+    }
+
+    /** A service on {@code cluster}'s time that sees the cluster through {@code client} (a wrapper of it that injects faults or records calls). */
+    public static MaintenanceService.Builder service(SimulatedCluster cluster, HypervisorClient client, MaintenanceStore store) {
+        return MaintenanceService.builder(client, store).scheduler(cluster.scheduler()).planningRetryDelay(Duration.ofMillis(1))
                 .ownerId("test-owner");
     }
 

@@ -41,6 +41,8 @@ abstract class CrashTakeoverTestBase {
     /** The default heartbeat: a third of the lease. */
     private static final Duration HEARTBEAT = LEASE.dividedBy(3);
 
+    private final VirtualScheduler scheduler = new VirtualScheduler();
+    private final SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
     private TestDatabase db;
     private JdbcMaintenanceStore storeOfFirst;
     private JdbcMaintenanceStore storeOfSecond;
@@ -61,11 +63,9 @@ abstract class CrashTakeoverTestBase {
 
     @Test
     void whenTheOwnerDiesMidDrainTheRunningInstanceTakesOverWithinALeaseAndAHeartbeatAndFinishesWithNoGuestMovedTwice() throws SQLException {
-        VirtualScheduler scheduler = new VirtualScheduler();
-        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
-        MaintenanceService second = TestClusters.service(cluster, storeOfSecond).ownerId("second").lease(LEASE).build();
+        MaintenanceService second = instance(storeOfSecond, "second").build();
         second.start(); // running before the drain exists: it must notice the orphan by itself
-        MaintenanceService first = TestClusters.service(cluster, storeOfFirst).ownerId("first").lease(LEASE).build();
+        MaintenanceService first = instance(storeOfFirst, "first").build();
         first.start();
 
         first.enableMaintenance("hv7", "Hardware failure", false);
@@ -124,12 +124,10 @@ abstract class CrashTakeoverTestBase {
 
     @Test
     void ofTwoRunningInstancesExactlyOneTakesTheOrphanOverAndNoGuestMovesTwice() {
-        VirtualScheduler scheduler = new VirtualScheduler();
-        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
         JdbcMaintenanceStore storeOfThird = JdbcMaintenanceStore.builder(db.dataSource()).build();
-        MaintenanceService first = TestClusters.service(cluster, storeOfFirst).ownerId("first").lease(LEASE).build();
-        MaintenanceService second = TestClusters.service(cluster, storeOfSecond).ownerId("second").lease(LEASE).build();
-        MaintenanceService third = TestClusters.service(cluster, storeOfThird).ownerId("third").lease(LEASE).build();
+        MaintenanceService first = instance(storeOfFirst, "first").build();
+        MaintenanceService second = instance(storeOfSecond, "second").build();
+        MaintenanceService third = instance(storeOfThird, "third").build();
         first.start();
         second.start();
         third.start();
@@ -149,10 +147,8 @@ abstract class CrashTakeoverTestBase {
 
     @Test
     void aDrainWhoseOwnerDiedCancelledBeforeItsLeaseExpiredEndsCancelledWhenTakenOver() {
-        VirtualScheduler scheduler = new VirtualScheduler();
-        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
-        MaintenanceService first = TestClusters.service(cluster, storeOfFirst).ownerId("first").lease(LEASE).build();
-        MaintenanceService second = TestClusters.service(cluster, storeOfSecond).ownerId("second").lease(LEASE).build();
+        MaintenanceService first = instance(storeOfFirst, "first").build();
+        MaintenanceService second = instance(storeOfSecond, "second").build();
         first.start();
         second.start();
         String drainId = first.drain(DrainRequest.hard("hv7")).drainId();
@@ -166,19 +162,16 @@ abstract class CrashTakeoverTestBase {
         assertThat(scheduler.runUntil(() -> storeOfFirst.drain(drainId).orElseThrow().status().finished(),
                 Duration.ofHours(1))).isTrue();
 
-        assertEndedCancelled(cluster, drainId, died, atDeath);
+        assertEndedCancelled(drainId, died, atDeath);
         assertThat(storeOfFirst.drain(drainId).orElseThrow().owner()).isEqualTo("second");
         second.close();
     }
 
     @Test
     void aDrainWhoseOwnerDiedIsTakenOverAtOnceAndEndedCancelledByTheInstanceCancellingItAfterItsLease() {
-        VirtualScheduler scheduler = new VirtualScheduler();
-        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
-        MaintenanceService first = TestClusters.service(cluster, storeOfFirst).ownerId("first").lease(LEASE).build();
+        MaintenanceService first = instance(storeOfFirst, "first").build();
         // Its heartbeats come seldom, so that the cancel, not a heartbeat, finds the expired lease.
-        MaintenanceService second = TestClusters.service(cluster, storeOfSecond).ownerId("second").lease(LEASE)
-                .heartbeatInterval(LEASE.minusSeconds(1)).build();
+        MaintenanceService second = instance(storeOfSecond, "second").heartbeatInterval(LEASE.minusSeconds(1)).build();
         second.start();
         first.start();
         String drainId = first.drain(DrainRequest.hard("hv7")).drainId();
@@ -194,7 +187,7 @@ abstract class CrashTakeoverTestBase {
         assertThat(storeOfSecond.drain(drainId).orElseThrow().owner()).as("taken over by the cancel").isEqualTo("second");
         assertThat(scheduler.runUntil(() -> storeOfFirst.drain(drainId).orElseThrow().status().finished(), Duration.ofHours(1))).isTrue();
 
-        assertEndedCancelled(cluster, drainId, died, atDeath);
+        assertEndedCancelled(drainId, died, atDeath);
         second.close();
     }
 
@@ -202,7 +195,7 @@ abstract class CrashTakeoverTestBase {
      * Ended {@code cancelled}: the guests the dead owner had not started are recorded not started and never moved;
      * those it had started are seen through; no migration started after the death except those.
      */
-    private void assertEndedCancelled(SimulatedCluster cluster, String drainId, Instant died, Map<Integer, GuestState> atDeath) {
+    private void assertEndedCancelled(String drainId, Instant died, Map<Integer, GuestState> atDeath) {
         DrainRecord done = storeOfSecond.drain(drainId).orElseThrow();
         assertThat(done.status()).isEqualTo(DrainState.CANCELLED);
         long notStarted = atDeath.values().stream().filter(s -> s == GuestState.PENDING).count();
@@ -220,6 +213,11 @@ abstract class CrashTakeoverTestBase {
             }
         }
         assertThat(cluster.migrations()).as("no migration started after the death").allMatch(m -> !m.startedAt().isAfter(died));
+    }
+
+    /** A service instance (a process of its own) on the one cluster, with {@code store} (its own pool) on the one database. */
+    private MaintenanceService.Builder instance(JdbcMaintenanceStore store, String owner) {
+        return TestClusters.service(cluster, store).ownerId(owner).lease(LEASE);
     }
 
     private static Map<Integer, GuestState> states(List<GuestProgress> guests) {
