@@ -290,7 +290,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     @Override
     public TaskState task(TaskRef task) {
         Checks.notNull("task", task);
-        if (!task.tracked()) return haTask(task.id(), null);
+        if (!task.tracked()) return haTask(task.id());
         return trackedTask(task);
     }
 
@@ -329,7 +329,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
      * An HA request has no task: it is done when the guest is where (or in the state) it was asked to be. The HA
      * manager drops requests it cannot carry out without a word, hence the time limit.
      */
-    private TaskState haTask(String id, Resources res) {
+    private TaskState haTask(String id) {
         Matcher m = HA_REQUEST.matcher(id);
         if (!m.matches()) return TaskState.ok("OK"); // not ours: nothing to follow
         String action = m.group(1);
@@ -338,7 +338,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         String target = m.group(4);
         Instant now = clock.instant();
         Instant deadline = haDeadlines.computeIfAbsent(id, k -> now.plus(haRequestTimeout));
-        Optional<GuestResource> gr = guestResource(res != null ? res : resources(), vmid);
+        Optional<GuestResource> gr = guestResource(resources(), vmid);
         if (gr.isEmpty()) {
             haDeadlines.remove(id);
             return TaskState.failed("guest " + vmid + " no longer exists");
