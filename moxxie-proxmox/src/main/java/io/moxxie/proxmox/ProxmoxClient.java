@@ -532,8 +532,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
 
         /** Retries of a failed read (and of a write that certainly did not reach Proxmox). Default 3. */
         public Builder maxRetries(int maxRetries) {
-            if (maxRetries < 0) throw new ValidationException("maxRetries", maxRetries, "maxRetries must be >= 0, was " + maxRetries);
-            this.maxRetries = maxRetries;
+            this.maxRetries = Checks.atLeast("maxRetries", maxRetries, 0);
             return this;
         }
 
@@ -576,7 +575,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
 
         public ProxmoxClient build() {
             if (baseUrls.isEmpty()) throw new ValidationException("baseUrls", baseUrls, "baseUrls cannot be empty");
-            if (credentials == null) throw new ValidationException("credentials", null, "credentials cannot be null");
+            Checks.notNull("credentials", credentials);
             List<HttpUrl> urls = baseUrls.stream().map(Builder::normalize).distinct().toList();
             ProxmoxClient c = new ProxmoxClient(this, urls);
             if (tls.kind() == TlsTrust.Kind.INSECURE) {
