@@ -348,7 +348,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
                 .bind("message", d.message())
                 .bind("mode", r.mode().wireName())
                 .bind("parallel", r.concurrency().kind() != Concurrency.Kind.SERIAL)
-                .bind("maxConcurrent", r.concurrency().isAuto() ? AUTO_CONCURRENCY : r.concurrency().resolve(AUTO_CONCURRENCY))
+                .bind("maxConcurrent", r.concurrency().resolve(AUTO_CONCURRENCY))
                 .bind("allowOffline", r.allowOffline())
                 .bind("targetNode", r.targetNode().orElse(null))
                 .bind("force", r.force())
