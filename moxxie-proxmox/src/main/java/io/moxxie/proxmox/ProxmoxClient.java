@@ -290,7 +290,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     @Override
     public TaskState task(TaskRef task) {
         Checks.notNull("task", task);
-        if (!task.tracked()) return haTask(task.id(), null);
+        if (!task.tracked()) return haTask(task.id());
         return trackedTask(task);
     }
 
@@ -329,7 +329,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
      * An HA request has no task: it is done when the guest is where (or in the state) it was asked to be. The HA
      * manager drops requests it cannot carry out without a word, hence the time limit.
      */
-    private TaskState haTask(String id, Resources res) {
+    private TaskState haTask(String id) {
         Matcher m = HA_REQUEST.matcher(id);
         if (!m.matches()) return TaskState.ok("OK"); // not ours: nothing to follow
         String action = m.group(1);
@@ -338,7 +338,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         String target = m.group(4);
         Instant now = clock.instant();
         Instant deadline = haDeadlines.computeIfAbsent(id, k -> now.plus(haRequestTimeout));
-        Optional<GuestResource> gr = guestResource(res != null ? res : resources(), vmid);
+        Optional<GuestResource> gr = guestResource(resources(), vmid);
         if (gr.isEmpty()) {
             haDeadlines.remove(id);
             return TaskState.failed("guest " + vmid + " no longer exists");
@@ -532,8 +532,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
 
         /** Retries of a failed read (and of a write that certainly did not reach Proxmox). Default 3. */
         public Builder maxRetries(int maxRetries) {
-            if (maxRetries < 0) throw new ValidationException("maxRetries", maxRetries, "maxRetries must be >= 0, was " + maxRetries);
-            this.maxRetries = maxRetries;
+            this.maxRetries = Checks.atLeast("maxRetries", maxRetries, 0);
             return this;
         }
 
@@ -576,7 +575,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
 
         public ProxmoxClient build() {
             if (baseUrls.isEmpty()) throw new ValidationException("baseUrls", baseUrls, "baseUrls cannot be empty");
-            if (credentials == null) throw new ValidationException("credentials", null, "credentials cannot be null");
+            Checks.notNull("credentials", credentials);
             List<HttpUrl> urls = baseUrls.stream().map(Builder::normalize).distinct().toList();
             ProxmoxClient c = new ProxmoxClient(this, urls);
             if (tls.kind() == TlsTrust.Kind.INSECURE) {

@@ -7,6 +7,7 @@ import dev.failsafe.CircuitBreakerOpenException;
 import dev.failsafe.Failsafe;
 import dev.failsafe.FailsafeException;
 import dev.failsafe.RetryPolicy;
+import dev.failsafe.RetryPolicyBuilder;
 import io.moxxie.core.spi.HypervisorAuthenticationException;
 import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.HypervisorUnavailableException;
@@ -25,7 +26,6 @@ import okhttp3.ResponseBody;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.X509TrustManager;
 import java.io.IOException;
@@ -136,19 +136,12 @@ final class ProxmoxHttp implements AutoCloseable {
                 .sslSocketFactory(tls.sslContext(tm).getSocketFactory(), tm);
         if (!tls.verifiesHostname()) b.hostnameVerifier((host, session) -> true);
         this.http = b.build();
-        this.readRetry = RetryPolicy.builder()
+        // The builder has checked 0 < retryDelay <= maxRetryDelay.
+        this.readRetry = retry(maxRetries, retryDelay, maxRetryDelay, "Retrying Proxmox request after: {}")
                 .handleIf(e -> e instanceof TransientHypervisorException || e instanceof OutcomeUnknownException)
-                .withMaxRetries(maxRetries)
-                .withBackoff(retryDelay, maxRetryDelay.compareTo(retryDelay) < 0 ? retryDelay : maxRetryDelay)
-                .withJitter(0.2)
-                .onRetry(ev -> log.debug("Retrying Proxmox request after: {}", ev.getLastException().getMessage()))
                 .build();
-        this.notExecutedRetry = RetryPolicy.builder()
+        this.notExecutedRetry = retry(maxRetries, retryDelay, maxRetryDelay, "Repeating a Proxmox write that was not executed: {}")
                 .handle(NotExecutedException.class)
-                .withMaxRetries(maxRetries)
-                .withBackoff(retryDelay, maxRetryDelay.compareTo(retryDelay) < 0 ? retryDelay : maxRetryDelay)
-                .withJitter(0.2)
-                .onRetry(ev -> log.debug("Repeating a Proxmox write that was not executed: {}", ev.getLastException().getMessage()))
                 .build();
         this.breaker = CircuitBreaker.builder()
                 .handleIf(e -> e instanceof NotExecutedException n && n.unreachable)
@@ -159,6 +152,14 @@ final class ProxmoxHttp implements AutoCloseable {
                         unreachableDetail, breakerDelay.toSeconds()))
                 .onClose(e -> log.info("Proxmox answers again"))
                 .build();
+    }
+
+    private static RetryPolicyBuilder<Object> retry(int maxRetries, Duration delay, Duration maxDelay, String logFormat) {
+        return RetryPolicy.builder()
+                .withMaxRetries(maxRetries)
+                .withBackoff(delay, maxDelay)
+                .withJitter(0.2)
+                .onRetry(ev -> log.debug(logFormat, ev.getLastException().getMessage()));
     }
 
     // ------------------------------------------------------------------ API
@@ -253,11 +254,9 @@ final class ProxmoxHttp implements AutoCloseable {
                     if (n > 1) log.info("Proxmox at {} does not answer ({}), trying the next address", origin(base), describe(e));
                     continue;
                 }
-                if (method == Method.GET) {
-                    throw new RetryableReadException(request + " to " + origin(base) + " failed: " + describe(e), e, null);
-                }
-                throw new OutcomeUnknownException(request + " to " + origin(base) + " got no answer (" + describe(e)
-                        + "): it may or may not have been carried out", e);
+                String to = request + " to " + origin(base);
+                throw noClearAnswer(method, method == Method.GET ? to + " failed: " + describe(e)
+                        : to + " got no answer (" + describe(e) + ")", e, null);
             }
             if (idx != start) preferred.compareAndSet(start, idx);
             unreachableSince = null;
@@ -280,16 +279,11 @@ final class ProxmoxHttp implements AutoCloseable {
     private JsonNode handle(Method method, String request, int status, String reason, String body) {
         JsonNode root = parse(body);
         if (status >= 200 && status < 300) {
-            if (root == null) {
-                HypervisorException notJson = new HypervisorException("Proxmox answered " + request + " with something that is not JSON"
-                        + " (" + (body == null ? 0 : body.length()) + " characters)");
-                // A cut or garbled answer to a read is a transient failure like a dropped connection: a read is safe to
-                // repeat. A write may have taken effect whatever its answer looked like: like a lost answer, it is
-                // resolved by looking, never sent again.
-                if (method == Method.GET) throw new RetryableReadException(notJson.getMessage(), null, notJson);
-                throw new OutcomeUnknownException(notJson.getMessage() + ": it may or may not have been carried out", null);
-            }
-            return root;
+            if (root != null) return root;
+            // A cut or garbled answer is no clear answer, like a dropped connection.
+            String notJson = "Proxmox answered " + request + " with something that is not JSON"
+                    + " (" + (body == null ? 0 : body.length()) + " characters)";
+            throw noClearAnswer(method, notJson, null, new HypervisorException(notJson));
         }
         String message = root != null && root.hasNonNull("message") ? root.get("message").asText().strip() : null;
         if (message == null || message.isEmpty()) message = reason == null || reason.isBlank() ? null : reason.strip();
@@ -311,18 +305,25 @@ final class ProxmoxHttp implements AutoCloseable {
             throw new NotExecutedException("node unreachable: " + text + " (HTTP 595, " + request + ")", null);
         }
         if (status == 596 || status == 597 || status == 599) {
-            String m = "node unreachable: " + text + " (HTTP " + status + ", " + request + ")";
-            if (method == Method.GET) throw new RetryableReadException(m, null, null);
-            throw new OutcomeUnknownException(m + ": it may or may not have been carried out", null);
+            throw noClearAnswer(method, "node unreachable: " + text + " (HTTP " + status + ", " + request + ")", null, null);
         }
         ProxmoxApiException api = new ProxmoxApiException(status, request, message, errors);
-        if (status >= 500 && status != 501) {
-            if (method == Method.GET) throw new RetryableReadException(api.getMessage(), api, status == 500 ? api : null);
-            if (status != 500) {
-                throw new OutcomeUnknownException(api.getMessage() + ": it may or may not have been carried out", api);
-            }
+        // Proxmox refuses with a 500 (its text says why): a write so answered was refused, a read may pass on a retry.
+        if (status >= 500 && status != 501 && (method == Method.GET || status != 500)) {
+            throw noClearAnswer(method, api.getMessage(), api, status == 500 ? api : null);
         }
         throw api;
+    }
+
+    /**
+     * A request that got no clear answer. A read is safe to repeat: it is retried, and when retries run out
+     * {@code whenExhausted} (if any) is what the caller gets. A write may have taken effect whatever came back: it is
+     * resolved by looking, never sent again.
+     */
+    private static HypervisorException noClearAnswer(Method method, String message, Throwable cause,
+                                                     HypervisorException whenExhausted) {
+        if (method == Method.GET) return new RetryableReadException(message, cause, whenExhausted);
+        return new OutcomeUnknownException(message + ": it may or may not have been carried out", cause);
     }
 
     private JsonNode parse(String body) {

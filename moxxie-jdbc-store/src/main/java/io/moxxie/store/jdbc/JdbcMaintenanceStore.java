@@ -1,7 +1,6 @@
 package io.moxxie.store.jdbc;
 
 import io.moxxie.core.Checks;
-
 import io.moxxie.core.DrainConflictException;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.model.DrainState;
@@ -186,7 +185,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
     @Override
     public Optional<NodeMaintenance> maintenance(String node) {
-        requireArg("node", node);
+        Checks.notNull("node", node);
         return call("read node_maintenance for node " + node, h -> h.createQuery(
                         "SELECT * FROM node_maintenance WHERE node_name = :node")
                 .bind("node", node).map((rs, ctx) -> maintenanceRow(rs)).findOne());
@@ -204,7 +203,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
     @Override
     public void saveMaintenance(NodeMaintenance state) {
-        requireArg("state", state);
+        Checks.notNull("state", state);
         String row = "node " + state.node();
         Columns.fit("node_maintenance", "node_name", Columns.NODE_NAME, state.node(), row);
         Columns.fit("node_maintenance", "reason", Columns.REASON, state.reason(), row);
@@ -227,8 +226,8 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
     /** One {@code UPDATE} of the maintenance columns; an {@code INSERT} when the node has no record yet. */
     @Override
     public void saveMaintenanceMode(String node, boolean inMaintenance, String reason, Instant started, Instant ended, Instant at) {
-        requireArg("node", node);
-        requireArg("at", at);
+        Checks.notNull("node", node);
+        Checks.notNull("at", at);
         String row = "node " + node;
         Columns.fit("node_maintenance", "node_name", Columns.NODE_NAME, node, row);
         Columns.fit("node_maintenance", "reason", Columns.REASON, reason, row);
@@ -243,8 +242,8 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
     /** One {@code UPDATE} of the drain columns; an {@code INSERT} when the node has no record yet. */
     @Override
     public void recordDrainStarted(String node, String drainId, List<Integer> vmList, Instant at) {
-        requireArg("node", node);
-        requireArg("drainId", drainId);
+        Checks.notNull("node", node);
+        Checks.notNull("drainId", drainId);
         String row = "node " + node;
         Columns.fit("node_maintenance", "last_drain_id", Columns.DRAIN_ID, drainId, row);
         String encoded = vmList == null ? null : encodeVmList(vmList);
@@ -262,9 +261,9 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
     /** One conditional {@code UPDATE}: only while {@code drainId} is the node's last drain. */
     @Override
     public void recordDrainFinished(String node, String drainId, DrainState state, Instant at) {
-        requireArg("node", node);
-        requireArg("drainId", drainId);
-        requireArg("state", state);
+        Checks.notNull("node", node);
+        Checks.notNull("drainId", drainId);
+        Checks.notNull("state", state);
         call("record the end of drain " + drainId + " on node " + node, h -> h.createUpdate("UPDATE node_maintenance"
                         + " SET drain_status = :status, updated_at = :updatedAt WHERE node_name = :node AND last_drain_id = :drainId")
                 .bind("status", state.wireName()).bind("updatedAt", instant(at)).bind("node", node).bind("drainId", drainId).execute());
@@ -293,8 +292,8 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
     @Override
     public void createDrain(DrainRecord drain, List<GuestProgress> guests) {
-        requireArg("drain", drain);
-        requireArg("guests", guests);
+        Checks.notNull("drain", drain);
+        Checks.notNull("guests", guests);
         checkDrainFits(drain);
         Set<Integer> vmids = new HashSet<>();
         for (GuestProgress g : guests) {
@@ -349,7 +348,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
                 .bind("message", d.message())
                 .bind("mode", r.mode().wireName())
                 .bind("parallel", r.concurrency().kind() != Concurrency.Kind.SERIAL)
-                .bind("maxConcurrent", r.concurrency().isAuto() ? AUTO_CONCURRENCY : r.concurrency().resolve(AUTO_CONCURRENCY))
+                .bind("maxConcurrent", r.concurrency().resolve(AUTO_CONCURRENCY))
                 .bind("allowOffline", r.allowOffline())
                 .bind("targetNode", r.targetNode().orElse(null))
                 .bind("force", r.force())
@@ -365,7 +364,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
     @Override
     public boolean updateDrain(DrainRecord drain) {
-        requireArg("drain", drain);
+        Checks.notNull("drain", drain);
         String row = "drain " + drain.drainId();
         Columns.fit("drain", "message", Columns.MESSAGE, drain.message(), row);
         String what = "update drain " + drain.drainId();
@@ -395,8 +394,8 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
     @Override
     public boolean updateGuest(GuestProgress guest, String owner) {
-        requireArg("guest", guest);
-        requireArg("owner", owner);
+        Checks.notNull("guest", guest);
+        Checks.notNull("owner", owner);
         checkGuestFits(guest);
         String what = "update drain_guest (drain " + guest.drainId() + ", vmid " + guest.vmid() + ")";
         int updated = call(what, h -> bindGuest(h.createUpdate(UPDATE_GUEST), guest).bind("owner", owner).execute());
@@ -450,7 +449,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
     @Override
     public Optional<DrainRecord> drain(String drainId) {
-        requireArg("drainId", drainId);
+        Checks.notNull("drainId", drainId);
         return readDrain(drainId).map(Versioned::record);
     }
 
@@ -461,7 +460,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
     @Override
     public List<GuestProgress> guests(String drainId) {
-        requireArg("drainId", drainId);
+        Checks.notNull("drainId", drainId);
         return call("read drain_guest of drain " + drainId, h -> h.createQuery(
                         "SELECT " + GUEST_COLUMNS + " FROM drain_guest WHERE drain_id = :drainId ORDER BY seq_no")
                 .bind("drainId", drainId).map((rs, ctx) -> guestRow(rs)).list());
@@ -469,7 +468,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
     @Override
     public List<DrainRecord> drains(String node, int limit) {
-        requireArg("node", node);
+        Checks.notNull("node", node);
         if (limit < 0) throw new IllegalArgumentException("limit must be >= 0, was " + limit);
         if (limit == 0) return List.of();
         return call("read drain of node " + node, h -> h.createQuery("SELECT " + DRAIN_COLUMNS + " FROM drain"
@@ -486,9 +485,9 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
     @Override
     public boolean renewLease(String drainId, String owner, Instant leaseExpiresAt) {
-        requireArg("drainId", drainId);
-        requireArg("owner", owner);
-        requireArg("leaseExpiresAt", leaseExpiresAt);
+        Checks.notNull("drainId", drainId);
+        Checks.notNull("owner", owner);
+        Checks.notNull("leaseExpiresAt", leaseExpiresAt);
         return call("renew the lease of drain " + drainId, h -> h.createUpdate("UPDATE drain SET lease_expires_at = :lease,"
                         + " version = version + 1 WHERE drain_id = :drainId AND owner_id = :owner AND status = :status")
                 .bind("lease", instant(leaseExpiresAt))
@@ -500,10 +499,10 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
     @Override
     public Optional<DrainRecord> takeOver(String drainId, String newOwner, Instant now, Instant leaseExpiresAt) {
-        requireArg("drainId", drainId);
-        requireArg("newOwner", newOwner);
-        requireArg("now", now);
-        requireArg("leaseExpiresAt", leaseExpiresAt);
+        Checks.notNull("drainId", drainId);
+        Checks.notNull("newOwner", newOwner);
+        Checks.notNull("now", now);
+        Checks.notNull("leaseExpiresAt", leaseExpiresAt);
         Columns.fit("drain", "owner_id", Columns.OWNER, newOwner, "drain " + drainId);
         for (int attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
             Optional<Versioned> current = readDrain(drainId);
@@ -529,7 +528,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
     @Override
     public void requestCancel(String drainId) {
-        requireArg("drainId", drainId);
+        Checks.notNull("drainId", drainId);
         call("request cancel of drain " + drainId, h -> h.createUpdate("UPDATE drain SET cancel_requested = :cancel,"
                         + " version = version + 1 WHERE drain_id = :drainId AND status = :status")
                 .bind("cancel", true).bind("drainId", drainId).bind("status", IN_PROGRESS).execute());
@@ -696,10 +695,6 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
 
     private Argument instant(Instant value) {
         return (position, statement, ctx) -> dialect.setInstant(statement, position, value);
-    }
-
-    private static void requireArg(String name, Object value) {
-        Checks.notNull(name, value);
     }
 
     private <T> T call(String what, HandleCallback<T, RuntimeException> callback) {

@@ -1,8 +1,5 @@
 package io.moxxie.store.jdbc;
 
-import com.zaxxer.hikari.HikariDataSource;
-
-import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -15,22 +12,14 @@ import java.util.List;
  * The outage on MariaDB: the connections open on this test's own database are killed ({@code KILL CONNECTION}, found
  * by that database's name: no other session is touched) and new ones are refused by the DataSource until it is over.
  */
-class MariaDbStoreOutageTest extends StoreOutageTestBase {
-    private TestDatabase db;
-    private HikariDataSource pool;
-    private RefusingDataSource refusing;
-
+class MariaDbStoreOutageTest extends RefusingStoreOutageTestBase {
     @Override
-    protected DataSource open() {
-        db = TestDatabase.mariadb();
-        pool = pool(db.url(), db.user(), db.password(), 10_000);
-        refusing = new RefusingDataSource(pool);
-        return refusing;
+    protected TestDatabase database() {
+        return TestDatabase.mariadb();
     }
 
     @Override
-    protected void takeDown() throws SQLException {
-        refusing.down = true;
+    protected void dropOpenConnections() throws SQLException {
         String url = db.url();
         String head = url.contains("?") ? url.substring(0, url.indexOf('?')) : url;
         String database = head.substring(head.lastIndexOf('/') + 1);
@@ -43,16 +32,5 @@ class MariaDbStoreOutageTest extends StoreOutageTestBase {
             }
             for (long id : ids) s.execute("KILL CONNECTION " + id);
         }
-    }
-
-    @Override
-    protected void bringBack() {
-        if (refusing != null) refusing.down = false;
-    }
-
-    @Override
-    protected void cleanUp() {
-        if (pool != null) pool.close();
-        if (db != null) db.close();
     }
 }

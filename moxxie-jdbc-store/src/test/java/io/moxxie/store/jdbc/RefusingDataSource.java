@@ -1,13 +1,14 @@
 package io.moxxie.store.jdbc;
 
+import io.moxxie.store.jdbc.internal.AbstractDataSource;
+
 import javax.sql.DataSource;
-import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLNonTransientConnectionException;
 
 /** A DataSource that can be switched off, as a database server that refuses connections. Thread-safe. */
-final class RefusingDataSource implements DataSource {
+final class RefusingDataSource extends AbstractDataSource {
     private final DataSource delegate;
     volatile boolean down;
 
@@ -24,38 +25,5 @@ final class RefusingDataSource implements DataSource {
     @Override
     public Connection getConnection(String user, String password) throws SQLException {
         return getConnection();
-    }
-
-    @Override
-    public PrintWriter getLogWriter() {
-        return null;
-    }
-
-    @Override
-    public void setLogWriter(PrintWriter out) {
-    }
-
-    @Override
-    public void setLoginTimeout(int seconds) {
-    }
-
-    @Override
-    public int getLoginTimeout() {
-        return 0;
-    }
-
-    @Override
-    public java.util.logging.Logger getParentLogger() {
-        return java.util.logging.Logger.getGlobal();
-    }
-
-    @Override
-    public <T> T unwrap(Class<T> iface) throws SQLException {
-        throw new SQLException("not a wrapper");
-    }
-
-    @Override
-    public boolean isWrapperFor(Class<?> iface) {
-        return false;
     }
 }
