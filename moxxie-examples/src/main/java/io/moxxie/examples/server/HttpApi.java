@@ -68,6 +68,8 @@ final class HttpApi {
     static final int MAX_THREADS = 64;
     static final long MIN_REQUEST_DATA_RATE = 1024;
     static final String JSON_TYPE = "application/json; charset=utf-8";
+    /** A path template's parameter: {@code {node}}. */
+    private static final Pattern PARAM = Pattern.compile("\\{([a-zA-Z]+)}");
 
     /** What a handler returns. */
     record Response(int status, JsonNode body, Map<String, String> headers) {
@@ -101,7 +103,7 @@ final class HttpApi {
         static Route of(String method, String template, Set<String> queryParams, Handler handler) {
             List<String> params = new ArrayList<>();
             StringBuilder regex = new StringBuilder("^");
-            Matcher m = Pattern.compile("\\{([a-zA-Z]+)}").matcher(template);
+            Matcher m = PARAM.matcher(template);
             int last = 0;
             while (m.find()) {
                 regex.append(Pattern.quote(template.substring(last, m.start()))).append("([^/]+)");
