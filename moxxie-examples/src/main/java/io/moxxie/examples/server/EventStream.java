@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -60,6 +61,12 @@ final class EventStream implements DrainListener, AutoCloseable {
     private final ScheduledExecutorService thread;
     private final Set<Client> clients = ConcurrentHashMap.newKeySet();
     private final AtomicLong ids = new AtomicLong();
+    /**
+     * The node of each drain under way, by drain id: a guest's progress names the guest's source node, which for an
+     * undrain is not the drain's, and {@link MaintenanceService#status} answers from memory only when asked with the
+     * drain's own node.
+     */
+    private final Map<String, String> drainNodes = new ConcurrentHashMap<>();
 
     EventStream(MaintenanceService service, ObjectMapper json, Duration heartbeat) {
         this.service = service;
@@ -75,6 +82,8 @@ final class EventStream implements DrainListener, AutoCloseable {
         long ms = heartbeat.toMillis();
         thread.scheduleWithFixedDelay(this::sendHeartbeat, ms, ms, TimeUnit.MILLISECONDS);
         service.addListener(this);
+        // Drains taken back before this listener was added announced their start to no one.
+        for (DrainStatus d : service.activeDrains()) drainNodes.putIfAbsent(d.drainId(), d.node());
     }
 
     /** The heartbeat for a connection idle timeout: well inside it, and at most every 15 s. */
@@ -103,12 +112,15 @@ final class EventStream implements DrainListener, AutoCloseable {
 
     @Override
     public void drainStarted(DrainStatus status) {
+        drainNodes.put(status.drainId(), status.node());
         queue(() -> event("drain", drainEvent("started", status)));
     }
 
     @Override
     public void drainFinished(DrainStatus status) {
         queue(() -> event("drain", drainEvent("finished", status)));
+        // Once the events queued before this one are built: they still look the drain up by its node.
+        onEventsThread(() -> drainNodes.remove(status.drainId()));
     }
 
     @Override
@@ -154,11 +166,11 @@ final class EventStream implements DrainListener, AutoCloseable {
     private ObjectNode guestEvent(String change, GuestProgress g) {
         ObjectNode o = json.createObjectNode().put("change", change).put("drainId", g.drainId()).put("node", g.sourceNode())
                 .put("vmid", g.vmid());
-        DrainStatus drain = null;
+        DrainStatus drain;
         try {
-            drain = service.status(g.sourceNode(), g.drainId());
+            drain = service.status(drainNodes.getOrDefault(g.drainId(), g.sourceNode()), g.drainId());
         } catch (RuntimeException e) {
-            // an undrain's guests come from other nodes: find the drain among the running ones
+            // the store is behind (an outage): the running drain's own view
             drain = service.activeDrains().stream().filter(d -> d.drainId().equals(g.drainId())).findFirst().orElse(null);
         }
         if (drain != null) {
@@ -180,17 +192,22 @@ final class EventStream implements DrainListener, AutoCloseable {
 
     private void queue(java.util.function.Supplier<String> event) {
         if (clients.isEmpty()) return;
+        onEventsThread(() -> {
+            String text;
+            try {
+                text = event.get();
+            } catch (RuntimeException e) {
+                log.warn("Building an event failed: {}", e.toString());
+                return;
+            }
+            for (Client c : clients) send(c, text);
+        });
+    }
+
+    /** Runs {@code task} after everything queued before it, on the events thread. */
+    private void onEventsThread(Runnable task) {
         try {
-            thread.execute(() -> {
-                String text;
-                try {
-                    text = event.get();
-                } catch (RuntimeException e) {
-                    log.warn("Building an event failed: {}", e.toString());
-                    return;
-                }
-                for (Client c : clients) send(c, text);
-            });
+            thread.execute(task);
         } catch (RejectedExecutionException e) {
             // closed: no more events
         }

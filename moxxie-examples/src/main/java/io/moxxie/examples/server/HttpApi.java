@@ -68,6 +68,8 @@ final class HttpApi {
     static final int MAX_THREADS = 64;
     static final long MIN_REQUEST_DATA_RATE = 1024;
     static final String JSON_TYPE = "application/json; charset=utf-8";
+    /** A path template's parameter: {@code {node}}. */
+    private static final Pattern PARAM = Pattern.compile("\\{([a-zA-Z]+)}");
 
     /** What a handler returns. */
     record Response(int status, JsonNode body, Map<String, String> headers) {
@@ -101,7 +103,7 @@ final class HttpApi {
         static Route of(String method, String template, Set<String> queryParams, Handler handler) {
             List<String> params = new ArrayList<>();
             StringBuilder regex = new StringBuilder("^");
-            Matcher m = Pattern.compile("\\{([a-zA-Z]+)}").matcher(template);
+            Matcher m = PARAM.matcher(template);
             int last = 0;
             while (m.find()) {
                 regex.append(Pattern.quote(template.substring(last, m.start()))).append("([^/]+)");
@@ -117,14 +119,9 @@ final class HttpApi {
     private final byte[] token;
     private final ObjectMapper json;
     private final JsonErrors jettyErrors;
-
     private final Dashboard dashboard;
 
-    HttpApi(List<Route> routes, String apiToken, ObjectMapper json) {
-        this(routes, apiToken, json, null);
-    }
-
-    /** @param dashboard the page served at {@code /} (null: none) */
+    /** @param dashboard the page served at {@code /} */
     HttpApi(List<Route> routes, String apiToken, ObjectMapper json, Dashboard dashboard) {
         this.dashboard = dashboard;
         this.routes = List.copyOf(routes);
@@ -202,26 +199,20 @@ final class HttpApi {
         });
         for (Route route : routes) {
             // Javalin's path syntax ({node}) is the routes' own; handle() still matches and decodes with Route.pattern.
-            if (route.raw() != null) {
-                app.addHttpHandler(HandlerType.valueOf(route.method()), route.template(), ctx -> {
-                    try {
-                        query(ctx.req().getQueryString(), route);
-                    } catch (ApiException e) {
-                        write(ctx, error(e.status(), e.getMessage(), e.field(), null));
-                        return;
-                    }
+            app.addHttpHandler(HandlerType.valueOf(route.method()), route.template(), ctx -> {
+                if (route.raw() == null) {
+                    write(ctx, handle(ctx, route));
+                } else {
+                    query(ctx.req().getQueryString(), route);
                     route.raw().handle(ctx);
-                });
-                continue;
-            }
-            app.addHttpHandler(HandlerType.valueOf(route.method()), route.template(), ctx -> write(ctx, handle(ctx, route)));
+                }
+            });
         }
-        if (dashboard != null) {
-            for (String path : dashboard.paths()) app.get(path, dashboard::serve);
-        }
+        for (String path : dashboard.paths()) app.get(path, dashboard::serve);
         // No route matched: 405 when the path is an endpoint's, else 404 (Javalin says 404 for both).
         app.exception(HttpResponseException.class, (e, ctx) -> write(ctx, unmatched(ctx)));
-        app.exception(Exception.class, (e, ctx) -> write(ctx, e instanceof RuntimeException r ? map(r) : map(new IllegalStateException(e))));
+        // Every other failure of a handler, the API's own refusals included, is answered here and only here.
+        app.exception(Exception.class, (e, ctx) -> write(ctx, map(e)));
         return app;
     }
 
@@ -235,10 +226,10 @@ final class HttpApi {
             guard.check(new RequestGuard.Headers(method, req.getHeader("Host"), req.getHeader("Origin"), req.getHeader("Referer"),
                     req.getHeader("Content-Type"), hasBody));
         } catch (ApiException e) {
-            return error(e.status(), e.getMessage(), e.field(), null);
+            return map(e);
         }
         // The page itself holds no data and no secret: it loads without a token and asks for one when the API answers 401.
-        boolean publicPage = dashboard != null && dashboard.serves(method, req.getRequestURI());
+        boolean publicPage = dashboard.serves(method, req.getRequestURI());
         if (token != null && !publicPage && !authorized(req.getHeader("Authorization"))) {
             Response r = error(401, req.getHeader("Authorization") == null
                     ? "missing bearer token: send 'Authorization: Bearer <MOXXIE_API_TOKEN>'" : "invalid bearer token", null, null);
@@ -248,21 +239,16 @@ final class HttpApi {
         return null;
     }
 
+    /** Runs the route's handler; what it throws is answered by {@link #map}. */
     private Response handle(Context ctx, Route route) {
         HttpServletRequest req = ctx.req();
-        try {
-            Matcher m = route.pattern().matcher(req.getRequestURI());
-            if (!m.matches()) return unmatched(ctx); // Javalin's matching is looser than ours (e.g. "//")
-            Map<String, String> params = new LinkedHashMap<>();
-            for (int i = 0; i < route.params().size(); i++) params.put(route.params().get(i), decode(m.group(i + 1)));
-            Map<String, String> query = query(req.getQueryString(), route);
-            byte[] body = readBody(req);
-            return route.handler().handle(new Request(params, query, body, json));
-        } catch (ApiException e) {
-            return error(e.status(), e.getMessage(), e.field(), e.extra());
-        } catch (RuntimeException e) {
-            return map(e);
-        }
+        Matcher m = route.pattern().matcher(req.getRequestURI());
+        if (!m.matches()) return unmatched(ctx); // Javalin's matching is looser than ours (e.g. "//")
+        Map<String, String> params = new LinkedHashMap<>();
+        for (int i = 0; i < route.params().size(); i++) params.put(route.params().get(i), decode(m.group(i + 1)));
+        Map<String, String> query = query(req.getQueryString(), route);
+        byte[] body = readBody(req);
+        return route.handler().handle(new Request(params, query, body, json));
     }
 
     /**
@@ -298,7 +284,7 @@ final class HttpApi {
             }
             return error(404, "no such endpoint: " + method + " " + path + " (see /api/v1/openapi.json)", null, null);
         } catch (ApiException e) {
-            return error(e.status(), e.getMessage(), e.field(), null);
+            return map(e);
         }
     }
 
@@ -365,8 +351,9 @@ final class HttpApi {
         return "request body larger than " + MAX_BODY + " bytes";
     }
 
-    /** Core's exceptions as API answers. */
-    Response map(RuntimeException e) {
+    /** The API's own refusals and core's exceptions as API answers; anything else is a 500 whose details go to the log. */
+    private Response map(Exception e) {
+        if (e instanceof ApiException a) return error(a.status(), a.getMessage(), a.field(), a.extra());
         if (e instanceof NotFoundException nf) {
             String field = switch (nf.kind()) {
                 case "guest" -> "vmid";
@@ -418,7 +405,7 @@ final class HttpApi {
         return error(500, "internal error (the server's log has the details)", null, null);
     }
 
-    Response error(int status, String message, String field, ObjectNode extra) {
+    private Response error(int status, String message, String field, ObjectNode extra) {
         ObjectNode o = json.createObjectNode();
         o.put("error", message);
         if (field != null) o.put("field", field);

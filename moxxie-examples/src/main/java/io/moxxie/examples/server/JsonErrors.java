@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import java.util.regex.Pattern;
 
 /**
  * The errors Jetty answers itself, before a request reaches the API (a malformed request line or URL, a header too
@@ -24,6 +25,9 @@ import java.util.Locale;
  * The message is the status's meaning plus Jetty's short reason when it names no Java class. Thread-safe.
  */
 final class JsonErrors extends ErrorHandler {
+    /** A reason naming a class or package, an exception, or a stack frame. */
+    private static final Pattern NAMES_CODE = Pattern.compile("(?s).*([a-z]+\\.){2,}[A-Za-z].*|.*(Exception|Error\\b|\\bat ).*");
+
     private final ObjectMapper json;
 
     JsonErrors(ObjectMapper json) {
@@ -80,6 +84,6 @@ final class JsonErrors extends ErrorHandler {
 
     /** Jetty's reasons are short phrases ("Bad URI", "Illegal character CNTL=0x0"); anything naming a class is left out. */
     private static boolean safe(String reason) {
-        return reason.length() <= 120 && !reason.matches("(?s).*([a-z]+\\.){2,}[A-Za-z].*|.*(Exception|Error\\b|\\bat ).*");
+        return reason.length() <= 120 && !NAMES_CODE.matcher(reason).matches();
     }
 }

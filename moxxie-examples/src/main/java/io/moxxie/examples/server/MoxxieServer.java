@@ -2,6 +2,7 @@ package io.moxxie.examples.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.Javalin;
+import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.service.MaintenanceService;
 import io.moxxie.examples.demo.DemoCluster;
 import org.slf4j.Logger;
@@ -100,7 +101,7 @@ public final class MoxxieServer implements AutoCloseable {
             service = MaintenanceService.builder(cluster.client(), store.value()).scheduler(cluster.scheduler()).ownerId(ownerId)
                     .lease(config.lease()).build();
             service.start(); // takes back this owner's unfinished drains now, and takes over dead instances' from then on
-            List<String> recovered = service.activeDrains().stream().map(io.moxxie.core.execution.DrainStatus::drainId).toList();
+            List<String> recovered = service.activeDrains().stream().map(DrainStatus::drainId).toList();
 
             ObjectMapper json = HttpApi.mapper();
             events = new EventStream(service, json, EventStream.heartbeatFor(config.idleTimeout()));
@@ -116,8 +117,7 @@ public final class MoxxieServer implements AutoCloseable {
             }
             int port = http.port();
             boundPort.set(port);
-            String host = config.bind().contains(":") ? "[" + config.bind() + "]" : config.bind();
-            String line = "Moxxie server on http://" + host + ":" + port + "/api/v1 serving the " + cluster.description()
+            String line = "Moxxie server on http://" + RequestGuard.bracketed(config.bind()) + ":" + port + "/api/v1 serving the " + cluster.description()
                     + "; store: " + store.description() + "; " + (config.apiToken() == null ? "no API token (loopback only)"
                     : "bearer token required") + "; owner " + ownerId
                     + (recovered.isEmpty() ? "" : "; took back " + recovered.size() + " unfinished drain(s): " + String.join(", ", recovered))
@@ -151,8 +151,7 @@ public final class MoxxieServer implements AutoCloseable {
 
     /** {@code http://host:port} (no trailing slash). */
     public URI uri() {
-        String host = config.bind().contains(":") ? "[" + config.bind() + "]" : config.bind();
-        return URI.create("http://" + host + ":" + port());
+        return URI.create("http://" + RequestGuard.bracketed(config.bind()) + ":" + port());
     }
 
     /** How many event streams ({@code GET /api/v1/events}) are open. */
@@ -180,7 +179,7 @@ public final class MoxxieServer implements AutoCloseable {
      */
     @Override
     public void close() {
-        List<io.moxxie.core.execution.DrainStatus> running;
+        List<DrainStatus> running;
         try {
             running = service.activeDrains();
         } catch (RuntimeException e) {
@@ -193,13 +192,13 @@ public final class MoxxieServer implements AutoCloseable {
     }
 
     /** What the server leaves when it stops: the drains it was running, which the next start takes back. */
-    static String stoppingLine(List<io.moxxie.core.execution.DrainStatus> running) {
+    static String stoppingLine(List<DrainStatus> running) {
         if (running.isEmpty()) return "Moxxie server stopping: no drain running";
         StringBuilder b = new StringBuilder("Moxxie server stopping: leaves ").append(running.size())
                 .append(" running drain(s) in progress, taken over on restart (the next start on this data directory, or another "
                         + "server on the same database once their lease expires): ");
         for (int i = 0; i < running.size(); i++) {
-            io.moxxie.core.execution.DrainStatus d = running.get(i);
+            DrainStatus d = running.get(i);
             if (i > 0) b.append(", ");
             b.append(d.drainId()).append(" (").append(d.operation().wireName()).append(" of ").append(d.node()).append(", ")
                     .append(d.completedVMs()).append('/').append(d.totalVMs()).append(" completed, ").append(d.failedVMs())

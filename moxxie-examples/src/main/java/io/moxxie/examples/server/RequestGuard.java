@@ -145,7 +145,8 @@ final class RequestGuard {
         }
     }
 
-    private static String bracketed(String address) {
+    /** An IPv6 address in brackets, as a URL or a Host header writes it; a name or an IPv4 address as it is. */
+    static String bracketed(String address) {
         return address.contains(":") && !address.startsWith("[") ? "[" + address + "]" : address;
     }
 

@@ -106,10 +106,12 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
         allowedHosts = allowedHosts == null ? List.of() : List.copyOf(allowedHosts);
         idleTimeout = idleTimeout == null ? DEFAULT_IDLE_TIMEOUT : idleTimeout;
         lease = lease == null ? io.moxxie.core.service.MaintenanceService.DEFAULT_LEASE : lease;
-        if (idleTimeout.isNegative() || idleTimeout.isZero()) {
-            throw new IllegalArgumentException("MOXXIE_HTTP_IDLE_TIMEOUT must be > 0 seconds, was " + idleTimeout.toMillis() / 1000.0);
-        }
-        if (lease.isNegative() || lease.isZero()) throw new IllegalArgumentException("MOXXIE_LEASE must be > 0 seconds, was " + lease.toMillis() / 1000.0);
+        requirePositive("MOXXIE_HTTP_IDLE_TIMEOUT", idleTimeout);
+        requirePositive("MOXXIE_LEASE", lease);
+    }
+
+    private static void requirePositive(String name, Duration d) {
+        if (d.isNegative() || d.isZero()) throw new IllegalArgumentException(name + " must be > 0 seconds, was " + d.toMillis() / 1000.0);
     }
 
     /** Every default: the demo cluster on 127.0.0.1:8080, state under ./moxxie-data. */
@@ -140,7 +142,8 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
             }
             Option o = option(key);
             if (value == null) {
-                if ((o.name().equals("MOXXIE_PVE_INSECURE") || o.name().equals("MOXXIE_PVE_ALLOW_PLAIN_HTTP")) && (i + 1 >= args.length || args[i + 1].startsWith("--"))) {
+                // A switch (an option that is false by default) given alone means true.
+                if (o.defaultValue().equals("false") && (i + 1 >= args.length || args[i + 1].startsWith("--"))) {
                     value = "true";
                 } else {
                     if (i + 1 >= args.length) throw new IllegalArgumentException("flag --" + key + " needs a value");
@@ -157,7 +160,7 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
                 values.get("MOXXIE_JDBC_USER"),
                 values.get("MOXXIE_JDBC_PASSWORD"),
                 Path.of(values.getOrDefault("MOXXIE_DATA_DIR", DEFAULT_DATA_DIR)),
-                parseDouble("MOXXIE_DEMO_SPEED", values.getOrDefault("MOXXIE_DEMO_SPEED", "10")),
+                parseDouble("MOXXIE_DEMO_SPEED", values.getOrDefault("MOXXIE_DEMO_SPEED", Double.toString(DEFAULT_DEMO_SPEED))),
                 values.get("MOXXIE_PVE_URL"),
                 values.get("MOXXIE_PVE_TOKEN"),
                 values.get("MOXXIE_PVE_FINGERPRINT"),

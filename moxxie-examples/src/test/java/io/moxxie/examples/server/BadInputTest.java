@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,25 +21,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * Every bad input the API refuses: the status, the error text, the field at fault, and that nothing changed
  * (guests, maintenance states and drain histories read the same before and after).
  */
-class BadInputTest {
+class BadInputTest extends ServerTestBase {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> NODES = List.of("hv7", "hv8", "hv9", "hv10");
-
-    @TempDir
-    Path dataDir;
-    MoxxieServer server;
-    Api api;
-
-    @BeforeEach
-    void start() {
-        server = TestServers.start(dataDir);
-        api = new Api(server.uri());
-    }
-
-    @AfterEach
-    void stop() {
-        if (server != null) server.close();
-    }
 
     /** Everything a request could change, as the API shows it. */
     private JsonNode state() {
@@ -320,8 +302,7 @@ class BadInputTest {
 
     @Test
     void withATokenAMissingOrWrongBearerTokenIs401AndChangesNothing(@TempDir Path otherDir) {
-        server.close();
-        server = TestServers.start(otherDir, Map.of("MOXXIE_API_TOKEN", "s3cret-token"));
+        restart(otherDir, Map.of("MOXXIE_API_TOKEN", "s3cret-token"));
         Api good = new Api(server.uri(), "s3cret-token");
         JsonNode before = good.get("/api/v1/vms").body();
 

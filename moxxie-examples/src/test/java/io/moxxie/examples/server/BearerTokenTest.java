@@ -1,7 +1,5 @@
 package io.moxxie.examples.server;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,21 +13,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The bearer token is the exact bytes after {@code Bearer }: nothing trimmed, nothing folded, nothing cached. */
-class BearerTokenTest {
+class BearerTokenTest extends ServerTestBase {
     private static final String TOKEN = "s3cret-token";
 
-    @TempDir
-    Path dataDir;
-    MoxxieServer server;
-
-    @BeforeEach
-    void start() {
-        server = TestServers.start(dataDir, Map.of("MOXXIE_API_TOKEN", TOKEN));
-    }
-
-    @AfterEach
-    void stop() {
-        if (server != null) server.close();
+    @Override
+    Map<String, String> settings() {
+        return Map.of("MOXXIE_API_TOKEN", TOKEN);
     }
 
     private RawHttp.Answer drainWith(byte[] authorizationValue) {

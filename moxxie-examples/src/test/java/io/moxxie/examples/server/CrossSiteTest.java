@@ -1,13 +1,9 @@
 package io.moxxie.examples.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -19,23 +15,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code text/plain} body), not through DNS rebinding (a foreign {@code Host}), and it is never granted CORS. Each
  * refusal is 403 with the header at fault and changes nothing; the server's own origin and scripts keep working.
  */
-class CrossSiteTest {
+class CrossSiteTest extends ServerTestBase {
     private static final String EVIL = "https://evil.example";
 
-    @TempDir
-    Path dataDir;
-    MoxxieServer server;
-    Api api;
-
-    @BeforeEach
-    void start() {
-        server = TestServers.start(dataDir, Map.of("MOXXIE_ALLOWED_HOSTS", "moxxie.example.org, proxy.example.org:8443"));
-        api = new Api(server.uri());
-    }
-
-    @AfterEach
-    void stop() {
-        if (server != null) server.close();
+    @Override
+    Map<String, String> settings() {
+        return Map.of("MOXXIE_ALLOWED_HOSTS", "moxxie.example.org, proxy.example.org:8443");
     }
 
     private RawHttp.Answer send(String method, String path, List<String> headers, String body) {

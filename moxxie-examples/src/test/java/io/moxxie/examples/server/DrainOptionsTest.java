@@ -3,34 +3,14 @@ package io.moxxie.examples.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.moxxie.core.execution.ExecutorConfig;
 import io.moxxie.core.simulation.SimulatedCluster;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Drain options beyond the guide's examples, through the REST API on the demo cluster. */
-class DrainOptionsTest {
-    @TempDir
-    Path dataDir;
-    MoxxieServer server;
-    Api api;
-
-    @BeforeEach
-    void start() {
-        server = TestServers.start(dataDir);
-        api = new Api(server.uri());
-    }
-
-    @AfterEach
-    void stop() {
-        if (server != null) server.close();
-    }
-
+class DrainOptionsTest extends ServerTestBase {
     @Test
     void maxConcurrentAutoRunsTheExecutorsChoiceAtOnce() {
         SimulatedCluster cluster = server.demo().orElseThrow().cluster();

@@ -3,9 +3,7 @@ package io.moxxie.examples.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.simulation.SimulatedCluster;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,16 +29,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * server on a free port. Their {@code sleep}s are scaled: the test's demo runs {@link TestServers#SPEED} times real
  * time, the default demo 10 times.
  */
-class GuideScriptsTest {
+class GuideScriptsTest extends ServerTestBase {
     private static final List<Integer> ALWAYS_ON = List.of(8200, 8201, 8202, 8214, 8400, 8600, 9101, 9202);
     private static final Duration SCRIPT_TIMEOUT = Duration.ofSeconds(90);
 
     @TempDir
-    Path dataDir;
-    @TempDir
     Path work;
-    MoxxieServer server;
-    Api api;
 
     @BeforeAll
     static void requireTools() throws Exception {
@@ -53,17 +47,6 @@ class GuideScriptsTest {
         String message = "the guide's scripts need " + String.join(", ", missing) + " (apt-get install -y jq curl; .ci/run installs them)";
         if ("true".equals(System.getenv("CI"))) fail(message);
         assumeTrue(false, "SKIPPED: " + message);
-    }
-
-    @BeforeEach
-    void start() {
-        server = TestServers.start(dataDir);
-        api = new Api(server.uri());
-    }
-
-    @AfterEach
-    void stop() {
-        if (server != null) server.close();
     }
 
     record Run(int exit, String out, String err) {

@@ -1,7 +1,5 @@
 package io.moxxie.examples.server;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,23 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The server's limits, against a server on a free port: bodies, nesting, slow clients, many clients; and every
  * error Jetty itself produces is the API's JSON, never an HTML page or an exception's class name.
  */
-class LimitsTest {
-    @TempDir
-    Path dataDir;
-    MoxxieServer server;
-    Api api;
-
-    @BeforeEach
-    void start() {
-        server = TestServers.start(dataDir);
-        api = new Api(server.uri());
-    }
-
-    @AfterEach
-    void stop() {
-        if (server != null) server.close();
-    }
-
+class LimitsTest extends ServerTestBase {
     private String host() {
         return RawHttp.host(server.uri());
     }
@@ -100,9 +82,7 @@ class LimitsTest {
 
     @Test
     void slowClientsAreCutOffAndDoNotStopOthersFromBeingServed(@TempDir Path other) throws Exception {
-        server.close();
-        server = TestServers.start(other, Map.of("MOXXIE_HTTP_IDLE_TIMEOUT", "1"));
-        api = new Api(server.uri());
+        restart(other, Map.of("MOXXIE_HTTP_IDLE_TIMEOUT", "1"));
         List<Socket> slow = new ArrayList<>();
         try {
             for (int i = 0; i < 200; i++) {

@@ -1,12 +1,8 @@
 package io.moxxie.examples.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Locale;
 import java.util.Map;
@@ -16,21 +12,7 @@ import java.util.TreeSet;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The OpenAPI document in the repository describes exactly the endpoints the server has, and is what it serves. */
-class OpenApiTest {
-    @TempDir
-    Path dataDir;
-    MoxxieServer server;
-
-    @BeforeEach
-    void start() {
-        server = TestServers.start(dataDir);
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-    }
-
+class OpenApiTest extends ServerTestBase {
     @Test
     void everyEndpointIsDocumentedWithItsQueryParametersAndNothingElseIs() {
         Map<String, TreeSet<String>> routes = new TreeMap<>();

@@ -90,7 +90,7 @@ async function api(method, path, body) {
   try {
     res = await fetch(path, init);
   } catch (e) {
-    showBanner('Cannot reach the Moxxie server (' + e.message + '). Retrying when the event stream reconnects.');
+    unreachable(e);
     throw e;
   }
   const text = await res.text();
@@ -214,16 +214,18 @@ function upsertDrain(status, now) {
 function onEvent(name, data) {
   const now = Date.now();
   if (name === 'drain' || name === 'guest') {
-    const s = data.drain;
-    if (s) {
-      if (s.status === 'in_progress') upsertDrain(s, now);
-      else finishDrain(s);
-    }
+    if (data.drain) showStatus(data.drain, now);
     renderDrains();
     if (name === 'drain' || data.change === 'completed' || data.change === 'failed') refreshSoon(name === 'drain');
   } else if (name === 'maintenance') {
     refreshSoon(false);
   }
+}
+
+/** A drain's status as it now stands: a running drain's card, or a finished drain's line in the history. */
+function showStatus(s, now) {
+  if (s.status === 'in_progress') upsertDrain(s, now);
+  else finishDrain(s);
 }
 
 function finishDrain(s) {
@@ -242,7 +244,13 @@ async function stream(generation) {
   let delay = 1000;
   while (generation === state.streamGeneration) {
     try {
-      const res = await fetch('/api/v1/events', { headers: authHeaders(), cache: 'no-store' });
+      let res;
+      try {
+        res = await fetch('/api/v1/events', { headers: authHeaders(), cache: 'no-store' });
+      } catch (e) {
+        unreachable(e);
+        throw e;
+      }
       if (res.status === 401) {
         const data = await res.json().catch(() => ({}));
         askForToken(data.error);
@@ -251,8 +259,8 @@ async function stream(generation) {
       if (!res.ok || !res.body) throw new Error('event stream answered ' + res.status);
       setLive('live', 'live');
       delay = 1000;
-      // What changed between the page's first read and this stream's start is read once more.
-      refreshSoon(true);
+      // Read once the stream is open: whatever changes after this read arrives as an event. (Errors: shown by api().)
+      loadAll().catch(() => {});
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
       for (;;) {
@@ -280,7 +288,6 @@ async function stream(generation) {
     setLive('down', 'reconnecting…');
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 10000);
-    try { await loadAll(); } catch (e) { if (e instanceof AuthError) return; }
   }
 }
 
@@ -404,13 +411,18 @@ function renderDrains() {
         h('thead', {}, h('tr', {}, h('th', { class: 'num' }, 'VMID'), h('th', {}, 'Name'), h('th', {}, 'Move'), h('th', {}, 'Status'), h('th', {}, 'Progress'))),
         h('tbody', {}, vms.map((v) => h('tr', { 'data-vmid': v.vmid, 'data-status': v.status },
           h('td', { class: 'num mono' }, v.vmid),
-          h('td', {}, v.name, v.alwaysOn ? h('span', { class: 'tag always-on', style: 'margin-left:6px' }, 'always-on') : null),
+          nameCell(v),
           h('td', {}, v.targetNode ? [v.sourceNode || s.node, h('span', { class: 'arrow' }, ' → '), v.targetNode,
             v.migrationType ? h('span', { class: 'note' }, ' (' + v.migrationType + ')') : null] : h('span', { class: 'muted' }, 'stays')),
           h('td', {}, badge(v.status)),
           vmProgress(v))))));
   }));
   renderNodes();
+}
+
+/** A guest's name, marked when it is always-on: in a drain's card and in a plan. */
+function nameCell(g) {
+  return h('td', {}, g.name, g.alwaysOn ? h('span', { class: 'tag always-on', style: 'margin-left:6px' }, 'always-on') : null);
 }
 
 function figure(label, value, key, bad) {
@@ -445,6 +457,10 @@ function renderHistory() {
         s.vmStatus.filter((v) => v.status === 'failed').map((v) => h('div', { class: 'err' }, v.vmid + ' ' + v.name + ': ' + (v.error || 'failed')))));
   });
   $('history').tBodies[0].replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'No drain yet.'))]));
+}
+
+function unreachable(e) {
+  showBanner('Cannot reach the Moxxie server (' + e.message + '). Retrying when the event stream reconnects.');
 }
 
 function showBanner(text) {
@@ -482,7 +498,7 @@ function planTable(plan) {
   const rows = [...plan.vms].sort((a, b) => (order[a.action] - order[b.action]) || a.vmid - b.vmid).map((e) =>
     h('tr', { 'data-vmid': e.vmid, 'data-action': e.action },
       h('td', { class: 'num mono' }, e.vmid),
-      h('td', {}, e.name, e.alwaysOn ? h('span', { class: 'tag always-on', style: 'margin-left:6px' }, 'always-on') : null),
+      nameCell(e),
       h('td', {}, badge(e.action === 'block' ? 'blocked' : e.action, e.action === 'move' ? 'in_progress' : e.action === 'block' ? 'failed' : 'skipped')),
       h('td', {}, e.targetNode ? ['→ ', e.targetNode, e.migrationType ? h('span', { class: 'note' }, ' (' + e.migrationType + ')') : null] : ''),
       h('td', { class: 'num' }, gib(e.maxmem)),
@@ -492,10 +508,17 @@ function planTable(plan) {
     h('tbody', {}, rows)));
 }
 
+/** Shows the dry run's plan; the confirmation is enabled when nothing is blocked or allowBlocked(plan) says so. Errors show in the dialog. */
 async function showPlan(node, body, allowBlocked) {
   $('confirm-plan').replaceChildren(h('p', { class: 'muted' }, 'Asking the planner…'));
   $('confirm-ok').disabled = true;
-  const plan = await api('POST', '/api/v1/nodes/' + encodeURIComponent(node) + '/drain?dryRun=true', body);
+  let plan;
+  try {
+    plan = await api('POST', '/api/v1/nodes/' + encodeURIComponent(node) + '/drain?dryRun=true', body);
+  } catch (e) {
+    if (!(e instanceof AuthError)) confirmError(e.message);
+    return;
+  }
   $('confirm-plan').replaceChildren(
     h('p', { class: 'plan-summary', id: 'plan-summary' }, h('strong', {}, plan.moveVMs + ' move'), ' · ' + plan.skipVMs + ' stay · ',
       h('span', { class: plan.blockedVMs ? 'err' : '' }, plan.blockedVMs + ' cannot move'), ' — ' + plan.message),
@@ -503,7 +526,6 @@ async function showPlan(node, body, allowBlocked) {
   const refused = plan.blockedVMs > 0 && !allowBlocked(plan);
   if (refused) confirmError('A soft drain refuses to start while a guest cannot move: choose hard mode, or fix the guests listed.');
   $('confirm-ok').disabled = refused;
-  return plan;
 }
 
 function openDrain(node) {
@@ -520,7 +542,7 @@ function openDrain(node) {
     else b.maxConcurrent = 'auto';
     return b;
   };
-  const preview = () => showPlan(node, body(), () => mode.value === 'hard').catch((e) => { if (!(e instanceof AuthError)) confirmError(e.message); });
+  const preview = () => showPlan(node, body(), () => mode.value === 'hard');
   mode.addEventListener('change', () => { $('confirm-error').hidden = true; $('confirm-ok').textContent = 'Start ' + mode.value + ' drain'; preview(); });
   max.addEventListener('change', () => { $('confirm-error').hidden = true; preview(); });
   $('confirm-ok').textContent = 'Start soft drain';
@@ -561,7 +583,7 @@ function openCancel(s) {
   $('confirm-ok').disabled = false;
   confirmAction = async () => {
     const r = await api('POST', '/api/v1/nodes/' + encodeURIComponent(s.node) + '/drain/' + encodeURIComponent(s.drainId) + '/cancel');
-    if (r.status === 'in_progress') upsertDrain(r, Date.now()); else finishDrain(r);
+    showStatus(r, Date.now());
     renderDrains();
   };
 }
@@ -577,7 +599,7 @@ function openMaintenance(node, on) {
       h('label', {}, 'Reason', reason), h('label', {}, drain, ' and drain it now (soft mode; the plan is shown below)'));
     drain.addEventListener('change', () => {
       $('confirm-error').hidden = true;
-      if (drain.checked) showPlan(node, { drainMode: 'soft' }, () => false).catch((e) => { if (!(e instanceof AuthError)) confirmError(e.message); });
+      if (drain.checked) showPlan(node, { drainMode: 'soft' }, () => false);
       else { $('confirm-plan').replaceChildren(); $('confirm-ok').disabled = false; }
     });
     $('confirm-ok').disabled = false;
@@ -619,15 +641,10 @@ async function onConfirm(ev) {
 
 // ---------------------------------------------------------------- start
 
-async function start() {
-  const generation = ++state.streamGeneration;
+/** Follows the event stream, which reads everything once it is open (a 401 asks for the token). */
+function start() {
   setLive('connecting', 'connecting…');
-  try {
-    await loadAll();
-  } catch (e) {
-    if (e instanceof AuthError) return;
-  }
-  stream(generation);
+  stream(++state.streamGeneration);
 }
 
 document.addEventListener('DOMContentLoaded', () => {
