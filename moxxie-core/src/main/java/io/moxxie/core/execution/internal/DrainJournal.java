@@ -68,7 +68,7 @@ final class DrainJournal {
 
     /** Whether the store is behind: a change it could not take waits to be written again. */
     boolean storeBehind() {
-        return parts.writeBehind.outage().isPresent();
+        return parts.writeBehind.behind();
     }
 
     /** Runs {@code action} once the store has caught up (at once, in this thread, if it is not behind). */

@@ -125,12 +125,25 @@ public final class WriteBehindJournal {
     /** The store has not taken a change yet: since when, why, how many wait. Empty while the journal is caught up. */
     public synchronized Optional<StoreOutage> outage() {
         if (outageSince == null) return Optional.empty();
-        int pending = (int) queue.stream().filter(e -> e.action == null).count();
-        return Optional.of(new StoreOutage(outageSince, outageReason, pending));
+        return Optional.of(new StoreOutage(outageSince, outageReason, pendingWrites()));
+    }
+
+    /**
+     * Whether the store is behind: a change it could not take waits to be written again. What {@code outage().isPresent()}
+     * says, without counting the queue (a run asks on every start of a move).
+     */
+    public synchronized boolean behind() {
+        return outageSince != null;
     }
 
     /** Changes handed over and not in the store yet (zero while healthy and idle). */
     public synchronized int pending() {
+        return pendingWrites();
+    }
+
+    /** Under the lock: the queue's changes, without the actions waiting among them. */
+    private int pendingWrites() {
+        assert Thread.holdsLock(this);
         return (int) queue.stream().filter(e -> e.action == null).count();
     }
 
@@ -232,7 +245,7 @@ public final class WriteBehindJournal {
             delay = nextDelay;
             Duration doubled = nextDelay.multipliedBy(2);
             nextDelay = doubled.compareTo(maxDelay) > 0 ? maxDelay : doubled;
-            waiting = (int) queue.stream().filter(x -> x.action == null).count();
+            waiting = pendingWrites();
         }
         if (first) {
             log.error("The maintenance store did not take the {} of drain {}: {}. Kept with {} change(s) in order; writing again in {} ms "
