@@ -4,6 +4,7 @@ import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
 import io.moxxie.core.execution.RunningDrain;
 import io.moxxie.core.model.ClusterSnapshot;
+import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.MigrationPreconditions;
@@ -25,13 +26,16 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
+import java.util.stream.LongStream;
 
 import static io.moxxie.core.execution.internal.Limit.human;
 
@@ -205,13 +209,13 @@ public final class DrainRun implements RunningDrain {
         Instant expectedEnd = null;
         if (!finished && !abandoned) {
             Set<Integer> watched = watcher.watching();
-            List<Long> queued = new ArrayList<>();
+            LongStream.Builder queued = LongStream.builder();
             // Guests holding a slot the watcher does not follow yet (their migration is being started) come first.
             for (GuestProgress g : outcomes.all()) {
                 if (g.status() == GuestState.IN_PROGRESS && !watched.contains(g.vmid())) queued.add(g.memory());
             }
             if (!cancelled) for (GuestProgress g : queue) queued.add(g.memory());
-            expectedEnd = watcher.projectedDrainEnd(concurrency, queued.stream().mapToLong(Long::longValue).toArray());
+            expectedEnd = watcher.projectedDrainEnd(concurrency, queued.build().toArray());
         }
         return outcomes.status(cancelling() ? cancellingMessage() : null, now, expectedEnd);
     }
@@ -259,7 +263,7 @@ public final class DrainRun implements RunningDrain {
      */
     private Map<GuestProgress, Guest> takeDownGuests() {
         assert Thread.holdsLock(this);
-        Map<GuestProgress, Guest> down = new java.util.LinkedHashMap<>();
+        Map<GuestProgress, Guest> down = new LinkedHashMap<>();
         for (var e : new ArrayList<>(prepared.entrySet())) {
             GuestProgress g = outcomes.get(e.getKey());
             if (!queue.remove(g)) continue;
@@ -450,7 +454,7 @@ public final class DrainRun implements RunningDrain {
         b.append(queue.size()).append(" guest(s) wait: ").append(slots.size()).append(" of ").append(concurrency)
                 .append(" migration slots busy");
         if (perTargetLimit != Integer.MAX_VALUE) {
-            b.append(", at most ").append(perTargetLimit).append(" moves into one target (now ").append(new java.util.TreeMap<>(perTarget))
+            b.append(", at most ").append(perTargetLimit).append(" moves into one target (now ").append(new TreeMap<>(perTarget))
                     .append(')');
         }
         int shown = 0;
@@ -759,7 +763,7 @@ public final class DrainRun implements RunningDrain {
     /** " in 1m 2s" from the guest's start to its end, or nothing when either is unknown. */
     private static String took(GuestProgress g) {
         if (g.startedAt() == null || g.completedAt() == null) return "";
-        return " in " + Limit.human(java.time.Duration.between(g.startedAt(), g.completedAt()));
+        return " in " + human(Duration.between(g.startedAt(), g.completedAt()));
     }
 
     /**
@@ -799,7 +803,7 @@ public final class DrainRun implements RunningDrain {
             finalStatus = outcomes.end(finalRecord);
         }
         journal.withDrainMdc(() -> {
-            if (finalStatus.status() == io.moxxie.core.model.DrainState.COMPLETED) log.info(finalStatus.message());
+            if (finalStatus.status() == DrainState.COMPLETED) log.info(finalStatus.message());
             else log.warn(finalStatus.message());
         });
         journal.tell(l -> l.drainFinished(finalStatus));
