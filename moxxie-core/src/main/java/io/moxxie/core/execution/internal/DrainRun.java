@@ -315,7 +315,8 @@ public final class DrainRun implements RunningDrain {
 
     /**
      * Stops all work on this drain without writing anything more: used when this process lost the drain's
-     * lease to another, or is shutting down. The store keeps the drain as it was, for {@code recover()}.
+     * lease to another, or is shutting down. The store keeps the drain as it was, for another process to take over
+     * ({@code MaintenanceService.start()} and its heartbeat).
      */
     @Override
     public void abandon() {

@@ -44,8 +44,8 @@ import java.util.function.Consumer;
  * after letting the lock go.
  *
  * <p>The queue lives in memory: when the process dies during an outage the changes waiting are lost, and the process
- * that recovers the drain resolves every unfinished guest by where it actually is in the cluster (see
- * {@code MaintenanceService.recover()}).
+ * that takes the drain over resolves every unfinished guest by where it actually is in the cluster (see
+ * {@code MaintenanceService.start()}).
  *
  * <p>Threading: thread-safe; its lock guards the queue and the outage only, and is never held while it writes the store
  * or runs a callback. Callbacks ({@code onFenced}, {@link #afterWritten} and {@link #whenCaughtUp} actions) run in the
