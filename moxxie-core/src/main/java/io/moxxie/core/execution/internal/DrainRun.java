@@ -727,10 +727,10 @@ public final class DrainRun implements RunningDrain {
             triedTargets.computeIfAbsent(vmid, k -> new HashSet<>()).add(started.targetNode());
             int failures = kind == GuestFailure.Kind.RETRY_ELSEWHERE ? failedAttempts.merge(vmid, 1, Integer::sum) : 0;
             retry = kind != GuestFailure.Kind.FINAL && !cancelled && !deadlinePassed && failures <= config.retriesOnNewTarget();
-            if (retry) {
-                inFlight.add(vmid);
-                replanning.add(vmid);
-            }
+            // In flight until its entry ends (fail) or it is queued again (requeue): another thread's maybeFinish must
+            // not end the drain in between, with this entry still in progress, whether it is re-planned or failed.
+            inFlight.add(vmid);
+            if (retry) replanning.add(vmid);
         }
         if (retry) {
             journal.withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: Migration failed: {}; retrying on another target", vmid,
@@ -744,7 +744,7 @@ public final class DrainRun implements RunningDrain {
     private void fail(GuestProgress started, String message) {
         GuestProgress failed;
         synchronized (this) {
-            // Also the end of a re-planning (see retryElsewhere): recorded before the drain may finish.
+            // The end of the guest's failed move or of its re-planning (see onGuestDone): recorded before the drain may finish.
             inFlight.remove(started.vmid());
             replanning.remove(started.vmid());
             askedTargets.remove(started.vmid());
