@@ -237,13 +237,7 @@ public final class DrainRun implements RunningDrain {
         synchronized (this) {
             if (finished || abandoned || cancelled) return;
             cancelled = true;
-            toRestore = takeDownGuests();
-            for (GuestProgress g : queue) {
-                GuestProgress noted = outcomes.get(g.vmid()).withNote("not started: drain cancelled");
-                outcomes.put(noted);
-                journal.save(noted);
-            }
-            queue.clear();
+            toRestore = stopStarting(g -> outcomes.get(g.vmid()).withNote("not started: drain cancelled"), new ArrayList<>());
             inFlightNow = inFlight.size();
             if (inFlightNow > 0) {
                 outcomes.message(cancellingMessage());
@@ -258,10 +252,12 @@ public final class DrainRun implements RunningDrain {
     }
 
     /**
-     * Under the lock: the guests shut down ahead of their move and waiting in the queue for a slot, taken out of the
-     * queue to be started again where they are (the drain stops before they move). They stay in flight until started.
+     * Under the lock, when the drain stops (cancel, drain time limit): empties the queue. The guests shut down ahead of
+     * their move and waiting in it for a slot are returned, to be started again where they are (they stay in flight
+     * until started); every other queued guest's entry becomes {@code end} of its queued entry, saved and added to
+     * {@code ended}.
      */
-    private Map<GuestProgress, Guest> takeDownGuests() {
+    private Map<GuestProgress, Guest> stopStarting(UnaryOperator<GuestProgress> end, List<GuestProgress> ended) {
         assert Thread.holdsLock(this);
         Map<GuestProgress, Guest> down = new LinkedHashMap<>();
         for (var e : new ArrayList<>(prepared.entrySet())) {
@@ -272,6 +268,13 @@ public final class DrainRun implements RunningDrain {
             restarting.add(e.getKey());
             down.put(g, e.getValue());
         }
+        for (GuestProgress g : queue) {
+            GuestProgress entry = end.apply(g);
+            outcomes.put(entry);
+            journal.save(entry);
+            ended.add(entry);
+        }
+        queue.clear();
         return down;
     }
 
@@ -817,15 +820,8 @@ public final class DrainRun implements RunningDrain {
         synchronized (this) {
             if (finished || abandoned) return;
             deadlinePassed = true;
-            toRestore = takeDownGuests();
             String msg = "drain time limit of " + human(config.drainTimeout()) + " (drainTimeout) reached before this guest was started";
-            for (GuestProgress g : queue) {
-                GuestProgress f = g.failed(msg, scheduler.now());
-                outcomes.put(f);
-                journal.save(f);
-                failedNow.add(f);
-            }
-            queue.clear();
+            toRestore = stopStarting(g -> g.failed(msg, scheduler.now()), failedNow);
         }
         journal.flush();
         for (GuestProgress f : failedNow) journal.tell(l -> l.guestFailed(drainId, f));
