@@ -17,10 +17,17 @@ import java.util.function.Consumer;
  * listeners. Also runs the drain's log lines with its MDC ({@code drainId}, {@code node}, {@code vmid}). Once the run is
  * abandoned, nothing more is written or told.
  *
+ * <p>Changes reach the store in the order the run made them. The run changes its state under its lock but may not
+ * write under it, so a change is handed over in two steps: {@link #save} and {@link #write}, called under the run's lock
+ * right where the change is made, put it in the write-behind journal's queue (its place in the order is taken then);
+ * {@link #flush}, called after the lock is let go, writes. Two threads that change the same guest (or the record) one
+ * after the other therefore cannot write in the other order and leave the older entry in the store.
+ *
  * <p>Threading: thread-safe and without state of its own (final fields; the write-behind journal and the listener list
- * are thread-safe). Its calls do I/O and run listener code, and a write may run, in the calling thread, callbacks the
- * write-behind journal held (this or another drain's end reported, a paused drain resumed): the run makes them outside
- * its lock, never under it.
+ * are thread-safe). {@link #save} and {@link #write} take only the write-behind journal's lock and may be called under
+ * the run's lock; every other call does I/O or runs listener code, and {@link #flush} may run, in the calling thread,
+ * callbacks the write-behind journal held (this or another drain's end reported, a paused drain resumed): the run makes
+ * those outside its lock, never under it.
  */
 final class DrainJournal {
     /** A drain's story is told by one logger, the run's. */
@@ -46,21 +53,29 @@ final class DrainJournal {
         this.lostOwnership = lostOwnership;
     }
 
-    /** Records a guest's entry: written now, or kept and written again in order while the store does not take it. */
+    /** Under the run's lock, where the entry changed: records a guest's entry, written at the next {@link #flush}. */
     void save(GuestProgress g) {
         if (abandoned.getAsBoolean()) return;
-        parts.writeBehind.guest(g, owner, this::fenced);
+        parts.writeBehind.queueGuest(g, owner, this::fenced);
     }
 
-    /** Records the drain itself (status, message): written now, or kept and written again in order. */
+    /** Under the run's lock, where the record changed: records the drain itself (status, message), written at the next {@link #flush}. */
     void write(DrainRecord r) {
         if (abandoned.getAsBoolean()) return;
-        parts.writeBehind.drain(r, this::fenced);
+        parts.writeBehind.queueDrain(r, this::fenced);
     }
 
     /**
-     * Runs {@code action} once every change of this drain handed over before is in the store (at once, in this thread,
-     * while the store takes writes); never if one of them is refused by the ownership fence.
+     * Outside the run's lock: writes what was saved, in order — now, or (while another thread writes) by that thread
+     * after its own; kept and written again in order while the store does not take it.
+     */
+    void flush() {
+        parts.writeBehind.flush();
+    }
+
+    /**
+     * Runs {@code action} once every change of this drain saved or written before is in the store (at
+     * once, in this thread, while the store takes writes); never if one of them is refused by the ownership fence.
      */
     void afterWritten(Runnable action) {
         parts.writeBehind.afterWritten(drainId, action);
@@ -68,7 +83,7 @@ final class DrainJournal {
 
     /** Whether the store is behind: a change it could not take waits to be written again. */
     boolean storeBehind() {
-        return parts.writeBehind.outage().isPresent();
+        return parts.writeBehind.behind();
     }
 
     /** Runs {@code action} once the store has caught up (at once, in this thread, if it is not behind). */

@@ -4,6 +4,7 @@ import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
 import io.moxxie.core.execution.RunningDrain;
 import io.moxxie.core.model.ClusterSnapshot;
+import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.MigrationPreconditions;
@@ -25,13 +26,16 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
+import java.util.stream.LongStream;
 
 import static io.moxxie.core.execution.internal.Limit.human;
 
@@ -50,8 +54,10 @@ import static io.moxxie.core.execution.internal.Limit.human;
  * write-behind queue, the listeners) and anything that runs a move's steps are made outside the lock; so the journal's
  * callbacks ({@code resume}, {@code reportEnd}, the fence's {@code abandon}), which take the lock themselves, may run
  * in whichever thread hands it a change. Under the lock, the run may read its {@link MoveWatcher} (which takes its own
- * lock and never calls back into the run under it). Writes of the drain record are ordered by a second lock,
- * {@code drainWrites}, taken outside {@code this}.
+ * lock and never calls back into the run under it), and saves its changes to the journal right where it makes them
+ * ({@link DrainJournal#save}, {@link DrainJournal#write}: they only take their place in the write-behind queue), which
+ * {@link DrainJournal#flush} writes after the lock, in that order: the store's last entry of a guest, and its last
+ * record, are the run's last.
  */
 public final class DrainRun implements RunningDrain {
     private static final Logger log = LoggerFactory.getLogger(DrainRun.class);
@@ -59,8 +65,6 @@ public final class DrainRun implements RunningDrain {
     private final ExecutorConfig config;
     private final Scheduler scheduler;
     private final Consumer<DrainStatus> onFinish;
-    /** Taken before {@code this}, never the other way round: see {@link #writeDrain()}. */
-    private final Object drainWrites = new Object();
     private final String drainId;
     private final String node;
     private final DrainRequest request;
@@ -205,13 +209,13 @@ public final class DrainRun implements RunningDrain {
         Instant expectedEnd = null;
         if (!finished && !abandoned) {
             Set<Integer> watched = watcher.watching();
-            List<Long> queued = new ArrayList<>();
+            LongStream.Builder queued = LongStream.builder();
             // Guests holding a slot the watcher does not follow yet (their migration is being started) come first.
             for (GuestProgress g : outcomes.all()) {
                 if (g.status() == GuestState.IN_PROGRESS && !watched.contains(g.vmid())) queued.add(g.memory());
             }
             if (!cancelled) for (GuestProgress g : queue) queued.add(g.memory());
-            expectedEnd = watcher.projectedDrainEnd(concurrency, queued.stream().mapToLong(Long::longValue).toArray());
+            expectedEnd = watcher.projectedDrainEnd(concurrency, queued.build().toArray());
         }
         return outcomes.status(cancelling() ? cancellingMessage() : null, now, expectedEnd);
     }
@@ -229,36 +233,33 @@ public final class DrainRun implements RunningDrain {
     @Override
     public void cancel() {
         int inFlightNow;
-        List<GuestProgress> notStarted = new ArrayList<>();
         Map<GuestProgress, Guest> toRestore;
         synchronized (this) {
             if (finished || abandoned || cancelled) return;
             cancelled = true;
-            toRestore = takeDownGuests();
-            for (GuestProgress g : queue) {
-                GuestProgress noted = outcomes.get(g.vmid()).withNote("not started: drain cancelled");
-                outcomes.put(noted);
-                notStarted.add(noted);
-            }
-            queue.clear();
+            toRestore = stopStarting(g -> outcomes.get(g.vmid()).withNote("not started: drain cancelled"), new ArrayList<>());
             inFlightNow = inFlight.size();
-            if (inFlightNow > 0) outcomes.message(cancellingMessage());
+            if (inFlightNow > 0) {
+                outcomes.message(cancellingMessage());
+                recordDrain();
+            }
         }
         journal.withDrainMdc(() -> log.info("Drain {} of node {} cancelled; {} migrations in flight will finish, {} guests shut down for their move"
                 + " are started again", drainId, node, inFlightNow - toRestore.size(), toRestore.size()));
-        for (GuestProgress g : notStarted) journal.save(g);
-        if (inFlightNow > 0) writeDrain();
+        journal.flush();
         toRestore.forEach(this::restoreAfterStop);
         maybeFinish();
     }
 
     /**
-     * Under the lock: the guests shut down ahead of their move and waiting in the queue for a slot, taken out of the
-     * queue to be started again where they are (the drain stops before they move). They stay in flight until started.
+     * Under the lock, when the drain stops (cancel, drain time limit): empties the queue. The guests shut down ahead of
+     * their move and waiting in it for a slot are returned, to be started again where they are (they stay in flight
+     * until started); every other queued guest's entry becomes {@code end} of its queued entry, saved and added to
+     * {@code ended}.
      */
-    private Map<GuestProgress, Guest> takeDownGuests() {
+    private Map<GuestProgress, Guest> stopStarting(UnaryOperator<GuestProgress> end, List<GuestProgress> ended) {
         assert Thread.holdsLock(this);
-        Map<GuestProgress, Guest> down = new java.util.LinkedHashMap<>();
+        Map<GuestProgress, Guest> down = new LinkedHashMap<>();
         for (var e : new ArrayList<>(prepared.entrySet())) {
             GuestProgress g = outcomes.get(e.getKey());
             if (!queue.remove(g)) continue;
@@ -267,6 +268,13 @@ public final class DrainRun implements RunningDrain {
             restarting.add(e.getKey());
             down.put(g, e.getValue());
         }
+        for (GuestProgress g : queue) {
+            GuestProgress entry = end.apply(g);
+            outcomes.put(entry);
+            journal.save(entry);
+            ended.add(entry);
+        }
+        queue.clear();
         return down;
     }
 
@@ -310,7 +318,8 @@ public final class DrainRun implements RunningDrain {
 
     /**
      * Stops all work on this drain without writing anything more: used when this process lost the drain's
-     * lease to another, or is shutting down. The store keeps the drain as it was, for {@code recover()}.
+     * lease to another, or is shutting down. The store keeps the drain as it was, for another process to take over
+     * ({@code MaintenanceService.start()} and its heartbeat).
      */
     @Override
     public void abandon() {
@@ -357,6 +366,8 @@ public final class DrainRun implements RunningDrain {
                 } else {
                     paused = false;
                     fill(toStart, toPrepare);
+                    for (GuestProgress g : toPrepare) journal.save(g);
+                    for (Start s : toStart) if (s.announce()) journal.save(s.progress());
                 }
             }
             inFlightNow = inFlight.size();
@@ -371,8 +382,7 @@ public final class DrainRun implements RunningDrain {
                     + "does ({} in flight go on)", drainId, inFlightNow));
             journal.whenCaughtUp(this::resume);
         }
-        for (GuestProgress g : toPrepare) journal.save(g);
-        for (Start s : toStart) if (s.announce()) journal.save(s.progress());
+        journal.flush();
         if ((!toPrepare.isEmpty() || !toStart.isEmpty()) && journal.storeBehind()) {
             // The store went away with these very writes: the moves wait with the rest (their writes stay in the journal).
             putBack(toStart, toPrepare);
@@ -397,7 +407,6 @@ public final class DrainRun implements RunningDrain {
 
     /** Undoes the start of moves that had not begun: back in the queue, pending (or still down, for a guest shut down ahead). */
     private void putBack(List<Start> toStart, List<GuestProgress> toPrepare) {
-        List<GuestProgress> back = new ArrayList<>();
         synchronized (this) {
             for (Start s : toStart) {
                 int vmid = s.progress().vmid();
@@ -407,7 +416,7 @@ public final class DrainRun implements RunningDrain {
                 if (s.announce()) {
                     cur = notStarted(cur);
                     outcomes.put(cur);
-                    back.add(cur);
+                    journal.save(cur);
                 }
                 queue.add(cur);
             }
@@ -417,10 +426,10 @@ public final class DrainRun implements RunningDrain {
                 inFlight.remove(g.vmid());
                 GuestProgress p = notStarted(outcomes.get(g.vmid()));
                 outcomes.put(p);
-                back.add(p);
+                journal.save(p);
             }
         }
-        for (GuestProgress p : back) journal.save(p);
+        journal.flush();
     }
 
     private static GuestProgress notStarted(GuestProgress g) {
@@ -449,7 +458,7 @@ public final class DrainRun implements RunningDrain {
         b.append(queue.size()).append(" guest(s) wait: ").append(slots.size()).append(" of ").append(concurrency)
                 .append(" migration slots busy");
         if (perTargetLimit != Integer.MAX_VALUE) {
-            b.append(", at most ").append(perTargetLimit).append(" moves into one target (now ").append(new java.util.TreeMap<>(perTarget))
+            b.append(", at most ").append(perTargetLimit).append(" moves into one target (now ").append(new TreeMap<>(perTarget))
                     .append(')');
         }
         int shown = 0;
@@ -607,17 +616,17 @@ public final class DrainRun implements RunningDrain {
     /** A guest shut down for a move that will not happen now (cancel, drain time limit): started again where it is. */
     private void restoreAfterStop(GuestProgress p, Guest g) {
         moves.startAgain(p, g).whenComplete((x, error) -> {
-            GuestProgress updated;
             synchronized (this) {
                 inFlight.remove(p.vmid());
                 restarting.remove(p.vmid());
                 GuestProgress cur = outcomes.get(p.vmid());
                 String note = error == null ? "shut down for its move, started again on " + g.node() + " (drain stopped before it moved)"
                         : "shut down for its move; could not be started again on " + g.node() + ": " + Async.unwrap(error).getMessage();
-                updated = cur.status() == GuestState.IN_PROGRESS ? cur.withStatus(GuestState.PENDING).withNote(note) : cur.withNote(note);
+                GuestProgress updated = cur.status() == GuestState.IN_PROGRESS ? cur.withStatus(GuestState.PENDING).withNote(note) : cur.withNote(note);
                 outcomes.put(updated);
+                journal.save(updated);
             }
-            journal.save(updated);
+            journal.flush();
             maybeFinish();
         });
     }
@@ -654,14 +663,17 @@ public final class DrainRun implements RunningDrain {
 
         @Override
         public void taskStarted(int vmid, TaskRef task) {
-            boolean cancelling;
             synchronized (DrainRun.this) {
                 tasks.put(vmid, task);
-                cancelling = cancelling();
-                if (cancelling) outcomes.message(cancellingMessage());
+                GuestProgress withTask = outcomes.get(vmid).withTask(task.id());
+                outcomes.put(withTask);
+                journal.save(withTask);
+                if (cancelling()) {
+                    outcomes.message(cancellingMessage());
+                    recordDrain();
+                }
             }
-            journal.save(update(vmid, g -> g.withTask(task.id())));
-            if (cancelling) writeDrain();
+            journal.flush();
         }
 
         @Override
@@ -695,9 +707,10 @@ public final class DrainRun implements RunningDrain {
                 outcomes.put(done);
                 progress = outcomes.progressMessage();
                 outcomes.message(currentMessage());
+                journal.save(done);
+                recordDrain();
             }
-            journal.save(done);
-            writeDrain();
+            journal.flush();
             journal.withGuestMdc(vmid, () -> log.info("Migrated VM {} ({}) to {}: Migration completed{}. {}", vmid, done.name(), done.targetNode(),
                     took(done), progress));
             journal.tell(l -> l.guestCompleted(drainId, done));
@@ -717,10 +730,10 @@ public final class DrainRun implements RunningDrain {
             triedTargets.computeIfAbsent(vmid, k -> new HashSet<>()).add(started.targetNode());
             int failures = kind == GuestFailure.Kind.RETRY_ELSEWHERE ? failedAttempts.merge(vmid, 1, Integer::sum) : 0;
             retry = kind != GuestFailure.Kind.FINAL && !cancelled && !deadlinePassed && failures <= config.retriesOnNewTarget();
-            if (retry) {
-                inFlight.add(vmid);
-                replanning.add(vmid);
-            }
+            // In flight until its entry ends (fail) or it is queued again (requeue): another thread's maybeFinish must
+            // not end the drain in between, with this entry still in progress, whether it is re-planned or failed.
+            inFlight.add(vmid);
+            if (retry) replanning.add(vmid);
         }
         if (retry) {
             journal.withGuestMdc(vmid, () -> log.warn("Failed to migrate VM {} ({}) to {}: Migration failed: {}; retrying on another target", vmid,
@@ -734,16 +747,17 @@ public final class DrainRun implements RunningDrain {
     private void fail(GuestProgress started, String message) {
         GuestProgress failed;
         synchronized (this) {
-            // Also the end of a re-planning (see retryElsewhere): recorded before the drain may finish.
+            // The end of the guest's failed move or of its re-planning (see onGuestDone): recorded before the drain may finish.
             inFlight.remove(started.vmid());
             replanning.remove(started.vmid());
             askedTargets.remove(started.vmid());
             failed = outcomes.get(started.vmid()).failed(message, scheduler.now());
             outcomes.put(failed);
             outcomes.message(currentMessage());
+            journal.save(failed);
+            recordDrain();
         }
-        journal.save(failed);
-        writeDrain();
+        journal.flush();
         journal.withGuestMdc(started.vmid(), () -> log.error("Failed to migrate VM {} ({}) from {} to {}: Migration failed: {}", started.vmid(), started.name(),
                 started.sourceNode(), started.targetNode(), message));
         journal.tell(l -> l.guestFailed(drainId, failed));
@@ -753,24 +767,17 @@ public final class DrainRun implements RunningDrain {
     /** " in 1m 2s" from the guest's start to its end, or nothing when either is unknown. */
     private static String took(GuestProgress g) {
         if (g.startedAt() == null || g.completedAt() == null) return "";
-        return " in " + Limit.human(java.time.Duration.between(g.startedAt(), g.completedAt()));
+        return " in " + human(Duration.between(g.startedAt(), g.completedAt()));
     }
 
     /**
-     * Writes the drain record as it is now. Threads that change the record write it outside the run's lock, so two of
-     * them could write out of order and leave an older record in the store than the one the run ended with (seen: a
-     * drain that logged "completed" stored as in progress with an old progress message). Reading and writing under
-     * {@link #drainWrites} makes the store's last record the run's last; once the end is decided, it is the last.
+     * Under the lock: records the drain as it is now, in order with every other change (see {@link DrainJournal#flush}):
+     * the store's last record is the run's last (seen before that order: a drain that logged "completed" stored as in
+     * progress with an old progress message); once the end is decided, it is the last.
      */
-    private void writeDrain() {
-        synchronized (drainWrites) {
-            DrainRecord r;
-            synchronized (this) {
-                if (abandoned || finished) return;
-                r = outcomes.record();
-            }
-            journal.write(r);
-        }
+    private void recordDrain() {
+        assert Thread.holdsLock(this);
+        if (!abandoned && !finished) journal.write(outcomes.record());
     }
 
     /**
@@ -780,15 +787,14 @@ public final class DrainRun implements RunningDrain {
     private void maybeFinish() {
         DrainRecord finalRecord;
         Scheduler.Cancellable task;
-        synchronized (drainWrites) {
-            synchronized (this) {
-                if (finished || abandoned || !queue.isEmpty() || !inFlight.isEmpty()) return;
-                finished = true;
-                finalRecord = outcomes.finalRecord(cancelled, scheduler.now());
-                task = deadlineTask;
-            }
+        synchronized (this) {
+            if (finished || abandoned || !queue.isEmpty() || !inFlight.isEmpty()) return;
+            finished = true;
+            finalRecord = outcomes.finalRecord(cancelled, scheduler.now());
             journal.write(finalRecord);
+            task = deadlineTask;
         }
+        journal.flush();
         if (task != null) task.cancel();
         journal.afterWritten(() -> reportEnd(finalRecord));
     }
@@ -801,7 +807,7 @@ public final class DrainRun implements RunningDrain {
             finalStatus = outcomes.end(finalRecord);
         }
         journal.withDrainMdc(() -> {
-            if (finalStatus.status() == io.moxxie.core.model.DrainState.COMPLETED) log.info(finalStatus.message());
+            if (finalStatus.status() == DrainState.COMPLETED) log.info(finalStatus.message());
             else log.warn(finalStatus.message());
         });
         journal.tell(l -> l.drainFinished(finalStatus));
@@ -814,19 +820,11 @@ public final class DrainRun implements RunningDrain {
         synchronized (this) {
             if (finished || abandoned) return;
             deadlinePassed = true;
-            toRestore = takeDownGuests();
             String msg = "drain time limit of " + human(config.drainTimeout()) + " (drainTimeout) reached before this guest was started";
-            for (GuestProgress g : queue) {
-                GuestProgress f = g.failed(msg, scheduler.now());
-                outcomes.put(f);
-                failedNow.add(f);
-            }
-            queue.clear();
+            toRestore = stopStarting(g -> g.failed(msg, scheduler.now()), failedNow);
         }
-        for (GuestProgress f : failedNow) {
-            journal.save(f);
-            journal.tell(l -> l.guestFailed(drainId, f));
-        }
+        journal.flush();
+        for (GuestProgress f : failedNow) journal.tell(l -> l.guestFailed(drainId, f));
         toRestore.forEach(this::restoreAfterStop);
         maybeFinish();
     }
@@ -900,17 +898,17 @@ public final class DrainRun implements RunningDrain {
      * or ran out of time meanwhile (then the guest stays in flight: its caller ends its entry).
      */
     private boolean requeue(GuestProgress started, String target, MigrationType type) {
-        GuestProgress again;
         synchronized (this) {
             if (cancelled || deadlinePassed || finished) return false;
             inFlight.remove(started.vmid());
             replanning.remove(started.vmid());
-            again = outcomes.get(started.vmid()).pendingAgain(target, type);
+            GuestProgress again = outcomes.get(started.vmid()).pendingAgain(target, type);
             outcomes.put(again);
             queue.add(again);
+            // Written with its new target: a process taking the drain over moves it there, not where it failed.
+            journal.save(again);
         }
-        // Written with its new target: a process taking the drain over moves it there, not where it failed.
-        journal.save(again);
+        journal.flush();
         return true;
     }
 
@@ -932,8 +930,9 @@ public final class DrainRun implements RunningDrain {
             GuestProgress cur = outcomes.get(started.vmid());
             again = cur.pendingAgain(at, cur.migrationType()).started(at, cur.migrationType(), cur.attempts(), scheduler.now());
             outcomes.put(again);
+            journal.save(again);
         }
-        journal.save(again);
+        journal.flush();
         scheduler.execute(() -> runGuest(again));
     }
 
@@ -958,8 +957,8 @@ public final class DrainRun implements RunningDrain {
         journal.withDrainMdc(() -> log.warn("Target node(s) {} unavailable: dropped, re-planning {} pending guest(s)", exclude, toReplan.size()));
         Map<Integer, PlanEntry> plan = replan(snapshot, toReplan, exclude);
         List<GuestProgress> failedNow = new ArrayList<>();
-        List<GuestProgress> replanned = new ArrayList<>();
         synchronized (this) {
+            List<GuestProgress> replanned = new ArrayList<>();
             for (Guest g : toReplan) {
                 GuestProgress old = outcomes.get(g.vmid());
                 if (old == null || !queue.remove(old)) continue;
@@ -976,13 +975,12 @@ public final class DrainRun implements RunningDrain {
                     failedNow.add(f);
                 }
             }
+            // Written with their new targets, like a requeued guest (see requeue).
+            for (GuestProgress g : replanned) journal.save(g);
+            for (GuestProgress f : failedNow) journal.save(f);
         }
-        // Written with their new targets, like a requeued guest (see requeue).
-        for (GuestProgress g : replanned) journal.save(g);
-        for (GuestProgress f : failedNow) {
-            journal.save(f);
-            journal.tell(l -> l.guestFailed(drainId, f));
-        }
+        journal.flush();
+        for (GuestProgress f : failedNow) journal.tell(l -> l.guestFailed(drainId, f));
     }
 
     /** Plans {@code toPlan} again around {@code exclude}, counting the memory this drain's other moves will take. */

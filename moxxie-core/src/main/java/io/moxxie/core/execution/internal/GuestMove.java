@@ -155,14 +155,15 @@ final class GuestMove {
         checkAbandoned();
         return watcher.view(config.clusterViewMaxAge()).thenCompose(snapshot -> {
             Guest g = snapshot.guest(p.vmid()).orElseThrow(() -> new GuestFailure("VM " + p.vmid() + " no longer exists", GuestFailure.Kind.FINAL));
-            if (arrived(p, g) && g.lock() == null) {
+            boolean arrived = arrived(p, g);
+            if (arrived && g.lock() == null) {
                 if (!g.node().equals(p.targetNode())) {
                     journal.withGuestMdc(p.vmid(), () -> log.info("VM {} is on {}, where this drain asked it to go before: it has moved",
                             p.vmid(), g.node()));
                 }
                 return CompletableFuture.completedFuture(g);
             }
-            if (!g.node().equals(p.sourceNode()) && !arrived(p, g)) {
+            if (!g.node().equals(p.sourceNode()) && !arrived) {
                 throw new GuestFailure("VM " + p.vmid() + " is now on " + g.node() + ", not on " + p.sourceNode()
                         + " (moved by someone else during the drain?)", GuestFailure.Kind.FINAL);
             }
@@ -171,7 +172,7 @@ final class GuestMove {
             }
             if (g.lock() == null) return CompletableFuture.completedFuture(g);
             Instant now = scheduler.now();
-            Instant until = lockDeadline.isBefore(limit.at()) ? lockDeadline : limit.at();
+            Instant until = earlier(lockDeadline, limit.at());
             if (!now.isBefore(until)) {
                 throw new GuestFailure("VM " + p.vmid() + " is locked (" + g.lock() + ") for longer than "
                         + (lockDeadline.isBefore(limit.at()) ? "the lock wait limit of " + human(config.lockWaitTimeout()) + " (lockWaitTimeout)" : "the " + limit.name()), GuestFailure.Kind.FINAL);

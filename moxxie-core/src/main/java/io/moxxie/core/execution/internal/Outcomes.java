@@ -68,12 +68,6 @@ final class Outcomes {
         return DrainStatus.of(record, List.copyOf(guests.values()));
     }
 
-    /** The status with {@code message} in place of the recorded one (what the drain does this moment). */
-    DrainStatus status(String message) {
-        assert Thread.holdsLock(lock);
-        return DrainStatus.of(record.withMessage(message), List.copyOf(guests.values()));
-    }
-
     /**
      * The status at {@code now} with its timing: {@code message} in place of the recorded one unless null, expected
      * to end at {@code expectedEnd} (null: no estimate).
@@ -94,9 +88,8 @@ final class Outcomes {
      */
     DrainRecord finalRecord(boolean cancelled, Instant at) {
         assert Thread.holdsLock(lock);
-        boolean anyFailed = guests.values().stream().anyMatch(g -> g.status() == GuestState.FAILED);
         // A drain taken over with its cancel requested ends cancelled even if no cancel() reached its run.
-        DrainState state = cancelled || record.cancelRequested() ? DrainState.CANCELLED : anyFailed ? DrainState.FAILED : DrainState.COMPLETED;
+        DrainState state = cancelled || record.cancelRequested() ? DrainState.CANCELLED : failedCount > 0 ? DrainState.FAILED : DrainState.COMPLETED;
         return record.withStatus(state, finalMessage(state), at);
     }
 

@@ -37,17 +37,21 @@ import java.util.function.Consumer;
  * is in the store: a drain never reports an end its store does not hold.
  *
  * <p>While the store is healthy a change is written at once in the thread that hands it over (so a write is in the
- * store when the call returns, as without a journal); during an outage it is queued and the call returns at once, and
- * the retries run on the {@link Scheduler}. One store write at a time.
+ * store when the call returns, as without a journal), unless another thread is writing: that one writes it after its
+ * own. During an outage it is queued and the call returns at once, and the retries run on the {@link Scheduler}. One
+ * store write at a time. A caller that changes its state under a lock of its own queues the change under it
+ * ({@link #queueGuest}, {@link #queueDrain}: its place in the order is the order of its changes) and {@link #flush}es
+ * after letting the lock go.
  *
  * <p>The queue lives in memory: when the process dies during an outage the changes waiting are lost, and the process
- * that recovers the drain resolves every unfinished guest by where it actually is in the cluster (see
- * {@code MaintenanceService.recover()}).
+ * that takes the drain over resolves every unfinished guest by where it actually is in the cluster (see
+ * {@code MaintenanceService.start()}).
  *
  * <p>Threading: thread-safe; its lock guards the queue and the outage only, and is never held while it writes the store
  * or runs a callback. Callbacks ({@code onFenced}, {@link #afterWritten} and {@link #whenCaughtUp} actions) run in the
  * thread that wrote the change, which may be one that handed over a change of another drain (or the scheduler's, for a
- * retry): a caller hands changes over holding no lock of its own (a run never does, see {@link DrainJournal}).
+ * retry): a caller writes ({@link #flush} and every call but the two {@code queue} ones) holding no lock of its own (a
+ * run never does, see {@link DrainJournal}).
  */
 public final class WriteBehindJournal {
     private static final Logger log = LoggerFactory.getLogger(WriteBehindJournal.class);
@@ -88,16 +92,32 @@ public final class WriteBehindJournal {
 
     /** Records a guest's progress ({@link MaintenanceStore#updateGuest}, fenced by {@code owner}). */
     public void guest(GuestProgress progress, String owner, Runnable onFenced) {
-        Checks.notNull("progress", progress);
-        Checks.notNull("owner", owner);
-        append(new Entry(progress.drainId(), "progress of VM " + progress.vmid() + " (" + progress.status().wireName() + ")",
-                s -> s.updateGuest(progress, owner), Checks.notNull("onFenced", onFenced), null));
+        queueGuest(progress, owner, onFenced);
+        flush();
     }
 
     /** Records a drain's status and message ({@link MaintenanceStore#updateDrain}, fenced by its owner). */
     public void drain(DrainRecord record, Runnable onFenced) {
+        queueDrain(record, onFenced);
+        flush();
+    }
+
+    /**
+     * {@link #guest} without writing yet: the change takes its place in the order now, and is written at the next
+     * {@link #flush} (or any other write). Only takes this journal's lock, so a caller may queue under a lock of its own
+     * the changes it makes under it (in the order it makes them), and flush after letting it go.
+     */
+    public void queueGuest(GuestProgress progress, String owner, Runnable onFenced) {
+        Checks.notNull("progress", progress);
+        Checks.notNull("owner", owner);
+        queue(new Entry(progress.drainId(), "progress of VM " + progress.vmid() + " (" + progress.status().wireName() + ")",
+                s -> s.updateGuest(progress, owner), Checks.notNull("onFenced", onFenced), null));
+    }
+
+    /** {@link #drain} without writing yet: see {@link #queueGuest}. */
+    public void queueDrain(DrainRecord record, Runnable onFenced) {
         Checks.notNull("record", record);
-        append(new Entry(record.drainId(), "state of the drain (" + record.status().wireName() + ")",
+        queue(new Entry(record.drainId(), "state of the drain (" + record.status().wireName() + ")",
                 s -> s.updateDrain(record), Checks.notNull("onFenced", onFenced), null));
     }
 
@@ -125,12 +145,25 @@ public final class WriteBehindJournal {
     /** The store has not taken a change yet: since when, why, how many wait. Empty while the journal is caught up. */
     public synchronized Optional<StoreOutage> outage() {
         if (outageSince == null) return Optional.empty();
-        int pending = (int) queue.stream().filter(e -> e.action == null).count();
-        return Optional.of(new StoreOutage(outageSince, outageReason, pending));
+        return Optional.of(new StoreOutage(outageSince, outageReason, pendingWrites()));
+    }
+
+    /**
+     * Whether the store is behind: a change it could not take waits to be written again. What {@code outage().isPresent()}
+     * says, without counting the queue (a run asks on every start of a move).
+     */
+    public synchronized boolean behind() {
+        return outageSince != null;
     }
 
     /** Changes handed over and not in the store yet (zero while healthy and idle). */
     public synchronized int pending() {
+        return pendingWrites();
+    }
+
+    /** Under the lock: the queue's changes, without the actions waiting among them. */
+    private int pendingWrites() {
+        assert Thread.holdsLock(this);
         return (int) queue.stream().filter(e -> e.action == null).count();
     }
 
@@ -149,9 +182,20 @@ public final class WriteBehindJournal {
     // ------------------------------------------------------------------ writing
 
     private void append(Entry e) {
+        queue(e);
+        flush();
+    }
+
+    private synchronized void queue(Entry e) {
+        queue.addLast(e);
+    }
+
+    /**
+     * Writes what is queued, in order, in this thread: at once while the store is healthy. During an outage the retry
+     * writes it; while another thread writes, that thread writes it after its own.
+     */
+    public void flush() {
         synchronized (this) {
-            queue.addLast(e);
-            // During an outage the retry writes it; while another thread writes, that thread writes it after its own.
             if (writing || outageSince != null) return;
             writing = true;
         }
@@ -232,7 +276,7 @@ public final class WriteBehindJournal {
             delay = nextDelay;
             Duration doubled = nextDelay.multipliedBy(2);
             nextDelay = doubled.compareTo(maxDelay) > 0 ? maxDelay : doubled;
-            waiting = (int) queue.stream().filter(x -> x.action == null).count();
+            waiting = pendingWrites();
         }
         if (first) {
             log.error("The maintenance store did not take the {} of drain {}: {}. Kept with {} change(s) in order; writing again in {} ms "
