@@ -87,11 +87,6 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
         return Math.max(2, Math.min(Concurrency.MAX_FIXED, 2 * streamsFillingLink()));
     }
 
-    /** How many migrations a drain asked with {@code concurrency} runs at once under this configuration: never 0. */
-    public int resolve(Concurrency concurrency) {
-        return concurrency.resolve(autoConcurrency());
-    }
-
     /**
      * How many streams fill the source's link while all of them copy: {@code ceil(expectedLinkBandwidth /
      * expectedMigrationRate)}, 3 with the defaults. A drain with no more slots than this needs every one of them copying.
