@@ -29,21 +29,16 @@ public final class Async {
     private final Duration waitForHypervisor;
     private final Duration outagePoll;
 
-    public Async(Scheduler scheduler, int maxRetries, Duration initialDelay, Duration maxDelay) {
-        this(scheduler, maxRetries, initialDelay, maxDelay, Duration.ZERO);
-    }
-
     /**
      * @param waitForHypervisor how long a call waits, trying again every {@code maxDelay}, while the hypervisor is known to
      *                          be unreachable ({@link HypervisorUnavailableException}: not counted against
-     *                          {@code maxRetries}); zero: such a failure is retried like any other transient one
+     *                          {@code maxRetries})
      */
     public Async(Scheduler scheduler, int maxRetries, Duration initialDelay, Duration maxDelay, Duration waitForHypervisor) {
         this.scheduler = scheduler;
         Duration max = maxDelay.compareTo(initialDelay) > 0 ? maxDelay : initialDelay.plusMillis(1);
         RetryPolicy<Object> retry = RetryPolicy.builder()
-                .handleIf(e -> e instanceof TransientHypervisorException
-                        && (waitForHypervisor.isZero() || !(e instanceof HypervisorUnavailableException)))
+                .handleIf(e -> e instanceof TransientHypervisorException && !(e instanceof HypervisorUnavailableException))
                 .withBackoff(initialDelay, max)
                 .withMaxRetries(maxRetries)
                 .onRetry(e -> log.debug("Hypervisor call failed transiently ({}); retry {} of {}", e.getLastException() == null ? null
@@ -58,9 +53,11 @@ public final class Async {
         return scheduler;
     }
 
-    /** Runs a blocking hypervisor call on the scheduler, retrying transient failures with backoff. */
+    /**
+     * Runs a blocking hypervisor call on the scheduler, retrying transient failures with backoff, and waiting while the
+     * hypervisor is unreachable (up to {@code waitForHypervisor}).
+     */
     public <T> CompletableFuture<T> call(Supplier<T> call) {
-        if (waitForHypervisor.isZero()) return retrying.getAsync(call::get);
         CompletableFuture<T> out = new CompletableFuture<>();
         callThroughOutage(call, scheduler.now().plus(waitForHypervisor), out);
         return out;
