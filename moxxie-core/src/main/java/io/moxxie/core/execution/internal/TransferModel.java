@@ -10,7 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PrimitiveIterator;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.DoubleFunction;
 
@@ -108,11 +107,6 @@ final class TransferModel {
     /** The move is no longer in flight. */
     void remove(int id) {
         moves.remove(id);
-    }
-
-    /** The ids of the moves in flight. */
-    Set<Integer> moving() {
-        return Set.copyOf(moves.keySet());
     }
 
     /** Moves every estimate forward to {@code now}, under the equal-share picture. */
