@@ -1,15 +1,13 @@
 package io.moxxie.core.execution;
 
-import io.moxxie.core.spi.GuestProgress;
-
-import io.moxxie.core.spi.DrainRecord;
-
+import io.moxxie.core.Checks;
 import io.moxxie.core.execution.internal.DrainRun;
 import io.moxxie.core.execution.internal.ExecutorParts;
-import io.moxxie.core.Checks;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.plan.DrainPlanner;
+import io.moxxie.core.spi.DrainRecord;
+import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.MaintenanceStore;
 import io.moxxie.core.time.Scheduler;

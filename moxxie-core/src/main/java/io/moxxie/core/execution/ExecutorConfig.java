@@ -1,10 +1,8 @@
 package io.moxxie.core.execution;
 
-import io.moxxie.core.model.Concurrency;
-
-import io.moxxie.core.ValidationException;
-
 import io.moxxie.core.Checks;
+import io.moxxie.core.ValidationException;
+import io.moxxie.core.model.Concurrency;
 
 import java.time.Duration;
 
