@@ -1,16 +1,13 @@
 package io.moxxie.core.execution;
 
-import io.moxxie.core.spi.GuestProgress;
-
-import io.moxxie.core.spi.DrainRecord;
-
+import io.moxxie.core.Checks;
 import io.moxxie.core.execution.internal.DrainRun;
 import io.moxxie.core.execution.internal.ExecutorParts;
-import io.moxxie.core.Checks;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.plan.DrainPlanner;
-import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.spi.DrainRecord;
+import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.MaintenanceStore;
 import io.moxxie.core.time.Scheduler;
@@ -105,11 +102,8 @@ public final class DrainExecutor {
                               Instant checkedAt, ClusterSnapshot view, Instant viewAt, Consumer<DrainStatus> onFinish) {
         if ((view == null) != (viewAt == null)) throw new IllegalArgumentException("view and viewAt must be given together, were "
                 + (view == null ? "null" : "a view") + " and " + viewAt);
-        return DrainRun.start(parts, drain, concurrency(drain.request()), guests, preconditions, checkedAt, view, viewAt, onFinish);
-    }
-
-    /** The migrations a drain may run at once: resolved here, once. */
-    private int concurrency(DrainRequest request) {
-        return parts.config().resolve(request.concurrency());
+        // An auto drain stays auto in the store: each executor that runs it resolves it from its own link model, once.
+        int concurrency = drain.request().concurrency().resolve(parts.config().autoConcurrency());
+        return DrainRun.start(parts, drain, concurrency, guests, preconditions, checkedAt, view, viewAt, onFinish);
     }
 }

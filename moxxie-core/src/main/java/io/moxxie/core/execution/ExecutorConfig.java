@@ -1,10 +1,8 @@
 package io.moxxie.core.execution;
 
-import io.moxxie.core.model.Concurrency;
-
-import io.moxxie.core.ValidationException;
-
 import io.moxxie.core.Checks;
+import io.moxxie.core.ValidationException;
+import io.moxxie.core.model.Concurrency;
 
 import java.time.Duration;
 
@@ -85,11 +83,6 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
      */
     public int autoConcurrency() {
         return Math.max(2, Math.min(Concurrency.MAX_FIXED, 2 * streamsFillingLink()));
-    }
-
-    /** How many migrations a drain asked with {@code concurrency} runs at once under this configuration: never 0. */
-    public int resolve(Concurrency concurrency) {
-        return concurrency.resolve(autoConcurrency());
     }
 
     /**

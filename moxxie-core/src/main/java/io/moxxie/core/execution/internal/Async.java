@@ -9,6 +9,7 @@ import io.moxxie.core.spi.TransientHypervisorException;
 import io.moxxie.core.time.Scheduler;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledFuture;
@@ -28,21 +29,16 @@ public final class Async {
     private final Duration waitForHypervisor;
     private final Duration outagePoll;
 
-    public Async(Scheduler scheduler, int maxRetries, Duration initialDelay, Duration maxDelay) {
-        this(scheduler, maxRetries, initialDelay, maxDelay, Duration.ZERO);
-    }
-
     /**
      * @param waitForHypervisor how long a call waits, trying again every {@code maxDelay}, while the hypervisor is known to
      *                          be unreachable ({@link HypervisorUnavailableException}: not counted against
-     *                          {@code maxRetries}); zero: such a failure is retried like any other transient one
+     *                          {@code maxRetries})
      */
     public Async(Scheduler scheduler, int maxRetries, Duration initialDelay, Duration maxDelay, Duration waitForHypervisor) {
         this.scheduler = scheduler;
         Duration max = maxDelay.compareTo(initialDelay) > 0 ? maxDelay : initialDelay.plusMillis(1);
         RetryPolicy<Object> retry = RetryPolicy.builder()
-                .handleIf(e -> e instanceof TransientHypervisorException
-                        && (waitForHypervisor.isZero() || !(e instanceof HypervisorUnavailableException)))
+                .handleIf(e -> e instanceof TransientHypervisorException && !(e instanceof HypervisorUnavailableException))
                 .withBackoff(initialDelay, max)
                 .withMaxRetries(maxRetries)
                 .onRetry(e -> log.debug("Hypervisor call failed transiently ({}); retry {} of {}", e.getLastException() == null ? null
@@ -57,28 +53,32 @@ public final class Async {
         return scheduler;
     }
 
-    /** Runs a blocking hypervisor call on the scheduler, retrying transient failures with backoff. */
+    /**
+     * Runs a blocking hypervisor call on the scheduler, retrying transient failures with backoff, and waiting while the
+     * hypervisor is unreachable (up to {@code waitForHypervisor}).
+     */
     public <T> CompletableFuture<T> call(Supplier<T> call) {
-        if (waitForHypervisor.isZero()) return retrying.getAsync(call::get);
-        return callThroughOutage(call, scheduler.now().plus(waitForHypervisor));
+        CompletableFuture<T> out = new CompletableFuture<>();
+        callThroughOutage(call, scheduler.now().plus(waitForHypervisor), out);
+        return out;
     }
 
-    /** Scheduler time, not Failsafe's wall clock, bounds the wait: a drain in virtual time waits out an outage in virtual time. */
-    private <T> CompletableFuture<T> callThroughOutage(Supplier<T> call, java.time.Instant until) {
-        CompletableFuture<T> out = new CompletableFuture<>();
+    /**
+     * Scheduler time, not Failsafe's wall clock, bounds the wait: a drain in virtual time waits out an outage in virtual
+     * time. Every try completes the one {@code out}: a chain of futures, one per try, overflowed the stack when the
+     * last completed after some 900 tries (a 7-hour outage at the default 30 s).
+     */
+    private <T> void callThroughOutage(Supplier<T> call, Instant until, CompletableFuture<T> out) {
         retrying.<T>getAsync(call::get).whenComplete((value, error) -> {
-            if (error != null && unwrap(error) instanceof HypervisorUnavailableException && scheduler.now().isBefore(until)) {
-                delay(outagePoll).thenCompose(x -> callThroughOutage(call, until)).whenComplete((v, e) -> {
-                    if (e != null) out.completeExceptionally(unwrap(e));
-                    else out.complete(v);
-                });
-            } else if (error != null) {
-                out.completeExceptionally(unwrap(error));
+            Throwable cause = error == null ? null : unwrap(error);
+            if (cause instanceof HypervisorUnavailableException && scheduler.now().isBefore(until)) {
+                scheduler.schedule(outagePoll, () -> callThroughOutage(call, until, out));
+            } else if (cause != null) {
+                out.completeExceptionally(cause);
             } else {
                 out.complete(value);
             }
         });
-        return out;
     }
 
     /** Completes after {@code delay} of scheduler time. */

@@ -43,7 +43,7 @@ public final class DefaultStartOrder implements StartOrder {
     public DefaultStartOrder(ExecutorConfig config, int concurrency, MoveWatcher watcher) {
         this.config = config;
         this.watcher = watcher;
-        this.spaceEnds = concurrency >= 2 && concurrency <= config.streamsFillingLink();
+        this.spaceEnds = concurrency >= 2 && watcher.everySlotCounts();
     }
 
     @Override

@@ -208,6 +208,14 @@ public final class MoveWatcher {
 
     // ---------------------------------------------------------------- the picture, for the start order
 
+    /**
+     * Whether every slot counts: the drain runs no more moves than the streams that fill the source's link (see the
+     * constructor's {@code precise}). Fixed at construction, so no lock.
+     */
+    boolean everySlotCounts() {
+        return model.precise();
+    }
+
     /** Whether moves of this drain have been seen to end, and their ends follow memory: see {@link TransferModel#followsMemory()}. */
     synchronized boolean endsFollowMemory() {
         return model.followsMemory();

@@ -9,8 +9,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.PrimitiveIterator;
 import java.util.TreeMap;
+import java.util.function.DoubleFunction;
 
 /**
  * The picture of a drain's moves in flight that tells when each will end, the same as the migration model of docs/architecture.md: a
@@ -43,6 +44,8 @@ final class TransferModel {
     static final double MAX_FACTOR = 20;
 
     private final ExecutorConfig config;
+    /** {@link ExecutorConfig#expectedMigrationOverhead()} in seconds, for the picture run forward. */
+    private final double overhead;
     private final boolean precise;
     private double factor;
     private Instant lastAdvance;
@@ -62,6 +65,7 @@ final class TransferModel {
      */
     TransferModel(ExecutorConfig config, boolean precise, double initialFactor) {
         this.config = config;
+        this.overhead = config.expectedMigrationOverhead().toNanos() / 1e9;
         this.precise = precise;
         this.factor = precise ? Math.max(MIN_FACTOR, Math.min(MAX_FACTOR, initialFactor)) : 1.0;
     }
@@ -103,11 +107,6 @@ final class TransferModel {
     /** The move is no longer in flight. */
     void remove(int id) {
         moves.remove(id);
-    }
-
-    /** The ids of the moves in flight. */
-    Set<Integer> moving() {
-        return Set.copyOf(moves.keySet());
     }
 
     /** Moves every estimate forward to {@code now}, under the equal-share picture. */
@@ -241,54 +240,13 @@ final class TransferModel {
      */
     List<Instant> projectedEnds(Instant now, long... newMemory) {
         advance(now);
-        double overhead = config.expectedMigrationOverhead().toNanos() / 1e9;
-        int n = newMemory.length + moves.size();
-        double[] copyFrom = new double[n], left = new double[n], floor = new double[n], end = new double[n];
-        int i = 0;
-        for (long memory : newMemory) {
-            copyFrom[i] = overhead;
-            left[i] = memory;
-            floor[i] = floorSeconds(memory);
-            i++;
-        }
-        for (Move m : moves.values()) {
-            copyFrom[i] = Math.max(0, Duration.between(now, m.transferFrom).toNanos() / 1e9);
-            left[i] = m.remaining;
-            floor[i] = Duration.between(now, floor(m)).toNanos() / 1e9;
-            i++;
-        }
-        Arrays.fill(end, -1);
-        double t = 0, stream = config.expectedMigrationRate() * factor, link = config.expectedLinkBandwidth() * factor;
-        // Each slot: a move copying from copyFrom until left is 0; then a follower, in overhead until followerFrom.
-        double[] followerFrom = new double[n];
-        for (int done = 0; done < n; ) {
-            int copying = 0;
-            for (int j = 0; j < n; j++) {
-                if (end[j] < 0 ? copyFrom[j] <= t : followerFrom[j] <= t) copying++;
-            }
-            double rate = copying == 0 ? stream : Math.min(stream, link / copying);
-            double step = Double.POSITIVE_INFINITY;
-            for (int j = 0; j < n; j++) {
-                if (end[j] >= 0) {
-                    if (followerFrom[j] > t) step = Math.min(step, followerFrom[j] - t);
-                } else {
-                    step = Math.min(step, copyFrom[j] > t ? copyFrom[j] - t : left[j] / rate);
-                }
-            }
-            for (int j = 0; j < n; j++) {
-                if (end[j] < 0 && copyFrom[j] <= t) left[j] -= rate * step;
-            }
-            t += step;
-            for (int j = 0; j < n; j++) {
-                if (end[j] < 0 && copyFrom[j] <= t && left[j] <= 1) {
-                    end[j] = t;
-                    followerFrom[j] = t + overhead;
-                    done++;
-                }
-            }
-        }
-        List<Instant> ends = new ArrayList<>(n);
-        for (int j = 0; j < n; j++) ends.add(now.plusMillis((long) Math.ceil(Math.max(end[j], floor[j]) * 1000)));
+        List<Projected> projected = new ArrayList<>(newMemory.length + moves.size());
+        for (long memory : newMemory) projected.add(starting(memory, 0));
+        projected.addAll(inFlight(now));
+        // A follower takes the slot as its predecessor's copy is done: the floor does not hold the slot.
+        runForward(new ArrayList<>(projected), projected.size(), t -> new Projected(t + overhead, Double.POSITIVE_INFINITY, 0), false);
+        List<Instant> ends = new ArrayList<>(projected.size());
+        for (Projected p : projected) ends.add(now.plusMillis((long) Math.ceil(p.end * 1000)));
         return ends;
     }
 
@@ -300,44 +258,88 @@ final class TransferModel {
      */
     Instant projectedDrainEnd(Instant now, int slots, long... queued) {
         advance(now);
-        double overhead = config.expectedMigrationOverhead().toNanos() / 1e9;
-        // Each active move: {copyFrom, left, floor, freeAt} in seconds from now; freeAt < 0 while it copies.
-        List<double[]> active = new ArrayList<>();
+        PrimitiveIterator.OfLong next = Arrays.stream(queued).iterator();
+        double end = runForward(inFlight(now), Math.max(1, slots), t -> next.hasNext() ? starting(next.nextLong(), t) : null, true);
+        return now.plusMillis((long) Math.ceil(end * 1000));
+    }
+
+    /** The moves in flight as the picture run forward from {@code now} starts them. */
+    private List<Projected> inFlight(Instant now) {
+        List<Projected> out = new ArrayList<>(moves.size());
         for (Move m : moves.values()) {
-            active.add(new double[]{Math.max(0, Duration.between(now, m.transferFrom).toNanos() / 1e9), m.remaining,
-                    Duration.between(now, floor(m)).toNanos() / 1e9, -1});
+            out.add(new Projected(Math.max(0, Duration.between(now, m.transferFrom).toNanos() / 1e9), m.remaining,
+                    Duration.between(now, floor(m)).toNanos() / 1e9));
         }
-        int limit = Math.max(1, slots), next = 0;
-        double t = 0, end = 0, stream = config.expectedMigrationRate() * factor, link = config.expectedLinkBandwidth() * factor;
-        while (next < queued.length && active.size() < limit) {
-            active.add(new double[]{t + overhead, queued[next], t + floorSeconds(queued[next]), -1});
-            next++;
+        return out;
+    }
+
+    /** A move of {@code memory} bytes started at {@code t} of the picture run forward. */
+    private Projected starting(long memory, double t) {
+        return new Projected(t + overhead, memory, t + floorSeconds(memory));
+    }
+
+    /** A move in the picture run forward; times in seconds from the start of the run. */
+    private static final class Projected {
+        final double copyFrom;
+        /** Bytes left to copy; infinite for a move that never ends. */
+        double left;
+        final double floor;
+        /** When it ends (its copy done, not before its floor), and when its slot takes the next move; -1 until it ends. */
+        double end = -1, freeAt = -1;
+
+        Projected(double copyFrom, double left, double floor) {
+            this.copyFrom = copyFrom;
+            this.left = left;
+            this.floor = floor;
         }
-        for (int guard = 0; !active.isEmpty() && guard < 1_000_000; guard++) {
-            int copying = 0;
-            for (double[] a : active) if (a[3] < 0 && a[0] <= t) copying++;
+    }
+
+    /**
+     * The equal-share picture run forward from 0 (now): the moves of {@code active} copy, those copying sharing the
+     * link; a move ends when its copy is done, not before its floor, and frees its slot then ({@code floorHoldsSlot})
+     * or as its copy is done. Free slots, up to {@code slots}, take {@code next} started at that time (null: none
+     * left). Runs until every move that can end has ended, each with its {@link Projected#end}.
+     *
+     * @return the last end; 0 when none
+     */
+    private double runForward(List<Projected> active, int slots, DoubleFunction<Projected> next, boolean floorHoldsSlot) {
+        double t = 0, last = 0, stream = config.expectedMigrationRate() * factor, link = config.expectedLinkBandwidth() * factor;
+        fill(active, slots, next, t);
+        for (int guard = 0; guard < 1_000_000; guard++) {
+            int copying = 0, ending = 0;
+            for (Projected a : active) {
+                if (a.left < Double.POSITIVE_INFINITY) ending++;
+                if (a.end < 0 && a.copyFrom <= t) copying++;
+            }
+            if (ending == 0) break;
             double rate = copying == 0 ? stream : Math.min(stream, link / copying);
             double step = Double.POSITIVE_INFINITY;
-            for (double[] a : active) {
-                if (a[3] >= 0) step = Math.min(step, a[3] - t);
-                else step = Math.min(step, a[0] > t ? a[0] - t : a[1] / rate);
+            for (Projected a : active) {
+                if (a.end >= 0) step = Math.min(step, a.freeAt - t);
+                else step = Math.min(step, a.copyFrom > t ? a.copyFrom - t : a.left / rate);
             }
             step = Math.max(0, step);
-            for (double[] a : active) if (a[3] < 0 && a[0] <= t) a[1] -= rate * step;
+            for (Projected a : active) if (a.end < 0 && a.copyFrom <= t) a.left -= rate * step;
             t += step;
-            for (double[] a : active) if (a[3] < 0 && a[0] <= t && a[1] <= 1) a[3] = Math.max(t, a[2]);
-            for (var it = active.iterator(); it.hasNext(); ) {
-                double[] a = it.next();
-                if (a[3] >= 0 && a[3] <= t) {
-                    it.remove();
-                    end = Math.max(end, a[3]);
+            for (Projected a : active) {
+                if (a.end < 0 && a.copyFrom <= t && a.left <= 1) {
+                    a.end = Math.max(t, a.floor);
+                    a.freeAt = floorHoldsSlot ? a.end : t;
                 }
             }
-            while (next < queued.length && active.size() < limit) {
-                active.add(new double[]{t + overhead, queued[next], t + floorSeconds(queued[next]), -1});
-                next++;
+            for (var it = active.iterator(); it.hasNext(); ) {
+                Projected a = it.next();
+                if (a.end >= 0 && a.freeAt <= t) {
+                    it.remove();
+                    last = Math.max(last, a.end);
+                }
             }
+            fill(active, slots, next, t);
         }
-        return now.plusMillis((long) Math.ceil(end * 1000));
+        return last;
+    }
+
+    private static void fill(List<Projected> active, int slots, DoubleFunction<Projected> next, double t) {
+        for (Projected p; active.size() < slots && (p = next.apply(t)) != null; ) active.add(p);
     }
 }
