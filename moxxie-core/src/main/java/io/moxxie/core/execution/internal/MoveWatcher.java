@@ -249,8 +249,8 @@ public final class MoveWatcher {
             // A long move is looked at within FIRST_CHECK_CAP, unless moves that ended say it cannot be done by then.
             Instant cap = w.move.startedAt.plus(FIRST_CHECK_CAP);
             Instant afterFloor = checkAfter(w, model.floor(w.move));
-            Instant capped = min(checkAfter(w, predicted), afterFloor.isAfter(cap) ? afterFloor : cap);
-            w.due = min(capped.isBefore(now) ? now : capped, w.deadline);
+            Instant capped = Limit.earlier(checkAfter(w, predicted), afterFloor.isAfter(cap) ? afterFloor : cap);
+            w.due = Limit.earlier(capped.isBefore(now) ? now : capped, w.deadline);
         }
     }
 
@@ -326,7 +326,7 @@ public final class MoveWatcher {
                         }
                         synchronized (this) {
                             w.taskSucceeded = true;
-                            w.settleBy = min(scheduler.now().plus(SETTLE), w.deadline);
+                            w.settleBy = Limit.earlier(scheduler.now().plus(SETTLE), w.deadline);
                         }
                     }
                     afterMiss(w, g);
@@ -370,7 +370,7 @@ public final class MoveWatcher {
                 Instant earliest = now.plus(Duration.ofSeconds(1));
                 if (predicted.isBefore(next)) next = predicted.isBefore(earliest) ? earliest : predicted;
             }
-            w.due = min(next, w.deadline);
+            w.due = Limit.earlier(next, w.deadline);
             w.backoff = min(Duration.ofMillis(w.backoff.toMillis() * 3 / 2), config.pollMaxDelay());
         }
     }
@@ -396,10 +396,6 @@ public final class MoveWatcher {
         if (failure != null) w.result.completeExceptionally(failure);
         else w.result.complete(guest);
         return CompletableFuture.completedFuture(null);
-    }
-
-    private static Instant min(Instant a, Instant b) {
-        return a.isBefore(b) ? a : b;
     }
 
     private static Duration min(Duration a, Duration b) {
