@@ -19,9 +19,23 @@ public final class ClusterSnapshot {
     private final List<Node> nodes;
     private final List<Guest> guests;
     private final Map<String, Node> nodesByName;
+    private final List<PlacementRule> rules;
+    private final boolean haAutoRebalance;
 
     public ClusterSnapshot(Instant takenAt, List<Node> nodes, List<Guest> guests) {
+        this(takenAt, nodes, guests, List.of(), false);
+    }
+
+    /**
+     * @param rules           the placement rules the hypervisor holds (HA rules or groups; enabled ones only)
+     * @param haAutoRebalance the hypervisor may move HA guests by itself (Proxmox VE 9's {@code crs}
+     *                        {@code ha-auto-rebalance}): it may bring them back onto a node in maintenance
+     */
+    public ClusterSnapshot(Instant takenAt, List<Node> nodes, List<Guest> guests, List<PlacementRule> rules,
+                           boolean haAutoRebalance) {
         this.takenAt = Checks.notNull("takenAt", takenAt);
+        this.rules = List.copyOf(Checks.notNull("rules", rules));
+        this.haAutoRebalance = haAutoRebalance;
         this.nodes = nodes.stream().sorted(Comparator.comparing(Node::name)).toList();
         this.guests = sortedByVmid(guests);
         Map<String, Node> byName = new LinkedHashMap<>();
@@ -33,6 +47,21 @@ public final class ClusterSnapshot {
 
     public Instant takenAt() {
         return takenAt;
+    }
+
+    /** The hypervisor's placement rules (HA rules or groups), as read; tag rules are derived by the planner. */
+    public List<PlacementRule> rules() {
+        return rules;
+    }
+
+    /** Whether the hypervisor may move HA guests by itself, onto a node in maintenance too. */
+    public boolean haAutoRebalance() {
+        return haAutoRebalance;
+    }
+
+    /** This snapshot with other placement rules. */
+    public ClusterSnapshot withRules(List<PlacementRule> newRules, boolean newHaAutoRebalance) {
+        return new ClusterSnapshot(takenAt, nodes, guests, newRules, newHaAutoRebalance);
     }
 
     /** Nodes sorted by name. */
@@ -80,6 +109,6 @@ public final class ClusterSnapshot {
 
     @Override
     public String toString() {
-        return "ClusterSnapshot[" + nodes.size() + " nodes, " + guests.size() + " guests at " + takenAt + "]";
+        return "ClusterSnapshot[" + nodes.size() + " nodes, " + guests.size() + " guests, " + rules.size() + " rules at " + takenAt + "]";
     }
 }

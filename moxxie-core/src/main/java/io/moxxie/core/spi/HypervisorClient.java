@@ -50,6 +50,15 @@ public interface HypervisorClient {
     /** The state of a task. */
     TaskState task(TaskRef task);
 
+    /**
+     * How far the live migration carried by {@code task} has come: the last progress the hypervisor reported, or empty
+     * when it reported none yet (set-up, an offline move, a container, a finished task). Reads are incremental where the
+     * hypervisor allows (Proxmox: the task log from the next unread line), so calling it once per watch is cheap.
+     */
+    default java.util.Optional<MigrationProgress> migrationProgress(TaskRef task) {
+        return java.util.Optional.empty();
+    }
+
     /** Starts a stopped guest. */
     TaskRef start(Guest guest);
 
