@@ -7,9 +7,11 @@ import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationPreconditions;
+import io.moxxie.core.model.PlacementRule;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.policy.TagPolicy;
+import io.moxxie.core.spi.HypervisorAuthenticationException;
 import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.MigrationCommand;
@@ -20,6 +22,7 @@ import io.moxxie.proxmox.ProxmoxHttp.OutcomeUnknownException;
 import io.moxxie.proxmox.internal.Json;
 import io.moxxie.proxmox.internal.ProxmoxParsers;
 import io.moxxie.proxmox.internal.ProxmoxParsers.GuestResource;
+import io.moxxie.proxmox.internal.ProxmoxParsers.HaRules;
 import io.moxxie.proxmox.internal.ProxmoxParsers.Resources;
 import io.moxxie.proxmox.internal.ProxmoxParsers.TaskEntry;
 import io.moxxie.proxmox.internal.Upid;
@@ -57,7 +60,14 @@ import java.util.regex.Pattern;
  * <h2>What it sends</h2>
  * <ul>
  *   <li>{@link #snapshot()}: one {@code GET /cluster/resources} (nodes and guests with memory, status, tags, template
- *       flag, HA state and lock). A guest is HA-managed when it has an HA state other than {@code ignored}.</li>
+ *       flag, HA state and lock). A guest is HA-managed when it has an HA state other than {@code ignored}. When there
+ *       are HA-managed guests, the snapshot carries the HA placement rules ({@code GET /cluster/ha/rules}, or HA groups
+ *       before Proxmox VE 9) and whether HA auto-rebalancing is on ({@code GET /cluster/options}), each read at most
+ *       once per {@link Builder#placementMaxAge placementMaxAge}. A guest without
+ *       {@code maxmem} (status {@code unknown}: no data from its node yet) gets its configured memory
+ *       ({@code GET …/config}, remembered); when that cannot be read, {@link #preconditions} blocks it.</li>
+ *   <li>Once, at start or at the first {@link #snapshot()}: {@code GET /access/permissions}, refusing to go on without
+ *       a privilege a drain needs, and {@code GET /cluster/options} ({@link #checkAccess}).</li>
  *   <li>{@link #preconditions(Guest)}: {@code GET /nodes/{node}/qemu/{vmid}/migrate}, judged (see
  *       {@link ProxmoxParsers#parseQemuPreconditions}); for containers {@code …/lxc/{vmid}/migrate} on PVE 9 and no
  *       restriction before (the check does not exist there). For HA-managed guests, nodes in HA maintenance mode
@@ -100,6 +110,15 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     /** How long the HA manager gets to act visibly on a request (its loop runs every 10 s; status lags ~10 s). */
     public static final Duration DEFAULT_HA_REQUEST_TIMEOUT = Duration.ofMinutes(2);
     public static final int DEFAULT_TASK_LOG_LINES = 10;
+    /**
+     * How long HA rules and the datacenter's CRS options, read for a snapshot, are used again. A drain's watcher reads
+     * a snapshot every round: re-reading the rules each time would add a request per round (a minute's age: 3 to 6 more
+     * requests for the guide's 12- and 15-guest drains, over the 4 per guest the drain may cost). Ten minutes outlast
+     * those drains, so that their rules are read once, at planning. A rule edited since is still enforced by Proxmox
+     * at each move: PVE 9's migrate check lists the nodes an HA rule rules out ({@code blocking-ha-resources}), and the
+     * HA manager refuses a migration a rule forbids; what a stale read can miss are preferences.
+     */
+    public static final Duration DEFAULT_PLACEMENT_MAX_AGE = Duration.ofMinutes(10);
 
     private static final Pattern HA_REQUEST = Pattern.compile("^ha-(migrate|relocate|start|stop) (vm|ct):(\\d+)(?: (\\S+))?$");
     private static final Set<String> HA_MOVING = Set.of("migrate", "relocate");
@@ -110,8 +129,17 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     private final Clock clock;
     private final Duration haRequestTimeout;
     private final int taskLogLines;
+    private final Duration placementMaxAge;
     private final Map<String, Instant> haDeadlines = new ConcurrentHashMap<>();
+    /** Configured memory of guests {@code /cluster/resources} gives none for (0: could not be read), with when read. */
+    private final Map<Integer, Map.Entry<Long, Instant>> configuredMemory = new ConcurrentHashMap<>();
+    private final Object placementLock = new Object();
     private volatile Boolean lxcPreconditionsSupported;
+    /** {@code null} until known: whether {@code /cluster/ha/rules} exists (Proxmox VE 9) or HA groups are read (before). */
+    private volatile Boolean haRulesSupported;
+    private volatile Placement placement;
+    private volatile CrsOptions crsOptions;
+    private volatile boolean accessChecked;
 
     private ProxmoxClient(Builder b, List<HttpUrl> urls) {
         this.baseUrls = urls;
@@ -119,6 +147,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         this.clock = b.clock;
         this.haRequestTimeout = b.haRequestTimeout;
         this.taskLogLines = b.taskLogLines;
+        this.placementMaxAge = b.placementMaxAge;
         this.http = new ProxmoxHttp(urls, b.credentials, b.tls, b.connectTimeout, b.requestTimeout, b.maxRetries,
                 b.retryDelay, b.maxRetryDelay, b.breakerFailures, b.breakerDelay, b.clock);
     }
@@ -131,7 +160,12 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
 
     @Override
     public ClusterSnapshot snapshot() {
-        return ProxmoxParsers.parseResources(http.getData("/cluster/resources", null)).snapshot(clock.instant());
+        if (!accessChecked) checkAccess();
+        Resources r = withConfiguredMemory(ProxmoxParsers.parseResources(http.getData("/cluster/resources", null)));
+        Instant now = clock.instant();
+        if (!r.anyHaManaged()) return r.snapshot(now); // HA rules and auto-rebalancing concern HA guests only
+        List<PlacementRule> rules = placement(now).rules();
+        return r.snapshot(now, rules, haAutoRebalance(now));
     }
 
     @Override
@@ -140,7 +174,192 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     }
 
     private Resources resources() {
-        return ProxmoxParsers.parseResources(http.getData("/cluster/resources", Params.of().put("type", "vm")));
+        return withConfiguredMemory(ProxmoxParsers.parseResources(http.getData("/cluster/resources", Params.of().put("type", "vm"))));
+    }
+
+    /**
+     * Guests {@code /cluster/resources} gives no {@code maxmem} for ({@code status: unknown}: pvestatd has not reported
+     * them yet) would be placed as if they took no memory: they get their configured memory instead, read once from
+     * {@code GET /nodes/{node}/{qemu|lxc}/{vmid}/config}. A read that fails is not repeated for {@link #placementMaxAge}
+     * (the node may be down, and every snapshot would wait for the retries); the guest keeps memory 0, and
+     * {@link #preconditions} blocks it.
+     */
+    private Resources withConfiguredMemory(Resources r) {
+        if (r.guests().stream().allMatch(GuestResource::memoryKnown)) return r;
+        List<GuestResource> guests = new ArrayList<>(r.guests().size());
+        Instant now = clock.instant();
+        for (GuestResource gr : r.guests()) {
+            if (gr.memoryKnown()) {
+                configuredMemory.remove(gr.guest().vmid());
+                guests.add(gr);
+                continue;
+            }
+            Guest g = gr.guest();
+            Map.Entry<Long, Instant> known = configuredMemory.get(g.vmid());
+            if (known == null || (known.getKey() == 0 && !now.isBefore(known.getValue().plus(placementMaxAge)))) {
+                long bytes;
+                try {
+                    bytes = ProxmoxParsers.parseConfiguredMemory(http.getData(Paths.of("nodes", g.node(), g.type().wireName(), g.vmid(), "config"), null));
+                    log.info("{} on {} has no memory figure in /cluster/resources (status {}); using its configured {} MiB",
+                            g.label(), g.node(), g.status().wireName(), bytes >> 20);
+                } catch (HypervisorException e) {
+                    log.warn("{} on {} has no memory figure in /cluster/resources and its configuration cannot be read ({}); "
+                            + "it is not moved", g.label(), g.node(), e.getMessage());
+                    bytes = 0;
+                }
+                known = Map.entry(bytes, now);
+                configuredMemory.put(g.vmid(), known);
+            }
+            guests.add(known.getKey() == 0 ? gr : new GuestResource(g.toBuilder().memory(known.getKey()).build(), gr.haState(), true));
+        }
+        return new Resources(r.nodes(), guests, r.nodeHaStates());
+    }
+
+    // ------------------------------------------------------------------ placement rules
+
+    /** The cluster's placement rules as last read, the rules left out with the reason, and when they were read. */
+    private record Placement(List<PlacementRule> rules, List<String> ignored, Instant readAt) {
+    }
+
+    /** Whether HA auto-rebalancing is on, as last read, and when. */
+    private record CrsOptions(boolean haAutoRebalance, Instant readAt) {
+    }
+
+    private boolean fresh(Instant readAt, Instant now) {
+        return now.isBefore(readAt.plus(placementMaxAge));
+    }
+
+    /**
+     * HA rules (Proxmox VE 9: {@code GET /cluster/ha/rules}, which lists HA groups not yet migrated as rules too)
+     * or HA groups (before: {@code GET /cluster/ha/groups} and, when there are groups, {@code GET /cluster/ha/resources}
+     * for their members; {@code /cluster/ha/rules} answers 501 there, remembered): one request on Proxmox VE 9, at most
+     * once per {@link Builder#placementMaxAge placementMaxAge}. A read that fails keeps what was read before (Proxmox
+     * enforces HA rules itself: its migrate check refuses nodes they rule out) and is tried again after
+     * {@code placementMaxAge}.
+     */
+    private Placement placement(Instant now) {
+        Placement p = placement;
+        if (p != null && fresh(p.readAt(), now)) return p;
+        synchronized (placementLock) {
+            p = placement;
+            if (p != null && fresh(p.readAt(), now)) return p;
+            Placement next;
+            try {
+                next = readPlacement(now);
+                if (p == null || !p.ignored().equals(next.ignored())) {
+                    for (String why : next.ignored()) log.info("Not honoured: {}", why);
+                }
+            } catch (HypervisorException e) {
+                log.warn("Cannot read the HA rules ({}); {}", e.getMessage(), p == null ? "planning without them" : "using those read at " + p.readAt());
+                next = new Placement(p == null ? List.of() : p.rules(), p == null ? List.of() : p.ignored(), now);
+            }
+            placement = next;
+            return next;
+        }
+    }
+
+    private Placement readPlacement(Instant now) {
+        if (!Boolean.FALSE.equals(haRulesSupported)) {
+            try {
+                HaRules rules = ProxmoxParsers.parseHaRules(http.getData("/cluster/ha/rules", null));
+                haRulesSupported = true;
+                return new Placement(rules.rules(), rules.ignored(), now);
+            } catch (ProxmoxApiException e) {
+                if (e.status() != 501 && e.status() != 404) throw e;
+                log.debug("No HA rules on this Proxmox ({}); reading HA groups", e.getMessage());
+                haRulesSupported = false;
+            }
+        }
+        JsonNode groups = http.getData("/cluster/ha/groups", null);
+        if (groups.size() == 0) return new Placement(List.of(), List.of(), now);
+        HaRules rules = ProxmoxParsers.parseHaGroups(groups, http.getData("/cluster/ha/resources", null));
+        return new Placement(rules.rules(), rules.ignored(), now);
+    }
+
+    /**
+     * Whether Proxmox VE 9's HA auto-rebalancing is on ({@code GET /cluster/options}, {@code crs}
+     * {@code ha-auto-rebalance}): read by {@link #checkAccess()}, then again when older than
+     * {@link Builder#placementMaxAge placementMaxAge}; never on Proxmox before 9, which has no auto-rebalancing. A read
+     * that fails keeps the last answer.
+     */
+    private boolean haAutoRebalance(Instant now) {
+        if (Boolean.FALSE.equals(haRulesSupported)) return false;
+        CrsOptions o = crsOptions;
+        if (o != null && fresh(o.readAt(), now)) return o.haAutoRebalance();
+        try {
+            readCrsOptions(now);
+        } catch (HypervisorException e) {
+            log.warn("Cannot read the datacenter options ({}); HA auto-rebalancing taken as {}", e.getMessage(),
+                    o != null && o.haAutoRebalance() ? "on" : "off");
+            crsOptions = new CrsOptions(o != null && o.haAutoRebalance(), now);
+        }
+        return crsOptions.haAutoRebalance();
+    }
+
+    private void readCrsOptions(Instant now) {
+        CrsOptions before = crsOptions;
+        boolean on = ProxmoxParsers.parseHaAutoRebalance(http.getData("/cluster/options", null));
+        crsOptions = new CrsOptions(on, now);
+        if (on && (before == null || !before.haAutoRebalance())) {
+            log.warn("HA auto-rebalancing is on (datacenter option crs: ha-auto-rebalance=1): the HA manager may move HA guests "
+                    + "by itself, onto a node being drained too");
+        }
+    }
+
+    // ------------------------------------------------------------------ permissions
+
+    /**
+     * What Moxxie checks at start, before it relies on Proxmox: the datacenter's options (HA auto-rebalancing, see
+     * {@link #snapshot()}) and the privileges of these credentials ({@code GET /access/permissions}: path → privilege → propagate, the
+     * effective ones; for a token with privilege separation the intersection of its own and its user's) and
+     * <ul>
+     *   <li>throws {@link HypervisorAuthenticationException} naming what is missing without which a drain cannot work:
+     *       {@code Sys.Audit} propagating over {@code /nodes} (without it {@code /cluster/resources} has no node
+     *       memory and nothing can be placed), {@code Sys.Audit} on {@code /} (HA status and rules),
+     *       {@code VM.Audit}, {@code VM.Migrate}, {@code VM.PowerMgmt}, {@code VM.Config.Options} on {@code /vms}
+     *       (or on some guests or pools);</li>
+     *   <li>logs a warning for {@code Sys.Console} on {@code /} missing (HA guests cannot move: pve-ha-manager's
+     *       migrate asks for it) or granted with propagate (it then reaches {@code /nodes/{node}}: each node's shell),
+     *       and for {@code Sys.Modify} on {@code /} missing (needed to write tags when the datacenter restricts them,
+     *       pve-guest-common {@code assert_tag_permissions}).</li>
+     * </ul>
+     * Called by the first {@link #snapshot()} unless called before (a server calls it as it starts, so that a missing
+     * privilege stops it at once); once it has passed, never again. A read that fails for another reason is tried
+     * again at the next snapshot. Two requests.
+     *
+     * @throws HypervisorAuthenticationException a privilege a drain needs is missing; the message names it
+     */
+    public void checkAccess() {
+        Map<String, Map<String, Boolean>> perms = ProxmoxParsers.parsePermissions(http.getData("/access/permissions", null));
+        List<String> missing = new ArrayList<>();
+        Map<String, Boolean> nodes = perms.getOrDefault("/nodes", Map.of());
+        if (!Boolean.TRUE.equals(nodes.get("Sys.Audit"))) {
+            missing.add(nodes.containsKey("Sys.Audit") ? "Sys.Audit on /nodes must propagate (without it /cluster/resources has no node memory)"
+                    : "Sys.Audit on /nodes, propagated (without it /cluster/resources has no node memory)");
+        }
+        Map<String, Boolean> root = perms.getOrDefault("/", Map.of());
+        if (!root.containsKey("Sys.Audit")) missing.add("Sys.Audit on / (HA status, rules and task lists)");
+        for (String priv : List.of("VM.Audit", "VM.Migrate", "VM.PowerMgmt", "VM.Config.Options")) {
+            boolean onVms = Boolean.TRUE.equals(perms.getOrDefault("/vms", Map.of()).get(priv));
+            boolean somewhere = perms.entrySet().stream().anyMatch(e -> (e.getKey().startsWith("/vms/") || e.getKey().startsWith("/pool/"))
+                    && e.getValue().containsKey(priv));
+            if (!onVms && !somewhere) missing.add(priv + " on /vms, propagated (or on the guests)");
+        }
+        String who = http.credentials().describe();
+        if (!missing.isEmpty()) {
+            throw new HypervisorAuthenticationException("Proxmox refuses what a drain needs to " + who + ": missing " + String.join("; ", missing)
+                    + (http.credentials().isApiToken() ? " (a token with privilege separation has only what both it and its user have)" : ""));
+        }
+        if (!root.containsKey("Sys.Console")) {
+            log.warn("{} lacks Sys.Console on /: HA-managed guests cannot be moved (grant it on / without propagate)", who);
+        } else if (Boolean.TRUE.equals(root.get("Sys.Console"))) {
+            log.warn("{} has Sys.Console on / with propagate: that reaches /nodes/{{node}}, each node's shell; grant it without propagate", who);
+        }
+        if (!root.containsKey("Sys.Modify")) {
+            log.info("{} lacks Sys.Modify on /: tags cannot be written where the datacenter restricts them (user-tag-access, registered-tags)", who);
+        }
+        readCrsOptions(clock.instant());
+        accessChecked = true;
     }
 
     private static Optional<GuestResource> guestResource(Resources r, int vmid) {
@@ -150,6 +369,10 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     @Override
     public MigrationPreconditions preconditions(Guest guest) {
         Checks.notNull("guest", guest);
+        if (guest.memory() == 0) {
+            return new MigrationPreconditions(guest.vmid(), Map.of(), List.of(), List.of("unknown memory (Proxmox has no status data for "
+                    + guest.label() + " yet, status " + guest.status().wireName() + ", and its configuration could not be read)"), false);
+        }
         MigrationPreconditions p;
         if (guest.type() == GuestType.QEMU) {
             JsonNode data = http.getData(Paths.of("nodes", guest.node(), "qemu", guest.vmid(), "migrate"), null);
@@ -234,12 +457,21 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         }
     }
 
+    /**
+     * {@code POST /cluster/ha/resources/{sid}/migrate|relocate} {@code node=…}. Proxmox VE 9 answers
+     * {@code sid}, {@code requested-node}, {@code comigrated-resources} (sids the HA manager moves along: members of a
+     * positive resource-affinity rule) and {@code blocking-resources} ({@code {sid, cause: "resource-affinity"}}: a
+     * negative rule's member on the target), the last two left out when empty (pve-ha-manager
+     * {@code src/PVE/API2/HA/Resources.pm}, {@code PVE::HA::Config::get_resource_motion_info}); before, {@code null}.
+     * The co-migrated guests are named in the returned {@link TaskRef#comigrated()}.
+     */
     private TaskRef haMigrate(MigrationCommand cmd) {
         Guest g = cmd.guest();
         String sid = sid(g);
         // HA "migrate" is live for VMs and restart for containers; "relocate" stops, moves and starts.
         String action = cmd.type() == MigrationType.OFFLINE && g.running() ? "relocate" : "migrate";
         String id = "ha-" + action + " " + sid + " " + cmd.target();
+        List<Integer> comigrated = new ArrayList<>();
         try {
             JsonNode data = http.write(Method.POST, Paths.of("cluster", "ha", "resources", sid, action), Params.of().put("node", cmd.target()), false);
             List<String> blocking = new ArrayList<>();
@@ -250,23 +482,36 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
                 throw new HypervisorException("HA " + action + " of " + sid + " to " + cmd.target()
                         + " was queued but the HA manager will not carry it out: blocked by " + String.join(", ", blocking));
             }
-            log.info("HA {} of {} to {} requested", action, g.label(), cmd.target());
+            for (JsonNode c : iterable(data.path("comigrated-resources"))) {
+                Integer vmid = ProxmoxParsers.sid(c.asText());
+                if (vmid != null) comigrated.add(vmid);
+            }
+            log.info("HA {} of {} to {} requested{}", action, g.label(), cmd.target(),
+                    comigrated.isEmpty() ? "" : "; the HA manager moves " + comigrated + " along (positive resource affinity)");
         } catch (OutcomeUnknownException e) {
             // Not repeated: where the guest runs tells whether the HA manager got it.
             log.warn("HA {} request of {} to {} got no answer ({}); judging by where the guest runs", action, g.label(), cmd.target(), e.getMessage());
         }
         haDeadlines.put(id, clock.instant().plus(haRequestTimeout));
-        return TaskRef.untracked(id, g.node());
+        return TaskRef.untracked(id, g.node()).withComigrated(comigrated);
     }
 
     /**
      * A start request whose answer was lost: find the task it may have started on the node, by guest, type, user
      * and time. Not found: the caller gets a definite error, and nothing is sent again.
+     *
+     * <p>{@code userfilter} is {@code user@realm} without the token id, which is matched here: pve-manager's
+     * {@code PVE/API2/Tasks.pm} splits a finished task's {@code user@realm!tokenid} into {@code user} and
+     * {@code tokenid} before it applies {@code userfilter} (a case-insensitive substring match on {@code user}), so a
+     * filter with the token id never finds a finished task, and a migration that ended meanwhile would be reported
+     * failed although the guest moved.
      */
     private TaskRef resolveLostStart(Guest g, String taskType, String what, Instant sentAt, OutcomeUnknownException lost) {
         long since = sentAt.minus(Duration.ofMinutes(2)).getEpochSecond();
+        String principal = http.credentials().principal();
+        String user = principal.indexOf('!') > 0 ? principal.substring(0, principal.indexOf('!')) : principal;
         Params q = Params.of().put("vmid", g.vmid()).put("typefilter", taskType).put("source", "all")
-                .put("since", since).put("limit", 50).put("userfilter", http.credentials().principal());
+                .put("since", since).put("limit", 50).put("userfilter", user);
         List<TaskEntry> found;
         try {
             found = ProxmoxParsers.parseTaskList(http.getData(Paths.of("nodes", g.node(), "tasks"), q));
@@ -275,7 +520,8 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
                     + " could not be read either (" + e.getMessage() + "), so it was not repeated: check the node's tasks", lost);
         }
         Optional<TaskEntry> task = found.stream()
-                .filter(t -> taskType.equals(t.type()) && String.valueOf(g.vmid()).equals(t.id()) && t.startTime() >= since)
+                .filter(t -> taskType.equals(t.type()) && String.valueOf(g.vmid()).equals(t.id()) && t.startTime() >= since
+                        && (t.user() == null || principal.equalsIgnoreCase(t.user())))
                 .max(Comparator.comparingLong(TaskEntry::startTime));
         if (task.isPresent()) {
             log.warn("{} of {}: the answer was lost ({}), found its task {}", what, g.label(), lost.getMessage(), task.get().upid());
@@ -475,6 +721,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         private int taskLogLines = DEFAULT_TASK_LOG_LINES;
         private int breakerFailures = DEFAULT_BREAKER_FAILURES;
         private Duration breakerDelay = DEFAULT_BREAKER_DELAY;
+        private Duration placementMaxAge = DEFAULT_PLACEMENT_MAX_AGE;
         private Clock clock = Clock.systemUTC();
 
         private Builder() {
@@ -558,6 +805,17 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         public Builder circuitBreaker(int failures, Duration delay) {
             this.breakerFailures = Checks.positive("breakerFailures", failures);
             this.breakerDelay = Checks.positive("breakerDelay", delay);
+            return this;
+        }
+
+        /**
+         * How long HA rules and the datacenter's CRS options read for a snapshot are used again before they are read
+         * anew (the clock is {@link #clock}). Default 10 min ({@link ProxmoxClient#DEFAULT_PLACEMENT_MAX_AGE}: why); zero reads them
+         * for every snapshot that has HA guests.
+         */
+        public Builder placementMaxAge(Duration maxAge) {
+            this.placementMaxAge = Checks.notNull("placementMaxAge", maxAge);
+            if (maxAge.isNegative()) throw new ValidationException("placementMaxAge", maxAge, "placementMaxAge cannot be negative, was " + maxAge);
             return this;
         }
 

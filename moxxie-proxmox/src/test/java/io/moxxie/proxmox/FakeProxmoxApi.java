@@ -49,10 +49,14 @@ final class FakeProxmoxApi implements AutoCloseable {
         enum Kind { STATUS, DROP_BEFORE, DROP_AFTER, CUT }
     }
 
+    private record Hook(String method, Pattern path, AtomicInteger times, Runnable action) {
+    }
+
     private final MockWebServer server = new MockWebServer();
     private final SimulatedCluster cluster;
     private final boolean https;
     private final List<Fault> faults = new CopyOnWriteArrayList<>();
+    private final List<Hook> hooks = new CopyOnWriteArrayList<>();
     private final Map<String, String> canned = new ConcurrentHashMap<>();
     private volatile SimulatedProxmoxApi api;
     private volatile boolean pre84;
@@ -174,6 +178,15 @@ final class FakeProxmoxApi implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Runs {@code action} before the API answers the next matching request: time passing between two requests of one
+     * client call, say (a migration that ends while the client looks for its lost answer).
+     */
+    FakeProxmoxApi beforeNext(String method, String pathRegex, Runnable action) {
+        hooks.add(new Hook(method, Pattern.compile(pathRegex), new AtomicInteger(1), action));
+        return this;
+    }
+
     /** The next matching request takes effect, then the connection is closed: the answer is lost. */
     FakeProxmoxApi dropAnswerOfNext(String method, String pathRegex, int times) {
         faults.add(new Fault(method, Pattern.compile(pathRegex), new AtomicInteger(times), 0, null, Fault.Kind.DROP_AFTER));
@@ -210,6 +223,9 @@ final class FakeProxmoxApi implements AutoCloseable {
         if (parsed.isEmpty()) return answer(ApiResponse.error(501, "no such uri", null));
         ApiRequest request = parsed.get();
         SimulatedProxmoxApi api = this.api;
+        for (Hook h : hooks) {
+            if (h.method.equals(request.method()) && h.path.matcher(request.path()).matches() && h.times.getAndDecrement() > 0) h.action.run();
+        }
 
         Fault fault = null;
         for (Fault f : faults) {

@@ -36,7 +36,7 @@ class PreconditionParsingTest {
                  "mapped-resources":["hostpci1"],
                  "mapped-resource-info":{"hostpci1":{"name":"gpu","live-migration":0}}}""");
         assertThat(p.blockers()).containsExactly("hostpci0", "usb0");
-        assertThat(p.liveBlockers()).containsExactly("hostpci1");
+        assertThat(p.liveBlockers()).containsExactly("hostpci1 (mapped device 'gpu', not live-migratable)");
         assertThat(p.localDisks()).isTrue();
         assertThat(p.canMove()).isFalse();
     }

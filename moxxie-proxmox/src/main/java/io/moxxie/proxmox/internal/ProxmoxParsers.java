@@ -6,6 +6,7 @@ import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.Node;
+import io.moxxie.core.model.PlacementRule;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.policy.TagPolicy;
 import io.moxxie.core.spi.TaskState;
@@ -18,6 +19,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Turns the {@code data} of Proxmox answers into core's model, leniently (see {@link Json}). Every method takes
@@ -29,8 +33,16 @@ public final class ProxmoxParsers {
 
     // ------------------------------------------------------------------ /cluster/resources
 
-    /** A guest with the raw HA state {@code /cluster/resources} gives ({@code null} when not HA-managed). */
-    public record GuestResource(Guest guest, String haState) {
+    /**
+     * A guest with the raw HA state {@code /cluster/resources} gives ({@code null} when not HA-managed).
+     *
+     * @param memoryKnown {@code false} when the entry has no {@code maxmem}: Proxmox has no status data for the
+     *                    guest yet ({@code status: unknown}, no RRD data), and {@link Guest#memory()} is 0
+     */
+    public record GuestResource(Guest guest, String haState, boolean memoryKnown) {
+        public GuestResource(Guest guest, String haState) {
+            this(guest, haState, true);
+        }
     }
 
     /**
@@ -41,6 +53,16 @@ public final class ProxmoxParsers {
     public record Resources(List<Node> nodes, List<GuestResource> guests, Map<String, String> nodeHaStates) {
         public ClusterSnapshot snapshot(Instant at) {
             return new ClusterSnapshot(at, nodes, guests.stream().map(GuestResource::guest).toList());
+        }
+
+        /** The snapshot with the cluster's placement rules and whether HA auto-rebalancing is on. */
+        public ClusterSnapshot snapshot(Instant at, List<PlacementRule> rules, boolean haAutoRebalance) {
+            return new ClusterSnapshot(at, nodes, guests.stream().map(GuestResource::guest).toList(), rules, haAutoRebalance);
+        }
+
+        /** Whether any guest is HA-managed (HA rules and groups bind only those). */
+        public boolean anyHaManaged() {
+            return guests.stream().anyMatch(g -> g.guest().haManaged());
         }
     }
 
@@ -84,7 +106,7 @@ public final class ProxmoxParsers {
                 .haManaged(haManaged)
                 .lock(Json.text(e, "lock"))
                 .build();
-        return new GuestResource(g, ha);
+        return new GuestResource(g, ha, Json.longValue(e, "maxmem", 0) > 0);
     }
 
     private static int vmid(JsonNode e) {
@@ -218,6 +240,189 @@ public final class ProxmoxParsers {
         return out;
     }
 
+    // ------------------------------------------------------------------ HA rules, HA groups, datacenter options
+
+    /** Placement rules read from Proxmox, and the rules left out with the reason (for the log). */
+    public record HaRules(List<PlacementRule> rules, List<String> ignored) {
+    }
+
+    private static final Pattern SID = Pattern.compile("^(vm|ct):(\\d+)$");
+    /** {@code PVE::HA::Tools::parse_node_priority}: {@code node[:priority]}, priority 0 when not given. */
+    private static final Pattern NODE_PRIORITY = Pattern.compile("^([a-zA-Z0-9]([a-zA-Z0-9\\-]*[a-zA-Z0-9])?)(:(\\d+))?$");
+
+    /**
+     * {@code GET /cluster/ha/rules} (Proxmox VE 9, pve-ha-manager {@code src/PVE/API2/HA/Rules.pm}): one object per
+     * rule with {@code rule}, {@code type}, {@code resources} ({@code vm:100,ct:101}), for {@code node-affinity}
+     * {@code nodes} ({@code node[:priority],…}) and {@code strict}, for {@code resource-affinity} {@code affinity}
+     * ({@code positive|negative}), and {@code disable}, {@code comment}, {@code digest}, {@code order}. HA groups
+     * not yet migrated are listed too, as {@code ha-group-NAME} node-affinity rules ({@code migrate_groups_to_rules}).
+     *
+     * <p>Left out, as the HA manager leaves them out: a rule with {@code disable} set at all ({@code foreach_rule}
+     * tests {@code exists($rule->{disable})}), and a rule the API reports {@code errors} for (the HA manager drops
+     * infeasible rules, {@code PVE::HA::Rules::transform}). Unknown rule types are left out too.
+     */
+    public static HaRules parseHaRules(JsonNode data) {
+        List<PlacementRule> rules = new ArrayList<>();
+        List<String> ignored = new ArrayList<>();
+        for (JsonNode e : iterable(data)) {
+            String id = Json.text(e, "rule");
+            String type = Json.text(e, "type");
+            if (id == null || type == null) continue;
+            if (Json.has(e, "disable")) {
+                ignored.add("HA rule '" + id + "' is disabled");
+                continue;
+            }
+            if (Json.has(e, "errors") && e.path("errors").size() > 0) {
+                ignored.add("HA rule '" + id + "' is not applied by the HA manager: " + errors(e.path("errors")));
+                continue;
+            }
+            Set<Integer> guests = sids(Json.text(e, "resources"));
+            switch (type) {
+                case "node-affinity" -> rules.add(new PlacementRule.NodeAffinity(id, PlacementRule.Origin.HA_RULE, guests,
+                        nodePriorities(Json.text(e, "nodes")), Json.bool(e, "strict")));
+                case "resource-affinity" -> {
+                    String affinity = Json.text(e, "affinity");
+                    if (!"positive".equals(affinity) && !"negative".equals(affinity)) {
+                        ignored.add("HA rule '" + id + "' has an unknown affinity '" + affinity + "'");
+                        continue;
+                    }
+                    rules.add(new PlacementRule.GuestAffinity(id, PlacementRule.Origin.HA_RULE, guests, affinity.equals("positive")));
+                }
+                default -> ignored.add("HA rule '" + id + "' has a type Moxxie does not know: " + type);
+            }
+        }
+        return new HaRules(rules, ignored);
+    }
+
+    /**
+     * {@code GET /cluster/ha/groups} (Proxmox VE 8 and before; pve-ha-manager {@code src/PVE/API2/HA/Groups.pm}:
+     * {@code group}, {@code nodes} {@code node[:priority],…}, {@code restricted}, {@code nofailback}) with the members
+     * from {@code GET /cluster/ha/resources} (each {@code sid} with its {@code group}): one node-affinity rule per
+     * group with members, strict when {@code restricted} (as PVE 9 migrates them, {@code migrate_groups_to_rules}).
+     */
+    public static HaRules parseHaGroups(JsonNode groups, JsonNode resources) {
+        Map<String, Set<Integer>> members = new LinkedHashMap<>();
+        for (JsonNode r : iterable(resources)) {
+            String group = Json.text(r, "group");
+            Integer vmid = sid(Json.text(r, "sid"));
+            if (group != null && vmid != null) members.computeIfAbsent(group, k -> new LinkedHashSet<>()).add(vmid);
+        }
+        List<PlacementRule> rules = new ArrayList<>();
+        List<String> ignored = new ArrayList<>();
+        for (JsonNode g : iterable(groups)) {
+            String name = Json.text(g, "group");
+            if (name == null) continue;
+            Set<Integer> guests = members.get(name);
+            if (guests == null) {
+                ignored.add("HA group '" + name + "' has no HA resources");
+                continue;
+            }
+            rules.add(new PlacementRule.NodeAffinity(name, PlacementRule.Origin.HA_GROUP, guests, nodePriorities(Json.text(g, "nodes")),
+                    Json.bool(g, "restricted")));
+        }
+        return new HaRules(rules, ignored);
+    }
+
+    /**
+     * Whether HA auto-rebalancing is on, from {@code GET /cluster/options} (pve-manager {@code PVE/API2/Cluster.pm}
+     * {@code get_options}): {@code crs} is the parsed {@code datacenter.cfg} property string (pve-cluster
+     * {@code PVE/DataCenterConfig.pm} {@code $crs_format}, {@code ha-auto-rebalance} a boolean, default off), an
+     * object in the answer; the property-string form is read too. Without {@code Sys.Audit} on {@code /} Proxmox
+     * leaves {@code crs} out: off.
+     */
+    public static boolean parseHaAutoRebalance(JsonNode options) {
+        JsonNode crs = options == null ? null : options.get("crs");
+        if (crs == null || crs.isNull()) return false;
+        if (crs.isObject()) return Json.bool(crs, "ha-auto-rebalance");
+        for (String part : crs.asText().split(",")) {
+            int eq = part.indexOf('=');
+            if (eq > 0 && part.substring(0, eq).trim().equals("ha-auto-rebalance")) {
+                String v = part.substring(eq + 1).trim();
+                return v.equals("1") || v.equalsIgnoreCase("true") || v.equalsIgnoreCase("yes") || v.equalsIgnoreCase("on");
+            }
+        }
+        return false;
+    }
+
+    /** {@code vm:100,ct:101} → 100, 101; other resource types are left out. */
+    static Set<Integer> sids(String list) {
+        Set<Integer> out = new LinkedHashSet<>();
+        if (list == null) return out;
+        for (String s : list.split("[,;\\s]+")) {
+            Integer vmid = sid(s.trim());
+            if (vmid != null) out.add(vmid);
+        }
+        return out;
+    }
+
+    /** {@code vm:100} or {@code ct:101} → the vmid; {@code null} for anything else. */
+    public static Integer sid(String sid) {
+        if (sid == null) return null;
+        Matcher m = SID.matcher(sid.trim());
+        return m.matches() ? Integer.valueOf(m.group(2)) : null;
+    }
+
+    /** {@code node1:2,node2} → node1=2, node2=0; malformed entries are left out, as Proxmox does. */
+    static Map<String, Integer> nodePriorities(String list) {
+        Map<String, Integer> out = new TreeMap<>();
+        if (list == null) return out;
+        for (String entry : list.split("[,;\\s]+")) {
+            Matcher m = NODE_PRIORITY.matcher(entry.trim());
+            if (m.matches()) out.put(m.group(1), m.group(4) == null ? 0 : Integer.parseInt(m.group(4)));
+        }
+        return out;
+    }
+
+    private static String errors(JsonNode errors) {
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<String, JsonNode> e : fields(errors)) {
+            JsonNode v = e.getValue();
+            out.add(e.getKey() + ": " + (v.isArray() ? String.join(", ", texts(v)) : v.asText()));
+        }
+        return out.isEmpty() ? errors.toString() : String.join("; ", out);
+    }
+
+    // ------------------------------------------------------------------ guest configuration, permissions
+
+    /**
+     * The configured memory in bytes from {@code GET /nodes/{node}/qemu/{vmid}/config} ({@code memory}:
+     * {@code [current=]MiB}, qemu-server {@code PVE/QemuServer/Memory.pm} {@code $memory_fmt}, default 512) or
+     * {@code …/lxc/{vmid}/config} ({@code memory} in MiB, default 512).
+     */
+    public static long parseConfiguredMemory(JsonNode config) {
+        String m = Json.text(config, "memory");
+        long mib = 512;
+        if (m != null) {
+            for (String part : m.split(",")) {
+                String p = part.trim();
+                if (p.startsWith("current=")) p = p.substring("current=".length());
+                if (p.matches("\\d+")) {
+                    mib = Long.parseLong(p);
+                    break;
+                }
+            }
+        }
+        return mib << 20;
+    }
+
+    /**
+     * {@code GET /access/permissions} (pve-access-control {@code PVE/API2/AccessControl.pm}): path → privilege →
+     * propagate flag, the effective privileges of the caller (a token with privilege separation: already the
+     * intersection of its own and its user's).
+     */
+    public static Map<String, Map<String, Boolean>> parsePermissions(JsonNode data) {
+        Map<String, Map<String, Boolean>> out = new TreeMap<>();
+        for (Map.Entry<String, JsonNode> path : fields(data)) {
+            Map<String, Boolean> privs = new TreeMap<>();
+            for (Map.Entry<String, JsonNode> priv : fields(path.getValue())) {
+                JsonNode v = priv.getValue();
+                privs.put(priv.getKey(), v.isBoolean() ? v.booleanValue() : v.asInt(0) != 0 || v.asText().equals("true"));
+            }
+            out.put(path.getKey(), privs);
+        }
+        return out;
+    }
+
     // ------------------------------------------------------------------ migration preconditions
 
     /**
@@ -243,9 +448,12 @@ public final class ProxmoxParsers {
             String res = r.asText();
             JsonNode info = mappedInfo.path(res);
             if (!info.isMissingNode() && info.isObject()) {
-                if (!Json.bool(info, "live-migration")) liveBlockers.add(res);
+                if (!Json.bool(info, "live-migration")) {
+                    String name = Json.text(info, "name");
+                    liveBlockers.add(res + " (mapped device" + (name == null ? "" : " '" + name + "'") + ", not live-migratable)");
+                }
             } else if (mappedNames.contains(res)) {
-                liveBlockers.add(res); // PVE 8.x before mapped-resource-info: no live-migration flag known
+                liveBlockers.add(res + " (mapped device)"); // before qemu-server 8.3.9: no live-migration flag known
             } else {
                 blockers.add(res);
             }
@@ -306,9 +514,14 @@ public final class ProxmoxParsers {
         return successfulExit(exit) ? TaskState.ok(exit) : TaskState.failed(exit);
     }
 
-    /** One entry of {@code GET /nodes/{node}/tasks} (finished: {@code status} is the exit status). */
+    /**
+     * One entry of {@code GET /nodes/{node}/tasks} (finished: {@code status} is the exit status).
+     *
+     * @param user who started it, {@code user@realm!tokenid} for a token: pve-manager's {@code PVE/API2/Tasks.pm}
+     *             splits a finished task's user into {@code user} and {@code tokenid}, and leaves an active one's whole
+     */
     public record TaskEntry(String upid, String node, String type, String id, long startTime, boolean running,
-                            String exitStatus) {
+                            String exitStatus, String user) {
         public TaskState state() {
             if (running) return TaskState.RUNNING;
             return successfulExit(exitStatus) ? TaskState.ok(exitStatus) : TaskState.failed(exitStatus);
@@ -322,8 +535,11 @@ public final class ProxmoxParsers {
             if (upid == null) continue;
             String status = Json.text(e, "status");
             boolean running = !Json.has(e, "endtime") && (status == null || "running".equalsIgnoreCase(status));
+            String user = Json.text(e, "user");
+            String token = Json.text(e, "tokenid");
+            if (user != null && token != null && user.indexOf('!') < 0) user = user + "!" + token;
             out.add(new TaskEntry(upid, Json.text(e, "node"), Json.text(e, "type"), Json.text(e, "id"),
-                    Json.longValue(e, "starttime", 0), running, running ? null : (status == null ? "unexpected status" : status)));
+                    Json.longValue(e, "starttime", 0), running, running ? null : (status == null ? "unexpected status" : status), user));
         }
         return out;
     }

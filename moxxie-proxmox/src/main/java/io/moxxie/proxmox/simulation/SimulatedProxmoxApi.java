@@ -7,6 +7,8 @@ import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.Node;
 import io.moxxie.core.model.MigrationType;
+import io.moxxie.core.model.PlacementRule;
+import io.moxxie.core.model.PowerState;
 import io.moxxie.core.policy.TagPolicy;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.HypervisorException;
@@ -57,11 +59,23 @@ import java.util.regex.Pattern;
  *   <li>{@code GET /cluster/resources} ({@code type=vm|node}), {@code GET /cluster/ha/status/manager_status},
  *       {@code GET|POST /nodes/{n}/{qemu|lxc}/{id}/migrate} (the lxc check only from PVE 9),
  *       {@code POST /cluster/ha/resources/{sid}/migrate|relocate}, {@code POST …/status/start|shutdown|stop},
- *       {@code PUT …/config} ({@code tags}, {@code delete=tags}), {@code GET /nodes/{n}/tasks} ({@code source},
- *       {@code vmid}, {@code typefilter}, {@code since}), {@code …/tasks/{upid}/status} and {@code …/log};
- *       anything else is a 501;</li>
+ *       {@code PUT …/config} ({@code tags}, {@code delete=tags}), {@code GET …/config} ({@code memory}),
+ *       {@code GET /nodes/{n}/tasks} ({@code source}, {@code vmid}, {@code typefilter}, {@code since},
+ *       {@code userfilter} matched, as pve-manager's {@code PVE/API2/Tasks.pm} does, against a finished task's user
+ *       without its token id), {@code …/tasks/{upid}/status} and {@code …/log}; anything else is a 501;</li>
+ *   <li>the cluster's placement rules ({@link ClusterSnapshot#rules()}): PVE 9 {@code GET /cluster/ha/rules} (HA
+ *       groups as {@code ha-group-NAME} rules), while {@code GET /cluster/ha/groups} refuses as once groups are
+ *       migrated; before 9 {@code /cluster/ha/rules} is a 501 and node-affinity rules are HA groups, whose members
+ *       {@code GET /cluster/ha/resources} names; {@code GET /cluster/options} with {@code crs} (PVE 9:
+ *       {@code ha-auto-rebalance} from {@link ClusterSnapshot#haAutoRebalance()}); {@code GET /access/permissions}
+ *       ({@link Builder#permissions}); on these routes an unknown parameter is a 400, as Proxmox's schema check
+ *       ({@code additionalProperties => 0}) makes it;</li>
  *   <li>HA-managed guests as Proxmox treats them: a plain migrate or power call becomes an HA task that ends OK at
- *       once, the move itself happens later; nodes can be put in HA maintenance ({@link #haMaintenance}).</li>
+ *       once, the move itself happens later; nodes can be put in HA maintenance ({@link #haMaintenance}). An HA
+ *       migrate answers (PVE 9) with the guests the cluster moves along ({@code comigrated-resources}) and the members
+ *       of a negative rule on the target ({@code blocking-resources}; the request is then not carried out);</li>
+ *   <li>a guest whose status is {@code unknown} has no {@code maxmem} and {@code mem} in {@code /cluster/resources},
+ *       as when its node has not reported it yet.</li>
  * </ul>
  * Every request that reaches {@link #handle} is recorded ({@link #calls()}), headers left out.
  *
@@ -76,6 +90,15 @@ public final class SimulatedProxmoxApi {
     private static final Pattern TAG = Pattern.compile("^[a-z0-9_][a-z0-9_\\-+.]*$", Pattern.CASE_INSENSITIVE);
     private static final DateTimeFormatter LOG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
     private static final Duration DEFAULT_MIGRATE_TIMEOUT = Duration.ofSeconds(180);
+
+    /**
+     * The privileges reported by default: what moxxie-proxmox's README asks of a token (Sys.Audit propagated from
+     * {@code /}, Sys.Console on {@code /} without propagate, the VM privileges propagated over {@code /vms}).
+     */
+    public static final Map<String, Map<String, Integer>> DEFAULT_PERMISSIONS = Map.of(
+            "/", Map.of("Sys.Audit", 1, "Sys.Console", 0, "Sys.Modify", 0),
+            "/nodes", Map.of("Sys.Audit", 1),
+            "/vms", Map.of("VM.Audit", 1, "VM.Migrate", 1, "VM.PowerMgmt", 1, "VM.Config.Options", 1));
 
     /**
      * One request as the API saw it: method, path below {@code /api2/json} and parameters (headers, which carry the
@@ -111,10 +134,13 @@ public final class SimulatedProxmoxApi {
     private final String user;
     private final String password;
     private final int pveMajor;
+    private final Map<String, Map<String, Integer>> permissions;
     private final Queue<Call> calls = new ConcurrentLinkedQueue<>();
     /** Tasks that end OK at once, the cluster doing the work later: the HA stack's hamigrate, hastart, hastop. */
     private final Set<String> haTasks = ConcurrentHashMap.newKeySet();
     private final Map<String, String> taskNodes = new ConcurrentHashMap<>();
+    /** The cluster's task behind each UPID handed out under the caller's name. */
+    private final Map<String, TaskRef> clusterTasks = new ConcurrentHashMap<>();
     private final Map<String, Instant> taskStarts = new ConcurrentHashMap<>();
     private final Map<String, String> tickets = new ConcurrentHashMap<>();
     private final Set<String> haMaintenance = ConcurrentHashMap.newKeySet();
@@ -127,6 +153,7 @@ public final class SimulatedProxmoxApi {
         this.user = b.user;
         this.password = b.password;
         this.pveMajor = b.pveMajor;
+        this.permissions = b.permissions;
     }
 
     /**
@@ -208,7 +235,9 @@ public final class SimulatedProxmoxApi {
             String authError = authenticate(request);
             if (authError != null) return ApiResponse.error(401, authError, null);
             List<String> segments = Arrays.stream(path.split("/")).filter(s -> !s.isEmpty()).toList();
-            return route(method, path, segments, request.params());
+            // Who the request runs as: the token, or the user of the ticket. Tasks carry it in their UPID.
+            String principal = request.header("Authorization") != null ? tokenId : user;
+            return route(method, path, segments, request.params(), principal);
         } catch (TransientHypervisorException e) {
             return ApiResponse.error(596, e.getMessage(), null);
         } catch (HypervisorException e) {
@@ -241,7 +270,7 @@ public final class SimulatedProxmoxApi {
         return null;
     }
 
-    private ApiResponse route(String method, String path, List<String> s, Map<String, String> p) {
+    private ApiResponse route(String method, String path, List<String> s, Map<String, String> p, String principal) {
         for (Map.Entry<String, String> e : p.entrySet()) {
             String k = e.getKey();
             if (ROOT_ONLY.contains(k)) return parameterError(k, "Only root may use this option.");
@@ -253,12 +282,20 @@ public final class SimulatedProxmoxApi {
         if (key.equals("POST /access/ticket")) return ticket(p);
         if (key.equals("GET /cluster/resources")) return ApiResponse.ok(resources(p.get("type")));
         if (key.equals("GET /cluster/ha/status/manager_status")) return ApiResponse.ok(managerStatus());
+        if (key.equals("GET /cluster/ha/rules")) return unknownParameter(p, "type", "resource").orElseGet(() -> haRules(p));
+        if (key.equals("GET /cluster/ha/groups")) return unknownParameter(p).orElseGet(this::haGroups);
+        if (key.equals("GET /cluster/ha/resources")) return unknownParameter(p, "type").orElseGet(() -> haResources(p.get("type")));
+        if (key.equals("GET /cluster/options")) return unknownParameter(p).orElseGet(this::options);
+        if (key.equals("GET /access/permissions")) return unknownParameter(p, "userid", "path").orElseGet(() -> permissions(p));
         if (s.size() == 5 && s.get(0).equals("cluster") && s.get(1).equals("ha") && s.get(2).equals("resources") && method.equals("POST")) {
             return haMigrate(s.get(3), s.get(4), p.get("node"));
         }
         if (s.size() >= 2 && s.get(0).equals("nodes")) {
             String node = s.get(1);
-            if (s.size() == 3 && s.get(2).equals("tasks") && method.equals("GET")) return ApiResponse.ok(taskList(node, p));
+            if (s.size() == 3 && s.get(2).equals("tasks") && method.equals("GET")) {
+                return unknownParameter(p, "start", "limit", "userfilter", "typefilter", "vmid", "errors", "source", "since", "until",
+                        "statusfilter").orElseGet(() -> ApiResponse.ok(taskList(node, p)));
+            }
             if (s.size() == 5 && s.get(2).equals("tasks") && s.get(4).equals("status")) return ApiResponse.ok(taskStatus(node, s.get(3)));
             if (s.size() == 5 && s.get(2).equals("tasks") && s.get(4).equals("log")) return taskLog(node, s.get(3), p);
             if (s.size() >= 5 && (s.get(2).equals("qemu") || s.get(2).equals("lxc"))) {
@@ -266,12 +303,27 @@ public final class SimulatedProxmoxApi {
                 int vmid = Integer.parseInt(s.get(3));
                 String rest = String.join("/", s.subList(4, s.size()));
                 if (rest.equals("migrate") && method.equals("GET")) return preconditions(node, type, vmid);
-                if (rest.equals("migrate") && method.equals("POST")) return migrate(node, type, vmid, p);
-                if (rest.startsWith("status/") && method.equals("POST")) return power(node, type, vmid, s.get(5), p);
+                if (rest.equals("migrate") && method.equals("POST")) return migrate(node, type, vmid, p, principal);
+                if (rest.startsWith("status/") && method.equals("POST")) return power(node, type, vmid, s.get(5), p, principal);
                 if (rest.equals("config") && method.equals("PUT")) return config(node, type, vmid, p);
+                if (rest.equals("config") && method.equals("GET")) {
+                    return unknownParameter(p, "current", "snapshot").orElseGet(() -> readConfig(node, type, vmid));
+                }
             }
         }
         return notImplemented(key);
+    }
+
+    /**
+     * Proxmox's schema check ({@code additionalProperties => 0}): a parameter the method does not define is a 400
+     * naming it.
+     */
+    private static java.util.Optional<ApiResponse> unknownParameter(Map<String, String> p, String... allowed) {
+        Set<String> known = Set.of(allowed);
+        for (String k : p.keySet()) {
+            if (!known.contains(k)) return java.util.Optional.of(parameterError(k, "property is not defined in schema and the schema does not allow additional properties"));
+        }
+        return java.util.Optional.empty();
     }
 
     private static ApiResponse parameterError(String param, String text) {
@@ -350,8 +402,10 @@ public final class SimulatedProxmoxApi {
         if (!g.tags().isEmpty()) e.put("tags", TagPolicy.formatTags(g.tags()));
         if (g.lock() != null) e.put("lock", g.lock());
         if (g.haManaged()) e.put("hastate", "migrate".equals(g.lock()) ? "migrate" : g.running() ? "started" : "stopped");
-        e.put("maxmem", g.memory());
-        e.put("mem", g.memoryUsed());
+        if (g.status() != PowerState.UNKNOWN) { // no data from the node yet: no memory figures
+            e.put("maxmem", g.memory());
+            e.put("mem", g.memoryUsed());
+        }
         e.put("maxcpu", 2);
         e.put("cpu", 0.01);
         e.put("maxdisk", 34359738368L);
@@ -425,7 +479,7 @@ public final class SimulatedProxmoxApi {
         return ApiResponse.ok(d);
     }
 
-    private ApiResponse migrate(String node, GuestType type, int vmid, Map<String, String> p) {
+    private ApiResponse migrate(String node, GuestType type, int vmid, Map<String, String> p, String principal) {
         String target = p.get("target");
         if (target == null) return parameterError("target", "property is missing and it is not optional");
         if (target.equals(node)) return parameterError("target", "target is local node.");
@@ -433,7 +487,7 @@ public final class SimulatedProxmoxApi {
         if (g.haManaged()) {
             // Proxmox queues "ha-manager migrate" in a hamigrate task that ends OK at once, ignoring online/with-local-disks.
             cluster.migrate(new MigrationCommand(g, target, MigrationType.ONLINE, false, DEFAULT_MIGRATE_TIMEOUT));
-            return ApiResponse.ok(haTask(node, "hamigrate", vmid));
+            return ApiResponse.ok(haTask(node, "hamigrate", vmid, principal));
         }
         MigrationType mt;
         if (type == GuestType.QEMU) {
@@ -447,7 +501,7 @@ public final class SimulatedProxmoxApi {
         }
         Duration timeout = p.containsKey("timeout") ? Duration.ofSeconds(Long.parseLong(p.get("timeout"))) : DEFAULT_MIGRATE_TIMEOUT;
         TaskRef ref = cluster.migrate(new MigrationCommand(g, target, mt, "1".equals(p.get("with-local-disks")), timeout));
-        return ApiResponse.ok(register(ref));
+        return ApiResponse.ok(register(ref, principal));
     }
 
     private ApiResponse haMigrate(String sid, String action, String target) {
@@ -456,15 +510,160 @@ public final class SimulatedProxmoxApi {
         int vmid = Integer.parseInt(sid.substring(sid.indexOf(':') + 1));
         Guest g = cluster.currentSnapshot().guest(vmid).orElseThrow(() -> new HypervisorException("no such resource '" + sid + "'"));
         if (!g.haManaged()) throw new HypervisorException("resource '" + sid + "' is not HA managed");
-        if (!g.node().equals(target)) {
-            cluster.migrate(new MigrationCommand(g, target, action.equals("relocate") ? MigrationType.OFFLINE : MigrationType.ONLINE,
+        ClusterSnapshot snap = cluster.currentSnapshot();
+        List<Object> blocking = new ArrayList<>();
+        for (PlacementRule r : snap.rules()) {
+            if (!(r instanceof PlacementRule.GuestAffinity a) || a.together() || !a.guests().contains(vmid)) continue;
+            for (int other : a.guests()) {
+                Guest o = snap.guest(other).orElse(null);
+                if (other != vmid && o != null && o.haManaged() && o.node().equals(target)) {
+                    blocking.add(Map.of("sid", sid(o), "cause", "resource-affinity"));
+                }
+            }
+        }
+        List<String> comigrated = new ArrayList<>();
+        if (!g.node().equals(target) && blocking.isEmpty()) { // the HA manager does not carry out a blocked request
+            TaskRef ref = cluster.migrate(new MigrationCommand(g, target, action.equals("relocate") ? MigrationType.OFFLINE : MigrationType.ONLINE,
                     false, DEFAULT_MIGRATE_TIMEOUT));
+            for (int other : ref.comigrated()) snap.guest(other).ifPresent(o -> comigrated.add(sid(o)));
         }
         if (pveMajor < 9) return ApiResponse.ok(null);
-        return ApiResponse.ok(Map.of("sid", sid, "requested-node", target, "comigrated-resources", List.of(), "blocking-resources", List.of()));
+        // pve-ha-manager src/PVE/API2/HA/Resources.pm: both lists are left out when empty.
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("sid", sid);
+        d.put("requested-node", target);
+        if (!comigrated.isEmpty()) d.put("comigrated-resources", comigrated);
+        if (!blocking.isEmpty()) d.put("blocking-resources", blocking);
+        return ApiResponse.ok(d);
     }
 
-    private ApiResponse power(String node, GuestType type, int vmid, String action, Map<String, String> p) {
+    private static String sid(Guest g) {
+        return (g.type() == GuestType.QEMU ? "vm:" : "ct:") + g.vmid();
+    }
+
+    // ------------------------------------------------------------------ HA rules and groups, options, permissions
+
+    /** The HA rules as PVE 9 lists them ({@code src/PVE/API2/HA/Rules.pm}); HA groups as the rules they migrate to. */
+    private ApiResponse haRules(Map<String, String> p) {
+        if (pveMajor < 9) return notImplemented("GET /cluster/ha/rules");
+        ClusterSnapshot snap = cluster.currentSnapshot();
+        List<Object> out = new ArrayList<>();
+        int order = 0;
+        for (PlacementRule r : snap.rules()) {
+            if (r.origin() == PlacementRule.Origin.TAG) continue;
+            order++;
+            Map<String, Object> e = new LinkedHashMap<>();
+            String id = r.origin() == PlacementRule.Origin.HA_GROUP ? "ha-group-" + r.name() : r.name();
+            if (r instanceof PlacementRule.NodeAffinity n) {
+                e.put("type", "node-affinity");
+                e.put("nodes", nodeList(n.nodes()));
+                if (n.strict()) e.put("strict", 1);
+            } else if (r instanceof PlacementRule.GuestAffinity a) {
+                e.put("type", "resource-affinity");
+                e.put("affinity", a.together() ? "positive" : "negative");
+            }
+            String resources = sids(snap, r.guests());
+            e.put("resources", resources);
+            if (r.origin() == PlacementRule.Origin.HA_GROUP) e.put("comment", "Generated from HA group '" + r.name() + "'.");
+            e.put("rule", id);
+            e.put("digest", "5f1c0e3a9d2b7c4e8f6a1b3d5c7e9f0a2b4c6d8e");
+            e.put("order", order);
+            if (p.containsKey("type") && !p.get("type").equals(e.get("type"))) continue;
+            if (p.containsKey("resource") && !List.of(resources.split(",")).contains(p.get("resource"))) continue;
+            out.add(e);
+        }
+        return ApiResponse.ok(out);
+    }
+
+    /**
+     * PVE 9 refuses once the groups are migrated to rules (it migrates them itself when every node runs 9;
+     * {@code have_groups_been_migrated}); before 9 the node-affinity rules are the groups
+     * ({@code src/PVE/API2/HA/Groups.pm}).
+     */
+    private ApiResponse haGroups() {
+        if (pveMajor >= 9) throw new HypervisorException("cannot index groups: ha groups have been migrated to rules");
+        List<Object> out = new ArrayList<>();
+        for (PlacementRule r : cluster.currentSnapshot().rules()) {
+            if (!(r instanceof PlacementRule.NodeAffinity n) || r.origin() == PlacementRule.Origin.TAG) continue;
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("group", n.name());
+            e.put("type", "group");
+            e.put("nodes", nodeList(n.nodes()));
+            if (n.strict()) e.put("restricted", 1);
+            e.put("digest", "0b8e6f2a4c1d3e5f7a9b0c2d4e6f8a1b3c5d7e9f");
+            out.add(e);
+        }
+        return ApiResponse.ok(out);
+    }
+
+    /** {@code src/PVE/API2/HA/Resources.pm}: HA resources; before 9 with the {@code group} they belong to. */
+    private ApiResponse haResources(String type) {
+        ClusterSnapshot snap = cluster.currentSnapshot();
+        List<Object> out = new ArrayList<>();
+        for (Guest g : snap.guests()) {
+            if (!g.haManaged()) continue;
+            String t = g.type() == GuestType.QEMU ? "vm" : "ct";
+            if (type != null && !type.equals(t)) continue;
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("sid", sid(g));
+            e.put("type", t);
+            e.put("state", g.running() ? "started" : "stopped");
+            e.put("digest", "9a7c5e3b1d0f2e4a6c8b0d2f4a6c8e0b2d4f6a8c");
+            if (pveMajor < 9) {
+                for (PlacementRule r : snap.rules()) {
+                    if (r instanceof PlacementRule.NodeAffinity && r.origin() != PlacementRule.Origin.TAG && r.guests().contains(g.vmid())) {
+                        e.put("group", r.name());
+                        break;
+                    }
+                }
+            } else {
+                e.put("failback", 1);
+            }
+            out.add(e);
+        }
+        return ApiResponse.ok(out);
+    }
+
+    /**
+     * {@code GET /cluster/options} (pve-manager {@code PVE/API2/Cluster.pm}): the datacenter options, {@code crs} as the
+     * object its property string parses to (pve-cluster {@code PVE/DataCenterConfig.pm}).
+     */
+    private ApiResponse options() {
+        Map<String, Object> d = new LinkedHashMap<>();
+        Map<String, Object> crs = new LinkedHashMap<>();
+        crs.put("ha", "static");
+        if (pveMajor >= 9 && cluster.currentSnapshot().haAutoRebalance()) crs.put("ha-auto-rebalance", 1);
+        d.put("crs", crs);
+        d.put("keyboard", "en-us");
+        d.put("mac_prefix", "BC:24:11");
+        d.put("allowed-tags", List.of());
+        return ApiResponse.ok(d);
+    }
+
+    /** {@code GET /access/permissions} (pve-access-control {@code PVE/API2/AccessControl.pm}): path → privilege → propagate. */
+    private ApiResponse permissions(Map<String, String> p) {
+        String path = p.get("path");
+        if (path == null) return ApiResponse.ok(permissions);
+        Map<String, Integer> privs = permissions.get(path);
+        return ApiResponse.ok(privs == null ? Map.of() : Map.of(path, privs));
+    }
+
+    private static String nodeList(Map<String, Integer> nodes) {
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<String, Integer> n : new java.util.TreeMap<>(nodes).entrySet()) {
+            out.add(n.getValue() == 0 ? n.getKey() : n.getKey() + ":" + n.getValue());
+        }
+        return String.join(",", out);
+    }
+
+    private static String sids(ClusterSnapshot snap, Set<Integer> vmids) {
+        List<String> out = new ArrayList<>();
+        for (int vmid : vmids) out.add(snap.guest(vmid).map(SimulatedProxmoxApi::sid).orElse("vm:" + vmid));
+        Collections.sort(out);
+        return String.join(",", out);
+    }
+
+    private ApiResponse power(String node, GuestType type, int vmid, String action, Map<String, String> p, String principal) {
         Guest g = guestOn(node, type, vmid);
         TaskRef ref = switch (action) {
             case "start" -> cluster.start(g);
@@ -472,8 +671,8 @@ public final class SimulatedProxmoxApi {
             case "stop" -> cluster.stop(g);
             default -> throw new HypervisorException("Method 'POST status/" + action + "' not implemented");
         };
-        if (g.haManaged()) return ApiResponse.ok(haTask(node, action.equals("start") ? "hastart" : "hastop", vmid));
-        return ApiResponse.ok(register(ref));
+        if (g.haManaged()) return ApiResponse.ok(haTask(node, action.equals("start") ? "hastart" : "hastop", vmid, principal));
+        return ApiResponse.ok(register(ref, principal));
     }
 
     private ApiResponse config(String node, GuestType type, int vmid, Map<String, String> p) {
@@ -490,17 +689,33 @@ public final class SimulatedProxmoxApi {
         return ApiResponse.ok(null);
     }
 
-    // ------------------------------------------------------------------ tasks
-
-    private String register(TaskRef ref) {
-        taskNodes.put(ref.id(), ref.node());
-        taskStarts.put(ref.id(), cluster.scheduler().now());
-        return ref.id();
+    /** {@code GET …/config}: the guest's configuration; {@code memory} in MiB (a property string for qemu). */
+    private ApiResponse readConfig(String node, GuestType type, int vmid) {
+        Guest g = guestOn(node, type, vmid);
+        Map<String, Object> d = new LinkedHashMap<>();
+        if (!g.name().isEmpty()) d.put(type == GuestType.QEMU ? "name" : "hostname", g.name());
+        long mib = g.memory() >> 20;
+        d.put("memory", type == GuestType.QEMU ? Long.toString(mib) : mib);
+        if (!g.tags().isEmpty()) d.put("tags", TagPolicy.formatTags(g.tags()));
+        d.put("digest", "3c5e7a9b1d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c");
+        return ApiResponse.ok(d);
     }
 
-    private String haTask(String node, String type, int vmid) {
+    // ------------------------------------------------------------------ tasks
+
+    /** The cluster's task under a UPID that names who started it, as Proxmox's do. */
+    private String register(TaskRef ref, String principal) {
+        String upid = Upid.parse(ref.id()).filter(u -> !u.user().equals(principal))
+                .map(u -> ref.id().substring(0, ref.id().length() - u.user().length() - 1) + principal + ":").orElse(ref.id());
+        if (!upid.equals(ref.id())) clusterTasks.put(upid, ref);
+        taskNodes.put(upid, ref.node());
+        taskStarts.put(upid, cluster.scheduler().now());
+        return upid;
+    }
+
+    private String haTask(String node, String type, int vmid, String principal) {
         String upid = String.format(Locale.ROOT, "UPID:%s:%08X:%08X:%08X:%s:%d:%s:", node, haTaskSeq.incrementAndGet(), 42,
-                cluster.scheduler().now().getEpochSecond(), type, vmid, tokenId != null ? tokenId : user);
+                cluster.scheduler().now().getEpochSecond(), type, vmid, principal);
         haTasks.add(upid);
         taskNodes.put(upid, node);
         taskStarts.put(upid, cluster.scheduler().now());
@@ -509,7 +724,8 @@ public final class SimulatedProxmoxApi {
 
     private TaskState state(String upid, String node) {
         if (haTasks.contains(upid)) return TaskState.ok("OK");
-        return cluster.task(TaskRef.of(upid, node));
+        TaskRef ref = clusterTasks.get(upid);
+        return cluster.task(ref != null ? ref : TaskRef.of(upid, node));
     }
 
     private static boolean isMigration(String upid) {
@@ -564,7 +780,15 @@ public final class SimulatedProxmoxApi {
             if (s.finished()) {
                 d.put("endtime", u.startTime() + 1);
                 d.put("status", exitStatus(upid, s));
+                // Tasks.pm $convert_token_task: a finished task's user@realm!tokenid is split before userfilter applies.
+                int bang = u.user().indexOf('!');
+                if (bang > 0) {
+                    d.put("user", u.user().substring(0, bang));
+                    d.put("tokenid", u.user().substring(bang + 1));
+                }
             }
+            String userfilter = p.get("userfilter");
+            if (userfilter != null && !((String) d.get("user")).toLowerCase(Locale.ROOT).contains(userfilter.toLowerCase(Locale.ROOT))) continue;
             out.add(d);
         }
         return out;
@@ -609,6 +833,7 @@ public final class SimulatedProxmoxApi {
         private String user;
         private String password;
         private int pveMajor = DEFAULT_PVE_MAJOR_VERSION;
+        private Map<String, Map<String, Integer>> permissions = DEFAULT_PERMISSIONS;
 
         private Builder(SimulatedCluster cluster) {
             this.cluster = cluster;
@@ -653,6 +878,20 @@ public final class SimulatedProxmoxApi {
         public Builder pveMajorVersion(int major) {
             if (major < 7 || major > 9) throw new IllegalArgumentException("major must be 7, 8 or 9, was " + major);
             this.pveMajor = major;
+            return this;
+        }
+
+        /**
+         * The effective privileges {@code GET /access/permissions} reports: path → privilege → propagate ({@code 1}) or
+         * not ({@code 0}). Default {@link #DEFAULT_PERMISSIONS}, what a drain needs. Only reported, not enforced.
+         *
+         * @throws IllegalArgumentException when {@code permissions} is null
+         */
+        public Builder permissions(Map<String, Map<String, Integer>> permissions) {
+            Checks.notNull("permissions", permissions);
+            Map<String, Map<String, Integer>> copy = new java.util.TreeMap<>();
+            permissions.forEach((path, privs) -> copy.put(path, Collections.unmodifiableMap(new java.util.TreeMap<>(privs))));
+            this.permissions = Collections.unmodifiableMap(copy);
             return this;
         }
 
