@@ -7,6 +7,7 @@ import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.Node;
+import io.moxxie.core.model.PlacementRule;
 import io.moxxie.core.policy.TagPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,9 +85,6 @@ public final class DrainPlanner {
             }
         }
 
-        // Largest first: the big guests choose while there is most room, the small ones fill the gaps.
-        toPlace.sort(Comparator.comparingLong((Pending p) -> p.guest.memory()).reversed()
-                .thenComparingInt(p -> p.guest.vmid()));
         List<Node> candidates = input.snapshot().nodes().stream()
                 .filter(n -> n.online() && !input.nodesInMaintenance().contains(n.name()))
                 .filter(n -> input.undrain() ? n.name().equals(source) : !n.name().equals(source))
@@ -96,51 +94,48 @@ public final class DrainPlanner {
         for (Node n : candidates) {
             committed.put(n.name(), n.memoryUsed() + input.reservedMemory().getOrDefault(n.name(), 0L));
         }
+        RuleBook book = new RuleBook(rules(input.snapshot()), input.snapshot(), toPlace);
+        // Largest first: the big guests (and groups that go together) choose while there is most room, the small ones
+        // fill the gaps.
+        List<Unit> units = book.units(toPlace);
+        units.sort(Comparator.comparingLong(Unit::memory).reversed().thenComparingInt(u -> u.members.get(0).guest.vmid()));
 
         List<PlanEntry> moves = new ArrayList<>();
-        for (Pending p : toPlace) {
-            Node best = null;
-            double bestUtil = Double.MAX_VALUE;
-            Node roomiest = null;
-            long roomiestFree = Long.MIN_VALUE;
-            int allowedCount = 0;
-            StringBuilder why = log.isDebugEnabled() ? new StringBuilder() : null;
-            for (Node n : candidates) {
-                if (n.name().equals(p.guest.node()) || !p.pre.allows(n.name())) {
-                    if (why != null && !n.name().equals(p.guest.node())) why.append(", ").append(n.name()).append(" not allowed");
+        for (Unit u : units) {
+            Choice c = choose(u, candidates, committed, book, false);
+            if (c.target == null && request.force() && c.tagRuleExcluded()) {
+                // force: the tag rules (which only Moxxie enforces) give way; HA rules never do (Proxmox enforces them).
+                Choice forced = choose(u, candidates, committed, book, true);
+                if (forced.target != null) {
+                    place(u, forced, "force: placed against " + String.join("; ", c.tagRulesExcluding()) + " (" + c.why + ")",
+                            committed, book, moves);
                     continue;
-                }
-                allowedCount++;
-                long used = committed.get(n.name());
-                long free = placement.usable(n.memoryTotal()) - used;
-                if (free > roomiestFree) {
-                    roomiestFree = free;
-                    roomiest = n;
-                }
-                if (free < p.guest.memory()) {
-                    if (why != null) why.append(String.format(java.util.Locale.ROOT, ", %s no room (%.1f GiB free)", n.name(), free / GIB));
-                    continue;
-                }
-                double util = n.memoryTotal() == 0 ? 1.0 : (double) (used + p.guest.memory()) / n.memoryTotal();
-                if (why != null) why.append(String.format(java.util.Locale.ROOT, ", %s %.1f%%", n.name(), util * 100));
-                if (best == null || util < bestUtil - 1e-12
-                        || (Math.abs(util - bestUtil) <= 1e-12 && tieBreak(n, best) < 0)) {
-                    best = n;
-                    bestUtil = util;
                 }
             }
-            if (best != null) {
-                committed.merge(best.name(), p.guest.memory(), Long::sum);
-                moves.add(PlanEntry.move(p.guest, best.name(), p.decision.migrationType(), p.decision.alwaysOn(), p.decision.reason()));
-                if (why != null) {
-                    log.debug("Placing VM {} ({}, {} GiB, {}) on {}: lowest memory use after the move ({}); {}", p.guest.vmid(),
-                            p.guest.name(), String.format(java.util.Locale.ROOT, "%.1f", p.guest.memory() / GIB),
-                            p.decision.migrationType().wireName(), best.name(), why.substring(2), p.decision.reason());
+            if (c.target == null && u.members.size() > 1 && u.tagTogetherOnly() && request.force() && c.roomExcluded) {
+                // No node has room for the whole tag group: forced, its members are placed one by one.
+                for (Pending p : u.members) {
+                    Unit single = new Unit(List.of(p), List.of(), null);
+                    Choice one = choose(single, candidates, committed, book, true);
+                    if (one.target != null) {
+                        place(single, one, "force: placed apart from " + u.togetherDescription() + " (no node has room for the group)",
+                                committed, book, moves);
+                    } else {
+                        skips.add(blocked(p, noTargetReason(single, one, candidates, input), one.rule()));
+                    }
                 }
+                continue;
+            }
+            if (c.target != null) {
+                place(u, c, null, committed, book, moves);
             } else {
-                String reason = noTargetReason(p, allowedCount, roomiest, roomiestFree, candidates, input);
-                skips.add(PlanEntry.block(p.guest, p.decision.migrationType(), reason, p.decision.alwaysOn()));
-                log.debug("No target for VM {} ({}): {}", p.guest.vmid(), p.guest.name(), reason);
+                String reason = noTargetReason(u, c, candidates, input);
+                boolean haExcluded = request.force() && !c.rulesExcluding.isEmpty() && !c.tagRuleExcluded();
+                if (haExcluded) reason += "; force does not override HA rules (Proxmox HA enforces them)";
+                for (Pending p : u.members) {
+                    skips.add(blocked(p, reason, c.rule()));
+                    log.debug("No target for VM {} ({}): {}", p.guest.vmid(), p.guest.name(), reason);
+                }
             }
         }
 
@@ -163,23 +158,140 @@ public final class DrainPlanner {
         return c != 0 ? c : a.name().compareTo(b.name());
     }
 
-    private String noTargetReason(Pending p, int allowedCount, Node roomiest, long roomiestFree, List<Node> candidates,
-                                  PlanningInput input) {
+    private static PlanEntry blocked(Pending p, String reason, String rule) {
+        return PlanEntry.block(p.guest, p.decision.migrationType(), reason, p.decision.alwaysOn()).withRule(rule);
+    }
+
+    /** Records the unit's move to {@code c.target}: its members' entries, the memory it takes, where they will be. */
+    private void place(Unit u, Choice c, String forcedNote, Map<String, Long> committed, RuleBook book, List<PlanEntry> moves) {
+        String target = c.target.name();
+        committed.merge(target, u.memory(), Long::sum);
+        for (Pending p : u.members) {
+            book.at.put(p.guest.vmid(), target);
+            List<String> notes = new ArrayList<>();
+            if (p.decision.reason() != null) notes.add(p.decision.reason());
+            policy.ignoreTag(p.guest).ifPresent(t -> notes.add("tagged " + t + ": balancing leaves it alone, a drain still moves it"));
+            for (PlacementRule.GuestAffinity r : u.together) {
+                if (r.origin() == PlacementRule.Origin.HA_RULE) {
+                    notes.add(r.describe() + ": Proxmox migrates its members together, one migrate request moves them all");
+                }
+            }
+            if (forcedNote != null) notes.add(forcedNote);
+            String note = notes.isEmpty() ? null : String.join("; ", notes);
+            moves.add(PlanEntry.move(p.guest, target, p.decision.migrationType(), p.decision.alwaysOn(), note).withRule(c.rule()));
+        }
+        if (log.isDebugEnabled()) {
+            log.debug("Placing VM(s) {} ({} GiB, {}) on {}: {}{}", u.vmids(), String.format(java.util.Locale.ROOT, "%.1f", u.memory() / GIB),
+                    u.members.get(0).decision.migrationType().wireName(), target, c.why.isEmpty() ? "lowest memory use after the move" : c.why,
+                    c.rule() == null ? "" : "; decided by " + c.rule());
+        }
+    }
+
+    /**
+     * The best node for the unit (all its members on one node), or none with why. A node qualifies when it is not a
+     * member's own node, the hypervisor allows every member there, no strict rule of a member excludes it (strict
+     * node-affinity; anti-affinity: another member of the group is there now or planned there) and it has room for the
+     * whole unit. Among those: the node where the rest of the unit's positive group is (its anchor), then the highest
+     * node-affinity priority, then the lowest memory utilization after the move, then CPU load and name.
+     *
+     * @param overrideTags ignore strict tag rules ({@code force}): only Moxxie enforces them
+     */
+    private Choice choose(Unit u, List<Node> candidates, Map<String, Long> committed, RuleBook book, boolean overrideTags) {
+        Choice c = new Choice();
+        List<PlacementRule.NodeAffinity> nodeRules = book.nodeRules(u, overrideTags);
+        List<String> excluded = new ArrayList<>();
+        // Nodes only rules excluded, with room: a rule decided the target if one of them would have been chosen.
+        Map<Node, PlacementRule> ruledOut = new java.util.LinkedHashMap<>();
+        double bestUtil = Double.MAX_VALUE;
+        long need = u.memory();
+        for (Node n : candidates) {
+            if (u.onNode(n.name())) continue;
+            String notAllowed = u.notAllowed(n.name());
+            if (notAllowed != null) {
+                excluded.add(n.name() + " (" + notAllowed + ")");
+                continue;
+            }
+            c.allowedCount++;
+            long used = committed.get(n.name());
+            long free = placement.usable(n.memoryTotal()) - used;
+            Optional<Map.Entry<PlacementRule, String>> rule = book.excluding(u, n.name(), overrideTags);
+            if (rule.isPresent()) {
+                PlacementRule r = rule.get().getKey();
+                c.rulesExcluding.putIfAbsent(r.describe(), r);
+                excluded.add(n.name() + " (" + r.describe() + ": " + rule.get().getValue() + ")");
+                if (free >= need) ruledOut.put(n, r);
+                continue;
+            }
+            c.ruleAllowedCount++;
+            if (free > c.roomiestFree) {
+                c.roomiestFree = free;
+                c.roomiest = n;
+            }
+            if (free < need) {
+                c.roomExcluded = true;
+                excluded.add(String.format(java.util.Locale.ROOT, "%s (not enough memory: %.1f GiB free, %.1f GiB needed)", n.name(),
+                        Math.max(0, free) / GIB, need / GIB));
+                continue;
+            }
+            double util = utilization(n, used, need);
+            if (c.target == null || better(n, util, c.target, bestUtil, u, nodeRules)) {
+                c.target = n;
+                bestUtil = util;
+            }
+        }
+        c.why = String.join(", ", excluded);
+        if (c.target == null) return c;
+        // Which rules decided: the positive group (the members go together, to where the rest is), the node-affinity
+        // rules that list the target, the strict rules that kept the unit off a node it would have taken.
+        java.util.Set<String> deciding = new java.util.LinkedHashSet<>();
+        if (u.members.size() > 1 || c.target.name().equals(u.anchor)) u.together.forEach(r -> deciding.add(r.describe()));
+        for (PlacementRule.NodeAffinity r : nodeRules) {
+            if (r.nodes().containsKey(c.target.name())) deciding.add(r.describe());
+        }
+        for (Map.Entry<Node, PlacementRule> e : ruledOut.entrySet()) {
+            Node n = e.getKey();
+            if (better(n, utilization(n, committed.get(n.name()), need), c.target, bestUtil, u, nodeRules)) deciding.add(e.getValue().describe());
+        }
+        c.deciding = deciding;
+        return c;
+    }
+
+    private static double utilization(Node n, long used, long adding) {
+        return n.memoryTotal() == 0 ? 1.0 : (double) (used + adding) / n.memoryTotal();
+    }
+
+    /** Whether {@code n} (at {@code util} after the move) is a better target for the unit than {@code best}. */
+    private static boolean better(Node n, double util, Node best, double bestUtil, Unit u, List<PlacementRule.NodeAffinity> nodeRules) {
+        boolean anchorN = n.name().equals(u.anchor);
+        boolean anchorBest = best.name().equals(u.anchor);
+        if (anchorN != anchorBest) return anchorN;
+        for (PlacementRule.NodeAffinity r : nodeRules) {
+            int pn = r.priority(n.name()).orElse(Integer.MIN_VALUE);
+            int pb = r.priority(best.name()).orElse(Integer.MIN_VALUE);
+            if (pn != pb) return pn > pb;
+        }
+        if (util < bestUtil - 1e-12) return true;
+        return Math.abs(util - bestUtil) <= 1e-12 && tieBreak(n, best) < 0;
+    }
+
+    private String noTargetReason(Unit u, Choice c, List<Node> candidates, PlanningInput input) {
         String prefix = "No suitable target node found: ";
-        if (candidates.isEmpty() || candidates.stream().allMatch(n -> n.name().equals(p.guest.node()))) {
+        if (candidates.isEmpty() || candidates.stream().allMatch(n -> u.onNode(n.name()))) {
             return prefix + describeUnavailable(input);
         }
-        if (allowedCount == 0) {
-            List<String> reasons = new ArrayList<>();
-            for (Node n : candidates) {
-                if (n.name().equals(p.guest.node())) continue;
-                reasons.add(n.name() + " (" + p.pre.notAllowed().getOrDefault(n.name(), "not allowed") + ")");
-            }
-            return prefix + "not allowed on " + String.join(", ", reasons);
+        if (!c.rulesExcluding.isEmpty()) {
+            return "No target node honours the placement rules: " + c.why;
+        }
+        if (c.allowedCount == 0) return prefix + "not allowed on " + c.why;
+        if (u.members.size() > 1) {
+            return prefix + String.format(java.util.Locale.ROOT,
+                    "no node has room for VMs %s together (%s): they need %.1f GiB, best free is %.1f GiB on %s (after %.0f%% headroom and planned moves)",
+                    u.vmids(), u.togetherDescription(), u.memory() / GIB, Math.max(0, c.roomiestFree) / GIB, c.roomiest.name(),
+                    placement.memoryHeadroom() * 100);
         }
         return prefix + String.format(java.util.Locale.ROOT,
                 "not enough memory: needs %.1f GiB, best free is %.1f GiB on %s (after %.0f%% headroom and planned moves)",
-                p.guest.memory() / GIB, Math.max(0, roomiestFree) / GIB, roomiest.name(), placement.memoryHeadroom() * 100);
+                u.memory() / GIB, Math.max(0, c.roomiestFree) / GIB, c.roomiest.name(), placement.memoryHeadroom() * 100);
     }
 
     private static String describeUnavailable(PlanningInput input) {
@@ -229,6 +341,198 @@ public final class DrainPlanner {
         if (nodesInMaintenance.contains(target)) throw new InvalidTargetException(source, target, Reason.IN_MAINTENANCE, List.of());
     }
 
+    /**
+     * The placement rules of a plan: the hypervisor's ({@link ClusterSnapshot#rules()}) and those the tag policy reads
+     * from the guests' tags ({@link TagPolicy#rules}), for every guest of the cluster.
+     */
+    public List<PlacementRule> rules(ClusterSnapshot snapshot) {
+        List<PlacementRule> out = new ArrayList<>(snapshot.rules());
+        out.addAll(policy.rules(snapshot.guests()));
+        return out;
+    }
+
     private record Pending(Guest guest, TagPolicy.Decision decision, MigrationPreconditions pre) {
+    }
+
+    /** One placement decision: a target, or none and why. */
+    private static final class Choice {
+        Node target;
+        String why = "";
+        int allowedCount;
+        int ruleAllowedCount;
+        boolean roomExcluded;
+        Node roomiest;
+        long roomiestFree = Long.MIN_VALUE;
+        /** The strict rules that excluded some node, by description. */
+        final Map<String, PlacementRule> rulesExcluding = new java.util.LinkedHashMap<>();
+        java.util.Set<String> deciding = java.util.Set.of();
+
+        /** The rules that decided the target, or that left no target (null: none). */
+        String rule() {
+            java.util.Collection<String> names = target != null ? deciding : rulesExcluding.keySet();
+            return names.isEmpty() ? null : String.join("; ", names);
+        }
+
+        boolean tagRuleExcluded() {
+            return rulesExcluding.values().stream().anyMatch(r -> r.origin() == PlacementRule.Origin.TAG);
+        }
+
+        List<String> tagRulesExcluding() {
+            return rulesExcluding.values().stream().filter(r -> r.origin() == PlacementRule.Origin.TAG).map(PlacementRule::describe).toList();
+        }
+    }
+
+    /**
+     * Guests placed together: one guest, or the members of a positive group this plan moves. {@code anchor}: the node
+     * where the group's other members are (most of them), preferred when it has room; null when there is none.
+     */
+    private record Unit(List<Pending> members, List<PlacementRule.GuestAffinity> together, String anchor) {
+        long memory() {
+            long sum = 0;
+            for (Pending p : members) sum += p.guest.memory();
+            return sum;
+        }
+
+        List<Integer> vmids() {
+            return members.stream().map(p -> p.guest.vmid()).toList();
+        }
+
+        boolean onNode(String node) {
+            for (Pending p : members) if (p.guest.node().equals(node)) return true;
+            return false;
+        }
+
+        /** Why the hypervisor does not allow a member on {@code node}, or null. */
+        String notAllowed(String node) {
+            for (Pending p : members) {
+                if (!p.pre.allows(node)) {
+                    String why = p.pre.notAllowed().getOrDefault(node, "not allowed");
+                    return members.size() == 1 ? why : "VM " + p.guest.vmid() + ": " + why;
+                }
+            }
+            return null;
+        }
+
+        boolean tagTogetherOnly() {
+            return !together.isEmpty() && together.stream().allMatch(r -> r.origin() == PlacementRule.Origin.TAG);
+        }
+
+        String togetherDescription() {
+            return together.stream().map(PlacementRule::describe).reduce((a, b) -> a + "; " + b).orElse("");
+        }
+    }
+
+    /**
+     * The rules that bind the guests of one plan, by vmid, and where every guest of the cluster is or is planned to go
+     * ({@code at}; a guest still to be placed has no entry: it leaves its node, and binds nothing until placed).
+     */
+    private static final class RuleBook {
+        final Map<Integer, List<PlacementRule.NodeAffinity>> nodeRules = new HashMap<>();
+        final Map<Integer, List<PlacementRule.GuestAffinity>> apart = new HashMap<>();
+        final Map<Integer, List<PlacementRule.GuestAffinity>> together = new HashMap<>();
+        final Map<Integer, String> at = new HashMap<>();
+
+        RuleBook(List<PlacementRule> rules, ClusterSnapshot snapshot, List<Pending> toPlace) {
+            for (Guest g : snapshot.guests()) at.put(g.vmid(), g.node());
+            for (Pending p : toPlace) at.remove(p.guest.vmid());
+            for (PlacementRule r : rules) {
+                for (int vmid : r.guests()) {
+                    if (r instanceof PlacementRule.NodeAffinity na) {
+                        nodeRules.computeIfAbsent(vmid, k -> new ArrayList<>()).add(na);
+                    } else if (r instanceof PlacementRule.GuestAffinity ga) {
+                        (ga.together() ? together : apart).computeIfAbsent(vmid, k -> new ArrayList<>()).add(ga);
+                    }
+                }
+            }
+        }
+
+        /** The guests to place, as units: the members of a positive group move together (groups sharing a member merge). */
+        List<Unit> units(List<Pending> toPlace) {
+            Map<Integer, Pending> byVmid = new java.util.LinkedHashMap<>();
+            for (Pending p : toPlace) byVmid.put(p.guest.vmid(), p);
+            Map<Integer, List<Integer>> unitOf = new HashMap<>();
+            Map<List<Integer>, java.util.Set<PlacementRule.GuestAffinity>> rulesOf = new java.util.IdentityHashMap<>();
+            for (Pending p : toPlace) {
+                for (PlacementRule.GuestAffinity r : together.getOrDefault(p.guest.vmid(), List.of())) {
+                    List<Integer> mine = unitOf.computeIfAbsent(p.guest.vmid(), k -> new ArrayList<>(List.of(k)));
+                    rulesOf.computeIfAbsent(mine, k -> new java.util.LinkedHashSet<>()).add(r);
+                    for (int other : r.guests()) {
+                        if (!byVmid.containsKey(other)) continue;
+                        List<Integer> theirs = unitOf.get(other);
+                        if (theirs == mine) continue;
+                        if (theirs == null) {
+                            mine.add(other);
+                            unitOf.put(other, mine);
+                        } else {
+                            for (int v : theirs) unitOf.put(v, mine);
+                            mine.addAll(theirs);
+                            java.util.Set<PlacementRule.GuestAffinity> merged = rulesOf.remove(theirs);
+                            if (merged != null) rulesOf.get(mine).addAll(merged);
+                        }
+                    }
+                }
+            }
+            List<Unit> out = new ArrayList<>();
+            java.util.Set<List<Integer>> done = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            for (Pending p : toPlace) {
+                List<Integer> unit = unitOf.get(p.guest.vmid());
+                if (unit == null) {
+                    out.add(new Unit(List.of(p), List.of(), null));
+                } else if (done.add(unit)) {
+                    List<Pending> members = unit.stream().sorted().map(byVmid::get).toList();
+                    List<PlacementRule.GuestAffinity> rules = List.copyOf(rulesOf.getOrDefault(unit, java.util.Set.of()));
+                    out.add(new Unit(members, rules, anchor(rules, unit, members)));
+                }
+            }
+            return out;
+        }
+
+        /** Where most of the groups' members that this plan does not move are (not a member's own node), or null. */
+        private String anchor(List<PlacementRule.GuestAffinity> rules, List<Integer> unit, List<Pending> members) {
+            Map<String, Integer> count = new java.util.TreeMap<>();
+            for (PlacementRule.GuestAffinity r : rules) {
+                for (int vmid : r.guests()) {
+                    String node = at.get(vmid);
+                    if (node == null || unit.contains(vmid) || members.stream().anyMatch(p -> p.guest.node().equals(node))) continue;
+                    count.merge(node, 1, Integer::sum);
+                }
+            }
+            return count.entrySet().stream().max(Map.Entry.<String, Integer>comparingByValue()
+                    .thenComparing(Map.Entry.comparingByKey(Comparator.reverseOrder()))).map(Map.Entry::getKey).orElse(null);
+        }
+
+        /** The unit's node-affinity rules, strict and preferred, once each (without the tag rules when overridden). */
+        List<PlacementRule.NodeAffinity> nodeRules(Unit u, boolean overrideTags) {
+            java.util.Set<PlacementRule.NodeAffinity> out = new java.util.LinkedHashSet<>();
+            for (Pending p : u.members) {
+                for (PlacementRule.NodeAffinity r : nodeRules.getOrDefault(p.guest.vmid(), List.of())) {
+                    if (!(overrideTags && r.origin() == PlacementRule.Origin.TAG)) out.add(r);
+                }
+            }
+            return List.copyOf(out);
+        }
+
+        /** The first strict rule that keeps the unit off {@code node}, and why; empty when none does. */
+        Optional<Map.Entry<PlacementRule, String>> excluding(Unit u, String node, boolean overrideTags) {
+            for (Pending p : u.members) {
+                int vmid = p.guest.vmid();
+                for (PlacementRule.NodeAffinity r : nodeRules.getOrDefault(vmid, List.of())) {
+                    if (overrideTags && r.origin() == PlacementRule.Origin.TAG) continue;
+                    if (!r.allows(node)) return Optional.of(Map.entry(r, "not one of its nodes" + (u.members.size() > 1 ? " for VM " + vmid : "")));
+                }
+                for (PlacementRule.GuestAffinity r : apart.getOrDefault(vmid, List.of())) {
+                    if (overrideTags && r.origin() == PlacementRule.Origin.TAG) continue;
+                    for (int other : r.guests()) {
+                        if (other == vmid) continue;
+                        if (u.vmids().contains(other)) {
+                            return Optional.of(Map.entry(r, "VMs " + vmid + " and " + other + " must go together but may not share a node"));
+                        }
+                        if (node.equals(at.get(other))) return Optional.of(Map.entry(r, "VM " + other + " is there"
+                                + (u.members.size() > 1 ? ", a group member of VM " + vmid : "")));
+                    }
+                }
+            }
+            return Optional.empty();
+        }
     }
 }

@@ -4,15 +4,20 @@ import io.moxxie.core.ValidationException;
 
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
+import io.moxxie.core.model.PlacementRule;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.model.MigrationType;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -31,6 +36,18 @@ import java.util.regex.Pattern;
  * moves in restart mode (containers cannot live-migrate); a guest that cannot move live moves offline
  * only when offline moves are allowed and it is not {@code always-on}, and is blocked otherwise.
  *
+ * <p>Placement tags, in ProxLB's convention (the prefixes are configurable: {@link #withRuleTags}), become
+ * {@link PlacementRule}s of origin {@link PlacementRule.Origin#TAG} ({@link #rules}), which only Moxxie enforces:
+ * <ul>
+ *   <li>{@code plb_anti_affinity_<group>}: the guests with the tag never share a node; at most one of them is in
+ *       flight at once during a drain (disruption budget 1);</li>
+ *   <li>{@code plb_affinity_<group>}: the guests with the tag share a node;</li>
+ *   <li>{@code plb_pin_<node>}: the guest runs only on that node (strict); a guest with several pin tags runs on any
+ *       of their nodes, as in ProxLB;</li>
+ *   <li>{@code plb_ignore_<anything>}: ProxLB's balancing leaves the guest alone; a drain still moves it (maintenance
+ *       needs the node empty), its entry says so.</li>
+ * </ul>
+ *
  * <p>Immutable and thread-safe. Tag names are matched case-insensitively.
  */
 public final class TagPolicy {
@@ -39,16 +56,36 @@ public final class TagPolicy {
 
     private static final Pattern SEPARATORS = Pattern.compile("[;,\\s]+");
     private static final Pattern VALID_TAG = Pattern.compile("^[a-z0-9_][a-z0-9_\\-+.]*$", Pattern.CASE_INSENSITIVE);
-    private static final TagPolicy DEFAULTS = new TagPolicy(DEFAULT_ALWAYS_ON_TAG, DEFAULT_MAINT_OK_TAG);
+    /** ProxLB's prefixes (its README, "Affinity & Anti-Affinity Rules", "Pinning", "Ignore"). */
+    public static final String DEFAULT_AFFINITY_PREFIX = "plb_affinity_";
+    public static final String DEFAULT_ANTI_AFFINITY_PREFIX = "plb_anti_affinity_";
+    public static final String DEFAULT_PIN_PREFIX = "plb_pin_";
+    public static final String DEFAULT_IGNORE_PREFIX = "plb_ignore_";
+    private static final TagPolicy DEFAULTS = new TagPolicy(DEFAULT_ALWAYS_ON_TAG, DEFAULT_MAINT_OK_TAG, DEFAULT_AFFINITY_PREFIX,
+            DEFAULT_ANTI_AFFINITY_PREFIX, DEFAULT_PIN_PREFIX, DEFAULT_IGNORE_PREFIX);
 
     private final String alwaysOnTag;
     private final String maintOkTag;
+    private final String affinityPrefix;
+    private final String antiAffinityPrefix;
+    private final String pinPrefix;
+    private final String ignorePrefix;
 
-    private TagPolicy(String alwaysOnTag, String maintOkTag) {
+    private TagPolicy(String alwaysOnTag, String maintOkTag, String affinityPrefix, String antiAffinityPrefix, String pinPrefix,
+                      String ignorePrefix) {
         this.alwaysOnTag = validTag("alwaysOnTag", alwaysOnTag);
         this.maintOkTag = validTag("maintOkTag", maintOkTag);
         if (this.alwaysOnTag.equals(this.maintOkTag)) {
             throw new ValidationException("maintOkTag", maintOkTag, "alwaysOnTag and maintOkTag must differ, both were '" + alwaysOnTag + "'");
+        }
+        this.affinityPrefix = validTag("affinityPrefix", affinityPrefix);
+        this.antiAffinityPrefix = validTag("antiAffinityPrefix", antiAffinityPrefix);
+        this.pinPrefix = validTag("pinPrefix", pinPrefix);
+        this.ignorePrefix = validTag("ignorePrefix", ignorePrefix);
+        Set<String> distinct = new TreeSet<>(List.of(this.affinityPrefix, this.antiAffinityPrefix, this.pinPrefix, this.ignorePrefix));
+        if (distinct.size() < 4) {
+            throw new ValidationException("affinityPrefix", affinityPrefix, "the affinity, anti-affinity, pin and ignore tag prefixes must differ, were '"
+                    + affinityPrefix + "', '" + antiAffinityPrefix + "', '" + pinPrefix + "', '" + ignorePrefix + "'");
         }
     }
 
@@ -58,7 +95,32 @@ public final class TagPolicy {
 
     /** A policy with other tag names, e.g. {@code of("critical", "disposable")}. */
     public static TagPolicy of(String alwaysOnTag, String maintOkTag) {
-        return new TagPolicy(alwaysOnTag, maintOkTag);
+        return new TagPolicy(alwaysOnTag, maintOkTag, DEFAULT_AFFINITY_PREFIX, DEFAULT_ANTI_AFFINITY_PREFIX, DEFAULT_PIN_PREFIX,
+                DEFAULT_IGNORE_PREFIX);
+    }
+
+    /**
+     * This policy with other prefixes for the placement tags, e.g. {@code withRuleTags("aff_", "anti_", "pin_", "noplb_")}.
+     * Each must be a valid tag, and they must differ; a tag matching two prefixes counts for the longer.
+     */
+    public TagPolicy withRuleTags(String affinityPrefix, String antiAffinityPrefix, String pinPrefix, String ignorePrefix) {
+        return new TagPolicy(alwaysOnTag, maintOkTag, affinityPrefix, antiAffinityPrefix, pinPrefix, ignorePrefix);
+    }
+
+    public String affinityPrefix() {
+        return affinityPrefix;
+    }
+
+    public String antiAffinityPrefix() {
+        return antiAffinityPrefix;
+    }
+
+    public String pinPrefix() {
+        return pinPrefix;
+    }
+
+    public String ignorePrefix() {
+        return ignorePrefix;
     }
 
     public String alwaysOnTag() {
@@ -118,6 +180,74 @@ public final class TagPolicy {
         return guest.template() || hasTag(guest, maintOkTag);
     }
 
+    /** The guest's first tag with the ignore prefix ({@code plb_ignore_…}): balancing leaves it alone, a drain does not. */
+    public java.util.Optional<String> ignoreTag(Guest guest) {
+        for (String t : guest.tags()) {
+            if (kindOf(t) == RuleTag.IGNORE) return java.util.Optional.of(t);
+        }
+        return java.util.Optional.empty();
+    }
+
+    /**
+     * The placement rules {@code guests}' tags make (see the class comment), one per anti-affinity or affinity group (its
+     * members: every guest of {@code guests} with the tag; the group name is matched case-insensitively) and one per set
+     * of pinned nodes. Pass every guest of the cluster: a group's members on other nodes count. Groups of one guest
+     * constrain nothing and are left out.
+     */
+    public List<PlacementRule> rules(Collection<Guest> guests) {
+        Map<String, Set<Integer>> anti = new TreeMap<>();
+        Map<String, Set<Integer>> together = new TreeMap<>();
+        Map<Set<String>, Set<Integer>> pins = new java.util.LinkedHashMap<>();
+        Map<String, String> spelling = new TreeMap<>();
+        for (Guest g : guests) {
+            Set<String> pinned = new TreeSet<>();
+            for (String t : g.tags()) {
+                String key = t.toLowerCase(Locale.ROOT);
+                switch (kindOf(t)) {
+                    case ANTI_AFFINITY -> anti.computeIfAbsent(key, k -> new TreeSet<>()).add(g.vmid());
+                    case AFFINITY -> together.computeIfAbsent(key, k -> new TreeSet<>()).add(g.vmid());
+                    case PIN -> pinned.add(t);
+                    default -> {
+                        continue;
+                    }
+                }
+                spelling.putIfAbsent(key, t);
+            }
+            if (!pinned.isEmpty()) pins.computeIfAbsent(pinned, k -> new TreeSet<>()).add(g.vmid());
+        }
+        List<PlacementRule> out = new ArrayList<>();
+        anti.forEach((tag, members) -> {
+            if (members.size() > 1) out.add(new PlacementRule.GuestAffinity(spelling.get(tag), PlacementRule.Origin.TAG, members, false));
+        });
+        together.forEach((tag, members) -> {
+            if (members.size() > 1) out.add(new PlacementRule.GuestAffinity(spelling.get(tag), PlacementRule.Origin.TAG, members, true));
+        });
+        pins.forEach((tags, members) -> {
+            Map<String, Integer> nodes = new TreeMap<>();
+            for (String t : tags) nodes.put(t.substring(pinPrefix.length()), 0);
+            out.add(new PlacementRule.NodeAffinity(String.join(",", tags), PlacementRule.Origin.TAG, members, nodes, true));
+        });
+        return List.copyOf(out);
+    }
+
+    private enum RuleTag { AFFINITY, ANTI_AFFINITY, PIN, IGNORE, NONE }
+
+    /** Which placement tag {@code tag} is: the longest matching prefix wins (the suffix must not be empty). */
+    private RuleTag kindOf(String tag) {
+        String t = tag.toLowerCase(Locale.ROOT);
+        RuleTag best = RuleTag.NONE;
+        int bestLength = -1;
+        String[] prefixes = {affinityPrefix, antiAffinityPrefix, pinPrefix, ignorePrefix};
+        RuleTag[] kinds = {RuleTag.AFFINITY, RuleTag.ANTI_AFFINITY, RuleTag.PIN, RuleTag.IGNORE};
+        for (int i = 0; i < prefixes.length; i++) {
+            if (t.length() > prefixes[i].length() && t.startsWith(prefixes[i]) && prefixes[i].length() > bestLength) {
+                best = kinds[i];
+                bestLength = prefixes[i].length();
+            }
+        }
+        return best;
+    }
+
     /**
      * What a drain does with {@code guest}.
      *
@@ -170,7 +300,8 @@ public final class TagPolicy {
 
     @Override
     public String toString() {
-        return "TagPolicy[alwaysOn=" + alwaysOnTag + ", maintOk=" + maintOkTag + "]";
+        return "TagPolicy[alwaysOn=" + alwaysOnTag + ", maintOk=" + maintOkTag + ", affinity=" + affinityPrefix + ", antiAffinity="
+                + antiAffinityPrefix + ", pin=" + pinPrefix + ", ignore=" + ignorePrefix + "]";
     }
 
     /**

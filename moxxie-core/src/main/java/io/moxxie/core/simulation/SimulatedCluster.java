@@ -6,6 +6,7 @@ import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.Node;
+import io.moxxie.core.model.PlacementRule;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.spi.HypervisorClient;
@@ -39,6 +40,12 @@ import java.util.TreeMap;
  * runs there, a move to an offline node. HA-managed guests behave as in Proxmox: a migrate call only
  * queues a request ({@link TaskRef#tracked()} is false), and a request to an offline node is dropped silently.
  *
+ * <p>It holds placement rules as Proxmox VE 9 does ({@link Builder#rule}: {@link ClusterSnapshot#rules()} answers them)
+ * and enforces the HA rules on HA-managed guests as its HA stack does: migrating a member of a positive
+ * resource-affinity rule moves the rule's other HA members along to the same target (the answer's {@link
+ * TaskRef#comigrated()}), and a migration onto a node holding another HA member of a negative rule is refused, naming
+ * the blocking resources. Tag rules are not its business (only Moxxie enforces those).
+ *
  * <p>It records what a test needs to assert on: every migration attempt, the peak number of concurrent
  * migrations overall and per target, each node's peak memory use, and the number of client calls.
  *
@@ -60,6 +67,8 @@ public final class SimulatedCluster implements HypervisorClient {
     private final Map<String, Long> calls = new TreeMap<>();
     private final Map<String, Long> used = new HashMap<>();
     private final List<Runnable> changeListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<PlacementRule> rules;
+    private final boolean haAutoRebalance;
     private double transientFailureRate;
     private int peakConcurrent;
     private long taskSeq;
@@ -71,6 +80,8 @@ public final class SimulatedCluster implements HypervisorClient {
         this.scheduler = b.scheduler;
         this.model = b.model;
         this.random = new Random(b.seed);
+        this.rules = List.copyOf(b.rules);
+        this.haAutoRebalance = b.haAutoRebalance;
         for (SimNode n : b.nodes.values()) nodes.put(n.name, n);
         for (Map.Entry<Integer, Guest> e : b.guests.entrySet()) {
             Guest g = e.getValue();
@@ -117,7 +128,17 @@ public final class SimulatedCluster implements HypervisorClient {
         for (SimNode n : nodes.values()) ns.add(n.toNode(used.get(n.name)));
         List<Guest> gs = new ArrayList<>();
         for (SimGuest g : guests.values()) gs.add(g.view(nodes.get(g.guest.node()).online));
-        return new ClusterSnapshot(scheduler.now(), ns, gs);
+        return new ClusterSnapshot(scheduler.now(), ns, gs, rules, haAutoRebalance);
+    }
+
+    /** The placement rules it holds (as built). */
+    public List<PlacementRule> rules() {
+        return rules;
+    }
+
+    /** Whether its HA stack may rebalance HA guests by itself (Proxmox VE 9 {@code crs: ha-auto-rebalance}). */
+    public boolean haAutoRebalance() {
+        return haAutoRebalance;
     }
 
     @Override
@@ -207,15 +228,63 @@ public final class SimulatedCluster implements HypervisorClient {
     }
 
     private TaskRef haMigrate(SimGuest g, SimNode target) {
+        List<String> blocking = haBlocking(g, target.name);
+        if (!blocking.isEmpty()) {
+            // PVE 9 answers blocking-resources and its CRM never executes the request: a refusal, as a client reports it.
+            throw new HypervisorException("cannot migrate " + sid(g) + " to " + target.name + ": blocked by " + String.join(", ", blocking)
+                    + " (resource-affinity)");
+        }
+        List<SimGuest> along = comigrated(g, target.name);
         // Proxmox only queues "migrate vm:ID target" with the CRM; the CRM drops requests to offline targets.
         if (target.online && g.failuresLeft <= 0) {
-            MigrationType type = g.guest.type() == GuestType.LXC ? (g.guest.running() ? MigrationType.RESTART : MigrationType.OFFLINE)
-                    : (g.guest.running() ? MigrationType.ONLINE : MigrationType.OFFLINE);
-            startTransfer(g, g.guest.node(), target.name, type, null);
+            startHaTransfer(g, target);
+            for (SimGuest c : along) startHaTransfer(c, target);
         } else if (g.failuresLeft > 0) {
             g.failuresLeft--;
         }
-        return TaskRef.untracked("ha-migrate " + (g.guest.type() == GuestType.QEMU ? "vm:" : "ct:") + g.guest.vmid() + " " + target.name, g.guest.node());
+        return TaskRef.untracked("ha-migrate " + sid(g) + " " + target.name, g.guest.node())
+                .withComigrated(along.stream().map(c -> c.guest.vmid()).toList());
+    }
+
+    private void startHaTransfer(SimGuest g, SimNode target) {
+        MigrationType type = g.guest.type() == GuestType.LXC ? (g.guest.running() ? MigrationType.RESTART : MigrationType.OFFLINE)
+                : (g.guest.running() ? MigrationType.ONLINE : MigrationType.OFFLINE);
+        startTransfer(g, g.guest.node(), target.name, type, null);
+    }
+
+    private static String sid(SimGuest g) {
+        return (g.guest.type() == GuestType.QEMU ? "vm:" : "ct:") + g.guest.vmid();
+    }
+
+    /** The HA members of g's negative HA rules on {@code target}, or on their way there: they block the move. */
+    private List<String> haBlocking(SimGuest g, String target) {
+        List<String> out = new ArrayList<>();
+        for (PlacementRule r : rules) {
+            if (!(r instanceof PlacementRule.GuestAffinity ga) || ga.together() || r.origin() != PlacementRule.Origin.HA_RULE
+                    || !ga.guests().contains(g.guest.vmid())) continue;
+            for (int vmid : ga.guests()) {
+                SimGuest o = guests.get(vmid);
+                if (o == null || o == g || !o.guest.haManaged()) continue;
+                boolean there = o.guest.node().equals(target) || transfers.stream().anyMatch(t -> t.guest == o && t.target.equals(target));
+                if (there) out.add(sid(o));
+            }
+        }
+        return out;
+    }
+
+    /** The other HA members of g's positive HA rules, not on {@code target} and not moving: Proxmox moves them along. */
+    private List<SimGuest> comigrated(SimGuest g, String target) {
+        java.util.Set<SimGuest> out = new java.util.LinkedHashSet<>();
+        for (PlacementRule r : rules) {
+            if (!(r instanceof PlacementRule.GuestAffinity ga) || !ga.together() || r.origin() != PlacementRule.Origin.HA_RULE
+                    || !ga.guests().contains(g.guest.vmid())) continue;
+            for (int vmid : ga.guests()) {
+                SimGuest o = guests.get(vmid);
+                if (o == null || o == g || !o.guest.haManaged() || o.guest.node().equals(target) || o.guest.lock() != null) continue;
+                out.add(o);
+            }
+        }
+        return List.copyOf(out);
     }
 
     @Override
@@ -749,6 +818,8 @@ public final class SimulatedCluster implements HypervisorClient {
         private final Map<String, SimNode> nodes = new LinkedHashMap<>();
         private final Map<Integer, Guest> guests = new LinkedHashMap<>();
         private final Map<Integer, MigrationPreconditions> preconditions = new HashMap<>();
+        private final List<PlacementRule> rules = new ArrayList<>();
+        private boolean haAutoRebalance;
 
         private Builder(Scheduler scheduler) {
             this.scheduler = Checks.notNull("scheduler", scheduler);
@@ -792,6 +863,21 @@ public final class SimulatedCluster implements HypervisorClient {
 
         public Builder preconditions(MigrationPreconditions p) {
             preconditions.put(p.vmid(), p);
+            return this;
+        }
+
+        /**
+         * A placement rule the cluster holds: an HA rule or group (enforced on HA-managed members, see the class
+         * comment), or any rule a test wants {@link ClusterSnapshot#rules()} to answer.
+         */
+        public Builder rule(PlacementRule rule) {
+            rules.add(Checks.notNull("rule", rule));
+            return this;
+        }
+
+        /** Whether the HA stack rebalances HA guests by itself (Proxmox VE 9 {@code crs: ha-auto-rebalance}); off by default. */
+        public Builder haAutoRebalance(boolean on) {
+            this.haAutoRebalance = on;
             return this;
         }
 

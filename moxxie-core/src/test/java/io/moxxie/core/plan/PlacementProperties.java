@@ -9,6 +9,7 @@ import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.Node;
+import io.moxxie.core.model.PlacementRule;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.policy.TagPolicy;
 import net.jqwik.api.Arbitraries;
@@ -58,7 +59,8 @@ class PlacementProperties {
         for (int i = 1; i < nodeCount; i++) if (r.nextInt(6) == 0) maintenance.add("n" + i);
         List<Guest> guests = new ArrayList<>();
         Map<Integer, MigrationPreconditions> pre = new HashMap<>();
-        String[] tagChoices = {"", "always-on", "maint-ok", "always-on;maint-ok", "env-prod", "MAINT-OK"};
+        String[] tagChoices = {"", "always-on", "maint-ok", "always-on;maint-ok", "env-prod", "MAINT-OK", "", "", "plb_anti_affinity_web",
+                "plb_anti_affinity_web;always-on", "plb_affinity_db", "plb_pin_n1", "plb_pin_n2;plb_pin_n3", "plb_ignore_x"};
         for (int i = 0; i < guestCount; i++) {
             int vmid = 100 + i;
             String node = r.nextInt(3) == 0 ? "n" + r.nextInt(nodeCount) : "n0";
@@ -81,12 +83,84 @@ class PlacementProperties {
             }
         }
         DrainRequest request = DrainRequest.builder("n0").mode(hard ? DrainMode.HARD : DrainMode.SOFT).allowOffline(r.nextBoolean()).build();
-        return new Scenario(new ClusterSnapshot(Instant.EPOCH, nodes, guests), request, maintenance, pre, headroom);
+        return new Scenario(new ClusterSnapshot(Instant.EPOCH, nodes, guests, haRules(r, nodeCount, guests), false), request, maintenance,
+                pre, headroom);
+    }
+
+    /** A few HA rules over random guests: node affinity (each guest in at most one, as Proxmox allows), negative and positive. */
+    private static List<PlacementRule> haRules(java.util.Random r, int nodeCount, List<Guest> guests) {
+        List<PlacementRule> rules = new ArrayList<>();
+        if (guests.isEmpty()) return rules;
+        List<Guest> shuffled = new ArrayList<>(guests);
+        java.util.Collections.shuffle(shuffled, r);
+        int next = 0;
+        for (int i = r.nextInt(3); i > 0 && next < shuffled.size(); i--) {
+            Set<Integer> members = new HashSet<>();
+            for (int k = 1 + r.nextInt(4); k > 0 && next < shuffled.size(); k--) members.add(shuffled.get(next++).vmid());
+            Map<String, Integer> ns = new HashMap<>();
+            for (int k = 1 + r.nextInt(3); k > 0; k--) ns.put("n" + r.nextInt(nodeCount), r.nextInt(3));
+            rules.add(new PlacementRule.NodeAffinity("na" + i, r.nextBoolean() ? PlacementRule.Origin.HA_RULE : PlacementRule.Origin.HA_GROUP,
+                    members, ns, r.nextBoolean()));
+        }
+        for (int i = r.nextInt(3); i > 0; i--) {
+            Set<Integer> members = new HashSet<>();
+            for (int k = 2 + r.nextInt(3); k > 0; k--) members.add(guests.get(r.nextInt(guests.size())).vmid());
+            rules.add(new PlacementRule.GuestAffinity("ga" + i, PlacementRule.Origin.HA_RULE, members, r.nextInt(3) == 0));
+        }
+        return rules;
     }
 
     private static DrainPlan plan(Scenario s) {
-        return new DrainPlanner(TagPolicy.defaults(), new PlacementConfig(s.headroom))
-                .plan(PlanningInput.drain(s.snapshot, s.request, s.maintenance, s.preconditions));
+        return planner(s).plan(PlanningInput.drain(s.snapshot, s.request, s.maintenance, s.preconditions));
+    }
+
+    private static DrainPlanner planner(Scenario s) {
+        return new DrainPlanner(TagPolicy.defaults(), new PlacementConfig(s.headroom));
+    }
+
+    /** Where every guest is once the plan's moves are done. */
+    private static Map<Integer, String> after(Scenario s, DrainPlan p) {
+        Map<Integer, String> at = new HashMap<>();
+        for (Guest g : s.snapshot.guests()) at.put(g.vmid(), g.node());
+        for (PlanEntry e : p.moves()) at.put(e.vmid(), e.targetNode());
+        return at;
+    }
+
+    @Property(tries = 400)
+    void noMoveBreaksAStrictNodeAffinityRule(@ForAll("scenarios") Scenario s) {
+        DrainPlan p = plan(s);
+        for (PlacementRule rule : planner(s).rules(s.snapshot)) {
+            if (!(rule instanceof PlacementRule.NodeAffinity na) || !na.strict()) continue;
+            for (PlanEntry e : p.moves()) {
+                if (na.guests().contains(e.vmid())) assertThat(na.allows(e.targetNode())).as("%s: VM %d to %s", na.describe(), e.vmid(), e.targetNode()).isTrue();
+            }
+        }
+    }
+
+    @Property(tries = 400)
+    void noMoveLandsOnANodeWithAnotherMemberOfItsAntiAffinityGroup(@ForAll("scenarios") Scenario s) {
+        DrainPlan p = plan(s);
+        Map<Integer, String> at = after(s, p);
+        for (PlacementRule rule : planner(s).rules(s.snapshot)) {
+            if (!(rule instanceof PlacementRule.GuestAffinity ga) || ga.together()) continue;
+            for (PlanEntry e : p.moves()) {
+                if (!ga.guests().contains(e.vmid())) continue;
+                for (int other : ga.guests()) {
+                    if (other != e.vmid()) assertThat(at.get(other)).as("%s: VM %d joins VM %d", ga.describe(), e.vmid(), other).isNotEqualTo(e.targetNode());
+                }
+            }
+        }
+    }
+
+    @Property(tries = 400)
+    void membersOfAPositiveGroupThatMoveGoToOneNode(@ForAll("scenarios") Scenario s) {
+        DrainPlan p = plan(s);
+        for (PlacementRule rule : planner(s).rules(s.snapshot)) {
+            if (!(rule instanceof PlacementRule.GuestAffinity ga) || !ga.together()) continue;
+            Set<String> targets = new HashSet<>();
+            for (PlanEntry e : p.moves()) if (ga.guests().contains(e.vmid())) targets.add(e.targetNode());
+            assertThat(targets).as(ga.describe()).hasSizeLessThanOrEqualTo(1);
+        }
     }
 
     @Property(tries = 300)

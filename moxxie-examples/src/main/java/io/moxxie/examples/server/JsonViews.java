@@ -156,6 +156,8 @@ final class JsonViews {
         o.put("alwaysOn", e.alwaysOn());
         o.put("maxmem", e.guest().memory());
         o.put("reason", e.reason());
+        // The placement rule(s) that decided the target or block the guest (HA rule, HA group, ProxLB tag), or null.
+        o.put("rule", e.rule());
         return o;
     }
 

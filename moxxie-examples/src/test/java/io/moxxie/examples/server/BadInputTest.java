@@ -279,6 +279,17 @@ class BadInputTest extends ServerTestBase {
         assertThat(state()).isEqualTo(before);
     }
 
+    @Test
+    void aDryRunShowsPerGuestWhichPlacementRuleDecidedItsTarget() {
+        assertThat(api.put("/api/v1/vms/8200/config", "{\"tags\": \"always-on,plb_pin_hv9\"}").status()).isEqualTo(200);
+        Api.Result r = api.post("/api/v1/nodes/hv7/drain?dryRun=true", "{\"drainMode\": \"soft\"}");
+        JsonNode pinned = null;
+        for (JsonNode vm : r.body().get("vms")) if (vm.get("vmid").asInt() == 8200) pinned = vm;
+        assertThat(pinned.get("targetNode").asText()).isEqualTo("hv9");
+        assertThat(pinned.get("rule").asText()).isEqualTo("tag plb_pin_hv9 (node-affinity, strict)");
+        assertThat(r.body().get("vms").findValues("rule")).filteredOn(n -> !n.isNull()).hasSize(1);
+    }
+
     // ------------------------------------------------------------------ tags
 
     @Test

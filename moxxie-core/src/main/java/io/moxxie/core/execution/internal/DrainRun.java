@@ -43,7 +43,9 @@ import static io.moxxie.core.execution.internal.Limit.human;
  * One drain being carried out: its queue and migration slots. Pending guests wait in a queue; {@link #pump()} starts
  * as many as the limits allow (overall and per target), in the order its {@link StartOrder} gives, and shuts guests
  * for an offline move down ahead of their turn; each guest's move is a {@link GuestMove}; when a migration is over its
- * slot is refilled at once. A failed move is retried on another target (re-planned by a {@link Replanner}); targets
+ * slot is refilled at once. The members of a group (an anti-affinity group, a positive HA rule) start within the
+ * group's {@link DisruptionBudgets disruption budget}; guests the hypervisor moves along with one it migrates (a
+ * positive HA rule's members) are taken out of the queue and followed to where it put them. A failed move is retried on another target (re-planned by a {@link Replanner}); targets
  * that went offline are dropped. Cancel, the drain's time limit and abandon stop it. The guests' entries and
  * messages are its {@link Outcomes}; what changes is recorded and told through its {@link DrainJournal}. While the
  * store does not take the drain's changes, no new move starts (see {@link #pump()}); the drain's end is reported
@@ -77,6 +79,8 @@ public final class DrainRun implements RunningDrain {
     private final DrainJournal journal;
     private final GuestMove moves;
     private final Replanner replanner;
+    private final ExecutorParts parts;
+    private final Operation operation;
 
     // Guarded by this.
     private final Outcomes outcomes;
@@ -105,6 +109,10 @@ public final class DrainRun implements RunningDrain {
     /** What the guests in flight wait for: the limit they run against, and the migration task once it runs. */
     private final Map<Integer, Limit> limits = new HashMap<>();
     private final Map<Integer, TaskRef> tasks = new HashMap<>();
+    /** The groups' budgets, from the drain's first cluster view (none until it is read). */
+    private DisruptionBudgets budgets = DisruptionBudgets.NONE;
+    /** Guests the hypervisor moves along with a guest this drain migrates, by that guest: settled when its move ends. */
+    private final Map<Integer, List<Integer>> comigrating = new HashMap<>();
     private Scheduler.Cancellable deadlineTask;
     private boolean cancelled;
     private boolean abandoned;
@@ -119,6 +127,8 @@ public final class DrainRun implements RunningDrain {
     private DrainRun(ExecutorParts parts, DrainRecord record, int concurrency, List<GuestProgress> initial,
                      Map<Integer, MigrationPreconditions> planningPreconditions, Instant preconditionsAt, Consumer<DrainStatus> onFinish) {
         this.config = parts.config;
+        this.parts = parts;
+        this.operation = record.operation();
         this.scheduler = parts.async.scheduler();
         this.onFinish = onFinish;
         this.drainId = record.drainId();
@@ -167,11 +177,13 @@ public final class DrainRun implements RunningDrain {
                                  ClusterSnapshot view, Instant viewAt, Consumer<DrainStatus> onFinish) {
         DrainRun run = new DrainRun(parts, record, concurrency, guests, preconditions, preconditionsAt, onFinish);
         if (view != null) run.watcher.seed(view, viewAt);
-        run.begin();
+        run.begin(view);
         return run;
     }
 
-    private void begin() {
+    /** {@code view}: the cluster view the drain was planned on, or null (taken over): then one is read before any move starts. */
+    private void begin(ClusterSnapshot view) {
+        if (view != null) learnRules(view);
         DrainStatus started;
         int toMove;
         synchronized (this) {
@@ -185,7 +197,38 @@ public final class DrainRun implements RunningDrain {
         synchronized (this) {
             deadlineTask = task;
         }
-        pump();
+        if (view != null) {
+            pump();
+            return;
+        }
+        // Taken over: the groups' budgets come from the cluster's rules, read before the first move starts.
+        watcher.view(Duration.ZERO).whenComplete((snapshot, error) -> {
+            if (abandoned()) return;
+            if (snapshot != null) learnRules(snapshot);
+            else journal.withDrainMdc(() -> log.warn("Drain {}: the cluster's placement rules could not be read ({}); moves start without "
+                    + "the groups' disruption budgets", drainId, Async.unwrap(error).toString()));
+            pump();
+        });
+    }
+
+    /**
+     * Takes the groups' budgets from the placement rules of {@code view} (the hypervisor's and the tags'), and, for a
+     * drain that moves HA guests while the hypervisor's HA stack rebalances by itself, the warning its messages carry.
+     */
+    private void learnRules(ClusterSnapshot view) {
+        DisruptionBudgets b = DisruptionBudgets.of(parts.planner.rules(view));
+        synchronized (this) {
+            budgets = b;
+            boolean movesHa = queue.stream().anyMatch(GuestProgress::haManaged);
+            if (view.haAutoRebalance() && operation == Operation.DRAIN && movesHa) {
+                // Proxmox VE 9's CRS rebalancing ("ha-auto-rebalance") picks nodes by load among those HA considers
+                // online: a node in Moxxie's maintenance only is one of them.
+                outcomes.notice("Proxmox HA auto-rebalancing is on: it may move HA guests back onto " + node + " unless " + node
+                        + " is in HA maintenance too (ha-manager crm-command node-maintenance enable " + node + ")");
+                recordDrain();
+            }
+        }
+        journal.flush();
     }
 
     @Override
@@ -217,7 +260,28 @@ public final class DrainRun implements RunningDrain {
             if (!cancelled) for (GuestProgress g : queue) queued.add(g.memory());
             expectedEnd = watcher.projectedDrainEnd(concurrency, queued.build().toArray());
         }
-        return outcomes.status(cancelling() ? cancellingMessage() : null, now, expectedEnd);
+        return outcomes.status(cancelling() ? cancellingMessage() : null, now, expectedEnd, cancelled ? Map.of() : waitingForGroups());
+    }
+
+    /** Under the lock: the queued guests that wait for their group's budget, with what they wait for. */
+    private Map<Integer, String> waitingForGroups() {
+        assert Thread.holdsLock(this);
+        Map<DisruptionBudgets.Group, Integer> busy = budgets.inFlight(busyMembers());
+        if (busy.isEmpty()) return Map.of();
+        Map<Integer, String> out = new HashMap<>();
+        for (GuestProgress g : queue) {
+            if (preparing.contains(g.vmid()) || prepared.containsKey(g.vmid())) continue;
+            budgets.full(g.vmid(), busy).ifPresent(group -> out.put(g.vmid(), DisruptionBudgets.waiting(group, busy.get(group))));
+        }
+        return out;
+    }
+
+    /** Under the lock: the guests the drain has in flight or down for their move, which count against their groups' budgets. */
+    private List<Integer> busyMembers() {
+        assert Thread.holdsLock(this);
+        List<Integer> out = new ArrayList<>(inFlight);
+        out.addAll(prepared.keySet());
+        return out;
     }
 
     /** Whether the drain has ended: its final status is in the store (not merely decided). */
@@ -515,15 +579,19 @@ public final class DrainRun implements RunningDrain {
         }
         List<GuestProgress> holdingSlots = new ArrayList<>(slots.size());
         for (int vmid : slots) holdingSlots.add(outcomes.get(vmid));
+        // Members of a group in flight (or down for their move), by group: a guest whose group is at its budget waits.
+        Map<DisruptionBudgets.Group, Integer> busy = budgets.inFlight(busyMembers());
         StartOrder.Pass order = startOrder.pass(queue, holdingSlots, starting);
         for (int position = 1; order.hasNext() && (freeSlots > 0 || position <= nextInLine); position++) {
             GuestProgress g = outcomes.get(order.next().vmid());
             if (preparing.contains(g.vmid()) || prepared.containsKey(g.vmid()) || starting.contains(g)) continue;
+            if (budgets.full(g.vmid(), busy).isPresent()) continue;
             boolean laneLeft = claimed.getOrDefault(g.targetNode(), 0) < perTargetLimit;
             if (needsShutdown(g)) {
                 // Down only when its move can follow soon: among the next in line, and a lane of its target left for it.
                 if (position > nextInLine || !laneLeft) continue;
                 claimed.merge(g.targetNode(), 1, Integer::sum);
+                budgets.count(g.vmid(), busy);
                 GuestProgress started = g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
                 outcomes.put(started);
                 preparing.add(g.vmid());
@@ -534,7 +602,8 @@ public final class DrainRun implements RunningDrain {
             if (freeSlots == 0 || targets.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
             GuestProgress chosen = order.choose(g, x -> !needsShutdown(x)
                     && !starting.contains(x) && !preparing.contains(x.vmid()) && !prepared.containsKey(x.vmid())
-                    && targets.getOrDefault(x.targetNode(), 0) < perTargetLimit);
+                    && targets.getOrDefault(x.targetNode(), 0) < perTargetLimit && budgets.full(x.vmid(), busy).isEmpty());
+            budgets.count(chosen.vmid(), busy);
             freeSlots--;
             targets.merge(chosen.targetNode(), 1, Integer::sum);
             claimed.merge(chosen.targetNode(), 1, Integer::sum);
@@ -674,6 +743,7 @@ public final class DrainRun implements RunningDrain {
                 }
             }
             journal.flush();
+            if (!task.comigrated().isEmpty()) takeAlong(vmid, task);
         }
 
         @Override
@@ -697,6 +767,11 @@ public final class DrainRun implements RunningDrain {
         int vmid = started.vmid();
         Throwable cause = error == null ? null : Async.unwrap(error);
         if (cause instanceof GuestMove.Abandoned || abandoned()) return;
+        List<Integer> along;
+        synchronized (this) {
+            along = comigrating.remove(vmid);
+        }
+        if (along != null) settleComigrated(started, guest, along);
         if (cause == null) {
             GuestProgress done;
             String progress;
@@ -827,6 +902,79 @@ public final class DrainRun implements RunningDrain {
         for (GuestProgress f : failedNow) journal.tell(l -> l.guestFailed(drainId, f));
         toRestore.forEach(this::restoreAfterStop);
         maybeFinish();
+    }
+
+    // ------------------------------------------------------------------ guests the hypervisor moves along
+
+    /**
+     * The hypervisor moves {@code task.comigrated()} along with {@code leader} (a positive HA rule): those of this drain
+     * still queued leave the queue and are in flight as moved by this drain — no migrate request of theirs is ever
+     * sent — until {@link #settleComigrated} finds where they went. Guests not in the drain are the hypervisor's affair.
+     */
+    private void takeAlong(int leader, TaskRef task) {
+        List<GuestProgress> along = new ArrayList<>();
+        synchronized (this) {
+            GuestProgress l = outcomes.get(leader);
+            for (int vmid : task.comigrated()) {
+                GuestProgress q = outcomes.get(vmid);
+                if (q == null || !queue.remove(q)) continue;
+                prepared.remove(vmid);
+                GuestProgress moving = q.started(l.targetNode(), q.migrationType(), q.attempts() + 1, scheduler.now())
+                        .withNote("moved by the hypervisor along with VM " + leader + " (positive HA resource-affinity)");
+                outcomes.put(moving);
+                journal.save(moving);
+                inFlight.add(vmid);
+                askedTargets.computeIfAbsent(vmid, k -> new HashSet<>()).add(l.targetNode());
+                along.add(moving);
+            }
+            if (!along.isEmpty()) comigrating.put(leader, along.stream().map(GuestProgress::vmid).toList());
+        }
+        journal.flush();
+        if (along.isEmpty()) return;
+        journal.withGuestMdc(leader, () -> log.info("VM {}'s migration moves VM(s) {} along (positive HA resource-affinity): not migrated again",
+                leader, along.stream().map(GuestProgress::vmid).toList()));
+        for (GuestProgress g : along) journal.tell(l -> l.guestStarted(drainId, g));
+    }
+
+    /**
+     * {@code leader}'s move ended ({@code arrived}: where it is now, null if it failed): the guests moved along with it
+     * are followed to the node the hypervisor put them on and recorded moved there; one still unlocked on its source
+     * was not moved and takes its own turn (or, when the drain stops, is not started).
+     */
+    private void settleComigrated(GuestProgress leader, Guest arrived, List<Integer> along) {
+        watcher.view(Duration.ZERO).whenComplete((snapshot, error) -> {
+            if (abandoned()) return;
+            for (int vmid : along) {
+                GuestProgress p;
+                synchronized (this) {
+                    p = outcomes.get(vmid);
+                }
+                Guest g = snapshot == null ? null : snapshot.guest(vmid).orElse(null);
+                if (g != null && g.node().equals(p.sourceNode()) && g.lock() == null) {
+                    journal.withGuestMdc(vmid, () -> log.info("VM {} was not moved along with VM {}: it takes its own turn", vmid, leader.vmid()));
+                    if (!requeue(p, p.targetNode(), p.migrationType())) {
+                        synchronized (this) {
+                            inFlight.remove(vmid);
+                            GuestProgress n = outcomes.get(vmid).withStatus(GuestState.PENDING).withNote("not started: " + stopReason());
+                            outcomes.put(n);
+                            journal.save(n);
+                        }
+                        journal.flush();
+                    }
+                    continue;
+                }
+                String target = g != null && g.lock() == null ? g.node() : arrived != null ? arrived.node() : p.targetNode();
+                GuestProgress watched = target.equals(p.targetNode()) ? p : p.toBuilder().targetNode(target).build();
+                Limit limit = moves.limitFromNow();
+                synchronized (this) {
+                    outcomes.put(watched);
+                    limits.put(vmid, limit);
+                }
+                watcher.watch(watched, TaskRef.untracked("moved along with VM " + leader.vmid(), watched.sourceNode()), limit.at(), limit.name())
+                        .whenComplete((guest, err) -> onGuestDone(watched, guest, err));
+            }
+            pump();
+        });
     }
 
     // ------------------------------------------------------------------ retries and re-planning

@@ -27,6 +27,8 @@ final class Outcomes {
     private final Map<Integer, GuestProgress> guests = new LinkedHashMap<>();
     private int doneCount;
     private int failedCount;
+    /** A warning every message of the drain carries (e.g. the hypervisor's HA rebalancing), or null. */
+    private String notice;
 
     Outcomes(Object lock, DrainRecord record) {
         this.lock = lock;
@@ -63,6 +65,18 @@ final class Outcomes {
         record = record.withMessage(message);
     }
 
+    /** From now on every message of the drain ends with {@code warning}; the current one too. */
+    void notice(String warning) {
+        assert Thread.holdsLock(lock);
+        notice = warning;
+        record = record.withMessage(withNotice(record.message()));
+    }
+
+    private String withNotice(String message) {
+        if (notice == null || (message != null && message.contains(notice))) return message;
+        return (message == null || message.isEmpty() ? "" : message + ". ") + "Warning: " + notice;
+    }
+
     DrainStatus status() {
         assert Thread.holdsLock(lock);
         return DrainStatus.of(record, List.copyOf(guests.values()));
@@ -73,13 +87,28 @@ final class Outcomes {
      * to end at {@code expectedEnd} (null: no estimate).
      */
     DrainStatus status(String message, Instant now, Instant expectedEnd) {
+        return status(message, now, expectedEnd, Map.of());
+    }
+
+    /**
+     * {@link #status(String, Instant, Instant)} with what queued guests wait for ({@code waiting}, by vmid: e.g. their
+     * anti-affinity group) ahead of their notes; not recorded: it changes with every start and end.
+     */
+    DrainStatus status(String message, Instant now, Instant expectedEnd, Map<Integer, String> waiting) {
         assert Thread.holdsLock(lock);
-        return DrainStatus.of(message == null ? record : record.withMessage(message), List.copyOf(guests.values()), now, expectedEnd);
+        List<GuestProgress> entries = List.copyOf(guests.values());
+        if (!waiting.isEmpty()) {
+            entries = entries.stream().map(g -> {
+                String w = waiting.get(g.vmid());
+                return w == null ? g : g.withNote(g.note() == null ? w : w + "; " + g.note());
+            }).toList();
+        }
+        return DrainStatus.of(message == null ? record : record.withMessage(withNotice(message)), entries, now, expectedEnd);
     }
 
     String progressMessage() {
         assert Thread.holdsLock(lock);
-        return "Progress: " + doneCount + "/" + guests.size() + " completed" + (failedCount > 0 ? ", " + failedCount + " failed" : "");
+        return withNotice("Progress: " + doneCount + "/" + guests.size() + " completed" + (failedCount > 0 ? ", " + failedCount + " failed" : ""));
     }
 
     /**
@@ -90,7 +119,7 @@ final class Outcomes {
         assert Thread.holdsLock(lock);
         // A drain taken over with its cancel requested ends cancelled even if no cancel() reached its run.
         DrainState state = cancelled || record.cancelRequested() ? DrainState.CANCELLED : failedCount > 0 ? DrainState.FAILED : DrainState.COMPLETED;
-        return record.withStatus(state, finalMessage(state), at);
+        return record.withStatus(state, withNotice(finalMessage(state)), at);
     }
 
     /** Ends the drain with {@code finalRecord} (from {@link #finalRecord}, once the store holds it). */

@@ -1,0 +1,242 @@
+package io.moxxie.core.service;
+
+import io.moxxie.core.execution.DrainListener;
+import io.moxxie.core.execution.DrainStatus;
+import io.moxxie.core.execution.VmStatus;
+import io.moxxie.core.model.Concurrency;
+import io.moxxie.core.model.DrainState;
+import io.moxxie.core.model.GuestState;
+import io.moxxie.core.model.PlacementRule;
+import io.moxxie.core.model.PlacementRule.GuestAffinity;
+import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.simulation.MigrationModel;
+import io.moxxie.core.simulation.SimulatedCluster;
+import io.moxxie.core.spi.GuestProgress;
+import io.moxxie.core.store.InMemoryMaintenanceStore;
+import io.moxxie.core.testing.TestClusters;
+import io.moxxie.core.time.VirtualScheduler;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.LongRange;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+
+import static io.moxxie.core.model.PlacementRule.Origin.HA_RULE;
+import static io.moxxie.core.testing.TestClusters.GIB;
+import static io.moxxie.core.testing.TestClusters.ha;
+import static io.moxxie.core.testing.TestClusters.qemu;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Drains carried out under the operator's placement rules, in virtual time: the disruption budgets of anti-affinity
+ * groups over the whole run, the guests Proxmox moves along with a member of a positive HA rule, HA auto-rebalancing.
+ */
+class PlacementRulesDrainTest {
+
+    /** A cluster of its own, a store and a started service, in virtual time; every guest start and end of a drain recorded. */
+    private static final class World {
+        final VirtualScheduler scheduler = new VirtualScheduler();
+        final SimulatedCluster cluster;
+        final MaintenanceService service;
+        /** Members of each group in flight, as the drain's events tell, and the most seen at once. */
+        final Set<Integer> inFlight = new HashSet<>();
+        final List<Set<Integer>> timeline = new ArrayList<>();
+
+        World(UnaryOperator<SimulatedCluster.Builder> setup) {
+            cluster = setup.apply(SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT)).build();
+            service = TestClusters.service(cluster, new InMemoryMaintenanceStore()).build();
+            service.addListener(new DrainListener() {
+                @Override
+                public void guestStarted(String drainId, GuestProgress g) {
+                    synchronized (World.this) {
+                        inFlight.add(g.vmid());
+                        timeline.add(Set.copyOf(inFlight));
+                    }
+                }
+
+                @Override
+                public void guestCompleted(String drainId, GuestProgress g) {
+                    ended(g);
+                }
+
+                @Override
+                public void guestFailed(String drainId, GuestProgress g) {
+                    ended(g);
+                }
+
+                private void ended(GuestProgress g) {
+                    synchronized (World.this) {
+                        inFlight.remove(g.vmid());
+                        timeline.add(Set.copyOf(inFlight));
+                    }
+                }
+            });
+            service.start();
+        }
+
+        DrainStatus drainAndWait(DrainRequest request) {
+            DrainStatus s = service.drain(request).status();
+            scheduler.runUntilIdle();
+            return service.status(request.node(), s.drainId());
+        }
+
+        /** The most members of {@code group} in flight at once over the recorded timeline. */
+        synchronized int peakInFlight(Set<Integer> group) {
+            int peak = 0;
+            for (Set<Integer> moment : timeline) {
+                peak = Math.max(peak, (int) moment.stream().filter(group::contains).count());
+            }
+            return peak;
+        }
+
+        String nodeOf(int vmid) {
+            return cluster.currentSnapshot().guest(vmid).orElseThrow().node();
+        }
+    }
+
+    private static VmStatus vm(DrainStatus s, int vmid) {
+        return s.vmStatus().stream().filter(v -> v.vmid() == vmid).findFirst().orElseThrow();
+    }
+
+    @Test
+    void anAntiAffinityGroupHasOneMemberInFlightAtATimeAndTheOthersSayWhatTheyWaitFor() {
+        World w = new World(b -> {
+            b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32).node("hv3", 256 * GIB, 32).node("hv4", 256 * GIB, 32)
+                    .node("hv5", 256 * GIB, 32);
+            for (int i = 0; i < 3; i++) b.guest(qemu(100 + i, "web-" + i, "hv1", 8, "plb_anti_affinity_web"));
+            for (int i = 0; i < 3; i++) b.guest(qemu(200 + i, "other-" + i, "hv1", 4, ""));
+            return b;
+        });
+        DrainStatus started = w.service.drain(DrainRequest.builder("hv1").concurrency(Concurrency.fixed(3)).build()).status();
+        List<VmStatus> waiting = started.vmStatus().stream().filter(v -> v.note() != null && v.note().startsWith("waiting for")).toList();
+        assertThat(waiting).extracting(VmStatus::note)
+                .containsExactly("waiting for anti-affinity group plb_anti_affinity_web (1 of 1 in flight)",
+                        "waiting for anti-affinity group plb_anti_affinity_web (1 of 1 in flight)");
+        assertThat(started.vmStatus().stream().filter(v -> v.status() == GuestState.IN_PROGRESS).count())
+                .as("the free slots go to the guests outside the group").isEqualTo(3);
+
+        w.scheduler.runUntilIdle();
+        DrainStatus done = w.service.status("hv1", started.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(w.peakInFlight(Set.of(100, 101, 102))).isEqualTo(1);
+        assertThat(Set.of(w.nodeOf(100), w.nodeOf(101), w.nodeOf(102))).as("on three nodes").hasSize(3);
+        assertThat(done.vmStatus()).allSatisfy(v -> assertThat(v.note()).as("no wait left in a finished drain")
+                .satisfiesAnyOf(n -> assertThat(n).isNull(), n -> assertThat(n).doesNotStartWith("waiting")));
+    }
+
+    @Test
+    void aHaRuleBudgetOfTwoLetsTwoMembersMoveAtOnce() {
+        World w = new World(b -> {
+            for (int i = 1; i <= 6; i++) b.node("hv" + i, 256 * GIB, 32);
+            for (int i = 0; i < 4; i++) b.guest(ha(qemu(100 + i, "db-" + i, "hv1", 16, "")));
+            return b.rule(new GuestAffinity("db-spread", HA_RULE, Set.of(100, 101, 102, 103), false, 2));
+        });
+        DrainStatus done = w.drainAndWait(DrainRequest.builder("hv1").concurrency(Concurrency.fixed(4)).build());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(w.peakInFlight(Set.of(100, 101, 102, 103))).isEqualTo(2);
+    }
+
+    @Test
+    void aPositiveHaRuleMovesWithOneMigrateRequestAndTheUndrainBringsAllBackTheSameWay() {
+        World w = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32).node("hv3", 256 * GIB, 32)
+                .guest(ha(qemu(100, "app", "hv1", 8, ""))).guest(ha(qemu(101, "cache", "hv1", 4, "")))
+                .guest(ha(qemu(102, "db", "hv1", 16, "")))
+                .rule(new GuestAffinity("stack", HA_RULE, Set.of(100, 101, 102), true)));
+        DrainStatus done = w.drainAndWait(DrainRequest.soft("hv1"));
+
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(w.cluster.calls().get("migrate")).as("one request; Proxmox moves the others along").isEqualTo(1L);
+        assertThat(done.vmStatus()).allSatisfy(v -> assertThat(v.status()).isEqualTo(GuestState.COMPLETED));
+        String target = w.nodeOf(102);
+        assertThat(target).isNotEqualTo("hv1");
+        assertThat(List.of(w.nodeOf(100), w.nodeOf(101))).containsOnly(target);
+        assertThat(done.vmStatus()).extracting(VmStatus::targetNode).containsOnly(target);
+        assertThat(done.vmStatus().stream().filter(v -> v.note() != null && v.note().startsWith("moved by the hypervisor along with VM 102")))
+                .extracting(VmStatus::vmid).containsExactlyInAnyOrder(100, 101);
+
+        w.service.undrain("hv1");
+        w.scheduler.runUntilIdle();
+        assertThat(List.of(w.nodeOf(100), w.nodeOf(101), w.nodeOf(102))).containsOnly("hv1");
+        assertThat(w.cluster.calls().get("migrate")).as("one request back").isEqualTo(2L);
+        assertThat(w.cluster.migrations()).allSatisfy(m -> assertThat(m.successful()).isTrue());
+    }
+
+    @Test
+    void aDrainOfHaGuestsWhileHaAutoRebalancingIsOnSaysItMayBringThemBack() {
+        World w = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32)
+                .guest(ha(qemu(100, "app", "hv1", 8, ""))).haAutoRebalance(true));
+        DrainStatus started = w.service.drain(DrainRequest.soft("hv1")).status();
+        String warning = "Warning: Proxmox HA auto-rebalancing is on: it may move HA guests back onto hv1 unless hv1 is in HA maintenance "
+                + "too (ha-manager crm-command node-maintenance enable hv1)";
+        assertThat(started.message()).endsWith(warning);
+        w.scheduler.runUntilIdle();
+        DrainStatus done = w.service.status("hv1", started.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(done.message()).startsWith("Drain of hv1 completed").endsWith(warning);
+    }
+
+    @Test
+    void withoutHaGuestsOrWithoutRebalancingThereIsNoWarning() {
+        World noHa = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32)
+                .guest(qemu(100, "app", "hv1", 8, "")).haAutoRebalance(true));
+        assertThat(noHa.drainAndWait(DrainRequest.soft("hv1")).message()).doesNotContain("auto-rebalancing");
+        World off = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32).guest(ha(qemu(100, "app", "hv1", 8, ""))));
+        assertThat(off.drainAndWait(DrainRequest.soft("hv1")).message()).doesNotContain("auto-rebalancing");
+    }
+
+    /**
+     * Random clusters, guests in random anti-affinity groups (tags and HA rules, budgets 1 to 3), random concurrency:
+     * over every run, no group ever has more members in flight than its budget.
+     */
+    @Property(tries = 60)
+    void noRunEverExceedsADisruptionBudget(@ForAll @LongRange(min = 0, max = 1_000_000) long seed,
+                                           @ForAll @IntRange(min = 1, max = 6) int concurrency) {
+        Random r = new Random(seed);
+        Map<Set<Integer>, Integer> budgets = new HashMap<>();
+        World w = new World(b -> {
+            int nodes = 3 + r.nextInt(5);
+            for (int i = 0; i < nodes; i++) b.node("n" + i, 512 * GIB, 32);
+            int guests = 4 + r.nextInt(20);
+            List<Integer> haVmids = new ArrayList<>();
+            Map<String, Set<Integer>> tagged = new HashMap<>();
+            for (int i = 0; i < guests; i++) {
+                int vmid = 100 + i;
+                String node = r.nextInt(4) == 0 ? "n" + (1 + r.nextInt(nodes - 1)) : "n0";
+                String group = r.nextInt(3) == 0 ? "" : "plb_anti_affinity_g" + r.nextInt(3);
+                if (!group.isEmpty()) tagged.computeIfAbsent(group, k -> new HashSet<>()).add(vmid);
+                var g = qemu(vmid, "g" + i, node, 1 + r.nextInt(16), group);
+                if (r.nextInt(3) == 0) {
+                    g = ha(g);
+                    haVmids.add(vmid);
+                }
+                b.guest(g);
+            }
+            tagged.values().forEach(members -> budgets.put(members, 1));
+            if (haVmids.size() > 1) {
+                int budget = 1 + r.nextInt(3);
+                Set<Integer> members = new HashSet<>(haVmids);
+                budgets.put(members, budget);
+                b.rule(new GuestAffinity("ha-spread", HA_RULE, members, false, budget));
+            }
+            return b;
+        });
+        w.drainAndWait(DrainRequest.builder("n0").concurrency(Concurrency.fixed(concurrency)).force(true).build());
+        budgets.forEach((members, budget) -> assertThat(w.peakInFlight(members)).as("group %s", members).isLessThanOrEqualTo(budget));
+    }
+
+    @Test
+    void aRuleListIsPartOfTheSnapshot() {
+        PlacementRule rule = new GuestAffinity("x", HA_RULE, Set.of(1, 2), false);
+        World w = new World(b -> b.node("hv1", GIB, 1).rule(rule));
+        assertThat(w.cluster.snapshot().rules()).containsExactly(rule);
+    }
+}
