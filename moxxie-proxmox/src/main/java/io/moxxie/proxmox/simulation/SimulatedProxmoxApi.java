@@ -513,7 +513,8 @@ public final class SimulatedProxmoxApi {
         ClusterSnapshot snap = cluster.currentSnapshot();
         List<Object> blocking = new ArrayList<>();
         for (PlacementRule r : snap.rules()) {
-            if (!(r instanceof PlacementRule.GuestAffinity a) || a.together() || !a.guests().contains(vmid)) continue;
+            if (!(r instanceof PlacementRule.GuestAffinity a) || a.together() || r.origin() != PlacementRule.Origin.HA_RULE
+                    || !a.guests().contains(vmid)) continue;
             for (int other : a.guests()) {
                 Guest o = snap.guest(other).orElse(null);
                 if (other != vmid && o != null && o.haManaged() && o.node().equals(target)) {
