@@ -59,6 +59,7 @@ final class FakeProxmoxApi implements AutoCloseable {
     private final List<Hook> hooks = new CopyOnWriteArrayList<>();
     private final Map<String, String> canned = new ConcurrentHashMap<>();
     private volatile SimulatedProxmoxApi api;
+    private volatile Map<String, Map<String, Integer>> permissions = SimulatedProxmoxApi.DEFAULT_PERMISSIONS;
     private volatile boolean pre84;
     private volatile double cutReads;
     private final java.util.Random cutRandom = new java.util.Random(17);
@@ -71,7 +72,7 @@ final class FakeProxmoxApi implements AutoCloseable {
 
     private SimulatedProxmoxApi newApi(int pveMajor) {
         return SimulatedProxmoxApi.builder(cluster).apiToken(TOKEN_ID, TOKEN_SECRET).password(USER, PASSWORD)
-                .pveMajorVersion(pveMajor).build();
+                .pveMajorVersion(pveMajor).permissions(permissions).build();
     }
 
     /** Starts a fake on 127.0.0.1 over HTTPS with {@link TestTls}'s self-signed certificate. */
@@ -135,6 +136,17 @@ final class FakeProxmoxApi implements AutoCloseable {
         SimulatedProxmoxApi current = api;
         if (!current.calls().isEmpty()) throw new IllegalStateException("set the Proxmox version before the first request");
         SimulatedProxmoxApi next = newApi(major);
+        current.haMaintenanceNodes().forEach(n -> next.haMaintenance(n, true));
+        api = next;
+        return this;
+    }
+
+    /** The privileges {@code GET /access/permissions} reports; set before the first request, like the version. */
+    FakeProxmoxApi permissions(Map<String, Map<String, Integer>> privileges) {
+        SimulatedProxmoxApi current = api;
+        if (!current.calls().isEmpty()) throw new IllegalStateException("set the privileges before the first request");
+        this.permissions = privileges;
+        SimulatedProxmoxApi next = newApi(current.pveMajorVersion());
         current.haMaintenanceNodes().forEach(n -> next.haMaintenance(n, true));
         api = next;
         return this;

@@ -98,4 +98,43 @@ class SimulatedProxmoxApiTest {
         assertThatThrownBy(() -> SimulatedProxmoxApi.builder(cluster).pveMajorVersion(6))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("major must be 7, 8 or 9, was 6");
     }
+
+    @Test
+    void proxmox9RefusesTheGroupsListOnceGroupsAreRulesAndEarlierVersionsHaveNoRules() throws Exception {
+        SimulatedProxmoxApi pve8 = SimulatedProxmoxApi.builder(cluster).apiToken("moxxie@pve!drain", "s3cret").pveMajorVersion(8).build();
+
+        ApiResponse groups9 = api.handle(new ApiRequest("GET", "/cluster/ha/groups", Map.of(), TOKEN));
+        ApiResponse rules8 = pve8.handle(new ApiRequest("GET", "/cluster/ha/rules", Map.of(), TOKEN));
+
+        assertThat(groups9.status()).isEqualTo(500);
+        assertThat(json(groups9).path("message").asText()).isEqualTo("cannot index groups: ha groups have been migrated to rules\n");
+        assertThat(rules8.status()).isEqualTo(501);
+        assertThat(pve8.handle(new ApiRequest("GET", "/cluster/ha/groups", Map.of(), TOKEN)).status()).isEqualTo(200);
+    }
+
+    @Test
+    void anUnknownParameterOfTheRulesOptionsOrTaskListIsA400NamingIt() throws Exception {
+        ApiResponse rules = api.handle(new ApiRequest("GET", "/cluster/ha/rules", Map.of("state", "enabled"), TOKEN));
+        ApiResponse options = api.handle(new ApiRequest("GET", "/cluster/options", Map.of("crs", "1"), TOKEN));
+        ApiResponse tasks = api.handle(new ApiRequest("GET", "/nodes/pve1/tasks", Map.of("user", "moxxie@pve"), TOKEN));
+
+        assertThat(List.of(rules, options, tasks)).allSatisfy(r -> assertThat(r.status()).isEqualTo(400));
+        assertThat(json(rules).path("errors").path("state").asText()).contains("property is not defined in schema");
+        assertThat(json(tasks).path("errors").path("user").asText()).contains("property is not defined in schema");
+        assertThat(api.handle(new ApiRequest("GET", "/cluster/ha/rules", Map.of("type", "node-affinity"), TOKEN)).status()).isEqualTo(200);
+    }
+
+    @Test
+    void aGuestOfUnknownStatusHasNoMemoryFiguresButItsConfigurationHasItsMemory() throws Exception {
+        SimulatedCluster c = SimulatedCluster.builder(new VirtualScheduler()).node("pve1", 64 * GIB, 16)
+                .guest(Guest.qemu(100, "pve1").status(io.moxxie.core.model.PowerState.UNKNOWN).memory(4 * GIB).build()).build();
+        SimulatedProxmoxApi a = SimulatedProxmoxApi.builder(c).apiToken("moxxie@pve!drain", "s3cret").build();
+
+        JsonNode entry = json(a.handle(new ApiRequest("GET", "/cluster/resources", Map.of("type", "vm"), TOKEN))).path("data").get(0);
+        JsonNode config = json(a.handle(new ApiRequest("GET", "/nodes/pve1/qemu/100/config", Map.of(), TOKEN))).path("data");
+
+        assertThat(entry.path("status").asText()).isEqualTo("unknown");
+        assertThat(entry.has("maxmem")).isFalse();
+        assertThat(config.path("memory").asText()).isEqualTo("4096");
+    }
 }
