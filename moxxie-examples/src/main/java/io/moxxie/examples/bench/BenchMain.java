@@ -115,7 +115,8 @@ public final class BenchMain {
     private static void requestsPerGuest(Report report, Consumer<SimulatedCluster.Builder> demoCluster) {
         StringBuilder md = new StringBuilder("## HTTP requests per migrated guest\n\n")
                 .append("Through the real `ProxmoxClient` against `SimulatedProxmoxServer` (the simulated Proxmox API on the JDK's ")
-                .append("HTTP server, loopback), every migration taking 60 s, planning included.\n\n")
+                .append("HTTP server, loopback), every migration taking 60 s, planning included (the cluster's HA rules, read once for the ")
+                .append("plan, included; the client's start check — `GET /access/permissions`, `GET /cluster/options`, once per client — not).\n\n")
                 .append("| drain | migrated | requests | per guest | by endpoint |\n|---|---|---|---|---|\n");
         for (boolean hard : new boolean[]{false, true}) {
             RequestsPerGuest.Result r = RequestsPerGuest.measure(demoCluster, hard);

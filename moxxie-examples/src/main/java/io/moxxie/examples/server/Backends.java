@@ -110,6 +110,14 @@ final class Backends {
         }
         ProxmoxCredentials credentials = ProxmoxCredentials.apiToken(config.pveToken());
         ProxmoxClient client = ProxmoxClient.builder().baseUrls(config.pveUrl().split("\\s*,\\s*")).credentials(credentials).tls(tls).build();
+        try {
+            client.checkAccess(); // a missing privilege stops the server now, naming it, instead of failing a drain later
+        } catch (io.moxxie.core.spi.TransientHypervisorException e) {
+            log.warn("Proxmox VE is unreachable at start ({}); its privileges are checked at the first cluster read", e.getMessage());
+        } catch (RuntimeException e) {
+            client.close();
+            throw e;
+        }
         RealTimeScheduler scheduler = RealTimeScheduler.create(SCHEDULER_THREADS, 1.0);
         AutoCloseable closer = () -> {
             scheduler.close();
