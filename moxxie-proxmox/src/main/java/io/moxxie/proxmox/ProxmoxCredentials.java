@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
  * How the client proves who it is. An API token ({@code USER@REALM!TOKENID=SECRET}, sent as
  * {@code Authorization: PVEAPIToken=…}) is the recommended way for automation: stateless, no CSRF token, and it
  * can be given exactly the privileges a drain needs ({@code VM.Migrate}, {@code VM.PowerMgmt},
- * {@code VM.Config.Options}, {@code VM.Audit}, {@code Sys.Audit}; {@code Sys.Console} on {@code /} for HA moves).
+ * {@code VM.Config.Options}, {@code VM.Audit}, {@code Sys.Audit} propagating over {@code /nodes}; {@code Sys.Console}
+ * on {@code /} without propagate for HA moves; see {@link ProxmoxClient#checkAccess()}).
  * A user and password is the alternative: the client gets a ticket from {@code POST /access/ticket}, sends the
  * CSRF token on writes and renews the ticket before its two-hour lifetime ends.
  *
