@@ -75,7 +75,8 @@ import java.util.regex.Pattern;
  *       migrate answers (PVE 9) with the guests the cluster moves along ({@code comigrated-resources}) and the members
  *       of a negative rule on the target ({@code blocking-resources}; the request is then not carried out);</li>
  *   <li>a guest whose status is {@code unknown} has no {@code maxmem} and {@code mem} in {@code /cluster/resources},
- *       as when its node has not reported it yet.</li>
+ *       as when its node has not reported it yet;</li>
+ *   <li>mapped PCI and USB devices ({@link Builder#mappedDevice}) as qemu-server reports and checks them.</li>
  * </ul>
  * Every request that reaches {@link #handle} is recorded ({@link #calls()}), headers left out.
  *
@@ -135,6 +136,7 @@ public final class SimulatedProxmoxApi {
     private final String password;
     private final int pveMajor;
     private final Map<String, Map<String, Integer>> permissions;
+    private final Map<Integer, List<MappedDevice>> mappedDevices;
     private final Queue<Call> calls = new ConcurrentLinkedQueue<>();
     /** Tasks that end OK at once, the cluster doing the work later: the HA stack's hamigrate, hastart, hastop. */
     private final Set<String> haTasks = ConcurrentHashMap.newKeySet();
@@ -154,6 +156,31 @@ public final class SimulatedProxmoxApi {
         this.password = b.password;
         this.pveMajor = b.pveMajor;
         this.permissions = b.permissions;
+        Map<Integer, List<MappedDevice>> devices = new java.util.TreeMap<>();
+        for (MappedDevice d : b.mappedDevices) devices.computeIfAbsent(d.vmid(), k -> new ArrayList<>()).add(d);
+        devices.replaceAll((k, v) -> List.copyOf(v));
+        this.mappedDevices = Collections.unmodifiableMap(devices);
+    }
+
+    /**
+     * A VM's mapped PCI or USB device ({@code hostpciN: mapping=NAME}, {@code usbN: mapping=NAME}), as qemu-server's
+     * {@code PVE::QemuMigrate::Helpers::check_local_resources} sees it.
+     *
+     * @param vmid           the VM
+     * @param key            {@code hostpci0}, {@code usb1}, …
+     * @param mapping        the mapping's name
+     * @param liveMigratable the PCI mapping is {@code live-migration-capable} (USB mappings never are)
+     * @param nodes          the nodes that have the mapping
+     */
+    public record MappedDevice(int vmid, String key, String mapping, boolean liveMigratable, Set<String> nodes) {
+        /** @throws IllegalArgumentException when an argument is null, the key is not hostpciN or usbN, or a USB device is live-migratable */
+        public MappedDevice {
+            Checks.notNull("key", key);
+            Checks.notNull("mapping", mapping);
+            nodes = Set.copyOf(Checks.notNull("nodes", nodes));
+            if (!key.matches("(hostpci|usb)\\d+")) throw new IllegalArgumentException("key must be hostpciN or usbN, was '" + key + "'");
+            if (liveMigratable && key.startsWith("usb")) throw new IllegalArgumentException("a USB mapping cannot be live-migratable: " + key);
+        }
     }
 
     /**
@@ -442,15 +469,21 @@ public final class SimulatedProxmoxApi {
         MigrationPreconditions pre = cluster.preconditions(g);
         List<String> allowed = new ArrayList<>();
         Map<String, Object> notAllowed = new LinkedHashMap<>();
+        List<MappedDevice> devices = type == GuestType.QEMU ? mappedDevices.getOrDefault(vmid, List.of()) : List.of();
         for (Node n : cluster.currentSnapshot().nodes()) {
             if (n.name().equals(node)) continue;
             String why = pre.notAllowed().get(n.name());
-            if (why == null) {
+            List<String> missing = devices.stream().filter(m -> !m.nodes().contains(n.name())).map(MappedDevice::key).toList();
+            if (why == null && missing.isEmpty()) {
                 allowed.add(n.name());
                 if (type == GuestType.QEMU) notAllowed.put(n.name(), Map.of()); // Proxmox lists allowed nodes too, with {}
+            } else if (type == GuestType.QEMU) {
+                Map<String, Object> reasons = new LinkedHashMap<>();
+                if (why != null) reasons.put("unavailable_storages", List.of(why));
+                if (!missing.isEmpty()) reasons.put("unavailable-resources", missing);
+                notAllowed.put(n.name(), reasons);
             } else {
-                notAllowed.put(n.name(), type == GuestType.QEMU ? Map.of("unavailable_storages", List.of(why))
-                        : Map.of("blocking-ha-resources", List.of(Map.of("sid", why, "cause", "node-affinity"))));
+                notAllowed.put(n.name(), Map.of("blocking-ha-resources", List.of(Map.of("sid", why, "cause", "node-affinity"))));
             }
         }
         Map<String, Object> d = new LinkedHashMap<>();
@@ -470,9 +503,15 @@ public final class SimulatedProxmoxApi {
         d.put("local_disks", disks);
         List<String> local = new ArrayList<>(pre.blockers());
         local.addAll(pre.liveBlockers());
-        d.put("local_resources", local);
         Map<String, Object> mapped = new LinkedHashMap<>();
         for (String lb : pre.liveBlockers()) mapped.put(lb, Map.of("name", "mapping-" + lb, "live-migration", 0));
+        // check_local_resources: a live-migration-capable PCI mapping is no local resource; another PCI mapping is one
+        // while the VM runs; a USB mapping always is.
+        for (MappedDevice m : devices) {
+            mapped.put(m.key(), m.liveMigratable() ? Map.of("name", m.mapping(), "live-migration", 1) : Map.of("name", m.mapping()));
+            if (!m.liveMigratable() && (g.running() || m.key().startsWith("usb"))) local.add(m.key());
+        }
+        d.put("local_resources", local);
         d.put("mapped-resources", new ArrayList<>(mapped.keySet()));
         d.put("mapped-resource-info", mapped);
         d.put("has-dbus-vmstate", 1);
@@ -499,9 +538,24 @@ public final class SimulatedProxmoxApi {
             mt = "1".equals(p.get("restart")) ? MigrationType.RESTART : "1".equals(p.get("online")) ? MigrationType.ONLINE : MigrationType.OFFLINE;
             if (g.running() && mt == MigrationType.OFFLINE) throw new HypervisorException("can't migrate running container without --online or --restart");
         }
+        String mappedRefusal = type == GuestType.QEMU ? mappedRefusal(g, target, mt) : null;
+        // qemu-server checks mapped devices in the migration task (QemuMigrate::prepare): the task fails.
+        if (mappedRefusal != null) cluster.failMigrations(vmid, 1, mappedRefusal);
         Duration timeout = p.containsKey("timeout") ? Duration.ofSeconds(Long.parseLong(p.get("timeout"))) : DEFAULT_MIGRATE_TIMEOUT;
         TaskRef ref = cluster.migrate(new MigrationCommand(g, target, mt, "1".equals(p.get("with-local-disks")), timeout));
         return ApiResponse.ok(register(ref, principal));
+    }
+
+    /** qemu-server's {@code QemuMigrate::prepare} on mapped devices: the text it dies with, or null. */
+    private String mappedRefusal(Guest g, String target, MigrationType mt) {
+        List<MappedDevice> devices = mappedDevices.getOrDefault(g.vmid(), List.of());
+        List<String> missing = devices.stream().filter(m -> !m.nodes().contains(target)).map(MappedDevice::key).toList();
+        if (!missing.isEmpty()) return "can't migrate to '" + target + "': missing mapped devices " + String.join(", ", missing);
+        List<String> notLive = devices.stream().filter(m -> !m.liveMigratable()).map(m -> m.key() + ":" + m.mapping()).toList();
+        if (mt == MigrationType.ONLINE && g.running() && !notLive.isEmpty()) {
+            return "can't live migrate running VM which uses following mapped devices: " + String.join(", ", notLive);
+        }
+        return null;
     }
 
     private ApiResponse haMigrate(String sid, String action, String target) {
@@ -835,6 +889,7 @@ public final class SimulatedProxmoxApi {
         private String password;
         private int pveMajor = DEFAULT_PVE_MAJOR_VERSION;
         private Map<String, Map<String, Integer>> permissions = DEFAULT_PERMISSIONS;
+        private final List<MappedDevice> mappedDevices = new ArrayList<>();
 
         private Builder(SimulatedCluster cluster) {
             this.cluster = cluster;
@@ -879,6 +934,19 @@ public final class SimulatedProxmoxApi {
         public Builder pveMajorVersion(int major) {
             if (major < 7 || major > 9) throw new IllegalArgumentException("major must be 7, 8 or 9, was " + major);
             this.pveMajor = major;
+            return this;
+        }
+
+        /**
+         * A mapped device of a VM: the migrate check reports it ({@code mapped-resource-info}, {@code local_resources},
+         * {@code unavailable-resources} for the nodes without the mapping) and a migration checks it as qemu-server
+         * does (the task fails for a target without the mapping, or a live move with a mapping that is not
+         * live-migratable).
+         *
+         * @throws IllegalArgumentException see {@link MappedDevice}
+         */
+        public Builder mappedDevice(int vmid, String key, String mapping, boolean liveMigratable, String... nodes) {
+            mappedDevices.add(new MappedDevice(vmid, key, mapping, liveMigratable, Set.of(Checks.notNull("nodes", nodes))));
             return this;
         }
 
