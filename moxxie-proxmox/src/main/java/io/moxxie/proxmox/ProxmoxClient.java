@@ -160,7 +160,15 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
 
     @Override
     public ClusterSnapshot snapshot() {
-        if (!accessChecked) checkAccess();
+        if (!accessChecked) {
+            try {
+                checkAccess();
+            } catch (HypervisorAuthenticationException e) {
+                throw e;
+            } catch (HypervisorException e) {
+                log.warn("Cannot check the privileges of {} ({}); checked again at the next snapshot", http.credentials().describe(), e.getMessage());
+            }
+        }
         Resources r = withConfiguredMemory(ProxmoxParsers.parseResources(http.getData("/cluster/resources", null)));
         Instant now = clock.instant();
         if (!r.anyHaManaged()) return r.snapshot(now); // HA rules and auto-rebalancing concern HA guests only

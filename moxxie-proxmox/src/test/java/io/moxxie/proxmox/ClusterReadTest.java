@@ -147,6 +147,17 @@ class ClusterReadTest {
     }
 
     @Test
+    void aStartCheckThatCannotBeReadDoesNotStopTheSnapshotAndIsMadeAgain() {
+        start(mixed(scheduler));
+        api.failNext("GET", "/access/permissions", 1 + ProxmoxClient.DEFAULT_MAX_RETRIES, 500, "proxy loop detected");
+
+        assertThat(client.snapshot().guests()).isNotEmpty();
+        client.snapshot();
+
+        assertThat(api.calls("GET", "/access/permissions")).hasSize(1 + ProxmoxClient.DEFAULT_MAX_RETRIES + 1);
+    }
+
+    @Test
     void theStartCheckPassesWithWhatTheReadmeAsksAndIsNotRepeated() {
         start(mixed(scheduler));
 
