@@ -309,9 +309,14 @@ public final class SimulatedProxmoxApi {
         if (key.equals("POST /access/ticket")) return ticket(p);
         if (key.equals("GET /cluster/resources")) return ApiResponse.ok(resources(p.get("type")));
         if (key.equals("GET /cluster/ha/status/manager_status")) return ApiResponse.ok(managerStatus());
-        if (key.equals("GET /cluster/ha/rules")) return unknownParameter(p, "type", "resource").orElseGet(() -> haRules(p));
+        if (key.equals("GET /cluster/ha/rules")) {
+            return unknownParameter(p, "type", "resource").or(() -> notInEnum(p, "type", "node-affinity", "resource-affinity"))
+                    .orElseGet(() -> haRules(p));
+        }
         if (key.equals("GET /cluster/ha/groups")) return unknownParameter(p).orElseGet(this::haGroups);
-        if (key.equals("GET /cluster/ha/resources")) return unknownParameter(p, "type").orElseGet(() -> haResources(p.get("type")));
+        if (key.equals("GET /cluster/ha/resources")) {
+            return unknownParameter(p, "type").or(() -> notInEnum(p, "type", "ct", "vm")).orElseGet(() -> haResources(p.get("type")));
+        }
         if (key.equals("GET /cluster/options")) return unknownParameter(p).orElseGet(this::options);
         if (key.equals("GET /access/permissions")) return unknownParameter(p, "userid", "path").orElseGet(() -> permissions(p));
         if (s.size() == 5 && s.get(0).equals("cluster") && s.get(1).equals("ha") && s.get(2).equals("resources") && method.equals("POST")) {
@@ -351,6 +356,13 @@ public final class SimulatedProxmoxApi {
             if (!known.contains(k)) return java.util.Optional.of(parameterError(k, "property is not defined in schema and the schema does not allow additional properties"));
         }
         return java.util.Optional.empty();
+    }
+
+    /** Proxmox's schema check of an {@code enum} parameter. */
+    private static java.util.Optional<ApiResponse> notInEnum(Map<String, String> p, String param, String... values) {
+        String v = p.get(param);
+        if (v == null || List.of(values).contains(v)) return java.util.Optional.empty();
+        return java.util.Optional.of(parameterError(param, "value '" + v + "' does not have a value in the enumeration '" + String.join(", ", values) + "'"));
     }
 
     private static ApiResponse parameterError(String param, String text) {

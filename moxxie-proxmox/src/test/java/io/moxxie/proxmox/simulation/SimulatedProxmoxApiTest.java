@@ -122,6 +122,10 @@ class SimulatedProxmoxApiTest {
         assertThat(json(rules).path("errors").path("state").asText()).contains("property is not defined in schema");
         assertThat(json(tasks).path("errors").path("user").asText()).contains("property is not defined in schema");
         assertThat(api.handle(new ApiRequest("GET", "/cluster/ha/rules", Map.of("type", "node-affinity"), TOKEN)).status()).isEqualTo(200);
+        ApiResponse badType = api.handle(new ApiRequest("GET", "/cluster/ha/rules", Map.of("type", "location"), TOKEN));
+        assertThat(badType.status()).isEqualTo(400);
+        assertThat(json(badType).path("errors").path("type").asText())
+                .isEqualTo("value 'location' does not have a value in the enumeration 'node-affinity, resource-affinity'");
     }
 
     @Test
