@@ -358,10 +358,11 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
             throw new HypervisorAuthenticationException("Proxmox refuses what a drain needs to " + who + ": missing " + String.join("; ", missing)
                     + (http.credentials().isApiToken() ? " (a token with privilege separation has only what both it and its user have)" : ""));
         }
+        boolean isRoot = http.credentials().principal().equals("root@pam"); // Proxmox gives root every privilege, propagating
         if (!root.containsKey("Sys.Console")) {
             log.warn("{} lacks Sys.Console on /: HA-managed guests cannot be moved (grant it on / without propagate)", who);
-        } else if (Boolean.TRUE.equals(root.get("Sys.Console"))) {
-            log.warn("{} has Sys.Console on / with propagate: that reaches /nodes/{{node}}, each node's shell; grant it without propagate", who);
+        } else if (Boolean.TRUE.equals(root.get("Sys.Console")) && !isRoot) {
+            log.warn("{} has Sys.Console on / with propagate: that reaches /nodes/{node}, each node's shell; grant it without propagate", who);
         }
         if (!root.containsKey("Sys.Modify")) {
             log.info("{} lacks Sys.Modify on /: tags cannot be written where the datacenter restricts them (user-tag-access, registered-tags)", who);

@@ -157,6 +157,16 @@ class HaRulesThroughHttpTest {
     }
 
     @Test
+    void pve9sMigrateCheckRulesOutTheNodeOfANegativeRulesOtherMember() {
+        start(9, false, pve9Rules());
+
+        var p = client.preconditions(cluster.currentSnapshot().guest(REPLICA_A).orElseThrow());
+
+        assertThat(p.notAllowed()).containsOnlyKeys("pve2");
+        assertThat(p.notAllowed().get("pve2")).isEqualTo("HA rules: vm:312 (resource-affinity)");
+    }
+
+    @Test
     void aPve8ClustersHaGroupsAreReadAsNodeAffinity() {
         start(8, false, new NodeAffinity("licence", Origin.HA_GROUP, Set.of(LICENSED), Map.of("pve3", 1), true));
 

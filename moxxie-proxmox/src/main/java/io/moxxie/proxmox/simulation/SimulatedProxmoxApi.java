@@ -482,17 +482,21 @@ public final class SimulatedProxmoxApi {
         List<String> allowed = new ArrayList<>();
         Map<String, Object> notAllowed = new LinkedHashMap<>();
         List<MappedDevice> devices = type == GuestType.QEMU ? mappedDevices.getOrDefault(vmid, List.of()) : List.of();
-        for (Node n : cluster.currentSnapshot().nodes()) {
+        ClusterSnapshot snap = cluster.currentSnapshot();
+        boolean haMotion = type == GuestType.QEMU && g.haManaged() && pveMajor >= 9;
+        for (Node n : snap.nodes()) {
             if (n.name().equals(node)) continue;
             String why = pre.notAllowed().get(n.name());
             List<String> missing = devices.stream().filter(m -> !m.nodes().contains(n.name())).map(MappedDevice::key).toList();
-            if (why == null && missing.isEmpty()) {
+            List<Object> blocking = haMotion ? haBlocking(snap, vmid, n.name()) : List.of();
+            if (why == null && missing.isEmpty() && blocking.isEmpty()) {
                 allowed.add(n.name());
                 if (type == GuestType.QEMU) notAllowed.put(n.name(), Map.of()); // Proxmox lists allowed nodes too, with {}
             } else if (type == GuestType.QEMU) {
                 Map<String, Object> reasons = new LinkedHashMap<>();
                 if (why != null) reasons.put("unavailable_storages", List.of(why));
                 if (!missing.isEmpty()) reasons.put("unavailable-resources", missing);
+                if (!blocking.isEmpty()) reasons.put("blocking-ha-resources", blocking);
                 notAllowed.put(n.name(), reasons);
             } else {
                 notAllowed.put(n.name(), Map.of("blocking-ha-resources", List.of(Map.of("sid", why, "cause", "node-affinity"))));
@@ -527,6 +531,7 @@ public final class SimulatedProxmoxApi {
         d.put("mapped-resources", new ArrayList<>(mapped.keySet()));
         d.put("mapped-resource-info", mapped);
         d.put("has-dbus-vmstate", 1);
+        if (haMotion) d.put("dependent-ha-resources", haDependents(snap, vmid));
         return ApiResponse.ok(d);
     }
 
@@ -577,17 +582,7 @@ public final class SimulatedProxmoxApi {
         Guest g = cluster.currentSnapshot().guest(vmid).orElseThrow(() -> new HypervisorException("no such resource '" + sid + "'"));
         if (!g.haManaged()) throw new HypervisorException("resource '" + sid + "' is not HA managed");
         ClusterSnapshot snap = cluster.currentSnapshot();
-        List<Object> blocking = new ArrayList<>();
-        for (PlacementRule r : snap.rules()) {
-            if (!(r instanceof PlacementRule.GuestAffinity a) || a.together() || r.origin() != PlacementRule.Origin.HA_RULE
-                    || !a.guests().contains(vmid)) continue;
-            for (int other : a.guests()) {
-                Guest o = snap.guest(other).orElse(null);
-                if (other != vmid && o != null && o.haManaged() && o.node().equals(target)) {
-                    blocking.add(Map.of("sid", sid(o), "cause", "resource-affinity"));
-                }
-            }
-        }
+        List<Object> blocking = haBlocking(snap, vmid, target);
         List<String> comigrated = new ArrayList<>();
         if (!g.node().equals(target) && blocking.isEmpty()) { // the HA manager does not carry out a blocked request
             TaskRef ref = cluster.migrate(new MigrationCommand(g, target, action.equals("relocate") ? MigrationType.OFFLINE : MigrationType.ONLINE,
@@ -606,6 +601,36 @@ public final class SimulatedProxmoxApi {
 
     private static String sid(Guest g) {
         return (g.type() == GuestType.QEMU ? "vm:" : "ct:") + g.vmid();
+    }
+
+    /**
+     * {@code PVE::HA::Config::get_resource_motion_info}: the HA members of the guest's negative HA rules on
+     * {@code node}, as {@code {sid, cause: "resource-affinity"}}.
+     */
+    private static List<Object> haBlocking(ClusterSnapshot snap, int vmid, String node) {
+        List<Object> out = new ArrayList<>();
+        for (PlacementRule r : snap.rules()) {
+            if (!(r instanceof PlacementRule.GuestAffinity a) || a.together() || r.origin() != PlacementRule.Origin.HA_RULE
+                    || !a.guests().contains(vmid)) continue;
+            for (int other : a.guests()) {
+                Guest o = snap.guest(other).orElse(null);
+                if (other != vmid && o != null && o.haManaged() && o.node().equals(node)) out.add(Map.of("sid", sid(o), "cause", "resource-affinity"));
+            }
+        }
+        return out;
+    }
+
+    /** The same function's dependent resources: the other HA members of the guest's positive HA rules, sorted. */
+    private static List<String> haDependents(ClusterSnapshot snap, int vmid) {
+        java.util.TreeSet<String> out = new java.util.TreeSet<>();
+        for (PlacementRule r : snap.rules()) {
+            if (!(r instanceof PlacementRule.GuestAffinity a) || !a.together() || r.origin() != PlacementRule.Origin.HA_RULE
+                    || !a.guests().contains(vmid)) continue;
+            for (int other : a.guests()) {
+                snap.guest(other).filter(o -> other != vmid && o.haManaged()).ifPresent(o -> out.add(sid(o)));
+            }
+        }
+        return List.copyOf(out);
     }
 
     // ------------------------------------------------------------------ HA rules and groups, options, permissions
