@@ -166,7 +166,8 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
             } catch (HypervisorAuthenticationException e) {
                 throw e;
             } catch (HypervisorException e) {
-                log.warn("Cannot check the privileges of {} ({}); checked again at the next snapshot", http.credentials().describe(), e.getMessage());
+                log.warn("Cannot check the privileges of {} ({}); checked again at the next snapshot", http.credentials().describe(),
+                        e.getMessage());
             }
         }
         Resources r = withConfiguredMemory(ProxmoxParsers.parseResources(http.getData("/cluster/resources", null)));
@@ -207,7 +208,8 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
             if (known == null || (known.getKey() == 0 && !now.isBefore(known.getValue().plus(placementMaxAge)))) {
                 long bytes;
                 try {
-                    bytes = ProxmoxParsers.parseConfiguredMemory(http.getData(Paths.of("nodes", g.node(), g.type().wireName(), g.vmid(), "config"), null));
+                    String path = Paths.of("nodes", g.node(), g.type().wireName(), g.vmid(), "config");
+                    bytes = ProxmoxParsers.parseConfiguredMemory(http.getData(path, null));
                     log.info("{} on {} has no memory figure in /cluster/resources (status {}); using its configured {} MiB",
                             g.label(), g.node(), g.status().wireName(), bytes >> 20);
                 } catch (HypervisorException e) {
@@ -258,7 +260,8 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
                     for (String why : next.ignored()) log.info("Not honoured: {}", why);
                 }
             } catch (HypervisorException e) {
-                log.warn("Cannot read the HA rules ({}); {}", e.getMessage(), p == null ? "planning without them" : "using those read at " + p.readAt());
+                log.warn("Cannot read the HA rules ({}); {}", e.getMessage(),
+                        p == null ? "planning without them" : "using those read at " + p.readAt());
                 next = new Placement(p == null ? List.of() : p.rules(), p == null ? List.of() : p.ignored(), now);
             }
             placement = next;
@@ -317,9 +320,10 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     // ------------------------------------------------------------------ permissions
 
     /**
-     * What Moxxie checks at start, before it relies on Proxmox: the datacenter's options (HA auto-rebalancing, see
-     * {@link #snapshot()}) and the privileges of these credentials ({@code GET /access/permissions}: path → privilege → propagate, the
-     * effective ones; for a token with privilege separation the intersection of its own and its user's) and
+     * What Moxxie checks at start, before it relies on Proxmox: the privileges of these credentials
+     * ({@code GET /access/permissions}: path → privilege → propagate, the effective ones; for a token with privilege
+     * separation the intersection of its own and its user's), and the datacenter's options (HA auto-rebalancing, see
+     * {@link #snapshot()}). It
      * <ul>
      *   <li>throws {@link HypervisorAuthenticationException} naming what is missing without which a drain cannot work:
      *       {@code Sys.Audit} propagating over {@code /nodes} (without it {@code /cluster/resources} has no node

@@ -353,7 +353,9 @@ public final class SimulatedProxmoxApi {
     private static java.util.Optional<ApiResponse> unknownParameter(Map<String, String> p, String... allowed) {
         Set<String> known = Set.of(allowed);
         for (String k : p.keySet()) {
-            if (!known.contains(k)) return java.util.Optional.of(parameterError(k, "property is not defined in schema and the schema does not allow additional properties"));
+            if (!known.contains(k)) {
+                return java.util.Optional.of(parameterError(k, "property is not defined in schema and the schema does not allow additional properties"));
+            }
         }
         return java.util.Optional.empty();
     }
@@ -362,7 +364,8 @@ public final class SimulatedProxmoxApi {
     private static java.util.Optional<ApiResponse> notInEnum(Map<String, String> p, String param, String... values) {
         String v = p.get(param);
         if (v == null || List.of(values).contains(v)) return java.util.Optional.empty();
-        return java.util.Optional.of(parameterError(param, "value '" + v + "' does not have a value in the enumeration '" + String.join(", ", values) + "'"));
+        return java.util.Optional.of(parameterError(param, "value '" + v + "' does not have a value in the enumeration '"
+                + String.join(", ", values) + "'"));
     }
 
     private static ApiResponse parameterError(String param, String text) {
@@ -614,7 +617,9 @@ public final class SimulatedProxmoxApi {
                     || !a.guests().contains(vmid)) continue;
             for (int other : a.guests()) {
                 Guest o = snap.guest(other).orElse(null);
-                if (other != vmid && o != null && o.haManaged() && o.node().equals(node)) out.add(Map.of("sid", sid(o), "cause", "resource-affinity"));
+                if (other != vmid && o != null && o.haManaged() && o.node().equals(node)) {
+                    out.add(Map.of("sid", sid(o), "cause", "resource-affinity"));
+                }
             }
         }
         return out;
