@@ -31,6 +31,16 @@ import java.util.Set;
  * goes where the resulting memory utilization is lowest (CPU load, then name, break ties), and guests
  * are placed largest first: that keeps the busiest target as low as a greedy placement can.
  *
+ * <p>Placement rules ({@link #rules}: the hypervisor's HA rules and groups, and the tag policy's ProxLB tags) narrow and
+ * order the targets. A strict node-affinity rule removes the nodes it does not list; an anti-affinity rule (always
+ * strict) removes every node that holds another member of the group, now or by this plan. Among the nodes left, the
+ * one where the rest of a positive group is comes first, then the highest node-affinity priority (strict or not: a
+ * non-strict rule is a preference that never blocks), then the lowest utilization. The members of a positive group
+ * that this plan moves are placed as one, on one node with room for all. A guest no node fits under the strict rules
+ * is blocked naming them and every node's reason; with {@code force}, tag rules (which only Moxxie enforces) give way
+ * and the entry says so — HA rules never do: Proxmox HA would refuse the move or move the guest back. Each entry names
+ * the rules that decided it ({@link PlanEntry#rule()}).
+ *
  * <p>At DEBUG it logs each placement and why (the candidates' memory use after the move), for an operator asking
  * why a guest went where it went; nothing is built for those lines below DEBUG.
  *
