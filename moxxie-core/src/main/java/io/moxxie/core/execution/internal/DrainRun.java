@@ -1131,18 +1131,32 @@ public final class DrainRun implements RunningDrain {
         for (GuestProgress f : failedNow) journal.tell(l -> l.guestFailed(drainId, f));
     }
 
-    /** Plans {@code toPlan} again around {@code exclude}, counting the memory this drain's other moves will take. */
+    /**
+     * Plans {@code toPlan} again around {@code exclude}, counting the memory this drain's other moves will take, and
+     * with the guests of those moves where they go: a re-planned guest keeps off the node a member of its
+     * anti-affinity group is on its way to.
+     */
     private Map<Integer, PlanEntry> replan(ClusterSnapshot snapshot, List<Guest> toPlan, Set<String> exclude) {
         Map<String, Long> reserved = new HashMap<>();
+        Map<Integer, String> going = new HashMap<>();
         synchronized (this) {
             for (int vmid : inFlight) {
                 // A guest being re-planned goes to no target yet (its entry names the one that failed).
                 if (replanning.contains(vmid)) continue;
                 GuestProgress g = outcomes.get(vmid);
                 reserved.merge(g.targetNode(), g.memory(), Long::sum);
+                going.put(vmid, g.targetNode());
             }
-            for (GuestProgress g : queue) reserved.merge(g.targetNode(), g.memory(), Long::sum);
+            for (GuestProgress g : queue) {
+                reserved.merge(g.targetNode(), g.memory(), Long::sum);
+                going.put(g.vmid(), g.targetNode());
+            }
         }
-        return replanner.replan(snapshot, toPlan, exclude, reserved, preconditions.copy());
+        List<Guest> placed = snapshot.guests().stream().map(g -> {
+            String target = going.get(g.vmid());
+            return target == null || target.equals(g.node()) ? g : g.withNode(target);
+        }).toList();
+        ClusterSnapshot planned = new ClusterSnapshot(snapshot.takenAt(), snapshot.nodes(), placed, snapshot.rules(), snapshot.haAutoRebalance());
+        return replanner.replan(planned, toPlan, exclude, reserved, preconditions.copy());
     }
 }
