@@ -186,6 +186,25 @@ class PlacementRulesDrainTest {
     }
 
     @Test
+    void aMemberThePlanLeftInPlaceButProxmoxMovedAlongIsRecordedMovedAndComesBackWithTheUndrain() {
+        World w = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32)
+                .guest(ha(qemu(100, "app", "hv1", 8, ""))).guest(ha(qemu(101, "batch", "hv1", 4, "maint-ok")))
+                .rule(new GuestAffinity("stack", HA_RULE, Set.of(100, 101), true)));
+        DrainStatus done = w.drainAndWait(DrainRequest.soft("hv1"));
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(w.nodeOf(101)).isEqualTo("hv2");
+        VmStatus batch = vm(done, 101);
+        assertThat(batch.status()).isEqualTo(GuestState.COMPLETED);
+        assertThat(batch.note()).isEqualTo("moved by the hypervisor along with VM 100 (positive HA resource-affinity); the plan had it stay: "
+                + "tagged maint-ok: stays on the node in a soft drain");
+        assertThat(w.cluster.calls().get("migrate")).isEqualTo(1L);
+
+        w.service.undrain("hv1");
+        w.scheduler.runUntilIdle();
+        assertThat(List.of(w.nodeOf(100), w.nodeOf(101))).containsOnly("hv1");
+    }
+
+    @Test
     void aDrainOfHaGuestsWhileHaAutoRebalancingIsOnSaysItMayBringThemBack() {
         World w = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32)
                 .guest(ha(qemu(100, "app", "hv1", 8, ""))).haAutoRebalance(true));

@@ -113,6 +113,8 @@ public final class DrainRun implements RunningDrain {
     private DisruptionBudgets budgets = DisruptionBudgets.NONE;
     /** Guests the hypervisor moves along with a guest this drain migrates, by that guest: settled when its move ends. */
     private final Map<Integer, List<Integer>> comigrating = new HashMap<>();
+    /** The skipped entries of guests the hypervisor moved along anyway: restored if it turns out it did not. */
+    private final Map<Integer, GuestProgress> skippedBefore = new HashMap<>();
     private Scheduler.Cancellable deadlineTask;
     private boolean cancelled;
     private boolean abandoned;
@@ -909,7 +911,9 @@ public final class DrainRun implements RunningDrain {
     /**
      * The hypervisor moves {@code task.comigrated()} along with {@code leader} (a positive HA rule): those of this drain
      * still queued leave the queue and are in flight as moved by this drain — no migrate request of theirs is ever
-     * sent — until {@link #settleComigrated} finds where they went. Guests not in the drain are the hypervisor's affair.
+     * sent — until {@link #settleComigrated} finds where they went. A guest the plan skipped (e.g. {@code maint-ok} in
+     * a soft drain) that the hypervisor moves along all the same is recorded the same way, so that the undrain brings it
+     * back with the others. Guests not in the drain are the hypervisor's affair.
      */
     private void takeAlong(int leader, TaskRef task) {
         List<GuestProgress> along = new ArrayList<>();
@@ -917,10 +921,15 @@ public final class DrainRun implements RunningDrain {
             GuestProgress l = outcomes.get(leader);
             for (int vmid : task.comigrated()) {
                 GuestProgress q = outcomes.get(vmid);
-                if (q == null || !queue.remove(q)) continue;
+                if (q == null || preparing.contains(vmid) || inFlight.contains(vmid)) continue;
+                boolean skipped = q.status() == GuestState.SKIPPED;
+                if (skipped) skippedBefore.put(vmid, q);
+                else if (!queue.remove(q)) continue;
                 prepared.remove(vmid);
-                GuestProgress moving = q.started(l.targetNode(), q.migrationType(), q.attempts() + 1, scheduler.now())
-                        .withNote("moved by the hypervisor along with VM " + leader + " (positive HA resource-affinity)");
+                MigrationType type = q.migrationType() != null ? q.migrationType() : l.migrationType();
+                GuestProgress moving = q.started(l.targetNode(), type, q.attempts() + 1, scheduler.now())
+                        .withNote("moved by the hypervisor along with VM " + leader + " (positive HA resource-affinity)"
+                                + (skipped ? "; the plan had it stay: " + q.error() : ""));
                 outcomes.put(moving);
                 journal.save(moving);
                 inFlight.add(vmid);
@@ -951,6 +960,19 @@ public final class DrainRun implements RunningDrain {
                 }
                 Guest g = snapshot == null ? null : snapshot.guest(vmid).orElse(null);
                 if (g != null && g.node().equals(p.sourceNode()) && g.lock() == null) {
+                    GuestProgress wasSkipped;
+                    synchronized (this) {
+                        wasSkipped = skippedBefore.remove(vmid);
+                        if (wasSkipped != null) {
+                            inFlight.remove(vmid);
+                            outcomes.put(wasSkipped);
+                            journal.save(wasSkipped);
+                        }
+                    }
+                    if (wasSkipped != null) {
+                        journal.flush();
+                        continue;
+                    }
                     journal.withGuestMdc(vmid, () -> log.info("VM {} was not moved along with VM {}: it takes its own turn", vmid, leader.vmid()));
                     if (!requeue(p, p.targetNode(), p.migrationType())) {
                         synchronized (this) {
@@ -967,6 +989,7 @@ public final class DrainRun implements RunningDrain {
                 GuestProgress watched = target.equals(p.targetNode()) ? p : p.toBuilder().targetNode(target).build();
                 Limit limit = moves.limitFromNow();
                 synchronized (this) {
+                    skippedBefore.remove(vmid);
                     outcomes.put(watched);
                     limits.put(vmid, limit);
                 }
