@@ -433,8 +433,9 @@ public final class DrainPlanner {
     }
 
     /**
-     * The rules that bind the guests of one plan, by vmid, and where every guest of the cluster is or is planned to go
-     * ({@code at}; a guest still to be placed has no entry: it leaves its node, and binds nothing until placed).
+     * The rules that bind the guests of one plan, by vmid, and where every member of a guest-affinity rule is or is
+     * planned to go ({@code at}; a guest still to be placed has no entry: it leaves its node, and binds nothing until
+     * placed).
      */
     private static final class RuleBook {
         final Map<Integer, List<PlacementRule.NodeAffinity>> nodeRules = new HashMap<>();
@@ -443,10 +444,14 @@ public final class DrainPlanner {
         final Map<Integer, String> at = new HashMap<>();
 
         RuleBook(List<PlacementRule> rules, ClusterSnapshot snapshot, List<Pending> toPlace) {
-            for (Guest g : snapshot.guests()) at.put(g.vmid(), g.node());
-            for (Pending p : toPlace) at.remove(p.guest.vmid());
+            java.util.Set<Integer> moving = new java.util.HashSet<>();
+            for (Pending p : toPlace) moving.add(p.guest.vmid());
             for (PlacementRule r : rules) {
                 for (int vmid : r.guests()) {
+                    // Only the guests of a rule need a place (a large cluster has many more guests than rules bind).
+                    if (r instanceof PlacementRule.GuestAffinity && !moving.contains(vmid)) {
+                        snapshot.guest(vmid).ifPresent(g -> at.put(vmid, g.node()));
+                    }
                     if (r instanceof PlacementRule.NodeAffinity na) {
                         nodeRules.computeIfAbsent(vmid, k -> new ArrayList<>()).add(na);
                     } else if (r instanceof PlacementRule.GuestAffinity ga) {
