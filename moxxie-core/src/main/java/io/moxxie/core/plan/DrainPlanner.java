@@ -104,7 +104,10 @@ public final class DrainPlanner {
         for (Node n : candidates) {
             committed.put(n.name(), n.memoryUsed() + input.reservedMemory().getOrDefault(n.name(), 0L));
         }
-        RuleBook book = new RuleBook(rules(input.snapshot()), input.snapshot(), toPlace);
+        // The tag rules bind a guest only through its own tags: without any among the guests to place, the cluster's
+        // guests need not be read for them (a large cluster has 100 times more guests than a drain moves).
+        boolean tagRules = toPlace.stream().anyMatch(p -> policy.hasRuleTag(p.guest));
+        RuleBook book = new RuleBook(tagRules ? rules(input.snapshot()) : input.snapshot().rules(), input.snapshot(), toPlace);
         // Largest first: the big guests (and groups that go together) choose while there is most room, the small ones
         // fill the gaps.
         List<Unit> units = book.units(toPlace);
@@ -207,6 +210,14 @@ public final class DrainPlanner {
      * @param overrideTags ignore strict tag rules ({@code force}): only Moxxie enforces them
      */
     private Choice choose(Unit u, List<Node> candidates, Map<String, Long> committed, RuleBook book, boolean overrideTags) {
+        Choice c = choose(u, candidates, committed, book, overrideTags, log.isDebugEnabled());
+        // Why each node was not taken is spelled out only when it is read: no target, or DEBUG (planning a drain in a
+        // large cluster visits thousands of nodes per guest).
+        return c.target == null && !log.isDebugEnabled() ? choose(u, candidates, committed, book, overrideTags, true) : c;
+    }
+
+    private Choice choose(Unit u, List<Node> candidates, Map<String, Long> committed, RuleBook book, boolean overrideTags,
+                          boolean explain) {
         Choice c = new Choice();
         List<PlacementRule.NodeAffinity> nodeRules = book.nodeRules(u, overrideTags);
         List<String> excluded = new ArrayList<>();
@@ -214,21 +225,22 @@ public final class DrainPlanner {
         Map<Node, PlacementRule> ruledOut = new java.util.LinkedHashMap<>();
         double bestUtil = Double.MAX_VALUE;
         long need = u.memory();
+        boolean bound = book.binds(u);
         for (Node n : candidates) {
             if (u.onNode(n.name())) continue;
             String notAllowed = u.notAllowed(n.name());
             if (notAllowed != null) {
-                excluded.add(n.name() + " (" + notAllowed + ")");
+                if (explain) excluded.add(n.name() + " (" + notAllowed + ")");
                 continue;
             }
             c.allowedCount++;
             long used = committed.get(n.name());
             long free = placement.usable(n.memoryTotal()) - used;
-            Optional<Map.Entry<PlacementRule, String>> rule = book.excluding(u, n.name(), overrideTags);
+            Optional<Map.Entry<PlacementRule, String>> rule = bound ? book.excluding(u, n.name(), overrideTags) : Optional.empty();
             if (rule.isPresent()) {
                 PlacementRule r = rule.get().getKey();
                 c.rulesExcluding.putIfAbsent(r.describe(), r);
-                excluded.add(n.name() + " (" + r.describe() + ": " + rule.get().getValue() + ")");
+                if (explain) excluded.add(n.name() + " (" + r.describe() + ": " + rule.get().getValue() + ")");
                 if (free >= need) ruledOut.put(n, r);
                 continue;
             }
@@ -239,7 +251,7 @@ public final class DrainPlanner {
             }
             if (free < need) {
                 c.roomExcluded = true;
-                excluded.add(String.format(java.util.Locale.ROOT, "%s (not enough memory: %.1f GiB free, %.1f GiB needed)", n.name(),
+                if (explain) excluded.add(String.format(java.util.Locale.ROOT, "%s (not enough memory: %.1f GiB free, %.1f GiB needed)", n.name(),
                         Math.max(0, free) / GIB, need / GIB));
                 continue;
             }
@@ -525,6 +537,14 @@ public final class DrainPlanner {
                 }
             }
             return List.copyOf(out);
+        }
+
+        /** Whether a strict rule may bind a member of the unit (most guests have none: then no node is looked up). */
+        boolean binds(Unit u) {
+            for (Pending p : u.members) {
+                if (nodeRules.containsKey(p.guest.vmid()) || apart.containsKey(p.guest.vmid())) return true;
+            }
+            return false;
         }
 
         /** The first strict rule that keeps the unit off {@code node}, and why; empty when none does. */

@@ -226,6 +226,15 @@ public final class TagPolicy {
         return List.copyOf(out);
     }
 
+    /** Whether the guest has a tag that makes a placement rule (pin, affinity, anti-affinity). */
+    public boolean hasRuleTag(Guest guest) {
+        for (String t : guest.tags()) {
+            RuleTag kind = kindOf(t);
+            if (kind != RuleTag.NONE && kind != RuleTag.IGNORE) return true;
+        }
+        return false;
+    }
+
     private enum RuleTag { AFFINITY, ANTI_AFFINITY, PIN, IGNORE, NONE }
 
     /** Which placement tag {@code tag} is: the longest matching prefix wins (the suffix must not be empty). */
