@@ -45,11 +45,12 @@ import static io.moxxie.core.execution.internal.Limit.human;
  * for an offline move down ahead of their turn; each guest's move is a {@link GuestMove}; when a migration is over its
  * slot is refilled at once. The members of a group (an anti-affinity group, a positive HA rule) start within the
  * group's {@link DisruptionBudgets disruption budget}; guests the hypervisor moves along with one it migrates (a
- * positive HA rule's members) are taken out of the queue and followed to where it put them. A failed move is retried on another target (re-planned by a {@link Replanner}); targets
- * that went offline are dropped. Cancel, the drain's time limit and abandon stop it. The guests' entries and
- * messages are its {@link Outcomes}; what changes is recorded and told through its {@link DrainJournal}. While the
- * store does not take the drain's changes, no new move starts (see {@link #pump()}); the drain's end is reported
- * (status, listeners, {@code onFinish}) only once the store holds it.
+ * positive HA rule's members) are taken out of the queue and followed to where it put them. A failed move is retried
+ * on another target (re-planned by a {@link Replanner}); targets that went offline are dropped. Cancel, the drain's
+ * time limit and abandon stop it. The guests' entries and messages are its {@link Outcomes}; what changes is recorded
+ * and told through its {@link DrainJournal}. While the store does not take the drain's changes, no new move starts
+ * (see {@link #pump()}); the drain's end is reported (status, listeners, {@code onFinish}) only once the store holds
+ * it.
  *
  * <p>Threading: every mutable field is guarded by {@code this} (the methods that must be called under it assert it),
  * and so are the {@link Outcomes} and the {@link StartOrder}. Calls to the hypervisor, the journal (the store, the
