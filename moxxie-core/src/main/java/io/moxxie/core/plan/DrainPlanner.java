@@ -31,6 +31,16 @@ import java.util.Set;
  * goes where the resulting memory utilization is lowest (CPU load, then name, break ties), and guests
  * are placed largest first: that keeps the busiest target as low as a greedy placement can.
  *
+ * <p>Placement rules ({@link #rules}: the hypervisor's HA rules and groups, and the tag policy's ProxLB tags) narrow and
+ * order the targets. A strict node-affinity rule removes the nodes it does not list; an anti-affinity rule (always
+ * strict) removes every node that holds another member of the group, now or by this plan. Among the nodes left, the
+ * one where the rest of a positive group is comes first, then the highest node-affinity priority (strict or not: a
+ * non-strict rule is a preference that never blocks), then the lowest utilization. The members of a positive group
+ * that this plan moves are placed as one, on one node with room for all. A guest no node fits under the strict rules
+ * is blocked naming them and every node's reason; with {@code force}, tag rules (which only Moxxie enforces) give way
+ * and the entry says so — HA rules never do: Proxmox HA would refuse the move or move the guest back. Each entry names
+ * the rules that decided it ({@link PlanEntry#rule()}).
+ *
  * <p>At DEBUG it logs each placement and why (the candidates' memory use after the move), for an operator asking
  * why a guest went where it went; nothing is built for those lines below DEBUG.
  *
@@ -94,7 +104,10 @@ public final class DrainPlanner {
         for (Node n : candidates) {
             committed.put(n.name(), n.memoryUsed() + input.reservedMemory().getOrDefault(n.name(), 0L));
         }
-        RuleBook book = new RuleBook(rules(input.snapshot()), input.snapshot(), toPlace);
+        // The tag rules bind a guest only through its own tags: without any among the guests to place, the cluster's
+        // guests need not be read for them (a large cluster has 100 times more guests than a drain moves).
+        boolean tagRules = toPlace.stream().anyMatch(p -> policy.hasRuleTag(p.guest));
+        RuleBook book = new RuleBook(tagRules ? rules(input.snapshot()) : input.snapshot().rules(), input.snapshot(), toPlace);
         // Largest first: the big guests (and groups that go together) choose while there is most room, the small ones
         // fill the gaps.
         List<Unit> units = book.units(toPlace);
@@ -197,6 +210,14 @@ public final class DrainPlanner {
      * @param overrideTags ignore strict tag rules ({@code force}): only Moxxie enforces them
      */
     private Choice choose(Unit u, List<Node> candidates, Map<String, Long> committed, RuleBook book, boolean overrideTags) {
+        Choice c = choose(u, candidates, committed, book, overrideTags, log.isDebugEnabled());
+        // Why each node was not taken is spelled out only when it is read: no target, or DEBUG (planning a drain in a
+        // large cluster visits thousands of nodes per guest).
+        return c.target == null && !log.isDebugEnabled() ? choose(u, candidates, committed, book, overrideTags, true) : c;
+    }
+
+    private Choice choose(Unit u, List<Node> candidates, Map<String, Long> committed, RuleBook book, boolean overrideTags,
+                          boolean explain) {
         Choice c = new Choice();
         List<PlacementRule.NodeAffinity> nodeRules = book.nodeRules(u, overrideTags);
         List<String> excluded = new ArrayList<>();
@@ -204,21 +225,22 @@ public final class DrainPlanner {
         Map<Node, PlacementRule> ruledOut = new java.util.LinkedHashMap<>();
         double bestUtil = Double.MAX_VALUE;
         long need = u.memory();
+        boolean bound = book.binds(u);
         for (Node n : candidates) {
             if (u.onNode(n.name())) continue;
             String notAllowed = u.notAllowed(n.name());
             if (notAllowed != null) {
-                excluded.add(n.name() + " (" + notAllowed + ")");
+                if (explain) excluded.add(n.name() + " (" + notAllowed + ")");
                 continue;
             }
             c.allowedCount++;
             long used = committed.get(n.name());
             long free = placement.usable(n.memoryTotal()) - used;
-            Optional<Map.Entry<PlacementRule, String>> rule = book.excluding(u, n.name(), overrideTags);
+            Optional<Map.Entry<PlacementRule, String>> rule = bound ? book.excluding(u, n.name(), overrideTags) : Optional.empty();
             if (rule.isPresent()) {
                 PlacementRule r = rule.get().getKey();
                 c.rulesExcluding.putIfAbsent(r.describe(), r);
-                excluded.add(n.name() + " (" + r.describe() + ": " + rule.get().getValue() + ")");
+                if (explain) excluded.add(n.name() + " (" + r.describe() + ": " + rule.get().getValue() + ")");
                 if (free >= need) ruledOut.put(n, r);
                 continue;
             }
@@ -229,7 +251,7 @@ public final class DrainPlanner {
             }
             if (free < need) {
                 c.roomExcluded = true;
-                excluded.add(String.format(java.util.Locale.ROOT, "%s (not enough memory: %.1f GiB free, %.1f GiB needed)", n.name(),
+                if (explain) excluded.add(String.format(java.util.Locale.ROOT, "%s (not enough memory: %.1f GiB free, %.1f GiB needed)", n.name(),
                         Math.max(0, free) / GIB, need / GIB));
                 continue;
             }
@@ -423,8 +445,9 @@ public final class DrainPlanner {
     }
 
     /**
-     * The rules that bind the guests of one plan, by vmid, and where every guest of the cluster is or is planned to go
-     * ({@code at}; a guest still to be placed has no entry: it leaves its node, and binds nothing until placed).
+     * The rules that bind the guests of one plan, by vmid, and where every member of a guest-affinity rule is or is
+     * planned to go ({@code at}; a guest still to be placed has no entry: it leaves its node, and binds nothing until
+     * placed).
      */
     private static final class RuleBook {
         final Map<Integer, List<PlacementRule.NodeAffinity>> nodeRules = new HashMap<>();
@@ -433,10 +456,14 @@ public final class DrainPlanner {
         final Map<Integer, String> at = new HashMap<>();
 
         RuleBook(List<PlacementRule> rules, ClusterSnapshot snapshot, List<Pending> toPlace) {
-            for (Guest g : snapshot.guests()) at.put(g.vmid(), g.node());
-            for (Pending p : toPlace) at.remove(p.guest.vmid());
+            java.util.Set<Integer> moving = new java.util.HashSet<>();
+            for (Pending p : toPlace) moving.add(p.guest.vmid());
             for (PlacementRule r : rules) {
                 for (int vmid : r.guests()) {
+                    // Only the guests of a rule need a place (a large cluster has many more guests than rules bind).
+                    if (r instanceof PlacementRule.GuestAffinity && !moving.contains(vmid)) {
+                        snapshot.guest(vmid).ifPresent(g -> at.put(vmid, g.node()));
+                    }
                     if (r instanceof PlacementRule.NodeAffinity na) {
                         nodeRules.computeIfAbsent(vmid, k -> new ArrayList<>()).add(na);
                     } else if (r instanceof PlacementRule.GuestAffinity ga) {
@@ -510,6 +537,14 @@ public final class DrainPlanner {
                 }
             }
             return List.copyOf(out);
+        }
+
+        /** Whether a strict rule may bind a member of the unit (most guests have none: then no node is looked up). */
+        boolean binds(Unit u) {
+            for (Pending p : u.members) {
+                if (nodeRules.containsKey(p.guest.vmid()) || apart.containsKey(p.guest.vmid())) return true;
+            }
+            return false;
         }
 
         /** The first strict rule that keeps the unit off {@code node}, and why; empty when none does. */

@@ -202,15 +202,11 @@ public final class TagPolicy {
         for (Guest g : guests) {
             Set<String> pinned = new TreeSet<>();
             for (String t : g.tags()) {
+                RuleTag kind = kindOf(t);
+                if (kind == RuleTag.PIN) pinned.add(t);
+                if (kind != RuleTag.ANTI_AFFINITY && kind != RuleTag.AFFINITY) continue;
                 String key = t.toLowerCase(Locale.ROOT);
-                switch (kindOf(t)) {
-                    case ANTI_AFFINITY -> anti.computeIfAbsent(key, k -> new TreeSet<>()).add(g.vmid());
-                    case AFFINITY -> together.computeIfAbsent(key, k -> new TreeSet<>()).add(g.vmid());
-                    case PIN -> pinned.add(t);
-                    default -> {
-                        continue;
-                    }
-                }
+                (kind == RuleTag.ANTI_AFFINITY ? anti : together).computeIfAbsent(key, k -> new TreeSet<>()).add(g.vmid());
                 spelling.putIfAbsent(key, t);
             }
             if (!pinned.isEmpty()) pins.computeIfAbsent(pinned, k -> new TreeSet<>()).add(g.vmid());
@@ -230,17 +226,27 @@ public final class TagPolicy {
         return List.copyOf(out);
     }
 
+    /** Whether the guest has a tag that makes a placement rule (pin, affinity, anti-affinity). */
+    public boolean hasRuleTag(Guest guest) {
+        for (String t : guest.tags()) {
+            RuleTag kind = kindOf(t);
+            if (kind != RuleTag.NONE && kind != RuleTag.IGNORE) return true;
+        }
+        return false;
+    }
+
     private enum RuleTag { AFFINITY, ANTI_AFFINITY, PIN, IGNORE, NONE }
 
     /** Which placement tag {@code tag} is: the longest matching prefix wins (the suffix must not be empty). */
     private RuleTag kindOf(String tag) {
-        String t = tag.toLowerCase(Locale.ROOT);
         RuleTag best = RuleTag.NONE;
         int bestLength = -1;
         String[] prefixes = {affinityPrefix, antiAffinityPrefix, pinPrefix, ignorePrefix};
         RuleTag[] kinds = {RuleTag.AFFINITY, RuleTag.ANTI_AFFINITY, RuleTag.PIN, RuleTag.IGNORE};
         for (int i = 0; i < prefixes.length; i++) {
-            if (t.length() > prefixes[i].length() && t.startsWith(prefixes[i]) && prefixes[i].length() > bestLength) {
+            // Planning reads every guest's tags: matched without a lower-cased copy of each.
+            if (tag.length() > prefixes[i].length() && tag.regionMatches(true, 0, prefixes[i], 0, prefixes[i].length())
+                    && prefixes[i].length() > bestLength) {
                 best = kinds[i];
                 bestLength = prefixes[i].length();
             }

@@ -173,4 +173,20 @@ class TagPolicyTest {
         assertThat(never.kind()).isEqualTo(BLOCK);
         assertThat(never.reason()).contains("never moved offline");
     }
+
+    @Test
+    void placementTagsBecomeRulesOfOriginTag() {
+        List<io.moxxie.core.model.PlacementRule> rules = policy.rules(List.of(qemu(1, "a", "hv1", 4, "plb_anti_affinity_Web"),
+                qemu(2, "b", "hv2", 4, "PLB_ANTI_AFFINITY_web"), qemu(3, "c", "hv1", 4, "plb_affinity_solo"),
+                qemu(4, "d", "hv1", 4, "plb_pin_hv3;plb_pin_hv4"), qemu(5, "e", "hv1", 4, "plb_pin_hv4;plb_pin_hv3"),
+                qemu(6, "f", "hv1", 4, "plb_ignore_x;plb_pin_")));
+        assertThat(rules).containsExactly(
+                new io.moxxie.core.model.PlacementRule.GuestAffinity("plb_anti_affinity_Web", io.moxxie.core.model.PlacementRule.Origin.TAG,
+                        java.util.Set.of(1, 2), false),
+                new io.moxxie.core.model.PlacementRule.NodeAffinity("plb_pin_hv3,plb_pin_hv4", io.moxxie.core.model.PlacementRule.Origin.TAG,
+                        java.util.Set.of(4, 5), Map.of("hv3", 0, "hv4", 0), true));
+        assertThat(rules.get(0).describe()).as("a group of one (solo) binds nothing; a bare prefix is no tag rule")
+                .isEqualTo("tag plb_anti_affinity_Web (negative resource-affinity)");
+        assertThat(policy.ignoreTag(qemu(6, "f", "hv1", 4, "plb_ignore_x"))).contains("plb_ignore_x");
+    }
 }

@@ -146,6 +146,21 @@ class PlacementRulesDrainTest {
     }
 
     @Test
+    void aGuestRetriedElsewhereKeepsOffTheNodeItsGroupsQueuedMemberIsPlannedFor() {
+        // Planned: 100 to hv2 (emptiest), 101 to hv3. 100's move to hv2 fails: re-planned among hv3 and hv4, where hv3
+        // is emptier even counting 101's memory — but 101 is going there.
+        World w = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32).node("hv3", 256 * GIB, 16 * GIB, 32)
+                .node("hv4", 256 * GIB, 128 * GIB, 32)
+                .guest(qemu(100, "web-a", "hv1", 16, "plb_anti_affinity_web")).guest(qemu(101, "web-b", "hv1", 8, "plb_anti_affinity_web")));
+        w.cluster.failMigrations(100, 1, "migration aborted");
+        DrainStatus done = w.drainAndWait(DrainRequest.soft("hv1"));
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(vm(done, 101).targetNode()).isEqualTo("hv3");
+        assertThat(vm(done, 100).attempts()).isEqualTo(2);
+        assertThat(w.nodeOf(100)).isEqualTo("hv4");
+    }
+
+    @Test
     void aPositiveHaRuleMovesWithOneMigrateRequestAndTheUndrainBringsAllBackTheSameWay() {
         World w = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32).node("hv3", 256 * GIB, 32)
                 .guest(ha(qemu(100, "app", "hv1", 8, ""))).guest(ha(qemu(101, "cache", "hv1", 4, "")))
@@ -168,6 +183,25 @@ class PlacementRulesDrainTest {
         assertThat(List.of(w.nodeOf(100), w.nodeOf(101), w.nodeOf(102))).containsOnly("hv1");
         assertThat(w.cluster.calls().get("migrate")).as("one request back").isEqualTo(2L);
         assertThat(w.cluster.migrations()).allSatisfy(m -> assertThat(m.successful()).isTrue());
+    }
+
+    @Test
+    void aMemberThePlanLeftInPlaceButProxmoxMovedAlongIsRecordedMovedAndComesBackWithTheUndrain() {
+        World w = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32)
+                .guest(ha(qemu(100, "app", "hv1", 8, ""))).guest(ha(qemu(101, "batch", "hv1", 4, "maint-ok")))
+                .rule(new GuestAffinity("stack", HA_RULE, Set.of(100, 101), true)));
+        DrainStatus done = w.drainAndWait(DrainRequest.soft("hv1"));
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(w.nodeOf(101)).isEqualTo("hv2");
+        VmStatus batch = vm(done, 101);
+        assertThat(batch.status()).isEqualTo(GuestState.COMPLETED);
+        assertThat(batch.note()).isEqualTo("moved by the hypervisor along with VM 100 (positive HA resource-affinity); the plan had it stay: "
+                + "tagged maint-ok: stays on the node in a soft drain");
+        assertThat(w.cluster.calls().get("migrate")).isEqualTo(1L);
+
+        w.service.undrain("hv1");
+        w.scheduler.runUntilIdle();
+        assertThat(List.of(w.nodeOf(100), w.nodeOf(101))).containsOnly("hv1");
     }
 
     @Test

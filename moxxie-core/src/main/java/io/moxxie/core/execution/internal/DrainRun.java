@@ -45,11 +45,12 @@ import static io.moxxie.core.execution.internal.Limit.human;
  * for an offline move down ahead of their turn; each guest's move is a {@link GuestMove}; when a migration is over its
  * slot is refilled at once. The members of a group (an anti-affinity group, a positive HA rule) start within the
  * group's {@link DisruptionBudgets disruption budget}; guests the hypervisor moves along with one it migrates (a
- * positive HA rule's members) are taken out of the queue and followed to where it put them. A failed move is retried on another target (re-planned by a {@link Replanner}); targets
- * that went offline are dropped. Cancel, the drain's time limit and abandon stop it. The guests' entries and
- * messages are its {@link Outcomes}; what changes is recorded and told through its {@link DrainJournal}. While the
- * store does not take the drain's changes, no new move starts (see {@link #pump()}); the drain's end is reported
- * (status, listeners, {@code onFinish}) only once the store holds it.
+ * positive HA rule's members) are taken out of the queue and followed to where it put them. A failed move is retried
+ * on another target (re-planned by a {@link Replanner}); targets that went offline are dropped. Cancel, the drain's
+ * time limit and abandon stop it. The guests' entries and messages are its {@link Outcomes}; what changes is recorded
+ * and told through its {@link DrainJournal}. While the store does not take the drain's changes, no new move starts
+ * (see {@link #pump()}); the drain's end is reported (status, listeners, {@code onFinish}) only once the store holds
+ * it.
  *
  * <p>Threading: every mutable field is guarded by {@code this} (the methods that must be called under it assert it),
  * and so are the {@link Outcomes} and the {@link StartOrder}. Calls to the hypervisor, the journal (the store, the
@@ -113,6 +114,8 @@ public final class DrainRun implements RunningDrain {
     private DisruptionBudgets budgets = DisruptionBudgets.NONE;
     /** Guests the hypervisor moves along with a guest this drain migrates, by that guest: settled when its move ends. */
     private final Map<Integer, List<Integer>> comigrating = new HashMap<>();
+    /** The skipped entries of guests the hypervisor moved along anyway: restored if it turns out it did not. */
+    private final Map<Integer, GuestProgress> skippedBefore = new HashMap<>();
     private Scheduler.Cancellable deadlineTask;
     private boolean cancelled;
     private boolean abandoned;
@@ -909,7 +912,9 @@ public final class DrainRun implements RunningDrain {
     /**
      * The hypervisor moves {@code task.comigrated()} along with {@code leader} (a positive HA rule): those of this drain
      * still queued leave the queue and are in flight as moved by this drain — no migrate request of theirs is ever
-     * sent — until {@link #settleComigrated} finds where they went. Guests not in the drain are the hypervisor's affair.
+     * sent — until {@link #settleComigrated} finds where they went. A guest the plan skipped (e.g. {@code maint-ok} in
+     * a soft drain) that the hypervisor moves along all the same is recorded the same way, so that the undrain brings it
+     * back with the others. Guests not in the drain are the hypervisor's affair.
      */
     private void takeAlong(int leader, TaskRef task) {
         List<GuestProgress> along = new ArrayList<>();
@@ -917,10 +922,15 @@ public final class DrainRun implements RunningDrain {
             GuestProgress l = outcomes.get(leader);
             for (int vmid : task.comigrated()) {
                 GuestProgress q = outcomes.get(vmid);
-                if (q == null || !queue.remove(q)) continue;
+                if (q == null || preparing.contains(vmid) || inFlight.contains(vmid)) continue;
+                boolean skipped = q.status() == GuestState.SKIPPED;
+                if (skipped) skippedBefore.put(vmid, q);
+                else if (!queue.remove(q)) continue;
                 prepared.remove(vmid);
-                GuestProgress moving = q.started(l.targetNode(), q.migrationType(), q.attempts() + 1, scheduler.now())
-                        .withNote("moved by the hypervisor along with VM " + leader + " (positive HA resource-affinity)");
+                MigrationType type = q.migrationType() != null ? q.migrationType() : l.migrationType();
+                GuestProgress moving = q.started(l.targetNode(), type, q.attempts() + 1, scheduler.now())
+                        .withNote("moved by the hypervisor along with VM " + leader + " (positive HA resource-affinity)"
+                                + (skipped ? "; the plan had it stay: " + q.error() : ""));
                 outcomes.put(moving);
                 journal.save(moving);
                 inFlight.add(vmid);
@@ -951,6 +961,19 @@ public final class DrainRun implements RunningDrain {
                 }
                 Guest g = snapshot == null ? null : snapshot.guest(vmid).orElse(null);
                 if (g != null && g.node().equals(p.sourceNode()) && g.lock() == null) {
+                    GuestProgress wasSkipped;
+                    synchronized (this) {
+                        wasSkipped = skippedBefore.remove(vmid);
+                        if (wasSkipped != null) {
+                            inFlight.remove(vmid);
+                            outcomes.put(wasSkipped);
+                            journal.save(wasSkipped);
+                        }
+                    }
+                    if (wasSkipped != null) {
+                        journal.flush();
+                        continue;
+                    }
                     journal.withGuestMdc(vmid, () -> log.info("VM {} was not moved along with VM {}: it takes its own turn", vmid, leader.vmid()));
                     if (!requeue(p, p.targetNode(), p.migrationType())) {
                         synchronized (this) {
@@ -967,6 +990,7 @@ public final class DrainRun implements RunningDrain {
                 GuestProgress watched = target.equals(p.targetNode()) ? p : p.toBuilder().targetNode(target).build();
                 Limit limit = moves.limitFromNow();
                 synchronized (this) {
+                    skippedBefore.remove(vmid);
                     outcomes.put(watched);
                     limits.put(vmid, limit);
                 }
@@ -1131,18 +1155,32 @@ public final class DrainRun implements RunningDrain {
         for (GuestProgress f : failedNow) journal.tell(l -> l.guestFailed(drainId, f));
     }
 
-    /** Plans {@code toPlan} again around {@code exclude}, counting the memory this drain's other moves will take. */
+    /**
+     * Plans {@code toPlan} again around {@code exclude}, counting the memory this drain's other moves will take, and
+     * with the guests of those moves where they go: a re-planned guest keeps off the node a member of its
+     * anti-affinity group is on its way to.
+     */
     private Map<Integer, PlanEntry> replan(ClusterSnapshot snapshot, List<Guest> toPlan, Set<String> exclude) {
         Map<String, Long> reserved = new HashMap<>();
+        Map<Integer, String> going = new HashMap<>();
         synchronized (this) {
             for (int vmid : inFlight) {
                 // A guest being re-planned goes to no target yet (its entry names the one that failed).
                 if (replanning.contains(vmid)) continue;
                 GuestProgress g = outcomes.get(vmid);
                 reserved.merge(g.targetNode(), g.memory(), Long::sum);
+                going.put(vmid, g.targetNode());
             }
-            for (GuestProgress g : queue) reserved.merge(g.targetNode(), g.memory(), Long::sum);
+            for (GuestProgress g : queue) {
+                reserved.merge(g.targetNode(), g.memory(), Long::sum);
+                going.put(g.vmid(), g.targetNode());
+            }
         }
-        return replanner.replan(snapshot, toPlan, exclude, reserved, preconditions.copy());
+        List<Guest> placed = snapshot.guests().stream().map(g -> {
+            String target = going.get(g.vmid());
+            return target == null || target.equals(g.node()) ? g : g.withNode(target);
+        }).toList();
+        ClusterSnapshot planned = new ClusterSnapshot(snapshot.takenAt(), snapshot.nodes(), placed, snapshot.rules(), snapshot.haAutoRebalance());
+        return replanner.replan(planned, toPlan, exclude, reserved, preconditions.copy());
     }
 }
