@@ -75,6 +75,18 @@ class ClusterReadTest {
     }
 
     @Test
+    void aPve9RulesAnswerInTheRealFormatReachesTheSnapshot() {
+        start(withRules());
+        api.canned("/cluster/ha/rules", FakeProxmoxApi.fixture("cluster_ha_rules.handbuilt-pve9.json"));
+        api.canned("/cluster/options", FakeProxmoxApi.fixture("cluster_options.handbuilt-pve9.json"));
+
+        ClusterSnapshot s = client.snapshot();
+
+        assertThat(s.rules()).extracting(r -> r.name()).containsExactly("db-nodes", "app-stack", "db-apart", "ha-group-web");
+        assertThat(s.haAutoRebalance()).isTrue();
+    }
+
+    @Test
     void aClusterWithoutHaGuestsCostsNoRuleRequests() {
         start(SimulatedCluster.builder(scheduler).node("pve1", 64 * GIB, 16).node("pve2", 64 * GIB, 16)
                 .guest(vm(PLAIN_VM, "app", "pve1", PowerState.RUNNING, List.of(), 4, false)));
