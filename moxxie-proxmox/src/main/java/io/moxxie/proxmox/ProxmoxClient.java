@@ -114,9 +114,10 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
      * How long HA rules and the datacenter's CRS options, read for a snapshot, are used again. A drain's watcher reads
      * a snapshot every round: re-reading the rules each time would add a request per round (a minute's age: 3 to 6 more
      * requests for the guide's 12- and 15-guest drains, over the 4 per guest the drain may cost). Ten minutes outlast
-     * those drains, so that their rules are read once, at planning. A rule edited since is still enforced by Proxmox
-     * at each move: PVE 9's migrate check lists the nodes an HA rule rules out ({@code blocking-ha-resources}), and the
-     * HA manager refuses a migration a rule forbids; what a stale read can miss are preferences.
+     * those drains, so that their rules are read once, at planning. Proxmox enforces a rule edited since itself: a move
+     * against a negative rule is refused (PVE 9's migrate check names the node's {@code blocking-ha-resources}, and the
+     * HA manager does not carry the request out), and a guest moved off its node-affinity rule's nodes is moved back by
+     * the HA manager ({@code select_service_node} every round); a stale read costs such a move, not a broken rule.
      */
     public static final Duration DEFAULT_PLACEMENT_MAX_AGE = Duration.ofMinutes(10);
 
@@ -244,8 +245,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
      * or HA groups (before: {@code GET /cluster/ha/groups} and, when there are groups, {@code GET /cluster/ha/resources}
      * for their members; {@code /cluster/ha/rules} answers 501 there, remembered): one request on Proxmox VE 9, at most
      * once per {@link Builder#placementMaxAge placementMaxAge}. A read that fails keeps what was read before (Proxmox
-     * enforces HA rules itself: its migrate check refuses nodes they rule out) and is tried again after
-     * {@code placementMaxAge}.
+     * enforces HA rules itself, see {@link #DEFAULT_PLACEMENT_MAX_AGE}) and is tried again after {@code placementMaxAge}.
      */
     private Placement placement(Instant now) {
         Placement p = placement;
