@@ -107,6 +107,7 @@ class PlacementRulesTest {
         assertThat(forced.action()).isEqualTo(PlanEntry.Action.MOVE);
         assertThat(forced.targetNode()).isEqualTo("hv2");
         assertThat(forced.reason()).startsWith("force: placed against tag plb_pin_hv9 (node-affinity, strict)");
+        assertThat(forced.rule()).isEqualTo("tag plb_pin_hv9 (node-affinity, strict)");
     }
 
     @Test
