@@ -157,7 +157,21 @@ public final class DrainPlanner {
         List<PlanEntry> entries = new ArrayList<>(moves);
         skips.sort(Comparator.comparingInt(PlanEntry::vmid));
         entries.addAll(skips);
-        return new DrainPlan(request, input.snapshot().takenAt(), entries);
+        List<String> warnings = new ArrayList<>();
+        if (!input.undrain() && input.snapshot().haAutoRebalance() && moves.stream().anyMatch(e -> e.guest().haManaged())) {
+            warnings.add(haAutoRebalanceWarning(source));
+        }
+        return new DrainPlan(request, input.snapshot().takenAt(), entries, warnings);
+    }
+
+    /**
+     * What a drain of {@code node} that moves HA guests says while Proxmox VE 9's HA auto-rebalancing is on ({@link
+     * ClusterSnapshot#haAutoRebalance()}): its CRS picks nodes by load among those HA considers online, and a node in
+     * Moxxie's maintenance only is one of them.
+     */
+    public static String haAutoRebalanceWarning(String node) {
+        return "Proxmox HA auto-rebalancing is on: it may move HA guests back onto " + node + " unless " + node
+                + " is in HA maintenance too (ha-manager crm-command node-maintenance enable " + node + ")";
     }
 
     /** {@code always-on} first, then larger memory first, then vmid: the order the executor starts moves in. */

@@ -203,4 +203,14 @@ class PlacementRulesTest {
         assertThat(entry(p, 1).action()).isEqualTo(PlanEntry.Action.BLOCK);
         assertThat(entry(p, 1).reason()).contains("VM 2 is there");
     }
+
+    @Test
+    void aPlanThatMovesHaGuestsWhileHaAutoRebalancingIsOnWarns() {
+        ClusterSnapshot on = new ClusterSnapshot(Instant.EPOCH, nodes(), List.of(ha(qemu(1, "a", "hv1", 4, "")), qemu(2, "b", "hv1", 4, "")),
+                List.of(), true);
+        assertThat(plan(on, DrainRequest.soft("hv1")).warnings()).containsExactly("Proxmox HA auto-rebalancing is on: it may move HA guests "
+                + "back onto hv1 unless hv1 is in HA maintenance too (ha-manager crm-command node-maintenance enable hv1)");
+        ClusterSnapshot noHa = new ClusterSnapshot(Instant.EPOCH, nodes(), List.of(qemu(2, "b", "hv1", 4, "")), List.of(), true);
+        assertThat(plan(noHa, DrainRequest.soft("hv1")).warnings()).isEmpty();
+    }
 }
