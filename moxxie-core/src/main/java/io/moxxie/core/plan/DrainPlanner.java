@@ -120,8 +120,9 @@ public final class DrainPlanner {
                 // force: the tag rules (which only Moxxie enforces) give way; HA rules never do (Proxmox enforces them).
                 Choice forced = choose(u, candidates, committed, book, true);
                 if (forced.target != null) {
-                    place(u, forced, "force: placed against " + String.join("; ", c.tagRulesExcluding()) + " (" + c.why + ")",
-                            committed, book, moves);
+                    // The entry names the rules it was placed against: they decided it, by giving way.
+                    String against = String.join("; ", c.tagRulesExcluding());
+                    place(u, forced, "force: placed against " + against + " (" + c.why + ")", against, committed, book, moves);
                     continue;
                 }
             }
@@ -132,7 +133,7 @@ public final class DrainPlanner {
                     Choice one = choose(single, candidates, committed, book, true);
                     if (one.target != null) {
                         place(single, one, "force: placed apart from " + u.togetherDescription() + " (no node has room for the group)",
-                                committed, book, moves);
+                                u.togetherDescription(), committed, book, moves);
                     } else {
                         skips.add(blocked(p, noTargetReason(single, one, candidates, input), one.rule()));
                     }
@@ -140,7 +141,7 @@ public final class DrainPlanner {
                 continue;
             }
             if (c.target != null) {
-                place(u, c, null, committed, book, moves);
+                place(u, c, null, c.rule(), committed, book, moves);
             } else {
                 String reason = noTargetReason(u, c, candidates, input);
                 boolean haExcluded = request.force() && !c.rulesExcluding.isEmpty() && !c.tagRuleExcluded();
@@ -156,7 +157,21 @@ public final class DrainPlanner {
         List<PlanEntry> entries = new ArrayList<>(moves);
         skips.sort(Comparator.comparingInt(PlanEntry::vmid));
         entries.addAll(skips);
-        return new DrainPlan(request, input.snapshot().takenAt(), entries);
+        List<String> warnings = new ArrayList<>();
+        if (!input.undrain() && input.snapshot().haAutoRebalance() && moves.stream().anyMatch(e -> e.guest().haManaged())) {
+            warnings.add(haAutoRebalanceWarning(source));
+        }
+        return new DrainPlan(request, input.snapshot().takenAt(), entries, warnings);
+    }
+
+    /**
+     * What a drain of {@code node} that moves HA guests says while Proxmox VE 9's HA auto-rebalancing is on ({@link
+     * ClusterSnapshot#haAutoRebalance()}): its CRS picks nodes by load among those HA considers online, and a node in
+     * Moxxie's maintenance only is one of them.
+     */
+    public static String haAutoRebalanceWarning(String node) {
+        return "Proxmox HA auto-rebalancing is on: it may move HA guests back onto " + node + " unless " + node
+                + " is in HA maintenance too (ha-manager crm-command node-maintenance enable " + node + ")";
     }
 
     /** {@code always-on} first, then larger memory first, then vmid: the order the executor starts moves in. */
@@ -175,8 +190,12 @@ public final class DrainPlanner {
         return PlanEntry.block(p.guest, p.decision.migrationType(), reason, p.decision.alwaysOn()).withRule(rule);
     }
 
-    /** Records the unit's move to {@code c.target}: its members' entries, the memory it takes, where they will be. */
-    private void place(Unit u, Choice c, String forcedNote, Map<String, Long> committed, RuleBook book, List<PlanEntry> moves) {
+    /**
+     * Records the unit's move to {@code c.target}: its members' entries (naming {@code rule}, the rules that decided),
+     * the memory it takes, where they will be.
+     */
+    private void place(Unit u, Choice c, String forcedNote, String rule, Map<String, Long> committed, RuleBook book,
+                       List<PlanEntry> moves) {
         String target = c.target.name();
         committed.merge(target, u.memory(), Long::sum);
         for (Pending p : u.members) {
@@ -191,12 +210,12 @@ public final class DrainPlanner {
             }
             if (forcedNote != null) notes.add(forcedNote);
             String note = notes.isEmpty() ? null : String.join("; ", notes);
-            moves.add(PlanEntry.move(p.guest, target, p.decision.migrationType(), p.decision.alwaysOn(), note).withRule(c.rule()));
+            moves.add(PlanEntry.move(p.guest, target, p.decision.migrationType(), p.decision.alwaysOn(), note).withRule(rule));
         }
         if (log.isDebugEnabled()) {
             log.debug("Placing VM(s) {} ({} GiB, {}) on {}: {}{}", u.vmids(), String.format(java.util.Locale.ROOT, "%.1f", u.memory() / GIB),
                     u.members.get(0).decision.migrationType().wireName(), target, c.why.isEmpty() ? "lowest memory use after the move" : c.why,
-                    c.rule() == null ? "" : "; decided by " + c.rule());
+                    rule == null ? "" : "; decided by " + rule);
         }
     }
 

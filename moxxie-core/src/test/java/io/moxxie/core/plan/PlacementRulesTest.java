@@ -107,6 +107,7 @@ class PlacementRulesTest {
         assertThat(forced.action()).isEqualTo(PlanEntry.Action.MOVE);
         assertThat(forced.targetNode()).isEqualTo("hv2");
         assertThat(forced.reason()).startsWith("force: placed against tag plb_pin_hv9 (node-affinity, strict)");
+        assertThat(forced.rule()).isEqualTo("tag plb_pin_hv9 (node-affinity, strict)");
     }
 
     @Test
@@ -201,5 +202,15 @@ class PlacementRulesTest {
         DrainPlan p = planner.plan(PlanningInput.undrain(s, DrainRequest.soft("hv1"), List.of(s.guest(1).orElseThrow()), Set.of(), Map.of()));
         assertThat(entry(p, 1).action()).isEqualTo(PlanEntry.Action.BLOCK);
         assertThat(entry(p, 1).reason()).contains("VM 2 is there");
+    }
+
+    @Test
+    void aPlanThatMovesHaGuestsWhileHaAutoRebalancingIsOnWarns() {
+        ClusterSnapshot on = new ClusterSnapshot(Instant.EPOCH, nodes(), List.of(ha(qemu(1, "a", "hv1", 4, "")), qemu(2, "b", "hv1", 4, "")),
+                List.of(), true);
+        assertThat(plan(on, DrainRequest.soft("hv1")).warnings()).containsExactly("Proxmox HA auto-rebalancing is on: it may move HA guests "
+                + "back onto hv1 unless hv1 is in HA maintenance too (ha-manager crm-command node-maintenance enable hv1)");
+        ClusterSnapshot noHa = new ClusterSnapshot(Instant.EPOCH, nodes(), List.of(qemu(2, "b", "hv1", 4, "")), List.of(), true);
+        assertThat(plan(noHa, DrainRequest.soft("hv1")).warnings()).isEmpty();
     }
 }

@@ -4,6 +4,7 @@ import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.VmStatus;
 import io.moxxie.core.model.Concurrency;
+import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.PlacementRule;
@@ -228,8 +229,9 @@ class PlacementRulesDrainTest {
     }
 
     /**
-     * Random clusters, guests in random anti-affinity groups (tags and HA rules, budgets 1 to 3), random concurrency:
-     * over every run, no group ever has more members in flight than its budget.
+     * Random clusters, guests in random anti-affinity groups (tags and HA rules, budgets 1 to 3), random concurrency,
+     * soft and hard drains (a hard drain shuts {@code maint-ok} guests down ahead of their offline move: down counts as
+     * in flight): over every run, no group ever has more members in flight than its budget.
      */
     @Property(tries = 60)
     void noRunEverExceedsADisruptionBudget(@ForAll @LongRange(min = 0, max = 1_000_000) long seed,
@@ -247,7 +249,7 @@ class PlacementRulesDrainTest {
                 String node = r.nextInt(4) == 0 ? "n" + (1 + r.nextInt(nodes - 1)) : "n0";
                 String group = r.nextInt(3) == 0 ? "" : "plb_anti_affinity_g" + r.nextInt(3);
                 if (!group.isEmpty()) tagged.computeIfAbsent(group, k -> new HashSet<>()).add(vmid);
-                var g = qemu(vmid, "g" + i, node, 1 + r.nextInt(16), group);
+                var g = qemu(vmid, "g" + i, node, 1 + r.nextInt(16), group + (r.nextInt(4) == 0 ? ",maint-ok" : ""));
                 if (r.nextInt(3) == 0) {
                     g = ha(g);
                     haVmids.add(vmid);
@@ -263,7 +265,9 @@ class PlacementRulesDrainTest {
             }
             return b;
         });
-        w.drainAndWait(DrainRequest.builder("n0").concurrency(Concurrency.fixed(concurrency)).force(true).build());
+        DrainStatus done = w.drainAndWait(DrainRequest.builder("n0").concurrency(Concurrency.fixed(concurrency)).force(true)
+                .mode(r.nextBoolean() ? DrainMode.HARD : DrainMode.SOFT).build());
+        assertThat(done.status()).isIn(DrainState.COMPLETED, DrainState.FAILED);
         budgets.forEach((members, budget) -> assertThat(w.peakInFlight(members)).as("group %s", members).isLessThanOrEqualTo(budget));
     }
 

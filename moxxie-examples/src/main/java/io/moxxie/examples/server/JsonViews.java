@@ -138,6 +138,8 @@ final class JsonViews {
         o.put("blockedVMs", p.blocked().size());
         ArrayNode vms = o.putArray("vms");
         for (PlanEntry e : p.entries()) vms.add(planEntry(e));
+        ArrayNode warnings = o.putArray("warnings");
+        p.warnings().forEach(warnings::add);
         o.put("message", p.hasBlocked()
                 ? p.blocked().size() + " of " + p.entries().size() + " guests cannot be moved" + (p.request().mode().wireName().equals("soft")
                 ? ": a soft drain would be refused unless forced" : "")

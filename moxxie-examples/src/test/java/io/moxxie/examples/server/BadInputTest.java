@@ -288,6 +288,7 @@ class BadInputTest extends ServerTestBase {
         assertThat(pinned.get("targetNode").asText()).isEqualTo("hv9");
         assertThat(pinned.get("rule").asText()).isEqualTo("tag plb_pin_hv9 (node-affinity, strict)");
         assertThat(r.body().get("vms").findValues("rule")).filteredOn(n -> !n.isNull()).hasSize(1);
+        assertThat(r.body().get("warnings")).as("the demo cluster's HA does not rebalance").isEmpty();
     }
 
     // ------------------------------------------------------------------ tags

@@ -11,6 +11,7 @@ import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.model.Node;
 import io.moxxie.core.model.Operation;
+import io.moxxie.core.plan.DrainPlanner;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.spi.DrainRecord;
@@ -224,10 +225,7 @@ public final class DrainRun implements RunningDrain {
             budgets = b;
             boolean movesHa = queue.stream().anyMatch(GuestProgress::haManaged);
             if (view.haAutoRebalance() && operation == Operation.DRAIN && movesHa) {
-                // Proxmox VE 9's CRS rebalancing ("ha-auto-rebalance") picks nodes by load among those HA considers
-                // online: a node in Moxxie's maintenance only is one of them.
-                outcomes.notice("Proxmox HA auto-rebalancing is on: it may move HA guests back onto " + node + " unless " + node
-                        + " is in HA maintenance too (ha-manager crm-command node-maintenance enable " + node + ")");
+                outcomes.notice(DrainPlanner.haAutoRebalanceWarning(node));
                 recordDrain();
             }
         }
