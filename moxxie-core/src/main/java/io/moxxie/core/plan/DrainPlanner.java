@@ -213,9 +213,13 @@ public final class DrainPlanner {
             moves.add(PlanEntry.move(p.guest, target, p.decision.migrationType(), p.decision.alwaysOn(), note).withRule(rule));
         }
         if (log.isDebugEnabled()) {
-            log.debug("Placing VM(s) {} ({} GiB, {}) on {}: {}{}", u.vmids(), String.format(java.util.Locale.ROOT, "%.1f", u.memory() / GIB),
-                    u.members.get(0).decision.migrationType().wireName(), target, c.why.isEmpty() ? "lowest memory use after the move" : c.why,
-                    rule == null ? "" : "; decided by " + rule);
+            Guest first = u.members.get(0).guest;
+            String gib = String.format(java.util.Locale.ROOT, "%.1f", u.memory() / GIB);
+            String type = u.members.get(0).decision.migrationType().wireName();
+            String who = u.members.size() == 1 ? "VM " + first.vmid() + " (" + first.name() + ", " + gib + " GiB, " + type + ")"
+                    : "VMs " + u.vmids() + " (" + gib + " GiB together, " + type + ")";
+            log.debug("Placing {} on {}: lowest memory use after the move ({}){}{}", who, target, String.join(", ", c.considered),
+                    c.why.isEmpty() ? "" : "; not on " + c.why, rule == null ? "" : "; decided by " + rule);
         }
     }
 
@@ -275,6 +279,7 @@ public final class DrainPlanner {
                 continue;
             }
             double util = utilization(n, used, need);
+            if (explain) c.considered.add(String.format(java.util.Locale.ROOT, "%s %.1f%%", n.name(), util * 100));
             if (c.target == null || better(n, util, c.target, bestUtil, u, nodeRules)) {
                 c.target = n;
                 bestUtil = util;
@@ -399,6 +404,8 @@ public final class DrainPlanner {
     private static final class Choice {
         Node target;
         String why = "";
+        /** The nodes that could take the unit, each with its memory use after the move (explained choices only). */
+        final List<String> considered = new ArrayList<>();
         int allowedCount;
         int ruleAllowedCount;
         boolean roomExcluded;
