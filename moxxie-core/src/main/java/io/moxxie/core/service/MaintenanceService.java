@@ -106,6 +106,7 @@ public final class MaintenanceService implements AutoCloseable {
     private final boolean ownsScheduler;
     private final DrainPlanner planner;
     private final DrainExecutor executor;
+    private final ExecutorConfig executorConfig;
     private final String ownerId;
     private final Duration lease;
     private final Duration heartbeatInterval;
@@ -138,6 +139,7 @@ public final class MaintenanceService implements AutoCloseable {
         this.closeTimeout = b.closeTimeout;
         this.planningRetryDelay = b.planningRetryDelay;
         this.planningRetries = b.executorConfig.maxRetries();
+        this.executorConfig = b.executorConfig;
         this.executor = new DrainExecutor(client, store, scheduler, planner, b.executorConfig, this::nodesInMaintenance);
         b.listeners.forEach(executor::addListener);
         log.info("Moxxie maintenance service {}: tags always-on='{}' maint-ok='{}', headroom {}%, per-target limit {}, "
@@ -455,6 +457,27 @@ public final class MaintenanceService implements AutoCloseable {
         }
         if (undrain) startUndrain(read, node);
         return view(maintenanceOf(node), snapshot);
+    }
+
+    /**
+     * The nodes out of service now, each with why, in name order: in maintenance, being drained (by any process
+     * sharing the store) or offline in {@code snapshot}. What a rollout counts against its {@code maxNodesDown}.
+     */
+    public Map<String, String> nodesOutOfService(ClusterSnapshot snapshot) {
+        Map<String, String> out = new java.util.TreeMap<>(Node.NAME_ORDER);
+        for (Node n : snapshot.nodes()) if (!n.online()) out.put(n.name(), "offline");
+        for (DrainRecord d : store.unfinishedDrains()) {
+            if (d.operation() == Operation.DRAIN) out.put(d.node(), "being drained (drain " + d.drainId() + ")");
+        }
+        for (NodeMaintenance m : store.maintenanceStates()) {
+            if (m.inMaintenance()) out.put(m.node(), "in maintenance" + (m.reason() == null ? "" : " (" + m.reason() + ")"));
+        }
+        return out;
+    }
+
+    /** The executor's settings: what a rollout's duration estimates assume about migrations. */
+    public ExecutorConfig executorConfig() {
+        return executorConfig;
     }
 
     // ------------------------------------------------------------------ nodes and guests
