@@ -132,6 +132,9 @@ public final class MoxxieServer implements AutoCloseable {
                     + "; store: " + store.description() + "; " + (config.apiToken() == null ? "no API token (loopback only)"
                     : "bearer token required") + "; owner " + ownerId
                     + (recovered.isEmpty() ? "" : "; took back " + recovered.size() + " unfinished drain(s): " + String.join(", ", recovered))
+                    + "; " + rollouts.description()
+                    + (recoveredRollouts.isEmpty() ? "" : "; took back " + recoveredRollouts.size() + " unfinished rollout(s): "
+                    + String.join(", ", recoveredRollouts))
                     + "; log: " + (config.effectiveLogFile() == null ? "console only" : config.effectiveLogFile().toAbsolutePath().normalize())
                     + " (" + config.logLevel() + ")";
             log.info(line);
