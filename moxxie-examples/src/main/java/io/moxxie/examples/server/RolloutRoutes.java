@@ -169,17 +169,26 @@ final class RolloutRoutes {
     }
 
     /**
-     * An operator's go-ahead. With {@code ?node=}, only if that node is the one waiting: a script that saw hv7 wait
-     * never lets hv8 go on by a continue sent late.
+     * An operator's go-ahead, only for a node whose action waits for one ({@code awaitingContinue}): a continue sent
+     * while a command runs would otherwise be kept and, should the server die, let the node go on unchecked. With
+     * {@code ?node=}, only if that node is the one waiting: a script that saw hv7 wait never lets hv8 go on by a
+     * continue sent late.
      */
     private Response continueNode(Request r) {
         r.jsonObject(Set.of());
         String id = r.path("rolloutId");
         String node = r.query("node");
-        if (node != null) {
-            RolloutStatus s = rollouts.status(id);
-            Optional<RolloutStep> current = s.current();
-            if (!s.rollout().ended() && current.filter(c -> c.node().equals(node) && c.phase() == RolloutPhase.ACTION).isEmpty()) {
+        RolloutStatus s = rollouts.status(id);
+        Optional<RolloutStep> current = s.current();
+        if (!s.rollout().ended()) {
+            Optional<RolloutStep> running = current.filter(c -> c.phase() == RolloutPhase.ACTION && !JsonViews.awaitsContinue(c)
+                    && !RolloutRequest.CONTINUE_ACTION.equals(s.rollout().request().action()));
+            if (running.isPresent()) {
+                throw new ApiException(409, "the action " + s.rollout().request().action() + " is running on " + running.get().node()
+                        + " in rollout " + id + ": continue is for an action that waits for an operator (continue, or a command "
+                        + "a stopped server left); cancel stops a command", null, json.createObjectNode().put("rolloutId", id));
+            }
+            if (node != null && current.filter(c -> c.node().equals(node) && c.phase() == RolloutPhase.ACTION).isEmpty()) {
                 throw new ApiException(409, "node " + node + " does not wait for continue in rollout " + id + ": "
                         + current.map(c -> c.node() + " is at " + c.phase().wireName()).orElse("no node is under way"), "node",
                         json.createObjectNode().put("rolloutId", id));

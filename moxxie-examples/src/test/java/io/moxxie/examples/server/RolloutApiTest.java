@@ -278,4 +278,24 @@ class RolloutApiTest extends ServerTestBase {
         api.await("/api/v1/rollouts/" + id, x -> ProcessHandle.of(child).map(p -> !p.isAlive()).orElse(true), Duration.ofSeconds(30));
         assertThat(ProcessHandle.of(child).filter(ProcessHandle::isAlive)).as("the command's child sleep 600").isEmpty();
     }
+
+    @Test
+    void aRunningCommandRefusesContinueAndACancelStopsItWithTheProcessesItStarted() throws Exception {
+        String id = started("{\"nodes\": [\"hv10\", \"hv9\"], \"action\": \"hang\"}");
+        awaitRollout(id, r -> "action".equals(r.get("currentPhase").asText(null)) && r.get("state").asText().equals("running"));
+        java.nio.file.Path pidFile = dataDir.resolve("hang.child");
+        api.await("/api/v1/rollouts/" + id, r -> java.nio.file.Files.exists(pidFile), ROLLOUT_TIMEOUT);
+
+        Api.Result early = api.post("/api/v1/rollouts/" + id + "/continue?node=hv10", null);
+        assertThat(early.status()).as("%s", early).isEqualTo(409);
+        assertThat(early.error()).contains("the action hang is running on hv10", "cancel stops a command");
+
+        assertThat(api.post("/api/v1/rollouts/" + id + "/cancel", null).status()).isEqualTo(200);
+        JsonNode r = awaitRollout(id, x -> x.get("state").asText().equals("cancelled"));
+        assertThat(r.get("message").asText()).contains("Cancelled at hv10 (action)", "hv10 stays in maintenance");
+        assertThat(r.get("steps").get(1).get("state").asText()).isEqualTo("skipped");
+        long child = Long.parseLong(java.nio.file.Files.readString(pidFile).trim());
+        api.await("/api/v1/rollouts/" + id, x -> ProcessHandle.of(child).map(p -> !p.isAlive()).orElse(true), Duration.ofSeconds(30));
+        assertThat(ProcessHandle.of(child).filter(ProcessHandle::isAlive)).as("the command's child sleep 600").isEmpty();
+    }
 }
