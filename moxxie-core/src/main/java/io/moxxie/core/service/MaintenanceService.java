@@ -460,14 +460,16 @@ public final class MaintenanceService implements AutoCloseable {
     }
 
     /**
-     * The nodes out of service now, each with why, in name order: in maintenance, being drained (by any process
-     * sharing the store) or offline in {@code snapshot}. What a rollout counts against its {@code maxNodesDown}.
+     * The nodes out of service now, each with why, in name order: in maintenance, being drained or undrained (by any
+     * process sharing the store; a node is back only once its guests are) or offline in {@code snapshot}. What a rollout
+     * counts against its {@code maxNodesDown}.
      */
     public Map<String, String> nodesOutOfService(ClusterSnapshot snapshot) {
         Map<String, String> out = new java.util.TreeMap<>(Node.NAME_ORDER);
         for (Node n : snapshot.nodes()) if (!n.online()) out.put(n.name(), "offline");
         for (DrainRecord d : store.unfinishedDrains()) {
-            if (d.operation() == Operation.DRAIN) out.put(d.node(), "being drained (drain " + d.drainId() + ")");
+            out.put(d.node(), d.operation() == Operation.DRAIN ? "being drained (drain " + d.drainId() + ")"
+                    : "being undrained (undrain " + d.drainId() + ")");
         }
         for (NodeMaintenance m : store.maintenanceStates()) {
             if (m.inMaintenance()) out.put(m.node(), "in maintenance" + (m.reason() == null ? "" : " (" + m.reason() + ")"));
