@@ -456,4 +456,61 @@ class RolloutTest {
         otherRollouts.close();
         other.close();
     }
+
+    @Test
+    void aNodeInHaMaintenanceReceivesNoGuestFromADrain() {
+        RolloutFixture f = new RolloutFixture();
+        f.env.cluster.withHa().haMaintenance("hv10", true);
+        io.moxxie.core.plan.DrainPlan plan = f.env.service.plan(io.moxxie.core.plan.DrainRequest.soft("hv8"));
+        assertThat(plan.moves()).isNotEmpty().allSatisfy(e -> assertThat(e.targetNode()).isNotEqualTo("hv10"));
+    }
+
+    @Test
+    void aDrainStartedButNotRecordedBeforeAStoreFailureIsFollowedNotStartedAgain() {
+        RolloutFixture f = new RolloutFixture();
+        // The first write of hv8's step that names its drain fails, as if the process died right after starting it.
+        io.moxxie.core.spi.RolloutStore failingOnce = new FailFirstDrainIdWrite(f.env.store);
+        f.rollouts.close();
+        RolloutService rollouts = RolloutService.builder(f.env.service, f.env.cluster, failingOnce).action(f.reboot(Duration.ofMinutes(3)))
+                .build();
+        rollouts.start();
+        String id = rollouts.submit(request("hv8").build()).rolloutId();
+        assertThat(f.env.scheduler.runUntil(() -> f.env.store.rollout(id).orElseThrow().ended(), Duration.ofDays(1))).isTrue();
+        assertThat(rollouts.status(id).rollout().state()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(f.env.store.drains("hv8", 10).stream().filter(d -> d.operation() == Operation.DRAIN)).as("drained once").hasSize(1);
+        rollouts.close();
+    }
+
+    /** A rollout store whose first step write carrying a drain id fails (a store outage at the worst moment). */
+    private static final class FailFirstDrainIdWrite implements io.moxxie.core.spi.RolloutStore {
+        private final io.moxxie.core.store.InMemoryMaintenanceStore d;
+        private boolean failed;
+
+        FailFirstDrainIdWrite(io.moxxie.core.store.InMemoryMaintenanceStore d) {
+            this.d = d;
+        }
+
+        @Override
+        public boolean updateStep(RolloutStep step, String owner) {
+            if (!failed && step.drainId() != null) {
+                failed = true;
+                throw new io.moxxie.core.spi.StoreUnavailableException("connection refused");
+            }
+            return d.updateStep(step, owner);
+        }
+
+        @Override public void createRollout(io.moxxie.core.spi.RolloutRecord r, List<RolloutStep> s) { d.createRollout(r, s); }
+        @Override public boolean updateRollout(io.moxxie.core.spi.RolloutRecord r) { return d.updateRollout(r); }
+        @Override public Optional<io.moxxie.core.spi.RolloutRecord> rollout(String id) { return d.rollout(id); }
+        @Override public List<RolloutStep> steps(String id) { return d.steps(id); }
+        @Override public List<io.moxxie.core.spi.RolloutRecord> rollouts(int limit) { return d.rollouts(limit); }
+        @Override public List<io.moxxie.core.spi.RolloutRecord> unfinishedRollouts() { return d.unfinishedRollouts(); }
+        @Override public boolean renewRolloutLease(String id, String o, java.time.Instant t) { return d.renewRolloutLease(id, o, t); }
+        @Override public Optional<io.moxxie.core.spi.RolloutRecord> takeOverRollout(String id, String o, java.time.Instant n, java.time.Instant t) {
+            return d.takeOverRollout(id, o, n, t);
+        }
+        @Override public void requestRolloutPause(String id, boolean p) { d.requestRolloutPause(id, p); }
+        @Override public void requestRolloutCancel(String id) { d.requestRolloutCancel(id); }
+        @Override public void requestRolloutContinue(String id, String n) { d.requestRolloutContinue(id, n); }
+    }
 }
