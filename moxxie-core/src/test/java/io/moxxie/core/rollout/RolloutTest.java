@@ -458,6 +458,20 @@ class RolloutTest {
     }
 
     @Test
+    void aDrainByHandIsRefusedWhileARolloutHasTheOnlyNodeItMayTakeOut() {
+        RolloutFixture f = new RolloutFixture();
+        f.rollouts.checkDrainAllowed("hv9");
+        String id = f.rollouts.submit(request("hv8").action("continue").build()).rolloutId();
+        f.runUntilPhase(id, "hv8", RolloutPhase.ACTION);
+        assertThatThrownBy(() -> f.rollouts.checkDrainAllowed("hv9")).isInstanceOf(RolloutConflictException.class)
+                .hasMessageContaining("maxNodesDown 1", "hv8", "draining hv9 now would take one more out");
+        f.rollouts.checkDrainAllowed("hv8");
+        f.rollouts.continueNode(id);
+        f.runToEnd(id);
+        f.rollouts.checkDrainAllowed("hv9");
+    }
+
+    @Test
     void aNodeInHaMaintenanceReceivesNoGuestFromADrain() {
         RolloutFixture f = new RolloutFixture();
         f.env.cluster.withHa().haMaintenance("hv10", true);
