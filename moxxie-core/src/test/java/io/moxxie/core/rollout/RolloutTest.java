@@ -472,6 +472,14 @@ class RolloutTest {
     }
 
     @Test
+    void anActionsOutputIsKeptAsItsTailWithoutControlCharactersAndMessagesStayWithinWhatStoresHold() {
+        String output = "x".repeat(10_000) + "\u0000boot\u001b[0m ok\n";
+        assertThat(RolloutRun.tail(output)).hasSize(RolloutService.MAX_ACTION_OUTPUT + 1).endsWith("boot[0m ok\n").doesNotContain("\u0000");
+        String message = "a".repeat(3000) + "middle" + "z".repeat(3000);
+        assertThat(RolloutRun.capped(message)).hasSizeLessThanOrEqualTo(RolloutRun.MAX_MESSAGE).startsWith("aaa").endsWith("zzz").contains(" … ");
+    }
+
+    @Test
     void aNodeInHaMaintenanceReceivesNoGuestFromADrain() {
         RolloutFixture f = new RolloutFixture();
         f.env.cluster.withHa().haMaintenance("hv10", true);
