@@ -627,7 +627,7 @@ final class RolloutRun {
     static String capped(String message) {
         message = printable(message);
         if (message.length() <= MAX_MESSAGE) return message;
-        int half = MAX_MESSAGE / 2 - 1;
+        int half = (MAX_MESSAGE - 3) / 2;
         return message.substring(0, half) + " … " + message.substring(message.length() - half);
     }
 
