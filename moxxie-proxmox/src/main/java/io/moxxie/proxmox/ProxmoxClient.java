@@ -75,6 +75,12 @@ import java.util.regex.Pattern;
  *       are never sent: API tokens get a 403 for them.</li>
  *   <li>{@link #task(TaskRef)}: {@code GET /nodes/{node}/tasks/{upid}/status}; a failure's message carries the last
  *       lines of the task log.</li>
+ *   <li>A rollout's gates: {@link #quorum()} {@code GET /cluster/status} (+ {@code /cluster/config/nodes} for the votes
+ *       when corosync.conf changed), {@link #ceph()} {@code GET /cluster/ceph/status} + {@code /cluster/ceph/flags},
+ *       {@link #cephOsds} and {@link #cephOkToStop} {@code GET /nodes/localhost/ceph/osd|cmd-safety},
+ *       {@link #setCephFlag} {@code PUT /cluster/ceph/flags/{flag}}, {@link #haManagerStatus()}
+ *       {@code GET /cluster/ha/status/manager_status}. "No Ceph" is remembered for {@value #NO_CEPH_RECHECK_MINUTES}
+ *       minutes.</li>
  * </ul>
  *
  * <h2>Failures</h2>
@@ -532,7 +538,9 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
 
     private boolean noCeph(ProxmoxApiException e) {
         if (e.status() != 500 || !ProxmoxParsers.noCeph(e.proxmoxMessage())) return false;
-        if (noCephUntil == null) log.info("No Ceph on this Proxmox ({}): Ceph gates are open", e.proxmoxMessage());
+        if (noCephUntil == null) {
+            log.info("No Ceph on the Proxmox node answering ({}); asked again every {} minutes", e.proxmoxMessage(), NO_CEPH_RECHECK_MINUTES);
+        }
         noCephUntil = clock.instant().plus(Duration.ofMinutes(NO_CEPH_RECHECK_MINUTES));
         return true;
     }

@@ -66,6 +66,10 @@ import java.util.regex.Pattern;
  *       anything else is a 501;</li>
  *   <li>HA-managed guests as Proxmox treats them: a plain migrate or power call becomes an HA task that ends OK at
  *       once, the move itself happens later; nodes can be put in HA maintenance ({@link #haMaintenance}).</li>
+ *   <li>a rollout's gate reads from the cluster's state: {@code GET /cluster/status}, {@code /cluster/config/nodes},
+ *       {@code /cluster/ceph/status|flags}, {@code PUT /cluster/ceph/flags/{flag}}, {@code GET /nodes/{n}/ceph/osd} and
+ *       {@code …/cmd-safety} ({@code n} {@code localhost} or the first node, the one "answering"), with their parameters
+ *       checked as PVE's schema does; without Ceph a 500 "binary not installed", without HA an empty manager status.</li>
  * </ul>
  * Every request that reaches {@link #handle} is recorded ({@link #calls()}), headers left out.
  *
