@@ -504,7 +504,10 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         }
     }
 
-    /** Ceph's {@code osd ok-to-stop}: {@code GET /nodes/localhost/ceph/cmd-safety?service=osd&id=N&action=stop}. */
+    /**
+     * Ceph's {@code osd ok-to-stop}: {@code GET /nodes/localhost/ceph/cmd-safety?service=osd&id=N&action=stop}. The
+     * monitors answer for the whole cluster, so the node answering asks them, whether or not {@code node} is up.
+     */
     @Override
     public CephOsd.Safety cephOkToStop(String node, int osd) {
         Checks.nodeName("node", node);

@@ -221,6 +221,8 @@ public abstract class HypervisorClientContract {
         assertThat(client.haManagerStatus()).isEmpty();
         assertThatThrownBy(() -> client.setCephFlag("noout", true))
                 .isInstanceOf(HypervisorException.class).isNotInstanceOf(TransientHypervisorException.class);
+        assertThatThrownBy(() -> client.cephOkToStop("pve1", 0))
+                .isInstanceOf(HypervisorException.class).isNotInstanceOf(TransientHypervisorException.class);
     }
 
     @Test
