@@ -58,6 +58,9 @@ final class RolloutRun {
     /** The pseudo-verdict that records, in the step, that this rollout set Ceph's noout flag for the node. */
     static final String NOOUT_GATE = "ceph-noout";
     private static final int MAX_LISTED = 5;
+    /** The longest message a step or rollout keeps; the SQL stores' columns hold 4,000 characters. */
+    static final int MAX_MESSAGE = 4000;
+    private static final java.util.regex.Pattern CONTROL = java.util.regex.Pattern.compile("[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]");
 
     private final RolloutService owner;
     private final MaintenanceService service;
@@ -615,11 +618,21 @@ final class RolloutRun {
     }
 
     private RolloutStep write(RolloutStep step) {
+        if (step.message().length() > MAX_MESSAGE) step = step.with(step.state(), capped(step.message()));
         if (!store.updateStep(step, ownerId)) throw new LostOwnership();
         return step;
     }
 
+    /** A message within what every store keeps (4,000 characters in SQL), cut in the middle where the least is lost. */
+    static String capped(String message) {
+        message = printable(message);
+        if (message.length() <= MAX_MESSAGE) return message;
+        int half = (MAX_MESSAGE - 3) / 2;
+        return message.substring(0, half) + " … " + message.substring(message.length() - half);
+    }
+
     private void setRollout(RolloutState state, String message) {
+        message = capped(message);
         if (record.state() == state && record.message().equals(message)) return;
         RolloutRecord next = record.withState(state, message, null);
         if (!store.updateRollout(next)) throw new LostOwnership();
@@ -627,7 +640,7 @@ final class RolloutRun {
     }
 
     private void setEnded(RolloutState state, String message) {
-        RolloutRecord next = record.withState(state, message, now());
+        RolloutRecord next = record.withState(state, capped(message), now());
         if (!store.updateRollout(next)) throw new LostOwnership();
         record = next;
         stopped = true;
@@ -638,9 +651,19 @@ final class RolloutRun {
         return scheduler.now();
     }
 
+    /**
+     * The tail of an action's output as a step keeps it: at most {@link RolloutService#MAX_ACTION_OUTPUT} characters,
+     * without NUL and other control characters but line breaks and tabs (PostgreSQL cannot store a NUL).
+     */
     static String tail(String output) {
+        String clean = printable(output);
         int max = RolloutService.MAX_ACTION_OUTPUT;
-        return output.length() <= max ? output : "…" + output.substring(output.length() - max);
+        return clean.length() <= max ? clean : "…" + clean.substring(clean.length() - max);
+    }
+
+    /** The text without NUL and the other control characters but line breaks and tabs. */
+    static String printable(String text) {
+        return CONTROL.matcher(text).replaceAll("");
     }
 
     static String human(Duration d) {

@@ -233,6 +233,29 @@ public final class RolloutService implements AutoCloseable {
         return status(rolloutId);
     }
 
+    /**
+     * Refuses a drain of {@code node} that would take one node too many out while a rollout runs: a drain started by
+     * hand beside a rollout counts against the rollout's {@code maxNodesDown} as the rollout's own nodes do. A drain of
+     * the node a rollout has out already (the rollout's own, or an operator's retry) is not refused here.
+     *
+     * @throws RolloutConflictException a running rollout's {@code maxNodesDown} would be exceeded; the message names it
+     */
+    public void checkDrainAllowed(String node) {
+        Checks.nodeName("node", node);
+        List<RolloutRecord> running = store.unfinishedRollouts();
+        if (running.isEmpty()) return;
+        Map<String, String> out = service.nodesOutOfService(client.snapshot());
+        if (out.containsKey(node)) return;
+        for (RolloutRecord r : running) {
+            int max = r.request().maxNodesDown();
+            if (out.size() >= max) {
+                throw new RolloutConflictException(r.rolloutId(), "rollout " + r.rolloutId() + " is running with maxNodesDown " + max
+                        + " and " + out.size() + " node(s) are out of service already (" + String.join(", ", out.keySet())
+                        + "): draining " + node + " now would take one more out. Pause or wait for the rollout, or cancel it");
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ lifecycle
 
     /**
