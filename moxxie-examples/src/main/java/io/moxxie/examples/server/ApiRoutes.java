@@ -42,6 +42,7 @@ final class ApiRoutes {
     private final JsonNode openApi;
 
     private final EventStream events;
+    private final RolloutService rolloutService;
     private final RolloutRoutes rollouts;
 
     ApiRoutes(MaintenanceService service, RolloutService rollouts, ObjectMapper json) {
@@ -52,6 +53,7 @@ final class ApiRoutes {
     ApiRoutes(MaintenanceService service, RolloutService rollouts, ObjectMapper json, EventStream events) {
         this.events = events;
         this.service = service;
+        this.rolloutService = rollouts;
         this.rollouts = new RolloutRoutes(rollouts, new JsonViews(json), json);
         this.json = json;
         this.views = new JsonViews(json);
@@ -117,6 +119,7 @@ final class ApiRoutes {
         // The service answers an unknown node (404) and a target that cannot take guests (400 / 409) from its own read.
         DrainRequest request = b.build();
         if (dryRun) return Response.ok(views.plan(service.plan(request)));
+        rolloutService.checkDrainAllowed(node); // a drain by hand counts against a running rollout's maxNodesDown (409)
         DrainStatus s = service.drain(request).status();
         return Response.accepted(views.status(s), statusPath(s));
     }
@@ -173,6 +176,7 @@ final class ApiRoutes {
             throw ApiException.badRequest("reason", "reason must be at most " + MAX_REASON_LENGTH + " characters, was " + reason.length());
         }
         if (reason != null && reason.isBlank()) reason = null;
+        if (drain) rolloutService.checkDrainAllowed(r.path("node"));
         MaintenanceView v = service.enableMaintenance(r.path("node"), reason, drain);
         if (events != null) events.maintenanceChanged(v);
         return Response.ok(views.maintenance(v));

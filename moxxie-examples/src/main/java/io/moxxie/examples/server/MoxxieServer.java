@@ -26,9 +26,9 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The REST server of the user guide: a {@link MaintenanceService} over the configured cluster (the demo cluster by
- * default) and store, behind Javalin (Jetty) as {@link HttpApi} sets it up. {@link #start} returns once the server answers requests and has
- * taken back the drains a previous process left unfinished.
+ * The REST server of the user guide: a {@link MaintenanceService} and its {@link RolloutService} over the configured
+ * cluster (the demo cluster by default) and store, behind Javalin (Jetty) as {@link HttpApi} sets it up. {@link #start} returns once the server answers requests and has
+ * taken back the drains and rollouts a previous process left unfinished.
  *
  * <p>The data directory holds what must outlive the process: the owner id (stable, so that this server's own
  * unfinished drains are taken back at once after a restart instead of after their lease), the demo cluster's state,

@@ -206,6 +206,16 @@ class RolloutApiTest extends ServerTestBase {
         assertThat(wrongNode.field()).isEqualTo("node");
         assertThat(wrongNode.error()).contains("node hv8 does not wait for continue", "hv7 is at action");
 
+        // A drain by hand beside the rollout counts against its maxNodesDown (1, hv7 is out): refused, nothing changed.
+        for (String path : List.of("/api/v1/nodes/hv9/drain", "/api/v1/nodes/hv9/maintenance?drain=true")) {
+            Api.Result byHand = api.post(path, null);
+            assertThat(byHand.status()).as("%s: %s", path, byHand).isEqualTo(409);
+            assertThat(byHand.error()).contains("rollout " + id + " is running with maxNodesDown 1", "hv7");
+            assertThat(byHand.body().get("rolloutId").asText()).isEqualTo(id);
+        }
+        assertThat(api.get("/api/v1/nodes/hv9/drains").body()).isEmpty();
+        assertThat(api.get("/api/v1/nodes/hv9/maintenance").body().get("inMaintenance").asBoolean()).isFalse();
+
         Api.Result cancelled = api.post("/api/v1/rollouts/" + id + "/cancel", null);
         assertThat(cancelled.status()).isEqualTo(200);
         assertThat(cancelled.body().get("cancelRequested").asBoolean()).isTrue();
@@ -297,5 +307,23 @@ class RolloutApiTest extends ServerTestBase {
         long child = Long.parseLong(java.nio.file.Files.readString(pidFile).trim());
         api.await("/api/v1/rollouts/" + id, x -> ProcessHandle.of(child).map(p -> !p.isAlive()).orElse(true), Duration.ofSeconds(30));
         assertThat(ProcessHandle.of(child).filter(ProcessHandle::isAlive)).as("the command's child sleep 600").isEmpty();
+    }
+
+    @Test
+    void theDemosRebootActionTakesTheNodeDownAndTheRolloutWaitsForItToBeBack() {
+        String id = started("{\"nodes\": [\"hv10\"], \"action\": \"reboot\", \"settleTimeSeconds\": 30}");
+        JsonNode down = awaitRollout(id, r -> "wait-back".equals(r.get("currentPhase").asText(null))
+                && r.get("steps").get(0).get("message").asText().contains("offline"));
+        assertThat(down.get("state").asText()).isEqualTo("waiting");
+        assertThat(down.get("message").asText()).contains("hv10", "offline");
+        assertThat(api.get("/api/v1/nodes").body().findParents("node").stream().filter(n -> n.get("node").asText().equals("hv10"))
+                .findFirst().orElseThrow().get("online").asBoolean()).as("hv10 rebooting").isFalse();
+
+        JsonNode r = runToEnd(id, false).rollout();
+        assertThat(r.get("state").asText()).as("%s", r).isEqualTo("succeeded");
+        JsonNode step = r.get("steps").get(0);
+        assertThat(Instant.parse(step.get("backSince").asText())).as("back after the reboot's 90 s")
+                .isAfterOrEqualTo(Instant.parse(down.get("steps").get(0).get("phaseStartedAt").asText()).plusSeconds(90));
+        for (JsonNode n : api.get("/api/v1/nodes").body()) assertThat(n.get("status").asText()).isEqualTo("online");
     }
 }
