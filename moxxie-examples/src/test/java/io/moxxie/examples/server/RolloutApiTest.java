@@ -196,8 +196,8 @@ class RolloutApiTest extends ServerTestBase {
         assertThat(resumed.status()).isEqualTo(200);
         assertThat(resumed.body().get("pauseRequested").asBoolean()).isFalse();
 
-        JsonNode waiting = awaitRollout(id, r -> "hv7".equals(r.get("awaitingContinue").asText(null)));
-        assertThat(waiting.get("state").asText()).isEqualTo("waiting");
+        // The step and then the rollout record are written: wait for both.
+        JsonNode waiting = awaitRollout(id, r -> "hv7".equals(r.get("awaitingContinue").asText(null)) && r.get("state").asText().equals("waiting"));
         assertThat(waiting.get("currentNode").asText()).isEqualTo("hv7");
         assertThat(waiting.get("currentPhase").asText()).isEqualTo("action");
         assertThat(waiting.get("message").asText()).contains("POST continue");
@@ -313,9 +313,9 @@ class RolloutApiTest extends ServerTestBase {
     void theDemosRebootActionTakesTheNodeDownAndTheRolloutWaitsForItToBeBack() {
         String id = started("{\"nodes\": [\"hv10\"], \"action\": \"reboot\", \"settleTimeSeconds\": 30}");
         JsonNode down = awaitRollout(id, r -> "wait-back".equals(r.get("currentPhase").asText(null))
-                && r.get("steps").get(0).get("message").asText().contains("offline"));
-        assertThat(down.get("state").asText()).isEqualTo("waiting");
-        assertThat(down.get("message").asText()).contains("hv10", "offline");
+                && r.get("state").asText().equals("waiting") && r.get("message").asText().contains("offline"));
+        assertThat(down.get("message").asText()).startsWith("hv10: ");
+        assertThat(down.get("steps").get(0).get("message").asText()).contains("waiting for hv10 to be back", "offline");
         assertThat(api.get("/api/v1/nodes").body().findParents("node").stream().filter(n -> n.get("node").asText().equals("hv10"))
                 .findFirst().orElseThrow().get("online").asBoolean()).as("hv10 rebooting").isFalse();
 
