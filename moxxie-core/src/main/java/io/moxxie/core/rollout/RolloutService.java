@@ -222,10 +222,17 @@ public final class RolloutService implements AutoCloseable {
         RolloutStatus s = status(rolloutId);
         if (s.rollout().ended()) throw new RolloutConflictException(rolloutId, "rollout " + rolloutId + " has ended ("
                 + s.rollout().state().wireName() + ")");
+        // A continue is for the continue action, or for an action a stopped process left (its step waits); never for an
+        // action running now: an instance taking over would take that continue for the operator's word that it ended.
+        boolean continueAction = RolloutRequest.CONTINUE_ACTION.equals(s.rollout().request().action());
         Optional<RolloutStep> step = s.current().filter(c -> c.phase() == RolloutPhase.ACTION);
         if (step.isEmpty()) {
             throw new RolloutConflictException(rolloutId, "nothing waits for continue in rollout " + rolloutId + ": "
                     + s.current().map(c -> c.node() + " is at " + c.phase().wireName()).orElse("no node is under way"));
+        }
+        if (!continueAction && step.get().state() != RolloutState.WAITING) {
+            throw new RolloutConflictException(rolloutId, "the action " + s.rollout().request().action() + " is running on "
+                    + step.get().node() + "; continue is for an action that waits for an operator (cancel stops this one)");
         }
         store.requestRolloutContinue(rolloutId, step.get().node());
         RolloutRun run = active.get(rolloutId);
@@ -244,7 +251,9 @@ public final class RolloutService implements AutoCloseable {
         Checks.nodeName("node", node);
         List<RolloutRecord> running = store.unfinishedRollouts();
         if (running.isEmpty()) return;
-        Map<String, String> out = service.nodesOutOfService(client.snapshot());
+        ClusterSnapshot snapshot = client.snapshot();
+        if (snapshot.node(node).isEmpty()) return; // the drain answers that the node does not exist
+        Map<String, String> out = service.nodesOutOfService(snapshot);
         if (out.containsKey(node)) return;
         for (RolloutRecord r : running) {
             int max = r.request().maxNodesDown();

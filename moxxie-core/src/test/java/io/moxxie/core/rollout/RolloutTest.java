@@ -437,6 +437,8 @@ class RolloutTest {
         f.runUntilPhase(id, "hv8", RolloutPhase.ACTION);
         f.env.scheduler.runFor(Duration.ofMinutes(1));
         assertThat(f.status(id).rollout().state()).isEqualTo(RolloutState.RUNNING);
+        assertThatThrownBy(() -> f.rollouts.continueNode(id)).as("no continue for an action that runs")
+                .isInstanceOf(RolloutConflictException.class).hasMessageContaining("the action slow is running on hv8");
         f.rollouts.close();
         f.env.service.close();
 
@@ -466,6 +468,7 @@ class RolloutTest {
         assertThatThrownBy(() -> f.rollouts.checkDrainAllowed("hv9")).isInstanceOf(RolloutConflictException.class)
                 .hasMessageContaining("maxNodesDown 1", "hv8", "draining hv9 now would take one more out");
         f.rollouts.checkDrainAllowed("hv8");
+        f.rollouts.checkDrainAllowed("hv99"); // an unknown node is the drain's to refuse (404), not the rollout's
         f.rollouts.continueNode(id);
         f.runToEnd(id);
         f.rollouts.checkDrainAllowed("hv9");
