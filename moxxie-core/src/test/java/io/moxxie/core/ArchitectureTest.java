@@ -14,6 +14,7 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
  * The core's packages form layers, each depending only on the ones below it:
  *
  * <pre>
+ *   rollout                      rolling maintenance of many nodes, over the service
  *   service                      the facade: drain, undrain, maintenance, recovery
  *   execution (+ .internal)      carries a plan out; .internal is not API
  *   spi                          HypervisorClient, MaintenanceStore and their records
@@ -40,6 +41,7 @@ class ArchitectureTest {
     void packagesDependOnlyOnTheLayersBelowThem() {
         layeredArchitecture()
                 .consideringOnlyDependenciesInAnyPackage("io.moxxie.core..")
+                .layer("Rollout").definedBy("io.moxxie.core.rollout..")
                 .layer("Service").definedBy("io.moxxie.core.service..")
                 .layer("Store").definedBy("io.moxxie.core.store..")
                 .layer("Simulation").definedBy("io.moxxie.core.simulation..")
@@ -50,16 +52,17 @@ class ArchitectureTest {
                 .layer("Model").definedBy("io.moxxie.core.model..")
                 .layer("Time").definedBy("io.moxxie.core.time..")
                 .layer("Root").definedBy("io.moxxie.core")
-                .whereLayer("Service").mayNotBeAccessedByAnyLayer()
+                .whereLayer("Rollout").mayNotBeAccessedByAnyLayer()
+                .whereLayer("Service").mayOnlyBeAccessedByLayers("Rollout")
                 .whereLayer("Store").mayNotBeAccessedByAnyLayer()
                 .whereLayer("Simulation").mayNotBeAccessedByAnyLayer()
-                .whereLayer("Execution").mayOnlyBeAccessedByLayers("Service")
-                .whereLayer("Spi").mayOnlyBeAccessedByLayers("Execution", "Service", "Store", "Simulation")
-                .whereLayer("Plan").mayOnlyBeAccessedByLayers("Spi", "Execution", "Service", "Store", "Simulation")
-                .whereLayer("Policy").mayOnlyBeAccessedByLayers("Plan", "Spi", "Execution", "Service", "Store", "Simulation")
-                .whereLayer("Model").mayOnlyBeAccessedByLayers("Policy", "Plan", "Spi", "Execution", "Service", "Store",
+                .whereLayer("Execution").mayOnlyBeAccessedByLayers("Service", "Rollout")
+                .whereLayer("Spi").mayOnlyBeAccessedByLayers("Execution", "Service", "Rollout", "Store", "Simulation")
+                .whereLayer("Plan").mayOnlyBeAccessedByLayers("Spi", "Execution", "Service", "Rollout", "Store", "Simulation")
+                .whereLayer("Policy").mayOnlyBeAccessedByLayers("Plan", "Spi", "Execution", "Service", "Rollout", "Store", "Simulation")
+                .whereLayer("Model").mayOnlyBeAccessedByLayers("Policy", "Plan", "Spi", "Execution", "Service", "Rollout", "Store",
                         "Simulation")
-                .whereLayer("Time").mayOnlyBeAccessedByLayers("Spi", "Execution", "Service", "Store", "Simulation")
+                .whereLayer("Time").mayOnlyBeAccessedByLayers("Spi", "Execution", "Service", "Rollout", "Store", "Simulation")
                 .check(core);
     }
 

@@ -3,13 +3,17 @@ package io.moxxie.proxmox;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.moxxie.core.Checks;
 import io.moxxie.core.ValidationException;
+import io.moxxie.core.model.CephHealth;
+import io.moxxie.core.model.CephOsd;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
+import io.moxxie.core.model.HaManagerStatus;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.PlacementRule;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.model.MigrationType;
+import io.moxxie.core.model.Quorum;
 import io.moxxie.core.policy.TagPolicy;
 import io.moxxie.core.spi.HypervisorAuthenticationException;
 import io.moxxie.core.spi.HypervisorClient;
@@ -81,6 +85,12 @@ import java.util.regex.Pattern;
  *       are never sent: API tokens get a 403 for them.</li>
  *   <li>{@link #task(TaskRef)}: {@code GET /nodes/{node}/tasks/{upid}/status}; a failure's message carries the last
  *       lines of the task log.</li>
+ *   <li>A rollout's gates: {@link #quorum()} {@code GET /cluster/status} (+ {@code /cluster/config/nodes} for the votes
+ *       when corosync.conf changed), {@link #ceph()} {@code GET /cluster/ceph/status} + {@code /cluster/ceph/flags},
+ *       {@link #cephOsds} and {@link #cephOkToStop} {@code GET /nodes/localhost/ceph/osd|cmd-safety},
+ *       {@link #setCephFlag} {@code PUT /cluster/ceph/flags/{flag}}, {@link #haManagerStatus()}
+ *       {@code GET /cluster/ha/status/manager_status}. "No Ceph" is remembered for {@value #NO_CEPH_RECHECK_MINUTES}
+ *       minutes.</li>
  * </ul>
  *
  * <h2>Failures</h2>
@@ -121,6 +131,12 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
      */
     public static final Duration DEFAULT_PLACEMENT_MAX_AGE = Duration.ofMinutes(10);
 
+    /**
+     * How long a "no Ceph" answer is believed before Ceph is asked again: installing Ceph on a cluster takes longer, and a
+     * rollout's gate checks would otherwise send a refused request each.
+     */
+    public static final int NO_CEPH_RECHECK_MINUTES = 5;
+
     private static final Pattern HA_REQUEST = Pattern.compile("^ha-(migrate|relocate|start|stop) (vm|ct):(\\d+)(?: (\\S+))?$");
     private static final Set<String> HA_MOVING = Set.of("migrate", "relocate");
 
@@ -141,6 +157,9 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     private volatile Placement placement;
     private volatile CrsOptions crsOptions;
     private volatile boolean accessChecked;
+    /** A rollout's gates: the votes per member as of a corosync.conf version, and until when "no Ceph" is believed. */
+    private volatile QuorumVotes quorumVotes;
+    private volatile Instant noCephUntil;
 
     private ProxmoxClient(Builder b, List<HttpUrl> urls) {
         this.baseUrls = urls;
@@ -685,6 +704,112 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
 
     private void putConfig(String node, Guest guest, Params p) {
         http.write(Method.PUT, Paths.of("nodes", node, guest.type().wireName(), guest.vmid(), "config"), p, true);
+    }
+
+    // ------------------------------------------------------------------ a rollout's gates: quorum, Ceph, HA manager
+
+    /**
+     * {@code GET /cluster/status}: {@code quorate} from the cluster entry, {@code online} from the node entries. Expected
+     * votes are the sum of the members' {@code quorum_votes} from {@code GET /cluster/config/nodes}, read again only when
+     * the cluster entry's {@code version} (corosync.conf's) changes: one request per call, two the first time. A
+     * standalone node is quorate by itself.
+     */
+    @Override
+    public Quorum quorum() {
+        JsonNode status = http.getData("/cluster/status", null);
+        ProxmoxParsers.ClusterEntry cluster = ProxmoxParsers.parseClusterEntry(status);
+        return ProxmoxParsers.parseQuorum(status, cluster == null ? null : quorumVotes(cluster.version()));
+    }
+
+    private Map<String, Integer> quorumVotes(long corosyncVersion) {
+        QuorumVotes known = quorumVotes;
+        if (known != null && known.corosyncVersion() == corosyncVersion) return known.votes();
+        Map<String, Integer> votes = ProxmoxParsers.parseQuorumVotes(http.getData("/cluster/config/nodes", null));
+        quorumVotes = new QuorumVotes(corosyncVersion, votes);
+        return votes;
+    }
+
+    /**
+     * {@code GET /cluster/ceph/status} (health) and {@code GET /cluster/ceph/flags} (the OSD flags set). Empty when the
+     * node answering has no Ceph ("binary not installed", "pveceph configuration not initialized"); that answer is
+     * remembered for {@value #NO_CEPH_RECHECK_MINUTES} minutes, in which Ceph reads send nothing.
+     */
+    @Override
+    public Optional<CephHealth> ceph() {
+        if (noCephKnown()) return Optional.empty();
+        JsonNode status;
+        try {
+            status = http.getData("/cluster/ceph/status", null);
+        } catch (ProxmoxApiException e) {
+            if (!noCeph(e)) throw e;
+            return Optional.empty();
+        }
+        return Optional.of(ProxmoxParsers.parseCephHealth(status, http.getData("/cluster/ceph/flags", null)));
+    }
+
+    /**
+     * The OSDs under host {@code node} in the CRUSH tree, {@code GET /nodes/localhost/ceph/osd}: the tree is the
+     * cluster's, and {@code localhost} has the node answering read it (pveproxy proxies {@code proxyto => 'node'} calls
+     * to any other name, {@code PVE/HTTPServer.pm}), so the OSDs of a node that is down or rebooting are read as well.
+     */
+    @Override
+    public List<CephOsd> cephOsds(String node) {
+        Checks.nodeName("node", node);
+        if (noCephKnown()) return List.of();
+        try {
+            return ProxmoxParsers.parseCephOsds(node, http.getData("/nodes/localhost/ceph/osd", null));
+        } catch (ProxmoxApiException e) {
+            if (!noCeph(e)) throw e;
+            return List.of();
+        }
+    }
+
+    /**
+     * Ceph's {@code osd ok-to-stop}: {@code GET /nodes/localhost/ceph/cmd-safety?service=osd&id=N&action=stop}. The
+     * monitors answer for the whole cluster, so the node answering asks them, whether or not {@code node} is up.
+     */
+    @Override
+    public CephOsd.Safety cephOkToStop(String node, int osd) {
+        Checks.nodeName("node", node);
+        Checks.atLeast("osd", osd, 0);
+        Params q = Params.of().put("service", "osd").put("id", osd).put("action", "stop");
+        return ProxmoxParsers.parseCephSafety(http.getData("/nodes/localhost/ceph/cmd-safety", q));
+    }
+
+    /**
+     * {@code PUT /cluster/ceph/flags/{flag}} with {@code value=1|0}: synchronous ({@code osd set|unset}), answers
+     * {@code null}; setting a flag already set changes nothing, so it is retried like a read. Needs {@code Sys.Modify} on
+     * {@code /}. Proxmox refuses a flag outside its list (400) and a cluster without Ceph (500).
+     */
+    @Override
+    public void setCephFlag(String flag, boolean value) {
+        Checks.notNull("flag", flag);
+        http.write(Method.PUT, Paths.of("cluster", "ceph", "flags", flag), Params.of().flag("value", value), true);
+        log.info("Ceph flag {} {}", flag, value ? "set" : "unset");
+    }
+
+    /** {@code GET /cluster/ha/status/manager_status}; empty when the cluster never ran the HA stack. */
+    @Override
+    public Optional<HaManagerStatus> haManagerStatus() {
+        return ProxmoxParsers.parseHaManagerStatus(http.getData("/cluster/ha/status/manager_status", null));
+    }
+
+    private boolean noCephKnown() {
+        Instant until = noCephUntil;
+        return until != null && clock.instant().isBefore(until);
+    }
+
+    private boolean noCeph(ProxmoxApiException e) {
+        if (e.status() != 500 || !ProxmoxParsers.noCeph(e.proxmoxMessage())) return false;
+        if (noCephUntil == null) {
+            log.info("No Ceph on the Proxmox node answering ({}); asked again every {} minutes", e.proxmoxMessage(), NO_CEPH_RECHECK_MINUTES);
+        }
+        noCephUntil = clock.instant().plus(Duration.ofMinutes(NO_CEPH_RECHECK_MINUTES));
+        return true;
+    }
+
+    /** The members' votes as of one corosync.conf version. */
+    private record QuorumVotes(long corosyncVersion, Map<String, Integer> votes) {
     }
 
     // ------------------------------------------------------------------ helpers

@@ -308,6 +308,8 @@ final class ProxmoxHttp implements AutoCloseable {
             throw noClearAnswer(method, "node unreachable: " + text + " (HTTP " + status + ", " + request + ")", null, null);
         }
         ProxmoxApiException api = new ProxmoxApiException(status, request, message, errors);
+        // No Ceph on the node answering (a Ceph read of a cluster without it): a fact of its installation, not retried.
+        if (status == 500 && ProxmoxParsers.noCeph(message)) throw api;
         // Proxmox refuses with a 500 (its text says why): a write so answered was refused, a read may pass on a retry.
         if (status >= 500 && status != 501 && (method == Method.GET || status != 500)) {
             throw noClearAnswer(method, api.getMessage(), api, status == 500 ? api : null);

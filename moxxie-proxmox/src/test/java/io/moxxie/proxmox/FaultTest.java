@@ -271,4 +271,58 @@ class FaultTest {
             assertThat(api.calls("POST", "/access/ticket")).hasSize(2);
         }
     }
+
+    // ------------------------------------------------------------------ a rollout's gate reads
+
+    @Test
+    void aGateReadWithoutSysAuditIsAnAuthenticationFailureNamingTheTokenNotItsSecret() {
+        cluster.withCeph(1);
+        api.failNext("GET", "/cluster/ceph/status", 1, 403, "Permission check failed (/, Sys.Audit|Datastore.Audit)");
+
+        assertThatThrownBy(() -> client.ceph())
+                .isInstanceOf(HypervisorAuthenticationException.class)
+                .hasMessageContaining("Sys.Audit")
+                .hasMessageContaining(FakeProxmoxApi.TOKEN_ID)
+                .hasMessageNotContaining(FakeProxmoxApi.TOKEN_SECRET);
+        assertThat(api.calls("GET", "/cluster/ceph/status")).as("not retried").hasSize(1);
+    }
+
+    @Test
+    void aCephMonitorTimeoutIsRetriedAndNotMistakenForNoCeph() {
+        cluster.withCeph(1);
+        api.failNext("GET", "/cluster/ceph/status", 2, 500, "got timeout");
+
+        assertThat(client.ceph()).isPresent();
+        assertThat(api.calls("GET", "/cluster/ceph/status")).hasSize(3);
+    }
+
+    @Test
+    void anOkToStopThatNeverReachesANodeIsTransient() {
+        cluster.withCeph(1);
+        api.failNext("GET", "/nodes/localhost/ceph/cmd-safety", 10, 596, "Connection timed out");
+
+        assertThatThrownBy(() -> client.cephOkToStop("pve1", 0)).isInstanceOf(TransientHypervisorException.class)
+                .hasMessageContaining("Connection timed out");
+    }
+
+    @Test
+    void aNooutWhoseAnswerWasLostIsSentAgainSinceSettingItTwiceChangesNothing() {
+        cluster.withCeph(1);
+        api.dropAnswerOfNext("PUT", "/cluster/ceph/flags/noout", 1);
+
+        client.setCephFlag("noout", true);
+
+        assertThat(api.calls("PUT", "/cluster/ceph/flags/noout")).hasSize(2);
+        assertThat(cluster.cephFlags()).containsExactly("noout");
+    }
+
+    @Test
+    void aFlagProxmoxDoesNotKnowIsRefusedWithItsWords() {
+        cluster.withCeph(1);
+
+        assertThatThrownBy(() -> client.setCephFlag("nosnaptrim", true)).isInstanceOf(ProxmoxApiException.class)
+                .isNotInstanceOf(TransientHypervisorException.class)
+                .hasMessageContaining("flag: value 'nosnaptrim' does not have a value in the enumeration");
+        assertThat(cluster.cephFlags()).isEmpty();
+    }
 }

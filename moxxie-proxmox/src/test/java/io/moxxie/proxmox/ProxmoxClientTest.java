@@ -295,4 +295,20 @@ class ProxmoxClientTest {
                 .hasMessageNotContaining("hunter2");
         c.close();
     }
+
+    // ------------------------------------------------------------------ a rollout's gates
+
+    @Test
+    void weightedVotesAreReadOnceAndAgainOnlyWhenCorosyncConfChanges() {
+        String status = FakeProxmoxApi.fixture("built/cluster_status.offline-node.json");
+        api.canned("/cluster/status", status).canned("/cluster/config/nodes", FakeProxmoxApi.fixture("built/cluster_config_nodes.weighted-votes.json"));
+
+        assertThat(client.quorum().expectedVotes()).isEqualTo(5);
+        assertThat(client.quorum().quorateWithout("pve1")).as("pve1 holds 2 of 5 votes").isFalse();
+        assertThat(api.calls("GET", "/cluster/config/nodes")).hasSize(1);
+
+        api.canned("/cluster/status", status.replace("\"version\": 7", "\"version\": 8"));
+        client.quorum();
+        assertThat(api.calls("GET", "/cluster/config/nodes")).as("corosync.conf version 8: votes read again").hasSize(2);
+    }
 }

@@ -106,6 +106,7 @@ public final class MaintenanceService implements AutoCloseable {
     private final boolean ownsScheduler;
     private final DrainPlanner planner;
     private final DrainExecutor executor;
+    private final ExecutorConfig executorConfig;
     private final String ownerId;
     private final Duration lease;
     private final Duration heartbeatInterval;
@@ -138,6 +139,7 @@ public final class MaintenanceService implements AutoCloseable {
         this.closeTimeout = b.closeTimeout;
         this.planningRetryDelay = b.planningRetryDelay;
         this.planningRetries = b.executorConfig.maxRetries();
+        this.executorConfig = b.executorConfig;
         this.executor = new DrainExecutor(client, store, scheduler, planner, b.executorConfig, this::nodesInMaintenance);
         b.listeners.forEach(executor::addListener);
         log.info("Moxxie maintenance service {}: tags always-on='{}' maint-ok='{}', headroom {}%, per-target limit {}, "
@@ -377,7 +379,7 @@ public final class MaintenanceService implements AutoCloseable {
             }
         }
         Map<Integer, MigrationPreconditions> pre = preconditions(back, request);
-        DrainPlan plan = planner.plan(PlanningInput.undrain(snapshot, request, back, nodesInMaintenance(), pre));
+        DrainPlan plan = planner.plan(PlanningInput.undrain(snapshot, request, back, placementExcluded(), pre));
         String message = last.isEmpty() ? "Nothing to undrain: node " + node + " has no finished drain"
                 : "Undraining node " + node + " (returning " + plan.moves().size() + " of " + (back.size() + left.size())
                 + " guests moved by drain " + last.get().drainId() + ")";
@@ -455,6 +457,29 @@ public final class MaintenanceService implements AutoCloseable {
         }
         if (undrain) startUndrain(read, node);
         return view(maintenanceOf(node), snapshot);
+    }
+
+    /**
+     * The nodes out of service now, each with why, in name order: in maintenance, being drained or undrained (by any
+     * process sharing the store; a node is back only once its guests are) or offline in {@code snapshot}. What a rollout
+     * counts against its {@code maxNodesDown}.
+     */
+    public Map<String, String> nodesOutOfService(ClusterSnapshot snapshot) {
+        Map<String, String> out = new java.util.TreeMap<>(Node.NAME_ORDER);
+        for (Node n : snapshot.nodes()) if (!n.online()) out.put(n.name(), "offline");
+        for (DrainRecord d : store.unfinishedDrains()) {
+            out.put(d.node(), d.operation() == Operation.DRAIN ? "being drained (drain " + d.drainId() + ")"
+                    : "being undrained (undrain " + d.drainId() + ")");
+        }
+        for (NodeMaintenance m : store.maintenanceStates()) {
+            if (m.inMaintenance()) out.put(m.node(), "in maintenance" + (m.reason() == null ? "" : " (" + m.reason() + ")"));
+        }
+        return out;
+    }
+
+    /** The executor's settings: what a rollout's duration estimates assume about migrations. */
+    public ExecutorConfig executorConfig() {
+        return executorConfig;
     }
 
     // ------------------------------------------------------------------ nodes and guests
@@ -612,13 +637,13 @@ public final class MaintenanceService implements AutoCloseable {
 
     /** A bad {@code targetNode} is refused before the conflict check and before the hypervisor is asked about guests. */
     private void requireUsableTarget(ClusterSnapshot snapshot, DrainRequest request) {
-        if (request.targetNode().isPresent()) DrainPlanner.checkTarget(request, snapshot, nodesInMaintenance());
+        if (request.targetNode().isPresent()) DrainPlanner.checkTarget(request, snapshot, placementExcluded());
     }
 
     private Planned planDrain(ClusterSnapshot snapshot, DrainRequest request) {
         List<Guest> onNode = snapshot.guestsOn(request.node());
         Map<Integer, MigrationPreconditions> pre = preconditions(onNode, request);
-        return new Planned(planner.plan(PlanningInput.drain(snapshot, request, nodesInMaintenance(), pre)), pre);
+        return new Planned(planner.plan(PlanningInput.drain(snapshot, request, placementExcluded(), pre)), pre);
     }
 
     /**
@@ -834,6 +859,24 @@ public final class MaintenanceService implements AutoCloseable {
                 .sourceNode(now != null ? now.node() : moved.targetNode()).status(GuestState.SKIPPED).alwaysOn(moved.alwaysOn())
                 .haManaged(moved.haManaged()).wasRunning(now != null && now.running()).memory(moved.memory()).error(reason)
                 .completedAt(at).build();
+    }
+
+    /**
+     * The nodes a plan places nothing on: those in Moxxie's maintenance, and those whose Proxmox HA LRM is in maintenance
+     * mode ({@code ha-manager crm-command node-maintenance}), where the HA stack would not start a guest either. One read
+     * of the HA manager per plan; the executor's re-planning uses Moxxie's own record only.
+     */
+    private Set<String> placementExcluded() {
+        Set<String> out = nodesInMaintenance();
+        try {
+            client.haManagerStatus().ifPresent(ha -> {
+                ha.nodeStatus().keySet().stream().filter(ha::inMaintenance).forEach(out::add);
+                ha.lrmModes().keySet().stream().filter(ha::inMaintenance).forEach(out::add);
+            });
+        } catch (io.moxxie.core.MoxxieException e) {
+            log.warn("The HA manager's status could not be read ({}); planning with Moxxie's maintenance record only", e.getMessage());
+        }
+        return out;
     }
 
     Set<String> nodesInMaintenance() {

@@ -75,6 +75,7 @@ public final class SimulatedCluster implements HypervisorClient {
     private long transferGeneration;
     private Scheduler.Cancellable nextTransferEvent;
     private Instant lastTransferUpdate;
+    private final SimulatedHealth health = new SimulatedHealth();
 
     private SimulatedCluster(Builder b) {
         this.scheduler = b.scheduler;
@@ -445,6 +446,141 @@ public final class SimulatedCluster implements HypervisorClient {
         SimGuest removed = guests.remove(vmid);
         if (removed != null) count(removed, -1);
         return this;
+    }
+
+    // ---------------------------------------------------------------- quorum, Ceph, HA, reboots (a rollout's gates)
+
+    @Override
+    public synchronized io.moxxie.core.model.Quorum quorum() {
+        call("quorum");
+        java.util.Set<String> online = new java.util.TreeSet<>();
+        for (SimNode n : nodes.values()) if (n.online) online.add(n.name);
+        boolean quorate = !health.quorumLost && online.size() > nodes.size() / 2;
+        return new io.moxxie.core.model.Quorum(quorate, nodes.size(), online);
+    }
+
+    @Override
+    public synchronized java.util.Optional<io.moxxie.core.model.CephHealth> ceph() {
+        call("ceph");
+        return health.ceph ? java.util.Optional.of(health.cephHealth(scheduler.now())) : java.util.Optional.empty();
+    }
+
+    @Override
+    public synchronized List<io.moxxie.core.model.CephOsd> cephOsds(String node) {
+        call("cephOsds");
+        return health.osdsOf(node);
+    }
+
+    @Override
+    public synchronized io.moxxie.core.model.CephOsd.Safety cephOkToStop(String node, int osd) {
+        call("cephOkToStop");
+        if (!health.ceph) throw new HypervisorException("binary not installed: /usr/bin/ceph-mon");
+        return health.okToStop(node, osd);
+    }
+
+    @Override
+    public synchronized void setCephFlag(String flag, boolean value) {
+        call("setCephFlag");
+        if (!health.ceph) throw new HypervisorException("binary not installed: /usr/bin/ceph-mon");
+        if (value) health.flags.add(flag);
+        else health.flags.remove(flag);
+        changed();
+    }
+
+    @Override
+    public synchronized java.util.Optional<io.moxxie.core.model.HaManagerStatus> haManagerStatus() {
+        call("haManagerStatus");
+        if (!health.ha) return java.util.Optional.empty();
+        Map<String, Boolean> online = new TreeMap<>();
+        for (SimNode n : nodes.values()) online.put(n.name, n.online);
+        return java.util.Optional.of(health.haStatus(nodes.keySet(), online));
+    }
+
+    /**
+     * Reboots {@code node}: it goes offline at once (migrations touching it abort; its running guests stop; its OSDs go
+     * down) and comes back after {@code downFor}, starting the guests that were running (as Proxmox does for guests
+     * with {@code onboot=1}; a drained node has none but {@code maint-ok} ones).
+     */
+    public synchronized SimulatedCluster reboot(String node, Duration downFor) {
+        if (!nodes.containsKey(node)) throw new IllegalArgumentException("node '" + node + "' unknown");
+        List<Integer> wereRunning = new ArrayList<>();
+        for (SimGuest g : guests.values()) {
+            if (g.guest.node().equals(node) && g.guest.running()) {
+                wereRunning.add(g.guest.vmid());
+                set(g, g.guest.withStatus(PowerState.STOPPED));
+            }
+        }
+        health.osdsUp(node, false, scheduler.now());
+        setNodeOnline(node, false);
+        scheduler.schedule(downFor, () -> {
+            synchronized (this) {
+                setNodeOnline(node, true);
+                health.osdsUp(node, true, scheduler.now());
+                for (int vmid : wereRunning) {
+                    SimGuest g = guests.get(vmid);
+                    if (g != null && g.guest.node().equals(node)) set(g, g.guest.withStatus(PowerState.RUNNING));
+                }
+                changed();
+            }
+        });
+        return this;
+    }
+
+    /** Makes the cluster lose quorum (as with a corosync network split), or regain it. */
+    public synchronized SimulatedCluster quorumLost(boolean lost) {
+        health.quorumLost = lost;
+        changed();
+        return this;
+    }
+
+    /** Gives the cluster Ceph with {@code osdsPerNode} OSDs on every node (ids from 0, node by node). */
+    public synchronized SimulatedCluster withCeph(int osdsPerNode) {
+        health.ceph = true;
+        int id = 0;
+        for (String n : nodes.keySet()) {
+            List<Integer> ids = new ArrayList<>();
+            for (int i = 0; i < osdsPerNode; i++) ids.add(id++);
+            health.osds.put(n, ids);
+        }
+        return this;
+    }
+
+    /**
+     * Sets Ceph's health as an operator would see it ({@code HEALTH_WARN} / {@code HEALTH_ERR} with one check), or with
+     * {@code null} status goes back to the modelled health.
+     */
+    public synchronized SimulatedCluster cephHealth(String status, String check, String summary) {
+        health.forcedStatus = status;
+        health.forcedChecks.clear();
+        if (status != null && check != null) health.forcedChecks.put(check, new io.moxxie.core.model.CephHealth.Check(status, summary));
+        changed();
+        return this;
+    }
+
+    /** Makes Ceph answer that {@code osd} is not safe to stop ({@code null}: safe again). */
+    public synchronized SimulatedCluster osdUnsafeToStop(int osd, String why) {
+        if (why == null) health.unsafeToStop.remove(osd);
+        else health.unsafeToStop.put(osd, why);
+        return this;
+    }
+
+    /** Gives the cluster an HA manager (every node online in its view unless in HA maintenance). */
+    public synchronized SimulatedCluster withHa() {
+        health.ha = true;
+        return this;
+    }
+
+    /** Puts {@code node}'s HA LRM in maintenance mode ({@code ha-manager crm-command node-maintenance}), or out of it. */
+    public synchronized SimulatedCluster haMaintenance(String node, boolean on) {
+        if (on) health.haMaintenance.add(node);
+        else health.haMaintenance.remove(node);
+        changed();
+        return this;
+    }
+
+    /** The Ceph OSD flags set now. */
+    public synchronized java.util.Set<String> cephFlags() {
+        return java.util.Set.copyOf(health.flags);
     }
 
     // ---------------------------------------------------------------- state export (the demo server persists it)

@@ -59,6 +59,50 @@ public interface HypervisorClient {
         return java.util.Optional.empty();
     }
 
+    // Reads (and one write) for a rollout's safety gates. The defaults describe a cluster without Ceph or HA whose
+    // quorum is judged from the snapshot; a client of a real cluster reads them.
+
+    /**
+     * The cluster's quorum. The default judges it from {@link #snapshot()}: one vote per node, quorate while more than
+     * half are online.
+     */
+    default io.moxxie.core.model.Quorum quorum() {
+        ClusterSnapshot s = snapshot();
+        java.util.Set<String> online = new java.util.TreeSet<>();
+        s.nodes().stream().filter(io.moxxie.core.model.Node::online).forEach(n -> online.add(n.name()));
+        return new io.moxxie.core.model.Quorum(online.size() > s.nodes().size() / 2, s.nodes().size(), online);
+    }
+
+    /** Ceph's health, or empty when the cluster runs no Ceph (the default). */
+    default Optional<io.moxxie.core.model.CephHealth> ceph() {
+        return Optional.empty();
+    }
+
+    /** The Ceph OSDs that run on {@code node}; empty (the default) without Ceph or without OSDs there. */
+    default List<io.moxxie.core.model.CephOsd> cephOsds(String node) {
+        return List.of();
+    }
+
+    /** Whether Ceph says OSD {@code osd} of {@code node} can stop without data becoming unavailable. */
+    default io.moxxie.core.model.CephOsd.Safety cephOkToStop(String node, int osd) {
+        return new io.moxxie.core.model.CephOsd.Safety(true, "no Ceph");
+    }
+
+    /**
+     * Sets or clears a cluster-wide Ceph OSD flag ({@code noout}: OSDs that go down are not marked out, so a
+     * rebooting node's data is not rebalanced away and back). Idempotent.
+     *
+     * @throws HypervisorException the cluster runs no Ceph (the default) or refused
+     */
+    default void setCephFlag(String flag, boolean value) {
+        throw new HypervisorException("this cluster has no Ceph; cannot " + (value ? "set" : "unset") + " the " + flag + " flag");
+    }
+
+    /** What the HA manager sees, or empty when the cluster has no HA manager (the default). */
+    default Optional<io.moxxie.core.model.HaManagerStatus> haManagerStatus() {
+        return Optional.empty();
+    }
+
     /** Starts a stopped guest. */
     TaskRef start(Guest guest);
 

@@ -6,6 +6,9 @@ import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.Checks;
 import io.moxxie.core.model.NodeMaintenance;
 import io.moxxie.core.spi.MaintenanceStore;
+import io.moxxie.core.spi.RolloutRecord;
+import io.moxxie.core.spi.RolloutStep;
+import io.moxxie.core.spi.RolloutStore;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -18,13 +21,15 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * A {@link MaintenanceStore} in memory: for tests, benchmarks and single-process use where losing state
+ * A {@link MaintenanceStore} and {@link RolloutStore} in memory: for tests, benchmarks and single-process use where losing state
  * on restart is acceptable. Thread-safe (one lock; every method is short).
  */
-public final class InMemoryMaintenanceStore implements MaintenanceStore {
+public final class InMemoryMaintenanceStore implements MaintenanceStore, RolloutStore {
     private final Map<String, NodeMaintenance> maintenance = new TreeMap<>();
     private final Map<String, DrainRecord> drains = new LinkedHashMap<>();
     private final Map<String, Map<Integer, GuestProgress>> guests = new HashMap<>();
+    private final Map<String, RolloutRecord> rollouts = new LinkedHashMap<>();
+    private final Map<String, TreeMap<Integer, RolloutStep>> steps = new HashMap<>();
 
     @Override
     public synchronized Optional<NodeMaintenance> maintenance(String node) {
@@ -140,5 +145,106 @@ public final class InMemoryMaintenanceStore implements MaintenanceStore {
     public synchronized void requestCancel(String drainId) {
         DrainRecord d = drains.get(drainId);
         if (d != null && !d.status().finished()) drains.put(drainId, d.withCancelRequested());
+    }
+
+    @Override
+    public synchronized void createRollout(RolloutRecord rollout, List<RolloutStep> list) {
+        Checks.notNull("rollout", rollout);
+        if (rollouts.containsKey(rollout.rolloutId())) {
+            throw new IllegalArgumentException("rolloutId " + rollout.rolloutId() + " exists already");
+        }
+        rollouts.put(rollout.rolloutId(), rollout);
+        TreeMap<Integer, RolloutStep> byIndex = new TreeMap<>();
+        for (RolloutStep s : list) byIndex.put(s.index(), s);
+        steps.put(rollout.rolloutId(), byIndex);
+    }
+
+    @Override
+    public synchronized boolean updateRollout(RolloutRecord rollout) {
+        RolloutRecord current = rollouts.get(rollout.rolloutId());
+        if (current == null || !java.util.Objects.equals(current.owner(), rollout.owner())) return false;
+        rollouts.put(rollout.rolloutId(), new RolloutRecord(current.rolloutId(), current.request(), rollout.state(),
+                rollout.message(), current.createdAt(), rollout.completedAt(), current.owner(), current.leaseExpiresAt(),
+                current.pauseRequested(), current.cancelRequested(), current.continueNode()));
+        return true;
+    }
+
+    @Override
+    public synchronized boolean updateStep(RolloutStep step, String owner) {
+        RolloutRecord r = rollouts.get(step.rolloutId());
+        if (r == null) throw new IllegalArgumentException("no rollout " + step.rolloutId());
+        if (!java.util.Objects.equals(r.owner(), owner)) return false;
+        steps.get(step.rolloutId()).put(step.index(), step);
+        return true;
+    }
+
+    @Override
+    public synchronized Optional<RolloutRecord> rollout(String rolloutId) {
+        return Optional.ofNullable(rollouts.get(rolloutId));
+    }
+
+    @Override
+    public synchronized List<RolloutStep> steps(String rolloutId) {
+        TreeMap<Integer, RolloutStep> byIndex = steps.get(rolloutId);
+        return byIndex == null ? List.of() : List.copyOf(byIndex.values());
+    }
+
+    @Override
+    public synchronized List<RolloutRecord> rollouts(int limit) {
+        List<RolloutRecord> out = new ArrayList<>(rollouts.values());
+        java.util.Collections.reverse(out); // newest first; insertion order breaks ties of createdAt
+        out.sort(Comparator.comparing(RolloutRecord::createdAt).reversed());
+        return List.copyOf(out.subList(0, Math.min(limit, out.size())));
+    }
+
+    @Override
+    public synchronized List<RolloutRecord> unfinishedRollouts() {
+        return rollouts.values().stream().filter(r -> !r.ended()).toList();
+    }
+
+    @Override
+    public synchronized boolean renewRolloutLease(String rolloutId, String owner, Instant leaseExpiresAt) {
+        RolloutRecord r = rollouts.get(rolloutId);
+        if (r == null || r.ended() || !owner.equals(r.owner())) return false;
+        rollouts.put(rolloutId, r.withOwner(owner, leaseExpiresAt));
+        return true;
+    }
+
+    @Override
+    public synchronized Optional<RolloutRecord> takeOverRollout(String rolloutId, String newOwner, Instant now, Instant leaseExpiresAt) {
+        RolloutRecord r = rollouts.get(rolloutId);
+        if (r == null || r.ended()) return Optional.empty();
+        boolean expired = r.leaseExpiresAt() == null || r.leaseExpiresAt().isBefore(now);
+        if (!expired && !newOwner.equals(r.owner())) return Optional.empty();
+        RolloutRecord taken = r.withOwner(newOwner, leaseExpiresAt);
+        rollouts.put(rolloutId, taken);
+        return Optional.of(taken);
+    }
+
+    @Override
+    public synchronized void requestRolloutPause(String rolloutId, boolean paused) {
+        RolloutRecord r = rollouts.get(rolloutId);
+        if (r != null && !r.ended()) {
+            rollouts.put(rolloutId, new RolloutRecord(r.rolloutId(), r.request(), r.state(), r.message(), r.createdAt(),
+                    r.completedAt(), r.owner(), r.leaseExpiresAt(), paused, r.cancelRequested(), r.continueNode()));
+        }
+    }
+
+    @Override
+    public synchronized void requestRolloutCancel(String rolloutId) {
+        RolloutRecord r = rollouts.get(rolloutId);
+        if (r != null && !r.ended()) {
+            rollouts.put(rolloutId, new RolloutRecord(r.rolloutId(), r.request(), r.state(), r.message(), r.createdAt(),
+                    r.completedAt(), r.owner(), r.leaseExpiresAt(), r.pauseRequested(), true, r.continueNode()));
+        }
+    }
+
+    @Override
+    public synchronized void requestRolloutContinue(String rolloutId, String node) {
+        RolloutRecord r = rollouts.get(rolloutId);
+        if (r != null && !r.ended()) {
+            rollouts.put(rolloutId, new RolloutRecord(r.rolloutId(), r.request(), r.state(), r.message(), r.createdAt(),
+                    r.completedAt(), r.owner(), r.leaseExpiresAt(), r.pauseRequested(), r.cancelRequested(), node));
+        }
     }
 }

@@ -1,11 +1,15 @@
 package io.moxxie.core.spi;
 
+import io.moxxie.core.model.CephHealth;
+import io.moxxie.core.model.CephOsd;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
+import io.moxxie.core.model.HaManagerStatus;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.model.PowerState;
+import io.moxxie.core.model.Quorum;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.time.VirtualScheduler;
 import org.junit.jupiter.api.AfterEach;
@@ -187,6 +191,108 @@ public abstract class HypervisorClientContract {
         assertThat(guest(PLAIN_VM).tags()).containsExactly("maint-ok", "env-dev");
         client.setTags(guest(PLAIN_VM), List.of());
         assertThat(guest(PLAIN_VM).tags()).isEmpty();
+    }
+
+    // ------------------------------------------------------------------ a rollout's gates: quorum, Ceph, HA manager
+
+    @Test
+    void quorumCountsEveryMemberAndSeesNodesGoAndTheQuorumBeLost() {
+        Quorum all = client.quorum();
+        assertThat(all.quorate()).isTrue();
+        assertThat(all.expectedVotes()).isEqualTo(3);
+        assertThat(all.onlineNodes()).containsExactlyInAnyOrder("pve1", "pve2", "pve3");
+        assertThat(all.quorateWithout("pve1")).as("two of three votes left").isTrue();
+
+        cluster.setNodeOnline("pve3", false);
+        Quorum two = client.quorum();
+        assertThat(two.quorate()).isTrue();
+        assertThat(two.expectedVotes()).as("an offline member still counts").isEqualTo(3);
+        assertThat(two.onlineNodes()).containsExactlyInAnyOrder("pve1", "pve2");
+        assertThat(two.quorateWithout("pve1")).as("one of three votes left").isFalse();
+
+        cluster.quorumLost(true);
+        assertThat(client.quorum().quorate()).isFalse();
+    }
+
+    @Test
+    void aClusterWithoutCephOrHaHasNoCephHealthNoOsdsNoHaManagerAndRefusesCephFlags() {
+        assertThat(client.ceph()).isEmpty();
+        assertThat(client.cephOsds("pve1")).isEmpty();
+        assertThat(client.haManagerStatus()).isEmpty();
+        assertThatThrownBy(() -> client.setCephFlag("noout", true))
+                .isInstanceOf(HypervisorException.class).isNotInstanceOf(TransientHypervisorException.class);
+        assertThatThrownBy(() -> client.cephOkToStop("pve1", 0))
+                .isInstanceOf(HypervisorException.class).isNotInstanceOf(TransientHypervisorException.class);
+    }
+
+    @Test
+    void cephHealthListsTheOsdsOfEachNodeAndShowsAFlagSetAndCleared() {
+        cluster.withCeph(2);
+
+        CephHealth healthy = client.ceph().orElseThrow();
+        assertThat(healthy.status()).isEqualTo(CephHealth.OK);
+        assertThat(healthy.checks()).isEmpty();
+        assertThat(healthy.flags()).isEmpty();
+        assertThat(client.cephOsds("pve2")).containsExactly(new CephOsd(2, "pve2", true), new CephOsd(3, "pve2", true));
+
+        client.setCephFlag("noout", true);
+        client.setCephFlag("noout", true);
+        CephHealth noout = client.ceph().orElseThrow();
+        assertThat(noout.status()).isEqualTo(CephHealth.WARN);
+        assertThat(noout.flags()).containsExactly("noout");
+        assertThat(noout.checks()).containsOnlyKeys("OSDMAP_FLAGS");
+        assertThat(noout.checks().get("OSDMAP_FLAGS").summary()).contains("noout");
+
+        client.setCephFlag("noout", false);
+        assertThat(client.ceph().orElseThrow().status()).isEqualTo(CephHealth.OK);
+        assertThat(client.ceph().orElseThrow().flags()).isEmpty();
+    }
+
+    @Test
+    void aRebootTakesTheNodesOsdsDownAndPlacementGroupsStayDegradedUntilTheyRecover() {
+        cluster.withCeph(2);
+        cluster.reboot("pve2", Duration.ofMinutes(3));
+
+        assertThat(client.cephOsds("pve2")).as("read while pve2 is down").extracting(CephOsd::up).containsExactly(false, false);
+        assertThat(client.cephOsds("pve1")).extracting(CephOsd::up).containsExactly(true, true);
+        CephHealth down = client.ceph().orElseThrow();
+        assertThat(down.status()).isEqualTo(CephHealth.WARN);
+        assertThat(down.checks()).containsKeys("OSD_DOWN", "PG_DEGRADED");
+        assertThat(client.cephOkToStop("pve3", 4).safe()).as("another node's OSDs are down").isFalse();
+        assertThat(client.quorum().onlineNodes()).doesNotContain("pve2");
+
+        scheduler.runFor(Duration.ofMinutes(3).plusSeconds(1));
+        assertThat(client.cephOsds("pve2")).extracting(CephOsd::up).containsExactly(true, true);
+        CephHealth recovering = client.ceph().orElseThrow();
+        assertThat(recovering.checks()).as("back up, still catching up").containsOnlyKeys("PG_DEGRADED");
+
+        scheduler.runFor(Duration.ofMinutes(2));
+        assertThat(client.ceph().orElseThrow().status()).isEqualTo(CephHealth.OK);
+        assertThat(client.cephOkToStop("pve3", 4).safe()).isTrue();
+    }
+
+    @Test
+    void cephSaysWhichOsdsCanStopAndWhyOneCannot() {
+        cluster.withCeph(2).osdUnsafeToStop(0, "1 PGs are already too degraded");
+
+        CephOsd.Safety unsafe = client.cephOkToStop("pve1", 0);
+        assertThat(unsafe.safe()).isFalse();
+        assertThat(unsafe.message()).contains("1 PGs are already too degraded");
+        assertThat(client.cephOkToStop("pve1", 1).safe()).isTrue();
+    }
+
+    @Test
+    void theHaManagerShowsItsMasterAndANodeInMaintenance() {
+        cluster.withHa().haMaintenance("pve2", true);
+
+        HaManagerStatus ha = client.haManagerStatus().orElseThrow();
+        assertThat(ha.masterNode()).isIn("pve1", "pve2", "pve3");
+        assertThat(ha.inMaintenance("pve2")).isTrue();
+        assertThat(ha.inMaintenance("pve1")).isFalse();
+        assertThat(ha.nodeStatus()).containsEntry("pve1", "online").containsEntry("pve2", "maintenance");
+
+        cluster.haMaintenance("pve2", false);
+        assertThat(client.haManagerStatus().orElseThrow().inMaintenance("pve2")).isFalse();
     }
 
     // ------------------------------------------------------------------ errors

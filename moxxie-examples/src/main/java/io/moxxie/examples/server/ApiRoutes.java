@@ -9,6 +9,7 @@ import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.rollout.RolloutService;
 import io.moxxie.core.service.MaintenanceService;
 import io.moxxie.core.service.MaintenanceView;
 import io.moxxie.core.service.NodeView;
@@ -24,7 +25,7 @@ import java.util.Set;
 
 /**
  * The endpoints of the user guide, plus dry run, cancel, maintenance state and drain history, over one
- * {@link MaintenanceService}. Each handler validates its input completely before calling the service, so a
+ * {@link MaintenanceService}, and the rollouts' ({@link RolloutRoutes}). Each handler validates its input completely before calling the service, so a
  * request that is refused has changed nothing.
  */
 final class ApiRoutes {
@@ -41,15 +42,19 @@ final class ApiRoutes {
     private final JsonNode openApi;
 
     private final EventStream events;
+    private final RolloutService rolloutService;
+    private final RolloutRoutes rollouts;
 
-    ApiRoutes(MaintenanceService service, ObjectMapper json) {
-        this(service, json, null);
+    ApiRoutes(MaintenanceService service, RolloutService rollouts, ObjectMapper json) {
+        this(service, rollouts, json, null);
     }
 
     /** @param events the event stream (null: {@code GET /api/v1/events} answers 503) */
-    ApiRoutes(MaintenanceService service, ObjectMapper json, EventStream events) {
+    ApiRoutes(MaintenanceService service, RolloutService rollouts, ObjectMapper json, EventStream events) {
         this.events = events;
         this.service = service;
+        this.rolloutService = rollouts;
+        this.rollouts = new RolloutRoutes(rollouts, new JsonViews(json), json);
         this.json = json;
         this.views = new JsonViews(json);
         this.openApi = loadOpenApi(json);
@@ -65,7 +70,7 @@ final class ApiRoutes {
     }
 
     List<Route> routes() {
-        return List.of(
+        List<Route> routes = new java.util.ArrayList<>(List.of(
                 Route.of("POST", "/api/v1/nodes/{node}/drain", Set.of("dryRun"), this::drain),
                 Route.of("GET", "/api/v1/nodes/{node}/drain/{drainId}/status", Set.of(), r -> Response.ok(
                         views.status(service.status(r.path("node"), r.path("drainId"))))),
@@ -91,7 +96,9 @@ final class ApiRoutes {
                     if (events == null) throw new ApiException(503, "no event stream in this server", null);
                     events.open(ctx);
                 }),
-                Route.of("GET", "/api/v1/openapi.json", Set.of(), r -> Response.ok(openApi)));
+                Route.of("GET", "/api/v1/openapi.json", Set.of(), r -> Response.ok(openApi))));
+        routes.addAll(rollouts.routes());
+        return List.copyOf(routes);
     }
 
     private Response drain(Request r) {
@@ -100,13 +107,7 @@ final class ApiRoutes {
         DrainRequest.Builder b = DrainRequest.builder(node);
         String mode = Request.optString(body, "drainMode");
         if (mode != null) b.mode(DrainMode.parse(mode));
-        Boolean parallel = Request.optBoolean(body, "parallel");
-        // A whole number (its range is Concurrency's to check, below) or "auto".
-        JsonNode max = body.get("maxConcurrent");
-        boolean autoMax = max != null && "auto".equals(max.textValue());
-        if (max != null && !max.isNull() && !autoMax && (!max.isIntegralNumber() || !max.canConvertToInt())) {
-            throw ApiException.badRequest("maxConcurrent", "maxConcurrent must be a whole number or \"auto\", was " + max);
-        }
+        Concurrency concurrency = concurrency(body);
         Boolean allowOffline = Request.optBoolean(body, "allowOffline");
         if (allowOffline != null) b.allowOffline(allowOffline);
         Boolean force = Request.optBoolean(body, "force");
@@ -114,12 +115,27 @@ final class ApiRoutes {
         b.targetNode(Request.optString(body, "targetNode"));
         Boolean bodyDryRun = Request.optBoolean(body, "dryRun");
         boolean dryRun = r.queryBoolean("dryRun", false) || Boolean.TRUE.equals(bodyDryRun);
-        b.concurrency(concurrency(parallel, autoMax ? null : max, autoMax));
+        b.concurrency(concurrency);
         // The service answers an unknown node (404) and a target that cannot take guests (400 / 409) from its own read.
         DrainRequest request = b.build();
         if (dryRun) return Response.ok(views.plan(service.plan(request)));
+        rolloutService.checkDrainAllowed(node); // a drain by hand counts against a running rollout's maxNodesDown (409)
         DrainStatus s = service.drain(request).status();
         return Response.accepted(views.status(s), statusPath(s));
+    }
+
+    /**
+     * The body's {@code parallel} and {@code maxConcurrent} (a whole number, its range Concurrency's to check, or
+     * {@code "auto"}) as one {@link Concurrency}.
+     */
+    static Concurrency concurrency(ObjectNode body) {
+        Boolean parallel = Request.optBoolean(body, "parallel");
+        JsonNode max = body.get("maxConcurrent");
+        boolean autoMax = max != null && "auto".equals(max.textValue());
+        if (max != null && !max.isNull() && !autoMax && (!max.isIntegralNumber() || !max.canConvertToInt())) {
+            throw ApiException.badRequest("maxConcurrent", "maxConcurrent must be a whole number or \"auto\", was " + max);
+        }
+        return concurrency(parallel, autoMax ? null : max, autoMax);
     }
 
     /**
@@ -160,6 +176,7 @@ final class ApiRoutes {
             throw ApiException.badRequest("reason", "reason must be at most " + MAX_REASON_LENGTH + " characters, was " + reason.length());
         }
         if (reason != null && reason.isBlank()) reason = null;
+        if (drain) rolloutService.checkDrainAllowed(r.path("node"));
         MaintenanceView v = service.enableMaintenance(r.path("node"), reason, drain);
         if (events != null) events.maintenanceChanged(v);
         return Response.ok(views.maintenance(v));

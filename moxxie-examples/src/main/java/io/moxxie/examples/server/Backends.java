@@ -1,6 +1,11 @@
 package io.moxxie.examples.server;
 
+import io.moxxie.core.rollout.RolloutService;
+import io.moxxie.core.service.MaintenanceService;
 import io.moxxie.core.spi.HypervisorClient;
+import io.moxxie.core.spi.RolloutStore;
+import io.moxxie.core.store.InMemoryMaintenanceStore;
+import io.moxxie.examples.demo.RebootAction;
 import io.moxxie.core.time.RealTimeScheduler;
 import io.moxxie.proxmox.ProxmoxClient;
 import io.moxxie.proxmox.ProxmoxCredentials;
@@ -13,8 +18,8 @@ import io.moxxie.store.jdbc.JdbcMaintenanceStore;
 import java.nio.file.Path;
 
 /**
- * The two seams of the server: how the {@link MaintenanceStore} and the {@link HypervisorClient} are made from
- * the configuration. Everything else in the server works on the SPIs only.
+ * The seams of the server: how the {@link MaintenanceStore}, the {@link HypervisorClient} and the rollouts' store
+ * and actions are made from the configuration. Everything else in the server works on the SPIs only.
  */
 final class Backends {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Backends.class);
@@ -125,6 +130,31 @@ final class Backends {
         };
         return new Cluster(client, scheduler, null, "Proxmox VE cluster " + config.pveUrl() + " as " + credentials.principal() + " (" + trust + ")",
                 closer);
+    }
+
+    /**
+     * The rollouts, on the same store as the drains when it keeps rollouts too (so that a rollout survives a restart
+     * and is taken over by another server on the same database), else in memory with a warning. Actions: {@code
+     * continue}, the demo's {@code reboot} when the server drives the demo, and the commands of the configuration
+     * ({@code MOXXIE_ROLLOUT_ACTION_<NAME>}; one of them named {@code reboot} replaces the demo's). Not started.
+     */
+    static Opened<RolloutService> rollouts(ServerConfig config, MaintenanceService service, Cluster cluster, MaintenanceStore store) {
+        RolloutStore rolloutStore;
+        String where;
+        if (store instanceof RolloutStore kept) {
+            rolloutStore = kept;
+            where = "rollouts in the same store";
+        } else {
+            log.warn("The maintenance store ({}) does not keep rollouts: rollouts are kept in memory and lost when the server stops",
+                    store.getClass().getSimpleName());
+            rolloutStore = new InMemoryMaintenanceStore();
+            where = "rollouts in memory only (lost on restart)";
+        }
+        RolloutService.Builder b = RolloutService.builder(service, cluster.client(), rolloutStore).lease(config.lease());
+        if (cluster.demo() != null) b.action(new RebootAction(cluster.demo().cluster()));
+        config.rolloutActions().forEach((name, command) -> b.action(new CommandAction(name, command)));
+        RolloutService rollouts = b.build();
+        return new Opened<>(rollouts, where + ", actions " + String.join(", ", rollouts.actionNames()), rollouts);
     }
 
     private static String fmt(double d) {

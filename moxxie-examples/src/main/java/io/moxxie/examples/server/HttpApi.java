@@ -24,6 +24,7 @@ import io.moxxie.core.MoxxieException;
 import io.moxxie.core.NotFoundException;
 import io.moxxie.core.ValidationException;
 import io.moxxie.core.plan.PreflightException;
+import io.moxxie.core.rollout.RolloutConflictException;
 import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.HypervisorUnavailableException;
@@ -358,6 +359,7 @@ final class HttpApi {
             String field = switch (nf.kind()) {
                 case "guest" -> "vmid";
                 case "drain" -> "drainId";
+                case "rollout" -> "rolloutId";
                 default -> nf.kind();
             };
             return error(404, nf.getMessage(), field, null);
@@ -365,6 +367,9 @@ final class HttpApi {
         if (e instanceof DrainConflictException dc) {
             ObjectNode extra = json.createObjectNode().put("activeDrainId", dc.activeDrainId());
             return error(409, dc.getMessage(), null, extra);
+        }
+        if (e instanceof RolloutConflictException rc) {
+            return error(409, rc.getMessage(), null, json.createObjectNode().put("rolloutId", rc.rolloutId()));
         }
         if (e instanceof PreflightException pf) {
             ObjectNode extra = json.createObjectNode();

@@ -5,7 +5,16 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.VmStatus;
+import io.moxxie.core.model.Concurrency;
+import io.moxxie.core.model.GateVerdict;
 import io.moxxie.core.model.Guest;
+import io.moxxie.core.model.RolloutPhase;
+import io.moxxie.core.model.RolloutState;
+import io.moxxie.core.plan.RolloutRequest;
+import io.moxxie.core.rollout.RolloutPlan;
+import io.moxxie.core.rollout.RolloutStatus;
+import io.moxxie.core.spi.RolloutRecord;
+import io.moxxie.core.spi.RolloutStep;
 import io.moxxie.core.plan.DrainPlan;
 import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.service.MaintenanceView;
@@ -175,6 +184,128 @@ final class JsonViews {
         o.put("node", g.node());
         o.put("task", task.id());
         o.put("message", what + " of VM " + g.vmid() + " (" + g.name() + ") requested on " + g.node());
+        return o;
+    }
+
+    /**
+     * A rollout: its state and message, counts of its nodes, the node under way and whether it waits for a
+     * {@code continue}, the request as understood, and per node its step.
+     */
+    ObjectNode rollout(RolloutStatus s) {
+        RolloutRecord r = s.rollout();
+        ObjectNode o = json.createObjectNode();
+        o.put("rolloutId", r.rolloutId());
+        o.put("state", r.state().wireName());
+        o.put("message", r.message());
+        o.put("totalNodes", s.steps().size());
+        o.put("completedNodes", s.steps().stream().filter(st -> st.state() == RolloutState.SUCCEEDED).count());
+        o.put("failedNodes", s.steps().stream().filter(st -> st.state() == RolloutState.FAILED).count());
+        o.put("skippedNodes", s.steps().stream().filter(st -> st.state() == RolloutState.SKIPPED).count());
+        java.util.Optional<RolloutStep> current = s.current();
+        o.put("currentNode", current.map(RolloutStep::node).orElse(null));
+        o.put("currentPhase", current.map(st -> st.phase().wireName()).orElse(null));
+        o.put("awaitingContinue", current.filter(JsonViews::awaitsContinue).map(RolloutStep::node).orElse(null));
+        o.put("pauseRequested", r.pauseRequested());
+        o.put("cancelRequested", r.cancelRequested());
+        o.put("createdAt", time(r.createdAt()));
+        o.put("completedAt", time(r.completedAt()));
+        o.put("owner", r.owner());
+        o.set("request", rolloutRequest(r.request()));
+        ArrayNode steps = o.putArray("steps");
+        for (RolloutStep st : s.steps()) steps.add(rolloutStep(st));
+        return o;
+    }
+
+    /** The node's maintenance action waits for an operator: the {@code continue} action, or a command a stopped process left. */
+    static boolean awaitsContinue(RolloutStep step) {
+        return step.phase() == RolloutPhase.ACTION && step.state() == RolloutState.WAITING;
+    }
+
+    ObjectNode rolloutStep(RolloutStep st) {
+        ObjectNode o = json.createObjectNode();
+        o.put("node", st.node());
+        o.put("index", st.index());
+        o.put("phase", st.phase().wireName());
+        o.put("state", st.state().wireName());
+        o.put("message", st.message());
+        o.put("startedAt", time(st.startedAt()));
+        o.put("phaseStartedAt", time(st.phaseStartedAt()));
+        o.put("endedAt", time(st.endedAt()));
+        o.put("drainId", st.drainId());
+        o.put("undrainId", st.undrainId());
+        o.set("gates", gates(st.gates()));
+        if (st.actionExit() == null && st.actionOutput().isEmpty()) {
+            o.putNull("action");
+        } else {
+            ObjectNode a = o.putObject("action");
+            a.put("exitStatus", st.actionExit());
+            a.put("output", st.actionOutput());
+        }
+        o.put("backSince", time(st.backSince()));
+        return o;
+    }
+
+    ArrayNode gates(java.util.List<GateVerdict> verdicts) {
+        ArrayNode a = json.createArrayNode();
+        for (GateVerdict v : verdicts) a.addObject().put("gate", v.gate()).put("pass", v.pass()).put("reason", v.reason());
+        return a;
+    }
+
+    /** The request as the rollout understood it: the body's fields, defaults filled in, durations in seconds. */
+    ObjectNode rolloutRequest(RolloutRequest q) {
+        ObjectNode o = json.createObjectNode();
+        if (q.allNodes()) {
+            o.put("nodes", "all");
+        } else {
+            ArrayNode nodes = o.putArray("nodes");
+            q.nodes().forEach(nodes::add);
+        }
+        o.put("drainMode", q.mode().wireName());
+        if (q.concurrency().kind() == Concurrency.Kind.FIXED) o.put("maxConcurrent", Integer.parseInt(q.concurrency().toString()));
+        else o.put("maxConcurrent", q.concurrency().toString());
+        o.put("allowOffline", q.allowOffline());
+        o.put("force", q.force());
+        o.put("action", q.action());
+        o.put("beforeDrain", q.beforeDrain());
+        o.put("afterUndrain", q.afterUndrain());
+        ArrayNode warnings = o.putArray("cephAllowedWarnings");
+        q.cephAllowedWarnings().stream().sorted().forEach(warnings::add);
+        o.put("cephNoout", q.cephNoout());
+        o.put("gateTimeoutSeconds", q.gateTimeout().toSeconds());
+        o.put("actionTimeoutSeconds", q.actionTimeout().toSeconds());
+        o.put("nodeBackTimeoutSeconds", q.nodeBackTimeout().toSeconds());
+        o.put("settleTimeSeconds", q.settleTime().toSeconds());
+        o.put("maxNodesDown", q.maxNodesDown());
+        o.put("continueOnFailure", q.continueOnFailure());
+        return o;
+    }
+
+    /** A rollout's dry run: the order and why, per node its drain's plan, the gates now and estimates. */
+    ObjectNode rolloutPlan(RolloutPlan p) {
+        ObjectNode o = json.createObjectNode();
+        o.put("dryRun", true);
+        ArrayNode order = o.putArray("order");
+        p.nodes().forEach(n -> order.add(n.node()));
+        o.put("orderReason", p.order());
+        o.put("estimateSeconds", p.estimate().toSeconds());
+        long blocked = p.nodes().stream().filter(n -> !n.gatesPass()).count();
+        o.put("message", "Would take " + p.nodes().size() + " node(s) out one at a time: " + String.join(", ",
+                p.nodes().stream().map(RolloutPlan.NodePlan::node).toList()) + (blocked == 0 ? "; every gate passes now"
+                : "; " + blocked + " node(s) blocked by a gate now (a rollout waits for it, up to gateTimeoutSeconds)"));
+        o.set("request", rolloutRequest(p.request()));
+        ArrayNode nodes = o.putArray("nodes");
+        for (RolloutPlan.NodePlan n : p.nodes()) {
+            ObjectNode e = nodes.addObject();
+            e.put("node", n.node());
+            e.put("gatesPass", n.gatesPass());
+            e.set("gates", gates(n.gates()));
+            e.put("guestsToMove", n.guestsToMove());
+            e.put("memoryToMove", n.memoryToMove());
+            e.put("migrationSeconds", n.migrationTime().toSeconds());
+            e.put("settleTimeSeconds", n.settleTime().toSeconds());
+            e.put("estimateSeconds", n.estimate().toSeconds());
+            e.set("drain", plan(n.drain()));
+        }
         return o;
     }
 }

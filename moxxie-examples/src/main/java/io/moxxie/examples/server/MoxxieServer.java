@@ -3,6 +3,8 @@ package io.moxxie.examples.server;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.Javalin;
 import io.moxxie.core.execution.DrainStatus;
+import io.moxxie.core.rollout.RolloutService;
+import io.moxxie.core.rollout.RolloutStatus;
 import io.moxxie.core.service.MaintenanceService;
 import io.moxxie.examples.demo.DemoCluster;
 import org.slf4j.Logger;
@@ -24,9 +26,9 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The REST server of the user guide: a {@link MaintenanceService} over the configured cluster (the demo cluster by
- * default) and store, behind Javalin (Jetty) as {@link HttpApi} sets it up. {@link #start} returns once the server answers requests and has
- * taken back the drains a previous process left unfinished.
+ * The REST server of the user guide: a {@link MaintenanceService} and its {@link RolloutService} over the configured
+ * cluster (the demo cluster by default) and store, behind Javalin (Jetty) as {@link HttpApi} sets it up. {@link #start} returns once the server answers requests and has
+ * taken back the drains and rollouts a previous process left unfinished.
  *
  * <p>The data directory holds what must outlive the process: the owner id (stable, so that this server's own
  * unfinished drains are taken back at once after a restart instead of after their lease), the demo cluster's state,
@@ -36,6 +38,8 @@ public final class MoxxieServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MoxxieServer.class);
     static final String OWNER_FILE = "owner-id";
     static final String LOCK_FILE = ".lock";
+    /** How many of the latest rollouts the start and stop lines look through for unfinished ones. */
+    private static final int MAX_LISTED_ROLLOUTS = 100;
 
     private final ServerConfig config;
     private final FileChannel lockChannel;
@@ -43,13 +47,16 @@ public final class MoxxieServer implements AutoCloseable {
     private final Backends.Opened<?> store;
     private final Backends.Cluster cluster;
     private final MaintenanceService service;
+    private final Backends.Opened<RolloutService> rollouts;
     private final Javalin http;
     private final EventStream events;
     private final String startLine;
     private final List<String> recovered;
 
     private MoxxieServer(ServerConfig config, FileChannel lockChannel, FileLock lock, Backends.Opened<?> store, Backends.Cluster cluster,
-                         MaintenanceService service, Javalin http, EventStream events, String startLine, List<String> recovered) {
+                         MaintenanceService service, Backends.Opened<RolloutService> rollouts, Javalin http, EventStream events,
+                         String startLine, List<String> recovered) {
+        this.rollouts = rollouts;
         this.events = events;
         this.config = config;
         this.lockChannel = lockChannel;
@@ -77,6 +84,7 @@ public final class MoxxieServer implements AutoCloseable {
         Backends.Opened<io.moxxie.core.spi.MaintenanceStore> store = null;
         Backends.Cluster cluster = null;
         MaintenanceService service = null;
+        Backends.Opened<RolloutService> rollouts = null;
         Javalin http = null;
         EventStream events = null;
         try {
@@ -102,10 +110,13 @@ public final class MoxxieServer implements AutoCloseable {
                     .lease(config.lease()).build();
             service.start(); // takes back this owner's unfinished drains now, and takes over dead instances' from then on
             List<String> recovered = service.activeDrains().stream().map(DrainStatus::drainId).toList();
+            rollouts = Backends.rollouts(config, service, cluster, store.value());
+            rollouts.value().start(); // takes back this owner's unfinished rollouts now, and dead instances' from then on
+            List<String> recoveredRollouts = unfinishedRollouts(rollouts.value(), ownerId);
 
             ObjectMapper json = HttpApi.mapper();
             events = new EventStream(service, json, EventStream.heartbeatFor(config.idleTimeout()));
-            HttpApi api = new HttpApi(new ApiRoutes(service, json, events).routes(), config.apiToken(), json, new Dashboard());
+            HttpApi api = new HttpApi(new ApiRoutes(service, rollouts.value(), json, events).routes(), config.apiToken(), json, new Dashboard());
             AtomicInteger boundPort = new AtomicInteger(config.port());
             http = api.javalin(config.bind(), config.port(), new RequestGuard(config.bind(), config.allowedHosts(), boundPort::get),
                     config.idleTimeout());
@@ -121,16 +132,19 @@ public final class MoxxieServer implements AutoCloseable {
                     + "; store: " + store.description() + "; " + (config.apiToken() == null ? "no API token (loopback only)"
                     : "bearer token required") + "; owner " + ownerId
                     + (recovered.isEmpty() ? "" : "; took back " + recovered.size() + " unfinished drain(s): " + String.join(", ", recovered))
+                    + "; " + rollouts.description()
+                    + (recoveredRollouts.isEmpty() ? "" : "; took back " + recoveredRollouts.size() + " unfinished rollout(s): "
+                    + String.join(", ", recoveredRollouts))
                     + "; log: " + (config.effectiveLogFile() == null ? "console only" : config.effectiveLogFile().toAbsolutePath().normalize())
                     + " (" + config.logLevel() + ")";
             log.info(line);
-            return new MoxxieServer(config.withPort(port), lockChannel, lock, store, cluster, service, http, events, line, recovered);
+            return new MoxxieServer(config.withPort(port), lockChannel, lock, store, cluster, service, rollouts, http, events, line, recovered);
         } catch (IOException e) {
-            closeQuietly(http, events, service, cluster, store, lock, lockChannel);
+            closeQuietly(http, events, rollouts, service, cluster, store, lock, lockChannel);
             throw new UncheckedIOException("cannot start on " + config.bind() + ":" + config.port() + " with data directory " + dataDir
                     + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            closeQuietly(http, events, service, cluster, store, lock, lockChannel);
+            closeQuietly(http, events, rollouts, service, cluster, store, lock, lockChannel);
             throw e;
         }
     }
@@ -163,6 +177,10 @@ public final class MoxxieServer implements AutoCloseable {
         return service;
     }
 
+    public RolloutService rollouts() {
+        return rollouts.value();
+    }
+
     /** The demo cluster, when the server drives it. */
     public Optional<DemoCluster> demo() {
         return Optional.ofNullable(cluster.demo());
@@ -186,7 +204,17 @@ public final class MoxxieServer implements AutoCloseable {
             running = List.of();
         }
         log.info(stoppingLine(running));
-        closeQuietly(http, events, service, cluster, store, lock, lockChannel);
+        List<String> unfinished;
+        try {
+            unfinished = unfinishedRollouts(rollouts.value(), service.ownerId());
+        } catch (RuntimeException e) {
+            unfinished = List.of();
+        }
+        if (!unfinished.isEmpty()) {
+            log.info("Moxxie server stopping: leaves {} unfinished rollout(s), taken over on restart: {}", unfinished.size(),
+                    String.join(", ", unfinished));
+        }
+        closeQuietly(http, events, rollouts, service, cluster, store, lock, lockChannel);
         log.info("Moxxie server stopped");
         io.moxxie.examples.logging.ServerLogging.closeFile(config.effectiveLogFile(), cluster.scheduler());
     }
@@ -207,8 +235,14 @@ public final class MoxxieServer implements AutoCloseable {
         return b.append("; migrations already running in the cluster go on there").toString();
     }
 
-    private static void closeQuietly(Javalin http, EventStream events, MaintenanceService service, Backends.Cluster cluster,
-                                     Backends.Opened<?> store, FileLock lock, FileChannel lockChannel) {
+    /** The rollouts this owner runs and has not finished (taken back at start, or left at stop). */
+    private static List<String> unfinishedRollouts(RolloutService rollouts, String ownerId) {
+        return rollouts.rollouts(MAX_LISTED_ROLLOUTS).stream().filter(r -> !r.rollout().ended() && ownerId.equals(r.rollout().owner()))
+                .map(RolloutStatus::rolloutId).toList();
+    }
+
+    private static void closeQuietly(Javalin http, EventStream events, Backends.Opened<RolloutService> rollouts, MaintenanceService service,
+                                     Backends.Cluster cluster, Backends.Opened<?> store, FileLock lock, FileChannel lockChannel) {
         // Open event streams end first: the HTTP server then stops without waiting for them.
         if (events != null) events.close();
         if (http != null) {
@@ -218,7 +252,8 @@ public final class MoxxieServer implements AutoCloseable {
                 log.warn("Stopping the HTTP server failed: {}", e.toString());
             }
         }
-        for (AutoCloseable c : new AutoCloseable[]{service, cluster, store, lock, lockChannel}) {
+        // The rollouts before the drains they follow: a rollout left running must not see the service gone.
+        for (AutoCloseable c : new AutoCloseable[]{rollouts, service, cluster, store, lock, lockChannel}) {
             if (c == null) continue;
             try {
                 c.close();

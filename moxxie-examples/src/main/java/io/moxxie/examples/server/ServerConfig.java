@@ -18,7 +18,8 @@ import java.util.Map;
 public record ServerConfig(int port, String bind, String apiToken, String jdbcUrl, String jdbcUser, String jdbcPassword,
                            Path dataDir, double demoSpeed, String pveUrl, String pveToken, String pveFingerprint,
                            String pveCa, boolean pveInsecure, boolean pveAllowPlainHttp, List<String> allowedHosts,
-                           Duration idleTimeout, Duration lease, Path logFile, String logLevel) {
+                           Duration idleTimeout, Duration lease, Path logFile, String logLevel,
+                           Map<String, String> rolloutActions) {
     public static final int DEFAULT_PORT = 8080;
     public static final String DEFAULT_BIND = "127.0.0.1";
     public static final String DEFAULT_DATA_DIR = "./moxxie-data";
@@ -31,6 +32,11 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
     /** The log file's name in the data directory. */
     public static final String DEFAULT_LOG_FILE = "moxxie.log";
     public static final List<String> LOG_LEVELS = List.of("ERROR", "WARN", "INFO", "DEBUG", "TRACE");
+    /**
+     * The prefix of the settings that define the rollouts' command actions: {@code MOXXIE_ROLLOUT_ACTION_APT_UPGRADE}
+     * defines the action {@code apt-upgrade}. Commands come from the configuration only, never from a request.
+     */
+    public static final String ROLLOUT_ACTION_PREFIX = "MOXXIE_ROLLOUT_ACTION_";
 
     /** Every setting: name, default, meaning. The README's configuration table and {@code --help} come from here. */
     public static final List<Option> OPTIONS = List.of(
@@ -54,7 +60,9 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
             new Option("MOXXIE_PVE_INSECURE", "false", "accept any certificate (testing only; not with MOXXIE_PVE_FINGERPRINT or MOXXIE_PVE_CA)"),
             new Option("MOXXIE_PVE_ALLOW_PLAIN_HTTP", "false", "allow an http:// MOXXIE_PVE_URL, which sends the API token in clear text (labs only)"),
             new Option("MOXXIE_LOG_FILE", "<data dir>/moxxie.log", "log file (rotated at 10 MB, 5 kept); 'none' logs to the console only"),
-            new Option("MOXXIE_LOG_LEVEL", "INFO", "ERROR, WARN, INFO, DEBUG (the drain explains its decisions) or TRACE"));
+            new Option("MOXXIE_LOG_LEVEL", "INFO", "ERROR, WARN, INFO, DEBUG (the drain explains its decisions) or TRACE"),
+            new Option(ROLLOUT_ACTION_PREFIX + "<NAME>", "(none)", "a shell command a rollout may run on each node as action "
+                    + "<name> (lower-cased, '_' as '-'), with MOXXIE_NODE, MOXXIE_ROLLOUT_ID, MOXXIE_PHASE in its environment"));
 
     /** One setting. */
     public record Option(String name, String defaultValue, String meaning) {
@@ -108,6 +116,31 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
         lease = lease == null ? io.moxxie.core.service.MaintenanceService.DEFAULT_LEASE : lease;
         requirePositive("MOXXIE_HTTP_IDLE_TIMEOUT", idleTimeout);
         requirePositive("MOXXIE_LEASE", lease);
+        rolloutActions = rolloutActions == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(rolloutActions));
+        for (Map.Entry<String, String> a : rolloutActions.entrySet()) {
+            if (!a.getKey().matches("[a-z][a-z0-9_-]{0,63}")) {
+                throw new IllegalArgumentException(ROLLOUT_ACTION_PREFIX + "<NAME> must name an action with letters, digits and '_' "
+                        + "(at most 64, starting with a letter), was '" + a.getKey() + "'");
+            }
+            if (a.getKey().equals(io.moxxie.core.plan.RolloutRequest.CONTINUE_ACTION)) {
+                throw new IllegalArgumentException(ROLLOUT_ACTION_PREFIX + "CONTINUE cannot be set: 'continue' is the built-in action "
+                        + "that waits for an operator's POST /api/v1/rollouts/{id}/continue");
+            }
+            if (a.getValue() == null || a.getValue().isBlank()) {
+                throw new IllegalArgumentException(ROLLOUT_ACTION_PREFIX + actionSetting(a.getKey()) + " is empty: give the shell command "
+                        + "the action runs, e.g. ssh root@$MOXXIE_NODE 'apt-get -y dist-upgrade && reboot'");
+            }
+        }
+    }
+
+    /** {@code apt-upgrade} → {@code APT_UPGRADE}. */
+    private static String actionSetting(String action) {
+        return action.toUpperCase(Locale.ROOT).replace('-', '_');
+    }
+
+    /** {@code APT_UPGRADE} → {@code apt-upgrade}. */
+    static String actionName(String setting) {
+        return setting.toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     private static void requirePositive(String name, Duration d) {
@@ -126,9 +159,13 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
      */
     public static ServerConfig from(Map<String, String> env, String[] args) {
         Map<String, String> values = new LinkedHashMap<>();
+        Map<String, String> actions = new java.util.TreeMap<>();
         for (Option o : OPTIONS) {
             String v = env.get(o.name());
             if (v != null) values.put(o.name(), v);
+        }
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            if (e.getKey().startsWith(ROLLOUT_ACTION_PREFIX)) actions.put(actionName(e.getKey().substring(ROLLOUT_ACTION_PREFIX.length())), e.getValue());
         }
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -139,6 +176,15 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
             if (eq >= 0) {
                 value = key.substring(eq + 1);
                 key = key.substring(0, eq);
+            }
+            String action = rolloutAction(key);
+            if (action != null) {
+                if (value == null) {
+                    if (i + 1 >= args.length) throw new IllegalArgumentException("flag --" + key + " needs a value");
+                    value = args[++i];
+                }
+                actions.put(action, value);
+                continue;
             }
             Option o = option(key);
             if (value == null) {
@@ -171,7 +217,16 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
                 parseSeconds("MOXXIE_HTTP_IDLE_TIMEOUT", values.get("MOXXIE_HTTP_IDLE_TIMEOUT")),
                 parseSeconds("MOXXIE_LEASE", values.get("MOXXIE_LEASE")),
                 blankToNull(values.get("MOXXIE_LOG_FILE")) == null ? null : Path.of(values.get("MOXXIE_LOG_FILE").trim()),
-                values.get("MOXXIE_LOG_LEVEL"));
+                values.get("MOXXIE_LOG_LEVEL"),
+                actions);
+    }
+
+    /** The action a flag defines ({@code MOXXIE_ROLLOUT_ACTION_UPGRADE} or {@code rollout-action-upgrade}), or null. */
+    private static String rolloutAction(String key) {
+        if (key.startsWith(ROLLOUT_ACTION_PREFIX)) return actionName(key.substring(ROLLOUT_ACTION_PREFIX.length()));
+        String shortPrefix = "rollout-action-";
+        if (key.startsWith(shortPrefix)) return key.substring(shortPrefix.length());
+        return null;
     }
 
     /**
@@ -222,7 +277,7 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
 
     public ServerConfig withPort(int newPort) {
         return new ServerConfig(newPort, bind, apiToken, jdbcUrl, jdbcUser, jdbcPassword, dataDir, demoSpeed, pveUrl, pveToken,
-                pveFingerprint, pveCa, pveInsecure, pveAllowPlainHttp, allowedHosts, idleTimeout, lease, logFile, logLevel);
+                pveFingerprint, pveCa, pveInsecure, pveAllowPlainHttp, allowedHosts, idleTimeout, lease, logFile, logLevel, rolloutActions);
     }
 
     /** The usage text of {@code --help}. */
@@ -236,14 +291,14 @@ public record ServerConfig(int port, String bind, String apiToken, String jdbcUr
         return sb.toString();
     }
 
-    /** Never prints the API token, the database password or the PVE token. */
+    /** Never prints the API token, the database password, the PVE token or the rollout actions' commands (names only). */
     @Override
     public String toString() {
         return "ServerConfig[port=" + port + ", bind=" + bind + ", apiToken=" + (apiToken == null ? "none" : "****")
                 + ", jdbcUrl=" + redactUrl(jdbcUrl) + ", jdbcUser=" + jdbcUser + ", dataDir=" + dataDir + ", demoSpeed=" + demoSpeed
                 + ", pveUrl=" + pveUrl + ", pveInsecure=" + pveInsecure + ", pveAllowPlainHttp=" + pveAllowPlainHttp
                 + ", allowedHosts=" + allowedHosts + ", idleTimeout=" + idleTimeout + ", lease=" + lease + ", logFile=" + effectiveLogFile()
-                + ", logLevel=" + logLevel + "]";
+                + ", logLevel=" + logLevel + ", rolloutActions=" + rolloutActions.keySet() + "]";
     }
 
     /** A JDBC URL with any {@code password=…} parameter masked. */

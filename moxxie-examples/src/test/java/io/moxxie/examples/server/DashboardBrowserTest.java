@@ -224,4 +224,39 @@ class DashboardBrowserTest {
         waitShowingPage(d -> d.findElements(By.cssSelector("#guests tbody tr")).size() == status.skippedVMs());
         assertThat(problems(browserLog())).as("browser console errors during the drain").isEmpty();
     }
+
+    @Test
+    void showsARolloutNodeByNodeAndItsContinueButtonLetsTheWaitingNodeGoOn() {
+        Api api = new Api(server.uri(), TOKEN);
+        // hv9 after hv10, so that the card shows a node pending; the rollout is cancelled before hv9's (long) drain ends.
+        Api.Result started = api.post("/api/v1/rollouts", "{\"nodes\": [\"hv10\", \"hv9\"], \"settleTimeSeconds\": 0}");
+        assertThat(started.status()).as("%s", started).isEqualTo(202);
+        String id = started.body().get("rolloutId").asText();
+        driver.get(page());
+        enterToken(TOKEN);
+        wait.until(d -> "live".equals(d.findElement(By.id("live")).getAttribute("data-state")));
+        browserLog();
+
+        // The card names each node with its step; when hv10's action waits, its button says so.
+        String card = "#rollouts .rollout[data-rollout='" + id + "']";
+        waitShowingPage(d -> (Boolean) js("const b = document.querySelector(\"" + card + " button[data-action='continue']\");"
+                + " return !!b && b.textContent === 'Continue hv10'"));
+        String steps = (String) js("return [...document.querySelectorAll(\"" + card + " .step\")].map(s => s.dataset.node + ' '"
+                + " + s.dataset.state + ' ' + s.textContent).join('|')");
+        assertThat(steps).startsWith("hv10 waiting ").contains("action", "|hv9 pending ");
+        click(By.cssSelector(card + " button[data-action='continue']"));
+
+        // hv10 goes on (back, undrained, done) and hv9 is next; cancelled from the card, through its confirmation.
+        waitShowingPage(d -> (Boolean) js("const s = document.querySelector(\"" + card + " .step[data-node='hv10']\");"
+                + " return !!s && s.dataset.state === 'succeeded'"));
+        click(By.cssSelector(card + " button[data-action='cancel-rollout']"));
+        WebElement ok = wait.until(ExpectedConditions.elementToBeClickable(By.id("confirm-ok")));
+        assertThat(ok.getText()).isEqualTo("Cancel rollout");
+        ok.click();
+        waitShowingPage(d -> (Boolean) js("const c = document.querySelector(\"" + card + "\"); return !!c && c.dataset.state === 'cancelled'"));
+        assertThat((String) js("return document.querySelector(\"" + card + "\").textContent")).contains("1 / 2 done", "Cancelled");
+        assertThat(driver.findElements(By.cssSelector(card + " button"))).as("nothing left to press").isEmpty();
+        assertThat(server.rollouts().status(id).rollout().state().wireName()).isEqualTo("cancelled");
+        assertThat(problems(browserLog())).as("browser console errors during the rollout").isEmpty();
+    }
 }

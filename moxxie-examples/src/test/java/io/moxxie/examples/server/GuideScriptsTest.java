@@ -53,6 +53,13 @@ class GuideScriptsTest extends ServerTestBase {
     }
 
     Run run(String script, Map<String, String> extraEnv) throws IOException, InterruptedException, URISyntaxException {
+        Run r = execute(script, extraEnv);
+        assertThat(r.exit()).as("exit status of %s; output:%n%s%nstderr:%n%s", script, r.out(), r.err()).isZero();
+        return r;
+    }
+
+    /** Runs the script and answers how it ended, whatever its exit status. */
+    Run execute(String script, Map<String, String> extraEnv) throws IOException, InterruptedException, URISyntaxException {
         Path dir = Path.of(GuideScriptsTest.class.getResource("/guide/" + script).toURI()).getParent();
         ProcessBuilder pb = new ProcessBuilder("bash", dir.resolve(script).toString()).directory(work.toFile());
         Path out = work.resolve(script + ".out");
@@ -68,9 +75,7 @@ class GuideScriptsTest extends ServerTestBase {
             p.destroyForcibly();
             fail(script + " did not finish within " + SCRIPT_TIMEOUT + "; output so far:\n" + Files.readString(out));
         }
-        Run r = new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
-        assertThat(r.exit()).as("exit status of %s; output:%n%s%nstderr:%n%s", script, r.out(), r.err()).isZero();
-        return r;
+        return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
     }
 
     Run run(String script) throws Exception {
@@ -109,6 +114,57 @@ class GuideScriptsTest extends ServerTestBase {
         for (int vmid : List.of(9300, 9301, 9302)) assertThat(guest(vmid).get("node").asText()).isEqualTo("hv10");
         for (int vmid : ALWAYS_ON) assertThat(guest(vmid).get("status").asText()).as("VM %d", vmid).isEqualTo("running");
         for (JsonNode n : api.get("/api/v1/nodes").body()) assertThat(n.get("status").asText()).isEqualTo("online");
+    }
+
+    @Test
+    void example1WithTheRolloutEndpointPatchesEachNodeWhenTheRolloutWaitsForItAndEndsWithEveryGuestBack() throws Exception {
+        Map<Integer, String> before = placement();
+
+        Run r = run("example1-rollout.sh");
+
+        assertThat(r.out()).contains("Rollout started: ", "All nodes patched!").doesNotContain("null");
+        List<Integer> patched = new ArrayList<>();
+        for (String node : List.of("hv7", "hv8", "hv9", "hv10")) {
+            assertThat(r.out()).contains("=== Patching " + node + " ===", node + " patched; Moxxie waits for it to be back");
+            patched.add(r.out().indexOf("=== Patching " + node + " ==="));
+            JsonNode m = api.get("/api/v1/nodes/" + node + "/maintenance").body();
+            assertThat(m.get("inMaintenance").asBoolean()).isFalse();
+            assertThat(lastDrain(node).get("operation").asText()).isEqualTo("undrain");
+            assertThat(lastDrain(node).get("status").asText()).isEqualTo("completed");
+        }
+        assertThat(patched).as("in the order given").isSorted();
+        assertThat(r.out()).contains("[4/4] succeeded: 4 node(s) done in ");
+        JsonNode rollout = api.get("/api/v1/rollouts").body().get(0);
+        assertThat(rollout.get("state").asText()).isEqualTo("succeeded");
+        assertThat(placement()).as("every guest back where it was").isEqualTo(before);
+    }
+
+    @Test
+    void example1WithTheRolloutEndpointStopsWithTheServersMessageWhenTheRolloutIsRefusedOrFails() throws Exception {
+        SimulatedCluster cluster = server.demo().orElseThrow().cluster();
+        cluster.setNodeOnline("hv9", false);
+        Run refused = execute("example1-rollout.sh", Map.of());
+        assertThat(refused.exit()).isEqualTo(1);
+        assertThat(refused.err()).contains("Rollout refused (HTTP 400): node hv9 is offline: it cannot be drained");
+        assertThat(refused.out()).doesNotContain("null");
+        assertThat(api.get("/api/v1/rollouts").body()).isEmpty();
+
+        cluster.setNodeOnline("hv9", true);
+        cluster.failMigrations(8210, 10, "migration aborted: simulated network failure");
+        Run failed = execute("example1-rollout.sh", Map.of());
+        assertThat(failed.exit()).as("%s", failed).isEqualTo(1);
+        assertThat(failed.err()).contains("Rollout failed: hv7 failed at draining: the drain of hv7 ended failed",
+                "hv7 stays in maintenance with its guests where they are", "Not started: hv8, hv9, hv10",
+                "  hv7 at draining: ");
+        assertThat(failed.out()).doesNotContain("null", "=== Patching");
+        assertThat(api.get("/api/v1/nodes/hv7/maintenance").body().get("inMaintenance").asBoolean()).isTrue();
+        for (String node : List.of("hv8", "hv9", "hv10")) assertThat(api.get("/api/v1/nodes/" + node + "/drains").body()).isEmpty();
+    }
+
+    private Map<Integer, String> placement() {
+        Map<Integer, String> m = new java.util.TreeMap<>();
+        for (JsonNode g : api.get("/api/v1/vms").body()) m.put(g.get("vmid").asInt(), g.get("node").asText());
+        return m;
     }
 
     @Test

@@ -16,7 +16,7 @@ class OpenApiTest extends ServerTestBase {
     @Test
     void everyEndpointIsDocumentedWithItsQueryParametersAndNothingElseIs() {
         Map<String, TreeSet<String>> routes = new TreeMap<>();
-        for (HttpApi.Route r : new ApiRoutes(server.service(), HttpApi.mapper()).routes()) {
+        for (HttpApi.Route r : new ApiRoutes(server.service(), server.rollouts(), HttpApi.mapper()).routes()) {
             routes.put(r.method() + " " + r.template(), new TreeSet<>(r.queryParams()));
         }
         JsonNode doc = ApiRoutes.loadOpenApi(HttpApi.mapper());

@@ -113,4 +113,26 @@ class ServerConfigTest {
     void theUsageListsEverySetting() {
         for (ServerConfig.Option o : ServerConfig.OPTIONS) assertThat(ServerConfig.usage()).contains(o.name());
     }
+
+    @Test
+    void rolloutActionsComeFromTheirSettingsNamedLowerCaseAndTheirCommandsNeverShow() {
+        ServerConfig c = ServerConfig.from(Map.of("MOXXIE_ROLLOUT_ACTION_APT_UPGRADE", "ssh root@\"$MOXXIE_NODE\" apt-get -y dist-upgrade",
+                        "MOXXIE_ROLLOUTS", "not an action"),
+                new String[]{"--MOXXIE_ROLLOUT_ACTION_HA_MAINTENANCE=ha-manager crm-command node-maintenance enable \"$MOXXIE_NODE\"",
+                        "--rollout-action-reboot", "ssh root@\"$MOXXIE_NODE\" reboot"});
+        assertThat(c.rolloutActions()).containsOnlyKeys("apt-upgrade", "ha-maintenance", "reboot");
+        assertThat(c.rolloutActions().get("reboot")).isEqualTo("ssh root@\"$MOXXIE_NODE\" reboot");
+        assertThat(c.toString()).contains("rolloutActions=[apt-upgrade, ha-maintenance, reboot]").doesNotContain("ssh", "dist-upgrade");
+        assertThat(ServerConfig.defaults().rolloutActions()).isEmpty();
+        assertThat(ServerConfig.usage()).contains("MOXXIE_ROLLOUT_ACTION_<NAME>");
+
+        assertThatThrownBy(() -> ServerConfig.from(Map.of("MOXXIE_ROLLOUT_ACTION_CONTINUE", "true"), new String[0]))
+                .hasMessageContaining("MOXXIE_ROLLOUT_ACTION_CONTINUE cannot be set: 'continue' is the built-in action");
+        assertThatThrownBy(() -> ServerConfig.from(Map.of("MOXXIE_ROLLOUT_ACTION_PATCH", " "), new String[0]))
+                .hasMessageContaining("MOXXIE_ROLLOUT_ACTION_PATCH is empty");
+        assertThatThrownBy(() -> ServerConfig.from(Map.of("MOXXIE_ROLLOUT_ACTION_", "true"), new String[0]))
+                .hasMessageContaining("must name an action").hasMessageContaining("was ''");
+        assertThatThrownBy(() -> ServerConfig.from(Map.of(), new String[]{"--MOXXIE_ROLLOUT_ACTION_X"}))
+                .hasMessage("flag --MOXXIE_ROLLOUT_ACTION_X needs a value");
+    }
 }

@@ -14,7 +14,14 @@ import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.model.MigrationType;
+import io.moxxie.core.model.GateVerdict;
+import io.moxxie.core.model.RolloutPhase;
+import io.moxxie.core.model.RolloutState;
+import io.moxxie.core.plan.RolloutRequest;
 import io.moxxie.core.spi.MaintenanceStore;
+import io.moxxie.core.spi.RolloutRecord;
+import io.moxxie.core.spi.RolloutStep;
+import io.moxxie.core.spi.RolloutStore;
 import io.moxxie.core.spi.StoreException;
 import io.moxxie.core.spi.StoreUnavailableException;
 import io.moxxie.store.jdbc.internal.Columns;
@@ -42,7 +49,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -50,10 +59,12 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
 
 /**
- * The {@link MaintenanceStore} on a relational database, through Jdbi: H2 (the embedded default, a file database),
- * PostgreSQL 13+ and MariaDB 10.6+ / MySQL 8.0.16+.
+ * The {@link MaintenanceStore} and {@link RolloutStore} on a relational database, through Jdbi: H2 (the embedded
+ * default, a file database), PostgreSQL 13+ and MariaDB 10.6+ / MySQL 8.0.16+.
  *
  * <pre>{@code
  * MaintenanceStore store = JdbcMaintenanceStore.builder(dataSource)   // a pooled DataSource, e.g. HikariCP
@@ -63,7 +74,8 @@ import java.util.function.Function;
  *
  * <h2>How it works</h2>
  * <ul>
- *   <li>Tables {@code node_maintenance} (the user guide's), {@code drain} and {@code drain_guest}; DDL in
+ *   <li>Tables {@code node_maintenance} (the user guide's), {@code drain} and {@code drain_guest}, and for rollouts
+ *       {@code rollout}, {@code rollout_node} and {@code rollout_step}; DDL in
  *       {@code db/moxxie/<dialect>/V<n>__*.sql} inside this jar, applied on {@link Builder#build()} when
  *       {@link Builder#applyMigrations(boolean)} asks for it and recorded in {@code moxxie_schema_version}.</li>
  *   <li>One unfinished drain per node: {@code drain.active_node} holds the node while the drain is in progress and is
@@ -74,6 +86,15 @@ import java.util.function.Function;
  *       {@link #takeOver} reads the row, decides, and writes with {@code WHERE version = ?}: of two racing callers
  *       one updates a row and the other none.</li>
  *   <li>{@link #updateGuest} is one {@code UPDATE} of one {@code drain_guest} row.</li>
+ *   <li>Rollouts are owned the same way, without a version: {@link #updateRollout}, {@link #updateStep} and
+ *       {@link #renewRolloutLease} are {@code UPDATE}s conditional on the owner, and {@link #takeOverRollout} is one
+ *       {@code UPDATE} conditional on the lease having expired (or the caller owning it), which the database evaluates
+ *       on the row as it is when it locks it: of two racing callers one updates the row and the other none. The
+ *       operator's requests (pause, cancel, continue) are columns only the {@code requestRollout*} methods write.</li>
+ *   <li>A rollout's nodes are rows of {@code rollout_node} (so that any node name, commas included, reads back as
+ *       written); a step's gate verdicts are one text column, a verdict a line, {@code gate TAB pass|block TAB
+ *       reason}, with backslash, newline, carriage return, tab and NUL escaped as {@code \\ \n \r \t \0}:
+ *       one column keeps {@link #updateStep} a single fenced statement.</li>
  *   <li>Times are stored in UTC, truncated to microseconds (the precision all three databases keep).</li>
  *   <li>Text longer than its column is refused before anything is written, with a {@link StoreException} naming the
  *       table and column; a row the store cannot read (say an unknown status typed in by hand) gives one naming the
@@ -83,7 +104,7 @@ import java.util.function.Function;
  * <p>Thread-safe. Every method takes a connection from the DataSource for its duration and gives it back.
  * {@link #close()} closes the connection pool only if the store created it (built from a URL).
  */
-public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseable {
+public final class JdbcMaintenanceStore implements MaintenanceStore, RolloutStore, AutoCloseable {
     /** Migrations are applied only when asked for: many teams run their own migration tool. */
     public static final boolean DEFAULT_APPLY_MIGRATIONS = false;
     /** How long {@link Builder#build()} waits for another process that is migrating the same database. */
@@ -119,6 +140,29 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
             + " completed_at = :completedAt, cancel_requested = (cancel_requested OR :cancel),"
             + " active_node = CASE WHEN :inProgress THEN node_name ELSE NULL END, version = version + 1"
             + " WHERE drain_id = :drainId AND ";
+    private static final String ROLLOUT_COLUMNS = "rollout_id, state, message, drain_mode, run_parallel, max_concurrent,"
+            + " allow_offline, force_drain, action_name, before_drain, after_undrain, ceph_allowed_warnings, ceph_noout,"
+            + " gate_timeout_ms, action_timeout_ms, node_back_timeout_ms, settle_time_ms, max_nodes_down, continue_on_failure,"
+            + " dry_run, created_at, completed_at, owner_id, lease_expires_at, pause_requested, cancel_requested, continue_node";
+    private static final String ROLLOUT_VALUES = ":rolloutId, :state, :message, :mode, :parallel, :maxConcurrent,"
+            + " :allowOffline, :force, :action, :beforeDrain, :afterUndrain, :cephAllowedWarnings, :cephNoout,"
+            + " :gateTimeout, :actionTimeout, :nodeBackTimeout, :settleTime, :maxNodesDown, :continueOnFailure,"
+            + " :dryRun, :createdAt, :completedAt, :owner, :lease, :pause, :cancel, :continueNode";
+    private static final String STEP_COLUMNS = "rollout_id, idx, node_name, phase, state, started_at, phase_started_at,"
+            + " ended_at, drain_id, undrain_id, gates, action_exit, action_output, message, back_since";
+    private static final String STEP_VALUES = ":rolloutId, :index, :node, :phase, :state, :startedAt, :phaseStartedAt,"
+            + " :endedAt, :drainId, :undrainId, :gates, :actionExit, :actionOutput, :message, :backSince";
+    /** Completed by the owner condition on {@code r.owner_id} and a closing parenthesis. */
+    private static final String UPDATE_STEP = "UPDATE rollout_step SET node_name = :node, phase = :phase, state = :state,"
+            + " started_at = :startedAt, phase_started_at = :phaseStartedAt, ended_at = :endedAt, drain_id = :drainId,"
+            + " undrain_id = :undrainId, gates = :gates, action_exit = :actionExit, action_output = :actionOutput,"
+            + " message = :message, back_since = :backSince WHERE rollout_id = :rolloutId AND idx = :index"
+            + " AND EXISTS (SELECT 1 FROM rollout r WHERE r.rollout_id = :rolloutId AND ";
+    /** A rollout that has not ended, in SQL: its state is none of those {@link RolloutState#ended()} names. */
+    private static final String ROLLOUT_NOT_ENDED = "state NOT IN (" + Arrays.stream(RolloutState.values())
+            .filter(RolloutState::ended).map(s -> "'" + s.wireName() + "'").collect(Collectors.joining(", ")) + ")";
+    /** Rollout ids per {@code IN (…)} when reading the nodes of listed rollouts: far below every driver's limit. */
+    private static final int IN_LIST_CHUNK = 500;
 
     private final Jdbi jdbi;
     private final Dialect dialect;
@@ -534,6 +578,264 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
                 .bind("cancel", true).bind("drainId", drainId).bind("status", IN_PROGRESS).execute());
     }
 
+    // ---------------------------------------------------------------- rollouts
+
+    @Override
+    public void createRollout(RolloutRecord rollout, List<RolloutStep> steps) {
+        Checks.notNull("rollout", rollout);
+        Checks.notNull("steps", steps);
+        checkRolloutFits(rollout);
+        Set<Integer> indexes = new HashSet<>();
+        for (RolloutStep s : steps) {
+            if (!s.rolloutId().equals(rollout.rolloutId())) {
+                throw new IllegalArgumentException("step " + s.index() + " belongs to rollout " + s.rolloutId() + ", not " + rollout.rolloutId());
+            }
+            if (!indexes.add(s.index())) {
+                throw new IllegalArgumentException("step " + s.index() + " appears twice in rollout " + rollout.rolloutId());
+            }
+            checkStepFits(s);
+        }
+        String id = rollout.rolloutId();
+        try {
+            jdbi.useTransaction(h -> {
+                insertRollout(h, rollout);
+                List<String> nodes = rollout.request().nodes();
+                if (!nodes.isEmpty()) {
+                    PreparedBatch batch = h.prepareBatch("INSERT INTO rollout_node (rollout_id, seq_no, node_name) VALUES (:rolloutId, :seqNo, :node)");
+                    for (int i = 0; i < nodes.size(); i++) batch.bind("rolloutId", id).bind("seqNo", i).bind("node", nodes.get(i)).add();
+                    batch.execute();
+                }
+                if (!steps.isEmpty()) {
+                    PreparedBatch batch = h.prepareBatch("INSERT INTO rollout_step (" + STEP_COLUMNS + ") VALUES (" + STEP_VALUES + ")");
+                    for (RolloutStep s : steps) bindStep(batch, s).add();
+                    batch.execute();
+                }
+            });
+        } catch (JdbiException e) {
+            if (isUniqueViolation(e) && rollout(id).isPresent()) throw new IllegalArgumentException("rolloutId " + id + " exists already");
+            throw translate("insert into rollout, rollout_node and rollout_step (rollout " + id + ")", e);
+        }
+    }
+
+    private void insertRollout(Handle h, RolloutRecord rollout) {
+        RolloutRequest r = rollout.request();
+        h.createUpdate("INSERT INTO rollout (" + ROLLOUT_COLUMNS + ") VALUES (" + ROLLOUT_VALUES + ")")
+                .bind("rolloutId", rollout.rolloutId())
+                .bind("state", rollout.state().wireName())
+                .bind("message", rollout.message())
+                .bind("mode", r.mode().wireName())
+                .bind("parallel", r.concurrency().kind() != Concurrency.Kind.SERIAL)
+                .bind("maxConcurrent", r.concurrency().resolve(AUTO_CONCURRENCY))
+                .bind("allowOffline", r.allowOffline())
+                .bind("force", r.force())
+                .bind("action", r.action())
+                .bind("beforeDrain", r.beforeDrain())
+                .bind("afterUndrain", r.afterUndrain())
+                .bind("cephAllowedWarnings", encodeCephChecks(r.cephAllowedWarnings()))
+                .bind("cephNoout", r.cephNoout())
+                .bind("gateTimeout", r.gateTimeout().toMillis())
+                .bind("actionTimeout", r.actionTimeout().toMillis())
+                .bind("nodeBackTimeout", r.nodeBackTimeout().toMillis())
+                .bind("settleTime", r.settleTime().toMillis())
+                .bind("maxNodesDown", r.maxNodesDown())
+                .bind("continueOnFailure", r.continueOnFailure())
+                .bind("dryRun", r.dryRun())
+                .bind("createdAt", instant(rollout.createdAt()))
+                .bind("completedAt", instant(rollout.completedAt()))
+                .bind("owner", rollout.owner())
+                .bind("lease", instant(rollout.leaseExpiresAt()))
+                .bind("pause", rollout.pauseRequested())
+                .bind("cancel", rollout.cancelRequested())
+                .bind("continueNode", rollout.continueNode())
+                .execute();
+    }
+
+    /** One {@code UPDATE} of state, message and completion time, conditional on the owner. */
+    @Override
+    public boolean updateRollout(RolloutRecord rollout) {
+        Checks.notNull("rollout", rollout);
+        Columns.fit("rollout", "message", Columns.ROLLOUT_MESSAGE, rollout.message(), "rollout " + rollout.rolloutId());
+        return call("update rollout " + rollout.rolloutId(), h -> bindOwner(h.createUpdate("UPDATE rollout SET state = :state,"
+                        + " message = :message, completed_at = :completedAt WHERE rollout_id = :rolloutId AND "
+                        + ownerIs("owner_id", rollout.owner())), rollout.owner())
+                .bind("state", rollout.state().wireName())
+                .bind("message", rollout.message())
+                .bind("completedAt", instant(rollout.completedAt()))
+                .bind("rolloutId", rollout.rolloutId())
+                .execute()) == 1;
+    }
+
+    /** One {@code UPDATE} of the step's row, conditional on the rollout's owner. */
+    @Override
+    public boolean updateStep(RolloutStep step, String owner) {
+        Checks.notNull("step", step);
+        checkStepFits(step);
+        String id = step.rolloutId();
+        String what = "update rollout_step (rollout " + id + ", step " + step.index() + ")";
+        String update = UPDATE_STEP + ownerIs("r.owner_id", owner) + ")";
+        if (call(what, h -> bindOwner(bindStep(h.createUpdate(update), step), owner).execute()) == 1) return true;
+        // Nothing changed: the rollout is another process's now, or this step has no row yet (not the usual path).
+        Optional<Optional<String>> current = call("read rollout " + id, h -> h.createQuery(
+                        "SELECT owner_id FROM rollout WHERE rollout_id = :rolloutId")
+                .bind("rolloutId", id).map((rs, ctx) -> Optional.ofNullable(rs.getString("owner_id"))).findOne());
+        if (current.isEmpty()) throw new IllegalArgumentException("no rollout " + id);
+        if (!Objects.equals(current.get().orElse(null), owner)) return false;
+        try {
+            jdbi.useHandle(h -> bindStep(h.createUpdate("INSERT INTO rollout_step (" + STEP_COLUMNS + ") VALUES (" + STEP_VALUES + ")"), step)
+                    .execute());
+            return true;
+        } catch (JdbiException e) {
+            if (!isUniqueViolation(e)) throw translate(what, e);
+            // Someone inserted the step meanwhile: the fenced update decides.
+            return call(what, h -> bindOwner(bindStep(h.createUpdate(update), step), owner).execute()) == 1;
+        }
+    }
+
+    private static String ownerIs(String column, String owner) {
+        return owner == null ? column + " IS NULL" : column + " = :owner";
+    }
+
+    private <S extends SqlStatement<S>> S bindStep(S s, RolloutStep step) {
+        return s.bind("rolloutId", step.rolloutId())
+                .bind("index", step.index())
+                .bind("node", step.node())
+                .bind("phase", step.phase().wireName())
+                .bind("state", step.state().wireName())
+                .bind("startedAt", instant(step.startedAt()))
+                .bind("phaseStartedAt", instant(step.phaseStartedAt()))
+                .bind("endedAt", instant(step.endedAt()))
+                .bind("drainId", step.drainId())
+                .bind("undrainId", step.undrainId())
+                .bind("gates", encodeGates(step.gates()))
+                .bind("actionExit", step.actionExit())
+                .bind("actionOutput", step.actionOutput())
+                .bind("message", step.message())
+                .bind("backSince", instant(step.backSince()));
+    }
+
+    @Override
+    public Optional<RolloutRecord> rollout(String rolloutId) {
+        Checks.notNull("rolloutId", rolloutId);
+        return call("read rollout " + rolloutId, h -> readRollout(h, rolloutId));
+    }
+
+    private Optional<RolloutRecord> readRollout(Handle h, String rolloutId) {
+        return withNodes(h, h.createQuery("SELECT " + ROLLOUT_COLUMNS + " FROM rollout WHERE rollout_id = :rolloutId")
+                .bind("rolloutId", rolloutId).map((rs, ctx) -> rolloutRow(rs)).list()).stream().findFirst();
+    }
+
+    @Override
+    public List<RolloutStep> steps(String rolloutId) {
+        Checks.notNull("rolloutId", rolloutId);
+        return call("read rollout_step of rollout " + rolloutId, h -> h.createQuery(
+                        "SELECT " + STEP_COLUMNS + " FROM rollout_step WHERE rollout_id = :rolloutId ORDER BY idx")
+                .bind("rolloutId", rolloutId).map((rs, ctx) -> stepRow(rs)).list());
+    }
+
+    @Override
+    public List<RolloutRecord> rollouts(int limit) {
+        if (limit < 0) throw new IllegalArgumentException("limit must be >= 0, was " + limit);
+        if (limit == 0) return List.of();
+        return call("read rollout", h -> withNodes(h, h.createQuery("SELECT " + ROLLOUT_COLUMNS + " FROM rollout"
+                        + " ORDER BY created_at DESC, created_seq DESC LIMIT :limit")
+                .bind("limit", limit).map((rs, ctx) -> rolloutRow(rs)).list()));
+    }
+
+    @Override
+    public List<RolloutRecord> unfinishedRollouts() {
+        return call("read unfinished rollouts from rollout", h -> withNodes(h, h.createQuery("SELECT " + ROLLOUT_COLUMNS
+                + " FROM rollout WHERE " + ROLLOUT_NOT_ENDED + " ORDER BY created_seq").map((rs, ctx) -> rolloutRow(rs)).list()));
+    }
+
+    /**
+     * The rollouts read with their requests' nodes, from {@code rollout_node}. Read after the rollouts: a rollout's
+     * nodes are committed with it and never change, so every rollout read has all of them.
+     */
+    private List<RolloutRecord> withNodes(Handle h, List<RolloutRecord> rows) {
+        if (rows.isEmpty()) return List.of();
+        Map<String, List<String>> nodes = new HashMap<>();
+        List<String> ids = rows.stream().map(RolloutRecord::rolloutId).toList();
+        for (int from = 0; from < ids.size(); from += IN_LIST_CHUNK) {
+            h.createQuery("SELECT rollout_id, node_name FROM rollout_node WHERE rollout_id IN (<ids>) ORDER BY rollout_id, seq_no")
+                    .bindList("ids", ids.subList(from, Math.min(ids.size(), from + IN_LIST_CHUNK)))
+                    .map((rs, ctx) -> Map.entry(rs.getString("rollout_id"), rs.getString("node_name")))
+                    .forEach(e -> nodes.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue()));
+        }
+        List<RolloutRecord> out = new ArrayList<>(rows.size());
+        for (RolloutRecord r : rows) {
+            List<String> named = nodes.get(r.rolloutId());
+            out.add(named == null ? r : rowValue("rollout_node", "rollout_id=" + r.rolloutId(), () -> new RolloutRecord(r.rolloutId(),
+                    r.request().toBuilder().nodes(named).build(), r.state(), r.message(), r.createdAt(), r.completedAt(), r.owner(),
+                    r.leaseExpiresAt(), r.pauseRequested(), r.cancelRequested(), r.continueNode())));
+        }
+        return List.copyOf(out);
+    }
+
+    @Override
+    public boolean renewRolloutLease(String rolloutId, String owner, Instant leaseExpiresAt) {
+        Checks.notNull("rolloutId", rolloutId);
+        Checks.notNull("owner", owner);
+        Checks.notNull("leaseExpiresAt", leaseExpiresAt);
+        return call("renew the lease of rollout " + rolloutId, h -> h.createUpdate("UPDATE rollout SET lease_expires_at = :lease"
+                        + " WHERE rollout_id = :rolloutId AND owner_id = :owner AND " + ROLLOUT_NOT_ENDED)
+                .bind("lease", instant(leaseExpiresAt))
+                .bind("rolloutId", rolloutId)
+                .bind("owner", owner)
+                .execute()) == 1;
+    }
+
+    /**
+     * One {@code UPDATE} whose condition is the decision (not ended; lease expired before {@code now}, absent, or
+     * {@code newOwner}'s already), then the row read back in the same transaction. {@code now} is rounded up to the
+     * microsecond, the precision leases are stored in, so that "expired before now" means what it means in memory.
+     */
+    @Override
+    public Optional<RolloutRecord> takeOverRollout(String rolloutId, String newOwner, Instant now, Instant leaseExpiresAt) {
+        Checks.notNull("rolloutId", rolloutId);
+        Checks.notNull("newOwner", newOwner);
+        Checks.notNull("now", now);
+        Checks.notNull("leaseExpiresAt", leaseExpiresAt);
+        Columns.fit("rollout", "owner_id", Columns.OWNER, newOwner, "rollout " + rolloutId);
+        Instant nowMicros = now.truncatedTo(ChronoUnit.MICROS);
+        Instant before = nowMicros.equals(now) ? now : nowMicros.plus(1, ChronoUnit.MICROS);
+        return call("take over rollout " + rolloutId, h -> h.inTransaction(tx -> {
+            int updated = tx.createUpdate("UPDATE rollout SET owner_id = :owner, lease_expires_at = :lease"
+                            + " WHERE rollout_id = :rolloutId AND " + ROLLOUT_NOT_ENDED
+                            + " AND (lease_expires_at IS NULL OR lease_expires_at < :now OR owner_id = :owner)")
+                    .bind("owner", newOwner)
+                    .bind("lease", instant(leaseExpiresAt))
+                    .bind("rolloutId", rolloutId)
+                    .bind("now", instant(before))
+                    .execute();
+            return updated == 1 ? readRollout(tx, rolloutId) : Optional.<RolloutRecord>empty();
+        }));
+    }
+
+    @Override
+    public void requestRolloutPause(String rolloutId, boolean paused) {
+        Checks.notNull("rolloutId", rolloutId);
+        call("request " + (paused ? "pause" : "resume") + " of rollout " + rolloutId, h -> h.createUpdate(
+                        "UPDATE rollout SET pause_requested = :paused WHERE rollout_id = :rolloutId AND " + ROLLOUT_NOT_ENDED)
+                .bind("paused", paused).bind("rolloutId", rolloutId).execute());
+    }
+
+    @Override
+    public void requestRolloutCancel(String rolloutId) {
+        Checks.notNull("rolloutId", rolloutId);
+        call("request cancel of rollout " + rolloutId, h -> h.createUpdate(
+                        "UPDATE rollout SET cancel_requested = :cancel WHERE rollout_id = :rolloutId AND " + ROLLOUT_NOT_ENDED)
+                .bind("cancel", true).bind("rolloutId", rolloutId).execute());
+    }
+
+    @Override
+    public void requestRolloutContinue(String rolloutId, String node) {
+        Checks.notNull("rolloutId", rolloutId);
+        Columns.fit("rollout", "continue_node", Columns.NODE_NAME, node, "rollout " + rolloutId);
+        call("request continue of rollout " + rolloutId, h -> h.createUpdate(
+                        "UPDATE rollout SET continue_node = :node WHERE rollout_id = :rolloutId AND " + ROLLOUT_NOT_ENDED)
+                .bind("node", node).bind("rolloutId", rolloutId).execute());
+    }
+
     // ---------------------------------------------------------------- rows
 
     private record Versioned(DrainRecord record, long version) {
@@ -607,15 +909,89 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
         });
     }
 
+    /** A rollout row, its request without nodes: {@link #withNodes} adds them. */
+    private RolloutRecord rolloutRow(ResultSet rs) throws SQLException {
+        String id = rs.getString("rollout_id");
+        String row = "rollout_id=" + id;
+        return readRow("rollout", row, () -> {
+            RolloutRequest request = RolloutRequest.builder()
+                    .mode(parse("rollout", "drain_mode", row, rs.getString("drain_mode"), DrainMode::parse))
+                    .concurrency(concurrency(rs.getBoolean("run_parallel"), rs.getInt("max_concurrent")))
+                    .allowOffline(rs.getBoolean("allow_offline"))
+                    .force(rs.getBoolean("force_drain"))
+                    .action(rs.getString("action_name"))
+                    .beforeDrain(rs.getString("before_drain"))
+                    .afterUndrain(rs.getString("after_undrain"))
+                    .cephAllowedWarnings(decodeCephChecks(rs.getString("ceph_allowed_warnings")))
+                    .cephNoout(rs.getBoolean("ceph_noout"))
+                    .gateTimeout(Duration.ofMillis(rs.getLong("gate_timeout_ms")))
+                    .actionTimeout(Duration.ofMillis(rs.getLong("action_timeout_ms")))
+                    .nodeBackTimeout(Duration.ofMillis(rs.getLong("node_back_timeout_ms")))
+                    .settleTime(Duration.ofMillis(rs.getLong("settle_time_ms")))
+                    .maxNodesDown(rs.getInt("max_nodes_down"))
+                    .continueOnFailure(rs.getBoolean("continue_on_failure"))
+                    .dryRun(rs.getBoolean("dry_run"))
+                    .build();
+            return new RolloutRecord(id, request,
+                    parse("rollout", "state", row, rs.getString("state"), v -> fromWire(RolloutState.values(), RolloutState::wireName, v)),
+                    rs.getString("message"),
+                    dialect.getInstant(rs, "created_at"),
+                    dialect.getInstant(rs, "completed_at"),
+                    rs.getString("owner_id"),
+                    dialect.getInstant(rs, "lease_expires_at"),
+                    rs.getBoolean("pause_requested"),
+                    rs.getBoolean("cancel_requested"),
+                    rs.getString("continue_node"));
+        });
+    }
+
+    private RolloutStep stepRow(ResultSet rs) throws SQLException {
+        String row = "rollout_id=" + rs.getString("rollout_id") + ", idx=" + rs.getInt("idx");
+        return readRow("rollout_step", row, () -> {
+            int exit = rs.getInt("action_exit");
+            Integer actionExit = rs.wasNull() ? null : exit;
+            return new RolloutStep(rs.getString("rollout_id"), rs.getInt("idx"), rs.getString("node_name"),
+                    parse("rollout_step", "phase", row, rs.getString("phase"), v -> fromWire(RolloutPhase.values(), RolloutPhase::wireName, v)),
+                    parse("rollout_step", "state", row, rs.getString("state"), v -> fromWire(RolloutState.values(), RolloutState::wireName, v)),
+                    dialect.getInstant(rs, "started_at"),
+                    dialect.getInstant(rs, "phase_started_at"),
+                    dialect.getInstant(rs, "ended_at"),
+                    rs.getString("drain_id"),
+                    rs.getString("undrain_id"),
+                    decodeGates(rs.getString("gates"), row),
+                    actionExit,
+                    rs.getString("action_output"),
+                    rs.getString("message"),
+                    dialect.getInstant(rs, "back_since"));
+        });
+    }
+
+    /** The constant whose wire name is {@code value}. @throws IllegalArgumentException naming the value and the choices */
+    private static <E extends Enum<E>> E fromWire(E[] values, Function<E, String> wireName, String value) {
+        for (E e : values) {
+            if (wireName.apply(e).equals(value)) return e;
+        }
+        throw new IllegalArgumentException("expected one of " + Arrays.stream(values).map(wireName).collect(Collectors.joining(", "))
+                + ", was '" + value + "'");
+    }
+
     private interface RowReader<T> {
         T read() throws SQLException;
     }
 
     /** Model constructors check their arguments; a hand-edited row that fails them names the column it came from. */
-    private static final Map<String, String> FIELD_COLUMNS = Map.of(
-            "node", "node_name", "sourceNode", "source_node", "targetNode", "target_node",
-            "maxConcurrent", "max_concurrent", "drainMode", "drain_mode", "drainId", "drain_id",
-            "startedAt", "started_at", "status", "status", "type", "guest_type", "operation", "operation");
+    private static final Map<String, String> FIELD_COLUMNS = Map.ofEntries(
+            Map.entry("node", "node_name"), Map.entry("sourceNode", "source_node"), Map.entry("targetNode", "target_node"),
+            Map.entry("maxConcurrent", "max_concurrent"), Map.entry("drainMode", "drain_mode"), Map.entry("drainId", "drain_id"),
+            Map.entry("startedAt", "started_at"), Map.entry("status", "status"), Map.entry("type", "guest_type"),
+            Map.entry("operation", "operation"),
+            // rollout, rollout_node, rollout_step
+            Map.entry("rolloutId", "rollout_id"), Map.entry("nodes", "node_name"), Map.entry("action", "action_name"),
+            Map.entry("beforeDrain", "before_drain"), Map.entry("afterUndrain", "after_undrain"),
+            Map.entry("cephAllowedWarnings", "ceph_allowed_warnings"), Map.entry("gateTimeout", "gate_timeout_ms"),
+            Map.entry("actionTimeout", "action_timeout_ms"), Map.entry("nodeBackTimeout", "node_back_timeout_ms"),
+            Map.entry("settleTime", "settle_time_ms"), Map.entry("maxNodesDown", "max_nodes_down"),
+            Map.entry("createdAt", "created_at"), Map.entry("index", "idx"), Map.entry("gate", "gates"));
 
     /** See {@link #AUTO_CONCURRENCY}. @throws io.moxxie.core.ValidationException a fixed limit out of range */
     private static Concurrency concurrency(boolean runParallel, int maxConcurrent) {
@@ -627,11 +1003,24 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
         try {
             return reader.read();
         } catch (IllegalArgumentException e) {
-            String message = String.valueOf(e.getMessage());
-            String column = e instanceof ValidationException v ? FIELD_COLUMNS.get(v.field()) : null;
-            throw new StoreException("Unreadable row in table " + table + (column == null ? "" : ", column " + column)
-                    + " (" + row + "): " + message, e);
+            throw unreadableRow(table, row, e);
         }
+    }
+
+    /** {@link #readRow} for what is made of values read before. */
+    private static <T> T rowValue(String table, String row, Supplier<T> reader) {
+        try {
+            return reader.get();
+        } catch (IllegalArgumentException e) {
+            throw unreadableRow(table, row, e);
+        }
+    }
+
+    private static StoreException unreadableRow(String table, String row, IllegalArgumentException e) {
+        String message = String.valueOf(e.getMessage());
+        String column = e instanceof ValidationException v ? FIELD_COLUMNS.get(v.field()) : null;
+        return new StoreException("Unreadable row in table " + table + (column == null ? "" : ", column " + column)
+                + " (" + row + "): " + message, e);
     }
 
     private static <T> T parse(String table, String column, String row, String value, Function<String, T> parser) {
@@ -670,6 +1059,93 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
         return out;
     }
 
+    /** {@code CEPH_CHECK_A,CEPH_CHECK_B}, sorted: Ceph health check codes are {@code [A-Z0-9_]}, never a comma. */
+    static String encodeCephChecks(Set<String> codes) {
+        return codes.stream().sorted().collect(Collectors.joining(","));
+    }
+
+    static Set<String> decodeCephChecks(String text) {
+        if (text == null || text.isBlank()) return Set.of();
+        Set<String> out = new HashSet<>();
+        for (String code : text.split(",")) {
+            if (!code.isBlank()) out.add(code.trim());
+        }
+        return out;
+    }
+
+    /**
+     * The gates' verdicts, one a line: {@code gate TAB pass|block TAB reason}, with backslash, newline, carriage return,
+     * tab and NUL escaped ({@code \\ \n \r \t \0}) so that any gate name and reason reads back as written, and a
+     * person reading the column sees the verdicts as they are; PostgreSQL's text cannot hold NUL at all. No verdicts:
+     * the empty string.
+     */
+    static String encodeGates(List<GateVerdict> gates) {
+        StringBuilder b = new StringBuilder();
+        for (GateVerdict g : gates) {
+            if (!b.isEmpty()) b.append('\n');
+            escape(b, g.gate()).append('\t').append(g.pass() ? "pass" : "block").append('\t');
+            escape(b, g.reason());
+        }
+        return b.toString();
+    }
+
+    private static StringBuilder escape(StringBuilder b, String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                case '\0' -> b.append("\\0");
+                default -> b.append(c);
+            }
+        }
+        return b;
+    }
+
+    static List<GateVerdict> decodeGates(String text, String row) {
+        if (text == null || text.isEmpty()) return List.of();
+        List<GateVerdict> out = new ArrayList<>();
+        for (String line : text.split("\n", -1)) {
+            String[] parts = line.split("\t", -1);
+            if (parts.length != 3 || !(parts[1].equals("pass") || parts[1].equals("block"))) throw unreadableGates(line, row, null);
+            try {
+                out.add(new GateVerdict(unescape(parts[0]), parts[1].equals("pass"), unescape(parts[2])));
+            } catch (IllegalArgumentException e) {
+                throw unreadableGates(line, row, e);
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    private static String unescape(String text) {
+        StringBuilder b = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c != '\\') {
+                b.append(c);
+                continue;
+            }
+            char next = ++i < text.length() ? text.charAt(i) : ' ';
+            switch (next) {
+                case '\\' -> b.append('\\');
+                case 'n' -> b.append('\n');
+                case 'r' -> b.append('\r');
+                case 't' -> b.append('\t');
+                case '0' -> b.append('\0');
+                default -> throw new IllegalArgumentException("unknown escape '\\" + next + "'");
+            }
+        }
+        return b.toString();
+    }
+
+    private static StoreException unreadableGates(String line, String row, IllegalArgumentException cause) {
+        return new StoreException("Unreadable value in table rollout_step, column gates (" + row + "): expected lines of"
+                + " gate<TAB>pass|block<TAB>reason" + (cause == null ? "" : " (" + cause.getMessage() + ")") + ", was '"
+                + line + "'", cause);
+    }
+
     // ---------------------------------------------------------------- checks, binding, errors
 
     private static void checkDrainFits(DrainRecord d) {
@@ -691,6 +1167,43 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
         Columns.fit("drain_guest", "task_id", Columns.TASK_ID, g.taskId(), row);
         Columns.fit("drain_guest", "error", Columns.ERROR, g.error(), row);
         Columns.fit("drain_guest", "note", Columns.NOTE, g.note(), row);
+    }
+
+    private static void checkRolloutFits(RolloutRecord r) {
+        String row = "rollout " + r.rolloutId();
+        RolloutRequest q = r.request();
+        Columns.fit("rollout", "rollout_id", Columns.ROLLOUT_ID, r.rolloutId(), row);
+        Columns.fit("rollout", "message", Columns.ROLLOUT_MESSAGE, r.message(), row);
+        Columns.fit("rollout", "action_name", Columns.ACTION_NAME, q.action(), row);
+        Columns.fit("rollout", "before_drain", Columns.ACTION_NAME, q.beforeDrain(), row);
+        Columns.fit("rollout", "after_undrain", Columns.ACTION_NAME, q.afterUndrain(), row);
+        Columns.fit("rollout", "ceph_allowed_warnings", Columns.CEPH_CHECKS, encodeCephChecks(q.cephAllowedWarnings()), row);
+        Columns.fit("rollout", "owner_id", Columns.OWNER, r.owner(), row);
+        Columns.fit("rollout", "continue_node", Columns.NODE_NAME, r.continueNode(), row);
+        for (String node : q.nodes()) Columns.fit("rollout_node", "node_name", Columns.NODE_NAME, node, row);
+        wholeMillis("gate_timeout_ms", q.gateTimeout(), row);
+        wholeMillis("action_timeout_ms", q.actionTimeout(), row);
+        wholeMillis("node_back_timeout_ms", q.nodeBackTimeout(), row);
+        wholeMillis("settle_time_ms", q.settleTime(), row);
+    }
+
+    /** Durations are stored in whole milliseconds: a finer one would not read back as given (0.5 ms would read as 0). */
+    private static void wholeMillis(String column, Duration d, String row) {
+        if (d.getNano() % 1_000_000 != 0) {
+            throw new StoreException("Value too precise for column rollout." + column + " (" + row + "): " + d
+                    + " has a part below a millisecond, the column holds whole milliseconds; nothing was written");
+        }
+    }
+
+    private static void checkStepFits(RolloutStep s) {
+        String row = "rollout " + s.rolloutId() + ", step " + s.index();
+        Columns.fit("rollout_step", "rollout_id", Columns.ROLLOUT_ID, s.rolloutId(), row);
+        Columns.fit("rollout_step", "node_name", Columns.NODE_NAME, s.node(), row);
+        Columns.fit("rollout_step", "drain_id", Columns.DRAIN_ID, s.drainId(), row);
+        Columns.fit("rollout_step", "undrain_id", Columns.DRAIN_ID, s.undrainId(), row);
+        Columns.fit("rollout_step", "gates", Columns.GATES, encodeGates(s.gates()), row);
+        Columns.fit("rollout_step", "action_output", Columns.ACTION_OUTPUT, s.actionOutput(), row);
+        Columns.fit("rollout_step", "message", Columns.ROLLOUT_MESSAGE, s.message(), row);
     }
 
     private Argument instant(Instant value) {
@@ -864,7 +1377,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, AutoCloseab
     }
 
     private void checkTables() {
-        for (String table : List.of("node_maintenance", "drain", "drain_guest")) {
+        for (String table : List.of("node_maintenance", "drain", "drain_guest", "rollout", "rollout_node", "rollout_step")) {
             try {
                 jdbi.useHandle(h -> h.createQuery("SELECT COUNT(*) FROM " + table + " WHERE 1 = 0").mapTo(Long.class).one());
             } catch (JdbiException e) {

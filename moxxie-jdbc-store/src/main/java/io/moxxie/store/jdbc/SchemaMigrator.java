@@ -27,7 +27,7 @@ import java.util.zip.CRC32;
  */
 final class SchemaMigrator {
     /** Every script, in order. A new version adds a file to each dialect's folder and its name here. */
-    static final List<String> SCRIPTS = List.of("V1__schema.sql");
+    static final List<String> SCRIPTS = List.of("V1__schema.sql", "V2__rollouts.sql");
 
     private static final Logger LOG = LoggerFactory.getLogger(SchemaMigrator.class);
     /** An arbitrary constant: "moxxie" in ASCII. */

@@ -102,7 +102,8 @@ abstract class TestDatabase implements AutoCloseable {
     }
 
     void truncate() {
-        execute("DELETE FROM drain_guest", "DELETE FROM drain", "DELETE FROM node_maintenance");
+        execute("DELETE FROM drain_guest", "DELETE FROM drain", "DELETE FROM node_maintenance",
+                "DELETE FROM rollout_step", "DELETE FROM rollout_node", "DELETE FROM rollout");
     }
 
     @Override

@@ -1,9 +1,16 @@
 package io.moxxie.store.jdbc;
 
+import io.moxxie.core.model.RolloutPhase;
+import io.moxxie.core.model.RolloutState;
+import io.moxxie.core.plan.RolloutRequest;
 import io.moxxie.core.spi.GuestProgress;
+import io.moxxie.core.spi.RolloutRecord;
+import io.moxxie.core.spi.RolloutStep;
+import io.moxxie.core.spi.StoreUnavailableException;
 import io.moxxie.core.model.NodeMaintenance;
 import io.moxxie.core.spi.StoreException;
 import io.moxxie.store.jdbc.internal.Redaction;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.Test;
 
@@ -14,6 +21,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -95,6 +103,51 @@ class UnreachableDatabaseTest {
                     // best effort clean-up
                 }
             }
+        }
+    }
+
+    /** Every rollout call, while the database refuses connections, says it is away and which table it was about. */
+    @Test
+    void rolloutCallsDuringAnOutageFailAsUnavailableNamingTheTableAndLoseNothing() throws SQLException {
+        JdbcDataSource h2 = new JdbcDataSource();
+        h2.setURL("jdbc:h2:file:" + Path.of("target", "h2", "outage-" + UUID.randomUUID()).toAbsolutePath());
+        h2.setUser("sa");
+        RefusingDataSource ds = new RefusingDataSource(h2);
+        try (Connection keepOpen = h2.getConnection()) {
+            JdbcMaintenanceStore store = JdbcMaintenanceStore.builder(ds).applyMigrations(true).build();
+            Instant t0 = Instant.parse("2025-01-15T10:00:00Z");
+            RolloutRecord rollout = new RolloutRecord("r-1", RolloutRequest.builder().nodes("hv7").build(), RolloutState.RUNNING,
+                    "Rolling", t0, null, "a", t0.plusSeconds(30), false, false, null);
+            RolloutStep step = RolloutStep.pending("r-1", 0, "hv7");
+            store.createRollout(rollout, List.of(step));
+
+            ds.down = true;
+            List<Map.Entry<String, ThrowingCallable>> calls = List.of(
+                    Map.entry("rollout", () -> store.createRollout(new RolloutRecord("r-2", rollout.request(), RolloutState.RUNNING,
+                            "", t0, null, "a", null, false, false, null), List.of())),
+                    Map.entry("rollout", () -> store.updateRollout(rollout.withState(RolloutState.SUCCEEDED, "done", t0.plusSeconds(9)))),
+                    Map.entry("rollout_step", () -> store.updateStep(step.enter(RolloutPhase.GATES, t0.plusSeconds(1), ""), "a")),
+                    Map.entry("rollout", () -> store.rollout("r-1")),
+                    Map.entry("rollout_step", () -> store.steps("r-1")),
+                    Map.entry("rollout", () -> store.rollouts(10)),
+                    Map.entry("rollout", store::unfinishedRollouts),
+                    Map.entry("rollout", () -> store.renewRolloutLease("r-1", "a", t0.plusSeconds(60))),
+                    Map.entry("rollout", () -> store.takeOverRollout("r-1", "b", t0.plusSeconds(600), t0.plusSeconds(630))),
+                    Map.entry("rollout", () -> store.requestRolloutPause("r-1", true)),
+                    Map.entry("rollout", () -> store.requestRolloutCancel("r-1")),
+                    Map.entry("rollout", () -> store.requestRolloutContinue("r-1", "hv7")));
+            for (int i = 0; i < calls.size(); i++) {
+                assertThatThrownBy(calls.get(i).getValue()).as("call %d", i)
+                        .isInstanceOf(StoreUnavailableException.class)
+                        .hasMessageContaining("Cannot reach the database at jdbc:h2:file:")
+                        .hasMessageContaining(calls.get(i).getKey());
+            }
+
+            ds.down = false;
+            assertThat(store.rollout("r-1")).contains(rollout);
+            assertThat(store.steps("r-1")).containsExactly(step);
+            assertThat(store.rollouts(10)).containsExactly(rollout);
+            keepOpen.createStatement().execute("DROP ALL OBJECTS DELETE FILES");
         }
     }
 

@@ -1,13 +1,17 @@
 package io.moxxie.proxmox.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.moxxie.core.model.CephHealth;
+import io.moxxie.core.model.CephOsd;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
+import io.moxxie.core.model.HaManagerStatus;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.Node;
 import io.moxxie.core.model.PlacementRule;
 import io.moxxie.core.model.PowerState;
+import io.moxxie.core.model.Quorum;
 import io.moxxie.core.policy.TagPolicy;
 import io.moxxie.core.spi.TaskState;
 
@@ -18,6 +22,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
@@ -421,6 +426,142 @@ public final class ProxmoxParsers {
             out.put(path.getKey(), privs);
         }
         return out;
+    }
+
+    // ------------------------------------------------------------------ a rollout's gates: quorum, Ceph, HA manager
+
+    /**
+     * {@code GET /cluster/status}'s cluster entry (pve-manager {@code PVE/API2/Cluster.pm}): {@code quorate}, {@code nodes}
+     * (members, offline ones included) and {@code version} (of {@code corosync.conf}); {@code null} for a standalone node,
+     * which has no cluster entry.
+     */
+    public record ClusterEntry(boolean quorate, int nodes, long version) {
+    }
+
+    public static ClusterEntry parseClusterEntry(JsonNode data) {
+        for (JsonNode e : iterable(data)) {
+            if ("cluster".equals(Json.text(e, "type"))) {
+                return new ClusterEntry(Json.bool(e, "quorate"), Json.intValue(e, "nodes", 0), Json.longValue(e, "version", -1));
+            }
+        }
+        return null;
+    }
+
+    /**
+     * {@code GET /cluster/config/nodes} (pve-cluster {@code PVE/API2/ClusterConfig.pm}: corosync.conf's nodelist as read
+     * by {@code PVE::Corosync::parse_conf}, so numbers come as strings): each member's {@code quorum_votes}, 1 when absent.
+     */
+    public static Map<String, Integer> parseQuorumVotes(JsonNode data) {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        for (JsonNode e : iterable(data)) {
+            String name = Json.text(e, "node");
+            if (name == null) name = Json.text(e, "name");
+            if (name != null) out.put(name, Math.max(0, Json.intValue(e, "quorum_votes", 1)));
+        }
+        return out;
+    }
+
+    /**
+     * The quorum from {@code GET /cluster/status} and, for a cluster, the votes of {@link #parseQuorumVotes} ({@code null}:
+     * one per member, the cluster entry's {@code nodes}). Expected votes are their sum, as corosync's votequorum counts
+     * them when {@code corosync.conf} sets no {@code expected_votes}; a QDevice's votes are not in the nodelist and not
+     * counted. A standalone node (no cluster entry) is quorate by itself with one vote.
+     */
+    public static Quorum parseQuorum(JsonNode data, Map<String, Integer> votes) {
+        ClusterEntry cluster = parseClusterEntry(data);
+        Set<String> online = new LinkedHashSet<>();
+        int nodes = 0;
+        for (JsonNode e : iterable(data)) {
+            if (!"node".equals(Json.text(e, "type"))) continue;
+            nodes++;
+            String name = Json.text(e, "name");
+            if (name != null && Json.bool(e, "online")) online.add(name);
+        }
+        if (cluster == null) return new Quorum(true, Math.max(1, nodes), online);
+        int expected = votes == null || votes.isEmpty() ? cluster.nodes() : votes.values().stream().mapToInt(Integer::intValue).sum();
+        return new Quorum(cluster.quorate(), expected, online);
+    }
+
+    /**
+     * Ceph's health from {@code GET /cluster/ceph/status} (Ceph's {@code status}, whose {@code health} pve-manager replaces
+     * by {@code health detail}: {@code status}, {@code checks.CODE.severity}, {@code checks.CODE.summary.message},
+     * {@code checks.CODE.muted}) and the set flags from {@code GET /cluster/ceph/flags} ({@code [{name, value,
+     * description}]}, {@code PVE/API2/Cluster/Ceph.pm}). Muted checks are left out: Ceph leaves them out of
+     * {@code status} too, the operator having said to ignore them.
+     */
+    public static CephHealth parseCephHealth(JsonNode status, JsonNode flags) {
+        JsonNode health = status.path("health");
+        String overall = Json.text(health, "status");
+        if (overall == null) overall = Json.text(health, "overall_status"); // before Luminous
+        Map<String, CephHealth.Check> checks = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : fields(health.path("checks"))) {
+            JsonNode c = e.getValue();
+            if (Json.bool(c, "muted")) continue;
+            String severity = Json.text(c, "severity");
+            checks.put(e.getKey(), new CephHealth.Check(severity == null ? CephHealth.WARN : severity, Json.text(c.path("summary"), "message")));
+        }
+        Set<String> set = new LinkedHashSet<>();
+        for (JsonNode f : iterable(flags)) {
+            String name = Json.text(f, "name");
+            if (name != null && Json.bool(f, "value")) set.add(name);
+        }
+        return new CephHealth(overall == null ? CephHealth.WARN : overall, checks, set);
+    }
+
+    /**
+     * The OSDs of host {@code node} in {@code GET /nodes/{node}/ceph/osd} ({@code PVE/API2/Ceph/OSD.pm}: the CRUSH tree
+     * under {@code root.children}, buckets with {@code type} and {@code children}, OSD leaves with {@code id} and
+     * {@code status} {@code up}/{@code down}), wherever the host sits (racks, several roots); each OSD once.
+     */
+    public static List<CephOsd> parseCephOsds(String node, JsonNode data) {
+        Map<Integer, CephOsd> out = new TreeMap<>();
+        collectOsds(node, data.path("root"), false, out);
+        return List.copyOf(out.values());
+    }
+
+    private static void collectOsds(String node, JsonNode bucket, boolean underHost, Map<Integer, CephOsd> out) {
+        for (JsonNode e : iterable(bucket.path("children"))) {
+            String type = Json.text(e, "type");
+            if ("osd".equals(type)) {
+                int id = Json.intValue(e, "id", -1);
+                if (underHost && id >= 0) out.putIfAbsent(id, new CephOsd(id, node, "up".equals(Json.text(e, "status"))));
+            } else {
+                collectOsds(node, e, underHost || ("host".equals(type) && node.equals(Json.text(e, "name"))), out);
+            }
+        }
+    }
+
+    /** {@code GET /nodes/{node}/ceph/cmd-safety} ({@code PVE/API2/Ceph.pm}): {@code safe} (a JSON boolean) and {@code status}, Ceph's words. */
+    public static CephOsd.Safety parseCephSafety(JsonNode data) {
+        return new CephOsd.Safety(Json.bool(data, "safe"), Json.text(data, "status"));
+    }
+
+    /**
+     * Whether Proxmox's text says the node answering has no Ceph set up ({@code PVE::Ceph::Tools::check_ceph_inited}:
+     * {@code binary not installed: /usr/bin/ceph-mon}, {@code pveceph configuration not initialized - missing …}): a
+     * fact of its installation, which no retry changes.
+     */
+    public static boolean noCeph(String proxmoxMessage) {
+        return proxmoxMessage != null
+                && (proxmoxMessage.startsWith("binary not installed: ") || proxmoxMessage.startsWith("pveceph configuration not initialized"));
+    }
+
+    /**
+     * {@code GET /cluster/ha/status/manager_status} (pve-ha-manager {@code PVE/API2/HA/Status.pm}): the CRM's
+     * {@code master_node} and {@code node_status}, each node's LRM {@code mode} from {@code lrm_status}. Empty when the
+     * cluster never ran the HA stack: its {@code manager_status} file does not exist and reads as {@code {}}.
+     */
+    public static Optional<HaManagerStatus> parseHaManagerStatus(JsonNode data) {
+        JsonNode ms = data.path("manager_status");
+        if (!Json.has(ms, "master_node") && !ms.path("node_status").isObject()) return Optional.empty();
+        Map<String, String> nodeStatus = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : fields(ms.path("node_status"))) nodeStatus.put(e.getKey(), e.getValue().asText());
+        Map<String, String> modes = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : fields(data.path("lrm_status"))) {
+            String mode = Json.text(e.getValue(), "mode");
+            if (mode != null) modes.put(e.getKey(), mode);
+        }
+        return Optional.of(new HaManagerStatus(Json.text(ms, "master_node"), nodeStatus, modes));
     }
 
     // ------------------------------------------------------------------ migration preconditions

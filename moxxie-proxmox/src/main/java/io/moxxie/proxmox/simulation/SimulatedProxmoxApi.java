@@ -1,9 +1,12 @@
 package io.moxxie.proxmox.simulation;
 
 import io.moxxie.core.Checks;
+import io.moxxie.core.model.CephHealth;
+import io.moxxie.core.model.CephOsd;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
+import io.moxxie.core.model.HaManagerStatus;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.Node;
 import io.moxxie.core.model.MigrationType;
@@ -31,6 +34,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Queue;
 import java.util.Set;
 import java.util.TreeSet;
@@ -77,6 +81,10 @@ import java.util.regex.Pattern;
  *   <li>a guest whose status is {@code unknown} has no {@code maxmem} and {@code mem} in {@code /cluster/resources},
  *       as when its node has not reported it yet;</li>
  *   <li>mapped PCI and USB devices ({@link Builder#mappedDevice}) as qemu-server reports and checks them.</li>
+ *   <li>a rollout's gate reads from the cluster's state: {@code GET /cluster/status}, {@code /cluster/config/nodes},
+ *       {@code /cluster/ceph/status|flags}, {@code PUT /cluster/ceph/flags/{flag}}, {@code GET /nodes/{n}/ceph/osd} and
+ *       {@code …/cmd-safety} ({@code n} {@code localhost} or the first node, the one "answering"), with their parameters
+ *       checked as PVE's schema does; without Ceph a 500 "binary not installed", without HA an empty manager status.</li>
  * </ul>
  * Every request that reaches {@link #handle} is recorded ({@link #calls()}), headers left out.
  *
@@ -265,6 +273,8 @@ public final class SimulatedProxmoxApi {
             // Who the request runs as: the token, or the user of the ticket. Tasks carry it in their UPID.
             String principal = request.header("Authorization") != null ? tokenId : user;
             return route(method, path, segments, request.params(), principal);
+        } catch (Unreachable e) {
+            return ApiResponse.error(595, e.getMessage(), null);
         } catch (TransientHypervisorException e) {
             return ApiResponse.error(596, e.getMessage(), null);
         } catch (HypervisorException e) {
@@ -307,6 +317,8 @@ public final class SimulatedProxmoxApi {
         }
         String key = method + " " + path;
         if (key.equals("POST /access/ticket")) return ticket(p);
+        ApiResponse gate = rolloutGates(method, s, p);
+        if (gate != null) return gate;
         if (key.equals("GET /cluster/resources")) return ApiResponse.ok(resources(p.get("type")));
         if (key.equals("GET /cluster/ha/status/manager_status")) return ApiResponse.ok(managerStatus());
         if (key.equals("GET /cluster/ha/rules")) {
@@ -456,17 +468,44 @@ public final class SimulatedProxmoxApi {
         return e;
     }
 
+    /**
+     * The HA manager's status: the cluster's modelled one ({@link SimulatedCluster#withHa()}, its HA maintenance) with the
+     * nodes put in maintenance here on top. A cluster that never ran the HA stack (no HA model, no HA guest, no node in
+     * maintenance) answers as Proxmox does when {@code /etc/pve/ha/manager_status} does not exist: {@code manager_status}
+     * {@code {}} and no {@code lrm_status} (pve-ha-manager {@code PVE/API2/HA/Status.pm}).
+     */
     private Map<String, Object> managerStatus() {
-        Map<String, Object> nodeStatus = new LinkedHashMap<>();
-        Map<String, Object> nodeRequest = new LinkedHashMap<>();
-        List<Node> nodes = cluster.currentSnapshot().nodes();
-        for (Node n : nodes) {
-            boolean m = haMaintenance.contains(n.name());
-            nodeStatus.put(n.name(), m ? "maintenance" : n.online() ? "online" : "unknown");
-            nodeRequest.put(n.name(), m ? Map.of("maintenance", 1) : Map.of());
+        Optional<HaManagerStatus> modelled = cluster.haManagerStatus();
+        ClusterSnapshot snap = cluster.currentSnapshot();
+        List<Node> nodes = snap.nodes();
+        Map<String, Object> d = new LinkedHashMap<>();
+        boolean haGuests = snap.guests().stream().anyMatch(Guest::haManaged);
+        if (modelled.isEmpty() && !haGuests && haMaintenance.isEmpty()) {
+            d.put("manager_status", Map.of());
+        } else {
+            long now = cluster.scheduler().now().getEpochSecond();
+            Map<String, Object> nodeStatus = new LinkedHashMap<>();
+            Map<String, Object> nodeRequest = new LinkedHashMap<>();
+            Map<String, Object> lrm = new LinkedHashMap<>();
+            for (Node n : nodes) {
+                boolean m = haMaintenance.contains(n.name()) || modelled.map(h -> h.inMaintenance(n.name())).orElse(false);
+                nodeStatus.put(n.name(), m ? "maintenance" : n.online() ? "online" : "unknown");
+                nodeRequest.put(n.name(), m ? Map.of("maintenance", 1) : Map.of());
+                boolean services = snap.guestsOn(n.name()).stream().anyMatch(Guest::haManaged);
+                lrm.put(n.name(), Map.of("mode", m ? "maintenance" : "active", "state", services ? "active" : "wait_for_agent_lock",
+                        "timestamp", now, "results", Map.of()));
+            }
+            String master = modelled.map(HaManagerStatus::masterNode).orElse(nodes.get(0).name());
+            Map<String, Object> ms = new LinkedHashMap<>();
+            if (master != null) ms.put("master_node", master);
+            ms.put("timestamp", now);
+            ms.put("node_status", nodeStatus);
+            ms.put("node_request", nodeRequest);
+            d.put("manager_status", ms);
+            d.put("lrm_status", lrm);
         }
-        return Map.of("manager_status", Map.of("master_node", nodes.get(0).name(),
-                "node_status", nodeStatus, "node_request", nodeRequest), "quorum", Map.of("quorate", "1"));
+        d.put("quorum", Map.of("node", nodes.get(0).name(), "quorate", cluster.quorum().quorate() ? "1" : "0"));
+        return d;
     }
 
     private Guest guestOn(String node, GuestType type, int vmid) {
@@ -795,6 +834,252 @@ public final class SimulatedProxmoxApi {
         d.put("memory", type == GuestType.QEMU ? Long.toString(mib) : mib);
         if (!g.tags().isEmpty()) d.put("tags", TagPolicy.formatTags(g.tags()));
         d.put("digest", "3c5e7a9b1d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c");
+        return ApiResponse.ok(d);
+    }
+
+    // ------------------------------------------------------------------ a rollout's gates: quorum, Ceph, HA manager
+
+    /** The OSD flags Proxmox sets and lists, with its descriptions ({@code PVE::Ceph::Tools::get_possible_osd_flags}). */
+    private static final Map<String, String> CEPH_FLAGS = cephFlags();
+    /** What {@code PVE::Ceph::Tools::check_ceph_inited} says on a node without Ceph. */
+    private static final String NO_CEPH = "binary not installed: /usr/bin/ceph-mon";
+    private static final String NOT_IN_SCHEMA = "property is not defined in schema and the schema does not allow additional properties";
+    private static final String MISSING = "property is missing and it is not optional";
+    /** corosync.conf's {@code config_version}: the simulated cluster's membership never changes. */
+    private static final int COROSYNC_CONFIG_VERSION = 5;
+
+    private static Map<String, String> cephFlags() {
+        Map<String, String> f = new java.util.TreeMap<>();
+        f.put("pause", "Pauses read and writes.");
+        f.put("noup", "OSDs are not allowed to start.");
+        f.put("nodown", "OSD failure reports are being ignored, such that the monitors will not mark OSDs down.");
+        f.put("noout", "OSDs will not automatically be marked out after the configured interval.");
+        f.put("noin", "OSDs that were previously marked out will not be marked back in when they start.");
+        f.put("nobackfill", "Backfilling of PGs is suspended.");
+        f.put("norebalance", "Rebalancing of PGs is suspended.");
+        f.put("norecover", "Recovery of PGs is suspended.");
+        f.put("noscrub", "Scrubbing is disabled.");
+        f.put("nodeep-scrub", "Deep Scrubbing is disabled.");
+        f.put("notieragent", "Cache tiering activity is suspended.");
+        return Collections.unmodifiableMap(f);
+    }
+
+    /**
+     * {@code GET /cluster/status}, {@code GET /cluster/config/nodes}, {@code GET /cluster/ceph/status|flags},
+     * {@code PUT /cluster/ceph/flags/{flag}}, {@code GET /nodes/{node}/ceph/osd|cmd-safety}; {@code null} for any other
+     * request. Parameters are checked as pveproxy checks them against the schema (pve-manager, pve-cluster): unknown ones,
+     * missing ones and values outside an enumeration are a 400 naming each; without Ceph the Ceph calls are a 500.
+     */
+    private ApiResponse rolloutGates(String method, List<String> s, Map<String, String> p) {
+        String path = "/" + String.join("/", s);
+        boolean get = method.equals("GET");
+        if (get && path.equals("/cluster/status")) return withParams(p, Set.of(), () -> clusterStatus());
+        if (get && path.equals("/cluster/config/nodes")) return withParams(p, Set.of(), () -> corosyncNodes());
+        if (get && path.equals("/cluster/ceph/status")) return withParams(p, Set.of(), () -> cephStatus());
+        if (get && path.equals("/cluster/ceph/flags")) return withParams(p, Set.of(), () -> cephFlagList());
+        if (method.equals("PUT") && s.size() == 4 && path.startsWith("/cluster/ceph/flags/")) return setCephFlag(s.get(3), p);
+        if (get && s.size() == 4 && s.get(0).equals("nodes") && s.get(2).equals("ceph")) {
+            if (s.get(3).equals("osd")) return withParams(p, Set.of(), () -> osdTree(s.get(1)));
+            if (s.get(3).equals("cmd-safety")) return cmdSafety(s.get(1), p);
+        }
+        return null;
+    }
+
+    private static ApiResponse withParams(Map<String, String> p, Set<String> allowed, java.util.function.Supplier<Object> data) {
+        Map<String, String> errors = unknownParams(p, allowed);
+        return errors.isEmpty() ? ApiResponse.ok(data.get()) : ApiResponse.error(400, "Parameter verification failed.", errors);
+    }
+
+    private static Map<String, String> unknownParams(Map<String, String> p, Set<String> allowed) {
+        Map<String, String> errors = new java.util.TreeMap<>();
+        for (String k : p.keySet()) if (!allowed.contains(k)) errors.put(k, NOT_IN_SCHEMA);
+        return errors;
+    }
+
+    private static void requireEnum(Map<String, String> p, String param, List<String> values, Map<String, String> errors) {
+        String v = p.get(param);
+        if (v == null) errors.put(param, MISSING);
+        else if (!values.contains(v)) errors.put(param, "value '" + v + "' does not have a value in the enumeration '" + String.join(", ", values) + "'");
+    }
+
+    /** The node answering is the first one; the others are reached through it (pveproxy's {@code proxyto}). */
+    private String localNode() {
+        return cluster.currentSnapshot().nodes().get(0).name();
+    }
+
+    /** A {@code proxyto => 'node'} call: {@code localhost} and the node answering run here, an offline node cannot be reached. */
+    private void reach(String node) {
+        if (node.equals("localhost") || node.equals(localNode())) return;
+        Node n = cluster.currentSnapshot().node(node)
+                .orElseThrow(() -> new HypervisorException("unable to get remote IP address for node '" + node + "'"));
+        if (!n.online()) throw new Unreachable("Errors during connection establishment, proxy handshake: No route to host");
+    }
+
+    /** pveproxy's 595: it could not connect to the node it proxies to. */
+    private static final class Unreachable extends RuntimeException {
+        Unreachable(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private List<Object> clusterStatus() {
+        io.moxxie.core.model.Quorum q = cluster.quorum();
+        List<Node> nodes = cluster.currentSnapshot().nodes();
+        List<Object> out = new ArrayList<>();
+        boolean standalone = nodes.size() == 1;
+        if (!standalone) {
+            out.add(Map.of("type", "cluster", "id", "cluster", "name", "moxxie-simulated", "nodes", nodes.size(),
+                    "version", COROSYNC_CONFIG_VERSION, "quorate", q.quorate() ? 1 : 0));
+        }
+        for (int i = 0; i < nodes.size(); i++) {
+            String name = nodes.get(i).name();
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("type", "node");
+            e.put("id", "node/" + name);
+            e.put("name", name);
+            e.put("nodeid", standalone ? 0 : i + 1);
+            e.put("ip", "10.10.10." + (i + 1));
+            e.put("local", i == 0 ? 1 : 0);
+            e.put("online", standalone || q.onlineNodes().contains(name) ? 1 : 0);
+            e.put("level", "");
+            out.add(e);
+        }
+        return out;
+    }
+
+    /** corosync.conf's nodelist as {@code PVE::Corosync::parse_conf} reads it: every value a string. A standalone node has none. */
+    private List<Object> corosyncNodes() {
+        List<Node> nodes = cluster.currentSnapshot().nodes();
+        List<Object> out = new ArrayList<>();
+        if (nodes.size() == 1) return out;
+        for (int i = 0; i < nodes.size(); i++) {
+            String name = nodes.get(i).name();
+            out.add(Map.of("node", name, "name", name, "nodeid", String.valueOf(i + 1), "quorum_votes", "1", "ring0_addr", "10.10.10." + (i + 1)));
+        }
+        return out;
+    }
+
+    private CephHealth cephHealth() {
+        return cluster.ceph().orElseThrow(() -> new HypervisorException(NO_CEPH));
+    }
+
+    /** Ceph's {@code status} with pve-manager's {@code health detail} in place of its {@code health} ({@code PVE::Ceph::Tools::ceph_cluster_status}). */
+    private Map<String, Object> cephStatus() {
+        CephHealth h = cephHealth();
+        Map<String, Object> checks = new LinkedHashMap<>();
+        h.checks().forEach((code, c) -> checks.put(code, Map.of("severity", c.severity(),
+                "summary", Map.of("message", c.summary(), "count", 1), "detail", List.of(), "muted", false)));
+        int osds = 0;
+        int up = 0;
+        for (Node n : cluster.currentSnapshot().nodes()) {
+            for (CephOsd o : cluster.cephOsds(n.name())) {
+                osds++;
+                if (o.up()) up++;
+            }
+        }
+        List<String> mons = cluster.currentSnapshot().nodes().stream().filter(Node::online).map(Node::name).toList();
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("fsid", "8d2b5f3e-6c1a-4f0e-9b7d-3a4c5e6f7a8b");
+        d.put("health", Map.of("status", h.status(), "checks", checks, "mutes", List.of()));
+        d.put("election_epoch", 42);
+        d.put("quorum_names", mons);
+        d.put("osdmap", Map.of("epoch", 120, "num_osds", osds, "num_up_osds", up, "num_in_osds", osds, "num_remapped_pgs", 0));
+        d.put("pgmap", Map.of("pgs_by_state", List.of(Map.of("state_name", h.checks().containsKey("PG_DEGRADED")
+                ? "active+undersized+degraded" : "active+clean", "count", 129)), "num_pgs", 129, "num_pools", 2));
+        return d;
+    }
+
+    /** {@code GET /cluster/ceph/flags}: every flag Proxmox knows, in name order, with {@code value} 1 when set. */
+    private List<Object> cephFlagList() {
+        Set<String> set = cephHealth().flags();
+        List<Object> out = new ArrayList<>();
+        CEPH_FLAGS.forEach((name, description) -> out.add(Map.of("name", name, "description", description, "value", set.contains(name) ? 1 : 0)));
+        return out;
+    }
+
+    /** {@code PUT /cluster/ceph/flags/{flag}}: {@code value} (boolean) required; synchronous, answers {@code null}. */
+    private ApiResponse setCephFlag(String flag, Map<String, String> p) {
+        Map<String, String> errors = unknownParams(p, Set.of("value"));
+        String value = p.get("value");
+        if (value == null) errors.put("value", MISSING);
+        else if (!value.equals("0") && !value.equals("1")) errors.put("value", "type check ('boolean') failed - got '" + value + "'");
+        requireEnum(Map.of("flag", flag), "flag", List.copyOf(CEPH_FLAGS.keySet()), errors);
+        if (!errors.isEmpty()) return ApiResponse.error(400, "Parameter verification failed.", errors);
+        cephHealth();
+        cluster.setCephFlag(flag, value.equals("1"));
+        return ApiResponse.ok(null);
+    }
+
+    /** {@code GET /nodes/{node}/ceph/osd}: the CRUSH tree (root {@code default}, a host per node with OSDs) and the OSD map's flags. */
+    private Object osdTree(String node) {
+        reach(node);
+        Set<String> flags = cephHealth().flags();
+        List<Object> hosts = new ArrayList<>();
+        int bucket = -2;
+        for (Node n : cluster.currentSnapshot().nodes()) {
+            List<CephOsd> osds = cluster.cephOsds(n.name());
+            if (osds.isEmpty()) continue;
+            List<Object> leaves = new ArrayList<>();
+            for (CephOsd o : osds) {
+                Map<String, Object> leaf = new LinkedHashMap<>();
+                leaf.put("id", o.id());
+                leaf.put("name", "osd." + o.id());
+                leaf.put("type", "osd");
+                leaf.put("status", o.up() ? "up" : "down");
+                leaf.put("in", 1);
+                leaf.put("host", n.name());
+                leaf.put("crush_weight", 0.87329);
+                leaf.put("reweight", 1);
+                leaf.put("device_class", "ssd");
+                leaf.put("osdtype", "bluestore");
+                leaf.put("leaf", 1);
+                leaves.add(leaf);
+            }
+            hosts.add(Map.of("id", bucket--, "name", n.name(), "type", "host", "version", "19.2.3", "children", leaves, "leaf", 0));
+        }
+        Map<String, Object> root = Map.of("id", -1, "name", "default", "type", "root", "children", hosts, "leaf", 0);
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("root", Map.of("leaf", 0, "children", List.of(root)));
+        List<String> osdmapFlags = new ArrayList<>(flags);
+        osdmapFlags.addAll(List.of("sortbitwise", "recovery_deletes", "purged_snapdirs", "pglog_hardlimit"));
+        d.put("flags", String.join(",", osdmapFlags));
+        return d;
+    }
+
+    /** {@code GET /nodes/{node}/ceph/cmd-safety}: Ceph's {@code osd ok-to-stop} for the OSD's own node; {@code status} is Ceph's text. */
+    private ApiResponse cmdSafety(String node, Map<String, String> p) {
+        Map<String, String> errors = unknownParams(p, Set.of("service", "id", "action"));
+        requireEnum(p, "service", List.of("osd", "mon", "mds"), errors);
+        requireEnum(p, "action", List.of("stop", "destroy"), errors);
+        if (!p.containsKey("id")) errors.put("id", MISSING);
+        if (!errors.isEmpty()) return ApiResponse.error(400, "Parameter verification failed.", errors);
+        reach(node);
+        cephHealth();
+        String service = p.get("service");
+        String action = p.get("action");
+        if (service.equals("mds") && action.equals("destroy")) throw new HypervisorException("Service does not support this action: mds: destroy");
+        if (!service.equals("osd") || !action.equals("stop")) {
+            throw new HypervisorException("the simulated Proxmox answers cmd-safety for service=osd action=stop only");
+        }
+        String id = p.get("id").startsWith("osd.") ? p.get("id").substring(4) : p.get("id");
+        String owner = null;
+        int osd = -1;
+        if (id.matches("\\d{1,9}")) {
+            osd = Integer.parseInt(id);
+            for (Node n : cluster.currentSnapshot().nodes()) {
+                for (CephOsd o : cluster.cephOsds(n.name())) if (o.id() == osd) owner = n.name();
+            }
+        }
+        Map<String, Object> d = new LinkedHashMap<>();
+        if (owner == null) {
+            d.put("safe", false);
+            d.put("status", "osd." + id + " does not exist");
+            return ApiResponse.ok(d);
+        }
+        CephOsd.Safety safety = cluster.cephOkToStop(owner, osd);
+        d.put("safe", safety.safe());
+        d.put("status", safety.safe() ? "OSD(s) " + osd + " are ok to stop without reducing availability or risking data, provided there are"
+                + " no other concurrent failures or interventions." : safety.message());
         return ApiResponse.ok(d);
     }
 

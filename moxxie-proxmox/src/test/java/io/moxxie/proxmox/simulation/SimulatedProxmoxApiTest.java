@@ -141,4 +141,111 @@ class SimulatedProxmoxApiTest {
         assertThat(entry.has("maxmem")).isFalse();
         assertThat(config.path("memory").asText()).isEqualTo("4096");
     }
+
+    // ------------------------------------------------------------------ a rollout's gates
+
+    private ApiResponse get(String path, Map<String, String> params) {
+        return api.handle(new ApiRequest("GET", path, params, TOKEN));
+    }
+
+    @Test
+    void settingACephFlagIsCheckedAgainstTheSchemaBeforeAnythingHappens() throws Exception {
+        cluster.withCeph(1);
+
+        ApiResponse missing = api.handle(new ApiRequest("PUT", "/cluster/ceph/flags/noout", Map.of(), TOKEN));
+        ApiResponse notBoolean = api.handle(new ApiRequest("PUT", "/cluster/ceph/flags/noout", Map.of("value", "true"), TOKEN));
+        ApiResponse unknownFlag = api.handle(new ApiRequest("PUT", "/cluster/ceph/flags/nosuch", Map.of("value", "1"), TOKEN));
+        ApiResponse unknownParam = api.handle(new ApiRequest("PUT", "/cluster/ceph/flags/noout", Map.of("value", "1", "force", "1"), TOKEN));
+
+        assertThat(List.of(missing, notBoolean, unknownFlag, unknownParam)).allMatch(r -> r.status() == 400);
+        assertThat(json(missing).path("errors").path("value").asText()).isEqualTo("property is missing and it is not optional");
+        assertThat(json(notBoolean).path("errors").path("value").asText()).isEqualTo("type check ('boolean') failed - got 'true'");
+        assertThat(json(unknownFlag).path("errors").path("flag").asText()).isEqualTo("value 'nosuch' does not have a value in the "
+                + "enumeration 'nobackfill, nodeep-scrub, nodown, noin, noout, norebalance, norecover, noscrub, notieragent, noup, pause'");
+        assertThat(json(unknownParam).path("errors").path("force").asText()).isEqualTo("Only root may use this option.");
+        assertThat(cluster.cephFlags()).isEmpty();
+
+        ApiResponse set = api.handle(new ApiRequest("PUT", "/cluster/ceph/flags/noout", Map.of("value", "1"), TOKEN));
+        assertThat(set.status()).isEqualTo(200);
+        assertThat(json(set).path("data").isNull()).isTrue();
+        assertThat(cluster.cephFlags()).containsExactly("noout");
+        JsonNode flags = json(get("/cluster/ceph/flags", Map.of())).path("data");
+        assertThat(flags).hasSize(11);
+        assertThat(flags.findValuesAsText("name")).contains("noout", "pause", "nodeep-scrub");
+        assertThat(flags.findValues("value").stream().mapToInt(JsonNode::asInt).sum()).isEqualTo(1);
+    }
+
+    @Test
+    void cmdSafetyNeedsItsThreeParametersWithinTheirEnumerationsAndNothingElse() throws Exception {
+        cluster.withCeph(1);
+
+        ApiResponse wrong = get("/nodes/pve1/ceph/cmd-safety", Map.of("service", "rgw", "id", "0", "action", "restart", "verbose", "1"));
+        ApiResponse missing = get("/nodes/pve1/ceph/cmd-safety", Map.of("service", "osd"));
+
+        assertThat(wrong.status()).isEqualTo(400);
+        assertThat(json(wrong).path("errors").path("service").asText()).isEqualTo("value 'rgw' does not have a value in the enumeration 'osd, mon, mds'");
+        assertThat(json(wrong).path("errors").path("action").asText()).isEqualTo("value 'restart' does not have a value in the enumeration 'stop, destroy'");
+        assertThat(json(wrong).path("errors").path("verbose").asText()).startsWith("property is not defined in schema");
+        assertThat(missing.status()).isEqualTo(400);
+        assertThat(json(missing).path("errors").fieldNames()).toIterable().containsExactlyInAnyOrder("id", "action");
+
+        JsonNode ok = json(get("/nodes/pve1/ceph/cmd-safety", Map.of("service", "osd", "id", "1", "action", "stop"))).path("data");
+        assertThat(ok.path("safe").isBoolean()).as("a JSON boolean, as PVE gives it").isTrue();
+        assertThat(ok.path("safe").asBoolean()).isTrue();
+        JsonNode none = json(get("/nodes/pve1/ceph/cmd-safety", Map.of("service", "osd", "id", "7", "action", "stop"))).path("data");
+        assertThat(none.path("safe").asBoolean()).isFalse();
+        assertThat(none.path("status").asText()).isEqualTo("osd.7 does not exist");
+    }
+
+    @Test
+    void withoutCephEveryCephCallIsRefusedAsOnANodeWithoutTheBinaries() throws Exception {
+        for (ApiResponse r : List.of(get("/cluster/ceph/status", Map.of()), get("/cluster/ceph/flags", Map.of()),
+                get("/nodes/localhost/ceph/osd", Map.of()), get("/nodes/pve1/ceph/cmd-safety", Map.of("service", "osd", "id", "0", "action", "stop")),
+                api.handle(new ApiRequest("PUT", "/cluster/ceph/flags/noout", Map.of("value", "1"), TOKEN)))) {
+            assertThat(r.status()).isEqualTo(500);
+            assertThat(json(r).path("message").asText()).isEqualTo("binary not installed: /usr/bin/ceph-mon\n");
+        }
+    }
+
+    @Test
+    void theOsdTreeOfAnOfflineNodeIsOnlyReachableThroughTheNodeAnswering() throws Exception {
+        cluster.withCeph(2).setNodeOnline("pve2", false);
+
+        ApiResponse direct = get("/nodes/pve2/ceph/osd", Map.of());
+        JsonNode tree = json(get("/nodes/localhost/ceph/osd", Map.of())).path("data");
+
+        assertThat(direct.status()).isEqualTo(595);
+        assertThat(tree.path("root").path("children").get(0).path("name").asText()).isEqualTo("default");
+        assertThat(tree.path("flags").asText()).isEqualTo("sortbitwise,recovery_deletes,purged_snapdirs,pglog_hardlimit");
+        assertThat(get("/nodes/pve9/ceph/osd", Map.of()).status()).isEqualTo(500);
+    }
+
+    @Test
+    void clusterStatusHasTheClusterEntryAndEveryNodeAndAStandaloneNodeOnlyItself() throws Exception {
+        cluster.setNodeOnline("pve2", false);
+        JsonNode status = json(get("/cluster/status", Map.of())).path("data");
+        assertThat(status).hasSize(3);
+        assertThat(status.get(0).path("type").asText()).isEqualTo("cluster");
+        assertThat(status.get(0).path("nodes").asInt()).isEqualTo(2);
+        assertThat(status.get(2).path("online").asInt()).isZero();
+        assertThat(get("/cluster/status", Map.of("full", "1")).status()).isEqualTo(400);
+        assertThat(json(get("/cluster/config/nodes", Map.of())).path("data").get(0).path("quorum_votes").asText()).isEqualTo("1");
+
+        SimulatedCluster solo = SimulatedCluster.builder(new VirtualScheduler()).node("solo", 64 * GIB, 16).build();
+        SimulatedProxmoxApi soloApi = SimulatedProxmoxApi.builder(solo).apiToken("moxxie@pve!drain", "s3cret").build();
+        JsonNode one = json(soloApi.handle(new ApiRequest("GET", "/cluster/status", Map.of(), TOKEN))).path("data");
+        assertThat(one).hasSize(1);
+        assertThat(one.get(0).path("type").asText()).isEqualTo("node");
+        assertThat(one.get(0).path("nodeid").asInt()).isZero();
+    }
+
+    @Test
+    void theHaManagerStatusOfAClusterThatNeverRanHaIsEmpty() throws Exception {
+        JsonNode d = json(get("/cluster/ha/status/manager_status", Map.of())).path("data");
+
+        assertThat(d.path("manager_status").isObject()).isTrue();
+        assertThat(d.path("manager_status").size()).isZero();
+        assertThat(d.has("lrm_status")).isFalse();
+        assertThat(d.path("quorum").path("quorate").asText()).isEqualTo("1");
+    }
 }

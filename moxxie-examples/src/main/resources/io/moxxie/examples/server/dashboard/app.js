@@ -6,6 +6,10 @@
 const TOKEN_KEY = 'moxxie.token';
 const NODE_KEY = 'moxxie.node';
 const HISTORY_SIZE = 12;
+/** The latest rollouts shown, and how often they are read again (the event stream does not carry rollouts). */
+const ROLLOUTS_SHOWN = 3;
+const ROLLOUT_POLL_MS = 2000;
+const ROLLOUT_ENDED = ['succeeded', 'failed', 'cancelled'];
 
 const state = {
   nodes: [],
@@ -13,6 +17,7 @@ const state = {
   guests: [],
   drains: new Map(),   // drainId -> {status, at: ms when received, rate: simulated seconds per real second}
   history: [],
+  rollouts: [],
   authWaiters: [],
   streamGeneration: 0,
 };
@@ -175,9 +180,14 @@ async function loadDrains() {
   renderHistory();
 }
 
+async function loadRollouts() {
+  state.rollouts = await api('GET', '/api/v1/rollouts?limit=' + ROLLOUTS_SHOWN);
+  renderRollouts();
+}
+
 async function loadAll() {
   await loadNodes();
-  await Promise.all([loadGuests(), loadDrains()]);
+  await Promise.all([loadGuests(), loadDrains(), loadRollouts()]);
   hideBanner();
 }
 
@@ -420,6 +430,58 @@ function renderDrains() {
   renderNodes();
 }
 
+let rolloutsKey = '';
+/** The latest rollouts: each node's step, and the button an operator needs now (continue, or cancel). */
+function renderRollouts() {
+  const list = state.rollouts || [];
+  const running = list.filter((r) => !ROLLOUT_ENDED.includes(r.state)).length;
+  $('rollouts-section').hidden = list.length === 0;
+  $('rollouts-count').textContent = running ? '(' + running + ' running)' : '';
+  const key = JSON.stringify(list);
+  if (key === rolloutsKey) return;
+  rolloutsKey = key;
+  $('rollouts').replaceChildren(...list.map((r) => {
+    const ended = ROLLOUT_ENDED.includes(r.state);
+    return h('div', { class: 'drain rollout', 'data-rollout': r.rolloutId, 'data-state': r.state },
+      h('div', { class: 'head' },
+        h('span', { class: 'title' }, 'Rollout of ' + r.steps.map((s) => s.node).join(', ')),
+        badge(r.state),
+        h('span', { class: 'muted' }, r.completedNodes + ' / ' + r.totalNodes + ' done · action ' + r.request.action),
+        h('span', { class: 'muted mono' }, r.rolloutId.slice(0, 8)),
+        h('span', { class: 'spacer' }),
+        r.awaitingContinue ? h('button', { type: 'button', class: 'primary small', 'data-action': 'continue',
+          onclick: () => continueRollout(r) }, 'Continue ' + r.awaitingContinue) : null,
+        ended ? null : h('button', { type: 'button', class: 'danger small', 'data-action': 'cancel-rollout', onclick: () => openCancelRollout(r) }, 'Cancel…')),
+      h('div', { class: 'reason', 'data-field': 'message' }, r.message),
+      h('div', { class: 'steps' }, r.steps.map((s) => h('div', { class: 'step', 'data-node': s.node, 'data-state': s.state, title: s.message },
+        h('span', { class: 'name' }, s.node), badge(s.state), h('span', { class: 'muted' }, s.phase),
+        s.action && s.action.exitStatus !== null && s.action.exitStatus !== undefined
+          ? h('span', { class: s.action.exitStatus === 0 ? 'muted' : 'err' }, 'exit ' + s.action.exitStatus) : null))));
+  }));
+}
+
+/** The go-ahead for the node the rollout waits on, named, so that a late click never lets another node go on. */
+async function continueRollout(r) {
+  try {
+    const updated = await api('POST', '/api/v1/rollouts/' + encodeURIComponent(r.rolloutId) + '/continue?node=' + encodeURIComponent(r.awaitingContinue));
+    state.rollouts = state.rollouts.map((x) => (x.rolloutId === updated.rolloutId ? updated : x));
+    renderRollouts();
+  } catch (e) {
+    if (!(e instanceof AuthError)) showBanner('Continue refused: ' + e.message);
+  }
+}
+
+function openCancelRollout(r) {
+  openConfirm('Cancel the rollout of ' + r.steps.map((s) => s.node).join(', '), 'Cancel rollout', true);
+  $('confirm-options').replaceChildren(h('p', {}, 'No new node starts; the drain or undrain under way is cancelled and a running command stopped. '
+    + (r.currentNode ? r.currentNode + ' stays as it is (in maintenance once it was taken out).' : '')));
+  $('confirm-ok').disabled = false;
+  confirmAction = async () => {
+    await api('POST', '/api/v1/rollouts/' + encodeURIComponent(r.rolloutId) + '/cancel');
+    await loadRollouts();
+  };
+}
+
 /** A guest's name, marked when it is always-on: in a drain's card and in a plan. */
 function nameCell(g) {
   return h('td', {}, g.name, g.alwaysOn ? h('span', { class: 'tag always-on', style: 'margin-left:6px' }, 'always-on') : null);
@@ -654,5 +716,6 @@ document.addEventListener('DOMContentLoaded', () => {
   $('confirm-form').addEventListener('submit', onConfirm);
   $('confirm-cancel').addEventListener('click', () => { confirmAction = null; $('confirm-dialog').close(); });
   setInterval(tick, 1000);
+  setInterval(() => { if ($('live').dataset.state === 'live') loadRollouts().catch(() => {}); }, ROLLOUT_POLL_MS);
   start();
 });

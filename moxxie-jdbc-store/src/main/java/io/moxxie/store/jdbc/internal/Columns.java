@@ -16,6 +16,19 @@ public final class Columns {
     public static final int TASK_ID = 255;
     public static final int ERROR = 4000;
     public static final int NOTE = 1000;
+    public static final int ROLLOUT_ID = 64;
+    /** Action names are at most 64 characters ({@code RolloutRequest} checks them). */
+    public static final int ACTION_NAME = 64;
+    /** A rollout's and a step's message: longer than a drain's, they may quote the gates that block. */
+    public static final int ROLLOUT_MESSAGE = 4000;
+    /** {@code rollout.ceph_allowed_warnings}, comma-separated codes of at most 64 characters each. */
+    public static final int CEPH_CHECKS = 4000;
+    /**
+     * {@code rollout_step.gates} and {@code action_output} (the tail of a command's output, which the rollout keeps to
+     * about 8 KiB): MariaDB's TEXT holds 65,535 bytes, so 16,000 UTF-16 characters of up to 3 bytes each fit.
+     */
+    public static final int GATES = 16_000;
+    public static final int ACTION_OUTPUT = 16_000;
     /** {@code vm_list} is unbounded text on every dialect but MariaDB's MEDIUMTEXT; this keeps it well inside. */
     public static final int VM_LIST = 1_000_000;
 
