@@ -21,6 +21,7 @@ public final class ClusterSnapshot {
     private final Map<String, Node> nodesByName;
     private final List<PlacementRule> rules;
     private final boolean haAutoRebalance;
+    private final java.util.Set<String> haMaintenance;
 
     public ClusterSnapshot(Instant takenAt, List<Node> nodes, List<Guest> guests) {
         this(takenAt, nodes, guests, List.of(), false);
@@ -33,9 +34,15 @@ public final class ClusterSnapshot {
      */
     public ClusterSnapshot(Instant takenAt, List<Node> nodes, List<Guest> guests, List<PlacementRule> rules,
                            boolean haAutoRebalance) {
+        this(takenAt, nodes, guests, rules, haAutoRebalance, java.util.Set.of());
+    }
+
+    private ClusterSnapshot(Instant takenAt, List<Node> nodes, List<Guest> guests, List<PlacementRule> rules,
+                            boolean haAutoRebalance, java.util.Set<String> haMaintenance) {
         this.takenAt = Checks.notNull("takenAt", takenAt);
         this.rules = List.copyOf(Checks.notNull("rules", rules));
         this.haAutoRebalance = haAutoRebalance;
+        this.haMaintenance = java.util.Set.copyOf(Checks.notNull("haMaintenance", haMaintenance));
         this.nodes = nodes.stream().sorted(Comparator.comparing(Node::name)).toList();
         this.guests = sortedByVmid(guests);
         Map<String, Node> byName = new LinkedHashMap<>();
@@ -59,9 +66,23 @@ public final class ClusterSnapshot {
         return haAutoRebalance;
     }
 
+    /**
+     * The nodes whose Proxmox HA LRM is in maintenance mode ({@code ha-manager crm-command node-maintenance}), as far as
+     * the snapshot's read tells (Proxmox VE 8.3 and later: {@code hastate} of the node's {@code /cluster/resources}
+     * entry; empty before). No placement goes there: the HA stack moves guests off them and would start none.
+     */
+    public java.util.Set<String> haMaintenance() {
+        return haMaintenance;
+    }
+
+    /** This snapshot with the nodes in HA maintenance. */
+    public ClusterSnapshot withHaMaintenance(java.util.Set<String> nodesInHaMaintenance) {
+        return new ClusterSnapshot(takenAt, nodes, guests, rules, haAutoRebalance, nodesInHaMaintenance);
+    }
+
     /** This snapshot with other placement rules. */
     public ClusterSnapshot withRules(List<PlacementRule> newRules, boolean newHaAutoRebalance) {
-        return new ClusterSnapshot(takenAt, nodes, guests, newRules, newHaAutoRebalance);
+        return new ClusterSnapshot(takenAt, nodes, guests, newRules, newHaAutoRebalance, haMaintenance);
     }
 
     /** Nodes sorted by name. */

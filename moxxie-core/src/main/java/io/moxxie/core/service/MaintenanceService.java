@@ -379,7 +379,7 @@ public final class MaintenanceService implements AutoCloseable {
             }
         }
         Map<Integer, MigrationPreconditions> pre = preconditions(back, request);
-        DrainPlan plan = planner.plan(PlanningInput.undrain(snapshot, request, back, placementExcluded(), pre));
+        DrainPlan plan = planner.plan(PlanningInput.undrain(snapshot, request, back, placementExcluded(snapshot), pre));
         String message = last.isEmpty() ? "Nothing to undrain: node " + node + " has no finished drain"
                 : "Undraining node " + node + " (returning " + plan.moves().size() + " of " + (back.size() + left.size())
                 + " guests moved by drain " + last.get().drainId() + ")";
@@ -637,13 +637,13 @@ public final class MaintenanceService implements AutoCloseable {
 
     /** A bad {@code targetNode} is refused before the conflict check and before the hypervisor is asked about guests. */
     private void requireUsableTarget(ClusterSnapshot snapshot, DrainRequest request) {
-        if (request.targetNode().isPresent()) DrainPlanner.checkTarget(request, snapshot, placementExcluded());
+        if (request.targetNode().isPresent()) DrainPlanner.checkTarget(request, snapshot, placementExcluded(snapshot));
     }
 
     private Planned planDrain(ClusterSnapshot snapshot, DrainRequest request) {
         List<Guest> onNode = snapshot.guestsOn(request.node());
         Map<Integer, MigrationPreconditions> pre = preconditions(onNode, request);
-        return new Planned(planner.plan(PlanningInput.drain(snapshot, request, placementExcluded(), pre)), pre);
+        return new Planned(planner.plan(PlanningInput.drain(snapshot, request, placementExcluded(snapshot), pre)), pre);
     }
 
     /**
@@ -863,19 +863,12 @@ public final class MaintenanceService implements AutoCloseable {
 
     /**
      * The nodes a plan places nothing on: those in Moxxie's maintenance, and those whose Proxmox HA LRM is in maintenance
-     * mode ({@code ha-manager crm-command node-maintenance}), where the HA stack would not start a guest either. One read
-     * of the HA manager per plan; the executor's re-planning uses Moxxie's own record only.
+     * mode ({@code ha-manager crm-command node-maintenance}, {@link ClusterSnapshot#haMaintenance()}), where the HA stack
+     * would start no guest either. The executor's re-planning uses Moxxie's own record only.
      */
-    private Set<String> placementExcluded() {
+    private Set<String> placementExcluded(ClusterSnapshot snapshot) {
         Set<String> out = nodesInMaintenance();
-        try {
-            client.haManagerStatus().ifPresent(ha -> {
-                ha.nodeStatus().keySet().stream().filter(ha::inMaintenance).forEach(out::add);
-                ha.lrmModes().keySet().stream().filter(ha::inMaintenance).forEach(out::add);
-            });
-        } catch (io.moxxie.core.MoxxieException e) {
-            log.warn("The HA manager's status could not be read ({}); planning with Moxxie's maintenance record only", e.getMessage());
-        }
+        out.addAll(snapshot.haMaintenance());
         return out;
     }
 

@@ -129,7 +129,7 @@ public final class SimulatedCluster implements HypervisorClient {
         for (SimNode n : nodes.values()) ns.add(n.toNode(used.get(n.name)));
         List<Guest> gs = new ArrayList<>();
         for (SimGuest g : guests.values()) gs.add(g.view(nodes.get(g.guest.node()).online));
-        return new ClusterSnapshot(scheduler.now(), ns, gs, rules, haAutoRebalance);
+        return new ClusterSnapshot(scheduler.now(), ns, gs, rules, haAutoRebalance).withHaMaintenance(health.haMaintenance);
     }
 
     /** The placement rules it holds (as built). */

@@ -57,12 +57,20 @@ public final class ProxmoxParsers {
      */
     public record Resources(List<Node> nodes, List<GuestResource> guests, Map<String, String> nodeHaStates) {
         public ClusterSnapshot snapshot(Instant at) {
-            return new ClusterSnapshot(at, nodes, guests.stream().map(GuestResource::guest).toList());
+            return snapshot(at, List.of(), false);
         }
 
-        /** The snapshot with the cluster's placement rules and whether HA auto-rebalancing is on. */
+        /**
+         * The snapshot with the cluster's placement rules, whether HA auto-rebalancing is on, and the nodes whose
+         * {@code hastate} is {@code maintenance} (node entries carry it since pve-manager 8.3).
+         */
         public ClusterSnapshot snapshot(Instant at, List<PlacementRule> rules, boolean haAutoRebalance) {
-            return new ClusterSnapshot(at, nodes, guests.stream().map(GuestResource::guest).toList(), rules, haAutoRebalance);
+            Set<String> haMaintenance = new LinkedHashSet<>();
+            nodeHaStates.forEach((node, state) -> {
+                if ("maintenance".equals(state)) haMaintenance.add(node);
+            });
+            return new ClusterSnapshot(at, nodes, guests.stream().map(GuestResource::guest).toList(), rules, haAutoRebalance)
+                    .withHaMaintenance(haMaintenance);
         }
 
         /** Whether any guest is HA-managed (HA rules and groups bind only those). */

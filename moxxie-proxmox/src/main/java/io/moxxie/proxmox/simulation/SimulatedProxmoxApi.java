@@ -427,7 +427,8 @@ public final class SimulatedProxmoxApi {
                 e.put("cpu", n.cpuLoad());
                 e.put("level", "");
                 e.put("cgroup-mode", 2);
-                if (pveMajor >= 9) e.put("hastate", haMaintenance.contains(n.name()) ? "maintenance" : "online");
+                boolean haMaint = haMaintenance.contains(n.name()) || snap.haMaintenance().contains(n.name());
+                if (pveMajor >= 9) e.put("hastate", haMaint ? "maintenance" : "online");
                 out.add(e);
             }
         }
