@@ -11,6 +11,7 @@ import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.MigrationProgress;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.spi.TaskState;
 import io.moxxie.core.spi.TransientHypervisorException;
@@ -225,6 +226,28 @@ public final class SimulatedCluster implements HypervisorClient {
         SimTask t = tasks.get(ref.id());
         if (t == null) throw new HypervisorException("no such task '" + ref.id() + "'");
         return t.finished ? (t.ok ? TaskState.ok("OK") : TaskState.failed(t.message)) : TaskState.RUNNING;
+    }
+
+    /**
+     * The progress of the live migration carried by {@code ref}, as Proxmox's task log would report it now: empty during
+     * the set-up, for a move that copies no memory (offline, container restart), and once the task has ended.
+     */
+    @Override
+    public synchronized java.util.Optional<MigrationProgress> migrationProgress(TaskRef ref) {
+        call("migrationProgress");
+        if (!ref.tracked()) return java.util.Optional.empty();
+        advanceTransfers();
+        Instant now = scheduler.now();
+        for (Transfer t : transfers) {
+            if (t.task == null || !t.task.upid.equals(ref.id())) continue;
+            if (!t.live() || t.overheadEnds.isAfter(now)) return java.util.Optional.empty();
+            long total = t.guest.guest.memory();
+            long remaining = (long) Math.ceil(t.remaining);
+            java.util.OptionalDouble rate = Double.isFinite(t.rate) ? java.util.OptionalDouble.of(t.rate) : java.util.OptionalDouble.empty();
+            return java.util.Optional.of(new MigrationProgress(Math.max(0, total - remaining), remaining, total, rate,
+                    java.util.OptionalDouble.empty(), now));
+        }
+        return java.util.Optional.empty();
     }
 
     @Override
@@ -738,6 +761,11 @@ public final class SimulatedCluster implements HypervisorClient {
             this.startedAt = startedAt;
             this.overheadEnds = overheadEnds;
             this.remaining = bytes;
+        }
+
+        /** A running qemu guest moved online: its memory is copied by a QEMU pre-copy stream. */
+        boolean live() {
+            return wasRunning && type == MigrationType.ONLINE && guest.guest.type() == GuestType.QEMU;
         }
     }
 

@@ -80,6 +80,25 @@ class SimulatedClusterTest {
     }
 
     @Test
+    void aLiveMigrationReportsItsProgressOnceItsSetUpIsOver() {
+        SimulatedCluster c = cluster(qemu(1, "vm", "a", 6, ""), stoppedQemu(2, "off", "a", 4, ""));
+        TaskRef live = c.migrate(new MigrationCommand(c.snapshot().guest(1).orElseThrow(), "b", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+        TaskRef offline = c.migrate(new MigrationCommand(c.snapshot().guest(2).orElseThrow(), "b", MigrationType.OFFLINE, false, Duration.ofMinutes(3)));
+        scheduler.runFor(Duration.ofSeconds(3));
+        assertThat(c.migrationProgress(live)).as("still in its set-up").isEmpty();
+        scheduler.runFor(Duration.ofSeconds(5));
+        var p = c.migrationProgress(live).orElseThrow();
+        assertThat(p.total()).isEqualTo(6 * GIB);
+        assertThat(p.transferred() + p.remaining()).isEqualTo(6 * GIB);
+        assertThat(p.transferred()).isPositive();
+        assertThat(p.rate()).isPresent();
+        assertThat(p.at()).isEqualTo(scheduler.now());
+        assertThat(c.migrationProgress(offline)).as("an offline move reports no memory copy").isEmpty();
+        scheduler.runUntilIdle();
+        assertThat(c.migrationProgress(live)).as("ended").isEmpty();
+    }
+
+    @Test
     void enforcesWhatProxmoxEnforces() {
         SimulatedCluster c = cluster(qemu(1, "vm", "a", 4, ""), lxc(2, "ct", "a", 2, ""), qemu(3, "big", "a", 32, ""),
                 qemu(4, "locked", "a", 2, ""));
