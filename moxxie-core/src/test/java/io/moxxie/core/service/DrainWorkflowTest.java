@@ -496,7 +496,8 @@ class DrainWorkflowTest {
     @Test
     void aCancelWhileAGuestShutDownAheadWaitsForASlotStartsItAgainWhereItIs() {
         for (Concurrency concurrency : List.of(Concurrency.serial(), Concurrency.fixed(2))) {
-            Env env = new Env();
+            // Slow links: the live moves hold their slots long after the moves that copy no memory are done.
+            Env env = new Env(c -> c.model(new io.moxxie.core.simulation.MigrationModel(0.3e9, 0.15e9, Duration.ofSeconds(5))), b -> b);
             Set<Integer> runningBefore = HV7_GUESTS.stream().filter(v -> env.guest(v).running()).collect(Collectors.toSet());
             DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(concurrency).build()).status();
             // Down for its move on its source, in progress, while the slots are taken by other moves.
