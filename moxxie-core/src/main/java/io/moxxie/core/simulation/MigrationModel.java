@@ -24,12 +24,14 @@ import java.time.Duration;
  *       {@value #DOWNTIME_PATIENCE_PASSES} passes in which the remainder did not shrink (QemuMigrate.pm's
  *       {@code $downtimecounter}: "auto-increased downtime to continue migration"). Proxmox counts its one-second
  *       status polls, this model counts passes: a simplification.</li>
- *   <li>Auto-converge (Proxmox enables the {@code auto-converge} capability): when the bytes dirtied in a pass exceed
- *       {@value #THROTTLE_TRIGGER_PERCENT} % of the bytes it sent (QEMU migration/options.c,
- *       {@code throttle-trigger-threshold} default 50), the guest's vCPUs are throttled {@value #THROTTLE_INITIAL_PERCENT} %
- *       ({@code cpu-throttle-initial} default 20), then {@value #THROTTLE_INCREMENT_PERCENT} % more per such pass
- *       ({@code cpu-throttle-increment} default 10), up to {@value #THROTTLE_MAX_PERCENT} % ({@code max-cpu-throttle}
- *       default 99). The throttle is taken to scale the dirty rate linearly, and is constant within a pass.</li>
+ *   <li>Auto-converge (qemu-server's PVE/QemuMigrate/Helpers.pm sets the {@code auto-converge} capability): a pass
+ *       whose dirtied bytes exceed {@value #THROTTLE_TRIGGER_PERCENT} % of the bytes it sent (QEMU migration/options.c,
+ *       {@code throttle-trigger-threshold} default 50) counts; at every second such pass (migration/ram.c,
+ *       {@code migration_trigger_throttle}: {@code ++dirty_rate_high_cnt >= 2}, then reset) the guest's vCPUs are
+ *       throttled {@value #THROTTLE_INITIAL_PERCENT} % ({@code cpu-throttle-initial} default 20), then
+ *       {@value #THROTTLE_INCREMENT_PERCENT} % more ({@code cpu-throttle-increment} default 10), up to
+ *       {@value #THROTTLE_MAX_PERCENT} % ({@code max-cpu-throttle} default 99). QEMU evaluates this at every dirty-bitmap
+ *       sync, once per pass. The throttle is taken to scale the dirty rate linearly, and is constant within a pass.</li>
  * </ul>
  *
  * <p><b>Moves that copy no memory</b> (a stopped guest, {@code --restart} of a container; shared storage): only

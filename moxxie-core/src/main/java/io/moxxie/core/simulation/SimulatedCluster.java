@@ -710,7 +710,9 @@ public final class SimulatedCluster implements HypervisorClient {
         t.throttleSeconds += t.throttle * seconds;
         SimGuest g = t.guest;
         double dirtied = Math.min(g.workingSet, g.dirtyRate * (1 - t.throttle) * seconds);
-        if (dirtied > MigrationModel.THROTTLE_TRIGGER_PERCENT / 100.0 * t.passSize) {
+        // QEMU's migration_trigger_throttle (migration/ram.c): every second pass over the threshold steps the throttle.
+        if (dirtied > MigrationModel.THROTTLE_TRIGGER_PERCENT / 100.0 * t.passSize && ++t.passesOverThreshold >= 2) {
+            t.passesOverThreshold = 0;
             t.throttle = t.throttle == 0 ? MigrationModel.THROTTLE_INITIAL_PERCENT / 100.0
                     : Math.min(MigrationModel.THROTTLE_MAX_PERCENT / 100.0, t.throttle + MigrationModel.THROTTLE_INCREMENT_PERCENT / 100.0);
         }
@@ -865,6 +867,7 @@ public final class SimulatedCluster implements HypervisorClient {
         double downtimeLimit = MigrationModel.INITIAL_DOWNTIME_SECONDS;
         double lastRemainder;
         int passesNotShrinking;
+        int passesOverThreshold;
         boolean switchingOver;
         double downtime;
 

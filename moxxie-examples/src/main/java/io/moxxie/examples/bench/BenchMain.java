@@ -45,8 +45,10 @@ public final class BenchMain {
         }
         List<Strategy> strategies = List.of(new MoxxieStrategy(false), new MoxxieStrategy(true),
                 new BaselineStrategy(BaselineStrategy.Kind.WAVES), new BaselineStrategy(BaselineStrategy.Kind.FIFO),
-                new BaselineStrategy(BaselineStrategy.Kind.SINGLE_TARGET));
+                new BaselineStrategy(BaselineStrategy.Kind.SINGLE_TARGET), new BaselineStrategy(BaselineStrategy.Kind.ORIGINAL_MOXXIE),
+                new BaselineStrategy(BaselineStrategy.Kind.KUBEVIRT), new BaselineStrategy(BaselineStrategy.Kind.MIGRATEALL));
         List<Outcome> outcomes = new ArrayList<>();
+        long began = System.nanoTime();
         if (only == null || only.equals("scenarios")) System.out.println(header());
         for (Scenario s : only == null || only.equals("scenarios") ? Scenarios.all(demoCluster) : List.<Scenario>of()) {
             for (Strategy strategy : strategies) {
@@ -58,6 +60,9 @@ public final class BenchMain {
         Report report = new Report(outcomes, MigrationModel.DEFAULT);
         tight(report, outcomes);
         if (!quick && (only == null || only.equals("scenarios"))) concurrencySweep(report, demoCluster);
+        if (only == null || only.equals("scenarios")) {
+            System.out.printf(Locale.ROOT, "scenarios: %.1f s of wall time%n", (System.nanoTime() - began) / 1e9);
+        }
         if (only == null || only.equals("requests")) requestsPerGuest(report, demoCluster);
         if (only == null || only.equals("executor")) executorOverhead(report);
         if (only == null || only.equals("planner")) planner(report, quick);
@@ -78,36 +83,37 @@ public final class BenchMain {
         for (Outcome o : outcomes) {
             if (!o.scenario().startsWith("S5") || !o.strategy().startsWith("moxxie")) continue;
             boolean ok = o.maxTargetMemoryUtilization() <= 1.0 && o.moved() + o.failed() == o.guests();
-            report.verdict(String.format(Locale.ROOT, "S5 tight, %s: peak memory of any node %.3f of its total, %d moved + %d failed of %d",
-                    o.strategy(), o.maxTargetMemoryUtilization(), o.moved(), o.failed(), o.guests()), ok);
+            report.verdict(String.format(Locale.ROOT, "S5 tight %s, %s: peak memory of any node %.3f of its total, %d moved + %d failed of %d",
+                    o.mix(), o.strategy(), o.maxTargetMemoryUtilization(), o.moved(), o.failed(), o.guests()), ok);
         }
     }
 
-    /** Moxxie at fixed concurrencies from 3 to 64 on every scenario: the evidence for what "auto" picks. */
+    /** Moxxie at fixed concurrencies and auto on every scenario, idle and busy-15: the evidence for what to recommend. */
     private static void concurrencySweep(Report report, Consumer<SimulatedCluster.Builder> demoCluster) {
-        int[] ks = {3, 4, 5, 6, 8, 12, 64};
-        int auto = io.moxxie.core.execution.ExecutorConfig.defaults().autoConcurrency();
+        int[] ks = {2, 3, 4, 6, 10};
         StringBuilder md = new StringBuilder("## Concurrency sweep\n\n")
-                .append("Moxxie's executor at fixed maxConcurrent k (per-target limit: half of k, at least 2), makespan / lower bound. ")
-                .append(String.format(Locale.ROOT, "`auto` runs %d at once with the default link model.%n%n", auto))
-                .append("| scenario |");
-        for (int k : ks) md.append(" k=").append(k).append(k == auto ? " (auto)" : "").append(" |");
-        md.append("\n|---|");
+                .append("Moxxie's executor at fixed maxConcurrent k (per-target limit: half of k, at least 2) and auto: makespan / bound, ")
+                .append("and throttle guest-seconds.\n\n| scenario | mix |");
+        for (int k : ks) md.append(" k=").append(k).append(" |");
+        md.append(" auto |\n|---|---|");
         for (int ignored : ks) md.append("---|");
-        md.append('\n');
-        MoxxieStrategy moxxie = new MoxxieStrategy(false);
-        for (Scenario s : Scenarios.all(demoCluster)) {
-            if (s.name().startsWith("S1") && s.maxConcurrent() != 3) continue; // S1 is one scenario at two k
-            String name = s.name().startsWith("S1") ? "S1 guide hard" : s.name();
-            md.append("| ").append(name).append(" |");
-            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "sweep %-20s", name));
-            for (int k : ks) {
-                Outcome o = moxxie.run(s.withConcurrency(k));
-                md.append(String.format(Locale.ROOT, " %.3f |", o.ratio()));
-                line.append(String.format(Locale.ROOT, " k=%d %.3f", k, o.ratio()));
+        md.append("---|\n");
+        for (Mix mix : new Mix[]{Mix.IDLE, Mix.BUSY_15}) {
+            for (Scenario base : Scenarios.base(demoCluster)) {
+                Scenario s = base.withMix(mix);
+                md.append("| ").append(s.name()).append(" | ").append(mix.label).append(" |");
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "sweep %-20s %-8s", s.name(), mix.label));
+                for (int k : ks) {
+                    Outcome o = new MoxxieStrategy(false, k).run(s);
+                    md.append(String.format(Locale.ROOT, " %.3f / %.0f |", o.ratio(), o.physics().throttle()));
+                    line.append(String.format(Locale.ROOT, " k=%d %.3f/%.0f", k, o.ratio(), o.physics().throttle()));
+                }
+                Outcome auto = new MoxxieStrategy(true).run(s);
+                md.append(String.format(Locale.ROOT, " %.3f / %.0f |", auto.ratio(), auto.physics().throttle()));
+                line.append(String.format(Locale.ROOT, " auto %.3f/%.0f", auto.ratio(), auto.physics().throttle()));
+                md.append('\n');
+                System.out.println(line);
             }
-            md.append('\n');
-            System.out.println(line);
         }
         report.section(md.toString());
     }
@@ -176,13 +182,14 @@ public final class BenchMain {
     }
 
     static String header() {
-        return String.format(Locale.ROOT, "%-20s %-14s %6s %5s %4s %10s %10s %7s %7s %7s", "scenario", "strategy", "guests", "nodes",
-                "k", "makespan s", "bound s", "ratio", "maxMem", "failed");
+        return String.format(Locale.ROOT, "%-20s %-8s %-15s %4s %9s %9s %6s %6s %7s %8s %5s %6s", "scenario", "mix", "strategy",
+                "k", "makespan", "bound", "ratio", "bytes", "maxDown", "throttle", "fail", "maxMem");
     }
 
     static String row(Outcome o) {
-        return String.format(Locale.ROOT, "%-20s %-14s %6d %5d %4s %10.1f %10.1f %7.3f %7.3f %7d", o.scenario(), o.strategy(), o.guests(),
-                o.nodes(), o.maxConcurrent() == 0 ? "auto" : Integer.toString(o.maxConcurrent()), o.makespanSeconds(),
-                o.lowerBoundSeconds(), o.ratio(), o.maxTargetMemoryUtilization(), o.failed());
+        return String.format(Locale.ROOT, "%-20s %-8s %-15s %4s %9.1f %9.1f %6.3f %6.3f %7.3f %8.1f %5d %6.3f", o.scenario(), o.mix(),
+                o.strategy(), o.maxConcurrent() == 0 ? "auto" : Integer.toString(o.maxConcurrent()), o.makespanSeconds(),
+                o.lowerBoundSeconds(), o.ratio(), o.bytesSentRatio(), o.physics().maxDowntime(), o.physics().throttle(), o.failed(),
+                o.maxTargetMemoryUtilization());
     }
 }
