@@ -254,10 +254,9 @@ public final class SimulatedCluster implements HypervisorClient {
             if (t.task == null || !t.task.upid.equals(ref.id())) continue;
             if (!t.live() || t.overheadEnds.isAfter(now)) return java.util.Optional.empty();
             long total = t.guest.guest.memory();
-            // QEMU's "remaining" is the dirty bitmap: what is left of this pass and what the guest dirtied since it began.
-            double pending = t.switchingOver ? 0 : Math.min(t.guest.workingSet,
-                    t.guest.dirtyRate * (1 - t.throttle) * Duration.between(t.passStart, now).toNanos() / 1e9);
-            long remaining = (long) Math.ceil(t.remaining + pending);
+            // QEMU's ram "remaining" counts the dirty bitmap, which it syncs at the end of each pass: what is left of this
+            // pass; it grows again when the next pass begins with what the guest dirtied meanwhile.
+            long remaining = (long) Math.ceil(t.remaining);
             long transferred = (long) (t.bytesSent + t.passSize - t.remaining);
             java.util.OptionalDouble rate = Double.isFinite(t.rate) ? java.util.OptionalDouble.of(t.rate) : java.util.OptionalDouble.empty();
             java.util.OptionalDouble throttle = t.throttle > 0 ? java.util.OptionalDouble.of(t.throttle) : java.util.OptionalDouble.empty();

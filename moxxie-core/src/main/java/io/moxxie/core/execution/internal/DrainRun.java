@@ -4,6 +4,7 @@ import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
 import io.moxxie.core.execution.RunningDrain;
 import io.moxxie.core.model.ClusterSnapshot;
+import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestState;
@@ -63,6 +64,7 @@ public final class DrainRun implements RunningDrain {
     private static final Logger log = LoggerFactory.getLogger(DrainRun.class);
 
     private final ExecutorConfig config;
+    private final ExecutorParts parts;
     private final Scheduler scheduler;
     private final Consumer<DrainStatus> onFinish;
     private final String drainId;
@@ -72,6 +74,8 @@ public final class DrainRun implements RunningDrain {
     /** Migrations that may run at once, and into one target at once. */
     private final int concurrency;
     private final int perTargetLimit;
+    /** {@code maxConcurrent: "auto"}: which live moves may start, from the progress of those in flight; null for a fixed concurrency. */
+    private final AutoConcurrency auto;
     private final PreconditionCache preconditions;
     private final MoveWatcher watcher;
     private final DrainJournal journal;
@@ -119,6 +123,7 @@ public final class DrainRun implements RunningDrain {
     private DrainRun(ExecutorParts parts, DrainRecord record, int concurrency, List<GuestProgress> initial,
                      Map<Integer, MigrationPreconditions> planningPreconditions, Instant preconditionsAt, Consumer<DrainStatus> onFinish) {
         this.config = parts.config;
+        this.parts = parts;
         this.scheduler = parts.async.scheduler();
         this.onFinish = onFinish;
         this.drainId = record.drainId();
@@ -128,7 +133,9 @@ public final class DrainRun implements RunningDrain {
         this.concurrency = concurrency;
         // The per-target limit spreads streams over targets; an undrain or a drain to one named target has only one.
         boolean singleTarget = record.operation() == Operation.UNDRAIN || request.targetNode().isPresent();
-        this.perTargetLimit = singleTarget ? Integer.MAX_VALUE : config.perTargetLimit(concurrency);
+        boolean autoDrain = request.concurrency().kind() == Concurrency.Kind.AUTO;
+        this.perTargetLimit = singleTarget ? Integer.MAX_VALUE : config.perTargetLimit(autoDrain ? config.autoConcurrency() : concurrency);
+        this.auto = autoDrain ? new AutoConcurrency(config, parts.busyGuests()) : null;
         this.preconditions = new PreconditionCache(planningPreconditions, preconditionsAt);
         // When every slot counts, the watcher notices ends promptly; it starts from the speed the executor's last such
         // drain learned (the links are the same cluster's).
@@ -515,6 +522,8 @@ public final class DrainRun implements RunningDrain {
         }
         List<GuestProgress> holdingSlots = new ArrayList<>(slots.size());
         for (int vmid : slots) holdingSlots.add(outcomes.get(vmid));
+        int live = 0;
+        for (GuestProgress g : holdingSlots) if (isLive(g)) live++;
         StartOrder.Pass order = startOrder.pass(queue, holdingSlots, starting);
         for (int position = 1; order.hasNext() && (freeSlots > 0 || position <= nextInLine); position++) {
             GuestProgress g = outcomes.get(order.next().vmid());
@@ -532,9 +541,12 @@ public final class DrainRun implements RunningDrain {
                 continue;
             }
             if (freeSlots == 0 || targets.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
+            int liveNow = live;
+            if (!admitted(g, liveNow)) continue;
             GuestProgress chosen = order.choose(g, x -> !needsShutdown(x)
                     && !starting.contains(x) && !preparing.contains(x.vmid()) && !prepared.containsKey(x.vmid())
-                    && targets.getOrDefault(x.targetNode(), 0) < perTargetLimit);
+                    && targets.getOrDefault(x.targetNode(), 0) < perTargetLimit && admitted(x, liveNow));
+            if (isLive(chosen)) live++;
             freeSlots--;
             targets.merge(chosen.targetNode(), 1, Integer::sum);
             claimed.merge(chosen.targetNode(), 1, Integer::sum);
@@ -549,8 +561,19 @@ public final class DrainRun implements RunningDrain {
             boolean isDown = prepared.containsKey(g.vmid());
             GuestProgress started = isDown ? g : g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
             outcomes.put(started);
+            if (auto != null && isLive(g)) auto.started(g.vmid(), g.memory());
             toStart.add(new Start(started, !isDown));
         }
+    }
+
+    /** A live move: a running qemu guest copied by a QEMU pre-copy stream (the plan moves only those {@code ONLINE}). */
+    private static boolean isLive(GuestProgress g) {
+        return g.migrationType() == MigrationType.ONLINE;
+    }
+
+    /** Whether the auto controller lets {@code g} start while {@code live} live moves hold or take slots (always, for a fixed concurrency). */
+    private boolean admitted(GuestProgress g, int live) {
+        return auto == null || !isLive(g) || auto.admits(g.vmid(), live);
     }
 
     private static boolean needsShutdown(GuestProgress g) {
@@ -558,6 +581,7 @@ public final class DrainRun implements RunningDrain {
     }
 
     private synchronized void releaseSlot(int vmid) {
+        if (auto != null) auto.ended(vmid);
         if (slots.remove(vmid)) perTarget.merge(outcomes.get(vmid).targetNode(), -1, Integer::sum);
     }
 
@@ -572,6 +596,29 @@ public final class DrainRun implements RunningDrain {
     }
 
     // ------------------------------------------------------------------ moves
+
+    /** How often an auto drain reads the progress of each live move in flight. */
+    private static final Duration PROGRESS_LOOK = Duration.ofSeconds(5);
+
+    /**
+     * Reads the progress of a live move of an auto drain and hands it to the controller; looks again in
+     * {@link #PROGRESS_LOOK} while the move streams. A failed read is skipped. When the controller's answer may have
+     * changed (the link turned out wider), the queue is walked again.
+     */
+    private void lookAtStream(int vmid, TaskRef task) {
+        synchronized (this) {
+            if (abandoned || finished || tasks.get(vmid) != task || !auto.follows(vmid)) return;
+        }
+        parts.async.call(() -> parts.client.migrationProgress(task)).whenComplete((progress, error) -> {
+            boolean changed;
+            synchronized (this) {
+                if (abandoned || finished || tasks.get(vmid) != task || !auto.follows(vmid)) return;
+                changed = error == null && progress.isPresent() && auto.observe(vmid, progress.get());
+            }
+            scheduler.schedule(PROGRESS_LOOK, () -> lookAtStream(vmid, task));
+            if (changed) pump();
+        });
+    }
 
     private void runGuest(GuestProgress p) {
         Limit limit = moves.limitFromNow();
@@ -665,6 +712,13 @@ public final class DrainRun implements RunningDrain {
         public void taskStarted(int vmid, TaskRef task) {
             synchronized (DrainRun.this) {
                 tasks.put(vmid, task);
+                if (auto != null && auto.follows(vmid) && task.tracked()) {
+                    long memory = outcomes.get(vmid).memory();
+                    // First look when pass 0 could end at the earliest; then every few seconds while it streams.
+                    Duration first = config.expectedMigrationOverhead().plusNanos((long) (memory / config.expectedMigrationRate() * 1e9))
+                            .plus(PROGRESS_LOOK);
+                    scheduler.schedule(first, () -> lookAtStream(vmid, task));
+                }
                 GuestProgress withTask = outcomes.get(vmid).withTask(task.id());
                 outcomes.put(withTask);
                 journal.save(withTask);
