@@ -21,6 +21,8 @@ public final class ClusterSnapshot {
     private final Map<String, Node> nodesByName;
     private final List<PlacementRule> rules;
     private final boolean haAutoRebalance;
+    /** Guests by node, built on first use: planning a drain asks for one node's guests out of 100,000. */
+    private volatile Map<String, List<Guest>> byNode;
 
     public ClusterSnapshot(Instant takenAt, List<Node> nodes, List<Guest> guests) {
         this(takenAt, nodes, guests, List.of(), false);
@@ -104,7 +106,15 @@ public final class ClusterSnapshot {
 
     /** Guests on {@code node}, by vmid. */
     public List<Guest> guestsOn(String node) {
-        return guests.stream().filter(g -> g.node().equals(node)).toList();
+        Map<String, List<Guest>> index = byNode;
+        if (index == null) {
+            // Built once, then read; two threads racing here build the same map.
+            Map<String, List<Guest>> building = new java.util.HashMap<>();
+            for (Guest g : guests) building.computeIfAbsent(g.node(), n -> new java.util.ArrayList<>()).add(g);
+            building.replaceAll((n, list) -> List.copyOf(list));
+            byNode = index = building;
+        }
+        return index.getOrDefault(node, List.of());
     }
 
     @Override

@@ -98,7 +98,19 @@ public final class DrainPlanner {
         }
 
         List<PlanEntry> moves = new ArrayList<>();
+        Targets targets = new Targets(candidates, committed);
+        boolean debug = log.isDebugEnabled();
         for (Pending p : toPlace) {
+            if (!debug && p.pre.notAllowed().isEmpty() && !targets.isCandidate(p.guest.node())) {
+                // Allowed everywhere: the best target is found in the index, without a scan of every candidate.
+                Node fast = targets.best(p.guest.memory());
+                if (fast != null) {
+                    committed.merge(fast.name(), p.guest.memory(), Long::sum);
+                    targets.add(fast.name(), p.guest.memory());
+                    moves.add(PlanEntry.move(p.guest, fast.name(), p.decision.migrationType(), p.decision.alwaysOn(), p.decision.reason()));
+                    continue;
+                }
+            }
             Node best = null;
             double bestUtil = Double.MAX_VALUE;
             Node roomiest = null;
@@ -131,6 +143,7 @@ public final class DrainPlanner {
             }
             if (best != null) {
                 committed.merge(best.name(), p.guest.memory(), Long::sum);
+                targets.add(best.name(), p.guest.memory());
                 moves.add(PlanEntry.move(p.guest, best.name(), p.decision.migrationType(), p.decision.alwaysOn(), p.decision.reason()));
                 if (why != null) {
                     log.debug("Placing VM {} ({}, {} GiB, {}) on {}: lowest memory use after the move ({}); {}", p.guest.vmid(),
@@ -230,5 +243,66 @@ public final class DrainPlanner {
     }
 
     private record Pending(Guest guest, TagPolicy.Decision decision, MigrationPreconditions pre) {
+    }
+
+    /**
+     * The candidates indexed for placement: grouped by memory total (a cluster has few node sizes), each group ordered
+     * by memory committed, then CPU load, then name. Within a group the node with the least committed has the most room
+     * and the lowest utilization after any move, so a guest's best target is the best of the groups' first nodes: the
+     * same choice as the scan over every candidate, in O(groups · log n) instead of O(n) per guest (a node of 5,000
+     * guests in a cluster of 1,000 nodes: 5 million steps without it).
+     */
+    private final class Targets {
+        private final Map<Long, java.util.TreeSet<Slot>> groups = new HashMap<>();
+        private final Map<String, Slot> slots = new HashMap<>();
+
+        Targets(List<Node> candidates, Map<String, Long> committed) {
+            for (Node n : candidates) {
+                Slot slot = new Slot(n, committed.get(n.name()));
+                slots.put(n.name(), slot);
+                groups.computeIfAbsent(n.memoryTotal(), t -> new java.util.TreeSet<>(Slot.ORDER)).add(slot);
+            }
+        }
+
+        boolean isCandidate(String node) {
+            return slots.containsKey(node);
+        }
+
+        /** The candidate where a guest of {@code memory} bytes leaves the lowest utilization, or null if none has room. */
+        Node best(long memory) {
+            Slot best = null;
+            double bestUtil = Double.MAX_VALUE;
+            for (java.util.TreeSet<Slot> group : groups.values()) {
+                Slot first = group.first();
+                Node n = first.node;
+                if (placement.usable(n.memoryTotal()) - first.used < memory) continue;
+                double util = n.memoryTotal() == 0 ? 1.0 : (double) (first.used + memory) / n.memoryTotal();
+                if (best == null || util < bestUtil - 1e-12 || (Math.abs(util - bestUtil) <= 1e-12 && tieBreak(n, best.node) < 0)) {
+                    best = first;
+                    bestUtil = util;
+                }
+            }
+            return best == null ? null : best.node;
+        }
+
+        void add(String node, long memory) {
+            Slot slot = slots.get(node);
+            java.util.TreeSet<Slot> group = groups.get(slot.node.memoryTotal());
+            group.remove(slot);
+            slot.used += memory;
+            group.add(slot);
+        }
+    }
+
+    private static final class Slot {
+        static final Comparator<Slot> ORDER = Comparator.comparingLong((Slot s) -> s.used)
+                .thenComparingDouble(s -> s.node.cpuLoad()).thenComparing(s -> s.node.name());
+        final Node node;
+        long used;
+
+        Slot(Node node, long used) {
+            this.node = node;
+            this.used = used;
+        }
     }
 }

@@ -32,8 +32,11 @@ import java.util.Set;
  *       live moves run at once (2 on 10 GbE, 5 on 25 GbE): each keeps the whole stream cap;</li>
  *   <li>otherwise at most {@code 2 C} (6 with the defaults), within {@value #MAX_PER_SOURCE}: C copy while C more are in
  *       their set-up;</li>
- *   <li>B̂ is raised to the sum of the rates the streams in flight last reported when that is more; when every stream
- *       copying runs at its cap (at least {@value #AT_CAP} of ŝ) and at least C copy, the link has room: C grows by one.</li>
+ *   <li>B̂ is the most the streams were seen to take together (the sum of their last reported rates), and when every
+ *       stream copying runs at its cap (at least {@value #AT_CAP} of ŝ, the fastest rate seen) while C or more copy, the
+ *       link may take one more: B̂ is raised to one stream more than they take, for the idle ceiling only (the busy
+ *       ceiling uses what was seen). So a 25 GbE link is found within a few moves, where the default belief is
+ *       1.1 GB/s; on 10 GbE three streams never all run at the cap, and B̂ stays about 1.25 GB/s.</li>
  * </ul>
  * Moves that copy no memory (stopped guests, container restarts) take no stream and are not limited by this rule. The
  * hard caps stay: the drain's slots ({@value #MAX_PER_SOURCE} per source: OpenSSH's {@code MaxStartups} starts
@@ -53,14 +56,18 @@ final class AutoConcurrency {
     static final int MAX_PER_SOURCE = ExecutorConfig.AUTO_MAX_PER_SOURCE;
 
     private final Set<Integer> knownBusy;
+    /** The link as assumed for idle streams (seen, or probed one stream wider), and as seen taken by the streams. */
     private double link;
+    private double linkSeen;
     private double stream;
     private int fill;
+    /** Live moves of this drain that ended seen idle, and whether any stream of it was seen busy. */
+    private int idleEnded;
+    private boolean seenBusy;
     private final Map<Integer, Stream> streams = new HashMap<>();
 
     private static final class Stream {
         final long memory;
-        MigrationProgress last;
         boolean busy;
 
         Stream(long memory) {
@@ -72,6 +79,7 @@ final class AutoConcurrency {
     AutoConcurrency(ExecutorConfig config, Set<Integer> knownBusy) {
         this.knownBusy = knownBusy;
         this.link = config.expectedLinkBandwidth();
+        this.linkSeen = link;
         this.stream = config.expectedMigrationRate();
         this.fill = streamsFillingLink();
     }
@@ -83,17 +91,23 @@ final class AutoConcurrency {
     /** Whether a live move of {@code vmid} may start while {@code liveInFlight} live moves hold slots. */
     boolean admits(int vmid, int liveInFlight) {
         if (liveInFlight == 0) return true;
+        if (knownBusy.contains(vmid)) seenBusy = true;
         return liveInFlight + 1 <= (knownBusy.contains(vmid) || anyBusy() ? busyCeiling() : idleCeiling());
     }
 
-    /** Live moves at once while no busy stream is in flight. */
+    /**
+     * Live moves at once while no busy stream is in flight: {@code 2 C} once C moves of the drain ended idle and none was
+     * busy; C before that (the first moves show what the guests are like) and once a busy one was seen (a guest not
+     * known yet may be busy too, and shows it only after its pass 0: with more than C streams it would copy that pass
+     * at less than the stream cap and start its later passes behind).
+     */
     int idleCeiling() {
-        return Math.min(MAX_PER_SOURCE, 2 * fill);
+        return Math.min(MAX_PER_SOURCE, seenBusy || idleEnded < fill ? fill : 2 * fill);
     }
 
     /** Live moves at once while a busy stream is in flight: each keeps the stream cap. */
     int busyCeiling() {
-        return Math.max(1, Math.min(MAX_PER_SOURCE, (int) Math.floor(link / stream + 1e-9)));
+        return Math.max(1, Math.min(MAX_PER_SOURCE, (int) Math.floor(linkSeen / stream + 1e-9)));
     }
 
     private boolean anyBusy() {
@@ -108,7 +122,9 @@ final class AutoConcurrency {
 
     /** The live move is no longer in flight. */
     void ended(int vmid) {
-        streams.remove(vmid);
+        Stream s = streams.remove(vmid);
+        // Ended without being seen busy (or before the first look at it: it converged fast): an idle guest.
+        if (s != null && !s.busy) idleEnded++;
     }
 
     /** Whether the move is followed (a live move in flight). */
@@ -116,38 +132,48 @@ final class AutoConcurrency {
         return streams.containsKey(vmid);
     }
 
-    /** Takes a progress report of a live move in flight; true when the rule's answer may have changed (a slot may open). */
-    boolean observe(int vmid, MigrationProgress p) {
-        Stream s = streams.get(vmid);
-        if (s == null) return false;
-        s.last = p;
-        boolean changed = false;
-        boolean busy = p.throttle().orElse(0) > 0 || p.transferred() > (1 + BUSY_RESEND) * Math.max(s.memory, p.total());
-        if (busy && !s.busy) {
-            s.busy = true;
-            knownBusy.add(vmid);
-        }
-        if (p.rate().isPresent() && p.rate().getAsDouble() > stream) {
-            stream = p.rate().getAsDouble();
-            changed = true;
-        }
+    /** The live moves followed now, by vmid. */
+    Set<Integer> followed() {
+        return Set.copyOf(streams.keySet());
+    }
+
+    /**
+     * Takes one round of progress reports, read together, of the live moves in flight (those without a report are in
+     * their set-up); true when the rule's answer may have changed (a slot may open).
+     */
+    boolean observe(Map<Integer, MigrationProgress> round) {
         double sum = 0;
         int copying = 0;
         boolean allAtCap = true;
-        for (Stream x : streams.values()) {
-            if (x.last == null || x.last.rate().isEmpty()) continue;
-            double r = x.last.rate().getAsDouble();
+        double streamBefore = stream;
+        for (Map.Entry<Integer, MigrationProgress> e : round.entrySet()) {
+            Stream s = streams.get(e.getKey());
+            if (s == null) continue;
+            MigrationProgress p = e.getValue();
+            boolean busy = p.throttle().orElse(0) > 0 || p.transferred() > (1 + BUSY_RESEND) * Math.max(s.memory, p.total());
+            if (busy && !s.busy) {
+                s.busy = true;
+                seenBusy = true;
+                knownBusy.add(e.getKey());
+            }
+            if (p.rate().isPresent()) stream = Math.max(stream, p.rate().getAsDouble());
+        }
+        for (MigrationProgress p : round.values()) {
+            if (p.rate().isEmpty()) continue;
+            double r = p.rate().getAsDouble();
             sum += r;
             copying++;
             allAtCap &= r >= AT_CAP * stream;
         }
-        if (sum > link) {
-            link = sum;
-            changed = true;
-        }
         int before = fill;
-        fill = Math.max(fill, streamsFillingLink());
-        if (allAtCap && copying >= fill && copying > 0) fill = copying + 1;
-        return changed || fill != before;
+        double linkBefore = link;
+        if (copying > 0) {
+            // The streams take at least this much of the link; all at their cap, with C or more copying, it may take one more.
+            linkSeen = Math.max(linkSeen, sum);
+            link = Math.max(link, linkSeen);
+            if (allAtCap && copying >= fill) link = Math.max(link, (copying + 1) * stream);
+        }
+        fill = streamsFillingLink();
+        return stream != streamBefore || fill != before || link != linkBefore;
     }
 }

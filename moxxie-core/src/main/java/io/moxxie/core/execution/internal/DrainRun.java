@@ -17,6 +17,7 @@ import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.spi.HypervisorException;
+import io.moxxie.core.spi.MigrationProgress;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.time.Scheduler;
 import org.slf4j.Logger;
@@ -34,6 +35,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import java.util.stream.LongStream;
@@ -119,6 +121,8 @@ public final class DrainRun implements RunningDrain {
     /** New moves wait for the store to take the drain's changes again (see {@link #pump()}). */
     private boolean paused;
     private boolean deadlinePassed;
+    /** An auto drain's next round of progress reads is scheduled (see {@link #progressRound}). */
+    private boolean progressRoundDue;
 
     private DrainRun(ExecutorParts parts, DrainRecord record, int concurrency, List<GuestProgress> initial,
                      Map<Integer, MigrationPreconditions> planningPreconditions, Instant preconditionsAt, Consumer<DrainStatus> onFinish) {
@@ -597,25 +601,41 @@ public final class DrainRun implements RunningDrain {
 
     // ------------------------------------------------------------------ moves
 
-    /** How often an auto drain reads the progress of each live move in flight. */
-    private static final Duration PROGRESS_LOOK = Duration.ofSeconds(5);
+    /** How often an auto drain reads the progress of its live moves in flight. */
+    private static final Duration PROGRESS_LOOK = Duration.ofSeconds(3);
 
     /**
-     * Reads the progress of a live move of an auto drain and hands it to the controller; looks again in
-     * {@link #PROGRESS_LOOK} while the move streams. A failed read is skipped. When the controller's answer may have
-     * changed (the link turned out wider), the queue is walked again.
+     * An auto drain's round of progress reads: every live move in flight, read together so that the controller sees the
+     * streams' rates at one moment, every {@link #PROGRESS_LOOK} while any is in flight. A failed read is skipped. When
+     * the controller's answer may have changed (the link turned out wider), the queue is walked again.
      */
-    private void lookAtStream(int vmid, TaskRef task) {
+    private void progressRound() {
+        Map<Integer, TaskRef> toRead = new HashMap<>();
         synchronized (this) {
-            if (abandoned || finished || tasks.get(vmid) != task || !auto.follows(vmid)) return;
+            progressRoundDue = false;
+            if (abandoned || finished) return;
+            for (int vmid : auto.followed()) {
+                TaskRef t = tasks.get(vmid);
+                if (t != null && t.tracked()) toRead.put(vmid, t);
+            }
+            if (auto.followed().isEmpty()) return;
+            progressRoundDue = true;
         }
-        parts.async.call(() -> parts.client.migrationProgress(task)).whenComplete((progress, error) -> {
+        List<CompletableFuture<Void>> reads = new ArrayList<>();
+        Map<Integer, MigrationProgress> round = new java.util.concurrent.ConcurrentHashMap<>();
+        for (Map.Entry<Integer, TaskRef> e : toRead.entrySet()) {
+            reads.add(parts.async.call(() -> parts.client.migrationProgress(e.getValue())).handle((p, error) -> {
+                if (error == null) p.ifPresent(x -> round.put(e.getKey(), x));
+                return null;
+            }));
+        }
+        CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).whenComplete((x, error) -> {
             boolean changed;
             synchronized (this) {
-                if (abandoned || finished || tasks.get(vmid) != task || !auto.follows(vmid)) return;
-                changed = error == null && progress.isPresent() && auto.observe(vmid, progress.get());
+                if (abandoned || finished) return;
+                changed = auto.observe(round);
             }
-            scheduler.schedule(PROGRESS_LOOK, () -> lookAtStream(vmid, task));
+            scheduler.schedule(PROGRESS_LOOK, this::progressRound);
             if (changed) pump();
         });
     }
@@ -712,12 +732,10 @@ public final class DrainRun implements RunningDrain {
         public void taskStarted(int vmid, TaskRef task) {
             synchronized (DrainRun.this) {
                 tasks.put(vmid, task);
-                if (auto != null && auto.follows(vmid) && task.tracked()) {
-                    long memory = outcomes.get(vmid).memory();
-                    // First look when pass 0 could end at the earliest; then every few seconds while it streams.
-                    Duration first = config.expectedMigrationOverhead().plusNanos((long) (memory / config.expectedMigrationRate() * 1e9))
-                            .plus(PROGRESS_LOOK);
-                    scheduler.schedule(first, () -> lookAtStream(vmid, task));
+                if (auto != null && auto.follows(vmid) && task.tracked() && !progressRoundDue) {
+                    // The first round just after this move's set-up (the rate its stream gets); then every few seconds.
+                    progressRoundDue = true;
+                    scheduler.schedule(config.expectedMigrationOverhead().plusSeconds(2), DrainRun.this::progressRound);
                 }
                 GuestProgress withTask = outcomes.get(vmid).withTask(task.id());
                 outcomes.put(withTask);
