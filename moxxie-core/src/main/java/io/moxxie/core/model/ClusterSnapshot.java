@@ -35,11 +35,17 @@ public final class ClusterSnapshot {
      */
     public ClusterSnapshot(Instant takenAt, List<Node> nodes, List<Guest> guests, List<PlacementRule> rules,
                            boolean haAutoRebalance) {
+        this(takenAt, nodes, guests, rules, haAutoRebalance, false);
+    }
+
+    /** {@code trusted}: the nodes and guests come from a snapshot, in its order and without duplicates ({@link #withMoves}). */
+    private ClusterSnapshot(Instant takenAt, List<Node> nodes, List<Guest> guests, List<PlacementRule> rules,
+                            boolean haAutoRebalance, boolean trusted) {
         this.takenAt = Checks.notNull("takenAt", takenAt);
         this.rules = List.copyOf(Checks.notNull("rules", rules));
         this.haAutoRebalance = haAutoRebalance;
-        this.nodes = nodes.stream().sorted(Comparator.comparing(Node::name)).toList();
-        this.guests = sortedByVmid(guests);
+        this.nodes = trusted ? List.copyOf(nodes) : nodes.stream().sorted(Comparator.comparing(Node::name)).toList();
+        this.guests = trusted ? List.copyOf(guests) : sortedByVmid(guests);
         Map<String, Node> byName = new LinkedHashMap<>();
         for (Node n : this.nodes) {
             if (byName.put(n.name(), n) != null) throw new IllegalArgumentException("duplicate node name '" + n.name() + "'");
@@ -102,6 +108,71 @@ public final class ClusterSnapshot {
             if (copy.get(i - 1).vmid() == copy.get(i).vmid()) throw new IllegalArgumentException("duplicate vmid " + copy.get(i).vmid());
         }
         return copy;
+    }
+
+    /**
+     * The cluster as it will be once the guests in {@code moves} (vmid → target node) are on their targets: each moved
+     * guest on its target, and the memory of the running ones taken off their node's use (not below 0) and put on the
+     * target's. Cheap on a large cluster (planning a rolling maintenance of 1,000 nodes plans each drain on the cluster
+     * the previous one leaves): the guests are copied as one array and only the moved ones looked up; the by-node index
+     * is carried over, rebuilt for the nodes touched only.
+     *
+     * @throws IllegalArgumentException a vmid or a target unknown to this snapshot
+     */
+    public ClusterSnapshot withMoves(Map<Integer, String> moves) {
+        Guest[] next = guests.toArray(new Guest[0]);
+        Map<String, Long> delta = new java.util.HashMap<>();
+        java.util.Set<String> touched = new java.util.HashSet<>();
+        for (Map.Entry<Integer, String> m : moves.entrySet()) {
+            int i = indexOf(m.getKey());
+            if (i < 0) throw new IllegalArgumentException("no guest " + m.getKey() + " in the snapshot");
+            if (!nodesByName.containsKey(m.getValue())) throw new IllegalArgumentException("no node '" + m.getValue() + "' in the snapshot");
+            Guest g = next[i];
+            if (g.node().equals(m.getValue())) continue;
+            touched.add(g.node());
+            touched.add(m.getValue());
+            if (g.running()) {
+                delta.merge(g.node(), -g.memory(), Long::sum);
+                delta.merge(m.getValue(), g.memory(), Long::sum);
+            }
+            next[i] = g.withNode(m.getValue());
+        }
+        List<Node> nextNodes = new java.util.ArrayList<>(nodes.size());
+        for (Node n : nodes) {
+            long d = delta.getOrDefault(n.name(), 0L);
+            nextNodes.add(d == 0 ? n : new Node(n.name(), n.online(), n.memoryTotal(), Math.max(0, n.memoryUsed() + d), n.cpus(), n.cpuLoad()));
+        }
+        ClusterSnapshot out = new ClusterSnapshot(takenAt, nextNodes, List.of(next), rules, haAutoRebalance, true);
+        Map<String, List<Guest>> index = byNode;
+        if (index != null) {
+            Map<String, List<Guest>> carried = new java.util.HashMap<>(index);
+            Map<String, List<Guest>> arriving = new java.util.HashMap<>();
+            for (Map.Entry<Integer, String> m : moves.entrySet()) {
+                Guest g = next[indexOf(m.getKey())];
+                arriving.computeIfAbsent(g.node(), k -> new java.util.ArrayList<>()).add(g);
+            }
+            for (String n : touched) {
+                List<Guest> list = new java.util.ArrayList<>();
+                for (Guest g : index.getOrDefault(n, List.of())) if (!moves.containsKey(g.vmid())) list.add(g);
+                list.addAll(arriving.getOrDefault(n, List.of()));
+                list.sort(Comparator.comparingInt(Guest::vmid));
+                carried.put(n, List.copyOf(list));
+            }
+            out.byNode = carried;
+        }
+        return out;
+    }
+
+    private int indexOf(int vmid) {
+        int lo = 0, hi = guests.size() - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            int v = guests.get(mid).vmid();
+            if (v < vmid) lo = mid + 1;
+            else if (v > vmid) hi = mid - 1;
+            else return mid;
+        }
+        return -1;
     }
 
     /** Guests on {@code node}, by vmid. */
