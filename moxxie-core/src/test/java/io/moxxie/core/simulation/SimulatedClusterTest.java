@@ -177,6 +177,17 @@ class SimulatedClusterTest {
     }
 
     @Test
+    void localDisksAreCopiedAtTheDiskCopyRateWhenTheMoveTakesThem() {
+        SimulatedCluster c = SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT).node("a", 64 * GIB, 8).node("b", 64 * GIB, 8)
+                .guest(stoppedQemu(1, "off", "a", 4, "")).localDisk(1, 25_000_000_000L)
+                .preconditions(new io.moxxie.core.model.MigrationPreconditions(1, java.util.Map.of(), java.util.List.of(), java.util.List.of(), true))
+                .build();
+        run(c, c.migrate(new MigrationCommand(c.snapshot().guest(1).orElseThrow(), "b", MigrationType.OFFLINE, true, Duration.ofMinutes(3))));
+        // 3 s of fixed cost, 25 GB at 250 MB/s
+        assertThat(c.migrations().get(0).duration()).isEqualTo(Duration.ofSeconds(103));
+    }
+
+    @Test
     void aMigrationStartingWhileTenOthersFromItsSourceSetUpIsDroppedBySsh() {
         SimulatedCluster.Builder b = SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT)
                 .node("a", 256 * GIB, 16).node("b", 256 * GIB, 16);
