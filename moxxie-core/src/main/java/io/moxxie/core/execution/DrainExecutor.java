@@ -102,8 +102,9 @@ public final class DrainExecutor {
                               Instant checkedAt, ClusterSnapshot view, Instant viewAt, Consumer<DrainStatus> onFinish) {
         if ((view == null) != (viewAt == null)) throw new IllegalArgumentException("view and viewAt must be given together, were "
                 + (view == null ? "null" : "a view") + " and " + viewAt);
-        // An auto drain stays auto in the store: each executor that runs it resolves it from its own link model, once.
-        int concurrency = drain.request().concurrency().resolve(parts.config().autoConcurrency());
+        // An auto drain stays auto in the store: it runs as many slots as one source may, and its controller (built from
+        // this executor's link model) decides how many of them stream at once.
+        int concurrency = drain.request().concurrency().resolve(ExecutorConfig.AUTO_MAX_PER_SOURCE);
         return DrainRun.start(parts, drain, concurrency, guests, preconditions, checkedAt, view, viewAt, onFinish);
     }
 }

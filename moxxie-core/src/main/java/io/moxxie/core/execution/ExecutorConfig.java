@@ -74,15 +74,22 @@ public record ExecutorConfig(int perTargetLimit, Duration migrationTimeout, Dura
     }
 
     /**
-     * The concurrency of a drain asked with {@code maxConcurrent: "auto"}: twice the streams that fill the link,
-     * {@code 2 * ceil(expectedLinkBandwidth / expectedMigrationRate)}, within 2 and
-     * {@link Concurrency#MAX_FIXED}. As many streams as fill the source's link keep it
-     * busy only while they all copy; each move also spends a fixed time setting up and switching over without
-     * copying (for guests of a few GiB, as long as it copies), so twice as many keep it busy through those. With the
-     * defaults (1.1 GB/s, 0.5 GB/s per stream): 6.
+     * Live migrations one source may run at once at most, whatever a drain asks: each opens an SSH connection from the
+     * source, and OpenSSH's default {@code MaxStartups 10:30:100} (sshd_config(5)) starts dropping connections once 10
+     * are being set up. An {@code auto} drain runs this many slots; its controller decides how many of them stream.
+     */
+    public static final int AUTO_MAX_PER_SOURCE = 10;
+
+    /**
+     * Where a drain asked with {@code maxConcurrent: "auto"} starts from: twice the streams that fill the link,
+     * {@code 2 * ceil(expectedLinkBandwidth / expectedMigrationRate)}, within 2 and {@link #AUTO_MAX_PER_SOURCE}. As many
+     * streams as fill the source's link keep it busy only while they all copy; each move also spends a fixed time
+     * setting up without copying, so twice as many keep it busy through those. With the defaults (1.1 GB/s, 0.5 GB/s per
+     * stream): 6. The drain's controller then lowers it while a guest that dirties memory fast is moving, and raises it
+     * when the link turns out wider (see the README, "maxConcurrent: auto").
      */
     public int autoConcurrency() {
-        return Math.max(2, Math.min(Concurrency.MAX_FIXED, 2 * streamsFillingLink()));
+        return Math.max(2, Math.min(AUTO_MAX_PER_SOURCE, 2 * streamsFillingLink()));
     }
 
     /**

@@ -22,6 +22,8 @@ public final class ClusterSnapshot {
     private final List<PlacementRule> rules;
     private final boolean haAutoRebalance;
     private final java.util.Set<String> haMaintenance;
+    /** Guests by node, built on first use: planning a drain asks for one node's guests out of 100,000. */
+    private volatile Map<String, List<Guest>> byNode;
 
     public ClusterSnapshot(Instant takenAt, List<Node> nodes, List<Guest> guests) {
         this(takenAt, nodes, guests, List.of(), false);
@@ -34,17 +36,21 @@ public final class ClusterSnapshot {
      */
     public ClusterSnapshot(Instant takenAt, List<Node> nodes, List<Guest> guests, List<PlacementRule> rules,
                            boolean haAutoRebalance) {
-        this(takenAt, nodes, guests, rules, haAutoRebalance, java.util.Set.of());
+        this(takenAt, nodes, guests, rules, haAutoRebalance, java.util.Set.of(), false);
     }
 
+    /**
+     * @param haMaintenance nodes in Proxmox HA maintenance
+     * @param trusted       the nodes and guests come from a snapshot, in its order and without duplicates ({@link #withMoves})
+     */
     private ClusterSnapshot(Instant takenAt, List<Node> nodes, List<Guest> guests, List<PlacementRule> rules,
-                            boolean haAutoRebalance, java.util.Set<String> haMaintenance) {
+                            boolean haAutoRebalance, java.util.Set<String> haMaintenance, boolean trusted) {
         this.takenAt = Checks.notNull("takenAt", takenAt);
         this.rules = List.copyOf(Checks.notNull("rules", rules));
         this.haAutoRebalance = haAutoRebalance;
         this.haMaintenance = java.util.Set.copyOf(Checks.notNull("haMaintenance", haMaintenance));
-        this.nodes = nodes.stream().sorted(Comparator.comparing(Node::name)).toList();
-        this.guests = sortedByVmid(guests);
+        this.nodes = trusted ? List.copyOf(nodes) : nodes.stream().sorted(Comparator.comparing(Node::name)).toList();
+        this.guests = trusted ? List.copyOf(guests) : sortedByVmid(guests);
         Map<String, Node> byName = new LinkedHashMap<>();
         for (Node n : this.nodes) {
             if (byName.put(n.name(), n) != null) throw new IllegalArgumentException("duplicate node name '" + n.name() + "'");
@@ -77,12 +83,12 @@ public final class ClusterSnapshot {
 
     /** This snapshot with the nodes in HA maintenance. */
     public ClusterSnapshot withHaMaintenance(java.util.Set<String> nodesInHaMaintenance) {
-        return new ClusterSnapshot(takenAt, nodes, guests, rules, haAutoRebalance, nodesInHaMaintenance);
+        return new ClusterSnapshot(takenAt, nodes, guests, rules, haAutoRebalance, nodesInHaMaintenance, true);
     }
 
     /** This snapshot with other placement rules. */
     public ClusterSnapshot withRules(List<PlacementRule> newRules, boolean newHaAutoRebalance) {
-        return new ClusterSnapshot(takenAt, nodes, guests, newRules, newHaAutoRebalance, haMaintenance);
+        return new ClusterSnapshot(takenAt, nodes, guests, newRules, newHaAutoRebalance, haMaintenance, true);
     }
 
     /** Nodes sorted by name. */
@@ -123,9 +129,82 @@ public final class ClusterSnapshot {
         return copy;
     }
 
+    /**
+     * The cluster as it will be once the guests in {@code moves} (vmid → target node) are on their targets: each moved
+     * guest on its target, and the memory of the running ones taken off their node's use (not below 0) and put on the
+     * target's. Cheap on a large cluster (planning a rolling maintenance of 1,000 nodes plans each drain on the cluster
+     * the previous one leaves): the guests are copied as one array and only the moved ones looked up; the by-node index
+     * is carried over, rebuilt for the nodes touched only.
+     *
+     * @throws IllegalArgumentException a vmid or a target unknown to this snapshot
+     */
+    public ClusterSnapshot withMoves(Map<Integer, String> moves) {
+        Guest[] next = guests.toArray(new Guest[0]);
+        Map<String, Long> delta = new java.util.HashMap<>();
+        java.util.Set<String> touched = new java.util.HashSet<>();
+        for (Map.Entry<Integer, String> m : moves.entrySet()) {
+            int i = indexOf(m.getKey());
+            if (i < 0) throw new IllegalArgumentException("no guest " + m.getKey() + " in the snapshot");
+            if (!nodesByName.containsKey(m.getValue())) throw new IllegalArgumentException("no node '" + m.getValue() + "' in the snapshot");
+            Guest g = next[i];
+            if (g.node().equals(m.getValue())) continue;
+            touched.add(g.node());
+            touched.add(m.getValue());
+            if (g.running()) {
+                delta.merge(g.node(), -g.memory(), Long::sum);
+                delta.merge(m.getValue(), g.memory(), Long::sum);
+            }
+            next[i] = g.withNode(m.getValue());
+        }
+        List<Node> nextNodes = new java.util.ArrayList<>(nodes.size());
+        for (Node n : nodes) {
+            long d = delta.getOrDefault(n.name(), 0L);
+            nextNodes.add(d == 0 ? n : new Node(n.name(), n.online(), n.memoryTotal(), Math.max(0, n.memoryUsed() + d), n.cpus(), n.cpuLoad()));
+        }
+        ClusterSnapshot out = new ClusterSnapshot(takenAt, nextNodes, List.of(next), rules, haAutoRebalance, haMaintenance, true);
+        Map<String, List<Guest>> index = byNode;
+        if (index != null) {
+            Map<String, List<Guest>> carried = new java.util.HashMap<>(index);
+            Map<String, List<Guest>> arriving = new java.util.HashMap<>();
+            for (Map.Entry<Integer, String> m : moves.entrySet()) {
+                Guest g = next[indexOf(m.getKey())];
+                arriving.computeIfAbsent(g.node(), k -> new java.util.ArrayList<>()).add(g);
+            }
+            for (String n : touched) {
+                List<Guest> list = new java.util.ArrayList<>();
+                for (Guest g : index.getOrDefault(n, List.of())) if (!moves.containsKey(g.vmid())) list.add(g);
+                list.addAll(arriving.getOrDefault(n, List.of()));
+                list.sort(Comparator.comparingInt(Guest::vmid));
+                carried.put(n, List.copyOf(list));
+            }
+            out.byNode = carried;
+        }
+        return out;
+    }
+
+    private int indexOf(int vmid) {
+        int lo = 0, hi = guests.size() - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            int v = guests.get(mid).vmid();
+            if (v < vmid) lo = mid + 1;
+            else if (v > vmid) hi = mid - 1;
+            else return mid;
+        }
+        return -1;
+    }
+
     /** Guests on {@code node}, by vmid. */
     public List<Guest> guestsOn(String node) {
-        return guests.stream().filter(g -> g.node().equals(node)).toList();
+        Map<String, List<Guest>> index = byNode;
+        if (index == null) {
+            // Built once, then read; two threads racing here build the same map.
+            Map<String, List<Guest>> building = new java.util.HashMap<>();
+            for (Guest g : guests) building.computeIfAbsent(g.node(), n -> new java.util.ArrayList<>()).add(g);
+            building.replaceAll((n, list) -> List.copyOf(list));
+            byNode = index = building;
+        }
+        return index.getOrDefault(node, List.of());
     }
 
     @Override

@@ -114,7 +114,23 @@ public final class DrainPlanner {
         units.sort(Comparator.comparingLong(Unit::memory).reversed().thenComparingInt(u -> u.members.get(0).guest.vmid()));
 
         List<PlanEntry> moves = new ArrayList<>();
+        Targets targets = new Targets(candidates, committed);
+        boolean debug = log.isDebugEnabled();
         for (Unit u : units) {
+            if (!debug && u.members.size() == 1 && !book.binds(u)) {
+                // A guest no rule binds and allowed everywhere: its best target comes from the index, without a scan of
+                // every candidate (the same choice choose() makes).
+                Pending p = u.members.get(0);
+                if (p.pre.notAllowed().isEmpty() && !targets.isCandidate(p.guest.node())) {
+                    Node fast = targets.best(p.guest.memory());
+                    if (fast != null) {
+                        Choice c = new Choice();
+                        c.target = fast;
+                        place(u, c, null, null, committed, book, moves, targets);
+                        continue;
+                    }
+                }
+            }
             Choice c = choose(u, candidates, committed, book, false);
             if (c.target == null && request.force() && c.tagRuleExcluded()) {
                 // force: the tag rules (which only Moxxie enforces) give way; HA rules never do (Proxmox enforces them).
@@ -122,7 +138,7 @@ public final class DrainPlanner {
                 if (forced.target != null) {
                     // The entry names the rules it was placed against: they decided it, by giving way.
                     String against = String.join("; ", c.tagRulesExcluding());
-                    place(u, forced, "force: placed against " + against + " (" + c.why + ")", against, committed, book, moves);
+                    place(u, forced, "force: placed against " + against + " (" + c.why + ")", against, committed, book, moves, targets);
                     continue;
                 }
             }
@@ -133,7 +149,7 @@ public final class DrainPlanner {
                     Choice one = choose(single, candidates, committed, book, true);
                     if (one.target != null) {
                         place(single, one, "force: placed apart from " + u.togetherDescription() + " (no node has room for the group)",
-                                u.togetherDescription(), committed, book, moves);
+                                u.togetherDescription(), committed, book, moves, targets);
                     } else {
                         skips.add(blocked(p, noTargetReason(single, one, candidates, input), one.rule()));
                     }
@@ -141,7 +157,7 @@ public final class DrainPlanner {
                 continue;
             }
             if (c.target != null) {
-                place(u, c, null, c.rule(), committed, book, moves);
+                place(u, c, null, c.rule(), committed, book, moves, targets);
             } else {
                 String reason = noTargetReason(u, c, candidates, input);
                 boolean haExcluded = request.force() && !c.rulesExcluding.isEmpty() && !c.tagRuleExcluded();
@@ -195,9 +211,10 @@ public final class DrainPlanner {
      * the memory it takes, where they will be.
      */
     private void place(Unit u, Choice c, String forcedNote, String rule, Map<String, Long> committed, RuleBook book,
-                       List<PlanEntry> moves) {
+                       List<PlanEntry> moves, Targets targets) {
         String target = c.target.name();
         committed.merge(target, u.memory(), Long::sum);
+        targets.add(target, u.memory());
         for (Pending p : u.members) {
             book.at.put(p.guest.vmid(), target);
             List<String> notes = new ArrayList<>();
@@ -594,6 +611,67 @@ public final class DrainPlanner {
                 }
             }
             return Optional.empty();
+        }
+    }
+
+    /**
+     * The candidates indexed for placement: grouped by memory total (a cluster has few node sizes), each group ordered
+     * by memory committed, then CPU load, then name. Within a group the node with the least committed has the most room
+     * and the lowest utilization after any move, so a guest's best target is the best of the groups' first nodes: the
+     * same choice as the scan over every candidate, in O(groups · log n) instead of O(n) per guest (a node of 5,000
+     * guests in a cluster of 1,000 nodes: 5 million steps without it).
+     */
+    private final class Targets {
+        private final Map<Long, java.util.TreeSet<Slot>> groups = new HashMap<>();
+        private final Map<String, Slot> slots = new HashMap<>();
+
+        Targets(List<Node> candidates, Map<String, Long> committed) {
+            for (Node n : candidates) {
+                Slot slot = new Slot(n, committed.get(n.name()));
+                slots.put(n.name(), slot);
+                groups.computeIfAbsent(n.memoryTotal(), t -> new java.util.TreeSet<>(Slot.ORDER)).add(slot);
+            }
+        }
+
+        boolean isCandidate(String node) {
+            return slots.containsKey(node);
+        }
+
+        /** The candidate where a guest of {@code memory} bytes leaves the lowest utilization, or null if none has room. */
+        Node best(long memory) {
+            Slot best = null;
+            double bestUtil = Double.MAX_VALUE;
+            for (java.util.TreeSet<Slot> group : groups.values()) {
+                Slot first = group.first();
+                Node n = first.node;
+                if (placement.usable(n.memoryTotal()) - first.used < memory) continue;
+                double util = n.memoryTotal() == 0 ? 1.0 : (double) (first.used + memory) / n.memoryTotal();
+                if (best == null || util < bestUtil - 1e-12 || (Math.abs(util - bestUtil) <= 1e-12 && tieBreak(n, best.node) < 0)) {
+                    best = first;
+                    bestUtil = util;
+                }
+            }
+            return best == null ? null : best.node;
+        }
+
+        void add(String node, long memory) {
+            Slot slot = slots.get(node);
+            java.util.TreeSet<Slot> group = groups.get(slot.node.memoryTotal());
+            group.remove(slot);
+            slot.used += memory;
+            group.add(slot);
+        }
+    }
+
+    private static final class Slot {
+        static final Comparator<Slot> ORDER = Comparator.comparingLong((Slot s) -> s.used)
+                .thenComparingDouble(s -> s.node.cpuLoad()).thenComparing(s -> s.node.name());
+        final Node node;
+        long used;
+
+        Slot(Node node, long used) {
+            this.node = node;
+            this.used = used;
         }
     }
 }

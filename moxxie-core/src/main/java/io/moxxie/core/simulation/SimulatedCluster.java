@@ -12,6 +12,7 @@ import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.MigrationProgress;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.spi.TaskState;
 import io.moxxie.core.spi.TransientHypervisorException;
@@ -90,6 +91,12 @@ public final class SimulatedCluster implements HypervisorClient {
             SimGuest sg = new SimGuest(g);
             MigrationPreconditions p = b.preconditions.get(g.vmid());
             if (p != null) sg.preconditions = p;
+            double[] dirty = b.dirty.get(g.vmid());
+            if (dirty != null) {
+                sg.dirtyRate = dirty[0];
+                sg.workingSet = (long) dirty[1];
+            }
+            sg.localDiskBytes = b.localDisks.getOrDefault(g.vmid(), 0L);
             guests.put(g.vmid(), sg);
             count(sg, 1);
         }
@@ -182,6 +189,12 @@ public final class SimulatedCluster implements HypervisorClient {
         }
         SimTask task = newTask(source, g.guest.type() == GuestType.QEMU ? "qmigrate" : "vzmigrate", g.guest.vmid());
         String failure = migrationFailure(g, cmd, target, running);
+        if (failure == null && setUpsFrom(source) >= model.maxStartups()) {
+            // OpenSSH's MaxStartups: the tunnel's connection is dropped before it is authenticated.
+            failure = "kex_exchange_identification: read: Connection reset by peer; ERROR: migration aborted: command "
+                    + "'/usr/bin/ssh -e none -o BatchMode=yes -o HostKeyAlias=" + target.name + " root@" + target.name
+                    + " /bin/true' failed: exit code 255";
+        }
         if (failure != null) {
             finishTask(task, false, failure);
             migrations.add(new MigrationRecord(g.guest.vmid(), source, target.name, cmd.type(), scheduler.now(), scheduler.now(), false, failure));
@@ -193,7 +206,7 @@ public final class SimulatedCluster implements HypervisorClient {
             changed();
             return task.ref();
         }
-        startTransfer(g, source, target.name, cmd.type(), task);
+        startTransfer(g, source, target.name, cmd.type(), task, cmd.withLocalDisks() && g.preconditions.localDisks(), cmd.shutdownTimeout());
         if (g.answersToLose > 0) {
             g.answersToLose--;
             // What ProxmoxClient reports when a migrate POST's answer is lost and no task of it is found.
@@ -250,7 +263,7 @@ public final class SimulatedCluster implements HypervisorClient {
     private void startHaTransfer(SimGuest g, SimNode target) {
         MigrationType type = g.guest.type() == GuestType.LXC ? (g.guest.running() ? MigrationType.RESTART : MigrationType.OFFLINE)
                 : (g.guest.running() ? MigrationType.ONLINE : MigrationType.OFFLINE);
-        startTransfer(g, g.guest.node(), target.name, type, null);
+        startTransfer(g, g.guest.node(), target.name, type, null, false, DEFAULT_SHUTDOWN_DURATION);
     }
 
     private static String sid(SimGuest g) {
@@ -295,6 +308,31 @@ public final class SimulatedCluster implements HypervisorClient {
         SimTask t = tasks.get(ref.id());
         if (t == null) throw new HypervisorException("no such task '" + ref.id() + "'");
         return t.finished ? (t.ok ? TaskState.ok("OK") : TaskState.failed(t.message)) : TaskState.RUNNING;
+    }
+
+    /**
+     * The progress of the live migration carried by {@code ref}, as Proxmox's task log would report it now: empty during
+     * the set-up, for a move that copies no memory (offline, container restart), and once the task has ended.
+     */
+    @Override
+    public synchronized java.util.Optional<MigrationProgress> migrationProgress(TaskRef ref) {
+        call("migrationProgress");
+        if (!ref.tracked()) return java.util.Optional.empty();
+        advanceTransfers();
+        Instant now = scheduler.now();
+        for (Transfer t : transfers) {
+            if (t.task == null || !t.task.upid.equals(ref.id())) continue;
+            if (!t.live() || t.overheadEnds.isAfter(now)) return java.util.Optional.empty();
+            long total = t.guest.guest.memory();
+            // QEMU's ram "remaining" counts the dirty bitmap, which it syncs at the end of each pass: what is left of this
+            // pass; it grows again when the next pass begins with what the guest dirtied meanwhile.
+            long remaining = (long) Math.ceil(t.remaining);
+            long transferred = (long) (t.bytesSent + t.passSize - t.remaining);
+            java.util.OptionalDouble rate = Double.isFinite(t.rate) ? java.util.OptionalDouble.of(t.rate) : java.util.OptionalDouble.empty();
+            java.util.OptionalDouble throttle = t.throttle > 0 ? java.util.OptionalDouble.of(t.throttle) : java.util.OptionalDouble.empty();
+            return java.util.Optional.of(new MigrationProgress(Math.max(0, transferred), remaining, total, rate, throttle, now));
+        }
+        return java.util.Optional.empty();
     }
 
     @Override
@@ -392,6 +430,17 @@ public final class SimulatedCluster implements HypervisorClient {
     /** The guest ignores ACPI shutdown: a shutdown runs into its timeout and the guest is then stopped hard. */
     public synchronized SimulatedCluster ignoreShutdown(int vmid) {
         existing(vmid).ignoresShutdown = true;
+        return this;
+    }
+
+    /**
+     * How busy the guest's memory is, for its live migrations ({@link MigrationModel}): it dirties {@code bytesPerSecond}
+     * bytes a second within a writable working set of {@code workingSetBytes}. Both 0 by default.
+     */
+    public synchronized SimulatedCluster dirty(int vmid, double bytesPerSecond, long workingSetBytes) {
+        SimGuest g = existing(vmid);
+        g.dirtyRate = Builder.checkDirtyRate(bytesPerSecond);
+        g.workingSet = Builder.checkWorkingSet(workingSetBytes);
         return this;
     }
 
@@ -765,11 +814,23 @@ public final class SimulatedCluster implements HypervisorClient {
     // A fluid model: between two events every transfer moves at a constant rate; an event (a start, an
     // end, the end of an overhead phase) re-divides each link among the transfers touching it.
 
-    private void startTransfer(SimGuest g, String source, String target, MigrationType type, SimTask task) {
+    private void startTransfer(SimGuest g, String source, String target, MigrationType type, SimTask task, boolean localDisks,
+                               Duration shutdownTimeout) {
         advanceTransfers();
         boolean running = g.guest.running();
+        boolean live = running && type == MigrationType.ONLINE && g.guest.type() == GuestType.QEMU;
+        // A live move sets up, then copies memory; any other move copies none (shared storage): a fixed cost, and for a
+        // container restart its shutdown and start inside the task. Local disks are copied on top.
+        Duration fixed = live ? model.overhead() : model.offlineOverhead();
+        if (type == MigrationType.RESTART && running) {
+            Duration shutdown = g.ignoresShutdown ? shutdownTimeout
+                    : (DEFAULT_SHUTDOWN_DURATION.compareTo(shutdownTimeout) < 0 ? DEFAULT_SHUTDOWN_DURATION : shutdownTimeout);
+            fixed = fixed.plus(shutdown).plus(POWER_TASK_DURATION);
+        }
+        if (localDisks && g.localDiskBytes > 0) fixed = fixed.plusNanos((long) Math.ceil(g.localDiskBytes / model.diskCopyRate() * 1e9));
         Transfer t = new Transfer(g, source, target, type, task, running && type != MigrationType.OFFLINE, running,
-                scheduler.now(), scheduler.now().plus(model.overhead()), g.guest.memory());
+                scheduler.now(), scheduler.now().plus(fixed), live ? g.guest.memory() : 0);
+        if (live) t.passStart = t.overheadEnds; // pass 0 begins when the set-up ends
         set(g, g.guest.withLock("migrate"));
         if (type == MigrationType.RESTART) set(g, g.guest.withStatus(PowerState.STOPPED));
         transfers.add(t);
@@ -795,7 +856,7 @@ public final class SimulatedCluster implements HypervisorClient {
         Instant now = scheduler.now();
         Map<String, Integer> load = new HashMap<>();
         for (Transfer t : transfers) {
-            if (!t.overheadEnds.isAfter(now)) {
+            if (!t.overheadEnds.isAfter(now) && t.live()) {
                 load.merge(t.source, 1, Integer::sum);
                 load.merge(t.target, 1, Integer::sum);
             }
@@ -805,6 +866,8 @@ public final class SimulatedCluster implements HypervisorClient {
             if (t.overheadEnds.isAfter(now)) {
                 t.rate = 0;
                 next = Math.min(next, Duration.between(now, t.overheadEnds).toNanos() / 1e9);
+            } else if (!t.live()) {
+                next = 0;
             } else {
                 t.rate = Math.min(model.streamCap(), Math.min(model.linkBandwidth() / load.get(t.source), model.linkBandwidth() / load.get(t.target)));
                 next = Math.min(next, Double.isInfinite(t.rate) ? 0 : t.remaining / t.rate);
@@ -823,10 +886,64 @@ public final class SimulatedCluster implements HypervisorClient {
         advanceTransfers();
         Instant now = scheduler.now();
         for (Transfer t : List.copyOf(transfers)) {
-            // An unbounded rate (the INSTANT model, or a model of overhead only) moves everything at once.
-            if (!t.overheadEnds.isAfter(now) && (t.remaining <= 1.0 || Double.isInfinite(t.rate))) endTransfer(t, true, "OK");
+            if (t.overheadEnds.isAfter(now)) continue;
+            if (!t.live()) {
+                endTransfer(t, true, "OK");
+            } else if (t.remaining <= 1.0 || Double.isInfinite(t.rate)) {
+                // An unbounded rate (the INSTANT model, or a model of overhead only) sends every pass at once.
+                passEnded(t, now);
+            }
         }
         rescheduleTransfers();
+    }
+
+    /**
+     * A pre-copy pass of a live move has been sent (see {@link MigrationModel}): the switchover's copy ends the move; any
+     * other pass is followed by one of what the guest dirtied meanwhile, after auto-converge and the downtime limit have
+     * had their say — or by the switchover, when that fits in the limit at the stream's current rate.
+     */
+    private void passEnded(Transfer t, Instant now) {
+        double seconds = Duration.between(t.passStart, now).toNanos() / 1e9;
+        t.bytesSent += t.passSize;
+        t.passes++;
+        if (t.switchingOver) {
+            t.downtime = seconds;
+            endTransfer(t, true, "OK");
+            return;
+        }
+        t.throttleSeconds += t.throttle * seconds;
+        SimGuest g = t.guest;
+        double dirtied = Math.min(g.workingSet, g.dirtyRate * (1 - t.throttle) * seconds);
+        // QEMU's migration_trigger_throttle (migration/ram.c): every second pass over the threshold steps the throttle.
+        if (dirtied > MigrationModel.THROTTLE_TRIGGER_PERCENT / 100.0 * t.passSize && ++t.passesOverThreshold >= 2) {
+            t.passesOverThreshold = 0;
+            t.throttle = t.throttle == 0 ? MigrationModel.THROTTLE_INITIAL_PERCENT / 100.0
+                    : Math.min(MigrationModel.THROTTLE_MAX_PERCENT / 100.0, t.throttle + MigrationModel.THROTTLE_INCREMENT_PERCENT / 100.0);
+        }
+        if (t.passes > 1 && dirtied >= t.lastRemainder && ++t.passesNotShrinking >= MigrationModel.DOWNTIME_PATIENCE_PASSES) {
+            t.downtimeLimit *= 2;
+            t.passesNotShrinking = 0;
+        }
+        t.lastRemainder = dirtied;
+        t.switchingOver = dirtied <= t.rate * t.downtimeLimit;
+        t.passSize = dirtied;
+        t.remaining = dirtied;
+        t.passStart = now;
+        if (t.switchingOver && dirtied <= 1.0) {
+            t.bytesSent += dirtied;
+            t.downtime = 0;
+            endTransfer(t, true, "OK");
+        }
+    }
+
+    /** Migrations from {@code source} in their set-up now (their SSH connection being established, as the model counts it). */
+    private int setUpsFrom(String source) {
+        Instant now = scheduler.now();
+        int n = 0;
+        for (Transfer t : transfers) {
+            if (t.source.equals(source) && t.overheadEnds.isAfter(now)) n++;
+        }
+        return n;
     }
 
     private void endTransfer(Transfer t, boolean ok, String message) {
@@ -846,14 +963,25 @@ public final class SimulatedCluster implements HypervisorClient {
             set(g, g.guest.withStatus(PowerState.RUNNING)); // Proxmox restarts the container on the source
         }
         if (t.task != null) finishTask(t.task, ok, message);
-        migrations.add(new MigrationRecord(g.guest.vmid(), t.source, t.target, t.type, t.startedAt, scheduler.now(), ok, message));
+        migrations.add(new MigrationRecord(g.guest.vmid(), t.source, t.target, t.type, t.startedAt, scheduler.now(), ok, message,
+                (long) t.bytesSent, t.passes, Duration.ofNanos((long) (t.downtime * 1e9)), t.throttleSeconds));
         notePeakMemory(t.target);
         changed();
     }
 
-    /** One migration attempt. */
+    /**
+     * One migration attempt. For a live move: the bytes its pre-copy passes sent (memory and what the guest dirtied
+     * meanwhile), the passes (the switchover's included), the switchover's downtime, and {@code throttleSeconds}, the
+     * integral of auto-converge's CPU throttle over the move (guest-seconds lost). All 0 for a move that copies no memory.
+     */
     public record MigrationRecord(int vmid, String source, String target, MigrationType type, Instant startedAt,
-                                  Instant finishedAt, boolean successful, String message) {
+                                  Instant finishedAt, boolean successful, String message, long bytesSent, int passes,
+                                  Duration downtime, double throttleSeconds) {
+        public MigrationRecord(int vmid, String source, String target, MigrationType type, Instant startedAt, Instant finishedAt,
+                               boolean successful, String message) {
+            this(vmid, source, target, type, startedAt, finishedAt, successful, message, 0, 0, Duration.ZERO, 0);
+        }
+
         public Duration duration() {
             return Duration.between(startedAt, finishedAt);
         }
@@ -890,6 +1018,9 @@ public final class SimulatedCluster implements HypervisorClient {
         boolean ignoresShutdown;
         int answersToLose;
         boolean hangsNextMigration;
+        double dirtyRate;
+        long workingSet;
+        long localDiskBytes;
 
         SimGuest(Guest guest) {
             this.guest = guest;
@@ -930,6 +1061,19 @@ public final class SimulatedCluster implements HypervisorClient {
         final Instant overheadEnds;
         double remaining;
         double rate;
+        /** Live moves: when the current pre-copy pass began (pass 0: at the set-up's end), its size, and the move's tallies. */
+        Instant passStart;
+        double passSize;
+        double bytesSent;
+        int passes;
+        double throttle;
+        double throttleSeconds;
+        double downtimeLimit = MigrationModel.INITIAL_DOWNTIME_SECONDS;
+        double lastRemainder;
+        int passesNotShrinking;
+        int passesOverThreshold;
+        boolean switchingOver;
+        double downtime;
 
         Transfer(SimGuest guest, String source, String target, MigrationType type, SimTask task, boolean willRun,
                  boolean wasRunning, Instant startedAt, Instant overheadEnds, long bytes) {
@@ -943,6 +1087,12 @@ public final class SimulatedCluster implements HypervisorClient {
             this.startedAt = startedAt;
             this.overheadEnds = overheadEnds;
             this.remaining = bytes;
+            this.passSize = bytes;
+        }
+
+        /** A running qemu guest moved online: its memory is copied by a QEMU pre-copy stream. */
+        boolean live() {
+            return wasRunning && type == MigrationType.ONLINE && guest.guest.type() == GuestType.QEMU;
         }
     }
 
@@ -956,6 +1106,8 @@ public final class SimulatedCluster implements HypervisorClient {
         private final Map<Integer, MigrationPreconditions> preconditions = new HashMap<>();
         private final List<PlacementRule> rules = new ArrayList<>();
         private boolean haAutoRebalance;
+        private final Map<Integer, double[]> dirty = new HashMap<>();
+        private final Map<Integer, Long> localDisks = new HashMap<>();
 
         private Builder(Scheduler scheduler) {
             this.scheduler = Checks.notNull("scheduler", scheduler);
@@ -1015,6 +1167,34 @@ public final class SimulatedCluster implements HypervisorClient {
         public Builder haAutoRebalance(boolean on) {
             this.haAutoRebalance = on;
             return this;
+        }
+
+        /**
+         * The guest dirties {@code bytesPerSecond} bytes of memory a second within a writable working set of
+         * {@code workingSetBytes} (see {@link MigrationModel}); a guest not named here dirties none.
+         */
+        public Builder dirty(int vmid, double bytesPerSecond, long workingSetBytes) {
+            dirty.put(vmid, new double[]{checkDirtyRate(bytesPerSecond), checkWorkingSet(workingSetBytes)});
+            return this;
+        }
+
+        /** The guest has {@code bytes} of disks on local storage, copied when a move asks for local disks. */
+        public Builder localDisk(int vmid, long bytes) {
+            if (bytes < 0) throw new IllegalArgumentException("bytes must be >= 0, was " + bytes);
+            localDisks.put(vmid, bytes);
+            return this;
+        }
+
+        static double checkDirtyRate(double bytesPerSecond) {
+            if (!(bytesPerSecond >= 0) || Double.isInfinite(bytesPerSecond)) {
+                throw new IllegalArgumentException("bytesPerSecond must be >= 0 and finite, was " + bytesPerSecond);
+            }
+            return bytesPerSecond;
+        }
+
+        static long checkWorkingSet(long workingSetBytes) {
+            if (workingSetBytes < 0) throw new IllegalArgumentException("workingSetBytes must be >= 0, was " + workingSetBytes);
+            return workingSetBytes;
         }
 
         public SimulatedCluster build() {

@@ -32,7 +32,8 @@ class ExecutorConfigTest {
         assertThat(ExecutorConfig.builder().expectedLinkBandwidth(1.25e9).expectedMigrationRate(0.6e9).build().autoConcurrency()).isEqualTo(6);
         assertThat(ExecutorConfig.builder().expectedLinkBandwidth(1e9).expectedMigrationRate(0.5e9).build().autoConcurrency()).isEqualTo(4);
         assertThat(ExecutorConfig.builder().expectedLinkBandwidth(0.1e9).expectedMigrationRate(1e9).build().autoConcurrency()).isEqualTo(2);
-        assertThat(ExecutorConfig.builder().expectedLinkBandwidth(100e9).expectedMigrationRate(0.1e9).build().autoConcurrency()).isEqualTo(64);
+        // However wide the link: no more than 10 from one source (OpenSSH's MaxStartups).
+        assertThat(ExecutorConfig.builder().expectedLinkBandwidth(100e9).expectedMigrationRate(0.1e9).build().autoConcurrency()).isEqualTo(10);
     }
 
     @Test

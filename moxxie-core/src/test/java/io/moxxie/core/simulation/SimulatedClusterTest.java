@@ -5,6 +5,7 @@ import io.moxxie.core.model.PowerState;
 import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.MigrationProgress;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.spi.TaskState;
 import io.moxxie.core.spi.TransientHypervisorException;
@@ -77,6 +78,128 @@ class SimulatedClusterTest {
         assertThat(c.migrations()).allSatisfy(m -> assertThat(m.duration().toNanos() / 1e9).isCloseTo(expected, within(0.01)));
         assertThat(c.peakConcurrentMigrations()).isEqualTo(3);
         assertThat(c.peakMigrationsPerTarget()).containsEntry("b", 3);
+    }
+
+    @Test
+    void aLiveMigrationReportsItsProgressOnceItsSetUpIsOver() {
+        SimulatedCluster c = cluster(qemu(1, "vm", "a", 6, ""), stoppedQemu(2, "off", "a", 4, ""));
+        TaskRef live = c.migrate(new MigrationCommand(c.snapshot().guest(1).orElseThrow(), "b", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+        TaskRef offline = c.migrate(new MigrationCommand(c.snapshot().guest(2).orElseThrow(), "b", MigrationType.OFFLINE, false, Duration.ofMinutes(3)));
+        scheduler.runFor(Duration.ofSeconds(3));
+        assertThat(c.migrationProgress(live)).as("still in its set-up").isEmpty();
+        scheduler.runFor(Duration.ofSeconds(5));
+        var p = c.migrationProgress(live).orElseThrow();
+        assertThat(p.total()).isEqualTo(6 * GIB);
+        assertThat(p.transferred() + p.remaining()).isEqualTo(6 * GIB);
+        assertThat(p.transferred()).isPositive();
+        assertThat(p.rate()).isPresent();
+        assertThat(p.at()).isEqualTo(scheduler.now());
+        assertThat(c.migrationProgress(offline)).as("an offline move reports no memory copy").isEmpty();
+        scheduler.runUntilIdle();
+        assertThat(c.migrationProgress(live)).as("ended").isEmpty();
+    }
+
+    private TaskRef live(SimulatedCluster c, int vmid, String target) {
+        return c.migrate(new MigrationCommand(c.snapshot().guest(vmid).orElseThrow(), target, MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+    }
+
+    @Test
+    void aGuestThatDirtiesMemorySendsItAgainInLaterPassesAndSwitchesOverWithinTheDowntimeLimit() {
+        SimulatedCluster c = cluster(qemu(1, "vm", "a", 6, ""));
+        c.dirty(1, 100e6, GIB / 2); // dirties 100 MB/s within 512 MiB
+        run(c, live(c, 1, "b"));
+        SimulatedCluster.MigrationRecord m = c.migrations().get(0);
+        // pass 0: 6 GiB at 0.6 GB/s (10.7 s) dirties min(512 MiB, 1.07 GB) = 512 MiB; pass 1 dirties 100e6 * 0.89 s = 89 MB;
+        // pass 2 dirties 15 MB, which fits in 0.6 GB/s x 0.1 s: the switchover sends it in 25 ms.
+        double pass1 = GIB / 2 / 0.6e9, pass2 = 100e6 * pass1 / 0.6e9, last = 100e6 * pass2 / 0.6e9;
+        assertThat(m.passes()).isEqualTo(4);
+        assertThat(m.bytesSent()).isCloseTo((long) (6 * GIB + GIB / 2 + 100e6 * pass1 + 100e6 * pass2), within(1000L));
+        assertThat(m.downtime().toNanos() / 1e9).isCloseTo(last, within(1e-6)).isLessThan(0.1);
+        assertThat(m.throttleSeconds()).isZero();
+        assertThat(m.duration().toNanos() / 1e9).isCloseTo(5 + 6 * GIB / 0.6e9 + pass1 + pass2 + last, within(0.001));
+    }
+
+    @Test
+    void aGuestDirtyingFasterThanItsStreamDrainsIsThrottledUntilItConverges() {
+        SimulatedCluster c = cluster(qemu(1, "busy", "a", 4, ""));
+        c.dirty(1, 400e6, 3 * GIB / 2);
+        TaskRef alone = live(c, 1, "b");
+        run(c, alone);
+        SimulatedCluster.MigrationRecord solo = c.migrations().get(0);
+        assertThat(solo.successful()).isTrue();
+        assertThat(solo.throttleSeconds()).as("400 MB/s dirtied against 600 MB/s sent: over half").isPositive();
+        assertThat(solo.downtime().toNanos() / 1e9).isLessThanOrEqualTo(0.2);
+
+        // The same guest moved while two large moves share the source's link with it: more passes, more throttle.
+        SimulatedCluster c2 = cluster(qemu(1, "busy", "a", 4, ""), qemu(2, "other", "a", 24, ""), qemu(3, "third", "a", 24, ""));
+        c2.dirty(1, 400e6, 3 * GIB / 2);
+        live(c2, 1, "b");
+        live(c2, 2, "b");
+        live(c2, 3, "b");
+        scheduler.runUntilIdle();
+        SimulatedCluster.MigrationRecord shared = c2.migrations().stream().filter(m -> m.vmid() == 1).findFirst().orElseThrow();
+        assertThat(shared.successful()).isTrue();
+        assertThat(shared.throttleSeconds()).isGreaterThan(solo.throttleSeconds());
+        assertThat(shared.bytesSent()).isGreaterThan(solo.bytesSent());
+    }
+
+    @Test
+    void theProgressOfABusyGuestShowsMoreSentThanItsMemoryAndItsThrottle() {
+        SimulatedCluster c = cluster(qemu(1, "busy", "a", 8, ""), qemu(2, "x", "a", 8, ""));
+        c.dirty(1, 500e6, 2 * GIB);
+        TaskRef t = live(c, 1, "b");
+        live(c, 2, "b");
+        scheduler.runFor(Duration.ofSeconds(7));
+        var early = c.migrationProgress(t).orElseThrow();
+        assertThat(early.transferred() + early.remaining()).as("pass 0: what is sent and what is left of it").isEqualTo(8 * GIB);
+        MigrationProgress throttled = null;
+        for (int i = 0; i < 120 && throttled == null; i++) {
+            scheduler.runFor(Duration.ofSeconds(1));
+            throttled = c.migrationProgress(t).filter(p -> p.throttle().isPresent()).orElse(null);
+        }
+        assertThat(throttled).isNotNull();
+        assertThat(throttled.transferred()).as("its working set sent again, more than once").isGreaterThan(8 * GIB + 2 * GIB);
+        assertThat(throttled.throttle().getAsDouble()).isBetween(0.2, 0.99);
+    }
+
+    @Test
+    void aMoveThatCopiesNoMemoryTakesAFixedTimeAndLeavesTheLinkToTheOthers() {
+        SimulatedCluster c = cluster(qemu(1, "vm", "a", 6, ""), stoppedQemu(2, "off", "a", 64, ""), lxc(3, "ct", "a", 32, ""));
+        live(c, 1, "b");
+        c.migrate(new MigrationCommand(c.snapshot().guest(2).orElseThrow(), "b", MigrationType.OFFLINE, false, Duration.ofMinutes(3)));
+        c.migrate(new MigrationCommand(c.snapshot().guest(3).orElseThrow(), "b", MigrationType.RESTART, false, Duration.ofMinutes(3)));
+        scheduler.runUntilIdle();
+        java.util.Map<Integer, Double> took = new java.util.HashMap<>();
+        c.migrations().forEach(m -> took.put(m.vmid(), m.duration().toNanos() / 1e9));
+        assertThat(took.get(1)).as("the live move has the link to itself").isCloseTo(5 + 6 * GIB / 0.6e9, within(0.01));
+        assertThat(took.get(2)).as("64 GiB stopped: no memory to copy").isEqualTo(3.0);
+        assertThat(took.get(3)).as("fixed cost, the container's 10 s shutdown and 2 s start").isEqualTo(15.0);
+    }
+
+    @Test
+    void localDisksAreCopiedAtTheDiskCopyRateWhenTheMoveTakesThem() {
+        SimulatedCluster c = SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT).node("a", 64 * GIB, 8).node("b", 64 * GIB, 8)
+                .guest(stoppedQemu(1, "off", "a", 4, "")).localDisk(1, 25_000_000_000L)
+                .preconditions(new io.moxxie.core.model.MigrationPreconditions(1, java.util.Map.of(), java.util.List.of(), java.util.List.of(), true))
+                .build();
+        run(c, c.migrate(new MigrationCommand(c.snapshot().guest(1).orElseThrow(), "b", MigrationType.OFFLINE, true, Duration.ofMinutes(3))));
+        // 3 s of fixed cost, 25 GB at 250 MB/s
+        assertThat(c.migrations().get(0).duration()).isEqualTo(Duration.ofSeconds(103));
+    }
+
+    @Test
+    void aMigrationStartingWhileTenOthersFromItsSourceSetUpIsDroppedBySsh() {
+        SimulatedCluster.Builder b = SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT)
+                .node("a", 256 * GIB, 16).node("b", 256 * GIB, 16);
+        for (int vmid = 1; vmid <= 12; vmid++) b.guest(qemu(vmid, "vm" + vmid, "a", 2, ""));
+        SimulatedCluster c = b.build();
+        for (int vmid = 1; vmid <= 10; vmid++) live(c, vmid, "b");
+        TaskRef eleventh = live(c, 11, "b");
+        assertThat(c.task(eleventh).successful()).isFalse();
+        assertThat(c.task(eleventh).message()).contains("kex_exchange_identification");
+        scheduler.runFor(Duration.ofSeconds(6)); // the ten are past their set-up
+        TaskRef twelfth = live(c, 12, "b");
+        assertThat(run(c, twelfth).successful()).isTrue();
     }
 
     @Test

@@ -29,21 +29,32 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 
 /**
- * The baselines Moxxie is measured against, each a plain executor written the way such code usually is:
- * the same tag policy, a fixed 2 s poll of each task, an offline move done as shutdown, migrate, start
- * inside its worker slot.
+ * The baselines Moxxie is measured against, each a plain executor written the way such code usually is: an offline
+ * move done as shutdown, migrate, start inside its worker slot; each task polled at a fixed interval.
  * <ul>
- *   <li>{@code waves}: starts {@code k} moves, waits for all of them, starts the next {@code k} (plan order).</li>
- *   <li>{@code fifo}: {@code k} workers take guests in vmid order (targets from Moxxie's planner).</li>
+ *   <li>{@code waves}: starts {@code k} moves, waits for all of them, starts the next {@code k} (plan order), 2 s poll.</li>
+ *   <li>{@code fifo}: {@code k} workers take guests in vmid order (targets from Moxxie's planner), 2 s poll.</li>
  *   <li>{@code single-target}: every guest to the one node with the most free memory, {@code k} workers in vmid
- *       order, as Proxmox's own migrate-all does; moves that do not fit fail.</li>
+ *       order, 2 s poll; moves that do not fit fail.</li>
+ *   <li>{@code original-moxxie}: the service Moxxie replaced: every guest handed at once to a pool of 7 workers, each
+ *       move to a random online node not in maintenance (no memory check: a move that does not fit fails), 2 s poll,
+ *       and a 2 s sleep after each move.</li>
+ *   <li>{@code kubevirt}: KubeVirt's migration limits, {@code parallelOutboundMigrationsPerNode} 2 and
+ *       {@code parallelMigrationsPerCluster} 5 (one node drained: 2 at once), targets from Moxxie's planner (as a
+ *       scheduler would spread them), 1 s poll.</li>
+ *   <li>{@code migrateall}: Proxmox's own {@code POST /nodes/{node}/migrateall} (pve-manager PVE/API2/Nodes.pm): every
+ *       guest of the node, whatever its tags, to one target (the node with the most free memory), vmids in Perl's
+ *       {@code sort keys} order (as strings), {@code max-workers} 4 (it has no default; 4 is a common datacenter.cfg
+ *       {@code max_workers}), running containers with {@code restart}, a 1 s poll of its workers.</li>
  * </ul>
+ * All but {@code migrateall} move the guests Moxxie's tag policy and planner choose to move.
  */
 final class BaselineStrategy implements Strategy {
-    enum Kind { WAVES, FIFO, SINGLE_TARGET }
+    enum Kind { WAVES, FIFO, SINGLE_TARGET, ORIGINAL_MOXXIE, KUBEVIRT, MIGRATEALL }
 
     private static final Duration POLL = Duration.ofSeconds(2);
     private final Kind kind;
@@ -57,18 +68,35 @@ final class BaselineStrategy implements Strategy {
         return kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     }
 
+    /** The concurrency the baseline runs at in a scenario specified with {@code k}. */
+    int concurrency(int k) {
+        return switch (kind) {
+            case ORIGINAL_MOXXIE -> 7;
+            case KUBEVIRT -> 2;
+            case MIGRATEALL -> 4;
+            default -> Math.max(1, k);
+        };
+    }
+
     @Override
     public Outcome run(Scenario s) {
         VirtualScheduler scheduler = new VirtualScheduler();
-        SimulatedCluster cluster = s.cluster().apply(scheduler).build();
+        Scenario.Built built = s.build(scheduler);
+        SimulatedCluster cluster = built.cluster();
         DrainPlanner planner = new DrainPlanner(TagPolicy.defaults(), s.placement());
-        int k = Math.max(1, s.maxConcurrent());
-        double makespan = 0, bound = 0, sparse = 0;
+        int k = concurrency(s.maxConcurrent());
+        Random random = new Random(s.name().hashCode());
+        Duration poll = kind == Kind.KUBEVIRT || kind == Kind.MIGRATEALL ? Duration.ofSeconds(1) : POLL;
+        Duration sleepAfter = kind == Kind.ORIGINAL_MOXXIE ? Duration.ofSeconds(2) : Duration.ZERO;
+        Duration timeLimit = io.moxxie.core.execution.ExecutorConfig.defaults().migrationTimeout();
+        double makespan = 0;
+        Measure.Physics physics = Measure.Physics.NONE;
         int moved = 0, failed = 0, guests = 0;
         Map<String, List<Guest>> movedAway = new HashMap<>();
         for (String node : s.nodes()) {
             for (boolean back : s.rolling() ? new boolean[]{false, true} : new boolean[]{false}) {
                 ClusterSnapshot snap = cluster.snapshot();
+                Map<Integer, Guest> before = Measure.byId(cluster);
                 DrainRequest request = DrainRequest.builder(node).mode(s.mode()).concurrency(Concurrency.fixed(k)).build();
                 List<Guest> toPlan = back ? current(snap, movedAway.getOrDefault(node, List.of())) : snap.guestsOn(node);
                 Map<Integer, MigrationPreconditions> pre = new HashMap<>();
@@ -78,35 +106,46 @@ final class BaselineStrategy implements Strategy {
                 DrainPlan plan = planner.plan(in);
                 List<Move> moves = new ArrayList<>();
                 String single = back ? node : roomiest(snap, node);
-                for (PlanEntry e : plan.entries()) {
-                    if (e.action() == PlanEntry.Action.SKIP) continue;
-                    if (kind == Kind.SINGLE_TARGET) {
-                        MigrationType type = e.migrationType() != null ? e.migrationType() : MigrationType.ONLINE;
-                        moves.add(new Move(e.guest(), single, type));
-                    } else if (e.action() == PlanEntry.Action.MOVE) {
-                        moves.add(new Move(e.guest(), e.targetNode(), e.migrationType()));
-                    } else {
-                        failed++;
+                if (kind == Kind.MIGRATEALL) {
+                    // Every guest of the node, tags or not; running qemu live, running containers restarted, the rest offline.
+                    for (Guest g : toPlan) moves.add(new Move(g, single, g.type() == io.moxxie.core.model.GuestType.LXC
+                            ? (g.running() ? MigrationType.RESTART : MigrationType.OFFLINE) : (g.running() ? MigrationType.ONLINE : MigrationType.OFFLINE)));
+                    moves.sort(Comparator.comparing(m -> Integer.toString(m.guest.vmid())));
+                    if (!back) guests += toPlan.size();
+                } else {
+                    List<String> randomTargets = snap.nodes().stream().filter(n -> n.online() && !n.name().equals(node))
+                            .map(Node::name).sorted().toList();
+                    for (PlanEntry e : plan.entries()) {
+                        if (e.action() == PlanEntry.Action.SKIP) continue;
+                        if (kind == Kind.SINGLE_TARGET) {
+                            MigrationType type = e.migrationType() != null ? e.migrationType() : MigrationType.ONLINE;
+                            moves.add(new Move(e.guest(), single, type));
+                        } else if (e.action() == PlanEntry.Action.MOVE) {
+                            String target = kind == Kind.ORIGINAL_MOXXIE && !back
+                                    ? randomTargets.get(random.nextInt(randomTargets.size())) : e.targetNode();
+                            moves.add(new Move(e.guest(), target, e.migrationType()));
+                        } else {
+                            failed++;
+                        }
                     }
+                    if (kind != Kind.WAVES) moves.sort(Comparator.comparingInt(m -> m.guest.vmid()));
+                    if (!back) guests += plan.entries().size();
                 }
-                if (kind != Kind.WAVES) moves.sort(Comparator.comparingInt(m -> m.guest.vmid()));
-                if (!back) guests += plan.entries().size();
                 Instant start = scheduler.now();
-                Runner runner = new Runner(cluster, scheduler, moves, k, kind == Kind.WAVES);
+                Runner runner = new Runner(cluster, scheduler, moves, k, kind == Kind.WAVES, poll, sleepAfter);
                 runner.start();
                 scheduler.runUntilIdle();
                 Instant end = runner.finishedAt == null ? start : runner.finishedAt;
                 makespan += Duration.between(start, end).toNanos() / 1e9;
-                sparse += Measure.sparseCopySeconds(cluster.migrations(), s.model().overhead(), start, end);
-                bound += Measure.lowerBound(s.model(), runner.succeeded, k);
+                physics = physics.plus(Measure.physics(cluster.migrations(), before, built.dirty(), s.model(), start, end, k, timeLimit));
                 moved += runner.succeeded.size();
                 failed += runner.failures;
                 if (!back) movedAway.put(node, runner.succeeded);
             }
         }
         Set<String> sources = new HashSet<>(s.rolling() ? List.of() : s.nodes());
-        return new Outcome(s.name(), name(), guests, cluster.currentSnapshot().nodes().size(), k, makespan, bound,
-                Measure.maxTargetUtilization(cluster, sources), moved, failed, cluster.totalCalls(), sparse);
+        return new Outcome(s.name(), s.mix().label, name(), guests, cluster.currentSnapshot().nodes().size(), k, makespan, physics.bound(),
+                Measure.maxTargetUtilization(cluster, sources), moved, failed, cluster.totalCalls(), physics);
     }
 
     private static List<Guest> current(ClusterSnapshot snap, List<Guest> guests) {
@@ -130,12 +169,17 @@ final class BaselineStrategy implements Strategy {
         final Deque<Move> queue;
         final int k;
         final boolean waves;
+        final Duration poll;
+        final Duration sleepAfter;
         final List<Guest> succeeded = new ArrayList<>();
         int failures;
         int running;
         Instant finishedAt;
 
-        Runner(SimulatedCluster cluster, VirtualScheduler scheduler, List<Move> moves, int k, boolean waves) {
+        Runner(SimulatedCluster cluster, VirtualScheduler scheduler, List<Move> moves, int k, boolean waves, Duration poll,
+               Duration sleepAfter) {
+            this.poll = poll;
+            this.sleepAfter = sleepAfter;
             this.cluster = cluster;
             this.scheduler = scheduler;
             this.queue = new ArrayDeque<>(moves);
@@ -199,13 +243,21 @@ final class BaselineStrategy implements Strategy {
         }
 
         void waitFor(java.util.function.BooleanSupplier condition, Runnable then) {
-            scheduler.schedule(POLL, () -> {
+            scheduler.schedule(poll, () -> {
                 if (condition.getAsBoolean()) then.run();
                 else waitFor(condition, then);
             });
         }
 
         void done(Move m, boolean ok) {
+            if (!sleepAfter.isZero()) {
+                scheduler.schedule(sleepAfter, () -> finish(m, ok));
+            } else {
+                finish(m, ok);
+            }
+        }
+
+        void finish(Move m, boolean ok) {
             running--;
             if (ok) succeeded.add(m.guest);
             else failures++;

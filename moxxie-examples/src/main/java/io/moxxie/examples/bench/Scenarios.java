@@ -21,25 +21,40 @@ final class Scenarios {
     private Scenarios() {
     }
 
-    /** Every scenario with the fixed concurrency it is specified with. */
+    /** A 25 GbE migration network: 3.125 GB/s per node, the same stream cap. */
+    static final MigrationModel MODEL_25G = MODEL.withLinkBandwidth(3.125e9);
+
+    /** Every scenario with the fixed concurrency it is specified with (k = 3), each in every mix of {@link Mix}. */
     static List<Scenario> all(java.util.function.Consumer<SimulatedCluster.Builder> demoCluster) {
         List<Scenario> out = new ArrayList<>();
-        for (int k : new int[]{3, 5}) {
-            out.add(new Scenario("S1 guide hard k=" + k, s -> {
-                SimulatedCluster.Builder b = SimulatedCluster.builder(s).model(MODEL);
-                demoCluster.accept(b);
-                return b;
-            }, List.of("hv7"), false, DrainMode.HARD, k, PlacementConfig.defaults(), MODEL));
+        for (Mix mix : Mix.values()) {
+            for (Scenario s : base(demoCluster)) out.add(s.withMix(mix));
         }
+        return out;
+    }
+
+    /** The scenarios, idle. */
+    static List<Scenario> base(java.util.function.Consumer<SimulatedCluster.Builder> demoCluster) {
+        List<Scenario> out = new ArrayList<>();
+        out.add(new Scenario("S1 guide hard", s -> {
+            SimulatedCluster.Builder b = SimulatedCluster.builder(s).model(MODEL);
+            demoCluster.accept(b);
+            return b;
+        }, List.of("hv7"), false, DrainMode.HARD, 3, PlacementConfig.defaults(), MODEL, Mix.IDLE));
         for (DrainMode mode : DrainMode.values()) {
             out.add(new Scenario("S2 mixed " + mode.wireName(), s -> mixed(s, 11), List.of("n00"), false, mode, 3,
-                    PlacementConfig.defaults(), MODEL));
+                    PlacementConfig.defaults(), MODEL, Mix.IDLE));
         }
-        out.add(new Scenario("S3 large", s -> large(s, 12), List.of("n000"), false, DrainMode.SOFT, 3, PlacementConfig.defaults(), MODEL));
+        out.add(new Scenario("S2 mixed hard 25GbE", s -> mixed(s, 11), List.of("n00"), false, DrainMode.HARD, 3,
+                PlacementConfig.defaults(), MODEL_25G, Mix.IDLE));
+        out.add(new Scenario("S3 large", s -> large(s, 12), List.of("n000"), false, DrainMode.SOFT, 3, PlacementConfig.defaults(), MODEL,
+                Mix.IDLE));
         List<String> rolling = new ArrayList<>();
         for (int i = 0; i < 16; i++) rolling.add(String.format("r%02d", i));
-        out.add(new Scenario("S4 rolling", s -> rolling(s, 13), rolling, true, DrainMode.SOFT, 3, PlacementConfig.defaults(), MODEL));
-        out.add(new Scenario("S5 tight", s -> tight(s, 14), List.of("t0"), false, DrainMode.HARD, 3, new PlacementConfig(0.0), MODEL));
+        out.add(new Scenario("S4 rolling", s -> rolling(s, 13), rolling, true, DrainMode.SOFT, 3, PlacementConfig.defaults(), MODEL,
+                Mix.IDLE));
+        out.add(new Scenario("S5 tight", s -> tight(s, 14), List.of("t0"), false, DrainMode.HARD, 3, new PlacementConfig(0.0), MODEL,
+                Mix.IDLE));
         return out;
     }
 

@@ -4,6 +4,7 @@ import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
 import io.moxxie.core.execution.RunningDrain;
 import io.moxxie.core.model.ClusterSnapshot;
+import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestState;
@@ -17,6 +18,7 @@ import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.spi.HypervisorException;
+import io.moxxie.core.spi.MigrationProgress;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.time.Scheduler;
 import org.slf4j.Logger;
@@ -34,6 +36,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import java.util.stream.LongStream;
@@ -67,6 +70,7 @@ public final class DrainRun implements RunningDrain {
     private static final Logger log = LoggerFactory.getLogger(DrainRun.class);
 
     private final ExecutorConfig config;
+    private final ExecutorParts parts;
     private final Scheduler scheduler;
     private final Consumer<DrainStatus> onFinish;
     private final String drainId;
@@ -76,12 +80,13 @@ public final class DrainRun implements RunningDrain {
     /** Migrations that may run at once, and into one target at once. */
     private final int concurrency;
     private final int perTargetLimit;
+    /** {@code maxConcurrent: "auto"}: which live moves may start, from the progress of those in flight; null for a fixed concurrency. */
+    private final AutoConcurrency auto;
     private final PreconditionCache preconditions;
     private final MoveWatcher watcher;
     private final DrainJournal journal;
     private final GuestMove moves;
     private final Replanner replanner;
-    private final ExecutorParts parts;
     private final Operation operation;
 
     // Guarded by this.
@@ -127,6 +132,8 @@ public final class DrainRun implements RunningDrain {
     /** New moves wait for the store to take the drain's changes again (see {@link #pump()}). */
     private boolean paused;
     private boolean deadlinePassed;
+    /** An auto drain's next round of progress reads is scheduled (see {@link #progressRound}). */
+    private boolean progressRoundDue;
 
     private DrainRun(ExecutorParts parts, DrainRecord record, int concurrency, List<GuestProgress> initial,
                      Map<Integer, MigrationPreconditions> planningPreconditions, Instant preconditionsAt, Consumer<DrainStatus> onFinish) {
@@ -142,7 +149,9 @@ public final class DrainRun implements RunningDrain {
         this.concurrency = concurrency;
         // The per-target limit spreads streams over targets; an undrain or a drain to one named target has only one.
         boolean singleTarget = record.operation() == Operation.UNDRAIN || request.targetNode().isPresent();
-        this.perTargetLimit = singleTarget ? Integer.MAX_VALUE : config.perTargetLimit(concurrency);
+        boolean autoDrain = request.concurrency().kind() == Concurrency.Kind.AUTO;
+        this.perTargetLimit = singleTarget ? Integer.MAX_VALUE : config.perTargetLimit(autoDrain ? config.autoConcurrency() : concurrency);
+        this.auto = autoDrain ? new AutoConcurrency(config, parts.busyGuests()) : null;
         this.preconditions = new PreconditionCache(planningPreconditions, preconditionsAt);
         // When every slot counts, the watcher notices ends promptly; it starts from the speed the executor's last such
         // drain learned (the links are the same cluster's).
@@ -582,6 +591,8 @@ public final class DrainRun implements RunningDrain {
         for (int vmid : slots) holdingSlots.add(outcomes.get(vmid));
         // Members of a group in flight (or down for their move), by group: a guest whose group is at its budget waits.
         Map<DisruptionBudgets.Group, Integer> busy = budgets.inFlight(busyMembers());
+        int live = 0;
+        for (GuestProgress g : holdingSlots) if (isLive(g)) live++;
         StartOrder.Pass order = startOrder.pass(queue, holdingSlots, starting);
         for (int position = 1; order.hasNext() && (freeSlots > 0 || position <= nextInLine); position++) {
             GuestProgress g = outcomes.get(order.next().vmid());
@@ -601,10 +612,14 @@ public final class DrainRun implements RunningDrain {
                 continue;
             }
             if (freeSlots == 0 || targets.getOrDefault(g.targetNode(), 0) >= perTargetLimit) continue;
+            int liveNow = live;
+            if (!admitted(g, liveNow)) continue;
             GuestProgress chosen = order.choose(g, x -> !needsShutdown(x)
                     && !starting.contains(x) && !preparing.contains(x.vmid()) && !prepared.containsKey(x.vmid())
-                    && targets.getOrDefault(x.targetNode(), 0) < perTargetLimit && budgets.full(x.vmid(), busy).isEmpty());
+                    && targets.getOrDefault(x.targetNode(), 0) < perTargetLimit && budgets.full(x.vmid(), busy).isEmpty()
+                    && admitted(x, liveNow));
             budgets.count(chosen.vmid(), busy);
+            if (isLive(chosen)) live++;
             freeSlots--;
             targets.merge(chosen.targetNode(), 1, Integer::sum);
             claimed.merge(chosen.targetNode(), 1, Integer::sum);
@@ -619,8 +634,19 @@ public final class DrainRun implements RunningDrain {
             boolean isDown = prepared.containsKey(g.vmid());
             GuestProgress started = isDown ? g : g.started(g.targetNode(), g.migrationType(), g.attempts() + 1, scheduler.now());
             outcomes.put(started);
+            if (auto != null && isLive(g)) auto.started(g.vmid(), g.memory());
             toStart.add(new Start(started, !isDown));
         }
+    }
+
+    /** A live move: a running qemu guest copied by a QEMU pre-copy stream (the plan moves only those {@code ONLINE}). */
+    private static boolean isLive(GuestProgress g) {
+        return g.migrationType() == MigrationType.ONLINE;
+    }
+
+    /** Whether the auto controller lets {@code g} start while {@code live} live moves hold or take slots (always, for a fixed concurrency). */
+    private boolean admitted(GuestProgress g, int live) {
+        return auto == null || !isLive(g) || auto.admits(g.vmid(), live);
     }
 
     private static boolean needsShutdown(GuestProgress g) {
@@ -628,6 +654,7 @@ public final class DrainRun implements RunningDrain {
     }
 
     private synchronized void releaseSlot(int vmid) {
+        if (auto != null) auto.ended(vmid);
         if (slots.remove(vmid)) perTarget.merge(outcomes.get(vmid).targetNode(), -1, Integer::sum);
     }
 
@@ -642,6 +669,45 @@ public final class DrainRun implements RunningDrain {
     }
 
     // ------------------------------------------------------------------ moves
+
+    /** How often an auto drain reads the progress of its live moves in flight. */
+    private static final Duration PROGRESS_LOOK = Duration.ofSeconds(3);
+
+    /**
+     * An auto drain's round of progress reads: every live move in flight, read together so that the controller sees the
+     * streams' rates at one moment, every {@link #PROGRESS_LOOK} while any is in flight. A failed read is skipped. When
+     * the controller's answer may have changed (the link turned out wider), the queue is walked again.
+     */
+    private void progressRound() {
+        Map<Integer, TaskRef> toRead = new HashMap<>();
+        synchronized (this) {
+            progressRoundDue = false;
+            if (abandoned || finished) return;
+            for (int vmid : auto.followed()) {
+                TaskRef t = tasks.get(vmid);
+                if (t != null && t.tracked()) toRead.put(vmid, t);
+            }
+            if (auto.followed().isEmpty()) return;
+            progressRoundDue = true;
+        }
+        List<CompletableFuture<Void>> reads = new ArrayList<>();
+        Map<Integer, MigrationProgress> round = new java.util.concurrent.ConcurrentHashMap<>();
+        for (Map.Entry<Integer, TaskRef> e : toRead.entrySet()) {
+            reads.add(parts.async.call(() -> parts.client.migrationProgress(e.getValue())).handle((p, error) -> {
+                if (error == null) p.ifPresent(x -> round.put(e.getKey(), x));
+                return null;
+            }));
+        }
+        CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).whenComplete((x, error) -> {
+            boolean changed;
+            synchronized (this) {
+                if (abandoned || finished) return;
+                changed = auto.observe(round);
+            }
+            scheduler.schedule(PROGRESS_LOOK, this::progressRound);
+            if (changed) pump();
+        });
+    }
 
     private void runGuest(GuestProgress p) {
         Limit limit = moves.limitFromNow();
@@ -735,6 +801,11 @@ public final class DrainRun implements RunningDrain {
         public void taskStarted(int vmid, TaskRef task) {
             synchronized (DrainRun.this) {
                 tasks.put(vmid, task);
+                if (auto != null && auto.follows(vmid) && task.tracked() && !progressRoundDue) {
+                    // The first round just after this move's set-up (the rate its stream gets); then every few seconds.
+                    progressRoundDue = true;
+                    scheduler.schedule(config.expectedMigrationOverhead().plusSeconds(2), DrainRun.this::progressRound);
+                }
                 GuestProgress withTask = outcomes.get(vmid).withTask(task.id());
                 outcomes.put(withTask);
                 journal.save(withTask);

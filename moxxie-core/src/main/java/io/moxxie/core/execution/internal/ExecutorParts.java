@@ -36,6 +36,8 @@ public final class ExecutorParts {
      * the last drain's moves went (1 until a drain has learned it): the next drain starts from it.
      */
     private volatile double learnedSpeed = 1.0;
+    /** Guests whose live moves were seen busy (re-sending much of their memory, or throttled): {@link AutoConcurrency}. */
+    private final java.util.Set<Integer> busyGuests = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** @param nodesInMaintenance read when guests must be re-planned mid-drain: nodes that take no new placements */
     public ExecutorParts(HypervisorClient client, MaintenanceStore store, Scheduler scheduler, DrainPlanner planner,
@@ -79,6 +81,10 @@ public final class ExecutorParts {
 
     double learnedSpeed() {
         return learnedSpeed;
+    }
+
+    java.util.Set<Integer> busyGuests() {
+        return busyGuests;
     }
 
     void learnedSpeed(double factor) {

@@ -1,0 +1,104 @@
+package io.moxxie.core.execution.internal;
+
+import io.moxxie.core.execution.ExecutorConfig;
+import io.moxxie.core.spi.MigrationProgress;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class AutoConcurrencyTest {
+    private static final long GIB = 1L << 30;
+    private final Set<Integer> knownBusy = ConcurrentHashMap.newKeySet();
+    /** The executor's defaults: a 1.1 GB/s link, 0.5 GB/s per stream, so C = 3 streams fill it. */
+    private final AutoConcurrency auto = new AutoConcurrency(ExecutorConfig.defaults(), knownBusy);
+
+    private static MigrationProgress copying(long transferred, long memory, double rate) {
+        return new MigrationProgress(transferred, Math.max(0, memory - transferred), memory, OptionalDouble.of(rate), OptionalDouble.empty(),
+                Instant.EPOCH);
+    }
+
+    /** How many live moves the controller lets run at once, starting guests 100, 101, ... */
+    private int admitted(int from) {
+        int live = auto.followed().size();
+        for (int vmid = from; auto.admits(vmid, live); vmid++) {
+            auto.started(vmid, 8 * GIB);
+            live++;
+            if (live > 64) break;
+        }
+        return live;
+    }
+
+    @Test
+    void idleGuestsRunAsManyStreamsAsFillTheLinkUntilThatManyEndedIdleThenTwiceAsMany() {
+        assertThat(admitted(1)).as("C = ceil(1.1 / 0.5)").isEqualTo(3);
+        for (int vmid = 1; vmid <= 3; vmid++) auto.ended(vmid);
+        assertThat(admitted(10)).as("2 C: C copy while C set up").isEqualTo(6);
+    }
+
+    @Test
+    void whileABusyStreamIsInFlightOnlyAsManyRunAsKeepTheStreamCapEach() {
+        for (int vmid = 1; vmid <= 3; vmid++) auto.started(vmid, 8 * GIB);
+        // Three streams share a 1.25 GB/s link; guest 1 has sent 10.5 GiB of its 8: its pass 1 re-sends its working set.
+        Map<Integer, MigrationProgress> round = new HashMap<>();
+        round.put(1, copying((long) (10.5 * GIB), 8 * GIB, 0.6e9));
+        round.put(2, copying(2 * GIB, 8 * GIB, 0.325e9));
+        round.put(3, copying(2 * GIB, 8 * GIB, 0.325e9));
+        auto.observe(round);
+        assertThat(knownBusy).containsExactly(1);
+        assertThat(auto.busyCeiling()).as("floor(1.25 / 0.6)").isEqualTo(2);
+        assertThat(auto.admits(4, 3)).isFalse();
+        auto.ended(2);
+        auto.ended(3);
+        assertThat(auto.admits(4, 1)).isTrue();
+        assertThat(auto.admits(4, 2)).isFalse();
+        auto.ended(1);
+        // Its next move (the undrain bringing it back) counts as busy from its start.
+        assertThat(auto.admits(1, 2)).isFalse();
+        assertThat(auto.admits(1, 1)).isTrue();
+    }
+
+    @Test
+    void aThrottledStreamIsBusy() {
+        auto.started(1, 8 * GIB);
+        auto.started(2, 8 * GIB);
+        auto.observe(Map.of(1, new MigrationProgress(4 * GIB, 4 * GIB, 8 * GIB, OptionalDouble.of(0.6e9), OptionalDouble.of(0.2), Instant.EPOCH)));
+        assertThat(knownBusy).containsExactly(1);
+        assertThat(auto.admits(3, 2)).isFalse();
+    }
+
+    @Test
+    void streamsAllAtTheirCapShowAWiderLinkAndTheCeilingGrowsToTenAtMost() {
+        for (int vmid = 1; vmid <= 3; vmid++) auto.started(vmid, 8 * GIB);
+        for (int step = 0; step < 10; step++) {
+            Map<Integer, MigrationProgress> round = new HashMap<>();
+            for (int vmid : auto.followed()) round.put(vmid, copying(GIB, 8 * GIB, 0.6e9)); // 25 GbE: every stream at 0.6
+            auto.observe(round);
+            int next = 100 + 10 * step;
+            while (auto.admits(next, auto.followed().size())) auto.started(next++, 8 * GIB);
+            for (int vmid : Set.copyOf(auto.followed())) {
+                if (vmid < 100 + 10 * step) auto.ended(vmid); // earlier moves end idle
+            }
+        }
+        assertThat(auto.idleCeiling()).isEqualTo(AutoConcurrency.MAX_PER_SOURCE).isEqualTo(10);
+    }
+
+    @Test
+    void onTenGigabitThreeStreamsNeverAllRunAtTheirCapAndTheCeilingStaysAtSix() {
+        for (int round = 0; round < 5; round++) {
+            for (int vmid = 1; vmid <= 3; vmid++) auto.started(vmid + 3 * round, 8 * GIB);
+            Map<Integer, MigrationProgress> r = new HashMap<>();
+            for (int vmid : auto.followed()) r.put(vmid, copying(GIB, 8 * GIB, 1.25e9 / 3));
+            auto.observe(r);
+            for (int vmid : Set.copyOf(auto.followed())) auto.ended(vmid);
+        }
+        assertThat(auto.idleCeiling()).isEqualTo(6);
+        assertThat(auto.busyCeiling()).isEqualTo(2);
+    }
+}
