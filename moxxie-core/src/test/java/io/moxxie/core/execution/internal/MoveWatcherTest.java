@@ -67,13 +67,16 @@ class MoveWatcherTest {
         assertThat(secondsFromNow(ends.get(2))).isCloseTo(32.5, within(0.01));
     }
 
-    /** How a watcher followed one slow live migration: the cluster reads and progress reads, and how late it saw the end. */
-    private record Followed(long snapshots, long progressReads, double lateSeconds, MoveWatcher.InFlight midway) {
+    /**
+     * How a watcher followed one slow live migration: the cluster reads and progress reads, how late it saw the end, the
+     * move's duration, and what it showed of the move midway.
+     */
+    private record Followed(long snapshots, long progressReads, double lateSeconds, double seconds, MoveWatcher.InFlight midway) {
     }
 
     /**
-     * VM 8202 (8 GiB) moved live on links a quarter as fast as the watcher expects (0.15 GB/s for one stream: 5 + 57 s,
-     * against 5 + 14 s in its picture), followed by a cautious watcher through a client that reports the cluster's
+     * VM 8201 (32 GiB) moved live on links a quarter as fast as the watcher expects (0.15 GB/s for one stream: 5 + 229 s,
+     * against 5 + 57 s in its picture), followed by a cautious watcher through a client that reports the cluster's
      * progress or none.
      */
     private static Followed followSlowMove(boolean reportsProgress) {
@@ -82,18 +85,18 @@ class MoveWatcherTest {
         HypervisorClient client = reportsProgress ? slow : new DelegatingHypervisorClient(slow) { };
         MoveWatcher w = new MoveWatcher(new Async(s, 0, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofHours(1)), client, CONFIG,
                 () -> false, false, 1.0, f -> { });
-        Guest g = slow.currentSnapshot().guest(8202).orElseThrow();
+        Guest g = slow.currentSnapshot().guest(8201).orElseThrow();
         TaskRef task = slow.migrate(new MigrationCommand(g, "hv8", MigrationType.ONLINE, false, Duration.ofHours(1)));
         GuestProgress p = GuestProgress.builder("d-1", g).targetNode("hv8").migrationType(MigrationType.ONLINE)
                 .status(GuestState.IN_PROGRESS).attempts(1).taskId(task.id()).startedAt(s.now()).build();
         AtomicReference<Instant> noticed = new AtomicReference<>();
         w.watch(p, task, s.now().plus(Duration.ofHours(1)), "limit").thenRun(() -> noticed.set(s.now()));
-        s.runFor(Duration.ofSeconds(40));
-        MoveWatcher.InFlight midway = w.inFlight().get(8202);
+        s.runFor(Duration.ofSeconds(150));
+        MoveWatcher.InFlight midway = w.inFlight().get(8201);
         s.runUntilIdle();
-        Instant ended = slow.migrations().get(0).finishedAt();
+        var moved = slow.migrations().get(0);
         return new Followed(slow.calls().getOrDefault("snapshot", 0L), slow.calls().getOrDefault("migrationProgress", 0L),
-                Duration.between(ended, noticed.get()).toMillis() / 1e3, midway);
+                Duration.between(moved.finishedAt(), noticed.get()).toMillis() / 1e3, moved.duration().toMillis() / 1e3, midway);
     }
 
     @Test
@@ -101,14 +104,15 @@ class MoveWatcherTest {
         Followed guessed = followSlowMove(false);
         Followed reported = followSlowMove(true);
 
-        assertThat(reported.lateSeconds()).as("end seen within a second").isBetween(0.0, 1.0);
+        // Looked at a minute apart (a first check's cap) and just after the reported end, as a first check is.
+        assertThat(reported.lateSeconds()).as("end seen within 3 %% of the move and a second").isBetween(0.0, 0.03 * reported.seconds() + 1);
         assertThat(reported.snapshots() + reported.progressReads()).as("requests, progress reads counted")
-                .isLessThan(guessed.snapshots() + guessed.progressReads());
-        assertThat(reported.progressReads()).isLessThanOrEqualTo(2);
-        // Midway (40 s) the status shows what was reported and an end from it; without progress, the picture's end,
+                .isLessThan((guessed.snapshots() + guessed.progressReads()) / 2);
+        assertThat(reported.progressReads()).isLessThanOrEqualTo(4);
+        // Midway (150 s) the status shows what was reported and an end from it; without progress, the picture's end,
         // which it has had to push back by looking.
         assertThat(reported.midway().progress().transferred()).isPositive();
-        assertThat(reported.midway().progress().total()).isEqualTo(8 * TestClusters.GIB);
+        assertThat(reported.midway().progress().total()).isEqualTo(32 * TestClusters.GIB);
         assertThat(Duration.between(reported.midway().progress().at(), reported.midway().expectedEnd()).toSeconds()).isPositive();
         assertThat(guessed.midway().progress()).isNull();
         assertThat(guessed.midway().expectedEnd()).isNotNull();
