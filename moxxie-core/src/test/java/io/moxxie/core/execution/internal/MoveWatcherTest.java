@@ -13,6 +13,7 @@ import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.MigrationProgress;
 import io.moxxie.core.testing.DelegatingHypervisorClient;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.testing.TestClusters;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -82,7 +84,12 @@ class MoveWatcherTest {
     private static Followed followSlowMove(boolean reportsProgress) {
         VirtualScheduler s = new VirtualScheduler();
         SimulatedCluster slow = TestClusters.guideCluster(s).model(new MigrationModel(0.3 * GB, 0.15 * GB, Duration.ofSeconds(5))).build();
-        HypervisorClient client = reportsProgress ? slow : new DelegatingHypervisorClient(slow) { };
+        HypervisorClient client = reportsProgress ? slow : new DelegatingHypervisorClient(slow) {
+            @Override
+            public Optional<MigrationProgress> migrationProgress(TaskRef t) {
+                return Optional.empty();
+            }
+        };
         MoveWatcher w = new MoveWatcher(new Async(s, 0, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofHours(1)), client, CONFIG,
                 () -> false, false, 1.0, f -> { });
         Guest g = slow.currentSnapshot().guest(8201).orElseThrow();
