@@ -75,7 +75,7 @@ import java.util.regex.Pattern;
  *       lines of the task log.</li>
  *   <li>{@link #migrationProgress(TaskRef)}: {@code GET /nodes/{node}/tasks/{upid}/log?start=N&limit=500} from the
  *       first line not read yet, parsed by {@link MigrationLog} (both of qemu-server's formats); one request per call,
- *       a second only when more than 500 lines came since the last one (then the last 500 are read).</li>
+ *       a second only when a full page came back and more lines follow (read on to the end, at most its last 500).</li>
  * </ul>
  *
  * <h2>Failures</h2>
@@ -346,7 +346,8 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
             long total = Json.longValue(page, "total", 0);
             boolean fullPage = page.path("data").size() >= PROGRESS_LOG_PAGE;
             if (!cursor.take(page.path("data"), total) || fullPage && total > cursor.next()) {
-                // Another log than the one read before, or more lines than a page since: its last page tells the latest.
+                // Another log than the one read before, or more lines than a page since: read on to its end (its last
+                // page at most), where the latest progress is.
                 cursor.skipTo(Math.max(0, total - PROGRESS_LOG_PAGE));
                 page = http.get(path, Params.of().put("start", cursor.next()).put("limit", PROGRESS_LOG_PAGE));
                 cursor.take(page.path("data"), Json.longValue(page, "total", 0));

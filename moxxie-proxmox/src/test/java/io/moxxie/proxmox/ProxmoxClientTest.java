@@ -5,6 +5,7 @@ import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.model.MigrationType;
+import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.HypervisorAuthenticationException;
 import io.moxxie.core.spi.MigrationCommand;
@@ -181,6 +182,33 @@ class ProxmoxClientTest {
         runUntilFinished(ref);
         assertThat(client.migrationProgress(ref)).as("the log shows the end").isEmpty();
         assertThat(api.calls("GET", ".*/tasks/.*/log")).hasSize(3);
+    }
+
+    @Test
+    void afterMoreThanAPageOfLinesTheRestIsReadToTheLatestLine() {
+        tearDown();
+        // 0.01 GB/s: the 8 GiB VM copies for 859 s, a progress line a second.
+        cluster = mixed(scheduler).model(new MigrationModel(0.02e9, 0.01e9, Duration.ofSeconds(5))).build();
+        api = FakeProxmoxApi.start(cluster);
+        client = api.clientBuilder().clock(scheduler.clock()).build();
+        TaskRef ref = client.migrate(new MigrationCommand(guest(LOCAL_DISK_VM), "pve2", MigrationType.ONLINE, true, Duration.ofHours(1)));
+        scheduler.runFor(Duration.ofSeconds(700));
+        api.clearCalls();
+
+        MigrationProgress p = client.migrationProgress(ref).orElseThrow();
+
+        List<SimulatedProxmoxApi.Call> reads = api.calls("GET", ".*/tasks/.*/log");
+        assertThat(reads).hasSize(2);
+        assertThat(reads.get(0).params()).containsEntry("start", "0").containsEntry("limit", String.valueOf(ProxmoxClient.PROGRESS_LOG_PAGE));
+        assertThat(Integer.parseInt(reads.get(1).params().get("start"))).as("on from the first page's end: what is left is under a page")
+                .isEqualTo(ProxmoxClient.PROGRESS_LOG_PAGE);
+        MigrationProgress now = cluster.migrationProgress(ref).orElseThrow();
+        assertThat((double) p.transferred()).as("the latest line, a second old at most")
+                .isCloseTo(now.transferred(), org.assertj.core.api.Assertions.within(0.011e9 + 0.05 * 1024 * 1024 * 1024));
+        api.clearCalls();
+        scheduler.runFor(Duration.ofSeconds(10));
+        client.migrationProgress(ref).orElseThrow();
+        assertThat(api.calls("GET", ".*/tasks/.*/log")).as("then one read again").hasSize(1);
     }
 
     @Test
