@@ -19,11 +19,13 @@ import io.moxxie.core.spi.HypervisorAuthenticationException;
 import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.MigrationProgress;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.spi.TaskState;
 import io.moxxie.proxmox.ProxmoxHttp.Method;
 import io.moxxie.proxmox.ProxmoxHttp.OutcomeUnknownException;
 import io.moxxie.proxmox.internal.Json;
+import io.moxxie.proxmox.internal.MigrationLog;
 import io.moxxie.proxmox.internal.ProxmoxParsers;
 import io.moxxie.proxmox.internal.ProxmoxParsers.GuestResource;
 import io.moxxie.proxmox.internal.ProxmoxParsers.HaRules;
@@ -91,6 +93,9 @@ import java.util.regex.Pattern;
  *       {@link #setCephFlag} {@code PUT /cluster/ceph/flags/{flag}}, {@link #haManagerStatus()}
  *       {@code GET /cluster/ha/status/manager_status}. "No Ceph" is remembered for {@value #NO_CEPH_RECHECK_MINUTES}
  *       minutes.</li>
+ *   <li>{@link #migrationProgress(TaskRef)}: {@code GET /nodes/{node}/tasks/{upid}/log?start=N&limit=500} from the
+ *       first line not read yet, parsed by {@link MigrationLog} (both of qemu-server's formats); one request per call,
+ *       a second only when a full page came back and more lines follow (read on to the end, at most its last 500).</li>
  * </ul>
  *
  * <h2>Failures</h2>
@@ -137,6 +142,14 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
      */
     public static final int NO_CEPH_RECHECK_MINUTES = 5;
 
+    /**
+     * Lines of a migration's task log read at once: qemu-server writes about one a second (and one a second per disk
+     * mirrored), so one page covers minutes between two reads.
+     */
+    static final int PROGRESS_LOG_PAGE = 500;
+    /** Migrations whose log reading is remembered at once; the least recently read is forgotten beyond it. */
+    static final int PROGRESS_CURSORS = 256;
+
     private static final Pattern HA_REQUEST = Pattern.compile("^ha-(migrate|relocate|start|stop) (vm|ct):(\\d+)(?: (\\S+))?$");
     private static final Set<String> HA_MOVING = Set.of("migrate", "relocate");
 
@@ -151,6 +164,13 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     /** Configured memory of guests {@code /cluster/resources} gives none for (0: could not be read), with when read. */
     private final Map<Integer, Map.Entry<Long, Instant>> configuredMemory = new ConcurrentHashMap<>();
     private final Object placementLock = new Object();
+    /** Where the reading of each running migration's log stands, by UPID; guarded by itself, least recently read first. */
+    private final Map<String, MigrationLog.Cursor> logCursors = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, MigrationLog.Cursor> eldest) {
+            return size() > PROGRESS_CURSORS;
+        }
+    };
     private volatile Boolean lxcPreconditionsSupported;
     /** {@code null} until known: whether {@code /cluster/ha/rules} exists (Proxmox VE 9) or HA groups are read (before). */
     private volatile Boolean haRulesSupported;
@@ -579,8 +599,48 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     private TaskState trackedTask(TaskRef t) {
         String node = taskNode(t);
         TaskState s = ProxmoxParsers.parseTaskStatus(http.getData(Paths.of("nodes", node, "tasks", t.id(), "status"), null));
+        if (s.finished()) forgetLog(t.id());
         if (!s.finished() || s.successful()) return s;
         return TaskState.failed(withLogTail(node, t.id(), s.message()));
+    }
+
+    /**
+     * The progress of a qemu live migration, from the lines of its task log not read yet (see {@link MigrationLog}):
+     * empty for anything but a {@code qmigrate} task, before the first progress line (set-up, an offline move), and
+     * once the log shows the task's end. What was read is remembered per task until then (at most
+     * {@value #PROGRESS_CURSORS} tasks).
+     */
+    @Override
+    public Optional<MigrationProgress> migrationProgress(TaskRef task) {
+        Checks.notNull("task", task);
+        if (!task.tracked() || !Upid.parse(task.id()).map(u -> u.type().equals("qmigrate")).orElse(false)) return Optional.empty();
+        MigrationLog.Cursor cursor;
+        synchronized (logCursors) {
+            cursor = logCursors.computeIfAbsent(task.id(), k -> new MigrationLog.Cursor());
+        }
+        Optional<MigrationProgress> progress;
+        synchronized (cursor) {
+            String path = Paths.of("nodes", taskNode(task), "tasks", task.id(), "log");
+            JsonNode page = http.get(path, Params.of().put("start", cursor.next()).put("limit", PROGRESS_LOG_PAGE));
+            long total = Json.longValue(page, "total", 0);
+            boolean fullPage = page.path("data").size() >= PROGRESS_LOG_PAGE;
+            if (!cursor.take(page.path("data"), total) || fullPage && total > cursor.next()) {
+                // Another log than the one read before, or more lines than a page since: read on to its end (its last
+                // page at most), where the latest progress is.
+                cursor.skipTo(Math.max(0, total - PROGRESS_LOG_PAGE));
+                page = http.get(path, Params.of().put("start", cursor.next()).put("limit", PROGRESS_LOG_PAGE));
+                cursor.take(page.path("data"), Json.longValue(page, "total", 0));
+            }
+            progress = cursor.progress(clock.instant());
+            if (cursor.ended()) forgetLog(task.id());
+        }
+        return progress;
+    }
+
+    private void forgetLog(String upid) {
+        synchronized (logCursors) {
+            logCursors.remove(upid);
+        }
     }
 
     /** The exit status and the last lines of the task log (the exit status alone is often just "migration aborted"). */

@@ -5,9 +5,11 @@ import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.model.MigrationType;
+import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.HypervisorAuthenticationException;
 import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.MigrationProgress;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.spi.TaskState;
 import io.moxxie.core.time.VirtualScheduler;
@@ -161,6 +163,69 @@ class ProxmoxClientTest {
                 .satisfies(c -> assertThat(c.params()).containsExactlyEntriesOf(Map.of("target", "pve3")));
         assertThat(runUntilFinished(ref).successful()).isTrue();
         assertThat(guest(STOPPED_VM).node()).isEqualTo("pve3");
+    }
+
+    @Test
+    void liveMigrationProgressIsReadFromTheTaskLogFromTheFirstLineNotReadYet() {
+        TaskRef ref = client.migrate(new MigrationCommand(guest(PLAIN_VM), "pve2", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+        assertThat(client.migrationProgress(ref)).as("in its set-up: no progress line yet").isEmpty();
+
+        scheduler.runFor(Duration.ofSeconds(7));
+        MigrationProgress p = client.migrationProgress(ref).orElseThrow();
+        MigrationProgress now = cluster.migrationProgress(ref).orElseThrow();
+
+        assertThat(p.total()).isEqualTo(4 * GIB);
+        assertThat(p.transferred()).isPositive().isLessThanOrEqualTo(now.transferred());
+        assertThat(p.remaining()).isEqualTo(p.total() - p.transferred());
+        assertThat(p.rate()).isPresent();
+        assertThat(p.at()).isEqualTo(scheduler.now());
+        List<SimulatedProxmoxApi.Call> reads = api.calls("GET", ".*/tasks/.*/log");
+        assertThat(reads).hasSize(2);
+        assertThat(reads.get(0).params()).containsEntry("start", "0");
+        assertThat(Integer.parseInt(reads.get(1).params().get("start"))).as("the second read starts after the lines of the first")
+                .isGreaterThanOrEqualTo(10);
+
+        runUntilFinished(ref);
+        assertThat(client.migrationProgress(ref)).as("the log shows the end").isEmpty();
+        assertThat(api.calls("GET", ".*/tasks/.*/log")).hasSize(3);
+    }
+
+    @Test
+    void afterMoreThanAPageOfLinesTheRestIsReadToTheLatestLine() {
+        tearDown();
+        // 0.01 GB/s: the 8 GiB VM copies for 859 s, a progress line a second.
+        cluster = mixed(scheduler).model(new MigrationModel(0.02e9, 0.01e9, Duration.ofSeconds(5))).build();
+        api = FakeProxmoxApi.start(cluster);
+        client = api.clientBuilder().clock(scheduler.clock()).build();
+        TaskRef ref = client.migrate(new MigrationCommand(guest(LOCAL_DISK_VM), "pve2", MigrationType.ONLINE, true, Duration.ofHours(1)));
+        scheduler.runFor(Duration.ofSeconds(700));
+        api.clearCalls();
+
+        MigrationProgress p = client.migrationProgress(ref).orElseThrow();
+
+        List<SimulatedProxmoxApi.Call> reads = api.calls("GET", ".*/tasks/.*/log");
+        assertThat(reads).hasSize(2);
+        assertThat(reads.get(0).params()).containsEntry("start", "0").containsEntry("limit", String.valueOf(ProxmoxClient.PROGRESS_LOG_PAGE));
+        assertThat(Integer.parseInt(reads.get(1).params().get("start"))).as("on from the first page's end: what is left is under a page")
+                .isEqualTo(ProxmoxClient.PROGRESS_LOG_PAGE);
+        MigrationProgress now = cluster.migrationProgress(ref).orElseThrow();
+        assertThat((double) p.transferred()).as("the latest line, a second old at most")
+                .isCloseTo(now.transferred(), org.assertj.core.api.Assertions.within(0.011e9 + 0.05 * 1024 * 1024 * 1024));
+        api.clearCalls();
+        scheduler.runFor(Duration.ofSeconds(10));
+        client.migrationProgress(ref).orElseThrow();
+        assertThat(api.calls("GET", ".*/tasks/.*/log")).as("then one read again").hasSize(1);
+    }
+
+    @Test
+    void onlyQemuMigrationsHaveProgressAndAskingOthersSendsNothing() {
+        TaskRef ct = client.migrate(new MigrationCommand(guest(CONTAINER), "pve2", MigrationType.RESTART, false, Duration.ofSeconds(90)));
+        TaskRef ha = client.migrate(new MigrationCommand(guest(HA_VM), "pve2", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+        api.clearCalls();
+
+        assertThat(client.migrationProgress(ct)).isEmpty();
+        assertThat(client.migrationProgress(ha)).isEmpty();
+        assertThat(api.calls()).isEmpty();
     }
 
     @Test

@@ -19,10 +19,18 @@ import java.time.Instant;
  * @param note   what to know about a move (restart mode for containers, restarted after migration); for a skipped
  *               guest the reason the dry run gives; or {@code null}
  * @param elapsedSeconds the time its move took, or has taken so far while it moves; {@code null} before it starts
+ * @param transferredBytes while a live migration copies memory: the bytes sent so far, as the hypervisor last reported
+ *                         them (Proxmox: the migrate task's log, read as the drain checks the move); otherwise {@code null}
+ * @param remainingBytes   alongside {@code transferredBytes}: the bytes still to send as reported (Proxmox since 2021:
+ *                         what is left of the first pass of memory); otherwise {@code null}
+ * @param etaSeconds       while its migration runs (a status from the drain running in this process): how long it should
+ *                         still take, from the reported remaining bytes and rate when there are some, else from the
+ *                         executor's migration model; otherwise {@code null}
  */
 public record VmStatus(int vmid, String name, GuestType type, GuestState status, String sourceNode, String targetNode,
                        MigrationType migrationType, boolean alwaysOn, String error, String reason, String note,
-                       int attempts, Instant startedAt, Instant completedAt, Long elapsedSeconds) {
+                       int attempts, Instant startedAt, Instant completedAt, Long elapsedSeconds, Long transferredBytes,
+                       Long remainingBytes, Long etaSeconds) {
 
     /** @param now the drain's clock now, for a move under way; null: only finished moves have a duration */
     static VmStatus of(GuestProgress g, Instant now) {
@@ -52,7 +60,8 @@ public record VmStatus(int vmid, String name, GuestType type, GuestState status,
     public Builder toBuilder() {
         return new Builder(vmid).name(name).type(type).status(status).sourceNode(sourceNode).targetNode(targetNode)
                 .migrationType(migrationType).alwaysOn(alwaysOn).error(error).reason(reason).note(note).attempts(attempts)
-                .startedAt(startedAt).completedAt(completedAt).elapsedSeconds(elapsedSeconds);
+                .startedAt(startedAt).completedAt(completedAt).elapsedSeconds(elapsedSeconds).transferredBytes(transferredBytes)
+                .remainingBytes(remainingBytes).etaSeconds(etaSeconds);
     }
 
     /** Builds a {@link VmStatus} by field name. Not thread-safe. */
@@ -72,6 +81,9 @@ public record VmStatus(int vmid, String name, GuestType type, GuestState status,
         private Instant startedAt;
         private Instant completedAt;
         private Long elapsedSeconds;
+        private Long transferredBytes;
+        private Long remainingBytes;
+        private Long etaSeconds;
 
         private Builder(int vmid) {
             this.vmid = vmid;
@@ -148,9 +160,27 @@ public record VmStatus(int vmid, String name, GuestType type, GuestState status,
             return this;
         }
 
+        /** Bytes of memory sent so far while a live migration copies; null otherwise. */
+        public Builder transferredBytes(Long transferredBytes) {
+            this.transferredBytes = transferredBytes;
+            return this;
+        }
+
+        /** Bytes of memory still to send while a live migration copies; null otherwise. */
+        public Builder remainingBytes(Long remainingBytes) {
+            this.remainingBytes = remainingBytes;
+            return this;
+        }
+
+        /** Seconds its migration should still take; null: not migrating, or no estimate. */
+        public Builder etaSeconds(Long etaSeconds) {
+            this.etaSeconds = etaSeconds;
+            return this;
+        }
+
         public VmStatus build() {
             return new VmStatus(vmid, name, type, status, sourceNode, targetNode, migrationType, alwaysOn, error, reason, note,
-                    attempts, startedAt, completedAt, elapsedSeconds);
+                    attempts, startedAt, completedAt, elapsedSeconds, transferredBytes, remainingBytes, etaSeconds);
         }
     }
 }

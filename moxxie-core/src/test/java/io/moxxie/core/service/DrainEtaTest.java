@@ -11,11 +11,18 @@ import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.testing.TestClusters.Env;
 import org.junit.jupiter.api.Test;
 
+import io.moxxie.core.simulation.MigrationModel;
+
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 /**
  * A drain's status says how long it has run and how long it should still run ({@code elapsedSeconds},
@@ -86,6 +93,62 @@ class DrainEtaTest {
         assertThat(cancelling.etaSeconds()).isLessThan(before);
         env.runUntilIdle();
         assertThat(env.service.status("hv7", started.drainId()).etaSeconds()).isNull();
+    }
+
+    @Test
+    void aGuestShutDownAheadOrStartedAfterItsMoveIsNotCountedAsAnotherMove() {
+        // One move at a time: the maint-ok guests of a hard drain are shut down while the move before theirs runs (they
+        // are in the queue already), and started after their move while the next one runs (their move is over); neither
+        // makes the drain longer.
+        Env env = new Env();
+        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(io.moxxie.core.model.Concurrency.fixed(1)).build()).status();
+        Set<Integer> before = Set.of();
+        long endBefore = 0;
+        int joined = 0;
+        for (int t = 0; ; t++) {
+            DrainStatus s = env.service.status("hv7", started.drainId());
+            if (s.etaSeconds() == null) break;
+            Set<Integer> moving = s.vmStatus().stream().filter(v -> v.status() == GuestState.IN_PROGRESS).map(VmStatus::vmid).collect(Collectors.toSet());
+            long end = t + s.etaSeconds();
+            if (!before.isEmpty() && moving.containsAll(before) && moving.size() > before.size()) {
+                // A guest went in progress while those in progress went on: one shut down ahead of its turn, or a move
+                // started while the guest before is started after its move.
+                joined++;
+                assertThat(end - endBefore).as("expected end at %s s, when %s joined %s", t, moving, before).isLessThanOrEqualTo(2);
+            }
+            before = moving;
+            endBefore = end;
+            env.scheduler.runFor(Duration.ofSeconds(1));
+        }
+        assertThat(joined).isPositive();
+    }
+
+    @Test
+    void aLiveMigrationShowsTheBytesItsHypervisorReportedAndWhenItShouldEnd() {
+        // Links a quarter as fast as the executor expects: moves are found not done, and their progress is read.
+        Env env = new Env(c -> c.model(new MigrationModel(0.3e9, 0.15e9, Duration.ofSeconds(5))), s -> s);
+        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.SOFT).concurrency(io.moxxie.core.model.Concurrency.fixed(1)).build()).status();
+        VmStatus moving = null;
+        for (int t = 0; t < 600 && moving == null; t++) {
+            env.scheduler.runFor(Duration.ofSeconds(1));
+            moving = env.service.status("hv7", started.drainId()).vmStatus().stream()
+                    .filter(v -> v.status() == GuestState.IN_PROGRESS && v.transferredBytes() != null).findFirst().orElse(null);
+        }
+        assertThat(moving).as("a live migration with progress").isNotNull();
+        DrainStatus mid = env.service.status("hv7", started.drainId());
+        Instant at = env.scheduler.now();
+        long memory = env.guest(moving.vmid()).memory();
+        assertThat(moving.transferredBytes()).isPositive().isLessThan(memory);
+        assertThat(moving.remainingBytes()).isPositive().isLessThanOrEqualTo(memory);
+        assertThat(mid.vmStatus()).filteredOn(v -> v.status() != GuestState.IN_PROGRESS)
+                .allSatisfy(v -> assertThat(List.of(Optional.ofNullable(v.transferredBytes()), Optional.ofNullable(v.remainingBytes()),
+                        Optional.ofNullable(v.etaSeconds()))).allMatch(Optional::isEmpty));
+
+        env.runUntilIdle();
+        int vmid = moving.vmid();
+        Instant ended = env.cluster.migrations().stream().filter(m -> m.vmid() == vmid).findFirst().orElseThrow().finishedAt();
+        assertThat((double) moving.etaSeconds()).as("its own estimate, from the reported bytes and rate")
+                .isCloseTo(Duration.between(at, ended).toMillis() / 1e3, within(2.0));
     }
 
     private static long seconds(Duration d) {

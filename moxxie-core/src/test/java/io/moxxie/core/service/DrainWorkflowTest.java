@@ -530,11 +530,12 @@ class DrainWorkflowTest {
             Env env = new Env(c -> c.model(new io.moxxie.core.simulation.MigrationModel(0.3e9, 0.15e9, Duration.ofSeconds(5))), b -> b);
             Set<Integer> runningBefore = HV7_GUESTS.stream().filter(v -> env.guest(v).running()).collect(Collectors.toSet());
             DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(concurrency).build()).status();
-            // Down for its move on its source, in progress, while the slots are taken by other moves.
+            // Down for its move on its source, in progress, not migrating (no lock), while the slots are taken by other moves.
             java.util.function.Supplier<List<Integer>> waitingDown = () -> {
                 DrainStatus now = env.service.status("hv7", s.drainId());
                 return MAINT_OK_ONLY.stream().filter(v -> now.vm(v).status() == GuestState.IN_PROGRESS
-                        && env.nodeOf(v).equals("hv7") && env.guest(v).status() == PowerState.STOPPED).sorted().toList();
+                        && env.nodeOf(v).equals("hv7") && env.guest(v).status() == PowerState.STOPPED && env.guest(v).lock() == null)
+                        .sorted().toList();
             };
             // Down for two of the shutdown's looks at it (pollMaxDelay, 10 s): no longer shutting down, queued for a slot.
             Map<Integer, Instant> downSince = new java.util.HashMap<>();

@@ -5,6 +5,7 @@ import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.MigrationProgress;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.spi.TaskState;
 import io.moxxie.core.time.Scheduler;
@@ -45,6 +46,11 @@ public abstract class DelegatingHypervisorClient implements HypervisorClient {
     @Override
     public TaskState task(TaskRef task) {
         return delegate.task(task);
+    }
+
+    @Override
+    public Optional<MigrationProgress> migrationProgress(TaskRef task) {
+        return delegate.migrationProgress(task);
     }
 
     @Override

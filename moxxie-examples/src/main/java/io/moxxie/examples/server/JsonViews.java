@@ -44,7 +44,9 @@ final class JsonViews {
 
     /**
      * The guide's drain / undrain status, with {@code skippedVMs}, {@code drainMode}, {@code undrainOf},
-     * {@code elapsedSeconds} and {@code etaSeconds} added (and per guest {@code elapsedSeconds}).
+     * {@code elapsedSeconds} and {@code etaSeconds} added (and per guest {@code elapsedSeconds}; while its migration
+     * runs {@code etaSeconds}, and while a live migration reports progress {@code transferredBytes} and
+     * {@code remainingBytes}).
      */
     ObjectNode status(DrainStatus s) {
         ObjectNode o = json.createObjectNode();
@@ -85,6 +87,9 @@ final class JsonViews {
         o.put("startedAt", time(v.startedAt()));
         o.put("completedAt", time(v.completedAt()));
         o.put("elapsedSeconds", v.elapsedSeconds());
+        o.put("transferredBytes", v.transferredBytes());
+        o.put("remainingBytes", v.remainingBytes());
+        o.put("etaSeconds", v.etaSeconds());
         return o;
     }
 

@@ -16,9 +16,11 @@ import io.moxxie.core.policy.TagPolicy;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.MigrationProgress;
 import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.spi.TaskState;
 import io.moxxie.core.spi.TransientHypervisorException;
+import io.moxxie.core.time.Scheduler;
 import io.moxxie.proxmox.internal.Upid;
 
 import java.net.URLDecoder;
@@ -66,7 +68,9 @@ import java.util.regex.Pattern;
  *       {@code PUT …/config} ({@code tags}, {@code delete=tags}), {@code GET …/config} ({@code memory}),
  *       {@code GET /nodes/{n}/tasks} ({@code source}, {@code vmid}, {@code typefilter}, {@code since},
  *       {@code userfilter} matched, as pve-manager's {@code PVE/API2/Tasks.pm} does, against a finished task's user
- *       without its token id), {@code …/tasks/{upid}/status} and {@code …/log}; anything else is a 501;</li>
+ *       without its token id), {@code …/tasks/{upid}/status} and {@code …/log}
+ *       ({@code start}, {@code limit}, {@code limit=0} for the rest of the log, as {@code PVE::Tools::dump_logfile});
+ *       anything else is a 501;</li>
  *   <li>the cluster's placement rules ({@link ClusterSnapshot#rules()}): PVE 9 {@code GET /cluster/ha/rules} (HA
  *       groups as {@code ha-group-NAME} rules), while {@code GET /cluster/ha/groups} refuses as once groups are
  *       migrated; before 9 {@code /cluster/ha/rules} is a 501 and node-affinity rules are HA groups, whose members
@@ -86,6 +90,9 @@ import java.util.regex.Pattern;
  *       {@code …/cmd-safety} ({@code n} {@code localhost} or the first node, the one "answering"), with their parameters
  *       checked as PVE's schema does; without Ceph a 500 "binary not installed", without HA an empty manager status.</li>
  * </ul>
+ * A live migration's task log has qemu-server's lines: the set-up, then once a simulated second while memory is
+ * copied {@code migration active, transferred 735.9 MiB of 4.0 GiB VM-state, 543.8 MiB/s} (from
+ * {@link SimulatedCluster#migrationProgress}, sizes as {@code PVE::Format::render_bytes}), and the end.
  * Every request that reaches {@link #handle} is recorded ({@link #calls()}), headers left out.
  *
  * <p>Thread-safe: requests may be handled concurrently; the cluster serialises what changes it.
@@ -99,6 +106,9 @@ public final class SimulatedProxmoxApi {
     private static final Pattern TAG = Pattern.compile("^[a-z0-9_][a-z0-9_\\-+.]*$", Pattern.CASE_INSENSITIVE);
     private static final DateTimeFormatter LOG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
     private static final Duration DEFAULT_MIGRATE_TIMEOUT = Duration.ofSeconds(180);
+    private static final Set<String> TASK_LOG_PARAMS = Set.of("start", "limit", "download");
+    /** A migration that shows no progress this long after its start (a hung one) is no longer followed for its log. */
+    private static final Duration PROGRESS_WAIT = Duration.ofMinutes(5);
 
     /**
      * The privileges reported by default: what moxxie-proxmox's README asks of a token (Sys.Audit propagated from
@@ -152,6 +162,8 @@ public final class SimulatedProxmoxApi {
     /** The cluster's task behind each UPID handed out under the caller's name. */
     private final Map<String, TaskRef> clusterTasks = new ConcurrentHashMap<>();
     private final Map<String, Instant> taskStarts = new ConcurrentHashMap<>();
+    /** The lines qemu-server writes for a live migration after the first two, by UPID; each guarded by itself. */
+    private final Map<String, MigrationLines> migrationLines = new ConcurrentHashMap<>();
     private final Map<String, String> tickets = new ConcurrentHashMap<>();
     private final Set<String> haMaintenance = ConcurrentHashMap.newKeySet();
     private final AtomicInteger haTaskSeq = new AtomicInteger(0x5000);
@@ -603,7 +615,9 @@ public final class SimulatedProxmoxApi {
         if (mappedRefusal != null) cluster.failMigrations(vmid, 1, mappedRefusal);
         Duration timeout = p.containsKey("timeout") ? Duration.ofSeconds(Long.parseLong(p.get("timeout"))) : DEFAULT_MIGRATE_TIMEOUT;
         TaskRef ref = cluster.migrate(new MigrationCommand(g, target, mt, "1".equals(p.get("with-local-disks")), timeout));
-        return ApiResponse.ok(register(ref, principal));
+        String upid = register(ref, principal);
+        if (type == GuestType.QEMU && mt == MigrationType.ONLINE && g.running()) followLiveMigration(upid, ref, g, target);
+        return ApiResponse.ok(upid);
     }
 
     /** qemu-server's {@code QemuMigrate::prepare} on mapped devices: the text it dies with, or null. */
@@ -1132,6 +1146,123 @@ public final class SimulatedProxmoxApi {
         return d;
     }
 
+    // ------------------------------------------------------------------ a live migration's log
+
+    /**
+     * Writes qemu-server's lines of the live migration {@code ref} of {@code g} (its task {@code upid}, under the caller's
+     * name): its set-up now, its progress a second.
+     */
+    private void followLiveMigration(String upid, TaskRef ref, Guest g, String target) {
+        Scheduler scheduler = cluster.scheduler();
+        MigrationLines log = new MigrationLines(ref, scheduler.now());
+        String socket = "unix:/run/qemu-server/" + g.vmid() + ".migrate";
+        log.add("starting VM " + g.vmid() + " on remote node '" + target + "'");
+        log.add("start remote tunnel");
+        log.add("ssh tunnel ver 1");
+        log.add("starting online/live migration on " + socket);
+        log.add("set migration capabilities");
+        log.add("migration downtime limit: 100 ms");
+        // qemu-server: a tenth of the memory, rounded to a power of two.
+        log.add("migration cachesize: " + renderBytes(Long.highestOneBit(Math.max(1, g.memory() / 10))));
+        log.add("set migration parameters");
+        log.add("start migrate command to " + socket);
+        migrationLines.put(upid, log);
+        log.startSampling(scheduler);
+    }
+
+    /**
+     * The lines of one live migration after the first two, as qemu-server writes them ({@code PVE/QemuMigrate.pm},
+     * {@code phase2}): a {@code query-migrate} a second, a line when the transferred bytes changed; at the end the
+     * average speed and {@code migration status: completed}, and {@code PVE::AbstractMigrate}'s last line. Fields
+     * guarded by {@code this}.
+     */
+    private final class MigrationLines {
+        private final TaskRef ref;
+        private final Instant startedAt;
+        private final List<String> lines = new ArrayList<>();
+        private Scheduler.Cancellable sampling;
+        private long lastTransferred = -1;
+        private Instant copyStartedAt;
+        private boolean sampled;
+        private boolean ended;
+
+        MigrationLines(TaskRef ref, Instant startedAt) {
+            this.ref = ref;
+            this.startedAt = startedAt;
+        }
+
+        synchronized void startSampling(Scheduler scheduler) {
+            sampling = scheduler.scheduleWithFixedDelay(Duration.ofSeconds(1), Duration.ofSeconds(1), this::sample);
+        }
+
+        synchronized void add(String line) {
+            lines.add(LOG_TIME.format(cluster.scheduler().now()) + " " + line);
+        }
+
+        /** The lines so far, the end's written first if the task {@code s} ended. */
+        synchronized List<String> lines(TaskState s) {
+            if (s.finished()) end(s);
+            return List.copyOf(lines);
+        }
+
+        synchronized void sample() {
+            if (sampled) return;
+            Instant now = cluster.scheduler().now();
+            try {
+                TaskState s = cluster.task(ref);
+                if (s.finished()) {
+                    end(s);
+                    return;
+                }
+                Optional<MigrationProgress> p = cluster.migrationProgress(ref);
+                if (p.isEmpty()) {
+                    // A move that never reaches its copy (hung in its set-up) is not followed for ever.
+                    if (copyStartedAt != null || !now.isBefore(startedAt.plus(PROGRESS_WAIT))) stop();
+                    return;
+                }
+                if (copyStartedAt == null) copyStartedAt = now;
+                MigrationProgress m = p.get();
+                if (m.transferred() == lastTransferred) return;
+                lastTransferred = m.transferred();
+                add("migration active, transferred " + renderBytes(m.transferred()) + " of " + renderBytes(m.total()) + " VM-state, "
+                        + renderBytes(m.rate().orElse(0)) + "/s");
+            } catch (HypervisorException e) {
+                // A failed query-migrate: qemu-server tries again a second later.
+            }
+        }
+
+        private void end(TaskState s) {
+            if (ended) return;
+            ended = true;
+            stop();
+            if (!s.successful()) return;
+            Instant now = cluster.scheduler().now();
+            double seconds = Math.max(1, Duration.between(copyStartedAt != null ? copyStartedAt : startedAt, now).toSeconds());
+            long total = cluster.currentSnapshot().guest(Integer.parseInt(Upid.parse(ref.id()).orElseThrow().id())).map(Guest::memory).orElse(0L);
+            // The downtime is not simulated: a typical one of a small VM on a fast link.
+            add("average migration speed: " + renderBytes(total / seconds) + "/s - downtime 73 ms");
+            add("migration status: completed");
+            long d = Duration.between(startedAt, now).toSeconds();
+            add(String.format(Locale.ROOT, "migration finished successfully (duration %02d:%02d:%02d)", d / 3600, d / 60 % 60, d % 60));
+        }
+
+        private void stop() {
+            sampled = true;
+            if (sampling != null) sampling.cancel();
+        }
+    }
+
+    /** A size as {@code PVE::Format::render_bytes($value, 1)} writes it: {@code "735.9 MiB"}. */
+    static String renderBytes(double value) {
+        String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+        int unit = 0;
+        if (value > 1023) {
+            unit = Math.min(units.length - 1, (int) (Math.log(value) / Math.log(1024)));
+            value /= Math.pow(1024, unit);
+        }
+        return String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
+    }
+
     private static Map<String, Object> taskEntry(Upid u, String upid) {
         Map<String, Object> d = new LinkedHashMap<>();
         d.put("upid", upid);
@@ -1178,6 +1309,19 @@ public final class SimulatedProxmoxApi {
     }
 
     private ApiResponse taskLog(String node, String upid, Map<String, String> p) {
+        for (Map.Entry<String, String> e : p.entrySet()) {
+            if (!TASK_LOG_PARAMS.contains(e.getKey())) {
+                return parameterError(e.getKey(), "property is not defined in schema and the schema does not allow additional properties");
+            }
+            if (!e.getKey().equals("download") && !e.getValue().matches("\\d{1,9}")) {
+                return parameterError(e.getKey(), e.getValue().matches("-\\d+") ? "value must have a minimum value of 0"
+                        : "type check ('integer') failed - got '" + e.getValue() + "'");
+            }
+        }
+        if (p.containsKey("download")) {
+            // A file download, not JSON: not what a client of the JSON API gets.
+            return notImplemented("GET /nodes/" + node + "/tasks/" + upid + "/log?download=1");
+        }
         Upid u = Upid.parse(upid).orElseThrow(() -> new IllegalArgumentException("unable to parse worker upid"));
         TaskState s = state(upid, node);
         Instant at = taskStarts.getOrDefault(upid, cluster.scheduler().now());
@@ -1185,6 +1329,8 @@ public final class SimulatedProxmoxApi {
         if (isMigration(upid)) {
             lines.add(LOG_TIME.format(at) + " starting migration of " + (u.type().equals("qmigrate") ? "VM " : "CT ") + u.id());
             lines.add(LOG_TIME.format(at) + " found local disk 'local-lvm:vm-" + u.id() + "-disk-0' (attached)");
+            MigrationLines live = migrationLines.get(upid);
+            if (live != null) lines.addAll(live.lines(s));
         } else {
             lines.add("task started");
         }
@@ -1196,8 +1342,10 @@ public final class SimulatedProxmoxApi {
         }
         int start = Integer.parseInt(p.getOrDefault("start", "0"));
         int limit = Integer.parseInt(p.getOrDefault("limit", "50"));
+        // PVE::Tools::dump_logfile: limit 0 reads to the end (PVE 7.3 and later).
+        int end = limit == 0 ? lines.size() : (int) Math.min(lines.size(), (long) start + limit);
         List<Object> data = new ArrayList<>();
-        for (int i = start; i < Math.min(lines.size(), start + limit); i++) data.add(Map.of("n", i + 1, "t", lines.get(i)));
+        for (int i = start; i < end; i++) data.add(Map.of("n", i + 1, "t", lines.get(i)));
         Map<String, Object> envelope = new LinkedHashMap<>();
         envelope.put("data", data);
         envelope.put("total", lines.size());

@@ -5,8 +5,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.time.VirtualScheduler;
+import io.moxxie.proxmox.internal.MigrationLog;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -78,6 +83,64 @@ class SimulatedProxmoxApiTest {
         assertThat(upid).startsWith("UPID:pve1:").contains(":qmigrate:100:");
         ApiResponse status = api.handle(new ApiRequest("GET", "/nodes/pve1/tasks/" + upid + "/status", Map.of(), TOKEN));
         assertThat(json(status).path("data").path("status").asText()).isEqualTo("running");
+    }
+
+    private String liveMigration() throws Exception {
+        return json(api.handle(new ApiRequest("POST", "/nodes/pve1/qemu/100/migrate", Map.of("target", "pve2", "online", "1"), TOKEN)))
+                .path("data").asText();
+    }
+
+    private JsonNode log(String upid, Map<String, String> params) throws Exception {
+        return json(api.handle(new ApiRequest("GET", "/nodes/pve1/tasks/" + upid + "/log", params, TOKEN)));
+    }
+
+    private static List<String> texts(JsonNode log) {
+        List<String> out = new ArrayList<>();
+        log.path("data").forEach(l -> out.add(l.path("t").asText()));
+        return out;
+    }
+
+    @Test
+    void aLiveMigrationsLogHasQemuServersProgressLineEverySecondWhileItCopies() throws Exception {
+        String upid = liveMigration();
+        VirtualScheduler scheduler = (VirtualScheduler) cluster.scheduler();
+        scheduler.runFor(Duration.ofSeconds(9));
+
+        JsonNode running = log(upid, Map.of("start", "0", "limit", "0"));
+        List<String> lines = texts(running);
+        assertThat(running.path("total").asInt()).isEqualTo(lines.size());
+        List<String> progress = lines.stream().filter(l -> l.contains(" migration active, ")).toList();
+        assertThat(progress).hasSizeGreaterThanOrEqualTo(2).allMatch(l -> l.matches(
+                "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d migration active, transferred \\d+\\.\\d (B|KiB|MiB|GiB) of 4\\.0 GiB VM-state, \\d+\\.\\d (B|KiB|MiB|GiB)/s"));
+        DateTimeFormatter time = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+        for (int i = 1; i < progress.size(); i++) {
+            assertThat(Duration.between(LocalDateTime.parse(progress.get(i - 1).substring(0, 19), time),
+                    LocalDateTime.parse(progress.get(i).substring(0, 19), time))).as("one line a second").isEqualTo(Duration.ofSeconds(1));
+        }
+        MigrationLog.Cursor parsed = new MigrationLog.Cursor();
+        parsed.take(running.path("data"), running.path("total").asLong());
+        assertThat(parsed.progress(scheduler.now()).orElseThrow().transferred())
+                .isCloseTo(cluster.migrationProgress(io.moxxie.core.spi.TaskRef.of(upid, "pve1")).orElseThrow().transferred(), org.assertj.core.data.Percentage.withPercentage(40));
+
+        scheduler.runUntilIdle();
+        List<String> ended = texts(log(upid, Map.of("limit", "0")));
+        assertThat(ended.subList(0, lines.size())).as("the lines keep their numbers").isEqualTo(lines);
+        assertThat(ended.get(ended.size() - 3)).endsWith(" migration status: completed");
+        assertThat(ended.get(ended.size() - 2)).matches(".* migration finished successfully \\(duration 00:00:\\d\\d\\)");
+        assertThat(ended.get(ended.size() - 1)).isEqualTo("TASK OK");
+    }
+
+    @Test
+    void taskLogParametersAreCheckedAsProxmoxChecksThem() throws Exception {
+        String upid = liveMigration();
+
+        assertThat(log(upid, Map.of("lines", "5")).path("errors").path("lines").asText())
+                .isEqualTo("property is not defined in schema and the schema does not allow additional properties");
+        assertThat(log(upid, Map.of("start", "-1")).path("errors").path("start").asText()).isEqualTo("value must have a minimum value of 0");
+        assertThat(log(upid, Map.of("limit", "ten")).path("errors").path("limit").asText()).isEqualTo("type check ('integer') failed - got 'ten'");
+        JsonNode page = log(upid, Map.of("start", "1", "limit", "1"));
+        assertThat(page.path("data")).singleElement().satisfies(l -> assertThat(l.path("n").asInt()).isEqualTo(2));
+        assertThat(page.path("total").asInt()).isGreaterThan(2);
     }
 
     @Test

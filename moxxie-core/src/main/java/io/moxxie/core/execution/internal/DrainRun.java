@@ -3,6 +3,7 @@ package io.moxxie.core.execution.internal;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
 import io.moxxie.core.execution.RunningDrain;
+import io.moxxie.core.execution.VmStatus;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainState;
@@ -253,24 +254,44 @@ public final class DrainRun implements RunningDrain {
 
     /**
      * The drain as it stands now, consistent (taken under the run's lock); while cancelling, what it waits for. Its
-     * {@code etaSeconds} come from the watcher's migration model: the moves in flight go on, the guests still to move
-     * follow in queue order in the drain's slots (none when cancelled: those stay).
+     * {@code etaSeconds} come from the watcher's migration model: the moves in flight go on (with the remaining bytes
+     * their hypervisor reported, when it did), the guests still to move follow in queue order in the drain's slots
+     * (none when cancelled: those stay). Each guest whose migration the watcher follows has its own {@code etaSeconds}
+     * and, while a live migration reports progress, its {@code transferredBytes} and {@code remainingBytes}.
      */
     @Override
     public synchronized DrainStatus status() {
         Instant now = scheduler.now();
         Instant expectedEnd = null;
+        Map<Integer, MoveWatcher.InFlight> watched = Map.of();
         if (!finished && !abandoned) {
-            Set<Integer> watched = watcher.watching();
+            watched = watcher.inFlight();
             LongStream.Builder queued = LongStream.builder();
-            // Guests holding a slot the watcher does not follow yet (their migration is being started) come first.
-            for (GuestProgress g : outcomes.all()) {
-                if (g.status() == GuestState.IN_PROGRESS && !watched.contains(g.vmid())) queued.add(g.memory());
+            // Guests holding a slot the watcher does not follow yet (their migration is being started) come first. Only
+            // slots: a guest shut down ahead of its turn, or being re-planned, is in the queue (or will be) already.
+            for (int vmid : slots) {
+                if (!watched.containsKey(vmid)) queued.add(outcomes.get(vmid).memory());
             }
             if (!cancelled) for (GuestProgress g : queue) queued.add(g.memory());
             expectedEnd = watcher.projectedDrainEnd(concurrency, queued.build().toArray());
         }
-        return outcomes.status(cancelling() ? cancellingMessage() : null, now, expectedEnd, cancelled ? Map.of() : waitingForGroups());
+        DrainStatus status = outcomes.status(cancelling() ? cancellingMessage() : null, now, expectedEnd,
+                cancelled ? Map.of() : waitingForGroups());
+        if (watched.isEmpty()) return status;
+        List<VmStatus> vms = new ArrayList<>(status.vmStatus().size());
+        for (VmStatus v : status.vmStatus()) {
+            MoveWatcher.InFlight f = v.status() == GuestState.IN_PROGRESS ? watched.get(v.vmid()) : null;
+            if (f == null) {
+                vms.add(v);
+                continue;
+            }
+            // Whole seconds, rounded up, as elapsedSeconds.
+            long ms = Duration.between(now, f.expectedEnd()).toMillis();
+            VmStatus.Builder b = v.toBuilder().etaSeconds(ms <= 0 ? 0 : (ms + 999) / 1000);
+            if (f.progress() != null) b.transferredBytes(f.progress().transferred()).remainingBytes(f.progress().remaining());
+            vms.add(b.build());
+        }
+        return status.toBuilder().vmStatus(vms).build();
     }
 
     /** Under the lock: the queued guests that wait for their group's budget, with what they wait for. */

@@ -200,6 +200,14 @@ final class TransferModel {
         if (speedUp > 1) factor = Math.min(MAX_FACTOR, factor * speedUp);
     }
 
+    /**
+     * The hypervisor reported {@code remaining} bytes left to copy of the move (call {@link #advance} to the time of the
+     * report first): the picture takes them in place of its own estimate.
+     */
+    void measured(Move m, long remaining) {
+        m.remaining = remaining;
+    }
+
     /** A move not done when predicted: the picture was too fast; keep a little left to copy. */
     void learnFromMiss(Move m) {
         if (m.remaining <= 0) {

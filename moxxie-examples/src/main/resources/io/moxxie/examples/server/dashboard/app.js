@@ -370,14 +370,16 @@ function renderGuests() {
 function vmProgress(v) {
   const cell = h('td', { class: 'progress' });
   const spent = v.elapsedSeconds != null ? ' · ' + duration(v.elapsedSeconds) : '';
-  if (v.bytesTotal && v.bytesTransferred != null) {
-    cell.append(bar(v.bytesTransferred / v.bytesTotal, v.status === 'in_progress' ? '' : 'done'),
-      h('div', { class: 'note' }, gib(v.bytesTransferred) + ' of ' + gib(v.bytesTotal) + spent));
+  const left = v.etaSeconds != null ? ' · ~' + duration(v.etaSeconds) + ' left' : '';
+  if (v.status === 'in_progress' && v.transferredBytes != null && v.remainingBytes != null) {
+    const all = v.transferredBytes + v.remainingBytes;
+    cell.append(bar(all > 0 ? v.transferredBytes / all : 1, ''),
+      h('div', { class: 'note' }, gib(v.transferredBytes) + ' sent, ' + gib(v.remainingBytes) + ' to go' + left + spent));
     return cell;
   }
   switch (v.status) {
     case 'completed': cell.append(bar(1, 'done'), h('div', { class: 'note' }, 'moved' + spent)); break;
-    case 'in_progress': cell.append(bar(1, 'moving'), h('div', { class: 'note' }, 'moving' + (v.attempts > 1 ? ' (attempt ' + v.attempts + ')' : '') + spent)); break;
+    case 'in_progress': cell.append(bar(1, 'moving'), h('div', { class: 'note' }, 'moving' + (v.attempts > 1 ? ' (attempt ' + v.attempts + ')' : '') + left + spent)); break;
     case 'failed': cell.append(bar(1, 'failed'), h('div', { class: 'err' }, v.error || 'failed')); break;
     case 'skipped': cell.append(bar(1, 'skipped'), h('div', { class: 'note' }, v.reason || v.note || 'skipped')); break;
     default: cell.append(bar(0), h('div', { class: 'note' }, 'waiting'));
