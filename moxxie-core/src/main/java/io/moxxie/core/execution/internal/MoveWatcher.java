@@ -466,7 +466,10 @@ public final class MoveWatcher {
             if (watches.get(w.progress.vmid()) != w) return CompletableFuture.completedFuture(null);
             Instant now = scheduler.now();
             model.advance(now);
-            if (guest != null) {
+            // Only a live move copies memory over the link: a move that copies none (a stopped guest, a container's
+            // restart with shared storage) takes seconds whatever its size and would teach the picture a link speed it
+            // does not have.
+            if (guest != null && w.progress.migrationType() == MigrationType.ONLINE) {
                 model.learnFromDone(w.move, now, w.misses > 0);
                 double seconds = (w.misses > 0
                         ? (Duration.between(w.move.startedAt, w.lastMiss).toMillis() + Duration.between(w.move.startedAt, now).toMillis()) / 2
