@@ -70,6 +70,11 @@ final class FakeProxmoxApi implements AutoCloseable {
         this.api = newApi(SimulatedProxmoxApi.DEFAULT_PVE_MAJOR_VERSION);
     }
 
+    /** The simulated cluster's own task behind a UPID this API handed out. */
+    io.moxxie.core.spi.TaskRef clusterTask(String upid, String node) {
+        return api.clusterTask(upid, node);
+    }
+
     private SimulatedProxmoxApi newApi(int pveMajor) {
         return SimulatedProxmoxApi.builder(cluster).apiToken(TOKEN_ID, TOKEN_SECRET).password(USER, PASSWORD)
                 .pveMajorVersion(pveMajor).permissions(permissions).build();

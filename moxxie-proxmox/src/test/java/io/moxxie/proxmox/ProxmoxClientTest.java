@@ -172,7 +172,7 @@ class ProxmoxClientTest {
 
         scheduler.runFor(Duration.ofSeconds(7));
         MigrationProgress p = client.migrationProgress(ref).orElseThrow();
-        MigrationProgress now = cluster.migrationProgress(ref).orElseThrow();
+        MigrationProgress now = cluster.migrationProgress(api.clusterTask(ref.id(), ref.node())).orElseThrow();
 
         assertThat(p.total()).isEqualTo(4 * GIB);
         assertThat(p.transferred()).isPositive().isLessThanOrEqualTo(now.transferred());
@@ -208,7 +208,7 @@ class ProxmoxClientTest {
         assertThat(reads.get(0).params()).containsEntry("start", "0").containsEntry("limit", String.valueOf(ProxmoxClient.PROGRESS_LOG_PAGE));
         assertThat(Integer.parseInt(reads.get(1).params().get("start"))).as("on from the first page's end: what is left is under a page")
                 .isEqualTo(ProxmoxClient.PROGRESS_LOG_PAGE);
-        MigrationProgress now = cluster.migrationProgress(ref).orElseThrow();
+        MigrationProgress now = cluster.migrationProgress(api.clusterTask(ref.id(), ref.node())).orElseThrow();
         assertThat((double) p.transferred()).as("the latest line, a second old at most")
                 .isCloseTo(now.transferred(), org.assertj.core.api.Assertions.within(0.011e9 + 0.05 * 1024 * 1024 * 1024));
         api.clearCalls();

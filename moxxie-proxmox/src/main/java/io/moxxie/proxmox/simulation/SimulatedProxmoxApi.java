@@ -1119,6 +1119,15 @@ public final class SimulatedProxmoxApi {
         return upid;
     }
 
+    /**
+     * The simulated cluster's own task behind a UPID this API handed out (its UPID names the caller, the cluster's does
+     * not): for tests that compare what the API reports with the cluster's state.
+     */
+    public TaskRef clusterTask(String upid, String node) {
+        TaskRef ref = clusterTasks.get(upid);
+        return ref != null ? ref : TaskRef.of(upid, node);
+    }
+
     private TaskState state(String upid, String node) {
         if (haTasks.contains(upid)) return TaskState.ok("OK");
         TaskRef ref = clusterTasks.get(upid);

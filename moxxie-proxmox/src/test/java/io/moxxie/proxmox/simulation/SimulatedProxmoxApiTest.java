@@ -120,7 +120,7 @@ class SimulatedProxmoxApiTest {
         MigrationLog.Cursor parsed = new MigrationLog.Cursor();
         parsed.take(running.path("data"), running.path("total").asLong());
         assertThat(parsed.progress(scheduler.now()).orElseThrow().transferred())
-                .isCloseTo(cluster.migrationProgress(io.moxxie.core.spi.TaskRef.of(upid, "pve1")).orElseThrow().transferred(), org.assertj.core.data.Percentage.withPercentage(40));
+                .isCloseTo(cluster.migrationProgress(api.clusterTask(upid, "pve1")).orElseThrow().transferred(), org.assertj.core.data.Percentage.withPercentage(40));
 
         scheduler.runUntilIdle();
         List<String> ended = texts(log(upid, Map.of("limit", "0")));
