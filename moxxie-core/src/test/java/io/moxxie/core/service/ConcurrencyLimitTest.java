@@ -5,6 +5,8 @@ import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
 import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.model.DrainState;
+import io.moxxie.core.model.MigrationType;
+import io.moxxie.core.model.PowerState;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.core.simulation.SimulatedCluster;
@@ -15,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.time.Duration;
 import java.util.Collections;
 
 import static io.moxxie.core.testing.TestClusters.GIB;
@@ -37,9 +40,14 @@ class ConcurrencyLimitTest {
         final MaintenanceService service;
 
         Lopsided(ExecutorConfig config) {
+            this(config, "");
+        }
+
+        /** With {@code tags} on every guest ({@code maint-ok}: a hard drain moves them offline, shut down ahead). */
+        Lopsided(ExecutorConfig config, String tags) {
             SimulatedCluster.Builder b = SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT)
                     .node("pve1", 64 * GIB, 16).node("roomy", 512 * GIB, 16);
-            for (int i = 0; i < 12; i++) b.guest(qemu(100 + i, "vm-" + i, "pve1", 4, ""));
+            for (int i = 0; i < 12; i++) b.guest(qemu(100 + i, "vm-" + i, "pve1", 4, tags));
             cluster = b.build();
             service = TestClusters.service(cluster, new InMemoryMaintenanceStore()).executorConfig(config).build();
             service.start();
@@ -65,6 +73,32 @@ class ConcurrencyLimitTest {
         env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.fixed(maxConcurrent)).build());
         assertThat(env.cluster.peakMigrationsPerTarget()).containsOnlyKeys("roomy").containsEntry("roomy", perTarget);
         assertThat(env.cluster.peakConcurrentMigrations()).as("slots left free rather than pass the limit").isEqualTo(perTarget);
+    }
+
+    /**
+     * Guests moved offline are shut down ahead of their turn: the limit holds for them as for live moves, exactly, and no
+     * more of them are down at once than their target's lanes can take (one more would only wait, down, for a lane).
+     */
+    @ParameterizedTest(name = "perTargetLimit {0}, maxConcurrent {1}, offline moves")
+    @CsvSource({"1, 3", "2, 3", "3, 6"})
+    void thePerTargetLimitIsReachedAndNeverPassedByGuestsShutDownForTheirMove(int perTarget, int maxConcurrent) {
+        Lopsided env = new Lopsided(ExecutorConfig.builder().perTargetLimit(perTarget).build(), "maint-ok");
+        DrainRequest request = DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.fixed(maxConcurrent)).build();
+        String drainId = env.service.drain(request).drainId();
+        int[] mostDown = {0};
+        env.scheduler.runUntil(() -> {
+            int down = (int) env.cluster.currentSnapshot().guestsOn("pve1").stream().filter(g -> g.status() == PowerState.STOPPED).count();
+            mostDown[0] = Math.max(mostDown[0], down);
+            return false;
+        }, Duration.ofHours(2));
+        DrainStatus done = env.service.status("pve1", drainId);
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(mostDown[0]).as("guests down on pve1 at once").isEqualTo(perTarget);
+        assertThat(done.vmStatus()).allSatisfy(v -> assertThat(v.migrationType()).isEqualTo(MigrationType.OFFLINE));
+        assertThat(env.cluster.peakMigrationsPerTarget()).containsOnlyKeys("roomy").containsEntry("roomy", perTarget);
+        assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(perTarget);
+        assertThat(env.cluster.currentSnapshot().guestsOn("roomy")).hasSize(12)
+                .allSatisfy(g -> assertThat(g.status()).isEqualTo(PowerState.RUNNING));
     }
 
     /** By default: half the drain's concurrency rounded up, and at least 2. */
