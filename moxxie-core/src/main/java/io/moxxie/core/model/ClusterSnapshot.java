@@ -106,15 +106,8 @@ public final class ClusterSnapshot {
     }
 
     public Optional<Guest> guest(int vmid) {
-        int lo = 0, hi = guests.size() - 1;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            int v = guests.get(mid).vmid();
-            if (v < vmid) lo = mid + 1;
-            else if (v > vmid) hi = mid - 1;
-            else return Optional.of(guests.get(mid));
-        }
-        return Optional.empty();
+        int i = indexOf(vmid);
+        return i < 0 ? Optional.empty() : Optional.of(guests.get(i));
     }
 
     /** The guests sorted by vmid, without sorting when they come sorted already; duplicates refused. */
@@ -182,6 +175,7 @@ public final class ClusterSnapshot {
         return out;
     }
 
+    /** The guest's index in the vmid-sorted list (binary search), or -1. */
     private int indexOf(int vmid) {
         int lo = 0, hi = guests.size() - 1;
         while (lo <= hi) {
