@@ -155,9 +155,11 @@ final class ProxmoxHttp implements AutoCloseable {
     }
 
     private static RetryPolicyBuilder<Object> retry(int maxRetries, Duration delay, Duration maxDelay, String logFormat) {
-        return RetryPolicy.builder()
-                .withMaxRetries(maxRetries)
-                .withBackoff(delay, maxDelay)
+        RetryPolicyBuilder<Object> b = RetryPolicy.builder().withMaxRetries(maxRetries);
+        // Failsafe's backoff needs delay < maxDelay; equal ones (retryDelay(d, d)) mean the same wait every time.
+        if (delay.compareTo(maxDelay) < 0) b.withBackoff(delay, maxDelay);
+        else b.withDelay(delay);
+        return b
                 .withJitter(0.2)
                 .onRetry(ev -> log.debug(logFormat, ev.getLastException().getMessage()));
     }

@@ -250,6 +250,18 @@ class FaultTest {
     }
 
     @Test
+    void aFixedRetryDelayIsAcceptedAndUsed() throws Exception {
+        // retryDelay(d, d): the same wait every time. Failsafe's backoff refuses equal delays; the client must not pass
+        // that refusal on as a raw IllegalArgumentException from build().
+        try (ProxmoxClient c = ProxmoxClient.builder().baseUrls("https://127.0.0.1:" + closedPort())
+                .apiToken(FakeProxmoxApi.TOKEN_ID + "=" + FakeProxmoxApi.TOKEN_SECRET)
+                .retryDelay(Duration.ofMillis(2), Duration.ofMillis(2)).build()) {
+            assertThatThrownBy(c::snapshot).isInstanceOf(TransientHypervisorException.class)
+                    .hasMessageContaining("no Proxmox node answered");
+        }
+    }
+
+    @Test
     void permissionDeniedIsAnAuthenticationErrorNamingTheToken() {
         api.failNext("POST", MIGRATE, 1, 403, "Permission check failed (/vms/104, VM.Migrate)");
 
