@@ -43,7 +43,7 @@ public final class ServerLogging {
      * before is closed. Does nothing but say so when SLF4J is not bound to Logback (the examples embedded elsewhere).
      *
      * @param file  the log file, {@code null} for the console only; its directory is created
-     * @param level ERROR, WARN, INFO, DEBUG or TRACE (for the {@code io.moxxie} loggers and the root)
+     * @param level ERROR, WARN, INFO, DEBUG or TRACE for the {@code io.moxxie} loggers; the others no chattier than INFO
      * @param clock the scheduler the drains run on, {@code null} for the wall clock
      * @throws UncheckedIOException the file's directory cannot be created
      */
@@ -52,7 +52,7 @@ public final class ServerLogging {
         LoggerContext ctx = context();
         if (ctx == null) return;
         Logger root = ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        root.setLevel(Level.toLevel(level, Level.INFO));
+        setLevels(ctx, level);
         detachFile(root);
         if (file == null) return;
         Path abs = file.toAbsolutePath().normalize();
@@ -90,7 +90,18 @@ public final class ServerLogging {
     /** Sets the root level only (the benchmark quiets the drains' INFO lines so). */
     public static synchronized void level(String level) {
         LoggerContext ctx = context();
-        if (ctx != null) ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(Level.toLevel(level, Level.INFO));
+        if (ctx != null) setLevels(ctx, level);
+    }
+
+    /**
+     * Moxxie's loggers ({@code io.moxxie}) at {@code level}; the libraries' (Jetty, HikariCP, …) at the same level when
+     * it is INFO or quieter, and at INFO when DEBUG or TRACE is asked: their DEBUG lines (Jetty logs every request's
+     * state changes) are theirs to debug, and would flood the file an operator reads for the drain's decisions.
+     */
+    private static void setLevels(LoggerContext ctx, String level) {
+        Level asked = Level.toLevel(level, Level.INFO);
+        ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(asked.isGreaterOrEqual(Level.INFO) ? asked : Level.INFO);
+        ctx.getLogger("io.moxxie").setLevel(asked);
     }
 
     /**

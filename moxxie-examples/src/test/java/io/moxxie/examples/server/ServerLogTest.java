@@ -163,6 +163,10 @@ class ServerLogTest {
         assertThat(text).contains("[DEBUG] VM 8200 (web-prod-01) takes a migration slot: to hv");
         assertThat(text).as("the retry elsewhere").contains("[WARN] Failed to migrate VM 8211 (app-02)").contains("VM 8211 will be retried on");
         assertThat(dataDir.resolve("moxxie.log")).as("MOXXIE_LOG_FILE moves the file").doesNotExist();
+        // DEBUG is Moxxie's: the libraries (Jetty's every request, HikariCP) stay at INFO, or they flood the file.
+        assertThat(org.slf4j.LoggerFactory.getLogger("io.moxxie.core.execution.internal.DrainRun").isDebugEnabled()).isTrue();
+        assertThat(org.slf4j.LoggerFactory.getLogger("org.eclipse.jetty.server.HttpChannel").isDebugEnabled()).isFalse();
+        assertThat(org.slf4j.LoggerFactory.getLogger("org.eclipse.jetty.server.HttpChannel").isInfoEnabled()).isTrue();
     }
 
     @Test
