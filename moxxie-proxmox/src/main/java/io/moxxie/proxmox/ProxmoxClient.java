@@ -180,6 +180,18 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     /** A rollout's gates: the votes per member as of a corosync.conf version, and until when "no Ceph" is believed. */
     private volatile QuorumVotes quorumVotes;
     private volatile Instant noCephUntil;
+    /**
+     * The nodes in HA maintenance as the last snapshot's node entries gave them ({@code hastate}, PVE 8.3 and later), and
+     * when: a guest's pre-check right after (planning reads the snapshot, then each guest) takes them from there instead
+     * of a read of the HA manager's status per HA guest. Null before such a snapshot, or on older Proxmox.
+     */
+    private volatile NodeHaView lastNodeHa;
+
+    private record NodeHaView(Set<String> maintenance, Instant at) {
+    }
+
+    /** How long the last snapshot's view of the nodes in HA maintenance stands in for a read of the HA manager's status. */
+    static final Duration NODE_HA_VIEW_MAX_AGE = Duration.ofSeconds(30);
 
     private ProxmoxClient(Builder b, List<HttpUrl> urls) {
         this.baseUrls = urls;
@@ -212,6 +224,13 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         }
         Resources r = withConfiguredMemory(ProxmoxParsers.parseResources(http.getData("/cluster/resources", null)));
         Instant now = clock.instant();
+        if (!r.nodeHaStates().isEmpty()) {
+            Set<String> maintenance = new java.util.TreeSet<>();
+            r.nodeHaStates().forEach((node, state) -> {
+                if ("maintenance".equals(state)) maintenance.add(node);
+            });
+            lastNodeHa = new NodeHaView(Set.copyOf(maintenance), now);
+        }
         if (!r.anyHaManaged()) return r.snapshot(now); // HA rules and auto-rebalancing concern HA guests only
         List<PlacementRule> rules = placement(now).rules();
         return r.snapshot(now, rules, haAutoRebalance(now));
@@ -452,11 +471,16 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
 
     private MigrationPreconditions withHaMaintenance(MigrationPreconditions p) {
         Set<String> maintenance;
-        try {
-            maintenance = ProxmoxParsers.parseHaMaintenanceNodes(http.getData("/cluster/ha/status/manager_status", null));
-        } catch (HypervisorException e) {
-            log.debug("Cannot read the HA manager status ({}); HA maintenance nodes not excluded", e.getMessage());
-            return p;
+        NodeHaView view = lastNodeHa;
+        if (view != null && Duration.between(view.at(), clock.instant()).compareTo(NODE_HA_VIEW_MAX_AGE) <= 0) {
+            maintenance = view.maintenance();
+        } else {
+            try {
+                maintenance = ProxmoxParsers.parseHaMaintenanceNodes(http.getData("/cluster/ha/status/manager_status", null));
+            } catch (HypervisorException e) {
+                log.debug("Cannot read the HA manager status ({}); HA maintenance nodes not excluded", e.getMessage());
+                return p;
+            }
         }
         if (maintenance.isEmpty()) return p;
         Map<String, String> notAllowed = new LinkedHashMap<>(p.notAllowed());

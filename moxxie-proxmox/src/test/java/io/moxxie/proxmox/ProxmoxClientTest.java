@@ -133,6 +133,22 @@ class ProxmoxClientTest {
     }
 
     @Test
+    void rightAfterASnapshotTheNodesInHaMaintenanceComeFromItsNodeEntriesWithoutReadingTheHaManager() {
+        api.haMaintenance("pve3");
+        Guest ha = guest(HA_VM);
+        client.snapshot(); // PVE 8.3 and later: each node entry carries its hastate
+
+        MigrationPreconditions p = client.preconditions(ha);
+
+        assertThat(p.notAllowed().get("pve3")).contains("HA maintenance");
+        assertThat(p.allows("pve2")).isTrue();
+        assertThat(api.calls("GET", "/cluster/ha/status/manager_status")).as("no read of the HA manager for it").isEmpty();
+        scheduler.runFor(ProxmoxClient.NODE_HA_VIEW_MAX_AGE.plusSeconds(1));
+        client.preconditions(ha);
+        assertThat(api.calls("GET", "/cluster/ha/status/manager_status")).as("once the view is stale, read").hasSize(1);
+    }
+
+    @Test
     void liveMigrationSendsOnlineWithoutLocalDisksWhenThereAreNone() {
         TaskRef ref = client.migrate(new MigrationCommand(guest(PLAIN_VM), "pve2", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
 
