@@ -44,6 +44,12 @@ public record RolloutRecord(String rolloutId, RolloutRequest request, RolloutSta
                 newLeaseExpiresAt, pauseRequested, cancelRequested, continueNode);
     }
 
+    /** The record with an operator's requests ({@code pause}, {@code cancel}, {@code continue}) as given. */
+    public RolloutRecord withRequests(boolean newPauseRequested, boolean newCancelRequested, String newContinueNode) {
+        return new RolloutRecord(rolloutId, request, state, message, createdAt, completedAt, owner, leaseExpiresAt,
+                newPauseRequested, newCancelRequested, newContinueNode);
+    }
+
     public boolean ended() {
         return state.ended();
     }

@@ -163,9 +163,7 @@ public final class InMemoryMaintenanceStore implements MaintenanceStore, Rollout
     public synchronized boolean updateRollout(RolloutRecord rollout) {
         RolloutRecord current = rollouts.get(rollout.rolloutId());
         if (current == null || !java.util.Objects.equals(current.owner(), rollout.owner())) return false;
-        rollouts.put(rollout.rolloutId(), new RolloutRecord(current.rolloutId(), current.request(), rollout.state(),
-                rollout.message(), current.createdAt(), rollout.completedAt(), current.owner(), current.leaseExpiresAt(),
-                current.pauseRequested(), current.cancelRequested(), current.continueNode()));
+        rollouts.put(rollout.rolloutId(), current.withState(rollout.state(), rollout.message(), rollout.completedAt()));
         return true;
     }
 
@@ -223,28 +221,22 @@ public final class InMemoryMaintenanceStore implements MaintenanceStore, Rollout
 
     @Override
     public synchronized void requestRolloutPause(String rolloutId, boolean paused) {
-        RolloutRecord r = rollouts.get(rolloutId);
-        if (r != null && !r.ended()) {
-            rollouts.put(rolloutId, new RolloutRecord(r.rolloutId(), r.request(), r.state(), r.message(), r.createdAt(),
-                    r.completedAt(), r.owner(), r.leaseExpiresAt(), paused, r.cancelRequested(), r.continueNode()));
-        }
+        request(rolloutId, r -> r.withRequests(paused, r.cancelRequested(), r.continueNode()));
     }
 
     @Override
     public synchronized void requestRolloutCancel(String rolloutId) {
-        RolloutRecord r = rollouts.get(rolloutId);
-        if (r != null && !r.ended()) {
-            rollouts.put(rolloutId, new RolloutRecord(r.rolloutId(), r.request(), r.state(), r.message(), r.createdAt(),
-                    r.completedAt(), r.owner(), r.leaseExpiresAt(), r.pauseRequested(), true, r.continueNode()));
-        }
+        request(rolloutId, r -> r.withRequests(r.pauseRequested(), true, r.continueNode()));
     }
 
     @Override
     public synchronized void requestRolloutContinue(String rolloutId, String node) {
+        request(rolloutId, r -> r.withRequests(r.pauseRequested(), r.cancelRequested(), node));
+    }
+
+    /** Records an operator's request on a rollout that has not ended (one that has keeps its record as it ended). */
+    private void request(String rolloutId, java.util.function.UnaryOperator<RolloutRecord> change) {
         RolloutRecord r = rollouts.get(rolloutId);
-        if (r != null && !r.ended()) {
-            rollouts.put(rolloutId, new RolloutRecord(r.rolloutId(), r.request(), r.state(), r.message(), r.createdAt(),
-                    r.completedAt(), r.owner(), r.leaseExpiresAt(), r.pauseRequested(), r.cancelRequested(), node));
-        }
+        if (r != null && !r.ended()) rollouts.put(rolloutId, change.apply(r));
     }
 }
