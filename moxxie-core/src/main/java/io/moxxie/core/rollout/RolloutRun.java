@@ -299,7 +299,7 @@ final class RolloutRun {
                 run = startAction(step, name);
             } else {
                 // Started by a process that is gone: how it ended is unknown. An operator decides.
-                if (continueRequested(step)) return actionDone(step, MaintenanceAction.Result.ok(
+                if (step.node().equals(record.continueNode())) return actionDone(step, MaintenanceAction.Result.ok(
                         "an operator said continue after the action " + name + " was interrupted"));
                 return waitOrTimeOut(step, "the action " + name + " was running in a process that stopped; Moxxie cannot know how it "
                         + "ended. Check " + step.node() + ", then POST continue to go on, or cancel");
@@ -568,7 +568,10 @@ final class RolloutRun {
         return run;
     }
 
-    /** Whether an operator said continue for this step's node; read from the store, where any instance writes it. */
+    /**
+     * Whether an operator said continue for this step's node; read from the store, where any instance writes it. For
+     * an action, which asks between ticks; a tick itself uses the {@link #record} it read when it began.
+     */
     private boolean continueRequested(RolloutStep step) {
         return store.rollout(rolloutId).map(r -> step.node().equals(r.continueNode())).orElse(false);
     }
