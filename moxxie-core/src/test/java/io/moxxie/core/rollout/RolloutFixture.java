@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -48,17 +49,24 @@ final class RolloutFixture {
 
     /** {@code reboot}: reboots the node (down for {@code takes}) and is done at once, as {@code ssh … reboot} returns. */
     MaintenanceAction reboot(Duration takes) {
+        return action("reboot", c -> {
+            reboots.add(c.node());
+            env.cluster.reboot(c.node(), takes);
+            return done(MaintenanceAction.Result.ok("rebooted " + c.node()));
+        });
+    }
+
+    /** An action named {@code name} whose runs {@code start} gives. */
+    static MaintenanceAction action(String name, Function<MaintenanceAction.Context, MaintenanceAction.Run> start) {
         return new MaintenanceAction() {
             @Override
             public String name() {
-                return "reboot";
+                return name;
             }
 
             @Override
             public Run start(Context context) {
-                reboots.add(context.node());
-                env.cluster.reboot(context.node(), takes);
-                return done(Result.ok("rebooted " + context.node()));
+                return start.apply(context);
             }
         };
     }

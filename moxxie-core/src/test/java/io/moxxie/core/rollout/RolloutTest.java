@@ -12,6 +12,8 @@ import io.moxxie.core.model.PowerState;
 import io.moxxie.core.model.RolloutPhase;
 import io.moxxie.core.model.RolloutState;
 import io.moxxie.core.plan.RolloutRequest;
+import io.moxxie.core.rollout.MaintenanceAction.Result;
+import io.moxxie.core.rollout.MaintenanceAction.Run;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.spi.RolloutStep;
 import org.junit.jupiter.api.Test;
@@ -130,19 +132,10 @@ class RolloutTest {
 
     @Test
     void aFailureInTheMiddleStopsTheRolloutAndLeavesTheFailedNodeInMaintenanceAndTheRestUntouched() {
-        RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(new MaintenanceAction() {
-            @Override
-            public String name() {
-                return "patch";
-            }
-
-            @Override
-            public Run start(Context c) {
-                return RolloutFixture.done(c.node().equals("hv9")
+        RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(RolloutFixture.action("patch",
+                c -> RolloutFixture.done(c.node().equals("hv9")
                         ? new Result(false, 100, "E: Unable to locate package pve-kernel-9\n", "apt-get failed")
-                        : Result.ok("patched"));
-            }
-        }));
+                        : Result.ok("patched")))));
         String id = f.rollouts.submit(request("hv8", "hv9", "hv10").action("patch").build()).rolloutId();
         RolloutStatus failed = f.runToEnd(id);
 
@@ -165,17 +158,8 @@ class RolloutTest {
 
     @Test
     void continueOnFailureGoesOnWhenMaxNodesDownLeavesRoomForTheFailedNode() {
-        RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(new MaintenanceAction() {
-            @Override
-            public String name() {
-                return "patch";
-            }
-
-            @Override
-            public Run start(Context c) {
-                return RolloutFixture.done(c.node().equals("hv8") ? Result.failed("broken") : Result.ok("patched"));
-            }
-        }));
+        RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(RolloutFixture.action("patch",
+                c -> RolloutFixture.done(c.node().equals("hv8") ? Result.failed("broken") : Result.ok("patched")))));
         String id = f.rollouts.submit(request("hv8", "hv9").action("patch").continueOnFailure(true).maxNodesDown(2).build())
                 .rolloutId();
         RolloutStatus s = f.runToEnd(id);
@@ -300,17 +284,8 @@ class RolloutTest {
 
     @Test
     void theHaGateKeepsTheGuestsFromReturningToANodeStillInHaMaintenance() {
-        RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(new MaintenanceAction() {
-            @Override
-            public String name() {
-                return "ha-maintenance";
-            }
-
-            @Override
-            public Run start(Context c) {
-                return RolloutFixture.done(Result.ok("done"));
-            }
-        }));
+        RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(RolloutFixture.action("ha-maintenance",
+                c -> RolloutFixture.done(Result.ok("done")))));
         f.env.cluster.withHa();
         String id = f.rollouts.submit(request("hv8").action("ha-maintenance").build()).rolloutId();
         f.runUntilPhase(id, "hv8", RolloutPhase.ACTION);
@@ -413,15 +388,8 @@ class RolloutTest {
 
     @Test
     void aCommandActionInterruptedByItsOwnersDeathWaitsForAnOperator() {
-        RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(new MaintenanceAction() {
-            @Override
-            public String name() {
-                return "slow";
-            }
-
-            @Override
-            public Run start(Context c) {
-                return new Run() {
+        RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(RolloutFixture.action("slow",
+                c -> new Run() {
                     @Override
                     public Optional<Result> poll() {
                         return Optional.empty();
@@ -430,9 +398,7 @@ class RolloutTest {
                     @Override
                     public void cancel() {
                     }
-                };
-            }
-        }));
+                })));
         String id = f.rollouts.submit(request("hv8").action("slow").build()).rolloutId();
         f.runUntilPhase(id, "hv8", RolloutPhase.ACTION);
         f.env.scheduler.runFor(Duration.ofMinutes(1));
