@@ -4,6 +4,7 @@ import io.moxxie.core.DrainConflictException;
 import io.moxxie.core.MoxxieException;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.VmStatus;
+import io.moxxie.core.model.CephHealth;
 import io.moxxie.core.model.CephOsd;
 import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.DrainState;
@@ -182,8 +183,9 @@ final class RolloutRun {
         Optional<GateVerdict> blocking = verdicts.stream().filter(v -> !v.pass()).findFirst();
         if (blocking.isPresent()) return blocked(step.withGates(verdicts), blocking.get());
         List<GateVerdict> recorded = new ArrayList<>(verdicts);
-        if (record.request().cephNoout() && client.ceph().isPresent()) {
-            if (client.ceph().get().flags().contains(NOOUT)) {
+        Optional<CephHealth> ceph = record.request().cephNoout() ? client.ceph() : Optional.empty();
+        if (ceph.isPresent()) {
+            if (ceph.get().flags().contains(NOOUT)) {
                 recorded.add(GateVerdict.pass(NOOUT_GATE, "noout was set already; this rollout leaves it as it is"));
             } else {
                 client.setCephFlag(NOOUT, true);
