@@ -58,6 +58,12 @@ final class RolloutRun {
     static final String NOOUT = "noout";
     /** The pseudo-verdict that records, in the step, that this rollout set Ceph's noout flag for the node. */
     static final String NOOUT_GATE = "ceph-noout";
+    /**
+     * How the {@link #NOOUT_GATE} verdict's reason begins while noout is set by this rollout and not cleared yet; the
+     * step keeps no other trace of it (its other reasons: set already by someone else, or cleared), so the words that
+     * write it and {@link #flagsWeSet} that reads it share this one constant.
+     */
+    private static final String NOOUT_SET_BY_US = "noout set by this rollout";
     private static final int MAX_LISTED = 5;
     /** The longest message a step or rollout keeps; the SQL stores' columns hold 4,000 characters. */
     static final int MAX_MESSAGE = 4000;
@@ -189,7 +195,7 @@ final class RolloutRun {
                 recorded.add(GateVerdict.pass(NOOUT_GATE, "noout was set already; this rollout leaves it as it is"));
             } else {
                 client.setCephFlag(NOOUT, true);
-                recorded.add(GateVerdict.pass(NOOUT_GATE, "noout set by this rollout while " + step.node()
+                recorded.add(GateVerdict.pass(NOOUT_GATE, NOOUT_SET_BY_US + " while " + step.node()
                         + " is out; cleared once its OSDs are back up"));
                 log.info("Rollout {}: Ceph noout set for {}", rolloutId, step.node());
             }
@@ -590,7 +596,7 @@ final class RolloutRun {
 
     /** The Ceph flags this rollout set for the step's node (recorded in the step, so a takeover knows them too). */
     static Set<String> flagsWeSet(RolloutStep step) {
-        return step.gates().stream().anyMatch(v -> v.gate().equals(NOOUT_GATE) && v.reason().startsWith("noout set by"))
+        return step.gates().stream().anyMatch(v -> v.gate().equals(NOOUT_GATE) && v.reason().startsWith(NOOUT_SET_BY_US))
                 ? Set.of(NOOUT) : Set.of();
     }
 
