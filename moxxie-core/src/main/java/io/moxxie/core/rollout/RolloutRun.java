@@ -524,7 +524,7 @@ final class RolloutRun {
             write(step.ended(RolloutState.CANCELLED, now(), "cancelled at " + step.phase().wireName() + ". " + safe));
             where = " at " + step.node() + " (" + step.phase().wireName() + "). " + safe;
         }
-        skipRest(store.steps(rolloutId), "not started: the rollout was cancelled");
+        skipRest(steps, "not started: the rollout was cancelled"); // it skips pending steps only: none was written above
         setEnded(RolloutState.CANCELLED, "Cancelled" + where);
     }
 
