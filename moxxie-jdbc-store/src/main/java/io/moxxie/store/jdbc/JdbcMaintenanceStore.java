@@ -665,7 +665,10 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, RolloutStor
                 .execute()) == 1;
     }
 
-    /** One {@code UPDATE} of the step's row, conditional on the rollout's owner. */
+    /**
+     * One {@code UPDATE} of the step's row, conditional on the rollout's owner. Every step has its row from
+     * {@link #createRollout} on (the rollout service creates them all up front), so a step is never inserted here.
+     */
     @Override
     public boolean updateStep(RolloutStep step, String owner) {
         Checks.notNull("step", step);
@@ -674,21 +677,13 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, RolloutStor
         String what = "update rollout_step (rollout " + id + ", step " + step.index() + ")";
         String update = UPDATE_STEP + ownerIs("r.owner_id", owner) + ")";
         if (call(what, h -> bindOwner(bindStep(h.createUpdate(update), step), owner).execute()) == 1) return true;
-        // Nothing changed: the rollout is another process's now, or this step has no row yet (not the usual path).
+        // Nothing changed: the rollout is another process's now, or there is no such rollout or step (a caller's bug).
         Optional<Optional<String>> current = call("read rollout " + id, h -> h.createQuery(
                         "SELECT owner_id FROM rollout WHERE rollout_id = :rolloutId")
                 .bind("rolloutId", id).map((rs, ctx) -> Optional.ofNullable(rs.getString("owner_id"))).findOne());
         if (current.isEmpty()) throw new IllegalArgumentException("no rollout " + id);
         if (!Objects.equals(current.get().orElse(null), owner)) return false;
-        try {
-            jdbi.useHandle(h -> bindStep(h.createUpdate("INSERT INTO rollout_step (" + STEP_COLUMNS + ") VALUES (" + STEP_VALUES + ")"), step)
-                    .execute());
-            return true;
-        } catch (JdbiException e) {
-            if (!isUniqueViolation(e)) throw translate(what, e);
-            // Someone inserted the step meanwhile: the fenced update decides.
-            return call(what, h -> bindOwner(bindStep(h.createUpdate(update), step), owner).execute()) == 1;
-        }
+        throw new IllegalArgumentException("no step " + step.index() + " in rollout " + id);
     }
 
     private static String ownerIs(String column, String owner) {
