@@ -165,7 +165,6 @@ public final class SimulatedProxmoxApi {
     /** The lines qemu-server writes for a live migration after the first two, by UPID; each guarded by itself. */
     private final Map<String, MigrationLines> migrationLines = new ConcurrentHashMap<>();
     private final Map<String, String> tickets = new ConcurrentHashMap<>();
-    private final Set<String> haMaintenance = ConcurrentHashMap.newKeySet();
     private final AtomicInteger haTaskSeq = new AtomicInteger(0x5000);
 
     private SimulatedProxmoxApi(Builder b) {
@@ -225,21 +224,21 @@ public final class SimulatedProxmoxApi {
     /**
      * Puts a node into the HA stack's maintenance mode or takes it out ({@code ha-manager crm-command
      * node-maintenance enable|disable}): HA guests may not move there, {@code /cluster/resources} (PVE 9) and the HA
-     * manager status say so.
+     * manager status say so. The state is the cluster's ({@link SimulatedCluster#haMaintenance}), so the model and this
+     * API agree on it.
      *
      * @return this API
      * @throws IllegalArgumentException when {@code node} is not a node name
      */
     public SimulatedProxmoxApi haMaintenance(String node, boolean inMaintenance) {
         Checks.nodeName("node", node);
-        if (inMaintenance) haMaintenance.add(node);
-        else haMaintenance.remove(node);
+        cluster.haMaintenance(node, inMaintenance);
         return this;
     }
 
     /** The nodes in HA maintenance, sorted. */
     public Set<String> haMaintenanceNodes() {
-        return Collections.unmodifiableSet(new TreeSet<>(haMaintenance));
+        return Collections.unmodifiableSet(new TreeSet<>(cluster.currentSnapshot().haMaintenance()));
     }
 
     /** Every request recorded so far, oldest first. */
@@ -450,7 +449,7 @@ public final class SimulatedProxmoxApi {
                 e.put("cpu", n.cpuLoad());
                 e.put("level", "");
                 e.put("cgroup-mode", 2);
-                boolean haMaint = haMaintenance.contains(n.name()) || snap.haMaintenance().contains(n.name());
+                boolean haMaint = snap.haMaintenance().contains(n.name());
                 if (pveMajor >= 9) e.put("hastate", haMaint ? "maintenance" : "online");
                 out.add(e);
             }
@@ -493,8 +492,7 @@ public final class SimulatedProxmoxApi {
     }
 
     /**
-     * The HA manager's status: the cluster's modelled one ({@link SimulatedCluster#withHa()}, its HA maintenance) with the
-     * nodes put in maintenance here on top. A cluster that never ran the HA stack (no HA model, no HA guest, no node in
+     * The HA manager's status: the cluster's modelled one ({@link SimulatedCluster#withHa()}) and its HA maintenance. A cluster that never ran the HA stack (no HA model, no HA guest, no node in
      * maintenance) answers as Proxmox does when {@code /etc/pve/ha/manager_status} does not exist: {@code manager_status}
      * {@code {}} and no {@code lrm_status} (pve-ha-manager {@code PVE/API2/HA/Status.pm}).
      */
@@ -504,7 +502,7 @@ public final class SimulatedProxmoxApi {
         List<Node> nodes = snap.nodes();
         Map<String, Object> d = new LinkedHashMap<>();
         boolean haGuests = snap.guests().stream().anyMatch(Guest::haManaged);
-        if (modelled.isEmpty() && !haGuests && haMaintenance.isEmpty()) {
+        if (modelled.isEmpty() && !haGuests && snap.haMaintenance().isEmpty()) {
             d.put("manager_status", Map.of());
         } else {
             long now = cluster.scheduler().now().getEpochSecond();
@@ -512,7 +510,7 @@ public final class SimulatedProxmoxApi {
             Map<String, Object> nodeRequest = new LinkedHashMap<>();
             Map<String, Object> lrm = new LinkedHashMap<>();
             for (Node n : nodes) {
-                boolean m = haMaintenance.contains(n.name()) || modelled.map(h -> h.inMaintenance(n.name())).orElse(false);
+                boolean m = snap.haMaintenance().contains(n.name());
                 nodeStatus.put(n.name(), m ? "maintenance" : n.online() ? "online" : "unknown");
                 nodeRequest.put(n.name(), m ? Map.of("maintenance", 1) : Map.of());
                 boolean services = snap.guestsOn(n.name()).stream().anyMatch(Guest::haManaged);
