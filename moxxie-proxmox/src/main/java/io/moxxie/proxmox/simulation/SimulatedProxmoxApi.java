@@ -106,7 +106,6 @@ public final class SimulatedProxmoxApi {
     private static final Pattern TAG = Pattern.compile("^[a-z0-9_][a-z0-9_\\-+.]*$", Pattern.CASE_INSENSITIVE);
     private static final DateTimeFormatter LOG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
     private static final Duration DEFAULT_MIGRATE_TIMEOUT = Duration.ofSeconds(180);
-    private static final Set<String> TASK_LOG_PARAMS = Set.of("start", "limit", "download");
     /** A migration that shows no progress this long after its start (a hung one) is no longer followed for its log. */
     private static final Duration PROGRESS_WAIT = Duration.ofMinutes(5);
 
@@ -1310,15 +1309,14 @@ public final class SimulatedProxmoxApi {
     }
 
     private ApiResponse taskLog(String node, String upid, Map<String, String> p) {
-        for (Map.Entry<String, String> e : p.entrySet()) {
-            if (!TASK_LOG_PARAMS.contains(e.getKey())) {
-                return parameterError(e.getKey(), NOT_IN_SCHEMA);
-            }
-            if (!e.getKey().equals("download") && !e.getValue().matches("\\d{1,9}")) {
-                return parameterError(e.getKey(), e.getValue().matches("-\\d+") ? "value must have a minimum value of 0"
-                        : "type check ('integer') failed - got '" + e.getValue() + "'");
+        Map<String, String> errors = unknownParams(p, "start", "limit", "download");
+        for (String k : List.of("start", "limit")) {
+            String v = p.get(k);
+            if (v != null && !v.matches("\\d{1,9}")) {
+                errors.put(k, v.matches("-\\d+") ? "value must have a minimum value of 0" : "type check ('integer') failed - got '" + v + "'");
             }
         }
+        if (!errors.isEmpty()) return parameterErrors(errors);
         if (p.containsKey("download")) {
             // A file download, not JSON: not what a client of the JSON API gets.
             return notImplemented("GET /nodes/" + node + "/tasks/" + upid + "/log?download=1");
