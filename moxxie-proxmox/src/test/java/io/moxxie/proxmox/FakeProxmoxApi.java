@@ -141,7 +141,6 @@ final class FakeProxmoxApi implements AutoCloseable {
         SimulatedProxmoxApi current = api;
         if (!current.calls().isEmpty()) throw new IllegalStateException("set the Proxmox version before the first request");
         SimulatedProxmoxApi next = newApi(major);
-        current.haMaintenanceNodes().forEach(n -> next.haMaintenance(n, true));
         api = next;
         return this;
     }
@@ -152,7 +151,6 @@ final class FakeProxmoxApi implements AutoCloseable {
         if (!current.calls().isEmpty()) throw new IllegalStateException("set the privileges before the first request");
         this.permissions = privileges;
         SimulatedProxmoxApi next = newApi(current.pveMajorVersion());
-        current.haMaintenanceNodes().forEach(n -> next.haMaintenance(n, true));
         api = next;
         return this;
     }

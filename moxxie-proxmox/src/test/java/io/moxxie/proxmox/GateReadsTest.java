@@ -7,7 +7,6 @@ import io.moxxie.core.model.Quorum;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.time.VirtualScheduler;
 import io.moxxie.proxmox.simulation.SimulatedProxmoxApi;
-import io.moxxie.proxmox.simulation.SimulatedProxmoxServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -29,21 +28,18 @@ class GateReadsTest {
 
     private final VirtualScheduler scheduler = new VirtualScheduler();
     private SimulatedProxmoxApi api;
-    private SimulatedProxmoxServer server;
+    private final SimulatedHttp http = new SimulatedHttp(scheduler, TOKEN_ID, TOKEN_SECRET);
     private ProxmoxClient client;
 
     private ProxmoxClient connect(SimulatedCluster cluster) {
         api = SimulatedProxmoxApi.builder(cluster).apiToken(TOKEN_ID, TOKEN_SECRET).build();
-        server = SimulatedProxmoxServer.start(api);
-        client = ProxmoxClient.builder().baseUrl(server.baseUrl()).apiToken(TOKEN_ID + "=" + TOKEN_SECRET)
-                .retryDelay(Duration.ofMillis(1), Duration.ofMillis(5)).clock(scheduler.clock()).build();
+        client = http.client(api);
         return client;
     }
 
     @AfterEach
-    void tearDown() {
-        if (client != null) client.close();
-        if (server != null) server.close();
+    void tearDown() throws Exception {
+        http.close();
     }
 
     private List<String> requests() {
@@ -148,7 +144,7 @@ class GateReadsTest {
     }
 
     @Test
-    void aClusterThatNeverRanHaHasNoHaManagerAndOneWithHaGuestsShowsNodesInMaintenance() {
+    void aClusterThatNeverRanHaHasNoHaManagerAndOneWithHaGuestsShowsNodesInMaintenance() throws Exception {
         connect(SimulatedCluster.builder(scheduler).node("pve1", 64 * GIB, 16).node("pve2", 64 * GIB, 16).build());
         assertThat(client.haManagerStatus()).isEmpty();
         tearDown();

@@ -20,12 +20,10 @@ import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
 import io.moxxie.core.time.VirtualScheduler;
 import io.moxxie.proxmox.simulation.SimulatedProxmoxApi;
-import io.moxxie.proxmox.simulation.SimulatedProxmoxServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -52,7 +50,7 @@ class HaRulesThroughHttpTest {
     private static final int LICENSED = 321;
 
     private final VirtualScheduler scheduler = new VirtualScheduler();
-    private final List<AutoCloseable> open = new ArrayList<>();
+    private final SimulatedHttp http = new SimulatedHttp(scheduler, TOKEN_ID, TOKEN_SECRET);
     private SimulatedCluster cluster;
     private SimulatedProxmoxApi api;
     private MaintenanceService service;
@@ -60,12 +58,7 @@ class HaRulesThroughHttpTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) open.get(i).close();
-    }
-
-    private <T extends AutoCloseable> T closeLater(T resource) {
-        open.add(resource);
-        return resource;
+        http.close();
     }
 
     private void start(int pveMajor, boolean haAutoRebalance, PlacementRule... rules) {
@@ -83,10 +76,8 @@ class HaRulesThroughHttpTest {
         for (PlacementRule r : rules) b.rule(r);
         cluster = b.build();
         api = SimulatedProxmoxApi.builder(cluster).apiToken(TOKEN_ID, TOKEN_SECRET).pveMajorVersion(pveMajor).build();
-        SimulatedProxmoxServer server = closeLater(SimulatedProxmoxServer.start(api));
-        client = closeLater(ProxmoxClient.builder().baseUrl(server.baseUrl()).apiToken(TOKEN_ID + "=" + TOKEN_SECRET)
-                .retryDelay(Duration.ofMillis(1), Duration.ofMillis(5)).clock(scheduler.clock()).build());
-        service = closeLater(MaintenanceService.builder(client, new InMemoryMaintenanceStore()).scheduler(scheduler)
+        client = http.client(api);
+        service = http.closeLater(MaintenanceService.builder(client, new InMemoryMaintenanceStore()).scheduler(scheduler)
                 .ownerId("ha-rules-test").build());
         service.start();
     }

@@ -17,13 +17,11 @@ import io.moxxie.core.spi.TaskRef;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
 import io.moxxie.core.time.VirtualScheduler;
 import io.moxxie.proxmox.simulation.SimulatedProxmoxApi;
-import io.moxxie.proxmox.simulation.SimulatedProxmoxServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 import static io.moxxie.proxmox.TestClusters.GIB;
@@ -46,7 +44,7 @@ class MappedDevicesThroughHttpTest {
     private static final int USB_VM = 503;
 
     private final VirtualScheduler scheduler = new VirtualScheduler();
-    private final List<AutoCloseable> open = new ArrayList<>();
+    private final SimulatedHttp http = new SimulatedHttp(scheduler, TOKEN_ID, TOKEN_SECRET);
     private SimulatedCluster cluster;
     private SimulatedProxmoxApi api;
     private ProxmoxClient client;
@@ -66,19 +64,12 @@ class MappedDevicesThroughHttpTest {
                 .mappedDevice(GPU_VM, "hostpci0", "gpu", false, "pve1", "pve2", "pve3")
                 .mappedDevice(USB_VM, "usb0", "licence-dongle", false, "pve1", "pve2", "pve3")
                 .build();
-        SimulatedProxmoxServer server = closeLater(SimulatedProxmoxServer.start(api));
-        client = closeLater(ProxmoxClient.builder().baseUrl(server.baseUrl()).apiToken(TOKEN_ID + "=" + TOKEN_SECRET)
-                .retryDelay(Duration.ofMillis(1), Duration.ofMillis(5)).clock(scheduler.clock()).build());
+        client = http.client(api);
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) open.get(i).close();
-    }
-
-    private <T extends AutoCloseable> T closeLater(T resource) {
-        open.add(resource);
-        return resource;
+        http.close();
     }
 
     private Guest guest(int vmid) {
@@ -87,7 +78,7 @@ class MappedDevicesThroughHttpTest {
 
     @Test
     void aSoftDrainMovesTheLiveMigratableMappingLiveToANodeWithItAndBlocksTheOthersSayingWhy() {
-        MaintenanceService service = closeLater(MaintenanceService.builder(client, new InMemoryMaintenanceStore()).scheduler(scheduler)
+        MaintenanceService service = http.closeLater(MaintenanceService.builder(client, new InMemoryMaintenanceStore()).scheduler(scheduler)
                 .ownerId("mapped-devices-test").build());
         service.start();
 

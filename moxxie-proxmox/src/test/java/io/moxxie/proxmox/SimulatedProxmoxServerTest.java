@@ -19,8 +19,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
 import static io.moxxie.proxmox.TestClusters.PLAIN_VM;
 import static io.moxxie.proxmox.TestClusters.mixed;
@@ -33,26 +31,19 @@ class SimulatedProxmoxServerTest {
     private static final String TOKEN_SECRET = "0b6f3c1e-8d2a-4f57-9c3e-2a1d7e5b9f40";
 
     private final VirtualScheduler scheduler = new VirtualScheduler();
-    private final List<AutoCloseable> open = new ArrayList<>();
+    private final SimulatedHttp http = new SimulatedHttp(scheduler, TOKEN_ID, TOKEN_SECRET);
 
     @AfterEach
     void tearDown() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) open.get(i).close();
+        http.close();
     }
 
     private <T extends AutoCloseable> T closeLater(T resource) {
-        open.add(resource);
-        return resource;
+        return http.closeLater(resource);
     }
 
     private SimulatedProxmoxApi api(SimulatedCluster cluster) {
         return SimulatedProxmoxApi.builder(cluster).apiToken(TOKEN_ID, TOKEN_SECRET).build();
-    }
-
-    private ProxmoxClient client(SimulatedProxmoxServer server) {
-        return closeLater(ProxmoxClient.builder().baseUrl(server.baseUrl()).apiToken(TOKEN_ID + "=" + TOKEN_SECRET)
-                .retryDelay(Duration.ofMillis(1), Duration.ofMillis(5))
-                .clock(scheduler.clock()).build());
     }
 
     @Test
@@ -60,7 +51,7 @@ class SimulatedProxmoxServerTest {
         SimulatedCluster cluster = io.moxxie.core.testing.TestClusters.guideCluster(scheduler).build();
         SimulatedProxmoxApi api = api(cluster);
         SimulatedProxmoxServer server = closeLater(SimulatedProxmoxServer.start(api));
-        MaintenanceService service = closeLater(MaintenanceService.builder(client(server), new InMemoryMaintenanceStore())
+        MaintenanceService service = closeLater(MaintenanceService.builder(http.client(server), new InMemoryMaintenanceStore())
                 .scheduler(scheduler).ownerId("jdk-server-test").build());
         service.start();
 
@@ -80,7 +71,7 @@ class SimulatedProxmoxServerTest {
     void errorReachesTheClientWithTheMessageOfTheBody() {
         SimulatedCluster cluster = mixed(scheduler).build();
         SimulatedProxmoxApi api = api(cluster);
-        ProxmoxClient client = client(closeLater(SimulatedProxmoxServer.start(api)));
+        ProxmoxClient client = http.client(api);
         cluster.lock(PLAIN_VM, "backup");
         Guest guest = cluster.currentSnapshot().guest(PLAIN_VM).orElseThrow();
 

@@ -106,7 +106,6 @@ public final class SimulatedProxmoxApi {
     private static final Pattern TAG = Pattern.compile("^[a-z0-9_][a-z0-9_\\-+.]*$", Pattern.CASE_INSENSITIVE);
     private static final DateTimeFormatter LOG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
     private static final Duration DEFAULT_MIGRATE_TIMEOUT = Duration.ofSeconds(180);
-    private static final Set<String> TASK_LOG_PARAMS = Set.of("start", "limit", "download");
     /** A migration that shows no progress this long after its start (a hung one) is no longer followed for its log. */
     private static final Duration PROGRESS_WAIT = Duration.ofMinutes(5);
 
@@ -165,7 +164,6 @@ public final class SimulatedProxmoxApi {
     /** The lines qemu-server writes for a live migration after the first two, by UPID; each guarded by itself. */
     private final Map<String, MigrationLines> migrationLines = new ConcurrentHashMap<>();
     private final Map<String, String> tickets = new ConcurrentHashMap<>();
-    private final Set<String> haMaintenance = ConcurrentHashMap.newKeySet();
     private final AtomicInteger haTaskSeq = new AtomicInteger(0x5000);
 
     private SimulatedProxmoxApi(Builder b) {
@@ -225,21 +223,21 @@ public final class SimulatedProxmoxApi {
     /**
      * Puts a node into the HA stack's maintenance mode or takes it out ({@code ha-manager crm-command
      * node-maintenance enable|disable}): HA guests may not move there, {@code /cluster/resources} (PVE 9) and the HA
-     * manager status say so.
+     * manager status say so. The state is the cluster's ({@link SimulatedCluster#haMaintenance}), so the model and this
+     * API agree on it.
      *
      * @return this API
      * @throws IllegalArgumentException when {@code node} is not a node name
      */
     public SimulatedProxmoxApi haMaintenance(String node, boolean inMaintenance) {
         Checks.nodeName("node", node);
-        if (inMaintenance) haMaintenance.add(node);
-        else haMaintenance.remove(node);
+        cluster.haMaintenance(node, inMaintenance);
         return this;
     }
 
     /** The nodes in HA maintenance, sorted. */
     public Set<String> haMaintenanceNodes() {
-        return Collections.unmodifiableSet(new TreeSet<>(haMaintenance));
+        return Collections.unmodifiableSet(new TreeSet<>(cluster.currentSnapshot().haMaintenance()));
     }
 
     /** Every request recorded so far, oldest first. */
@@ -292,7 +290,7 @@ public final class SimulatedProxmoxApi {
         } catch (HypervisorException e) {
             return ApiResponse.error(500, e.getMessage(), null);
         } catch (IllegalArgumentException e) {
-            return ApiResponse.error(400, "Parameter verification failed.", Map.of("params", String.valueOf(e.getMessage())));
+            return parameterError("params", String.valueOf(e.getMessage()));
         }
     }
 
@@ -334,23 +332,26 @@ public final class SimulatedProxmoxApi {
         if (key.equals("GET /cluster/resources")) return ApiResponse.ok(resources(p.get("type")));
         if (key.equals("GET /cluster/ha/status/manager_status")) return ApiResponse.ok(managerStatus());
         if (key.equals("GET /cluster/ha/rules")) {
-            return unknownParameter(p, "type", "resource").or(() -> notInEnum(p, "type", "node-affinity", "resource-affinity"))
-                    .orElseGet(() -> haRules(p));
+            Map<String, String> errors = unknownParams(p, "type", "resource");
+            checkEnum(p, "type", false, List.of("node-affinity", "resource-affinity"), errors);
+            return verified(errors, () -> haRules(p));
         }
-        if (key.equals("GET /cluster/ha/groups")) return unknownParameter(p).orElseGet(this::haGroups);
+        if (key.equals("GET /cluster/ha/groups")) return verified(unknownParams(p), this::haGroups);
         if (key.equals("GET /cluster/ha/resources")) {
-            return unknownParameter(p, "type").or(() -> notInEnum(p, "type", "ct", "vm")).orElseGet(() -> haResources(p.get("type")));
+            Map<String, String> errors = unknownParams(p, "type");
+            checkEnum(p, "type", false, List.of("ct", "vm"), errors);
+            return verified(errors, () -> haResources(p.get("type")));
         }
-        if (key.equals("GET /cluster/options")) return unknownParameter(p).orElseGet(this::options);
-        if (key.equals("GET /access/permissions")) return unknownParameter(p, "userid", "path").orElseGet(() -> permissions(p));
+        if (key.equals("GET /cluster/options")) return verified(unknownParams(p), this::options);
+        if (key.equals("GET /access/permissions")) return verified(unknownParams(p, "userid", "path"), () -> permissions(p));
         if (s.size() == 5 && s.get(0).equals("cluster") && s.get(1).equals("ha") && s.get(2).equals("resources") && method.equals("POST")) {
             return haMigrate(s.get(3), s.get(4), p.get("node"));
         }
         if (s.size() >= 2 && s.get(0).equals("nodes")) {
             String node = s.get(1);
             if (s.size() == 3 && s.get(2).equals("tasks") && method.equals("GET")) {
-                return unknownParameter(p, "start", "limit", "userfilter", "typefilter", "vmid", "errors", "source", "since", "until",
-                        "statusfilter").orElseGet(() -> ApiResponse.ok(taskList(node, p)));
+                return verified(unknownParams(p, "start", "limit", "userfilter", "typefilter", "vmid", "errors", "source", "since", "until",
+                        "statusfilter"), () -> ApiResponse.ok(taskList(node, p)));
             }
             if (s.size() == 5 && s.get(2).equals("tasks") && s.get(4).equals("status")) return ApiResponse.ok(taskStatus(node, s.get(3)));
             if (s.size() == 5 && s.get(2).equals("tasks") && s.get(4).equals("log")) return taskLog(node, s.get(3), p);
@@ -363,7 +364,7 @@ public final class SimulatedProxmoxApi {
                 if (rest.startsWith("status/") && method.equals("POST")) return power(node, type, vmid, s.get(5), p, principal);
                 if (rest.equals("config") && method.equals("PUT")) return config(node, type, vmid, p);
                 if (rest.equals("config") && method.equals("GET")) {
-                    return unknownParameter(p, "current", "snapshot").orElseGet(() -> readConfig(node, type, vmid));
+                    return verified(unknownParams(p, "current", "snapshot"), () -> readConfig(node, type, vmid));
                 }
             }
         }
@@ -371,29 +372,37 @@ public final class SimulatedProxmoxApi {
     }
 
     /**
-     * Proxmox's schema check ({@code additionalProperties => 0}): a parameter the method does not define is a 400
-     * naming it.
+     * Proxmox's schema check ({@code additionalProperties => 0}): each parameter the method does not define is an error
+     * naming it. The caller adds its own checks to the (mutable, name-ordered) map and answers them all at once with
+     * {@link #verified}, as pveproxy reports every failed parameter in one 400.
      */
-    private static java.util.Optional<ApiResponse> unknownParameter(Map<String, String> p, String... allowed) {
+    private static Map<String, String> unknownParams(Map<String, String> p, String... allowed) {
         Set<String> known = Set.of(allowed);
-        for (String k : p.keySet()) {
-            if (!known.contains(k)) {
-                return java.util.Optional.of(parameterError(k, "property is not defined in schema and the schema does not allow additional properties"));
-            }
-        }
-        return java.util.Optional.empty();
+        Map<String, String> errors = new java.util.TreeMap<>();
+        for (String k : p.keySet()) if (!known.contains(k)) errors.put(k, NOT_IN_SCHEMA);
+        return errors;
     }
 
-    /** Proxmox's schema check of an {@code enum} parameter. */
-    private static java.util.Optional<ApiResponse> notInEnum(Map<String, String> p, String param, String... values) {
+    /** Proxmox's schema check of an {@code enum} parameter; a {@code required} one that is absent is an error too. */
+    private static void checkEnum(Map<String, String> p, String param, boolean required, List<String> values, Map<String, String> errors) {
         String v = p.get(param);
-        if (v == null || List.of(values).contains(v)) return java.util.Optional.empty();
-        return java.util.Optional.of(parameterError(param, "value '" + v + "' does not have a value in the enumeration '"
-                + String.join(", ", values) + "'"));
+        if (v == null && required) errors.put(param, MISSING);
+        else if (v != null && !values.contains(v)) {
+            errors.put(param, "value '" + v + "' does not have a value in the enumeration '" + String.join(", ", values) + "'");
+        }
+    }
+
+    /** The 400 naming every parameter in {@code errors}, or, when there are none, {@code answer}'s response. */
+    private static ApiResponse verified(Map<String, String> errors, java.util.function.Supplier<ApiResponse> answer) {
+        return errors.isEmpty() ? answer.get() : parameterErrors(errors);
     }
 
     private static ApiResponse parameterError(String param, String text) {
-        return ApiResponse.error(400, "Parameter verification failed.", Map.of(param, text));
+        return parameterErrors(Map.of(param, text));
+    }
+
+    private static ApiResponse parameterErrors(Map<String, String> errors) {
+        return ApiResponse.error(400, "Parameter verification failed.", errors);
     }
 
     private static ApiResponse notImplemented(String methodAndPath) {
@@ -439,7 +448,7 @@ public final class SimulatedProxmoxApi {
                 e.put("cpu", n.cpuLoad());
                 e.put("level", "");
                 e.put("cgroup-mode", 2);
-                boolean haMaint = haMaintenance.contains(n.name()) || snap.haMaintenance().contains(n.name());
+                boolean haMaint = snap.haMaintenance().contains(n.name());
                 if (pveMajor >= 9) e.put("hastate", haMaint ? "maintenance" : "online");
                 out.add(e);
             }
@@ -482,8 +491,7 @@ public final class SimulatedProxmoxApi {
     }
 
     /**
-     * The HA manager's status: the cluster's modelled one ({@link SimulatedCluster#withHa()}, its HA maintenance) with the
-     * nodes put in maintenance here on top. A cluster that never ran the HA stack (no HA model, no HA guest, no node in
+     * The HA manager's status: the cluster's modelled one ({@link SimulatedCluster#withHa()}) and its HA maintenance. A cluster that never ran the HA stack (no HA model, no HA guest, no node in
      * maintenance) answers as Proxmox does when {@code /etc/pve/ha/manager_status} does not exist: {@code manager_status}
      * {@code {}} and no {@code lrm_status} (pve-ha-manager {@code PVE/API2/HA/Status.pm}).
      */
@@ -493,7 +501,7 @@ public final class SimulatedProxmoxApi {
         List<Node> nodes = snap.nodes();
         Map<String, Object> d = new LinkedHashMap<>();
         boolean haGuests = snap.guests().stream().anyMatch(Guest::haManaged);
-        if (modelled.isEmpty() && !haGuests && haMaintenance.isEmpty()) {
+        if (modelled.isEmpty() && !haGuests && snap.haMaintenance().isEmpty()) {
             d.put("manager_status", Map.of());
         } else {
             long now = cluster.scheduler().now().getEpochSecond();
@@ -501,7 +509,7 @@ public final class SimulatedProxmoxApi {
             Map<String, Object> nodeRequest = new LinkedHashMap<>();
             Map<String, Object> lrm = new LinkedHashMap<>();
             for (Node n : nodes) {
-                boolean m = haMaintenance.contains(n.name()) || modelled.map(h -> h.inMaintenance(n.name())).orElse(false);
+                boolean m = snap.haMaintenance().contains(n.name());
                 nodeStatus.put(n.name(), m ? "maintenance" : n.online() ? "online" : "unknown");
                 nodeRequest.put(n.name(), m ? Map.of("maintenance", 1) : Map.of());
                 boolean services = snap.guestsOn(n.name()).stream().anyMatch(Guest::haManaged);
@@ -592,7 +600,7 @@ public final class SimulatedProxmoxApi {
 
     private ApiResponse migrate(String node, GuestType type, int vmid, Map<String, String> p, String principal) {
         String target = p.get("target");
-        if (target == null) return parameterError("target", "property is missing and it is not optional");
+        if (target == null) return parameterError("target", MISSING);
         if (target.equals(node)) return parameterError("target", "target is local node.");
         Guest g = guestOn(node, type, vmid);
         if (g.haManaged()) {
@@ -634,7 +642,7 @@ public final class SimulatedProxmoxApi {
 
     private ApiResponse haMigrate(String sid, String action, String target) {
         if (!action.equals("migrate") && !action.equals("relocate")) return notImplemented("POST /cluster/ha/resources/" + sid + "/" + action);
-        if (target == null) return parameterError("node", "property is missing and it is not optional");
+        if (target == null) return parameterError("node", MISSING);
         int vmid = Integer.parseInt(sid.substring(sid.indexOf(':') + 1));
         Guest g = cluster.currentSnapshot().guest(vmid).orElseThrow(() -> new HypervisorException("no such resource '" + sid + "'"));
         if (!g.haManaged()) throw new HypervisorException("resource '" + sid + "' is not HA managed");
@@ -888,33 +896,16 @@ public final class SimulatedProxmoxApi {
     private ApiResponse rolloutGates(String method, List<String> s, Map<String, String> p) {
         String path = "/" + String.join("/", s);
         boolean get = method.equals("GET");
-        if (get && path.equals("/cluster/status")) return withParams(p, Set.of(), () -> clusterStatus());
-        if (get && path.equals("/cluster/config/nodes")) return withParams(p, Set.of(), () -> corosyncNodes());
-        if (get && path.equals("/cluster/ceph/status")) return withParams(p, Set.of(), () -> cephStatus());
-        if (get && path.equals("/cluster/ceph/flags")) return withParams(p, Set.of(), () -> cephFlagList());
+        if (get && path.equals("/cluster/status")) return verified(unknownParams(p), () -> ApiResponse.ok(clusterStatus()));
+        if (get && path.equals("/cluster/config/nodes")) return verified(unknownParams(p), () -> ApiResponse.ok(corosyncNodes()));
+        if (get && path.equals("/cluster/ceph/status")) return verified(unknownParams(p), () -> ApiResponse.ok(cephStatus()));
+        if (get && path.equals("/cluster/ceph/flags")) return verified(unknownParams(p), () -> ApiResponse.ok(cephFlagList()));
         if (method.equals("PUT") && s.size() == 4 && path.startsWith("/cluster/ceph/flags/")) return setCephFlag(s.get(3), p);
         if (get && s.size() == 4 && s.get(0).equals("nodes") && s.get(2).equals("ceph")) {
-            if (s.get(3).equals("osd")) return withParams(p, Set.of(), () -> osdTree(s.get(1)));
+            if (s.get(3).equals("osd")) return verified(unknownParams(p), () -> ApiResponse.ok(osdTree(s.get(1))));
             if (s.get(3).equals("cmd-safety")) return cmdSafety(s.get(1), p);
         }
         return null;
-    }
-
-    private static ApiResponse withParams(Map<String, String> p, Set<String> allowed, java.util.function.Supplier<Object> data) {
-        Map<String, String> errors = unknownParams(p, allowed);
-        return errors.isEmpty() ? ApiResponse.ok(data.get()) : ApiResponse.error(400, "Parameter verification failed.", errors);
-    }
-
-    private static Map<String, String> unknownParams(Map<String, String> p, Set<String> allowed) {
-        Map<String, String> errors = new java.util.TreeMap<>();
-        for (String k : p.keySet()) if (!allowed.contains(k)) errors.put(k, NOT_IN_SCHEMA);
-        return errors;
-    }
-
-    private static void requireEnum(Map<String, String> p, String param, List<String> values, Map<String, String> errors) {
-        String v = p.get(param);
-        if (v == null) errors.put(param, MISSING);
-        else if (!values.contains(v)) errors.put(param, "value '" + v + "' does not have a value in the enumeration '" + String.join(", ", values) + "'");
     }
 
     /** The node answering is the first one; the others are reached through it (pveproxy's {@code proxyto}). */
@@ -1014,12 +1005,12 @@ public final class SimulatedProxmoxApi {
 
     /** {@code PUT /cluster/ceph/flags/{flag}}: {@code value} (boolean) required; synchronous, answers {@code null}. */
     private ApiResponse setCephFlag(String flag, Map<String, String> p) {
-        Map<String, String> errors = unknownParams(p, Set.of("value"));
+        Map<String, String> errors = unknownParams(p, "value");
         String value = p.get("value");
         if (value == null) errors.put("value", MISSING);
         else if (!value.equals("0") && !value.equals("1")) errors.put("value", "type check ('boolean') failed - got '" + value + "'");
-        requireEnum(Map.of("flag", flag), "flag", List.copyOf(CEPH_FLAGS.keySet()), errors);
-        if (!errors.isEmpty()) return ApiResponse.error(400, "Parameter verification failed.", errors);
+        checkEnum(Map.of("flag", flag), "flag", true, List.copyOf(CEPH_FLAGS.keySet()), errors);
+        if (!errors.isEmpty()) return parameterErrors(errors);
         cephHealth();
         cluster.setCephFlag(flag, value.equals("1"));
         return ApiResponse.ok(null);
@@ -1063,11 +1054,11 @@ public final class SimulatedProxmoxApi {
 
     /** {@code GET /nodes/{node}/ceph/cmd-safety}: Ceph's {@code osd ok-to-stop} for the OSD's own node; {@code status} is Ceph's text. */
     private ApiResponse cmdSafety(String node, Map<String, String> p) {
-        Map<String, String> errors = unknownParams(p, Set.of("service", "id", "action"));
-        requireEnum(p, "service", List.of("osd", "mon", "mds"), errors);
-        requireEnum(p, "action", List.of("stop", "destroy"), errors);
+        Map<String, String> errors = unknownParams(p, "service", "id", "action");
+        checkEnum(p, "service", true, List.of("osd", "mon", "mds"), errors);
+        checkEnum(p, "action", true, List.of("stop", "destroy"), errors);
         if (!p.containsKey("id")) errors.put("id", MISSING);
-        if (!errors.isEmpty()) return ApiResponse.error(400, "Parameter verification failed.", errors);
+        if (!errors.isEmpty()) return parameterErrors(errors);
         reach(node);
         cephHealth();
         String service = p.get("service");
@@ -1318,15 +1309,14 @@ public final class SimulatedProxmoxApi {
     }
 
     private ApiResponse taskLog(String node, String upid, Map<String, String> p) {
-        for (Map.Entry<String, String> e : p.entrySet()) {
-            if (!TASK_LOG_PARAMS.contains(e.getKey())) {
-                return parameterError(e.getKey(), "property is not defined in schema and the schema does not allow additional properties");
-            }
-            if (!e.getKey().equals("download") && !e.getValue().matches("\\d{1,9}")) {
-                return parameterError(e.getKey(), e.getValue().matches("-\\d+") ? "value must have a minimum value of 0"
-                        : "type check ('integer') failed - got '" + e.getValue() + "'");
+        Map<String, String> errors = unknownParams(p, "start", "limit", "download");
+        for (String k : List.of("start", "limit")) {
+            String v = p.get(k);
+            if (v != null && !v.matches("\\d{1,9}")) {
+                errors.put(k, v.matches("-\\d+") ? "value must have a minimum value of 0" : "type check ('integer') failed - got '" + v + "'");
             }
         }
+        if (!errors.isEmpty()) return parameterErrors(errors);
         if (p.containsKey("download")) {
             // A file download, not JSON: not what a client of the JSON API gets.
             return notImplemented("GET /nodes/" + node + "/tasks/" + upid + "/log?download=1");
