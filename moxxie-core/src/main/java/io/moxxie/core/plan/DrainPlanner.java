@@ -333,6 +333,14 @@ public final class DrainPlanner {
             int pb = r.priority(best.name()).orElse(Integer.MIN_VALUE);
             if (pn != pb) return pn > pb;
         }
+        return lessUsed(n, util, best, bestUtil);
+    }
+
+    /**
+     * The choice rule once rules and anchors are equal, shared by the scan ({@link #better}) and the index ({@link
+     * Targets#best}): lower memory utilization after the move, within 1e-12, then CPU load, then name.
+     */
+    private static boolean lessUsed(Node n, double util, Node best, double bestUtil) {
         if (util < bestUtil - 1e-12) return true;
         return Math.abs(util - bestUtil) <= 1e-12 && tieBreak(n, best) < 0;
     }
@@ -645,8 +653,8 @@ public final class DrainPlanner {
                 Slot first = group.first();
                 Node n = first.node;
                 if (placement.usable(n.memoryTotal()) - first.used < memory) continue;
-                double util = n.memoryTotal() == 0 ? 1.0 : (double) (first.used + memory) / n.memoryTotal();
-                if (best == null || util < bestUtil - 1e-12 || (Math.abs(util - bestUtil) <= 1e-12 && tieBreak(n, best.node) < 0)) {
+                double util = utilization(n, first.used, memory);
+                if (best == null || lessUsed(n, util, best.node, bestUtil)) {
                     best = first;
                     bestUtil = util;
                 }

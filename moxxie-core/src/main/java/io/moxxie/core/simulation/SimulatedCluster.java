@@ -920,11 +920,11 @@ public final class SimulatedCluster implements HypervisorClient {
             t.throttle = t.throttle == 0 ? MigrationModel.THROTTLE_INITIAL_PERCENT / 100.0
                     : Math.min(MigrationModel.THROTTLE_MAX_PERCENT / 100.0, t.throttle + MigrationModel.THROTTLE_INCREMENT_PERCENT / 100.0);
         }
-        if (t.passes > 1 && dirtied >= t.lastRemainder && ++t.passesNotShrinking >= MigrationModel.DOWNTIME_PATIENCE_PASSES) {
+        // passSize is still the pass just sent: from the second pass on, what the guest dirtied during the one before.
+        if (t.passes > 1 && dirtied >= t.passSize && ++t.passesNotShrinking >= MigrationModel.DOWNTIME_PATIENCE_PASSES) {
             t.downtimeLimit *= 2;
             t.passesNotShrinking = 0;
         }
-        t.lastRemainder = dirtied;
         t.switchingOver = dirtied <= t.rate * t.downtimeLimit;
         t.passSize = dirtied;
         t.remaining = dirtied;
@@ -1069,7 +1069,6 @@ public final class SimulatedCluster implements HypervisorClient {
         double throttle;
         double throttleSeconds;
         double downtimeLimit = MigrationModel.INITIAL_DOWNTIME_SECONDS;
-        double lastRemainder;
         int passesNotShrinking;
         int passesOverThreshold;
         boolean switchingOver;
