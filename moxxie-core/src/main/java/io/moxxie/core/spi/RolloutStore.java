@@ -26,9 +26,11 @@ public interface RolloutStore {
     boolean updateRollout(RolloutRecord rollout);
 
     /**
-     * Writes one step, only if {@code owner} still owns its rollout.
+     * Writes one step, only if {@code owner} still owns its rollout. Every step is created with the rollout
+     * ({@link #createRollout}); this replaces one.
      *
      * @return {@code false} when another process owns the rollout now: nothing was written
+     * @throws IllegalArgumentException the rollout, or (for its owner) the step, does not exist
      */
     boolean updateStep(RolloutStep step, String owner);
 

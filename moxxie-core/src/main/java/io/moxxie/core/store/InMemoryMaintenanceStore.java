@@ -172,7 +172,11 @@ public final class InMemoryMaintenanceStore implements MaintenanceStore, Rollout
         RolloutRecord r = rollouts.get(step.rolloutId());
         if (r == null) throw new IllegalArgumentException("no rollout " + step.rolloutId());
         if (!java.util.Objects.equals(r.owner(), owner)) return false;
-        steps.get(step.rolloutId()).put(step.index(), step);
+        TreeMap<Integer, RolloutStep> byIndex = steps.get(step.rolloutId());
+        if (!byIndex.containsKey(step.index())) {
+            throw new IllegalArgumentException("no step " + step.index() + " in rollout " + step.rolloutId());
+        }
+        byIndex.put(step.index(), step);
         return true;
     }
 
