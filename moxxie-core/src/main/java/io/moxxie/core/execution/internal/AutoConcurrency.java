@@ -91,8 +91,9 @@ final class AutoConcurrency {
     /** Whether a live move of {@code vmid} may start while {@code liveInFlight} live moves hold slots. */
     boolean admits(int vmid, int liveInFlight) {
         if (liveInFlight == 0) return true;
-        if (knownBusy.contains(vmid)) seenBusy = true;
-        return liveInFlight + 1 <= (knownBusy.contains(vmid) || anyBusy() ? busyCeiling() : idleCeiling());
+        boolean known = knownBusy.contains(vmid);
+        if (known) seenBusy = true;
+        return liveInFlight + 1 <= (known || anyBusy() ? busyCeiling() : idleCeiling());
     }
 
     /**

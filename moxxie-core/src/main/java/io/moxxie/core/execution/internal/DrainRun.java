@@ -703,12 +703,12 @@ public final class DrainRun implements RunningDrain {
         Map<Integer, TaskRef> toRead = new HashMap<>();
         synchronized (this) {
             progressRoundDue = false;
-            if (abandoned || finished) return;
-            for (int vmid : auto.followed()) {
+            Set<Integer> followed = auto.followed();
+            if (abandoned || finished || followed.isEmpty()) return;
+            for (int vmid : followed) {
                 TaskRef t = tasks.get(vmid);
                 if (t != null && t.tracked()) toRead.put(vmid, t);
             }
-            if (auto.followed().isEmpty()) return;
             progressRoundDue = true;
         }
         List<CompletableFuture<Void>> reads = new ArrayList<>();

@@ -84,15 +84,8 @@ final class Outcomes {
 
     /**
      * The status at {@code now} with its timing: {@code message} in place of the recorded one unless null, expected
-     * to end at {@code expectedEnd} (null: no estimate).
-     */
-    DrainStatus status(String message, Instant now, Instant expectedEnd) {
-        return status(message, now, expectedEnd, Map.of());
-    }
-
-    /**
-     * {@link #status(String, Instant, Instant)} with what queued guests wait for ({@code waiting}, by vmid: e.g. their
-     * anti-affinity group) ahead of their notes; not recorded: it changes with every start and end.
+     * to end at {@code expectedEnd} (null: no estimate), and what queued guests wait for ({@code waiting}, by vmid: e.g.
+     * their anti-affinity group) ahead of their notes; not recorded: it changes with every start and end.
      */
     DrainStatus status(String message, Instant now, Instant expectedEnd, Map<Integer, String> waiting) {
         assert Thread.holdsLock(lock);
