@@ -126,7 +126,8 @@ final class ApiRoutes {
 
     /**
      * The body's {@code parallel} and {@code maxConcurrent} (a whole number, its range Concurrency's to check, or
-     * {@code "auto"}) as one {@link Concurrency}.
+     * {@code "auto"}) as one {@link Concurrency}, as the guide has it: {@code parallel: false} runs one at a time
+     * whatever {@code maxConcurrent} says, though a {@code maxConcurrent} out of range is still refused.
      */
     static Concurrency concurrency(ObjectNode body) {
         Boolean parallel = Request.optBoolean(body, "parallel");
@@ -135,14 +136,6 @@ final class ApiRoutes {
         if (max != null && !max.isNull() && !autoMax && (!max.isIntegralNumber() || !max.canConvertToInt())) {
             throw ApiException.badRequest("maxConcurrent", "maxConcurrent must be a whole number or \"auto\", was " + max);
         }
-        return concurrency(parallel, autoMax ? null : max, autoMax);
-    }
-
-    /**
-     * The guide's {@code parallel} and {@code maxConcurrent} as one {@link Concurrency}: {@code parallel: false} runs
-     * one at a time whatever {@code maxConcurrent} says, though a {@code maxConcurrent} out of range is still refused.
-     */
-    private static Concurrency concurrency(Boolean parallel, JsonNode max, boolean autoMax) {
         Concurrency asked = autoMax ? Concurrency.auto()
                 : max == null || max.isNull() ? DrainRequest.DEFAULT_CONCURRENCY : Concurrency.fixed(max.intValue());
         return Boolean.FALSE.equals(parallel) ? Concurrency.serial() : asked;

@@ -2,25 +2,20 @@ package io.moxxie.examples.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.moxxie.examples.Main;
 import io.moxxie.examples.demo.DemoCluster;
+import io.moxxie.examples.server.ServerProcesses.Server;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -29,7 +24,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * same data directory, it takes the drain back at once and finishes it, and every guest has moved exactly once.
  */
 class RestartTest {
-    private static final Pattern START_LINE = Pattern.compile("Moxxie server on (http://127\\.0\\.0\\.1:\\d+)/api/v1 .*");
     private static final String SPEED = "50";
     private static final List<Integer> HV7 = List.of(8200, 8201, 8202, 8210, 8211, 8212, 8213, 8214, 8215, 8300, 8301, 8400, 8401, 8500, 8600);
 
@@ -37,40 +31,16 @@ class RestartTest {
     Path dataDir;
     @TempDir
     Path logs;
-    final List<Process> processes = new ArrayList<>();
+    final ServerProcesses servers = new ServerProcesses();
 
     @AfterEach
     void stopAll() throws InterruptedException {
-        for (Process p : processes) {
-            if (p.isAlive()) {
-                p.destroy();
-                if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly();
-            }
-        }
-    }
-
-    record Server(Process process, URI uri, Path log, String startLine) {
+        servers.stopAll();
     }
 
     private Server startServer(String name) throws IOException, InterruptedException {
-        Path log = logs.resolve(name + ".log");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "--MOXXIE_PORT=0", "--MOXXIE_DATA_DIR=" + dataDir, "--MOXXIE_DEMO_SPEED=" + SPEED)
-                .redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().keySet().removeIf(k -> k.startsWith("MOXXIE_"));
-        Process p = pb.start();
-        processes.add(p);
-        Instant deadline = Instant.now().plusSeconds(90); // a JVM with Jetty on a loaded machine can take half a minute
-        while (Instant.now().isBefore(deadline)) {
-            for (String line : Files.readAllLines(log)) {
-                Matcher m = START_LINE.matcher(line);
-                if (m.matches()) return new Server(p, URI.create(m.group(1)), log, line);
-            }
-            if (!p.isAlive()) break;
-            Thread.sleep(50);
-        }
-        throw new AssertionError(name + " did not start; its output:\n" + Files.readString(log));
+        return servers.start(logs.resolve(name + ".log"), Duration.ofSeconds(90), Map.of(),
+                "--MOXXIE_PORT=0", "--MOXXIE_DATA_DIR=" + dataDir, "--MOXXIE_DEMO_SPEED=" + SPEED);
     }
 
     @Test

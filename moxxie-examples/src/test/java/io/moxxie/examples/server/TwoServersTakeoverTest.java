@@ -2,12 +2,12 @@ package io.moxxie.examples.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.moxxie.core.simulation.SimulatedCluster;
-import io.moxxie.examples.Main;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.examples.demo.ScaledScheduler;
+import io.moxxie.examples.server.ServerProcesses.Server;
 import io.moxxie.proxmox.simulation.SimulatedProxmoxApi;
 import io.moxxie.proxmox.simulation.SimulatedProxmoxServer;
 import org.junit.jupiter.api.AfterEach;
@@ -16,7 +16,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -27,14 +26,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
-import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -47,7 +44,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * exactly once. A fresh schema is made for the test and dropped after it.
  */
 class TwoServersTakeoverTest {
-    private static final Pattern START_LINE = Pattern.compile("Moxxie server on (http://127\\.0\\.0\\.1:\\d+)/api/v1 .*");
     private static final String PG = System.getenv().getOrDefault("MOXXIE_TEST_PG_URL", "jdbc:postgresql://127.0.0.1:5432/test");
     private static final String PG_USER = System.getenv().getOrDefault("MOXXIE_TEST_PG_USER", "postgres");
     private static final String PG_PASSWORD = System.getenv().getOrDefault("MOXXIE_TEST_PG_PASSWORD", "");
@@ -61,14 +57,11 @@ class TwoServersTakeoverTest {
 
     @TempDir
     Path work;
-    final List<Process> processes = new ArrayList<>();
+    final ServerProcesses servers = new ServerProcesses();
     String schema;
     ScaledScheduler pveTime;
     SimulatedCluster pve;
     SimulatedProxmoxServer pveServer;
-
-    record Server(Process process, URI uri, Path log) {
-    }
 
     @BeforeEach
     void setUp() throws SQLException, IOException {
@@ -96,12 +89,7 @@ class TwoServersTakeoverTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        for (Process p : processes) {
-            if (p.isAlive()) {
-                p.destroy();
-                if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly();
-            }
-        }
+        servers.stopAll();
         if (pveServer != null) pveServer.close();
         if (pveTime != null) pveTime.close();
         if (schema != null) {
@@ -112,12 +100,7 @@ class TwoServersTakeoverTest {
     }
 
     private Server startServer(String name) throws IOException, InterruptedException {
-        Path log = work.resolve(name + ".log");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName())
-                .redirectErrorStream(true).redirectOutput(log.toFile());
-        Map<String, String> env = pb.environment();
-        env.keySet().removeIf(k -> k.startsWith("MOXXIE_"));
+        Map<String, String> env = new HashMap<>();
         env.put("MOXXIE_PORT", "0");
         env.put("MOXXIE_DATA_DIR", work.resolve(name).toString());
         env.put("MOXXIE_JDBC_URL", PG + (PG.contains("?") ? "&" : "?") + "currentSchema=" + schema);
@@ -127,18 +110,8 @@ class TwoServersTakeoverTest {
         env.put("MOXXIE_PVE_TOKEN", TOKEN_ID + "=" + TOKEN_SECRET);
         env.put("MOXXIE_PVE_ALLOW_PLAIN_HTTP", "true"); // the fake Proxmox speaks plain HTTP on loopback
         env.put("MOXXIE_LEASE", Long.toString(LEASE.toSeconds()));
-        Process p = pb.start();
-        processes.add(p);
-        Instant deadline = Instant.now().plusSeconds(180); // a loaded CI machine can take a minute to start a JVM
-        while (Instant.now().isBefore(deadline)) {
-            for (String line : Files.readAllLines(log)) {
-                Matcher m = START_LINE.matcher(line);
-                if (m.matches()) return new Server(p, URI.create(m.group(1)), log);
-            }
-            if (!p.isAlive()) break;
-            Thread.sleep(50);
-        }
-        throw new AssertionError(name + " did not start; its output:\n" + Files.readString(log));
+        // A loaded CI machine can take a minute to start a JVM.
+        return servers.start(work.resolve(name + ".log"), Duration.ofSeconds(180), env);
     }
 
     @Test
