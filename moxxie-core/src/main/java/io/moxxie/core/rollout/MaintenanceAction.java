@@ -54,6 +54,21 @@ public interface MaintenanceAction {
 
         /** Stops it (its time limit passed, or the rollout was cancelled). Idempotent. */
         void cancel();
+
+        /** A run that ended as it started, with {@code result} (an action that is done at once, or could not start). */
+        static Run done(Result result) {
+            Optional<Result> ended = Optional.of(result);
+            return new Run() {
+                @Override
+                public Optional<Result> poll() {
+                    return ended;
+                }
+
+                @Override
+                public void cancel() {
+                }
+            };
+        }
     }
 
     /**

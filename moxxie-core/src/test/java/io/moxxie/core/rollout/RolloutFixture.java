@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
@@ -72,16 +71,7 @@ final class RolloutFixture {
     }
 
     static MaintenanceAction.Run done(MaintenanceAction.Result result) {
-        return new MaintenanceAction.Run() {
-            @Override
-            public Optional<MaintenanceAction.Result> poll() {
-                return Optional.of(result);
-            }
-
-            @Override
-            public void cancel() {
-            }
-        };
+        return MaintenanceAction.Run.done(result);
     }
 
     static RolloutRequest.Builder request(String... nodes) {

@@ -4,7 +4,6 @@ import io.moxxie.core.rollout.MaintenanceAction;
 import io.moxxie.core.simulation.SimulatedCluster;
 
 import java.time.Duration;
-import java.util.Optional;
 
 /**
  * The demo's {@code reboot} action: reboots the simulated node ({@link SimulatedCluster#reboot}), which goes offline
@@ -32,15 +31,6 @@ public final class RebootAction implements MaintenanceAction {
     public Run start(Context context) {
         cluster.reboot(context.node(), DOWN_FOR);
         Result done = Result.ok("rebooting " + context.node() + " (the demo's node is down for " + DOWN_FOR.toSeconds() + " s)");
-        return new Run() {
-            @Override
-            public Optional<Result> poll() {
-                return Optional.of(done);
-            }
-
-            @Override
-            public void cancel() {
-            }
-        };
+        return Run.done(done);
     }
 }

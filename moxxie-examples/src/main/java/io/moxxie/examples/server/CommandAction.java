@@ -70,16 +70,7 @@ final class CommandAction implements MaintenanceAction {
         } catch (IOException e) {
             log.warn("Rollout {}: action {} for {} could not start {}: {}", context.rolloutId(), name, context.node(), SHELL, e.getMessage());
             Result failed = Result.failed("the action " + name + " could not be started: " + e.getMessage());
-            return new Run() {
-                @Override
-                public Optional<Result> poll() {
-                    return Optional.of(failed);
-                }
-
-                @Override
-                public void cancel() {
-                }
-            };
+            return Run.done(failed);
         }
         log.info("Rollout {}: action {} started for {} ({}, pid {})", context.rolloutId(), name, context.node(),
                 context.phase().wireName(), process.pid());
