@@ -50,7 +50,7 @@ class AutoConcurrencyTest {
         round.put(1, copying((long) (10.5 * GIB), 8 * GIB, 0.6e9));
         round.put(2, copying(2 * GIB, 8 * GIB, 0.325e9));
         round.put(3, copying(2 * GIB, 8 * GIB, 0.325e9));
-        auto.observe(round);
+        auto.observe(round, round.size());
         assertThat(knownBusy).containsExactly(1);
         assertThat(auto.busyCeiling()).as("floor(1.25 / 0.6)").isEqualTo(2);
         assertThat(auto.admits(4, 3)).isFalse();
@@ -68,7 +68,7 @@ class AutoConcurrencyTest {
     void aThrottledStreamIsBusy() {
         auto.started(1, 8 * GIB);
         auto.started(2, 8 * GIB);
-        auto.observe(Map.of(1, new MigrationProgress(4 * GIB, 4 * GIB, 8 * GIB, OptionalDouble.of(0.6e9), OptionalDouble.of(0.2), Instant.EPOCH)));
+        auto.observe(Map.of(1, new MigrationProgress(4 * GIB, 4 * GIB, 8 * GIB, OptionalDouble.of(0.6e9), OptionalDouble.of(0.2), Instant.EPOCH)), 2);
         assertThat(knownBusy).containsExactly(1);
         assertThat(auto.admits(3, 2)).isFalse();
     }
@@ -79,7 +79,7 @@ class AutoConcurrencyTest {
         for (int step = 0; step < 10; step++) {
             Map<Integer, MigrationProgress> round = new HashMap<>();
             for (int vmid : auto.followed()) round.put(vmid, copying(GIB, 8 * GIB, 0.6e9)); // 25 GbE: every stream at 0.6
-            auto.observe(round);
+            auto.observe(round, round.size());
             int next = 100 + 10 * step;
             while (auto.admits(next, auto.followed().size())) auto.started(next++, 8 * GIB);
             for (int vmid : Set.copyOf(auto.followed())) {
@@ -95,7 +95,7 @@ class AutoConcurrencyTest {
             for (int vmid = 1; vmid <= 3; vmid++) auto.started(vmid + 3 * round, 8 * GIB);
             Map<Integer, MigrationProgress> r = new HashMap<>();
             for (int vmid : auto.followed()) r.put(vmid, copying(GIB, 8 * GIB, 1.25e9 / 3));
-            auto.observe(r);
+            auto.observe(r, r.size());
             for (int vmid : Set.copyOf(auto.followed())) auto.ended(vmid);
         }
         assertThat(auto.idleCeiling()).isEqualTo(6);
