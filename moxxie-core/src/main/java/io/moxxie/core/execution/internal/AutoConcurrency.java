@@ -32,10 +32,11 @@ import java.util.Set;
  *       live moves run at once (2 on 10 GbE, 5 on 25 GbE): each keeps the whole stream cap;</li>
  *   <li>otherwise at most {@code 2 C} (6 with the defaults), within {@value #MAX_PER_SOURCE}: C copy while C more are in
  *       their set-up;</li>
- *   <li>B̂ is the most the streams were seen to take together: the sum of the rates read in one round, or, when every
- *       stream read runs at its cap (at least {@value #AT_CAP} of ŝ, the fastest rate seen), that rate times the live
- *       moves past their set-up (the link is shared equally: one stream at its cap means each of them gets as much).
- *       When they run at their cap while C or more copy, the link may take one more: B̂ is raised to one stream more
+ *   <li>B̂ is the most the streams were seen to take together: the slowest rate read in a round times the live moves
+ *       past their set-up (the link is shared equally and no stream gets more than its share, so the link gives each
+ *       of them at least as much — where TCP hands a capped stream's share on, this takes the streams not read to run
+ *       as the slowest read), or the sum of the rates read in it if more. When every stream read runs at its cap (at least
+ *       {@value #AT_CAP} of ŝ, the fastest rate seen) while C or more copy, the link may take one more: B̂ is raised to one stream more
  *       than they take, for the idle ceiling only (the busy ceiling uses what was seen). So a 25 GbE link is found
  *       within a few moves, where the default belief is 1.1 GB/s; on 10 GbE three streams never all run at the cap,
  *       and B̂ stays about 1.25 GB/s.</li>
@@ -127,7 +128,10 @@ final class AutoConcurrency {
 
     /** A live move of {@code memory} bytes started. */
     void started(int vmid, long memory) {
-        streams.put(vmid, new Stream(memory));
+        Stream s = new Stream(memory);
+        // A guest seen busy in an earlier move is busy from its start: the streams started after it leave it the cap.
+        s.busy = knownBusy.contains(vmid);
+        streams.put(vmid, s);
     }
 
     /** The live move is no longer in flight. */
@@ -135,6 +139,12 @@ final class AutoConcurrency {
         Stream s = streams.remove(vmid);
         // Ended without being seen busy (or before the first look at it: it converged fast): an idle guest.
         if (s != null && !s.busy) idleEnded++;
+    }
+
+    /** Whether the live move of {@code vmid} is followed and not seen busy yet (a read of it may still change the rule's answer). */
+    boolean unsure(int vmid) {
+        Stream s = streams.get(vmid);
+        return s != null && !s.busy;
     }
 
     /** The live moves followed now, by vmid. */
@@ -175,9 +185,10 @@ final class AutoConcurrency {
         double linkBefore = link;
         if (withRate > 0) {
             boolean allAtCap = slowest >= AT_CAP * stream;
-            // The link is shared equally: a stream at its cap means each of the streams sharing it gets at least as much.
+            // The link is shared equally: no stream gets more than its share, so it gives each of the streams sharing
+            // it at least the slowest rate read (and it takes at least what those read take together).
             int sharing = Math.max(withRate, copying);
-            linkSeen = Math.max(linkSeen, allAtCap ? sharing * slowest : sum);
+            linkSeen = Math.max(linkSeen, Math.max(sum, sharing * slowest));
             link = Math.max(link, linkSeen);
             // All at their cap with C or more copying: the link may take one more.
             if (allAtCap && sharing >= fill) link = Math.max(link, (sharing + 1) * stream);

@@ -156,7 +156,19 @@ public final class DrainRun implements RunningDrain {
         // drain learned (the links are the same cluster's).
         // An auto drain's controller follows the streams through the watcher's progress reads (one reader per drain).
         this.watcher = new MoveWatcher(parts.async, parts.client, config, this::abandoned, concurrency <= config.streamsFillingLink(),
-                parts.learnedSpeed(), parts::learnedSpeed, auto == null ? null : this::streamsObserved);
+                parts.learnedSpeed(), parts::learnedSpeed, auto == null ? null : new MoveWatcher.StreamObserver() {
+                    @Override
+                    public void observed(Map<Integer, MigrationProgress> round, int copying) {
+                        streamsObserved(round, copying);
+                    }
+
+                    @Override
+                    public boolean unsure(int vmid) {
+                        synchronized (DrainRun.this) {
+                            return auto.unsure(vmid);
+                        }
+                    }
+                });
         this.journal = new DrainJournal(parts, drainId, node, record.owner(), this::abandoned, this::abandon);
         this.moves = new GuestMove(new MoveHost(), parts, watcher, preconditions, journal, deadline);
         this.replanner = new Replanner(parts, record.operation(), request);

@@ -74,6 +74,8 @@ public final class MoveWatcher {
      * 3.83 asking never); a longer one is looked at up to {@code pollMaxDelay} apart, and an operator watches its bar.
      */
     private static final Duration PROGRESS_AFTER = Duration.ofSeconds(60);
+    /** A suspect (see {@link #readSuspects}) is read again no sooner than this. */
+    private static final Duration SUSPECT_REREAD = Duration.ofSeconds(3);
     /** A live migration whose progress read reported none is asked again no sooner than this (at a look that misses it). */
     private static final Duration PROGRESS_RETRY = Duration.ofSeconds(60);
 
@@ -100,6 +102,9 @@ public final class MoveWatcher {
          *                found done not counted): the streams sharing the source's link, as far as the watcher knows
          */
         void observed(Map<Integer, MigrationProgress> round, int copying);
+
+        /** Whether the stream of {@code vmid} is still worth a read of its own (not known busy yet). */
+        boolean unsure(int vmid);
     }
 
     // Guarded by this.
@@ -382,7 +387,8 @@ public final class MoveWatcher {
                     }
                     Round round = new Round();
                     for (Watch w : current) checks.add(check(w, snapshot, round));
-                    return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new)).thenRun(() -> endRound(current, round));
+                    return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new))
+                            .thenCompose(x -> readSuspects(current, round)).thenRun(() -> endRound(current, round));
                 })
                 .whenComplete((x, error) -> {
                     synchronized (this) {
@@ -397,6 +403,40 @@ public final class MoveWatcher {
         final List<Runnable> done = new ArrayList<>();
         final java.util.Set<Integer> doneVmids = new java.util.HashSet<>();
         final Map<Integer, MigrationProgress> progress = new java.util.concurrent.ConcurrentHashMap<>();
+    }
+
+    /**
+     * For an auto drain's controller, in a round that found a move done (a slot is about to be handed on): the progress
+     * of the live moves in flight that the picture says should have ended by now, and that the observer still wants
+     * ({@link StreamObserver#unsure}), read with the round's. A move running past the end its memory gives it is
+     * re-sending what its guest dirtied — the busy guest the controller must know of before it admits another stream;
+     * one on time costs no read. Not read twice within {@link #SUSPECT_REREAD}.
+     */
+    private CompletableFuture<Void> readSuspects(List<Watch> looked, Round round) {
+        if (streams == null || round.done.isEmpty()) return CompletableFuture.completedFuture(null);
+        Instant now = scheduler.now();
+        Instant setUpDone = now.minus(config.expectedMigrationOverhead());
+        List<Watch> suspects = new ArrayList<>();
+        synchronized (this) {
+            model.advance(now);
+            for (Watch w : looked) {
+                int vmid = w.progress.vmid();
+                if (!live(w) || round.doneVmids.contains(vmid) || round.progress.containsKey(vmid) || watches.get(vmid) != w) continue;
+                if (w.move.startedAt.isAfter(setUpDone) || model.predictedEnd(w.move, now).isAfter(now)) continue;
+                if (w.progressAskedAt != null && now.isBefore(w.progressAskedAt.plus(SUSPECT_REREAD))) continue;
+                suspects.add(w);
+            }
+        }
+        List<CompletableFuture<Void>> reads = new ArrayList<>();
+        for (Watch w : suspects) {
+            if (!streams.unsure(w.progress.vmid())) continue;
+            reads.add(async.call(() -> client.migrationProgress(w.task)).handle((progress, error) -> {
+                if (progress != null) progress.ifPresent(x -> round.progress.put(w.progress.vmid(), x));
+                tookProgress(w, progress == null ? Optional.empty() : progress, now);
+                return null;
+            }));
+        }
+        return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new));
     }
 
     /** After a round's looks: its progress reads told, then the moves it found done end. */
