@@ -141,8 +141,8 @@ public final class BenchMain {
                 .append("HTTP server, loopback), every migration taking 60 s, planning included (the cluster's HA rules, read once for the ")
                 .append("plan, included; the client's start check — `GET /access/permissions`, `GET /cluster/options`, once per client — not).\n\n")
                 .append("| drain | migrated | requests | per guest | by endpoint |\n|---|---|---|---|---|\n");
-        for (boolean hard : new boolean[]{false, true}) {
-            RequestsPerGuest.Result r = RequestsPerGuest.measure(demoCluster, hard);
+        for (int run = 0; run < 3; run++) {
+            RequestsPerGuest.Result r = RequestsPerGuest.measure(demoCluster, run == 1, run == 2);
             System.out.printf(Locale.ROOT, "requests per guest, %s: %d requests / %d migrated = %.2f %s%n", r.drain(), r.requests(),
                     r.migrated(), r.perGuest(), r.byEndpoint());
             md.append(String.format(Locale.ROOT, "| %s | %d | %d | %.2f | %s |%n", r.drain(), r.migrated(), r.requests(), r.perGuest(),

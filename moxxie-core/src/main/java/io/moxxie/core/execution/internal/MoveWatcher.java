@@ -111,13 +111,14 @@ public final class MoveWatcher {
     private final TransferModel model;
     private final Map<Integer, Watch> watches = new LinkedHashMap<>();
     /**
-     * The shortest a container's restart move of this drain took, seconds (null: none ended yet). A restart copies no
-     * memory (shared storage): it lasts the container's shutdown, a fixed cost and its start, whatever its memory, so
-     * the next one is first looked at after as long, not when the link's picture would have its memory copied (which
-     * looked at the guide's containers twice each before they were done). An offline move's fixed cost is seconds,
-     * and the picture's first look at it is not the one that misses.
+     * The least a container's restart move of this drain was seen to take, seconds (null: none seen yet): a restart
+     * that ended after a look that missed it took longer than until that look. A restart copies no memory (shared
+     * storage): it lasts the container's shutdown, a fixed cost and its start, whatever its memory, so the next one is
+     * not first looked at before as long, where the link's picture would have its memory copied (which looked at the
+     * guide's containers twice each before they were done). Only a look that missed counts: a restart found done at its
+     * first look may have ended well before, and a first look after it would hold its slot.
      */
-    private Double restartSeconds;
+    private Double restartAtLeast;
     private ClusterSnapshot lastView;
     private Instant lastViewAt;
     private CompletableFuture<ClusterSnapshot> viewInFlight;
@@ -338,12 +339,11 @@ public final class MoveWatcher {
         double rate = model.streamRate(now);
         for (Watch w : watches.values()) {
             if (w.misses > 0) continue;
-            if (restartSeconds != null && w.progress.migrationType() == MigrationType.RESTART) {
-                Instant after = checkAfter(w, w.move.startedAt.plusMillis((long) (restartSeconds * 1000)));
-                w.due = Limit.earlier(after.isBefore(now) ? now : after, w.deadline);
-                continue;
-            }
             Instant predicted = model.predictedEnd(w.move, rate, now);
+            if (restartAtLeast != null && w.progress.migrationType() == MigrationType.RESTART) {
+                Instant floor = w.move.startedAt.plusMillis((long) (restartAtLeast * 1000));
+                if (floor.isAfter(predicted)) predicted = floor;
+            }
             // A little after the predicted end: the picture is rough, and a check that comes too early costs a round.
             // A long move is looked at within FIRST_CHECK_CAP, unless moves that ended say it cannot be done by then.
             Instant cap = w.move.startedAt.plus(FIRST_CHECK_CAP);
@@ -601,8 +601,9 @@ public final class MoveWatcher {
             double seconds = (w.misses > 0
                     ? (Duration.between(w.move.startedAt, w.lastMiss).toMillis() + Duration.between(w.move.startedAt, now).toMillis()) / 2
                     : Duration.between(w.move.startedAt, now).toMillis()) / 1e3;
-            if (guest != null && w.progress.migrationType() == MigrationType.RESTART) {
-                restartSeconds = restartSeconds == null ? seconds : Math.min(restartSeconds, seconds);
+            if (guest != null && w.progress.migrationType() == MigrationType.RESTART && w.misses > 0) {
+                double atLeast = Duration.between(w.move.startedAt, w.lastMiss).toMillis() / 1e3;
+                restartAtLeast = restartAtLeast == null ? atLeast : Math.min(restartAtLeast, atLeast);
             }
             if (guest != null && w.progress.migrationType() == MigrationType.ONLINE) {
                 model.learnFromDone(w.move, now, w.misses > 0);
