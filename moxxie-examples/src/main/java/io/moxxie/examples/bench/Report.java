@@ -196,7 +196,7 @@ final class Report {
               comes within 1.15 of it on a busy mix either;
             - 25 GbE, idle: the controller learns the wider link only from reads, and a read comes when a look misses a
               move; on a link wider than believed the moves end before the watcher's picture expects, so looks rarely
-              miss and the controller stays near 2C of the default belief for long (a fixed 10 takes 1.124 of the bound there);
+              miss and the controller stays near 2C of the default belief for long (a fixed 10 takes 1.147 of the bound there);
             - throttle above `fifo`'s on eight busy runs, by 1–14 guest-seconds: a guest never moved before
               shows it is busy only when its pass 0 ends and a look reads it; until then it shares the link with up to 2C
               streams where `fifo` runs 3;
