@@ -211,9 +211,10 @@ class DrainThroughHttpTest {
      * verification included, with every migration taking 60 s whatever its size (the watcher must notice that durations
      * do not follow memory, and stop looking early) — and for the soft drain with migrations taking time by memory on the
      * pre-copy model, at k = 3 (48 requests, 4.00; 49 before a container's restart was first looked at no sooner than
-     * the drain's earlier restart was seen still running) and auto (44, 3.67; 165 when the controller read every stream's log every 3 s). The
-     * hard drains by memory take 4.07 at k = 3 and auto (61 requests for 15: 15 moves ending at different times need
-     * about one cluster read each, and three offline moves add a shutdown, a start and their reads): not bounded here.
+     * the drain's earlier restart was seen still running) and auto (44, 3.67; 165 when the controller read every
+     * stream's log every 3 s). The hard drains by memory take 4.13 at k = 3 and 4.07 with auto (62 and 61 requests for
+     * 15: 15 moves ending at different times need about one cluster read each, and three offline moves add a shutdown,
+     * a start and their reads): not bounded here.
      */
     @ParameterizedTest(name = "{0} drain, {1}, maxConcurrent {3}")
     @CsvSource({"SOFT, by memory, 12, 3", "SOFT, 60 s each, 12, 3", "HARD, 60 s each, 15, 3", "SOFT, by memory, 12, auto"})
