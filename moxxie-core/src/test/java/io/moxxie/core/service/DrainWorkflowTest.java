@@ -471,6 +471,27 @@ class DrainWorkflowTest {
     }
 
     @Test
+    void anAutoDrainReadsAStreamsProgressOnlyWhenALookMissesItOrItRunsPastItsEnd() {
+        // As above: every running VM of hv7 dirties 400 MB/s within half its memory.
+        Env env = new Env(c -> c, b -> b);
+        for (int vmid : HV7_GUESTS) {
+            Guest g = env.guest(vmid);
+            if (g.type() == io.moxxie.core.model.GuestType.QEMU && g.running()) env.cluster.dirty(vmid, 400e6, g.memory() / 2);
+        }
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.SOFT).concurrency(Concurrency.auto()).build()).status();
+        env.runUntilIdle();
+        assertThat(env.service.status("hv7", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
+        List<io.moxxie.core.simulation.SimulatedCluster.MigrationRecord> live = env.cluster.migrations().stream()
+                .filter(m -> m.type() == io.moxxie.core.model.MigrationType.ONLINE).toList();
+        long reads = env.cluster.calls().getOrDefault("migrationProgress", 0L);
+        double liveSeconds = live.stream().mapToDouble(m -> Duration.between(m.startedAt(), m.finishedAt()).toMillis() / 1e3).sum();
+        // The drain's watcher is its one reader of progress: a few reads per live move, where reading every stream every
+        // 3 s would take one per 3 s of each move.
+        assertThat(reads).as("progress reads for %s live moves of %.0f s in all", live.size(), liveSeconds)
+                .isPositive().isLessThanOrEqualTo(3L * live.size()).isLessThan((long) (liveSeconds / 3 / 4));
+    }
+
+    @Test
     void byDefaultNoTargetTakesMoreThanHalfTheStreamsRoundedUp() {
         Env env = new Env();
         env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(5)).build());

@@ -102,11 +102,13 @@ class StoreOutageTest {
     @Test
     void anOutageAtTheEndOfADrainDelaysItsEndUntilTheStoreHoldsIt() {
         String drainId = service.drain(DrainRequest.hard("hv7")).drainId();
-        // Down from the moment the last guest is done until 60 s later.
-        scheduler.runUntil(() -> memory.guests(drainId).stream().filter(g -> !g.status().finished()).count() == 1, Duration.ofHours(1));
-        store.outage(scheduler.now(), scheduler.now().plus(OUTAGE));
+        // Down from the moment the last guests are in flight (the last two may end in the same look) until 60 s later.
+        scheduler.runUntil(() -> memory.guests(drainId).stream().filter(g -> !g.status().finished()).count() <= 2, Duration.ofHours(1));
+        java.time.Instant outageEnds = scheduler.now().plus(OUTAGE);
+        store.outage(scheduler.now(), outageEnds);
         scheduler.runUntil(() -> store.refused(OutageStore.Kind.GUEST) > 0, OUTAGE);
-        scheduler.runFor(Duration.ofSeconds(30));
+        // Until just before the store is back, however late in the outage the last guest ended.
+        scheduler.runFor(Duration.between(scheduler.now(), outageEnds).minusSeconds(1));
         assertThat(ends).as("the end is decided but not in the store: not reported").isEmpty();
         assertThat(memory.drain(drainId).orElseThrow().status()).isEqualTo(DrainState.IN_PROGRESS);
 

@@ -22,7 +22,7 @@ import java.util.function.Consumer;
 /**
  * HTTP requests per migrated guest through the real {@link ProxmoxClient} against the simulated Proxmox API (JDK
  * HTTP server on loopback), with every migration taking 60 s: a soft drain and a hard drain of the demo cluster's
- * hv7, planning included.
+ * hv7 at k = 3, and a soft drain with {@code "auto"}, planning included.
  */
 final class RequestsPerGuest {
     private static final String TOKEN_ID = "moxxie@pve!bench";
@@ -37,7 +37,8 @@ final class RequestsPerGuest {
     private RequestsPerGuest() {
     }
 
-    static Result measure(Consumer<SimulatedCluster.Builder> demoCluster, boolean hard) {
+    /** {@code auto}: {@code maxConcurrent: "auto"} (its controller follows the streams through the watcher's reads); else 3. */
+    static Result measure(Consumer<SimulatedCluster.Builder> demoCluster, boolean hard, boolean auto) {
         VirtualScheduler scheduler = new VirtualScheduler();
         SimulatedCluster.Builder b = SimulatedCluster.builder(scheduler)
                 .model(new MigrationModel(Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY, Duration.ofSeconds(60)));
@@ -52,7 +53,7 @@ final class RequestsPerGuest {
             service.start();
             client.checkAccess(); // the start check a server makes once (privileges, datacenter options): not a drain's cost
             api.clearCalls();
-            DrainRequest request = DrainRequest.builder("hv7").mode(hard ? "hard" : "soft").concurrency(Concurrency.fixed(3)).build();
+            DrainRequest request = DrainRequest.builder("hv7").mode(hard ? "hard" : "soft").concurrency(auto ? Concurrency.auto() : Concurrency.fixed(3)).build();
             DrainStatus started = service.drain(request).status();
             scheduler.runUntilIdle();
             DrainStatus done = service.status("hv7", started.drainId());
@@ -63,7 +64,7 @@ final class RequestsPerGuest {
                         .replaceAll("UPID:[^/]+", "{upid}").replaceAll("/(vm|ct):\\{vmid}", "/{sid}");
                 byEndpoint.merge(c.method() + " " + path, 1L, Long::sum);
             }
-            return new Result((hard ? "hard" : "soft") + " drain of hv7, k=3", migrated, api.calls().size(), byEndpoint);
+            return new Result((hard ? "hard" : "soft") + " drain of hv7, " + (auto ? "auto" : "k=3"), migrated, api.calls().size(), byEndpoint);
         }
     }
 }

@@ -34,10 +34,10 @@ record Scenario(String name, Function<Scheduler, SimulatedCluster.Builder> clust
         return new Scenario(name, cluster, nodes, rolling, mode, maxConcurrent, placement, model, m);
     }
 
-    /** The cluster of this case, its guests' d and W drawn from the mix (seeded by the scenario's name). */
+    /** The cluster of this case, its guests' d and W drawn from the mix (seeded by the scenario's name and {@link Scenarios#seedOffset}). */
     Built build(Scheduler scheduler) {
         SimulatedCluster c = cluster.apply(scheduler).model(model).build();
-        return new Built(c, mix.apply(c, name.hashCode()));
+        return new Built(c, mix.apply(c, name.hashCode() + Scenarios.seedOffset));
     }
 
     /** A cluster built for a run, and each guest's {d, W} by vmid. */

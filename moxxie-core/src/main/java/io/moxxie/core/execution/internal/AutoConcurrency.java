@@ -27,20 +27,33 @@ import java.util.Set;
  *   <li>a stream is <em>busy</em> when it has sent more than {@value #BUSY_RESEND} times its memory more than its memory
  *       (an idle guest — W at most 10 % of memory, d at most half its rate — re-sends at most 2W, 20 %; a busy one's
  *       pass 1 alone re-sends its working set, 25–50 %), or when auto-converge throttles it; a guest once seen busy is
- *       remembered by the executor, so its next move (the undrain that brings it back) counts as busy from its start;</li>
+ *       remembered by the executor, so its next move (the undrain that brings it back) is a busy stream from its start
+ *       (its dirty rate is the guest's, not the move's), and the streams admitted after it leave it the cap;</li>
  *   <li>while a busy stream is in flight, or when the guest to start is known busy, at most {@code max(1, floor(B̂ / ŝ))}
  *       live moves run at once (2 on 10 GbE, 5 on 25 GbE): each keeps the whole stream cap;</li>
  *   <li>otherwise at most {@code 2 C} (6 with the defaults), within {@value #MAX_PER_SOURCE}: C copy while C more are in
  *       their set-up;</li>
- *   <li>B̂ is the most the streams were seen to take together (the sum of their last reported rates), and when every
- *       stream copying runs at its cap (at least {@value #AT_CAP} of ŝ, the fastest rate seen) while C or more copy, the
- *       link may take one more: B̂ is raised to one stream more than they take, for the idle ceiling only (the busy
- *       ceiling uses what was seen). So a 25 GbE link is found within a few moves, where the default belief is
- *       1.1 GB/s; on 10 GbE three streams never all run at the cap, and B̂ stays about 1.25 GB/s.</li>
+ *   <li>B̂ is the most the streams were seen to take together: the slowest rate read in a round times the live moves
+ *       past their set-up (the link is shared equally and no stream gets more than its share, so the link gives each
+ *       of them at least as much — where TCP hands a capped stream's share on, this takes the streams not read to run
+ *       as the slowest read), or the sum of the rates read in it if more. When every stream read runs at its cap (at least
+ *       {@value #AT_CAP} of ŝ, the fastest rate seen) while C or more copy, the link may take one more: B̂ is raised to one stream more
+ *       than they take, for the idle ceiling only (the busy ceiling uses what was seen). So a 25 GbE link is found
+ *       within a few moves, where the default belief is 1.1 GB/s; on 10 GbE three streams never all run at the cap,
+ *       and B̂ stays about 1.25 GB/s.</li>
  * </ul>
  * Moves that copy no memory (stopped guests, container restarts) take no stream and are not limited by this rule. The
  * hard caps stay: the drain's slots ({@value #MAX_PER_SOURCE} per source: OpenSSH's {@code MaxStartups} starts
  * dropping connections at 10 being set up) and the per-target lanes.
+ *
+ * <p>What it reads: the drain's {@link MoveWatcher} is the one reader of progress; a look of its that finds a live move
+ * past its set-up not done reads the move's task log and tells the controller ({@link #observe}) before the moves the
+ * same look found done free their slots; and a look that frees a slot first reads the live moves that run past the
+ * end the watcher's picture gives their memory and are not known busy (at most every 3 s each). So a stream is read
+ * when the picture says it should have ended (an idle guest's move mostly has: it costs no read) and again when its
+ * reported progress says so: a busy guest, whose passes re-send what it dirtied, is the one found not done and read,
+ * and read before another stream is admitted beside it. (Reading every stream every 3 s cost the guide's soft drain
+ * 165 requests for 12 guests, 126 of them log reads; now 44.)
  *
  * <p>What it cannot know: a guest never moved before shows how busy it is only when its pass 0 ends (QEMU counts dirty
  * pages at the end of each pass). Until then it is taken as idle.
@@ -118,7 +131,10 @@ final class AutoConcurrency {
 
     /** A live move of {@code memory} bytes started. */
     void started(int vmid, long memory) {
-        streams.put(vmid, new Stream(memory));
+        Stream s = new Stream(memory);
+        // A guest seen busy in an earlier move is busy from its start: the streams started after it leave it the cap.
+        s.busy = knownBusy.contains(vmid);
+        streams.put(vmid, s);
     }
 
     /** The live move is no longer in flight. */
@@ -128,9 +144,10 @@ final class AutoConcurrency {
         if (s != null && !s.busy) idleEnded++;
     }
 
-    /** Whether the move is followed (a live move in flight). */
-    boolean follows(int vmid) {
-        return streams.containsKey(vmid);
+    /** Whether the live move of {@code vmid} is followed and not seen busy yet (a read of it may still change the rule's answer). */
+    boolean unsure(int vmid) {
+        Stream s = streams.get(vmid);
+        return s != null && !s.busy;
     }
 
     /** The live moves followed now, by vmid. */
@@ -139,13 +156,11 @@ final class AutoConcurrency {
     }
 
     /**
-     * Takes one round of progress reports, read together, of the live moves in flight (those without a report are in
-     * their set-up); true when the rule's answer may have changed (a slot may open).
+     * Takes one round of progress reports, read together, of live moves in flight (the watcher's looks: those it found
+     * not done past their set-up), while {@code copying} live moves past their expected set-up share the source's link;
+     * true when the rule's answer may have changed (a slot may open).
      */
-    boolean observe(Map<Integer, MigrationProgress> round) {
-        double sum = 0;
-        int copying = 0;
-        boolean allAtCap = true;
+    boolean observe(Map<Integer, MigrationProgress> round, int copying) {
         double streamBefore = stream;
         for (Map.Entry<Integer, MigrationProgress> e : round.entrySet()) {
             Stream s = streams.get(e.getKey());
@@ -159,20 +174,27 @@ final class AutoConcurrency {
             }
             if (p.rate().isPresent()) stream = Math.max(stream, p.rate().getAsDouble());
         }
+        double sum = 0;
+        double slowest = Double.MAX_VALUE;
+        int withRate = 0;
         for (MigrationProgress p : round.values()) {
             if (p.rate().isEmpty()) continue;
             double r = p.rate().getAsDouble();
             sum += r;
-            copying++;
-            allAtCap &= r >= AT_CAP * stream;
+            slowest = Math.min(slowest, r);
+            withRate++;
         }
         int before = fill;
         double linkBefore = link;
-        if (copying > 0) {
-            // The streams take at least this much of the link; all at their cap, with C or more copying, it may take one more.
-            linkSeen = Math.max(linkSeen, sum);
+        if (withRate > 0) {
+            boolean allAtCap = slowest >= AT_CAP * stream;
+            // The link is shared equally: no stream gets more than its share, so it gives each of the streams sharing
+            // it at least the slowest rate read (and it takes at least what those read take together).
+            int sharing = Math.max(withRate, copying);
+            linkSeen = Math.max(linkSeen, Math.max(sum, sharing * slowest));
             link = Math.max(link, linkSeen);
-            if (allAtCap && copying >= fill) link = Math.max(link, (copying + 1) * stream);
+            // All at their cap with C or more copying: the link may take one more.
+            if (allAtCap && sharing >= fill) link = Math.max(link, (sharing + 1) * stream);
         }
         fill = streamsFillingLink();
         return stream != streamBefore || fill != before || link != linkBefore;

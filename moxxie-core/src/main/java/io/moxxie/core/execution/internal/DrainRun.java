@@ -133,8 +133,6 @@ public final class DrainRun implements RunningDrain {
     /** New moves wait for the store to take the drain's changes again (see {@link #pump()}). */
     private boolean paused;
     private boolean deadlinePassed;
-    /** An auto drain's next round of progress reads is scheduled (see {@link #progressRound}). */
-    private boolean progressRoundDue;
 
     private DrainRun(ExecutorParts parts, DrainRecord record, int concurrency, List<GuestProgress> initial,
                      Map<Integer, MigrationPreconditions> planningPreconditions, Instant preconditionsAt, Consumer<DrainStatus> onFinish) {
@@ -156,8 +154,21 @@ public final class DrainRun implements RunningDrain {
         this.preconditions = new PreconditionCache(planningPreconditions, preconditionsAt);
         // When every slot counts, the watcher notices ends promptly; it starts from the speed the executor's last such
         // drain learned (the links are the same cluster's).
+        // An auto drain's controller follows the streams through the watcher's progress reads (one reader per drain).
         this.watcher = new MoveWatcher(parts.async, parts.client, config, this::abandoned, concurrency <= config.streamsFillingLink(),
-                parts.learnedSpeed(), parts::learnedSpeed);
+                parts.learnedSpeed(), parts::learnedSpeed, auto == null ? null : new MoveWatcher.StreamObserver() {
+                    @Override
+                    public void observed(Map<Integer, MigrationProgress> round, int copying) {
+                        streamsObserved(round, copying);
+                    }
+
+                    @Override
+                    public boolean unsure(int vmid) {
+                        synchronized (DrainRun.this) {
+                            return auto.unsure(vmid);
+                        }
+                    }
+                });
         this.journal = new DrainJournal(parts, drainId, node, record.owner(), this::abandoned, this::abandon);
         this.moves = new GuestMove(new MoveHost(), parts, watcher, preconditions, journal, deadline);
         this.replanner = new Replanner(parts, record.operation(), request);
@@ -691,43 +702,17 @@ public final class DrainRun implements RunningDrain {
 
     // ------------------------------------------------------------------ moves
 
-    /** How often an auto drain reads the progress of its live moves in flight. */
-    private static final Duration PROGRESS_LOOK = Duration.ofSeconds(3);
-
     /**
-     * An auto drain's round of progress reads: every live move in flight, read together so that the controller sees the
-     * streams' rates at one moment, every {@link #PROGRESS_LOOK} while any is in flight. A failed read is skipped. When
-     * the controller's answer may have changed (the link turned out wider), the queue is walked again.
+     * An auto drain: a round of the watcher's looks read the progress of these live moves (see
+     * {@link MoveWatcher.StreamObserver}); when the controller's answer may have changed, the queue is walked again.
      */
-    private void progressRound() {
-        Map<Integer, TaskRef> toRead = new HashMap<>();
+    private void streamsObserved(Map<Integer, MigrationProgress> round, int copying) {
+        boolean changed;
         synchronized (this) {
-            progressRoundDue = false;
-            Set<Integer> followed = auto.followed();
-            if (abandoned || finished || followed.isEmpty()) return;
-            for (int vmid : followed) {
-                TaskRef t = tasks.get(vmid);
-                if (t != null && t.tracked()) toRead.put(vmid, t);
-            }
-            progressRoundDue = true;
+            if (abandoned || finished) return;
+            changed = auto.observe(round, copying);
         }
-        List<CompletableFuture<Void>> reads = new ArrayList<>();
-        Map<Integer, MigrationProgress> round = new java.util.concurrent.ConcurrentHashMap<>();
-        for (Map.Entry<Integer, TaskRef> e : toRead.entrySet()) {
-            reads.add(parts.async.call(() -> parts.client.migrationProgress(e.getValue())).handle((p, error) -> {
-                if (error == null) p.ifPresent(x -> round.put(e.getKey(), x));
-                return null;
-            }));
-        }
-        CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).whenComplete((x, error) -> {
-            boolean changed;
-            synchronized (this) {
-                if (abandoned || finished) return;
-                changed = auto.observe(round);
-            }
-            scheduler.schedule(PROGRESS_LOOK, this::progressRound);
-            if (changed) pump();
-        });
+        if (changed) pump();
     }
 
     private void runGuest(GuestProgress p) {
@@ -822,11 +807,6 @@ public final class DrainRun implements RunningDrain {
         public void taskStarted(int vmid, TaskRef task) {
             synchronized (DrainRun.this) {
                 tasks.put(vmid, task);
-                if (auto != null && auto.follows(vmid) && task.tracked() && !progressRoundDue) {
-                    // The first round just after this move's set-up (the rate its stream gets); then every few seconds.
-                    progressRoundDue = true;
-                    scheduler.schedule(config.expectedMigrationOverhead().plusSeconds(2), DrainRun.this::progressRound);
-                }
                 GuestProgress withTask = outcomes.get(vmid).withTask(task.id());
                 outcomes.put(withTask);
                 journal.save(withTask);

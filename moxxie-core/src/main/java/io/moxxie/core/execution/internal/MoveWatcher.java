@@ -38,14 +38,19 @@ import java.util.function.DoubleConsumer;
  * follow memory, just after its predicted end if that comes sooner. When every slot counts, the model is learned
  * from every end and a drain starts from the factor the executor's last such drain learned (the same cluster's links).
  *
- * <p>A live migration found not done after {@link #PROGRESS_AFTER} is also asked for its progress
- * ({@link HypervisorClient#migrationProgress}; Proxmox: one read of its task log from the first line not read yet):
+ * <p>A live migration found not done after {@link #PROGRESS_AFTER} — in an auto drain, after its expected set-up — is
+ * also asked for its progress ({@link HypervisorClient#migrationProgress}; Proxmox: one read of its task log from the
+ * first line not read yet):
  * when it reports bytes remaining and a rate, the next
  * look comes just after they say the copy ends (within {@link #FIRST_CHECK_CAP}) instead of after a guessed backoff,
  * and the picture takes the reported remaining bytes. A move whose read reported nothing (still in its set-up, or a
  * hypervisor that reports none) is asked again only {@link #PROGRESS_RETRY} later: where there is nothing to read, a
  * move costs a request a minute at most on asking. The last progress read, and when each move should end, are shown
  * per guest ({@link #inFlight}).
+ *
+ * <p>The watcher is a drain's one reader of progress: an auto drain's controller ({@link AutoConcurrency}) is told each
+ * round's reads ({@link StreamObserver}) before the moves the round found done free their slots, instead of reading
+ * every stream's task log on a clock of its own (the guide's soft drain: 44 requests instead of 165).
  *
  * <p>The same picture, run forward, tells the drain when the moves would end if it started another now
  * ({@link #projectedEnds}): the start order keeps their ends apart (see {@link DefaultStartOrder}).
@@ -69,6 +74,8 @@ public final class MoveWatcher {
      * 3.83 asking never); a longer one is looked at up to {@code pollMaxDelay} apart, and an operator watches its bar.
      */
     private static final Duration PROGRESS_AFTER = Duration.ofSeconds(60);
+    /** A suspect (see {@link #readSuspects}) is read again no sooner than this. */
+    private static final Duration SUSPECT_REREAD = Duration.ofSeconds(3);
     /** A live migration whose progress read reported none is asked again no sooner than this (at a look that misses it). */
     private static final Duration PROGRESS_RETRY = Duration.ofSeconds(60);
 
@@ -79,10 +86,39 @@ public final class MoveWatcher {
     private final BooleanSupplier abandoned;
     /** Told the factor whenever a move ended and ends follow memory: the next drain starts from it. */
     private final DoubleConsumer learned;
+    /** Told each round's progress reads (null: none follows them). */
+    private final StreamObserver streams;
+
+    /**
+     * Follows the streams of a drain's live moves through the watcher's reads (the one reader of their progress): an
+     * auto drain's controller.
+     */
+    interface StreamObserver {
+        /**
+         * One round's progress reads, by vmid (read together: the rates are the streams' at one moment), told before
+         * the moves the same round found done end (so the slots they free are handed on knowing what the round read).
+         *
+         * @param copying the live moves in flight after the round that are past their expected set-up (those the round
+         *                found done not counted): the streams sharing the source's link, as far as the watcher knows
+         */
+        void observed(Map<Integer, MigrationProgress> round, int copying);
+
+        /** Whether the stream of {@code vmid} is still worth a read of its own (not known busy yet). */
+        boolean unsure(int vmid);
+    }
 
     // Guarded by this.
     private final TransferModel model;
     private final Map<Integer, Watch> watches = new LinkedHashMap<>();
+    /**
+     * The least a container's restart move of this drain was seen to take, seconds (null: none seen yet): a restart
+     * that ended after a look that missed it took longer than until that look. A restart copies no memory (shared
+     * storage): it lasts the container's shutdown, a fixed cost and its start, whatever its memory, so the next one is
+     * not first looked at before as long, where the link's picture would have its memory copied (which looked at the
+     * guide's containers twice each before they were done). Only a look that missed counts: a restart found done at its
+     * first look may have ended well before, and a first look after it would hold its slot.
+     */
+    private Double restartAtLeast;
     private ClusterSnapshot lastView;
     private Instant lastViewAt;
     private CompletableFuture<ClusterSnapshot> viewInFlight;
@@ -105,6 +141,17 @@ public final class MoveWatcher {
      */
     MoveWatcher(Async async, HypervisorClient client, ExecutorConfig config, BooleanSupplier abandoned, boolean precise,
                 double initialFactor, DoubleConsumer learned) {
+        this(async, client, config, abandoned, precise, initialFactor, learned, null);
+    }
+
+    /**
+     * @param streams told what each round read of the live moves' progress (null: nobody follows the streams, and
+     *                progress is asked only after {@link #PROGRESS_AFTER}); when set, a look that misses a live move past
+     *                its expected set-up asks for its progress, so that the streams are followed from their pass 0 on
+     */
+    MoveWatcher(Async async, HypervisorClient client, ExecutorConfig config, BooleanSupplier abandoned, boolean precise,
+                double initialFactor, DoubleConsumer learned, StreamObserver streams) {
+        this.streams = streams;
         this.model = new TransferModel(config, precise, initialFactor);
         this.learned = learned;
         this.async = async;
@@ -293,6 +340,10 @@ public final class MoveWatcher {
         for (Watch w : watches.values()) {
             if (w.misses > 0) continue;
             Instant predicted = model.predictedEnd(w.move, rate, now);
+            if (restartAtLeast != null && w.progress.migrationType() == MigrationType.RESTART) {
+                Instant floor = w.move.startedAt.plusMillis((long) (restartAtLeast * 1000));
+                if (floor.isAfter(predicted)) predicted = floor;
+            }
             // A little after the predicted end: the picture is rough, and a check that comes too early costs a round.
             // A long move is looked at within FIRST_CHECK_CAP, unless moves that ended say it cannot be done by then.
             Instant cap = w.move.startedAt.plus(FIRST_CHECK_CAP);
@@ -334,8 +385,10 @@ public final class MoveWatcher {
                     synchronized (this) {
                         current = List.copyOf(watches.values());
                     }
-                    for (Watch w : current) checks.add(check(w, snapshot));
-                    return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new));
+                    Round round = new Round();
+                    for (Watch w : current) checks.add(check(w, snapshot, round));
+                    return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new))
+                            .thenCompose(x -> readSuspects(current, round)).thenRun(() -> endRound(current, round));
                 })
                 .whenComplete((x, error) -> {
                     synchronized (this) {
@@ -345,8 +398,72 @@ public final class MoveWatcher {
                 });
     }
 
-    /** Judges one move against the view; {@code snapshot} is null when the cluster could not be read. */
-    private CompletableFuture<Void> check(Watch w, ClusterSnapshot snapshot) {
+    /** What one round found: the moves found done (ended after the round's progress reads are told), and those reads. */
+    private static final class Round {
+        final List<Runnable> done = new ArrayList<>();
+        final java.util.Set<Integer> doneVmids = new java.util.HashSet<>();
+        final Map<Integer, MigrationProgress> progress = new java.util.concurrent.ConcurrentHashMap<>();
+    }
+
+    /**
+     * For an auto drain's controller, in a round that found a move done (a slot is about to be handed on): the progress
+     * of the live moves in flight that the picture says should have ended by now, and that the observer still wants
+     * ({@link StreamObserver#unsure}), read with the round's. A move running past the end its memory gives it is
+     * re-sending what its guest dirtied — the busy guest the controller must know of before it admits another stream;
+     * one on time costs no read. Not read twice within {@link #SUSPECT_REREAD}.
+     */
+    private CompletableFuture<Void> readSuspects(List<Watch> looked, Round round) {
+        if (streams == null || round.done.isEmpty()) return CompletableFuture.completedFuture(null);
+        Instant now = scheduler.now();
+        Instant setUpDone = now.minus(config.expectedMigrationOverhead());
+        List<Watch> suspects = new ArrayList<>();
+        synchronized (this) {
+            model.advance(now);
+            for (Watch w : looked) {
+                int vmid = w.progress.vmid();
+                if (!live(w) || round.doneVmids.contains(vmid) || round.progress.containsKey(vmid) || watches.get(vmid) != w) continue;
+                if (w.move.startedAt.isAfter(setUpDone) || model.predictedEnd(w.move, now).isAfter(now)) continue;
+                if (w.progressAskedAt != null && now.isBefore(w.progressAskedAt.plus(SUSPECT_REREAD))) continue;
+                suspects.add(w);
+            }
+        }
+        List<CompletableFuture<Void>> reads = new ArrayList<>();
+        for (Watch w : suspects) {
+            if (!streams.unsure(w.progress.vmid())) continue;
+            reads.add(async.call(() -> client.migrationProgress(w.task)).handle((progress, error) -> {
+                if (progress != null) progress.ifPresent(x -> round.progress.put(w.progress.vmid(), x));
+                tookProgress(w, progress == null ? Optional.empty() : progress, now);
+                return null;
+            }));
+        }
+        return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new));
+    }
+
+    /** After a round's looks: its progress reads told, then the moves it found done end. */
+    private void endRound(List<Watch> looked, Round round) {
+        if (streams != null && !round.progress.isEmpty()) {
+            Instant setUpDone = scheduler.now().minus(config.expectedMigrationOverhead());
+            int copying = 0;
+            synchronized (this) {
+                for (Watch w : looked) {
+                    if (live(w) && !round.doneVmids.contains(w.progress.vmid()) && watches.get(w.progress.vmid()) == w
+                            && !w.move.startedAt.isAfter(setUpDone)) copying++;
+                }
+            }
+            streams.observed(Map.copyOf(round.progress), copying);
+        }
+        for (Runnable r : round.done) r.run();
+    }
+
+    private static boolean live(Watch w) {
+        return w.progress.type() == GuestType.QEMU && w.progress.migrationType() == MigrationType.ONLINE && w.task.tracked();
+    }
+
+    /**
+     * Judges one move against the view; {@code snapshot} is null when the cluster could not be read. A move found done
+     * is ended with the round ({@link #endRound}).
+     */
+    private CompletableFuture<Void> check(Watch w, ClusterSnapshot snapshot, Round round) {
         Instant now = scheduler.now();
         GuestProgress p = w.progress;
         boolean due;
@@ -358,7 +475,12 @@ public final class MoveWatcher {
         if (snapshot != null) {
             Guest g = snapshot.guest(p.vmid()).orElse(null);
             if (g == null) return finish(w, null, new GuestFailure("VM " + p.vmid() + " disappeared during its migration", GuestFailure.Kind.FINAL));
-            if (g.node().equals(p.targetNode()) && g.lock() == null) return finish(w, g, null);
+            if (g.node().equals(p.targetNode()) && g.lock() == null) {
+                if (streams == null) return finish(w, g, null);
+                round.doneVmids.add(p.vmid());
+                round.done.add(() -> finish(w, g, null));
+                return CompletableFuture.completedFuture(null);
+            }
             boolean targetUp = snapshot.node(p.targetNode()).map(Node::online).orElse(false);
             if (!targetUp) {
                 return finish(w, null, new GuestFailure("target node " + p.targetNode() + " went offline during the migration",
@@ -386,6 +508,7 @@ public final class MoveWatcher {
         if (due && seen != null && asksProgress(w, now)) {
             // Still migrating: what the hypervisor reports tells when to look again, rather than a guess.
             return async.call(() -> client.migrationProgress(w.task)).handle((progress, error) -> {
+                if (progress != null) progress.ifPresent(x -> round.progress.put(p.vmid(), x));
                 tookProgress(w, progress == null ? Optional.empty() : progress, now);
                 afterMiss(w, seen);
                 return null;
@@ -397,11 +520,12 @@ public final class MoveWatcher {
 
     /**
      * Whether a look that misses {@code w} asks for its progress: a live migration of a VM that has run for
-     * {@link #PROGRESS_AFTER}, whose last read reported progress or was not lately.
+     * {@link #PROGRESS_AFTER} (for an auto drain's controller: its expected set-up, after which its stream copies), whose
+     * last read reported progress or was not lately.
      */
     private synchronized boolean asksProgress(Watch w, Instant now) {
-        boolean live = w.progress.type() == GuestType.QEMU && w.progress.migrationType() == MigrationType.ONLINE && w.task.tracked();
-        if (!live || now.isBefore(w.move.startedAt.plus(PROGRESS_AFTER))) return false;
+        Duration after = streams != null ? config.expectedMigrationOverhead() : PROGRESS_AFTER;
+        if (!live(w) || now.isBefore(w.move.startedAt.plus(after))) return false;
         return w.progressAskedAt == null || w.lastProgress != null || !now.isBefore(w.progressAskedAt.plus(PROGRESS_RETRY));
     }
 
@@ -474,11 +598,15 @@ public final class MoveWatcher {
             // Only a live move copies memory over the link: a move that copies none (a stopped guest, a container's
             // restart with shared storage) takes seconds whatever its size and would teach the picture a link speed it
             // does not have.
+            double seconds = (w.misses > 0
+                    ? (Duration.between(w.move.startedAt, w.lastMiss).toMillis() + Duration.between(w.move.startedAt, now).toMillis()) / 2
+                    : Duration.between(w.move.startedAt, now).toMillis()) / 1e3;
+            if (guest != null && w.progress.migrationType() == MigrationType.RESTART && w.misses > 0) {
+                double atLeast = Duration.between(w.move.startedAt, w.lastMiss).toMillis() / 1e3;
+                restartAtLeast = restartAtLeast == null ? atLeast : Math.min(restartAtLeast, atLeast);
+            }
             if (guest != null && w.progress.migrationType() == MigrationType.ONLINE) {
                 model.learnFromDone(w.move, now, w.misses > 0);
-                double seconds = (w.misses > 0
-                        ? (Duration.between(w.move.startedAt, w.lastMiss).toMillis() + Duration.between(w.move.startedAt, now).toMillis()) / 2
-                        : Duration.between(w.move.startedAt, now).toMillis()) / 1e3;
                 model.recordEnded(w.progress.memory(), seconds);
                 if (model.precise() && model.followsMemory()) learned.accept(model.factor());
             }

@@ -50,7 +50,7 @@ class AutoConcurrencyTest {
         round.put(1, copying((long) (10.5 * GIB), 8 * GIB, 0.6e9));
         round.put(2, copying(2 * GIB, 8 * GIB, 0.325e9));
         round.put(3, copying(2 * GIB, 8 * GIB, 0.325e9));
-        auto.observe(round);
+        auto.observe(round, round.size());
         assertThat(knownBusy).containsExactly(1);
         assertThat(auto.busyCeiling()).as("floor(1.25 / 0.6)").isEqualTo(2);
         assertThat(auto.admits(4, 3)).isFalse();
@@ -59,16 +59,20 @@ class AutoConcurrencyTest {
         assertThat(auto.admits(4, 1)).isTrue();
         assertThat(auto.admits(4, 2)).isFalse();
         auto.ended(1);
-        // Its next move (the undrain bringing it back) counts as busy from its start.
+        // Its next move (the undrain bringing it back) counts as busy from its start, and while it runs no third starts.
         assertThat(auto.admits(1, 2)).isFalse();
         assertThat(auto.admits(1, 1)).isTrue();
+        auto.started(1, 8 * GIB);
+        assertThat(auto.admits(5, 1)).isTrue();
+        auto.started(5, 8 * GIB);
+        assertThat(auto.admits(6, 2)).as("a known-busy guest in flight keeps the busy ceiling").isFalse();
     }
 
     @Test
     void aThrottledStreamIsBusy() {
         auto.started(1, 8 * GIB);
         auto.started(2, 8 * GIB);
-        auto.observe(Map.of(1, new MigrationProgress(4 * GIB, 4 * GIB, 8 * GIB, OptionalDouble.of(0.6e9), OptionalDouble.of(0.2), Instant.EPOCH)));
+        auto.observe(Map.of(1, new MigrationProgress(4 * GIB, 4 * GIB, 8 * GIB, OptionalDouble.of(0.6e9), OptionalDouble.of(0.2), Instant.EPOCH)), 2);
         assertThat(knownBusy).containsExactly(1);
         assertThat(auto.admits(3, 2)).isFalse();
     }
@@ -79,7 +83,7 @@ class AutoConcurrencyTest {
         for (int step = 0; step < 10; step++) {
             Map<Integer, MigrationProgress> round = new HashMap<>();
             for (int vmid : auto.followed()) round.put(vmid, copying(GIB, 8 * GIB, 0.6e9)); // 25 GbE: every stream at 0.6
-            auto.observe(round);
+            auto.observe(round, round.size());
             int next = 100 + 10 * step;
             while (auto.admits(next, auto.followed().size())) auto.started(next++, 8 * GIB);
             for (int vmid : Set.copyOf(auto.followed())) {
@@ -95,10 +99,43 @@ class AutoConcurrencyTest {
             for (int vmid = 1; vmid <= 3; vmid++) auto.started(vmid + 3 * round, 8 * GIB);
             Map<Integer, MigrationProgress> r = new HashMap<>();
             for (int vmid : auto.followed()) r.put(vmid, copying(GIB, 8 * GIB, 1.25e9 / 3));
-            auto.observe(r);
+            auto.observe(r, r.size());
             for (int vmid : Set.copyOf(auto.followed())) auto.ended(vmid);
         }
         assertThat(auto.idleCeiling()).isEqualTo(6);
         assertThat(auto.busyCeiling()).isEqualTo(2);
+    }
+
+    @Test
+    void oneStreamReadAtItsCapWhileMoreShareTheLinkShowsTheLinkTheyTakeTogether() {
+        // The watcher reads only the streams its look missed: one of four copying, at its cap on a 25 GbE link.
+        for (int vmid = 1; vmid <= 4; vmid++) auto.started(vmid, 8 * GIB);
+        assertThat(auto.busyCeiling()).as("floor(1.1 / 0.5) before any read").isEqualTo(2);
+        auto.observe(Map.of(1, copying(GIB, 8 * GIB, 0.6e9)), 4);
+        // Equal shares: each of the four gets at least 0.6 GB/s, so the link takes 2.4 GB/s; four streams at their cap.
+        assertThat(auto.busyCeiling()).as("floor(2.4 / 0.6)").isEqualTo(4);
+        assertThat(auto.idleCeiling()).as("the link may take one more than the four: C = ceil(3.0 / 0.6)").isEqualTo(5);
+    }
+
+    @Test
+    void oneStreamReadBelowItsCapShowsItsShareOfTheLink() {
+        for (int vmid = 1; vmid <= 3; vmid++) auto.started(vmid, 8 * GIB);
+        auto.observe(Map.of(1, copying(GIB, 8 * GIB, 0.6e9)), 2);
+        assertThat(auto.idleCeiling()).as("two at the cap: C = ceil(1.2 / 0.6)").isEqualTo(2);
+        // Then three share 10 GbE: 0.42 each, under the cap: the link is split three ways, 1.25 GB/s.
+        auto.observe(Map.of(2, copying(GIB, 8 * GIB, 1.25e9 / 3)), 3);
+        assertThat(auto.busyCeiling()).as("floor(1.25 / 0.6)").isEqualTo(2);
+        assertThat(auto.idleCeiling()).as("C = ceil(1.25 / 0.6), not doubled before C ended idle").isEqualTo(3);
+    }
+
+    @Test
+    void aStreamSeenBusyIsNoLongerWorthAReadOfItsOwn() {
+        auto.started(1, 8 * GIB);
+        auto.started(2, 8 * GIB);
+        assertThat(auto.unsure(1)).isTrue();
+        auto.observe(Map.of(1, copying((long) (10.5 * GIB), 8 * GIB, 0.6e9)), 2);
+        assertThat(auto.unsure(1)).isFalse();
+        assertThat(auto.unsure(2)).isTrue();
+        assertThat(auto.unsure(3)).as("not followed").isFalse();
     }
 }
