@@ -143,6 +143,44 @@ class StoreOutageTest {
                 .allMatch(m -> !m.startedAt().isBefore(storeBack));
     }
 
+    /**
+     * The store goes away mid-drain; the moves in flight end, and the next ones wait for it. A cancel now has nothing to
+     * wait for: the drain ends cancelled at that moment (its end, in the store once it is back, says when it was
+     * cancelled, not when the store came back), and the guests that never started say so.
+     */
+    @Test
+    void aDrainCancelledWhileAnOutageHoldsItsNextMovesEndsAtTheCancelOnceTheStoreHoldsIt() {
+        String drainId = service.drain(DrainRequest.soft("hv7")).drainId();
+        scheduler.runFor(Duration.ofSeconds(20));
+        Instant from = scheduler.now();
+        Instant until = from.plus(Duration.ofMinutes(30));
+        store.outage(from, until);
+        scheduler.runUntil(() -> store.refused(OutageStore.Kind.GUEST) > 0 && cluster.activeMigrations() == 0, Duration.ofMinutes(20));
+        scheduler.runFor(Duration.ofMinutes(5)); // the moved guests verified and started where they went
+        assertThat(cluster.activeMigrations()).isZero();
+        int movesBefore = cluster.migrations().size();
+
+        Instant cancelledAt = scheduler.now();
+        service.cancel("hv7", drainId);
+        scheduler.runFor(Duration.between(scheduler.now(), until).minusSeconds(1));
+        assertThat(ends).as("not reported before the store holds it").isEmpty();
+
+        scheduler.runUntilIdle();
+
+        assertThat(cluster.migrations()).as("nothing started after the cancel").hasSize(movesBefore);
+        assertThat(ends).singleElement().satisfies(e -> {
+            assertThat(e.status()).isEqualTo(DrainState.CANCELLED);
+            assertThat(e.completedAt()).as("ended at the cancel").isEqualTo(cancelledAt);
+            assertThat(e.message()).matches("Drain of hv7 cancelled: \\d+ migrated, \\d+ skipped, 0 failed, [1-9]\\d* not started");
+        });
+        DrainRecord stored = memory.drain(drainId).orElseThrow();
+        assertThat(stored.status()).isEqualTo(DrainState.CANCELLED);
+        assertThat(stored.completedAt()).isEqualTo(cancelledAt);
+        assertThat(memory.guests(drainId)).filteredOn(g -> g.status() == io.moxxie.core.model.GuestState.PENDING).isNotEmpty()
+                .allSatisfy(g -> assertThat(g.note()).isEqualTo("not started: drain cancelled"));
+        assertStoreStatusAndClusterAgree(drainId);
+    }
+
     /** The drain as the store records it and as the status API shows it are one, and guest for guest the cluster agrees. */
     private void assertStoreStatusAndClusterAgree(String drainId) {
         DrainStatus status = service.status("hv7", drainId);
