@@ -101,6 +101,32 @@ class ConcurrencyLimitTest {
                 .allSatisfy(g -> assertThat(g.status()).isEqualTo(PowerState.RUNNING));
     }
 
+    /**
+     * A guest is shut down ahead of its offline move only while its turn is near: the guests that take the free slots and
+     * the next two. With no per-target limit (a named target), at most the migrating guests and two more are down on the
+     * source at once, and all of them are down by their turn.
+     */
+    @ParameterizedTest(name = "maxConcurrent {0}: at most {1} down at once")
+    @CsvSource({"1, 3", "2, 4", "3, 5"})
+    void guestsAreShutDownAheadOnlyForTheFreeSlotsAndTheTwoAfterThem(int maxConcurrent, int mostDownAtOnce) {
+        Lopsided env = new Lopsided(ExecutorConfig.defaults(), "maint-ok");
+        DrainRequest request = DrainRequest.builder("pve1").mode(DrainMode.HARD).targetNode("roomy")
+                .concurrency(Concurrency.fixed(maxConcurrent)).build();
+        String drainId = env.service.drain(request).drainId();
+        int[] mostDown = {0};
+        env.scheduler.runUntil(() -> {
+            int down = (int) env.cluster.currentSnapshot().guestsOn("pve1").stream().filter(g -> g.status() == PowerState.STOPPED).count();
+            mostDown[0] = Math.max(mostDown[0], down);
+            return false;
+        }, Duration.ofHours(2));
+        DrainStatus done = env.service.status("pve1", drainId);
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(mostDown[0]).as("guests down on pve1 at once").isEqualTo(mostDownAtOnce);
+        assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(maxConcurrent);
+        assertThat(env.cluster.currentSnapshot().guestsOn("roomy")).hasSize(12)
+                .allSatisfy(g -> assertThat(g.status()).isEqualTo(PowerState.RUNNING));
+    }
+
     /** By default: half the drain's concurrency rounded up, and at least 2. */
     @ParameterizedTest(name = "maxConcurrent {0}: {1} into one target")
     @CsvSource({"2, 2", "3, 2", "4, 2", "5, 3", "6, 3", "7, 4"})
