@@ -19,6 +19,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.time.Duration;
 import java.util.Collections;
+import java.util.List;
 
 import static io.moxxie.core.testing.TestClusters.GIB;
 import static io.moxxie.core.testing.TestClusters.qemu;
@@ -125,6 +126,34 @@ class ConcurrencyLimitTest {
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(maxConcurrent);
         assertThat(env.cluster.currentSnapshot().guestsOn("roomy")).hasSize(12)
                 .allSatisfy(g -> assertThat(g.status()).isEqualTo(PowerState.RUNNING));
+    }
+
+    /**
+     * Guests down for their offline move and waiting for a slot get it in the queue's order, largest first (each second
+     * they wait is downtime; the largest move is the longest): with one slot, the first guest down moves at once, and
+     * the two that wait down for the slot meanwhile start largest first.
+     */
+    @Test
+    void guestsDownForTheirMoveGetTheSlotLargestFirst() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT)
+                .node("pve1", 64 * GIB, 16).node("roomy", 512 * GIB, 16)
+                .guest(qemu(101, "small", "pve1", 2, "maint-ok"))
+                .guest(qemu(102, "medium", "pve1", 4, "maint-ok"))
+                .guest(qemu(103, "large", "pve1", 8, "maint-ok"))
+                .build();
+        MaintenanceService service = TestClusters.service(cluster, new InMemoryMaintenanceStore()).build();
+        service.start();
+        String drainId = service.drain(DrainRequest.builder("pve1").mode(DrainMode.HARD).targetNode("roomy")
+                .concurrency(Concurrency.serial()).build()).drainId();
+        scheduler.runUntilIdle();
+
+        assertThat(service.status("pve1", drainId).status()).isEqualTo(DrainState.COMPLETED);
+        List<Integer> order = cluster.migrations().stream().map(SimulatedCluster.MigrationRecord::vmid).toList();
+        assertThat(order).hasSize(3);
+        assertThat(order.subList(1, 3)).as("after %s", order.get(0)).isSortedAccordingTo(
+                java.util.Comparator.comparingLong((Integer vmid) -> cluster.currentSnapshot().guest(vmid).orElseThrow().memory()).reversed());
+        assertThat(cluster.migrations()).allSatisfy(m -> assertThat(m.type()).isEqualTo(MigrationType.OFFLINE));
     }
 
     /** By default: half the drain's concurrency rounded up, and at least 2. */
