@@ -136,6 +136,43 @@ class DrainCountsTest {
     }
 
     /**
+     * When listeners hear of a guest's failure (or its move), the drain's record in the store already counts it: a
+     * dashboard that reads the store on the event shows the count that goes with it.
+     */
+    @Test
+    void whenListenersHearOfAnEndTheRecordedProgressAlreadyCountsIt() {
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Env> ref = new java.util.concurrent.atomic.AtomicReference<>();
+        Env env = new Env(c -> c, b -> b.listener(new io.moxxie.core.execution.DrainListener() {
+            @Override
+            public void guestFailed(String drainId, GuestProgress guest) {
+                seen.add("failed " + guest.vmid() + ": " + ref.get().store.drain(drainId).orElseThrow().message());
+            }
+
+            @Override
+            public void guestCompleted(String drainId, GuestProgress guest) {
+                seen.add("completed " + guest.vmid() + ": " + ref.get().store.drain(drainId).orElseThrow().message());
+            }
+        }));
+        ref.set(env);
+        env.cluster.failMigrations(8200, 10, "can't migrate VM which uses local devices: hostpci0");
+        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(3)).build());
+        env.runUntilIdle();
+
+        assertThat(seen).hasSize(15);
+        String failure = seen.stream().filter(e -> e.startsWith("failed 8200: ")).findFirst().orElseThrow();
+        Matcher m = PROGRESS.matcher(failure.substring("failed 8200: ".length()));
+        assertThat(m.matches()).as(failure).isTrue();
+        assertThat(m.group(3)).as("the failure counted in the record when it is told: %s", failure).isEqualTo("1");
+        for (int i = 0; i < seen.size(); i++) {
+            Matcher p = PROGRESS.matcher(seen.get(i).substring(seen.get(i).indexOf(": ") + 2));
+            assertThat(p.matches()).as(seen.get(i)).isTrue();
+            int ended = Integer.parseInt(p.group(1)) + (p.group(3) == null ? 0 : Integer.parseInt(p.group(3)));
+            assertThat(ended).as("%s, event %s", seen.get(i), i + 1).isEqualTo(i + 1);
+        }
+    }
+
+    /**
      * The live status and the store agree on every guest, and a changed progress line agrees with the status it
      * appears in: {@code Progress: completed/total completed[, failed failed]}.
      */
