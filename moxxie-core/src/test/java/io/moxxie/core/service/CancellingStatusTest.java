@@ -34,6 +34,8 @@ class CancellingStatusTest {
     private final SimulatedCluster cluster;
     private final MaintenanceService service;
     private final InMemoryMaintenanceStore store = new InMemoryMaintenanceStore();
+    /** What the listeners hear, in order. */
+    private final List<String> told = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     CancellingStatusTest() {
         SimulatedCluster.Builder b = SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT)
@@ -41,7 +43,12 @@ class CancellingStatusTest {
         // Offline moves (maint-ok, hard drain), one at a time into one named target: the guests in line are shut down ahead.
         for (int i = 0; i < 6; i++) b.guest(qemu(100 + i, "vm-" + i, "pve1", 4 + 2 * i, "maint-ok"));
         cluster = b.build();
-        service = TestClusters.service(cluster, store).executorConfig(ExecutorConfig.defaults()).build();
+        service = TestClusters.service(cluster, store).executorConfig(ExecutorConfig.defaults()).listener(new io.moxxie.core.execution.DrainListener() {
+            @Override
+            public void guestStarted(String drainId, io.moxxie.core.spi.GuestProgress guest) {
+                told.add("started " + guest.vmid());
+            }
+        }).build();
         service.start();
     }
 
@@ -61,6 +68,8 @@ class CancellingStatusTest {
         DrainStatus before = service.status("pve1", drainId);
         List<Integer> shuttingDown = before.vmStatus().stream().filter(v -> v.status() == GuestState.IN_PROGRESS).map(v -> v.vmid()).sorted().toList();
         assertThat(shuttingDown).as("the guest in line and the next two").hasSize(3);
+        assertThat(told).as("listeners hear of a move when its guest is shut down for it")
+                .containsExactlyInAnyOrderElementsOf(shuttingDown.stream().map(v -> "started " + v).toList());
         assertThat(cluster.migrations()).isEmpty();
 
         DrainStatus cancelling = service.cancel("pve1", drainId);

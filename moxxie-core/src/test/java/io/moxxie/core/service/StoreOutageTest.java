@@ -181,6 +181,36 @@ class StoreOutageTest {
         assertStoreStatusAndClusterAgree(drainId);
     }
 
+    /**
+     * The drain's time limit passes while a store outage holds its next moves, with nothing in flight: the drain ends
+     * then, failed, its waiting guests failing with the limit's name; the end, in the store once it is back, is the limit.
+     */
+    @Test
+    void aDrainWhoseTimeLimitPassesWhileAnOutageHoldsItsNextMovesEndsAtTheLimit() {
+        VirtualScheduler clock = new VirtualScheduler();
+        SimulatedCluster c = TestClusters.guideCluster(clock).build();
+        InMemoryMaintenanceStore mem = new InMemoryMaintenanceStore();
+        OutageStore away = new OutageStore(mem, clock::now);
+        Duration limit = Duration.ofMinutes(10);
+        MaintenanceService s = TestClusters.service(c, away)
+                .executorConfig(io.moxxie.core.execution.ExecutorConfig.builder().drainTimeout(limit).build()).build();
+        s.start();
+        String drainId = s.drain(DrainRequest.soft("hv7")).drainId();
+        Instant startedAt = mem.drain(drainId).orElseThrow().startedAt();
+        clock.runFor(Duration.ofSeconds(20));
+        Instant until = clock.now().plus(Duration.ofMinutes(30));
+        away.outage(clock.now(), until);
+
+        clock.runUntilIdle();
+
+        DrainRecord stored = mem.drain(drainId).orElseThrow();
+        assertThat(stored.status()).isEqualTo(DrainState.FAILED);
+        assertThat(stored.completedAt()).as("ended at its time limit, not when the store came back").isEqualTo(startedAt.plus(limit));
+        assertThat(c.migrations()).allSatisfy(m -> assertThat(m.startedAt()).isBefore(startedAt.plusSeconds(20)));
+        assertThat(mem.guests(drainId)).filteredOn(g -> g.status() == io.moxxie.core.model.GuestState.FAILED).isNotEmpty()
+                .allSatisfy(g -> assertThat(g.error()).isEqualTo("drain time limit of 10m (drainTimeout) reached before this guest was started"));
+    }
+
     /** The drain as the store records it and as the status API shows it are one, and guest for guest the cluster agrees. */
     private void assertStoreStatusAndClusterAgree(String drainId) {
         DrainStatus status = service.status("hv7", drainId);
