@@ -166,6 +166,18 @@ class ConcurrencyLimitTest {
         assertThat(ExecutorConfig.defaults().perTargetLimit(maxConcurrent)).isEqualTo(perTarget);
     }
 
+    /**
+     * An {@code auto} drain may run up to {@link ExecutorConfig#AUTO_MAX_PER_SOURCE} slots, but its per-target limit is
+     * half of where it starts ({@link ExecutorConfig#autoConcurrency()}: 6 with the defaults, so 3), not half of its slots.
+     */
+    @Test
+    void anAutoDrainsPerTargetLimitIsHalfItsStartingConcurrency() {
+        Lopsided env = new Lopsided(ExecutorConfig.defaults());
+        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.auto()).build());
+        assertThat(ExecutorConfig.defaults().perTargetLimit(ExecutorConfig.defaults().autoConcurrency())).isEqualTo(3);
+        assertThat(env.peakIntoOneTarget()).isLessThanOrEqualTo(3);
+    }
+
     @Test
     void aDrainToANamedTargetUsesEverySlotOnIt() {
         Lopsided env = new Lopsided(ExecutorConfig.builder().perTargetLimit(1).build());
