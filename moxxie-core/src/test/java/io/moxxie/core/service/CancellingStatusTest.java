@@ -120,6 +120,13 @@ class CancellingStatusTest {
         for (int vmid : waitingDown) {
             assertThat(cancelling.message()).contains("VM " + vmid + " (vm-" + (vmid - 100) + ") being started again on pve1 (shut down for its move)");
         }
+        // Once those run again, the status says the drain waits for the migration alone.
+        assertThat(scheduler.runUntil(() -> waitingDown.stream().allMatch(v -> String.valueOf(service.status("pve1", drainId).vm(v).note())
+                .startsWith("shut down for its move, started again on pve1")), Duration.ofMinutes(10))).isTrue();
+        assertThat(cluster.activeMigrations()).as("still migrating").isEqualTo(1);
+        assertThat(service.status("pve1", drainId).message())
+                .startsWith("Cancelling: no new moves start; waiting for 1 move in flight to end: VM " + migrating + " (vm-" + (migrating - 100)
+                        + ") migrating to roomy, task " + task + " on pve1, until ");
 
         scheduler.runUntilIdle();
 
