@@ -161,7 +161,8 @@ class StoreOutageTest {
         int movesBefore = cluster.migrations().size();
 
         Instant cancelledAt = scheduler.now();
-        service.cancel("hv7", drainId);
+        DrainStatus answer = service.cancel("hv7", drainId);
+        assertThat(answer.message()).as("nothing to wait for").startsWith("Progress: ").doesNotContain("Cancelling");
         scheduler.runFor(Duration.between(scheduler.now(), until).minusSeconds(1));
         assertThat(ends).as("not reported before the store holds it").isEmpty();
 
