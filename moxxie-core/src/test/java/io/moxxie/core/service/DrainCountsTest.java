@@ -136,6 +136,30 @@ class DrainCountsTest {
     }
 
     /**
+     * A guest whose move failed and that waits for its turn on another target is stored with that target at once: a
+     * process that took the drain over now would move it there, not where it failed.
+     */
+    @Test
+    void aGuestRetriedElsewhereIsStoredWithItsNewTargetWhileItWaitsForItsTurn() {
+        Env env = new Env();
+        env.cluster.failMigrations(8213, 1, "migration aborted");
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.SOFT).concurrency(Concurrency.serial()).build()).status();
+        String first = s.vm(8213).targetNode();
+        boolean[] waitedElsewhere = {false};
+        env.scheduler.runUntil(() -> {
+            VmStatus v = env.service.status("hv7", s.drainId()).vm(8213);
+            GuestProgress stored = env.store.guests(s.drainId()).stream().filter(g -> g.vmid() == 8213).findFirst().orElseThrow();
+            assertThat(stored.targetNode()).as("stored target of 8213 at %s", env.scheduler.now()).isEqualTo(v.targetNode());
+            if (v.status() == GuestState.PENDING && v.attempts() == 1) waitedElsewhere[0] = true;
+            return false;
+        }, Duration.ofHours(2));
+        assertThat(waitedElsewhere[0]).as("8213 waited for its second turn").isTrue();
+        VmStatus done = env.service.status("hv7", s.drainId()).vm(8213);
+        assertThat(done.status()).isEqualTo(GuestState.COMPLETED);
+        assertThat(done.targetNode()).isNotEqualTo(first).isEqualTo(env.nodeOf(8213));
+    }
+
+    /**
      * When listeners hear of a guest's failure (or its move), the drain's record in the store already counts it: a
      * dashboard that reads the store on the event shows the count that goes with it.
      */
