@@ -175,8 +175,11 @@ class WriteBehindJournalTest {
         WriteBehindJournal j = new WriteBehindJournal(flaky, scheduler, Duration.ofSeconds(1), Duration.ofSeconds(5));
         flaky.until = t0.plusSeconds(20);
         j.guest(pending("d1", 100).withNote("first"), "me", NOT_FENCED);
+        scheduler.runFor(Duration.ofSeconds(2));
+        j.guest(pending("d1", 101).withNote("handed over during the outage"), "me", NOT_FENCED);
         scheduler.runUntilIdle();
-        assertThat(flaky.tries).containsExactly(0L, 1L, 3L, 7L, 12L, 17L, 22L);
+        assertThat(flaky.tries).as("a change handed over during the outage waits for the next attempt, after the first")
+                .containsExactly(0L, 1L, 3L, 7L, 12L, 17L, 22L, 22L);
         assertThat(j.outage()).isEmpty();
 
         flaky.tries.clear();
@@ -251,5 +254,34 @@ class WriteBehindJournalTest {
         assertThatThrownBy(() -> new WriteBehindJournal(store, scheduler, Duration.ofSeconds(1), Duration.ZERO))
                 .isInstanceOfSatisfying(ValidationException.class, e -> assertThat(e.field()).isEqualTo("maxDelay"));
         assertThat(new WriteBehindJournal(store, scheduler, Duration.ofSeconds(1), Duration.ofSeconds(1)).outage()).isEmpty();
+    }
+
+    @Test
+    void aDrainRecordIsInTheStoreWhenTheCallReturnsAndOneTheFenceRefusesIsToldOnce() {
+        DrainRecord d = drain("d1", "me");
+        journal.drain(d.withMessage("Progress: 1/2 completed"), NOT_FENCED);
+        assertThat(memory.drain("d1").orElseThrow().message()).isEqualTo("Progress: 1/2 completed");
+
+        scheduler.runFor(Duration.ofSeconds(31));
+        assertThat(memory.takeOver("d1", "someone-else", scheduler.now(), scheduler.now().plusSeconds(30))).isPresent();
+        AtomicInteger fenced = new AtomicInteger();
+        journal.drain(d.withMessage("Progress: 2/2 completed"), fenced::incrementAndGet);
+        assertThat(fenced).hasValue(1);
+        assertThat(memory.drain("d1").orElseThrow().message()).isNotEqualTo("Progress: 2/2 completed");
+    }
+
+    @Test
+    void whatWaitsForTheStoreToCatchUpRunsOnceEvenAfterALaterOutage() {
+        drain("d1", "me");
+        List<String> runs = new ArrayList<>();
+        store.outage(t0, t0.plusSeconds(3));
+        journal.guest(pending("d1", 100).withNote("x"), "me", NOT_FENCED);
+        journal.whenCaughtUp(() -> runs.add("first outage over"));
+        scheduler.runUntilIdle();
+        store.outage(scheduler.now(), scheduler.now().plusSeconds(3));
+        journal.guest(pending("d1", 100).withNote("y"), "me", NOT_FENCED);
+        scheduler.runUntilIdle();
+        assertThat(runs).containsExactly("first outage over");
+        assertThat(memory.guests("d1").get(0).note()).isEqualTo("y");
     }
 }
