@@ -82,9 +82,11 @@ class DrainJournalTest {
 
         abandoned = true;
         journal.save(pending().failed("too late", t0));
+        journal.write(store.drain("d1").orElseThrow().withMessage("too late"));
         journal.flush();
 
         assertThat(store.guests("d1").get(0).status()).isEqualTo(GuestState.IN_PROGRESS);
+        assertThat(store.drain("d1").orElseThrow().message()).isEqualTo("Draining node hv7");
     }
 
     @Test
