@@ -1,6 +1,13 @@
 package io.moxxie.core.execution;
 
+import io.moxxie.core.ValidationException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.time.Duration;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -40,5 +47,53 @@ class ExecutorConfigTest {
     void aNegativePerTargetLimitIsRejectedNamingIt() {
         assertThatThrownBy(() -> ExecutorConfig.builder().perTargetLimit(-1).build()).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("perTargetLimit").hasMessageContaining("was -1");
+    }
+
+    /** Every option a configuration file may get wrong, with a value out of its range and the builder call that sets it. */
+    static Stream<org.junit.jupiter.params.provider.Arguments> invalidOptions() {
+        Duration zero = Duration.ZERO;
+        Duration negative = Duration.ofSeconds(-1);
+        return Stream.of(
+                invalid("migrationTimeout", zero, b -> b.migrationTimeout(zero)),
+                invalid("drainTimeout", negative, b -> b.drainTimeout(negative)),
+                invalid("pollInitialDelay", zero, b -> b.pollInitialDelay(zero)),
+                invalid("pollMaxDelay", zero, b -> b.pollMaxDelay(zero)),
+                invalid("shutdownTimeout", zero, b -> b.shutdownTimeout(zero)),
+                invalid("lockWaitTimeout", zero, b -> b.lockWaitTimeout(zero)),
+                invalid("powerTimeout", zero, b -> b.powerTimeout(zero)),
+                invalid("maxRetries", -1, b -> b.maxRetries(-1)),
+                invalid("retryInitialDelay", zero, b -> b.retryInitialDelay(zero)),
+                invalid("retryMaxDelay", zero, b -> b.retryMaxDelay(zero)),
+                invalid("retriesOnNewTarget", -1, b -> b.retriesOnNewTarget(-1)),
+                invalid("preconditionMaxAge", null, b -> b.preconditionMaxAge(null)),
+                invalid("clusterViewMaxAge", null, b -> b.clusterViewMaxAge(null)),
+                invalid("expectedMigrationRate", 0.0, b -> b.expectedMigrationRate(0)),
+                invalid("expectedLinkBandwidth", -1.0, b -> b.expectedLinkBandwidth(-1)),
+                invalid("expectedMigrationOverhead", null, b -> b.expectedMigrationOverhead(null)));
+    }
+
+    private static org.junit.jupiter.params.provider.Arguments invalid(String field, Object value, UnaryOperator<ExecutorConfig.Builder> set) {
+        return org.junit.jupiter.params.provider.Arguments.of(field, value, set);
+    }
+
+    @ParameterizedTest(name = "{0} = {1}")
+    @MethodSource("invalidOptions")
+    void eachOptionOutOfItsRangeIsRejectedNamingTheOptionAndTheValue(String field, Object value, UnaryOperator<ExecutorConfig.Builder> set) {
+        assertThatThrownBy(() -> set.apply(ExecutorConfig.builder()).build()).isInstanceOfSatisfying(ValidationException.class, e -> {
+            assertThat(e.field()).isEqualTo(field);
+            assertThat(e.value()).isEqualTo(value);
+            assertThat(e.getMessage()).startsWith(field + " ").contains(value == null ? "cannot be null" : "was " + value);
+        });
+    }
+
+    @Test
+    void theSmallestValueOfEachOptionIsAccepted() {
+        Duration tick = Duration.ofMillis(1);
+        ExecutorConfig c = ExecutorConfig.builder().perTargetLimit(0).migrationTimeout(tick).drainTimeout(tick).pollInitialDelay(tick)
+                .pollMaxDelay(tick).shutdownTimeout(tick).lockWaitTimeout(tick).powerTimeout(tick).maxRetries(0).retryInitialDelay(tick)
+                .retryMaxDelay(tick).retriesOnNewTarget(0).preconditionMaxAge(Duration.ZERO).clusterViewMaxAge(Duration.ZERO)
+                .expectedMigrationRate(1).expectedLinkBandwidth(1).expectedMigrationOverhead(Duration.ZERO).build();
+        assertThat(c.toBuilder().build()).isEqualTo(c);
+        assertThat(ExecutorConfig.builder().perTargetLimit(1).build().perTargetLimit(10)).isEqualTo(1);
     }
 }

@@ -19,6 +19,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.time.Duration;
 import java.util.Collections;
+import java.util.List;
 
 import static io.moxxie.core.testing.TestClusters.GIB;
 import static io.moxxie.core.testing.TestClusters.qemu;
@@ -101,6 +102,60 @@ class ConcurrencyLimitTest {
                 .allSatisfy(g -> assertThat(g.status()).isEqualTo(PowerState.RUNNING));
     }
 
+    /**
+     * A guest is shut down ahead of its offline move only while its turn is near: the guests that take the free slots and
+     * the next two. With no per-target limit (a named target), at most the migrating guests and two more are down on the
+     * source at once, and all of them are down by their turn.
+     */
+    @ParameterizedTest(name = "maxConcurrent {0}: at most {1} down at once")
+    @CsvSource({"1, 3", "2, 4", "3, 5"})
+    void guestsAreShutDownAheadOnlyForTheFreeSlotsAndTheTwoAfterThem(int maxConcurrent, int mostDownAtOnce) {
+        Lopsided env = new Lopsided(ExecutorConfig.defaults(), "maint-ok");
+        DrainRequest request = DrainRequest.builder("pve1").mode(DrainMode.HARD).targetNode("roomy")
+                .concurrency(Concurrency.fixed(maxConcurrent)).build();
+        String drainId = env.service.drain(request).drainId();
+        int[] mostDown = {0};
+        env.scheduler.runUntil(() -> {
+            int down = (int) env.cluster.currentSnapshot().guestsOn("pve1").stream().filter(g -> g.status() == PowerState.STOPPED).count();
+            mostDown[0] = Math.max(mostDown[0], down);
+            return false;
+        }, Duration.ofHours(2));
+        DrainStatus done = env.service.status("pve1", drainId);
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(mostDown[0]).as("guests down on pve1 at once").isEqualTo(mostDownAtOnce);
+        assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(maxConcurrent);
+        assertThat(env.cluster.currentSnapshot().guestsOn("roomy")).hasSize(12)
+                .allSatisfy(g -> assertThat(g.status()).isEqualTo(PowerState.RUNNING));
+    }
+
+    /**
+     * Guests down for their offline move and waiting for a slot get it in the queue's order, largest first (each second
+     * they wait is downtime; the largest move is the longest): with one slot, the first guest down moves at once, and
+     * the two that wait down for the slot meanwhile start largest first.
+     */
+    @Test
+    void guestsDownForTheirMoveGetTheSlotLargestFirst() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT)
+                .node("pve1", 64 * GIB, 16).node("roomy", 512 * GIB, 16)
+                .guest(qemu(101, "small", "pve1", 2, "maint-ok"))
+                .guest(qemu(102, "medium", "pve1", 4, "maint-ok"))
+                .guest(qemu(103, "large", "pve1", 8, "maint-ok"))
+                .build();
+        MaintenanceService service = TestClusters.service(cluster, new InMemoryMaintenanceStore()).build();
+        service.start();
+        String drainId = service.drain(DrainRequest.builder("pve1").mode(DrainMode.HARD).targetNode("roomy")
+                .concurrency(Concurrency.serial()).build()).drainId();
+        scheduler.runUntilIdle();
+
+        assertThat(service.status("pve1", drainId).status()).isEqualTo(DrainState.COMPLETED);
+        List<Integer> order = cluster.migrations().stream().map(SimulatedCluster.MigrationRecord::vmid).toList();
+        assertThat(order).hasSize(3);
+        assertThat(order.subList(1, 3)).as("after %s", order.get(0)).isSortedAccordingTo(
+                java.util.Comparator.comparingLong((Integer vmid) -> cluster.currentSnapshot().guest(vmid).orElseThrow().memory()).reversed());
+        assertThat(cluster.migrations()).allSatisfy(m -> assertThat(m.type()).isEqualTo(MigrationType.OFFLINE));
+    }
+
     /** By default: half the drain's concurrency rounded up, and at least 2. */
     @ParameterizedTest(name = "maxConcurrent {0}: {1} into one target")
     @CsvSource({"2, 2", "3, 2", "4, 2", "5, 3", "6, 3", "7, 4"})
@@ -109,6 +164,18 @@ class ConcurrencyLimitTest {
         env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.fixed(maxConcurrent)).build());
         assertThat(env.peakIntoOneTarget()).isEqualTo(perTarget);
         assertThat(ExecutorConfig.defaults().perTargetLimit(maxConcurrent)).isEqualTo(perTarget);
+    }
+
+    /**
+     * An {@code auto} drain may run up to {@link ExecutorConfig#AUTO_MAX_PER_SOURCE} slots, but its per-target limit is
+     * half of where it starts ({@link ExecutorConfig#autoConcurrency()}: 6 with the defaults, so 3), not half of its slots.
+     */
+    @Test
+    void anAutoDrainsPerTargetLimitIsHalfItsStartingConcurrency() {
+        Lopsided env = new Lopsided(ExecutorConfig.defaults());
+        env.drainAndWait(DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.auto()).build());
+        assertThat(ExecutorConfig.defaults().perTargetLimit(ExecutorConfig.defaults().autoConcurrency())).isEqualTo(3);
+        assertThat(env.peakIntoOneTarget()).isLessThanOrEqualTo(3);
     }
 
     @Test

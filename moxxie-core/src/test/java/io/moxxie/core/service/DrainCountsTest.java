@@ -136,6 +136,67 @@ class DrainCountsTest {
     }
 
     /**
+     * A guest whose move failed and that waits for its turn on another target is stored with that target at once: a
+     * process that took the drain over now would move it there, not where it failed.
+     */
+    @Test
+    void aGuestRetriedElsewhereIsStoredWithItsNewTargetWhileItWaitsForItsTurn() {
+        Env env = new Env();
+        env.cluster.failMigrations(8213, 1, "migration aborted");
+        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.SOFT).concurrency(Concurrency.serial()).build()).status();
+        String first = s.vm(8213).targetNode();
+        boolean[] waitedElsewhere = {false};
+        env.scheduler.runUntil(() -> {
+            VmStatus v = env.service.status("hv7", s.drainId()).vm(8213);
+            GuestProgress stored = env.store.guests(s.drainId()).stream().filter(g -> g.vmid() == 8213).findFirst().orElseThrow();
+            assertThat(stored.targetNode()).as("stored target of 8213 at %s", env.scheduler.now()).isEqualTo(v.targetNode());
+            if (v.status() == GuestState.PENDING && v.attempts() == 1) waitedElsewhere[0] = true;
+            return false;
+        }, Duration.ofHours(2));
+        assertThat(waitedElsewhere[0]).as("8213 waited for its second turn").isTrue();
+        VmStatus done = env.service.status("hv7", s.drainId()).vm(8213);
+        assertThat(done.status()).isEqualTo(GuestState.COMPLETED);
+        assertThat(done.targetNode()).isNotEqualTo(first).isEqualTo(env.nodeOf(8213));
+    }
+
+    /**
+     * When listeners hear of a guest's failure (or its move), the drain's record in the store already counts it: a
+     * dashboard that reads the store on the event shows the count that goes with it.
+     */
+    @Test
+    void whenListenersHearOfAnEndTheRecordedProgressAlreadyCountsIt() {
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Env> ref = new java.util.concurrent.atomic.AtomicReference<>();
+        Env env = new Env(c -> c, b -> b.listener(new io.moxxie.core.execution.DrainListener() {
+            @Override
+            public void guestFailed(String drainId, GuestProgress guest) {
+                seen.add("failed " + guest.vmid() + ": " + ref.get().store.drain(drainId).orElseThrow().message());
+            }
+
+            @Override
+            public void guestCompleted(String drainId, GuestProgress guest) {
+                seen.add("completed " + guest.vmid() + ": " + ref.get().store.drain(drainId).orElseThrow().message());
+            }
+        }));
+        ref.set(env);
+        env.cluster.failMigrations(8200, 10, "can't migrate VM which uses local devices: hostpci0");
+        env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(3)).build());
+        env.runUntilIdle();
+
+        assertThat(seen).hasSize(15);
+        String failure = seen.stream().filter(e -> e.startsWith("failed 8200: ")).findFirst().orElseThrow();
+        Matcher m = PROGRESS.matcher(failure.substring("failed 8200: ".length()));
+        assertThat(m.matches()).as(failure).isTrue();
+        assertThat(m.group(3)).as("the failure counted in the record when it is told: %s", failure).isEqualTo("1");
+        for (int i = 0; i < seen.size(); i++) {
+            Matcher p = PROGRESS.matcher(seen.get(i).substring(seen.get(i).indexOf(": ") + 2));
+            assertThat(p.matches()).as(seen.get(i)).isTrue();
+            int ended = Integer.parseInt(p.group(1)) + (p.group(3) == null ? 0 : Integer.parseInt(p.group(3)));
+            assertThat(ended).as("%s, event %s", seen.get(i), i + 1).isEqualTo(i + 1);
+        }
+    }
+
+    /**
      * The live status and the store agree on every guest, and a changed progress line agrees with the status it
      * appears in: {@code Progress: completed/total completed[, failed failed]}.
      */

@@ -48,13 +48,14 @@ class PlacementRulesDrainTest {
         final VirtualScheduler scheduler = new VirtualScheduler();
         final SimulatedCluster cluster;
         final MaintenanceService service;
+        final InMemoryMaintenanceStore store = new InMemoryMaintenanceStore();
         /** Members of each group in flight, as the drain's events tell, and the most seen at once. */
         final Set<Integer> inFlight = new HashSet<>();
         final List<Set<Integer>> timeline = new ArrayList<>();
 
         World(UnaryOperator<SimulatedCluster.Builder> setup) {
             cluster = setup.apply(SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT)).build();
-            service = TestClusters.service(cluster, new InMemoryMaintenanceStore()).build();
+            service = TestClusters.service(cluster, store).build();
             service.addListener(new DrainListener() {
                 @Override
                 public void guestStarted(String drainId, GuestProgress g) {
@@ -213,6 +214,8 @@ class PlacementRulesDrainTest {
         String warning = "Warning: Proxmox HA auto-rebalancing is on: it may move HA guests back onto hv1 unless hv1 is in HA maintenance "
                 + "too (ha-manager crm-command node-maintenance enable hv1)";
         assertThat(started.message()).endsWith(warning);
+        assertThat(w.store.drain(started.drainId()).orElseThrow().message()).as("recorded from the start: another process shows it too")
+                .endsWith(warning);
         w.scheduler.runUntilIdle();
         DrainStatus done = w.service.status("hv1", started.drainId());
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);

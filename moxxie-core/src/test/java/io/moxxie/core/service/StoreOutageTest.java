@@ -145,6 +145,75 @@ class StoreOutageTest {
                 .allMatch(m -> !m.startedAt().isBefore(storeBack));
     }
 
+    /**
+     * The store goes away mid-drain; the moves in flight end, and the next ones wait for it. A cancel now has nothing to
+     * wait for: the drain ends cancelled at that moment (its end, in the store once it is back, says when it was
+     * cancelled, not when the store came back), and the guests that never started say so.
+     */
+    @Test
+    void aDrainCancelledWhileAnOutageHoldsItsNextMovesEndsAtTheCancelOnceTheStoreHoldsIt() {
+        String drainId = service.drain(DrainRequest.soft("hv7")).drainId();
+        scheduler.runFor(Duration.ofSeconds(20));
+        Instant from = scheduler.now();
+        Instant until = from.plus(Duration.ofMinutes(30));
+        store.outage(from, until);
+        scheduler.runUntil(() -> store.refused(OutageStore.Kind.GUEST) > 0 && cluster.activeMigrations() == 0, Duration.ofMinutes(20));
+        scheduler.runFor(Duration.ofMinutes(5)); // the moved guests verified and started where they went
+        assertThat(cluster.activeMigrations()).isZero();
+        int movesBefore = cluster.migrations().size();
+
+        Instant cancelledAt = scheduler.now();
+        DrainStatus answer = service.cancel("hv7", drainId);
+        assertThat(answer.message()).as("nothing to wait for").startsWith("Progress: ").doesNotContain("Cancelling");
+        scheduler.runFor(Duration.between(scheduler.now(), until).minusSeconds(1));
+        assertThat(ends).as("not reported before the store holds it").isEmpty();
+
+        scheduler.runUntilIdle();
+
+        assertThat(cluster.migrations()).as("nothing started after the cancel").hasSize(movesBefore);
+        assertThat(ends).singleElement().satisfies(e -> {
+            assertThat(e.status()).isEqualTo(DrainState.CANCELLED);
+            assertThat(e.completedAt()).as("ended at the cancel").isEqualTo(cancelledAt);
+            assertThat(e.message()).matches("Drain of hv7 cancelled: \\d+ migrated, \\d+ skipped, 0 failed, [1-9]\\d* not started");
+        });
+        DrainRecord stored = memory.drain(drainId).orElseThrow();
+        assertThat(stored.status()).isEqualTo(DrainState.CANCELLED);
+        assertThat(stored.completedAt()).isEqualTo(cancelledAt);
+        assertThat(memory.guests(drainId)).filteredOn(g -> g.status() == io.moxxie.core.model.GuestState.PENDING).isNotEmpty()
+                .allSatisfy(g -> assertThat(g.note()).isEqualTo("not started: drain cancelled"));
+        assertStoreStatusAndClusterAgree(drainId);
+    }
+
+    /**
+     * The drain's time limit passes while a store outage holds its next moves, with nothing in flight: the drain ends
+     * then, failed, its waiting guests failing with the limit's name; the end, in the store once it is back, is the limit.
+     */
+    @Test
+    void aDrainWhoseTimeLimitPassesWhileAnOutageHoldsItsNextMovesEndsAtTheLimit() {
+        VirtualScheduler clock = new VirtualScheduler();
+        SimulatedCluster c = TestClusters.guideCluster(clock).build();
+        InMemoryMaintenanceStore mem = new InMemoryMaintenanceStore();
+        OutageStore away = new OutageStore(mem, clock::now);
+        Duration limit = Duration.ofMinutes(10);
+        MaintenanceService s = TestClusters.service(c, away)
+                .executorConfig(io.moxxie.core.execution.ExecutorConfig.builder().drainTimeout(limit).build()).build();
+        s.start();
+        String drainId = s.drain(DrainRequest.soft("hv7")).drainId();
+        Instant startedAt = mem.drain(drainId).orElseThrow().startedAt();
+        clock.runFor(Duration.ofSeconds(20));
+        Instant until = clock.now().plus(Duration.ofMinutes(30));
+        away.outage(clock.now(), until);
+
+        clock.runUntilIdle();
+
+        DrainRecord stored = mem.drain(drainId).orElseThrow();
+        assertThat(stored.status()).isEqualTo(DrainState.FAILED);
+        assertThat(stored.completedAt()).as("ended at its time limit, not when the store came back").isEqualTo(startedAt.plus(limit));
+        assertThat(c.migrations()).allSatisfy(m -> assertThat(m.startedAt()).isBefore(startedAt.plusSeconds(20)));
+        assertThat(mem.guests(drainId)).filteredOn(g -> g.status() == io.moxxie.core.model.GuestState.FAILED).isNotEmpty()
+                .allSatisfy(g -> assertThat(g.error()).isEqualTo("drain time limit of 10m (drainTimeout) reached before this guest was started"));
+    }
+
     /** The drain as the store records it and as the status API shows it are one, and guest for guest the cluster agrees. */
     private void assertStoreStatusAndClusterAgree(String drainId) {
         DrainStatus status = service.status("hv7", drainId);

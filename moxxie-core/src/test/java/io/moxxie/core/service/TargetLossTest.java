@@ -96,7 +96,13 @@ class TargetLossTest {
                 .guest(qemu(104, "small", "pve1", 2, ""))
                 .build();
         InMemoryMaintenanceStore store = new InMemoryMaintenanceStore();
-        MaintenanceService service = TestClusters.service(cluster, store).build();
+        List<Integer> toldFailed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        MaintenanceService service = TestClusters.service(cluster, store).listener(new io.moxxie.core.execution.DrainListener() {
+            @Override
+            public void guestFailed(String drainId, GuestProgress guest) {
+                toldFailed.add(guest.vmid());
+            }
+        }).build();
         service.start();
         DrainStatus s = service.drain(DrainRequest.builder("pve1").concurrency(Concurrency.serial()).build()).status();
         assertThat(s.vmStatus()).filteredOn(v -> v.vmid() != 104).allSatisfy(v -> assertThat(v.targetNode()).isEqualTo("pve2"));
@@ -120,6 +126,8 @@ class TargetLossTest {
                 .hasSizeGreaterThanOrEqualTo(2)
                 .allSatisfy(v -> assertThat(v.error()).startsWith("target pve2 went offline and no other target fits: "));
         assertThat(done.failedVMs()).isEqualTo(3);
+        assertThat(done.message()).as("the closing message counts them too").startsWith("Drain of pve1 failed: 1 migrated, 0 skipped, 3 failed (");
+        assertThat(toldFailed).as("listeners told of each").containsExactlyInAnyOrder(101, 102, 103);
         assertThat(store.guests(s.drainId())).filteredOn(g -> g.status() == GuestState.FAILED).hasSize(3);
         assertThat(cluster.migrations()).filteredOn(MigrationRecord::successful).extracting(MigrationRecord::vmid).containsExactly(104);
     }

@@ -8,8 +8,6 @@ import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.spi.GuestProgress;
 
 import java.time.Instant;
-import java.util.Collection;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,12 +44,6 @@ final class Outcomes {
         GuestProgress old = guests.put(g.vmid(), g);
         if (old != null) count(old, -1);
         count(g, 1);
-    }
-
-    /** Every entry, in the order they were first put; a view, read under the lock. */
-    Collection<GuestProgress> all() {
-        assert Thread.holdsLock(lock);
-        return Collections.unmodifiableCollection(guests.values());
     }
 
     DrainRecord record() {

@@ -1,5 +1,6 @@
 package io.moxxie.core.execution.internal;
 
+import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.execution.ExecutorConfig;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.GuestState;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -33,7 +35,11 @@ class DrainJournalTest {
     private final ExecutorParts parts = new ExecutorParts(TestClusters.guideCluster(scheduler).build(), store, scheduler,
             DrainPlanner.defaults(), ExecutorConfig.defaults(), Set::of);
     private boolean abandoned;
-    private final DrainJournal journal = new DrainJournal(parts, "d1", "hv7", "me", () -> abandoned, () -> abandoned = true);
+    private int lostOwnership;
+    private final DrainJournal journal = new DrainJournal(parts, "d1", "hv7", "me", () -> abandoned, () -> {
+        lostOwnership++;
+        abandoned = true;
+    });
 
     private DrainRecord drain() {
         DrainRecord d = new DrainRecord("d1", "hv7", Operation.DRAIN, DrainRequest.hard("hv7"), DrainState.IN_PROGRESS, "Draining node hv7",
@@ -76,8 +82,68 @@ class DrainJournalTest {
 
         abandoned = true;
         journal.save(pending().failed("too late", t0));
+        journal.write(store.drain("d1").orElseThrow().withMessage("too late"));
         journal.flush();
 
         assertThat(store.guests("d1").get(0).status()).isEqualTo(GuestState.IN_PROGRESS);
+        assertThat(store.drain("d1").orElseThrow().message()).isEqualTo("Draining node hv7");
+    }
+
+    @Test
+    void aWriteTheFenceRefusesGivesTheRunUpOnceAndNothingMoreIsWrittenOrTold() {
+        DrainRecord d = drain();
+        List<String> told = new ArrayList<>();
+        parts.listeners().add(new DrainListener() {
+            @Override
+            public void guestFailed(String drainId, GuestProgress guest) {
+                told.add("failed " + guest.vmid());
+            }
+        });
+        store.takeOver("d1", "someone-else", t0.plusSeconds(31), t0.plusSeconds(61));
+
+        journal.save(pending().started("hv8", MigrationType.ONLINE, 1, t0));
+        journal.flush();
+        assertThat(lostOwnership).isEqualTo(1);
+        assertThat(abandoned).isTrue();
+
+        journal.write(d.withMessage("too late"));
+        journal.flush();
+        journal.tell(l -> l.guestFailed("d1", pending()));
+        assertThat(store.drain("d1").orElseThrow().message()).isEqualTo("Draining node hv7");
+        assertThat(store.guests("d1").get(0).status()).isEqualTo(GuestState.PENDING);
+        assertThat(told).isEmpty();
+        assertThat(lostOwnership).isEqualTo(1);
+    }
+
+    @Test
+    void aListenerThatThrowsDoesNotKeepTheOthersFromBeingTold() {
+        List<String> told = new ArrayList<>();
+        DrainListener broken = new DrainListener() {
+            @Override
+            public void guestFailed(String drainId, GuestProgress guest) {
+                throw new IllegalStateException("listener bug");
+            }
+        };
+        DrainListener working = new DrainListener() {
+            @Override
+            public void guestFailed(String drainId, GuestProgress guest) {
+                told.add(drainId + " " + guest.vmid());
+            }
+        };
+        parts.listeners().addAll(List.of(broken, working));
+        journal.tell(l -> l.guestFailed("d1", pending()));
+        assertThat(told).containsExactly("d1 100");
+    }
+
+    @Test
+    void theEndIsReportedOnlyOnceTheStoreHoldsEveryChangeBeforeIt() {
+        drain();
+        List<String> reported = new ArrayList<>();
+        assertThat(journal.storeBehind()).isFalse();
+        journal.whenCaughtUp(() -> reported.add("caught up"));
+        journal.save(pending().completed("hv8", t0));
+        journal.afterWritten(() -> reported.add("ended"));
+        assertThat(store.guests("d1").get(0).status()).isEqualTo(GuestState.COMPLETED);
+        assertThat(reported).containsExactly("caught up", "ended");
     }
 }

@@ -10,6 +10,9 @@ import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
+import io.moxxie.core.ValidationException;
+import io.moxxie.core.spi.StoreUnavailableException;
+import io.moxxie.core.testing.DelegatingMaintenanceStore;
 import io.moxxie.core.testing.OutageStore;
 import io.moxxie.core.time.VirtualScheduler;
 import org.junit.jupiter.api.Test;
@@ -145,5 +148,140 @@ class WriteBehindJournalTest {
     void delaysAreChecked() {
         assertThatThrownBy(() -> new WriteBehindJournal(store, scheduler, Duration.ofSeconds(2), Duration.ofSeconds(1)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxDelay");
+    }
+
+    /** A store that refuses every guest write until {@code until}, with {@code failure}, and notes when each was tried. */
+    private final class Flaky extends DelegatingMaintenanceStore {
+        final List<Long> tries = new ArrayList<>();
+        Instant until = Instant.MIN;
+        RuntimeException failure = new StoreUnavailableException("Cannot reach the database");
+
+        Flaky() {
+            super(memory);
+        }
+
+        @Override
+        public boolean updateGuest(GuestProgress guest, String owner) {
+            tries.add(Duration.between(t0, scheduler.now()).toSeconds());
+            if (scheduler.now().isBefore(until)) throw failure;
+            return delegate.updateGuest(guest, owner);
+        }
+    }
+
+    @Test
+    void aChangeIsWrittenAgainWithBackoffDoublingUpToTheLongestWaitAndTheNextOutageStartsFromTheFirstWaitAgain() {
+        drain("d1", "me");
+        Flaky flaky = new Flaky();
+        WriteBehindJournal j = new WriteBehindJournal(flaky, scheduler, Duration.ofSeconds(1), Duration.ofSeconds(5));
+        flaky.until = t0.plusSeconds(20);
+        j.guest(pending("d1", 100).withNote("first"), "me", NOT_FENCED);
+        scheduler.runFor(Duration.ofSeconds(2));
+        j.guest(pending("d1", 101).withNote("handed over during the outage"), "me", NOT_FENCED);
+        scheduler.runUntilIdle();
+        assertThat(flaky.tries).as("a change handed over during the outage waits for the next attempt, after the first")
+                .containsExactly(0L, 1L, 3L, 7L, 12L, 17L, 22L, 22L);
+        assertThat(j.outage()).isEmpty();
+
+        flaky.tries.clear();
+        flaky.until = scheduler.now().plusSeconds(2);
+        Instant second = scheduler.now();
+        j.guest(pending("d1", 100).withNote("second"), "me", NOT_FENCED);
+        scheduler.runUntilIdle();
+        assertThat(flaky.tries).as("from the first wait again").containsExactly(22L, 23L, 25L);
+        assertThat(second).isEqualTo(t0.plusSeconds(22));
+        assertThat(memory.guests("d1").get(0).note()).isEqualTo("second");
+    }
+
+    @Test
+    void theOutageSaysWhyWhenTheFailureHasNoMessageAndCountsOnlyChangesNotActions() {
+        drain("d1", "me");
+        Flaky flaky = new Flaky();
+        flaky.failure = new IllegalStateException();
+        flaky.until = t0.plusSeconds(5);
+        WriteBehindJournal j = new WriteBehindJournal(flaky, scheduler);
+        assertThat(j).hasToString("WriteBehindJournal[caught up]");
+
+        j.guest(pending("d1", 100).withNote("x"), "me", NOT_FENCED);
+        j.afterWritten("d1", () -> { });
+        j.guest(pending("d1", 101).withNote("y"), "me", NOT_FENCED);
+
+        assertThat(j.behind()).isTrue();
+        assertThat(j.pending()).isEqualTo(2);
+        assertThat(j.outage()).hasValueSatisfying(o -> {
+            assertThat(o.reason()).isEqualTo("IllegalStateException");
+            assertThat(o.pendingWrites()).isEqualTo(2);
+            assertThat(o.since()).isEqualTo(t0);
+        });
+        assertThat(j).hasToString("WriteBehindJournal[behind since " + t0 + ", 2 waiting]");
+        scheduler.runUntilIdle();
+        assertThat(j.behind()).isFalse();
+        assertThat(j.pending()).isZero();
+    }
+
+    @Test
+    void aCallbackThatThrowsDoesNotStopTheWritesAfterIt() {
+        drain("d1", "me");
+        List<String> ran = new ArrayList<>();
+        journal.afterWritten("d1", () -> {
+            throw new IllegalStateException("listener bug");
+        });
+        journal.guest(pending("d1", 100).withNote("after the bad callback"), "me", NOT_FENCED);
+        journal.afterWritten("d1", () -> ran.add("second"));
+        assertThat(memory.guests("d1").get(0).note()).isEqualTo("after the bad callback");
+        assertThat(ran).containsExactly("second");
+    }
+
+    @Test
+    void aRefusedWriteIsNotTriedAgainAndItsCallerIsToldOnce() {
+        drain("d1", "me");
+        AtomicInteger fenced = new AtomicInteger();
+        journal.guest(pending("d1", 100).withNote("not mine"), "someone-else", fenced::incrementAndGet);
+        journal.guest(pending("d1", 101).withNote("mine"), "me", NOT_FENCED);
+        scheduler.runUntilIdle();
+        assertThat(fenced).hasValue(1);
+        assertThat(memory.guests("d1")).extracting(GuestProgress::note).containsExactly(null, "mine");
+        assertThat(journal.outage()).isEmpty();
+    }
+
+    @Test
+    void itsPartsAreChecked() {
+        assertThatThrownBy(() -> new WriteBehindJournal(null, scheduler)).isInstanceOfSatisfying(ValidationException.class,
+                e -> assertThat(e.field()).isEqualTo("store"));
+        assertThatThrownBy(() -> new WriteBehindJournal(store, null)).isInstanceOfSatisfying(ValidationException.class,
+                e -> assertThat(e.field()).isEqualTo("scheduler"));
+        assertThatThrownBy(() -> new WriteBehindJournal(store, scheduler, Duration.ZERO, Duration.ofSeconds(1)))
+                .isInstanceOfSatisfying(ValidationException.class, e -> assertThat(e.field()).isEqualTo("initialDelay"));
+        assertThatThrownBy(() -> new WriteBehindJournal(store, scheduler, Duration.ofSeconds(1), Duration.ZERO))
+                .isInstanceOfSatisfying(ValidationException.class, e -> assertThat(e.field()).isEqualTo("maxDelay"));
+        assertThat(new WriteBehindJournal(store, scheduler, Duration.ofSeconds(1), Duration.ofSeconds(1)).outage()).isEmpty();
+    }
+
+    @Test
+    void aDrainRecordIsInTheStoreWhenTheCallReturnsAndOneTheFenceRefusesIsToldOnce() {
+        DrainRecord d = drain("d1", "me");
+        journal.drain(d.withMessage("Progress: 1/2 completed"), NOT_FENCED);
+        assertThat(memory.drain("d1").orElseThrow().message()).isEqualTo("Progress: 1/2 completed");
+
+        scheduler.runFor(Duration.ofSeconds(31));
+        assertThat(memory.takeOver("d1", "someone-else", scheduler.now(), scheduler.now().plusSeconds(30))).isPresent();
+        AtomicInteger fenced = new AtomicInteger();
+        journal.drain(d.withMessage("Progress: 2/2 completed"), fenced::incrementAndGet);
+        assertThat(fenced).hasValue(1);
+        assertThat(memory.drain("d1").orElseThrow().message()).isNotEqualTo("Progress: 2/2 completed");
+    }
+
+    @Test
+    void whatWaitsForTheStoreToCatchUpRunsOnceEvenAfterALaterOutage() {
+        drain("d1", "me");
+        List<String> runs = new ArrayList<>();
+        store.outage(t0, t0.plusSeconds(3));
+        journal.guest(pending("d1", 100).withNote("x"), "me", NOT_FENCED);
+        journal.whenCaughtUp(() -> runs.add("first outage over"));
+        scheduler.runUntilIdle();
+        store.outage(scheduler.now(), scheduler.now().plusSeconds(3));
+        journal.guest(pending("d1", 100).withNote("y"), "me", NOT_FENCED);
+        scheduler.runUntilIdle();
+        assertThat(runs).containsExactly("first outage over");
+        assertThat(memory.guests("d1").get(0).note()).isEqualTo("y");
     }
 }
