@@ -53,4 +53,48 @@ class CredentialsTest {
         assertThat(ProxmoxClient.Builder.normalize("https://proxy.example/pve").toString()).isEqualTo("https://proxy.example:8006/pve/api2/json");
         assertThatThrownBy(() -> ProxmoxClient.builder().baseUrl("http://")).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void theHeaderFormIsAcceptedAndEveryMalformedPartIsNamedWithoutTheSecret() {
+        ProxmoxCredentials c = ProxmoxCredentials.apiToken(" PVEAPIToken=moxxie@pve!drain=" + SECRET + " ");
+        assertThat(c.principal()).isEqualTo("moxxie@pve!drain");
+        assertThat(c.secret()).isEqualTo(SECRET);
+        assertThat(c.kind()).isEqualTo(ProxmoxCredentials.Kind.API_TOKEN);
+        assertThat(c.describe()).isEqualTo("API token moxxie@pve!drain");
+        assertThat(c).isEqualTo(ProxmoxCredentials.apiToken("moxxie@pve!drain", SECRET))
+                .hasSameHashCodeAs(ProxmoxCredentials.apiToken("moxxie@pve!drain", SECRET))
+                .isNotEqualTo(ProxmoxCredentials.apiToken("moxxie@pve!drain", SECRET + "x"))
+                .isNotEqualTo(ProxmoxCredentials.apiToken("moxxie@pve!other", SECRET))
+                .isNotEqualTo(ProxmoxCredentials.password("moxxie@pve", SECRET));
+
+        assertThatThrownBy(() -> ProxmoxCredentials.apiToken("=" + SECRET)).as("no token id")
+                .hasMessageContaining("USER@REALM!TOKENID=SECRET").hasMessageNotContaining(SECRET);
+        assertThatThrownBy(() -> ProxmoxCredentials.apiToken("moxxie@pve!drain=")).as("no secret")
+                .hasMessageContaining("USER@REALM!TOKENID=SECRET");
+        assertThatThrownBy(() -> ProxmoxCredentials.apiToken("moxxie@pve!drain", "  ")).as("blank secret")
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("secret");
+        assertThatThrownBy(() -> ProxmoxCredentials.apiToken("moxxie!drain", SECRET)).as("no realm")
+                .hasMessageContaining("tokenId").hasMessageContaining("'moxxie!drain'");
+        assertThat(ProxmoxCredentials.apiToken("moxxie@pve!d=" + SECRET.substring(0, 1)).secret())
+                .as("a one-character secret is still a secret").isEqualTo(SECRET.substring(0, 1));
+    }
+
+    @Test
+    void aPasswordNeedsAUserWithItsRealmAndIsKeptAsGiven() {
+        ProxmoxCredentials c = ProxmoxCredentials.password(" root@pam ", " hunter2 ");
+        assertThat(c.isApiToken()).isFalse();
+        assertThat(c.kind()).isEqualTo(ProxmoxCredentials.Kind.PASSWORD);
+        assertThat(c.principal()).isEqualTo("root@pam");
+        assertThat(c.secret()).as("spaces in a password are part of it").isEqualTo(" hunter2 ");
+        assertThat(c.describe()).isEqualTo("user root@pam");
+        assertThat(c.toString()).isEqualTo("Password[root@pam, secret=***]");
+        assertThat(ProxmoxCredentials.apiToken("moxxie@pve!drain", SECRET).toString())
+                .isEqualTo("ApiToken[moxxie@pve!drain, secret=***]");
+
+        assertThatThrownBy(() -> ProxmoxCredentials.password("root", "hunter2"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("user").hasMessageContaining("'root'")
+                .hasMessageNotContaining("hunter2");
+        assertThatThrownBy(() -> ProxmoxCredentials.password("root@pam", ""))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("password");
+    }
 }
