@@ -179,6 +179,53 @@ class ClusterFactsTest {
         assertThat(Guest.qemu(1, "hv7").vmid(2).type(GuestType.LXC).build()).isEqualTo(Guest.lxc(2, "hv7").build());
     }
 
+    /**
+     * The collections these records hold are sorted when made, so that what lists them (the Ceph gate's failing checks,
+     * a rule's members, the stored request's allowed warnings) reads the same in every run; {@code Map.copyOf} and {@code
+     * Set.copyOf} of a sorted collection would not keep its order (their iteration order changes from one JVM to the next).
+     */
+    @Test
+    void theCollectionsOfTheClusterFactsReadInOrder() {
+        List<String> codes = List.of("A_CHECK", "B_CHECK", "C_CHECK", "D_CHECK", "E_CHECK", "F_CHECK", "G_CHECK", "H_CHECK");
+        Map<String, CephHealth.Check> checks = new java.util.HashMap<>();
+        for (String c : codes) checks.put(c, new CephHealth.Check(CephHealth.WARN, c.toLowerCase()));
+        Set<String> flags = Set.of("noout", "noscrub", "nodeep-scrub", "norebalance", "norecover", "nobackfill", "pause", "noup");
+        CephHealth health = new CephHealth(CephHealth.WARN, checks, flags);
+        assertThat(health.checks().keySet()).containsExactlyElementsOf(codes);
+        assertThat(health.flags()).containsExactlyElementsOf(new java.util.TreeSet<>(flags));
+
+        Set<String> nodes = Set.of("hv1", "hv2", "hv3", "hv4", "hv5", "hv6", "hv7", "hv8");
+        assertThat(new Quorum(true, 8, nodes).onlineNodes()).containsExactlyElementsOf(new java.util.TreeSet<>(nodes));
+        Map<String, String> status = new java.util.HashMap<>();
+        for (String n : nodes) status.put(n, "online");
+        HaManagerStatus ha = new HaManagerStatus("hv1", status, status);
+        assertThat(ha.nodeStatus().keySet()).containsExactlyElementsOf(new java.util.TreeSet<>(nodes));
+        assertThat(ha.lrmModes().keySet()).containsExactlyElementsOf(new java.util.TreeSet<>(nodes));
+
+        Set<Integer> members = Set.of(101, 102, 103, 104, 105, 106, 107, 108);
+        Map<String, Integer> priorities = new java.util.HashMap<>();
+        for (String n : nodes) priorities.put(n, 1);
+        var node = new PlacementRule.NodeAffinity("db", PlacementRule.Origin.HA_RULE, members, priorities, true);
+        assertThat(node.guests()).containsExactly(101, 102, 103, 104, 105, 106, 107, 108);
+        assertThat(node.nodes().keySet()).containsExactlyElementsOf(new java.util.TreeSet<>(nodes));
+        var apart = new PlacementRule.GuestAffinity("web", PlacementRule.Origin.HA_RULE, members, false);
+        assertThat(apart.guests()).containsExactly(101, 102, 103, 104, 105, 106, 107, 108);
+    }
+
+    @Test
+    void theCollectionsOfTheClusterFactsRefuseNullsAndChangesAsBefore() {
+        Map<String, CephHealth.Check> nullCheck = new java.util.HashMap<>();
+        nullCheck.put("A", null);
+        assertThatThrownBy(() -> new CephHealth(CephHealth.WARN, nullCheck, Set.of())).isInstanceOf(NullPointerException.class);
+        Map<String, String> nullStatus = new java.util.HashMap<>();
+        nullStatus.put("hv1", null);
+        assertThatThrownBy(() -> new HaManagerStatus("hv1", nullStatus, Map.of())).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> new Quorum(true, 1, Set.of("hv1")).onlineNodes().add("hv2"))
+                .isInstanceOf(UnsupportedOperationException.class);
+        assertThatThrownBy(() -> CephHealth.ok(Set.of()).checks().put("A", new CephHealth.Check("x", "y")))
+                .isInstanceOf(UnsupportedOperationException.class);
+    }
+
     @Test
     void aGateVerdictReadsAsTheGateAndItsAnswer() {
         assertThat(GateVerdict.pass("quorum", "4 of 4 votes online")).hasToString("quorum pass: 4 of 4 votes online");
