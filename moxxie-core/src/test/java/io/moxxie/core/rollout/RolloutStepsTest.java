@@ -117,6 +117,28 @@ class RolloutStepsTest {
     }
 
     @Test
+    void anUndrainThatFailsFailsTheStepWithTheNodeOutOfMaintenanceAndSaysWhereTheGuestsAre() {
+        RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(RolloutFixture.action("patch", c -> {
+            return RolloutFixture.done(Result.ok("patched"));
+        })));
+        String id = f.rollouts.submit(request("hv8", "hv9").action("patch").build()).rolloutId();
+        f.runUntilPhase(id, "hv8", RolloutPhase.WAIT_BACK);
+        f.env.cluster.failMigrations(9101, 100, "storage 'local-lvm' is full");
+        RolloutStatus failed = f.runToEnd(id);
+
+        assertThat(RolloutFixture.states(failed)).containsExactly("hv8:failed", "hv9:skipped");
+        RolloutStep hv8 = failed.step("hv8").orElseThrow();
+        assertThat(hv8.phase()).isEqualTo(RolloutPhase.UNDRAINING);
+        assertThat(hv8.message()).startsWith("the undrain of hv8 ended failed: ")
+                .contains("(hv8 is out of maintenance; the guests not returned are where the drain put them)")
+                .endsWith("hv8 is out of maintenance.");
+        assertThat(f.env.store.drain(hv8.undrainId()).orElseThrow().status()).isEqualTo(DrainState.FAILED);
+        assertThat(f.inMaintenance("hv8")).isFalse();
+        assertThat(f.env.nodeOf(9101)).isNotEqualTo("hv8");
+        assertThat(f.env.nodeOf(9100)).isEqualTo("hv8");
+    }
+
+    @Test
     void aGuestThatCameOntoTheNodeDuringItsDrainFailsTheStepNamingIt() {
         RolloutFixture f = new RolloutFixture();
         String id = f.rollouts.submit(request("hv8").build()).rolloutId();
