@@ -23,8 +23,8 @@ public record CephHealth(String status, Map<String, Check> checks, Set<String> f
 
     public CephHealth {
         Checks.notNull("status", status);
-        checks = Map.copyOf(new TreeMap<>(Checks.notNull("checks", checks)));
-        flags = Set.copyOf(new TreeSet<>(Checks.notNull("flags", flags)));
+        checks = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(Map.copyOf(Checks.notNull("checks", checks))));
+        flags = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(Set.copyOf(Checks.notNull("flags", flags))));
     }
 
     /** One failing health check. */

@@ -16,8 +16,8 @@ import java.util.TreeMap;
  */
 public record HaManagerStatus(String masterNode, Map<String, String> nodeStatus, Map<String, String> lrmModes) {
     public HaManagerStatus {
-        nodeStatus = Map.copyOf(new TreeMap<>(Checks.notNull("nodeStatus", nodeStatus)));
-        lrmModes = Map.copyOf(new TreeMap<>(Checks.notNull("lrmModes", lrmModes)));
+        nodeStatus = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(Map.copyOf(Checks.notNull("nodeStatus", nodeStatus))));
+        lrmModes = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(Map.copyOf(Checks.notNull("lrmModes", lrmModes))));
     }
 
     /** The node is in HA maintenance: its CRM status or its LRM's mode says so. */

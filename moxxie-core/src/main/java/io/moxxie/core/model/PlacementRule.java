@@ -44,8 +44,8 @@ public sealed interface PlacementRule permits PlacementRule.NodeAffinity, Placem
         public NodeAffinity {
             Checks.notNull("name", name);
             Checks.notNull("origin", origin);
-            guests = Set.copyOf(new TreeSet<>(Checks.notNull("guests", guests)));
-            nodes = Map.copyOf(new TreeMap<>(Checks.notNull("nodes", nodes)));
+            guests = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(Set.copyOf(Checks.notNull("guests", guests))));
+            nodes = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(Map.copyOf(Checks.notNull("nodes", nodes))));
         }
 
         public boolean allows(String node) {
@@ -74,7 +74,7 @@ public sealed interface PlacementRule permits PlacementRule.NodeAffinity, Placem
         public GuestAffinity {
             Checks.notNull("name", name);
             Checks.notNull("origin", origin);
-            guests = Set.copyOf(new TreeSet<>(Checks.notNull("guests", guests)));
+            guests = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(Set.copyOf(Checks.notNull("guests", guests))));
             Checks.atLeast("disruptionBudget", disruptionBudget, 1);
         }
 

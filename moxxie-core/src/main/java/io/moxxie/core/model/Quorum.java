@@ -16,7 +16,7 @@ import java.util.TreeSet;
 public record Quorum(boolean quorate, int expectedVotes, Set<String> onlineNodes) {
     public Quorum {
         Checks.atLeast("expectedVotes", expectedVotes, 0);
-        onlineNodes = Set.copyOf(new TreeSet<>(Checks.notNull("onlineNodes", onlineNodes)));
+        onlineNodes = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(Set.copyOf(Checks.notNull("onlineNodes", onlineNodes))));
     }
 
     /**

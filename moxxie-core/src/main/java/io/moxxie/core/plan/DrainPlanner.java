@@ -117,9 +117,9 @@ public final class DrainPlanner {
         Targets targets = new Targets(candidates, committed);
         boolean debug = log.isDebugEnabled();
         for (Unit u : units) {
-            if (!debug && u.members.size() == 1 && !book.binds(u)) {
-                // A guest no rule binds and allowed everywhere: its best target comes from the index, without a scan of
-                // every candidate (the same choice choose() makes).
+            if (!debug && u.members.size() == 1 && u.together.isEmpty() && !book.binds(u)) {
+                // A guest no rule binds (not even a positive group, whose other members it joins) and allowed everywhere:
+                // its best target comes from the index, without a scan of every candidate (the same choice choose() makes).
                 Pending p = u.members.get(0);
                 if (p.pre.notAllowed().isEmpty() && !targets.isCandidate(p.guest.node())) {
                     Node fast = targets.best(p.guest.memory());

@@ -79,7 +79,7 @@ public record RolloutRequest(List<String> nodes, DrainMode mode, Concurrency con
                         "cephAllowedWarnings must hold Ceph health check codes such as PG_NOT_DEEP_SCRUBBED, was '" + c + "'");
             }
         }
-        cephAllowedWarnings = Set.copyOf(new TreeSet<>(cephAllowedWarnings));
+        cephAllowedWarnings = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(Set.copyOf(cephAllowedWarnings)));
         Checks.positive("gateTimeout", gateTimeout);
         Checks.positive("actionTimeout", actionTimeout);
         Checks.positive("nodeBackTimeout", nodeBackTimeout);

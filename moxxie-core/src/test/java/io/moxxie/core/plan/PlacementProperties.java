@@ -208,4 +208,23 @@ class PlacementProperties {
             }
         }
     }
+
+    /**
+     * An operator who turns DEBUG on to see why guests went where they went must get the same plan: at DEBUG the planner
+     * scans every candidate for every guest (to explain it), below it a guest no rule binds takes its target from an
+     * index; both must choose alike.
+     */
+    @Property(tries = 200)
+    void explainingThePlacementsAtDebugChangesNone(@ForAll("scenarios") Scenario s) {
+        DrainPlan quiet = plan(s);
+        DrainPlan explained;
+        java.io.PrintStream err = System.err;
+        System.setErr(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+        try (io.moxxie.core.testing.DebugLogging debug = io.moxxie.core.testing.DebugLogging.on(DrainPlanner.class)) {
+            explained = plan(s);
+        } finally {
+            System.setErr(err);
+        }
+        assertThat(explained.entries()).isEqualTo(quiet.entries());
+    }
 }

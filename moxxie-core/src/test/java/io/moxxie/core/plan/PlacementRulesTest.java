@@ -143,6 +143,21 @@ class PlacementRulesTest {
     }
 
     @Test
+    void theOnlyMemberOfAPositiveGroupOnTheDrainedNodeJoinsTheRestOfItsGroup() {
+        // hv2 is the emptiest node; the rest of the group is on hv4, which has room.
+        ClusterSnapshot tagged = snapshot(List.of(qemu(1, "app", "hv1", 8, "plb_affinity_shop"), qemu(3, "db", "hv4", 8, "plb_affinity_shop")));
+        PlanEntry app = entry(plan(tagged, DrainRequest.soft("hv1")), 1);
+        assertThat(app.targetNode()).isEqualTo("hv4");
+        assertThat(app.rule()).isEqualTo("tag plb_affinity_shop (positive resource-affinity)");
+
+        GuestAffinity together = new GuestAffinity("app-stack", HA_RULE, Set.of(1, 3), true);
+        ClusterSnapshot ha = snapshot(List.of(ha(qemu(1, "a", "hv1", 8, "")), ha(qemu(3, "c", "hv4", 8, ""))), together);
+        PlanEntry a = entry(plan(ha, DrainRequest.soft("hv1")), 1);
+        assertThat(a.targetNode()).isEqualTo("hv4");
+        assertThat(a.rule()).isEqualTo("HA rule 'app-stack' (positive resource-affinity)");
+    }
+
+    @Test
     void withoutRoomWhereTheRestIsTheDrainedMembersGoTogetherElsewhere() {
         ClusterSnapshot s = snapshot(List.of(qemu(1, "app", "hv1", 24, "plb_affinity_shop"), qemu(2, "cache", "hv1", 24, "plb_affinity_shop"),
                 qemu(3, "db", "hv4", 8, "plb_affinity_shop")));
