@@ -22,7 +22,7 @@ class ProxmoxApiExceptionTest {
         assertThat(e.status()).isEqualTo(400);
         assertThat(e.request()).isEqualTo("POST /nodes/hv7/qemu/8601/migrate");
         assertThat(e.proxmoxMessage()).isEqualTo("Parameter verification failed.");
-        assertThat(e.errors()).containsExactlyEntriesOf(errors);
+        assertThat(e.errors()).isEqualTo(errors);
     }
 
     @Test
