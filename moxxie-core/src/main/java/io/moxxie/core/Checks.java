@@ -1,6 +1,14 @@
 package io.moxxie.core;
 
 import java.time.Duration;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Argument checks whose failures are {@link ValidationException}s naming the field and the value. Shared by the
@@ -73,5 +81,26 @@ public final class Checks {
             throw new ValidationException(field, value, field + " must be between " + min + " and " + max + ", was " + value);
         }
         return value;
+    }
+
+    /**
+     * An unmodifiable copy in natural order, so that what is built from it (a message, a stored line) reads the same on
+     * every run.
+     *
+     * @throws ValidationException {@code values} is null
+     * @throws NullPointerException an element is null
+     */
+    public static <T extends Comparable<? super T>> SortedSet<T> sortedCopy(String field, Collection<T> values) {
+        return Collections.unmodifiableSortedSet(new TreeSet<>(Set.copyOf(notNull(field, values))));
+    }
+
+    /**
+     * An unmodifiable copy in its keys' natural order (see {@link #sortedCopy(String, Collection)}).
+     *
+     * @throws ValidationException {@code values} is null
+     * @throws NullPointerException a key or a value is null
+     */
+    public static <K extends Comparable<? super K>, V> SortedMap<K, V> sortedCopy(String field, Map<K, V> values) {
+        return Collections.unmodifiableSortedMap(new TreeMap<>(Map.copyOf(notNull(field, values))));
     }
 }

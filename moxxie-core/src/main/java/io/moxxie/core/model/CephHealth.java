@@ -4,8 +4,6 @@ import io.moxxie.core.Checks;
 
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
 
 /**
  * Ceph's health as the hypervisor reports it (Proxmox: {@code GET /cluster/ceph/status}, Ceph's own {@code health}
@@ -23,8 +21,8 @@ public record CephHealth(String status, Map<String, Check> checks, Set<String> f
 
     public CephHealth {
         Checks.notNull("status", status);
-        checks = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(Map.copyOf(Checks.notNull("checks", checks))));
-        flags = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(Set.copyOf(Checks.notNull("flags", flags))));
+        checks = Checks.sortedCopy("checks", checks);
+        flags = Checks.sortedCopy("flags", flags);
     }
 
     /** One failing health check. */

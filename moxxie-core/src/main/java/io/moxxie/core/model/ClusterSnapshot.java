@@ -135,6 +135,7 @@ public final class ClusterSnapshot {
         Guest[] next = guests.toArray(new Guest[0]);
         Map<String, Long> delta = new java.util.HashMap<>();
         java.util.Set<String> touched = new java.util.HashSet<>();
+        List<Guest> moved = new java.util.ArrayList<>();
         for (Map.Entry<Integer, String> m : moves.entrySet()) {
             int i = indexOf(m.getKey());
             if (i < 0) throw new IllegalArgumentException("no guest " + m.getKey() + " in the snapshot");
@@ -148,6 +149,7 @@ public final class ClusterSnapshot {
                 delta.merge(m.getValue(), g.memory(), Long::sum);
             }
             next[i] = g.withNode(m.getValue());
+            moved.add(next[i]);
         }
         List<Node> nextNodes = new java.util.ArrayList<>(nodes.size());
         for (Node n : nodes) {
@@ -159,13 +161,14 @@ public final class ClusterSnapshot {
         if (index != null) {
             Map<String, List<Guest>> carried = new java.util.HashMap<>(index);
             Map<String, List<Guest>> arriving = new java.util.HashMap<>();
-            for (Map.Entry<Integer, String> m : moves.entrySet()) {
-                Guest g = next[indexOf(m.getKey())];
+            java.util.Set<Integer> leaving = new java.util.HashSet<>();
+            for (Guest g : moved) {
                 arriving.computeIfAbsent(g.node(), k -> new java.util.ArrayList<>()).add(g);
+                leaving.add(g.vmid());
             }
             for (String n : touched) {
                 List<Guest> list = new java.util.ArrayList<>();
-                for (Guest g : index.getOrDefault(n, List.of())) if (!moves.containsKey(g.vmid())) list.add(g);
+                for (Guest g : index.getOrDefault(n, List.of())) if (!leaving.contains(g.vmid())) list.add(g);
                 list.addAll(arriving.getOrDefault(n, List.of()));
                 list.sort(Comparator.comparingInt(Guest::vmid));
                 carried.put(n, List.copyOf(list));

@@ -3,7 +3,6 @@ package io.moxxie.core.model;
 import io.moxxie.core.Checks;
 
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * What the Proxmox HA manager sees (Proxmox: {@code GET /cluster/ha/status/manager_status}).
@@ -16,8 +15,8 @@ import java.util.TreeMap;
  */
 public record HaManagerStatus(String masterNode, Map<String, String> nodeStatus, Map<String, String> lrmModes) {
     public HaManagerStatus {
-        nodeStatus = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(Map.copyOf(Checks.notNull("nodeStatus", nodeStatus))));
-        lrmModes = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(Map.copyOf(Checks.notNull("lrmModes", lrmModes))));
+        nodeStatus = Checks.sortedCopy("nodeStatus", nodeStatus);
+        lrmModes = Checks.sortedCopy("lrmModes", lrmModes);
     }
 
     /** The node is in HA maintenance: its CRM status or its LRM's mode says so. */

@@ -4,8 +4,6 @@ import io.moxxie.core.Checks;
 
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
 
 /**
  * A placement rule an operator wrote, which a drain honours: a Proxmox HA rule (PVE 9 {@code /cluster/ha/rules}), an HA
@@ -44,8 +42,8 @@ public sealed interface PlacementRule permits PlacementRule.NodeAffinity, Placem
         public NodeAffinity {
             Checks.notNull("name", name);
             Checks.notNull("origin", origin);
-            guests = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(Set.copyOf(Checks.notNull("guests", guests))));
-            nodes = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(Map.copyOf(Checks.notNull("nodes", nodes))));
+            guests = Checks.sortedCopy("guests", guests);
+            nodes = Checks.sortedCopy("nodes", nodes);
         }
 
         public boolean allows(String node) {
@@ -74,7 +72,7 @@ public sealed interface PlacementRule permits PlacementRule.NodeAffinity, Placem
         public GuestAffinity {
             Checks.notNull("name", name);
             Checks.notNull("origin", origin);
-            guests = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(Set.copyOf(Checks.notNull("guests", guests))));
+            guests = Checks.sortedCopy("guests", guests);
             Checks.atLeast("disruptionBudget", disruptionBudget, 1);
         }
 

@@ -3,7 +3,6 @@ package io.moxxie.core.model;
 import io.moxxie.core.Checks;
 
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * The cluster's quorum as the hypervisor reports it (Proxmox: {@code GET /cluster/status}).
@@ -16,7 +15,7 @@ import java.util.TreeSet;
 public record Quorum(boolean quorate, int expectedVotes, Set<String> onlineNodes) {
     public Quorum {
         Checks.atLeast("expectedVotes", expectedVotes, 0);
-        onlineNodes = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(Set.copyOf(Checks.notNull("onlineNodes", onlineNodes))));
+        onlineNodes = Checks.sortedCopy("onlineNodes", onlineNodes);
     }
 
     /**

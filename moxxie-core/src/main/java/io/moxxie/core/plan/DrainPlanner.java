@@ -284,7 +284,6 @@ public final class DrainPlanner {
                 if (free >= need) ruledOut.put(n, r);
                 continue;
             }
-            c.ruleAllowedCount++;
             if (free > c.roomiestFree) {
                 c.roomiestFree = free;
                 c.roomiest = n;
@@ -432,7 +431,6 @@ public final class DrainPlanner {
         /** The nodes that could take the unit, each with its memory use after the move (explained choices only). */
         final List<String> considered = new ArrayList<>();
         int allowedCount;
-        int ruleAllowedCount;
         boolean roomExcluded;
         Node roomiest;
         long roomiestFree = Long.MIN_VALUE;

@@ -11,7 +11,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -79,7 +78,7 @@ public record RolloutRequest(List<String> nodes, DrainMode mode, Concurrency con
                         "cephAllowedWarnings must hold Ceph health check codes such as PG_NOT_DEEP_SCRUBBED, was '" + c + "'");
             }
         }
-        cephAllowedWarnings = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(Set.copyOf(cephAllowedWarnings)));
+        cephAllowedWarnings = Checks.sortedCopy("cephAllowedWarnings", cephAllowedWarnings);
         Checks.positive("gateTimeout", gateTimeout);
         Checks.positive("actionTimeout", actionTimeout);
         Checks.positive("nodeBackTimeout", nodeBackTimeout);

@@ -70,6 +70,8 @@ public final class TagPolicy {
     private final String antiAffinityPrefix;
     private final String pinPrefix;
     private final String ignorePrefix;
+    /** The four prefixes in {@link #RULE_KINDS}' order: {@link #kindOf} runs for every tag of every guest a plan reads. */
+    private final String[] rulePrefixes;
 
     private TagPolicy(String alwaysOnTag, String maintOkTag, String affinityPrefix, String antiAffinityPrefix, String pinPrefix,
                       String ignorePrefix) {
@@ -82,6 +84,7 @@ public final class TagPolicy {
         this.antiAffinityPrefix = validTag("antiAffinityPrefix", antiAffinityPrefix);
         this.pinPrefix = validTag("pinPrefix", pinPrefix);
         this.ignorePrefix = validTag("ignorePrefix", ignorePrefix);
+        this.rulePrefixes = new String[]{this.affinityPrefix, this.antiAffinityPrefix, this.pinPrefix, this.ignorePrefix};
         Set<String> distinct = new TreeSet<>(List.of(this.affinityPrefix, this.antiAffinityPrefix, this.pinPrefix, this.ignorePrefix));
         if (distinct.size() < 4) {
             throw new ValidationException("affinityPrefix", affinityPrefix, "the affinity, anti-affinity, pin and ignore tag prefixes must differ, were '"
@@ -237,17 +240,19 @@ public final class TagPolicy {
 
     private enum RuleTag { AFFINITY, ANTI_AFFINITY, PIN, IGNORE, NONE }
 
+    /** The kinds of {@link #rulePrefixes}, index for index. */
+    private static final RuleTag[] RULE_KINDS = {RuleTag.AFFINITY, RuleTag.ANTI_AFFINITY, RuleTag.PIN, RuleTag.IGNORE};
+
     /** Which placement tag {@code tag} is: the longest matching prefix wins (the suffix must not be empty). */
     private RuleTag kindOf(String tag) {
         RuleTag best = RuleTag.NONE;
         int bestLength = -1;
-        String[] prefixes = {affinityPrefix, antiAffinityPrefix, pinPrefix, ignorePrefix};
-        RuleTag[] kinds = {RuleTag.AFFINITY, RuleTag.ANTI_AFFINITY, RuleTag.PIN, RuleTag.IGNORE};
+        String[] prefixes = rulePrefixes;
         for (int i = 0; i < prefixes.length; i++) {
             // Planning reads every guest's tags: matched without a lower-cased copy of each.
             if (tag.length() > prefixes[i].length() && tag.regionMatches(true, 0, prefixes[i], 0, prefixes[i].length())
                     && prefixes[i].length() > bestLength) {
-                best = kinds[i];
+                best = RULE_KINDS[i];
                 bestLength = prefixes[i].length();
             }
         }
