@@ -185,12 +185,21 @@ final class RolloutRun {
     // ------------------------------------------------------------------ phases; each answers whether it moved on
 
     private boolean gatesBeforeNode(RolloutStep step) {
-        List<GateVerdict> verdicts = owner.check(step.node(), record, Set.of(), true);
+        // A node that stepped back (see draining) is here again with the noout it set still set and recorded: its own
+        // flag does not count against its ceph gate, and its record is kept, so that the flag is still cleared after.
+        Set<String> ours = flagsWeSet(step);
+        List<GateVerdict> verdicts = new ArrayList<>(owner.check(step.node(), record, ours, true));
         Optional<GateVerdict> blocking = verdicts.stream().filter(v -> !v.pass()).findFirst();
-        if (blocking.isPresent()) return blocked(step.withGates(verdicts), blocking.get());
-        List<GateVerdict> recorded = new ArrayList<>(verdicts);
-        Optional<CephHealth> ceph = record.request().cephNoout() ? client.ceph() : Optional.empty();
-        if (ceph.isPresent()) {
+        List<GateVerdict> nooutRecord = step.gates().stream().filter(v -> v.gate().equals(NOOUT_GATE)).toList();
+        if (blocking.isPresent()) {
+            verdicts.addAll(nooutRecord);
+            return blocked(step.withGates(verdicts), blocking.get());
+        }
+        List<GateVerdict> recorded = verdicts;
+        Optional<CephHealth> ceph = record.request().cephNoout() && !ours.contains(NOOUT) ? client.ceph() : Optional.empty();
+        if (ours.contains(NOOUT)) {
+            recorded.addAll(nooutRecord);
+        } else if (ceph.isPresent()) {
             if (ceph.get().flags().contains(NOOUT)) {
                 recorded.add(GateVerdict.pass(NOOUT_GATE, "noout was set already; this rollout leaves it as it is"));
             } else {

@@ -274,13 +274,17 @@ public final class RolloutService implements AutoCloseable {
      * @throws IllegalStateException closed, or the maintenance service is not started
      */
     public void start() {
+        List<RolloutRecord> left;
         synchronized (lifecycle) {
             if (state == State.CLOSED) throw new IllegalStateException("RolloutService is closed; build a new one");
             if (state == State.STARTED) return;
             if (!service.isStarted()) throw new IllegalStateException("start the MaintenanceService before the RolloutService");
+            // Read before rollouts can be submitted here (this owner id's among them are a previous process's), and before
+            // the state changes: a store that fails this read leaves the service not started, so start() can be retried.
+            left = store.unfinishedRollouts();
             state = State.STARTED;
         }
-        takeOver(true);
+        takeOver(left, true);
         synchronized (lifecycle) {
             if (state == State.STARTED) heartbeat = scheduler.scheduleWithFixedDelay(heartbeatInterval, heartbeatInterval, this::beat);
         }
@@ -311,26 +315,43 @@ public final class RolloutService implements AutoCloseable {
                 log.warn("Rollout {}: lease not renewed ({}); trying again at the next heartbeat", run.rolloutId(), e.getMessage());
             }
         }
+        List<RolloutRecord> unfinished;
         try {
-            takeOver(false);
+            unfinished = store.unfinishedRollouts();
         } catch (RuntimeException e) {
             log.warn("Looking for rollouts to take over failed ({}); trying again at the next heartbeat", e.getMessage());
+            return;
         }
+        takeOver(unfinished, false);
     }
 
-    private void takeOver(boolean includeOwn) {
-        Instant now = scheduler.now();
-        for (RolloutRecord r : store.unfinishedRollouts()) {
+    /**
+     * Takes over those of {@code rollouts} whose lease has expired and that do not run here; {@code includeOwn}: also
+     * those this owner id holds (at start, when they can only be a previous process's). One failing does not keep the
+     * others; a service closed meanwhile takes nothing more over.
+     */
+    private void takeOver(List<RolloutRecord> rollouts, boolean includeOwn) {
+        for (RolloutRecord r : rollouts) {
+            if (state != State.STARTED) return;
             if (active.containsKey(r.rolloutId())) continue;
+            Instant now = scheduler.now();
             boolean own = ownerId().equals(r.owner());
             boolean expired = r.leaseExpiresAt() == null || r.leaseExpiresAt().isBefore(now);
             if (!(expired || (own && includeOwn))) continue;
-            Optional<RolloutRecord> taken = store.takeOverRollout(r.rolloutId(), ownerId(), now, now.plus(lease));
-            if (taken.isEmpty()) continue;
-            log.warn("Rollout {} taken over by {} from {} (lease expired {})", r.rolloutId(), ownerId(), r.owner(), r.leaseExpiresAt());
-            RolloutRun run = new RolloutRun(this, taken.get());
-            active.put(r.rolloutId(), run);
-            run.schedule(Duration.ZERO);
+            try {
+                Optional<RolloutRecord> taken = store.takeOverRollout(r.rolloutId(), ownerId(), now, now.plus(lease));
+                if (taken.isEmpty()) continue;
+                log.warn("Rollout {} taken over by {} from {} (lease expired {})", r.rolloutId(), ownerId(), r.owner(), r.leaseExpiresAt());
+                RolloutRun run = new RolloutRun(this, taken.get());
+                synchronized (lifecycle) {
+                    // Closed meanwhile: close() has stopped the runs it saw; the lease just taken expires for another instance.
+                    if (state != State.STARTED) return;
+                    active.put(r.rolloutId(), run);
+                }
+                run.schedule(Duration.ZERO);
+            } catch (RuntimeException e) {
+                log.error("Taking over rollout {} failed: {}", r.rolloutId(), e.toString());
+            }
         }
     }
 

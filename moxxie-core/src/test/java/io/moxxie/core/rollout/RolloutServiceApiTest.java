@@ -8,11 +8,17 @@ import io.moxxie.core.model.RolloutPhase;
 import io.moxxie.core.model.RolloutState;
 import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.plan.RolloutRequest;
+import io.moxxie.core.service.MaintenanceService;
+import io.moxxie.core.spi.RolloutStore;
+import io.moxxie.core.spi.StoreException;
 import io.moxxie.core.testing.TestClusters.Env;
 import org.junit.jupiter.api.Test;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static io.moxxie.core.rollout.RolloutFixture.request;
 import static io.moxxie.core.testing.TestClusters.GIB;
@@ -216,6 +222,33 @@ class RolloutServiceApiTest {
         assertThat(ended).isTrue();
         assertThat(again.status(id).rollout().state()).isEqualTo(RolloutState.SUCCEEDED);
         again.close();
+    }
+
+    @Test
+    void aStartTheStoreFailsLeavesTheServiceNotStartedAndAStartAgainRunsTheHeartbeat() {
+        Env env = new Env();
+        AtomicBoolean storeDown = new AtomicBoolean(true);
+        RolloutStore store = (RolloutStore) Proxy.newProxyInstance(RolloutStore.class.getClassLoader(), new Class<?>[] {RolloutStore.class},
+                (proxy, method, args) -> {
+                    if (storeDown.get()) throw new StoreException("the store is down");
+                    try {
+                        return method.invoke(env.store, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        RolloutService r = RolloutService.builder(env.service, env.cluster, store).build();
+        assertThatThrownBy(r::start).isInstanceOf(StoreException.class).hasMessage("the store is down");
+        assertThatThrownBy(() -> r.submit(request("hv8").action("continue").build())).isInstanceOf(IllegalStateException.class)
+                .hasMessage("submit() needs a started RolloutService (call start())");
+
+        storeDown.set(false);
+        r.start();
+        String id = r.submit(request("hv8").action("continue").build()).rolloutId();
+        env.scheduler.runFor(MaintenanceService.DEFAULT_LEASE.multipliedBy(3));
+        assertThat(env.store.rollout(id).orElseThrow().leaseExpiresAt()).as("renewed by the heartbeat")
+                .isAfter(env.scheduler.now());
+        r.close();
     }
 
     @Test

@@ -11,6 +11,7 @@ import io.moxxie.core.model.Operation;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.model.RolloutPhase;
 import io.moxxie.core.model.RolloutState;
+import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.plan.RolloutRequest;
 import io.moxxie.core.rollout.MaintenanceAction.Result;
 import io.moxxie.core.rollout.MaintenanceAction.Run;
@@ -23,6 +24,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
 import static io.moxxie.core.rollout.RolloutFixture.request;
@@ -76,6 +79,32 @@ class RolloutTest {
         RolloutStatus done = f.runToEnd(id);
         assertThat(done.rollout().state()).isEqualTo(RolloutState.SUCCEEDED);
         assertThat(f.env.cluster.cephFlags()).isEmpty();
+    }
+
+    @Test
+    void aNodeThatStepsBackAfterCephNooutWasSetKeepsItsNooutAsItsOwnAndClearsItAtTheEnd() {
+        // beforeDrain runs after the gates passed and noout was set: a drain of hv9 started by hand then takes hv9 out at
+        // the same time as hv8, so hv8 steps back to its gates with noout set. Its own noout must not block its ceph gate,
+        // and must still be cleared once hv8 is back.
+        AtomicBoolean handDrain = new AtomicBoolean();
+        AtomicReference<RolloutFixture> fixture = new AtomicReference<>();
+        RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(RolloutFixture.action("hand-drain", c -> {
+            if (handDrain.compareAndSet(false, true)) fixture.get().env.service.drain(DrainRequest.soft("hv9"));
+            return RolloutFixture.done(Result.ok("hv9 drained by hand"));
+        })));
+        fixture.set(f);
+        f.env.cluster.withCeph(2);
+        String id = f.rollouts.submit(request("hv8").beforeDrain("hand-drain").build()).rolloutId();
+        f.runUntilPhase(id, "hv8", RolloutPhase.DRAINING);
+        f.env.scheduler.runFor(Duration.ZERO);
+        RolloutStep steppedBack = f.status(id).step("hv8").orElseThrow();
+        assertThat(steppedBack.phase()).isEqualTo(RolloutPhase.GATES);
+        assertThat(steppedBack.message()).contains("another node went out of service at the same time (hv9 being drained");
+        assertThat(f.env.cluster.cephFlags()).containsExactly("noout");
+
+        RolloutStatus done = f.runToEnd(id);
+        assertThat(done.rollout().state()).as(done.rollout().message()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(f.env.cluster.cephFlags()).as("the noout this rollout set is cleared").isEmpty();
     }
 
     @Test

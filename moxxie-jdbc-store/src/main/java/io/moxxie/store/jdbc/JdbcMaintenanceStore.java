@@ -81,16 +81,17 @@ import java.util.stream.Collectors;
  *   <li>One unfinished drain per node: {@code drain.active_node} holds the node while the drain is in progress and is
  *       {@code NULL} after; its unique constraint makes a concurrent {@link #createDrain} of the same node fail in
  *       the database, whichever process it comes from.</li>
- *   <li>Ownership: {@code owner_id}, {@code lease_expires_at} and a {@code version} bumped by every change of the
- *       drain row. {@link #updateDrain} and {@link #renewLease} are conditional {@code UPDATE}s on the owner;
- *       {@link #takeOver} reads the row, decides, and writes with {@code WHERE version = ?}: of two racing callers
- *       one updates a row and the other none.</li>
+ *   <li>Ownership: {@code owner_id} and {@code lease_expires_at}. {@link #updateDrain} and {@link #renewLease} are
+ *       conditional {@code UPDATE}s on the owner; {@link #takeOver} is one {@code UPDATE} conditional on the lease
+ *       having expired (or the caller owning it), which the database evaluates on the row as it is when it locks it,
+ *       then the row read back in the same transaction: of two racing callers one updates the row and the other none.
+ *       Every change of a drain row still bumps its {@code version}, which earlier versions of this store compare in
+ *       their takeover (they may share the database during a rolling upgrade).</li>
  *   <li>{@link #updateGuest} is one {@code UPDATE} of one {@code drain_guest} row.</li>
  *   <li>Rollouts are owned the same way, without a version: {@link #updateRollout}, {@link #updateStep} and
- *       {@link #renewRolloutLease} are {@code UPDATE}s conditional on the owner, and {@link #takeOverRollout} is one
- *       {@code UPDATE} conditional on the lease having expired (or the caller owning it), which the database evaluates
- *       on the row as it is when it locks it: of two racing callers one updates the row and the other none. The
- *       operator's requests (pause, cancel, continue) are columns only the {@code requestRollout*} methods write.</li>
+ *       {@link #renewRolloutLease} are {@code UPDATE}s conditional on the owner, and {@link #takeOverRollout} is
+ *       {@link #takeOver}'s {@code UPDATE} on the rollout row. The operator's requests (pause, cancel, continue) are
+ *       columns only the {@code requestRollout*} methods write.</li>
  *   <li>A rollout's nodes are rows of {@code rollout_node} (so that any node name, commas included, reads back as
  *       written); a step's gate verdicts are one text column, a verdict a line, {@code gate TAB pass|block TAB
  *       reason}, with backslash, newline, carriage return, tab and NUL escaped as {@code \\ \n \r \t \0}:
@@ -112,7 +113,8 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, RolloutStor
 
     private static final Logger LOG = LoggerFactory.getLogger(JdbcMaintenanceStore.class);
     private static final String IN_PROGRESS = DrainState.IN_PROGRESS.wireName();
-    private static final int OPTIMISTIC_ATTEMPTS = 20;
+    /** A takeover's condition: the lease expired before {@code :now}, or there is none, or {@code :owner} holds it already. */
+    private static final String LEASE_EXPIRED_OR_OWNED = "(lease_expires_at IS NULL OR lease_expires_at < :now OR owner_id = :owner)";
     /**
      * A drain's {@link Concurrency} is stored in the two columns of schema V1, unchanged, so that rows written by
      * earlier versions read back the same and instances of both versions can share a database during a rolling
@@ -123,7 +125,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, RolloutStor
 
     private static final String DRAIN_COLUMNS = "drain_id, node_name, operation, status, message, drain_mode, run_parallel,"
             + " max_concurrent, allow_offline, target_node, force_drain, dry_run, undrain_of, started_at, completed_at,"
-            + " owner_id, lease_expires_at, cancel_requested, version";
+            + " owner_id, lease_expires_at, cancel_requested";
     private static final String GUEST_COLUMNS = "drain_id, vmid, seq_no, guest_name, guest_type, source_node, target_node,"
             + " migration_type, status, always_on, ha_managed, was_running, memory_bytes, attempts, task_id, error, note,"
             + " started_at, completed_at";
@@ -494,12 +496,12 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, RolloutStor
     @Override
     public Optional<DrainRecord> drain(String drainId) {
         Checks.notNull("drainId", drainId);
-        return readDrain(drainId).map(Versioned::record);
+        return call("read drain " + drainId, h -> readDrain(h, drainId));
     }
 
-    private Optional<Versioned> readDrain(String drainId) {
-        return call("read drain " + drainId, h -> h.createQuery("SELECT " + DRAIN_COLUMNS + " FROM drain WHERE drain_id = :drainId")
-                .bind("drainId", drainId).map((rs, ctx) -> drainRow(rs)).findOne());
+    private Optional<DrainRecord> readDrain(Handle h, String drainId) {
+        return h.createQuery("SELECT " + DRAIN_COLUMNS + " FROM drain WHERE drain_id = :drainId")
+                .bind("drainId", drainId).map((rs, ctx) -> drainRow(rs)).findOne();
     }
 
     @Override
@@ -517,14 +519,14 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, RolloutStor
         if (limit == 0) return List.of();
         return call("read drain of node " + node, h -> h.createQuery("SELECT " + DRAIN_COLUMNS + " FROM drain"
                         + " WHERE node_name = :node ORDER BY started_at DESC, created_seq DESC LIMIT :limit")
-                .bind("node", node).bind("limit", limit).map((rs, ctx) -> drainRow(rs).record()).list());
+                .bind("node", node).bind("limit", limit).map((rs, ctx) -> drainRow(rs)).list());
     }
 
     @Override
     public List<DrainRecord> unfinishedDrains() {
         return call("read unfinished drains from drain", h -> h.createQuery("SELECT " + DRAIN_COLUMNS + " FROM drain"
                         + " WHERE status = :status ORDER BY created_seq")
-                .bind("status", IN_PROGRESS).map((rs, ctx) -> drainRow(rs).record()).list());
+                .bind("status", IN_PROGRESS).map((rs, ctx) -> drainRow(rs)).list());
     }
 
     @Override
@@ -541,6 +543,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, RolloutStor
                 .execute()) == 1;
     }
 
+    /** One {@code UPDATE} whose condition is the decision, as {@link #takeOverRollout}; it bumps the version as every write of the row does. */
     @Override
     public Optional<DrainRecord> takeOver(String drainId, String newOwner, Instant now, Instant leaseExpiresAt) {
         Checks.notNull("drainId", drainId);
@@ -548,26 +551,26 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, RolloutStor
         Checks.notNull("now", now);
         Checks.notNull("leaseExpiresAt", leaseExpiresAt);
         Columns.fit("drain", "owner_id", Columns.OWNER, newOwner, "drain " + drainId);
-        for (int attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
-            Optional<Versioned> current = readDrain(drainId);
-            if (current.isEmpty() || current.get().record().status().finished()) return Optional.empty();
-            DrainRecord d = current.get().record();
-            boolean expired = d.leaseExpiresAt() == null || d.leaseExpiresAt().isBefore(now);
-            if (!expired && !newOwner.equals(d.owner())) return Optional.empty();
-            int updated = call("take over drain " + drainId, h -> h.createUpdate("UPDATE drain SET owner_id = :owner,"
-                            + " lease_expires_at = :lease, version = version + 1"
-                            + " WHERE drain_id = :drainId AND version = :version AND status = :status")
+        return call("take over drain " + drainId, h -> h.inTransaction(tx -> {
+            int updated = tx.createUpdate("UPDATE drain SET owner_id = :owner, lease_expires_at = :lease, version = version + 1"
+                            + " WHERE drain_id = :drainId AND status = :status AND " + LEASE_EXPIRED_OR_OWNED)
                     .bind("owner", newOwner)
                     .bind("lease", instant(leaseExpiresAt))
                     .bind("drainId", drainId)
-                    .bind("version", current.get().version())
                     .bind("status", IN_PROGRESS)
-                    .execute());
-            if (updated == 1) return Optional.of(d.withOwner(newOwner, leaseExpiresAt.truncatedTo(ChronoUnit.MICROS)));
-            // The row changed between our read and our write (a heartbeat, a cancel, another taker): decide again.
-        }
-        throw new StoreException("take over drain " + drainId + " on " + location + ": the drain row kept changing for "
-                + OPTIMISTIC_ATTEMPTS + " attempts");
+                    .bind("now", instant(leaseCutoff(now)))
+                    .execute();
+            return updated == 1 ? readDrain(tx, drainId) : Optional.<DrainRecord>empty();
+        }));
+    }
+
+    /**
+     * {@code now} rounded up to the microsecond, the precision leases are stored in, so that {@code lease_expires_at <
+     * :now} means "expired before now" as it does in memory.
+     */
+    private static Instant leaseCutoff(Instant now) {
+        Instant micros = now.truncatedTo(ChronoUnit.MICROS);
+        return micros.equals(now) ? now : micros.plus(1, ChronoUnit.MICROS);
     }
 
     @Override
@@ -791,16 +794,13 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, RolloutStor
         Checks.notNull("now", now);
         Checks.notNull("leaseExpiresAt", leaseExpiresAt);
         Columns.fit("rollout", "owner_id", Columns.OWNER, newOwner, "rollout " + rolloutId);
-        Instant nowMicros = now.truncatedTo(ChronoUnit.MICROS);
-        Instant before = nowMicros.equals(now) ? now : nowMicros.plus(1, ChronoUnit.MICROS);
         return call("take over rollout " + rolloutId, h -> h.inTransaction(tx -> {
             int updated = tx.createUpdate("UPDATE rollout SET owner_id = :owner, lease_expires_at = :lease"
-                            + " WHERE rollout_id = :rolloutId AND " + ROLLOUT_NOT_ENDED
-                            + " AND (lease_expires_at IS NULL OR lease_expires_at < :now OR owner_id = :owner)")
+                            + " WHERE rollout_id = :rolloutId AND " + ROLLOUT_NOT_ENDED + " AND " + LEASE_EXPIRED_OR_OWNED)
                     .bind("owner", newOwner)
                     .bind("lease", instant(leaseExpiresAt))
                     .bind("rolloutId", rolloutId)
-                    .bind("now", instant(before))
+                    .bind("now", instant(leaseCutoff(now)))
                     .execute();
             return updated == 1 ? readRollout(tx, rolloutId) : Optional.<RolloutRecord>empty();
         }));
@@ -833,9 +833,6 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, RolloutStor
 
     // ---------------------------------------------------------------- rows
 
-    private record Versioned(DrainRecord record, long version) {
-    }
-
     private NodeMaintenance maintenanceRow(ResultSet rs) throws SQLException {
         String node = rs.getString("node_name");
         String row = "node_name=" + node;
@@ -851,7 +848,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, RolloutStor
                 dialect.getInstant(rs, "updated_at")));
     }
 
-    private Versioned drainRow(ResultSet rs) throws SQLException {
+    private DrainRecord drainRow(ResultSet rs) throws SQLException {
         String id = rs.getString("drain_id");
         String row = "drain_id=" + id;
         return readRow("drain", row, () -> {
@@ -864,7 +861,7 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, RolloutStor
                     .force(rs.getBoolean("force_drain"))
                     .dryRun(rs.getBoolean("dry_run"))
                     .build();
-            DrainRecord record = new DrainRecord(id, node,
+            return new DrainRecord(id, node,
                     parse("drain", "operation", row, rs.getString("operation"), Operation::parse),
                     request,
                     parse("drain", "status", row, rs.getString("status"), DrainState::parse),
@@ -875,7 +872,6 @@ public final class JdbcMaintenanceStore implements MaintenanceStore, RolloutStor
                     dialect.getInstant(rs, "lease_expires_at"),
                     rs.getBoolean("cancel_requested"),
                     rs.getString("undrain_of"));
-            return new Versioned(record, rs.getLong("version"));
         });
     }
 
