@@ -10,7 +10,6 @@ import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.HaManagerStatus;
 import io.moxxie.core.model.MigrationPreconditions;
-import io.moxxie.core.model.PlacementRule;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.model.Quorum;
@@ -162,7 +161,7 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     private final Duration placementMaxAge;
     private final Map<String, Instant> haDeadlines = new ConcurrentHashMap<>();
     /** Configured memory of guests {@code /cluster/resources} gives none for (0: could not be read), with when read. */
-    private final Map<Integer, Map.Entry<Long, Instant>> configuredMemory = new ConcurrentHashMap<>();
+    private final Map<Integer, Read<Long>> configuredMemory = new ConcurrentHashMap<>();
     private final Object placementLock = new Object();
     /** Where the reading of each running migration's log stands, by UPID; guarded by itself, least recently read first. */
     private final Map<String, MigrationLog.Cursor> logCursors = new LinkedHashMap<>(16, 0.75f, true) {
@@ -174,8 +173,9 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
     private volatile Boolean lxcPreconditionsSupported;
     /** {@code null} until known: whether {@code /cluster/ha/rules} exists (Proxmox VE 9) or HA groups are read (before). */
     private volatile Boolean haRulesSupported;
-    private volatile Placement placement;
-    private volatile CrsOptions crsOptions;
+    /** The HA rules (or groups) and whether HA auto-rebalancing is on, as last read: used again for {@link #placementMaxAge}. */
+    private volatile Read<HaRules> placement;
+    private volatile Read<Boolean> autoRebalance;
     private volatile boolean accessChecked;
     /** A rollout's gates: the votes per member as of a corosync.conf version, and until when "no Ceph" is believed. */
     private volatile QuorumVotes quorumVotes;
@@ -185,9 +185,13 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
      * when: a guest's pre-check right after (planning reads the snapshot, then each guest) takes them from there instead
      * of a read of the HA manager's status per HA guest. Null before such a snapshot, or on older Proxmox.
      */
-    private volatile NodeHaView lastNodeHa;
+    private volatile Read<Set<String>> lastNodeHa;
 
-    private record NodeHaView(Set<String> maintenance, Instant at) {
+    /** A value read from Proxmox and when, used again while younger than a maximum age (none when it is zero). */
+    private record Read<T>(T value, Instant at) {
+        boolean youngerThan(Duration maxAge, Instant now) {
+            return now.isBefore(at.plus(maxAge));
+        }
     }
 
     /** How long the last snapshot's view of the nodes in HA maintenance stands in for a read of the HA manager's status. */
@@ -224,16 +228,10 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
         }
         Resources r = withConfiguredMemory(ProxmoxParsers.parseResources(http.getData("/cluster/resources", null)));
         Instant now = clock.instant();
-        if (!r.nodeHaStates().isEmpty()) {
-            Set<String> maintenance = new java.util.TreeSet<>();
-            r.nodeHaStates().forEach((node, state) -> {
-                if ("maintenance".equals(state)) maintenance.add(node);
-            });
-            lastNodeHa = new NodeHaView(Set.copyOf(maintenance), now);
-        }
-        if (!r.anyHaManaged()) return r.snapshot(now); // HA rules and auto-rebalancing concern HA guests only
-        List<PlacementRule> rules = placement(now).rules();
-        return r.snapshot(now, rules, haAutoRebalance(now));
+        // HA rules and auto-rebalancing concern HA guests only.
+        ClusterSnapshot snap = r.anyHaManaged() ? r.snapshot(now, placement(now).rules(), haAutoRebalance(now)) : r.snapshot(now);
+        if (!r.nodeHaStates().isEmpty()) lastNodeHa = new Read<>(snap.haMaintenance(), now);
+        return snap;
     }
 
     @Override
@@ -263,8 +261,8 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
                 continue;
             }
             Guest g = gr.guest();
-            Map.Entry<Long, Instant> known = configuredMemory.get(g.vmid());
-            if (known == null || (known.getKey() == 0 && !now.isBefore(known.getValue().plus(placementMaxAge)))) {
+            Read<Long> known = configuredMemory.get(g.vmid());
+            if (known == null || (known.value() == 0 && !known.youngerThan(placementMaxAge, now))) {
                 long bytes;
                 try {
                     String path = Paths.of("nodes", g.node(), g.type().wireName(), g.vmid(), "config");
@@ -276,27 +274,17 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
                             + "it is not moved", g.label(), g.node(), e.getMessage());
                     bytes = 0;
                 }
-                known = Map.entry(bytes, now);
+                known = new Read<>(bytes, now);
                 configuredMemory.put(g.vmid(), known);
             }
-            guests.add(known.getKey() == 0 ? gr : new GuestResource(g.toBuilder().memory(known.getKey()).build(), gr.haState(), true));
+            guests.add(known.value() == 0 ? gr : new GuestResource(g.toBuilder().memory(known.value()).build(), gr.haState(), true));
         }
         return new Resources(r.nodes(), guests, r.nodeHaStates());
     }
 
     // ------------------------------------------------------------------ placement rules
 
-    /** The cluster's placement rules as last read, the rules left out with the reason, and when they were read. */
-    private record Placement(List<PlacementRule> rules, List<String> ignored, Instant readAt) {
-    }
-
-    /** Whether HA auto-rebalancing is on, as last read, and when. */
-    private record CrsOptions(boolean haAutoRebalance, Instant readAt) {
-    }
-
-    private boolean fresh(Instant readAt, Instant now) {
-        return now.isBefore(readAt.plus(placementMaxAge));
-    }
+    private static final HaRules NO_RULES = new HaRules(List.of(), List.of());
 
     /**
      * HA rules (Proxmox VE 9: {@code GET /cluster/ha/rules}, which lists HA groups not yet migrated as rules too)
@@ -305,34 +293,34 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
      * once per {@link Builder#placementMaxAge placementMaxAge}. A read that fails keeps what was read before (Proxmox
      * enforces HA rules itself, see {@link #DEFAULT_PLACEMENT_MAX_AGE}) and is tried again after {@code placementMaxAge}.
      */
-    private Placement placement(Instant now) {
-        Placement p = placement;
-        if (p != null && fresh(p.readAt(), now)) return p;
+    private HaRules placement(Instant now) {
+        Read<HaRules> p = placement;
+        if (p != null && p.youngerThan(placementMaxAge, now)) return p.value();
         synchronized (placementLock) {
             p = placement;
-            if (p != null && fresh(p.readAt(), now)) return p;
-            Placement next;
+            if (p != null && p.youngerThan(placementMaxAge, now)) return p.value();
+            HaRules next;
             try {
-                next = readPlacement(now);
-                if (p == null || !p.ignored().equals(next.ignored())) {
+                next = readPlacement();
+                if (p == null || !p.value().ignored().equals(next.ignored())) {
                     for (String why : next.ignored()) log.info("Not honoured: {}", why);
                 }
             } catch (HypervisorException e) {
                 log.warn("Cannot read the HA rules ({}); {}", e.getMessage(),
-                        p == null ? "planning without them" : "using those read at " + p.readAt());
-                next = new Placement(p == null ? List.of() : p.rules(), p == null ? List.of() : p.ignored(), now);
+                        p == null ? "planning without them" : "using those read at " + p.at());
+                next = p == null ? NO_RULES : p.value();
             }
-            placement = next;
+            placement = new Read<>(next, now);
             return next;
         }
     }
 
-    private Placement readPlacement(Instant now) {
+    private HaRules readPlacement() {
         if (!Boolean.FALSE.equals(haRulesSupported)) {
             try {
                 HaRules rules = ProxmoxParsers.parseHaRules(http.getData("/cluster/ha/rules", null));
                 haRulesSupported = true;
-                return new Placement(rules.rules(), rules.ignored(), now);
+                return rules;
             } catch (ProxmoxApiException e) {
                 if (e.status() != 501 && e.status() != 404) throw e;
                 log.debug("No HA rules on this Proxmox ({}); reading HA groups", e.getMessage());
@@ -340,9 +328,8 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
             }
         }
         JsonNode groups = http.getData("/cluster/ha/groups", null);
-        if (groups.size() == 0) return new Placement(List.of(), List.of(), now);
-        HaRules rules = ProxmoxParsers.parseHaGroups(groups, http.getData("/cluster/ha/resources", null));
-        return new Placement(rules.rules(), rules.ignored(), now);
+        if (groups.size() == 0) return NO_RULES;
+        return ProxmoxParsers.parseHaGroups(groups, http.getData("/cluster/ha/resources", null));
     }
 
     /**
@@ -353,26 +340,27 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
      */
     private boolean haAutoRebalance(Instant now) {
         if (Boolean.FALSE.equals(haRulesSupported)) return false;
-        CrsOptions o = crsOptions;
-        if (o != null && fresh(o.readAt(), now)) return o.haAutoRebalance();
+        Read<Boolean> o = autoRebalance;
+        if (o != null && o.youngerThan(placementMaxAge, now)) return o.value();
         try {
-            readCrsOptions(now);
+            return readCrsOptions(now);
         } catch (HypervisorException e) {
-            log.warn("Cannot read the datacenter options ({}); HA auto-rebalancing taken as {}", e.getMessage(),
-                    o != null && o.haAutoRebalance() ? "on" : "off");
-            crsOptions = new CrsOptions(o != null && o.haAutoRebalance(), now);
+            boolean last = o != null && o.value();
+            log.warn("Cannot read the datacenter options ({}); HA auto-rebalancing taken as {}", e.getMessage(), last ? "on" : "off");
+            autoRebalance = new Read<>(last, now);
+            return last;
         }
-        return crsOptions.haAutoRebalance();
     }
 
-    private void readCrsOptions(Instant now) {
-        CrsOptions before = crsOptions;
+    private boolean readCrsOptions(Instant now) {
+        Read<Boolean> before = autoRebalance;
         boolean on = ProxmoxParsers.parseHaAutoRebalance(http.getData("/cluster/options", null));
-        crsOptions = new CrsOptions(on, now);
-        if (on && (before == null || !before.haAutoRebalance())) {
+        autoRebalance = new Read<>(on, now);
+        if (on && (before == null || !before.value())) {
             log.warn("HA auto-rebalancing is on (datacenter option crs: ha-auto-rebalance=1): the HA manager may move HA guests "
                     + "by itself, onto a node being drained too");
         }
+        return on;
     }
 
     // ------------------------------------------------------------------ permissions
@@ -471,9 +459,9 @@ public final class ProxmoxClient implements HypervisorClient, AutoCloseable {
 
     private MigrationPreconditions withHaMaintenance(MigrationPreconditions p) {
         Set<String> maintenance;
-        NodeHaView view = lastNodeHa;
-        if (view != null && Duration.between(view.at(), clock.instant()).compareTo(NODE_HA_VIEW_MAX_AGE) <= 0) {
-            maintenance = view.maintenance();
+        Read<Set<String>> view = lastNodeHa;
+        if (view != null && view.youngerThan(NODE_HA_VIEW_MAX_AGE, clock.instant())) {
+            maintenance = view.value();
         } else {
             try {
                 maintenance = ProxmoxParsers.parseHaMaintenanceNodes(http.getData("/cluster/ha/status/manager_status", null));

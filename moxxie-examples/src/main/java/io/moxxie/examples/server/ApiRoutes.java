@@ -53,10 +53,10 @@ final class ApiRoutes {
     ApiRoutes(MaintenanceService service, RolloutService rollouts, ObjectMapper json, EventStream events) {
         this.events = events;
         this.service = service;
-        this.rolloutService = rollouts;
-        this.rollouts = new RolloutRoutes(rollouts, new JsonViews(json), json);
         this.json = json;
         this.views = new JsonViews(json);
+        this.rolloutService = rollouts;
+        this.rollouts = new RolloutRoutes(rollouts, views, json);
         this.openApi = loadOpenApi(json);
     }
 

@@ -45,9 +45,6 @@ public final class ProxmoxParsers {
      *                    guest yet ({@code status: unknown}, no RRD data), and {@link Guest#memory()} is 0
      */
     public record GuestResource(Guest guest, String haState, boolean memoryKnown) {
-        public GuestResource(Guest guest, String haState) {
-            this(guest, haState, true);
-        }
     }
 
     /**

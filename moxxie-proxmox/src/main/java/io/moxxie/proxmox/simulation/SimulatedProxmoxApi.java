@@ -673,31 +673,26 @@ public final class SimulatedProxmoxApi {
      * {@code node}, as {@code {sid, cause: "resource-affinity"}}.
      */
     private static List<Object> haBlocking(ClusterSnapshot snap, int vmid, String node) {
-        List<Object> out = new ArrayList<>();
-        for (PlacementRule r : snap.rules()) {
-            if (!(r instanceof PlacementRule.GuestAffinity a) || a.together() || r.origin() != PlacementRule.Origin.HA_RULE
-                    || !a.guests().contains(vmid)) continue;
-            for (int other : a.guests()) {
-                Guest o = snap.guest(other).orElse(null);
-                if (other != vmid && o != null && o.haManaged() && o.node().equals(node)) {
-                    out.add(Map.of("sid", sid(o), "cause", "resource-affinity"));
-                }
-            }
-        }
-        return out;
+        return haRuleMates(snap, vmid, false).stream().filter(o -> o.node().equals(node))
+                .map(o -> (Object) Map.of("sid", sid(o), "cause", "resource-affinity")).toList();
     }
 
     /** The same function's dependent resources: the other HA members of the guest's positive HA rules, sorted. */
     private static List<String> haDependents(ClusterSnapshot snap, int vmid) {
-        java.util.TreeSet<String> out = new java.util.TreeSet<>();
+        return haRuleMates(snap, vmid, true).stream().map(SimulatedProxmoxApi::sid).distinct().sorted().toList();
+    }
+
+    /** The other HA-managed members of the guest's HA resource-affinity rules, positive ({@code together}) or negative. */
+    private static List<Guest> haRuleMates(ClusterSnapshot snap, int vmid, boolean together) {
+        List<Guest> out = new ArrayList<>();
         for (PlacementRule r : snap.rules()) {
-            if (!(r instanceof PlacementRule.GuestAffinity a) || !a.together() || r.origin() != PlacementRule.Origin.HA_RULE
+            if (!(r instanceof PlacementRule.GuestAffinity a) || a.together() != together || r.origin() != PlacementRule.Origin.HA_RULE
                     || !a.guests().contains(vmid)) continue;
             for (int other : a.guests()) {
-                snap.guest(other).filter(o -> other != vmid && o.haManaged()).ifPresent(o -> out.add(sid(o)));
+                if (other != vmid) snap.guest(other).filter(Guest::haManaged).ifPresent(out::add);
             }
         }
-        return List.copyOf(out);
+        return out;
     }
 
     // ------------------------------------------------------------------ HA rules and groups, options, permissions

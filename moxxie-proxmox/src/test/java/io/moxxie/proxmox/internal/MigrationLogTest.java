@@ -24,19 +24,25 @@ class MigrationLogTest {
         return a;
     }
 
+    /** A cursor that has read the whole of a log of these lines. */
+    private static MigrationLog.Cursor read(String... lines) {
+        MigrationLog.Cursor c = new MigrationLog.Cursor();
+        c.take(page(1, lines), lines.length);
+        return c;
+    }
+
     private static MigrationProgress progress(MigrationLog.Cursor c) {
         return c.progress(AT).orElseThrow();
     }
 
     @Test
     void currentFormatGivesTransferredTotalAndRateInRenderBytesUnits() {
-        MigrationLog.Cursor c = new MigrationLog.Cursor();
-        c.take(page(1,
+        MigrationLog.Cursor c = read(
                 "2025-03-04 10:15:01 starting migration of VM 105 to node 'pve1' (10.10.1.1)",
                 "2025-03-04 10:15:03 migration downtime limit: 100 ms",
                 "2025-03-04 10:15:03 migration cachesize: 512.0 MiB",
                 "2025-03-04 10:15:04 start migrate command to unix:/run/qemu-server/105.migrate",
-                "2025-03-04 10:15:05 migration active, transferred 735.9 MiB of 4.0 GiB VM-state, 543.8 MiB/s"), 5);
+                "2025-03-04 10:15:05 migration active, transferred 735.9 MiB of 4.0 GiB VM-state, 543.8 MiB/s");
 
         MigrationProgress p = progress(c);
         assertThat(p.transferred()).isEqualTo((long) (735.9 * MIB));
@@ -50,8 +56,7 @@ class MigrationLogTest {
 
     @Test
     void currentFormatWithVfioStateDirtyRateSmallUnitsAndASecondPass() {
-        MigrationLog.Cursor c = new MigrationLog.Cursor();
-        c.take(page(1, "2025-03-04 10:15:05 migration active, transferred 512.0 B of 2.0 GiB VM-state, 0.0 B/s (+ 1.5 KiB VFIO-state)"), 1);
+        MigrationLog.Cursor c = read("2025-03-04 10:15:05 migration active, transferred 512.0 B of 2.0 GiB VM-state, 0.0 B/s (+ 1.5 KiB VFIO-state)");
         assertThat(progress(c).transferred()).isEqualTo(512);
         assertThat(progress(c).rate().getAsDouble()).isZero();
 
@@ -64,11 +69,10 @@ class MigrationLogTest {
 
     @Test
     void formatBefore2021InPlainBytesWithTheRateFromTwoLinesTimes() {
-        MigrationLog.Cursor c = new MigrationLog.Cursor();
-        c.take(page(1,
+        MigrationLog.Cursor c = read(
                 "2020-06-01 08:00:10 migration status: active (transferred 104857600, remaining 4190208000), total 4312137728)",
                 "2020-06-01 08:00:10 migration xbzrle cachesize: 536870912 transferred 0 pages 0 cachemiss 0 overflow 0",
-                "2020-06-01 08:00:12 migration status: active (transferred 314572800, remaining 3980492800), total 4312137728)"), 3);
+                "2020-06-01 08:00:12 migration status: active (transferred 314572800, remaining 3980492800), total 4312137728)");
 
         MigrationProgress p = progress(c);
         assertThat(p.transferred()).isEqualTo(314572800L);
@@ -79,8 +83,7 @@ class MigrationLogTest {
 
     @Test
     void theShortLivedFormWithoutStatusColonParsesToo() {
-        MigrationLog.Cursor c = new MigrationLog.Cursor();
-        c.take(page(1, "2021-04-19 15:00:00 migration active (transferred 1000, remaining 3000), total 4000)"), 1);
+        MigrationLog.Cursor c = read("2021-04-19 15:00:00 migration active (transferred 1000, remaining 3000), total 4000)");
         assertThat(progress(c).transferred()).isEqualTo(1000);
         assertThat(progress(c).remaining()).isEqualTo(3000);
         assertThat(progress(c).rate()).as("one line: no rate yet").isEmpty();
@@ -88,8 +91,7 @@ class MigrationLogTest {
 
     @Test
     void garbageAndOtherLinesAreSkippedAndTheLastProgressStays() {
-        MigrationLog.Cursor c = new MigrationLog.Cursor();
-        c.take(page(1,
+        MigrationLog.Cursor c = read(
                 "2025-03-04 10:15:05 migration active, transferred 1.0 GiB of 4.0 GiB VM-state, 500.0 MiB/s",
                 "2025-03-04 10:15:05 drive-scsi0: transferred 1.0 GiB of 32.0 GiB (3.12%) in 5s",
                 "2025-03-04 10:15:06 xbzrle: send updates to 1234 pages in 3.1 MiB encoded memory, cache-miss 12.50%",
@@ -97,7 +99,7 @@ class MigrationLogTest {
                 "2025-03-04 10:15:06 migration status: active (transferred 99999999999999999999999, remaining 1), total 2)",
                 "2025-03-04 10:15:07 auto-increased downtime to continue migration: 200 ms",
                 "\u0000\u00ff garbage",
-                ""), 8);
+                "");
 
         assertThat(progress(c).transferred()).isEqualTo(GIB);
         assertThat(c.next()).isEqualTo(8);
@@ -105,8 +107,7 @@ class MigrationLogTest {
 
     @Test
     void pagesAreReadFromTheNextLineAndLinesReadAlreadyAreNotTakenAgain() {
-        MigrationLog.Cursor c = new MigrationLog.Cursor();
-        c.take(page(1, "a", "b", "2025-03-04 10:15:05 migration active, transferred 1.0 GiB of 4.0 GiB VM-state, 500.0 MiB/s"), 3);
+        MigrationLog.Cursor c = read("a", "b", "2025-03-04 10:15:05 migration active, transferred 1.0 GiB of 4.0 GiB VM-state, 500.0 MiB/s");
         assertThat(c.next()).isEqualTo(3);
         c.take(page(4, "2025-03-04 10:15:06 migration active, transferred 1.5 GiB of 4.0 GiB VM-state, 500.0 MiB/s"), 4);
         assertThat(progress(c).transferred()).isEqualTo(GIB + GIB / 2);
@@ -119,8 +120,7 @@ class MigrationLogTest {
 
     @Test
     void theMadeUpLineOfAnEmptyLogIsNotALineOfIt() {
-        MigrationLog.Cursor c = new MigrationLog.Cursor();
-        c.take(page(1, "no content"), 1);
+        MigrationLog.Cursor c = read("no content");
         assertThat(c.next()).isZero();
         assertThat(c.progress(AT)).isEmpty();
         c.take(page(1, "2025-03-04 10:15:01 starting migration of VM 105 to node 'pve1' (10.10.1.1)"), 1);
@@ -129,8 +129,7 @@ class MigrationLogTest {
 
     @Test
     void aLogShorterThanWhatWasReadStartsTheCursorOver() {
-        MigrationLog.Cursor c = new MigrationLog.Cursor();
-        c.take(page(1, "a", "b", "c", "2025-03-04 10:15:05 migration active, transferred 1.0 GiB of 4.0 GiB VM-state, 500.0 MiB/s"), 4);
+        MigrationLog.Cursor c = read("a", "b", "c", "2025-03-04 10:15:05 migration active, transferred 1.0 GiB of 4.0 GiB VM-state, 500.0 MiB/s");
 
         assertThat(c.take(page(3, "x"), 2)).isFalse();
         assertThat(c.next()).isZero();
@@ -141,10 +140,9 @@ class MigrationLogTest {
 
     @Test
     void theCopyEndsWithNothingRemainingAndTheTaskEndEndsTheProgress() {
-        MigrationLog.Cursor c = new MigrationLog.Cursor();
-        c.take(page(1, "2025-03-04 10:15:05 migration active, transferred 3.9 GiB of 4.0 GiB VM-state, 500.0 MiB/s",
+        MigrationLog.Cursor c = read("2025-03-04 10:15:05 migration active, transferred 3.9 GiB of 4.0 GiB VM-state, 500.0 MiB/s",
                 "2025-03-04 10:15:06 average migration speed: 457.0 MiB/s - downtime 73 ms",
-                "2025-03-04 10:15:06 migration status: completed"), 3);
+                "2025-03-04 10:15:06 migration status: completed");
         assertThat(progress(c).remaining()).isZero();
         assertThat(c.ended()).isFalse();
 
@@ -155,10 +153,9 @@ class MigrationLogTest {
 
     @Test
     void aFailedTaskEndsTheProgressToo() {
-        MigrationLog.Cursor c = new MigrationLog.Cursor();
-        c.take(page(1, "2025-03-04 10:15:05 migration active, transferred 3.9 GiB of 4.0 GiB VM-state, 500.0 MiB/s",
+        MigrationLog.Cursor c = read("2025-03-04 10:15:05 migration active, transferred 3.9 GiB of 4.0 GiB VM-state, 500.0 MiB/s",
                 "2025-03-04 10:15:06 migration status error: failed - Unable to write to socket: Broken pipe",
-                "TASK ERROR: migration problems"), 3);
+                "TASK ERROR: migration problems");
         assertThat(c.ended()).isTrue();
         assertThat(c.progress(AT)).isEmpty();
     }
