@@ -302,10 +302,9 @@ public final class MoveWatcher {
     record InFlight(MigrationProgress progress, Instant expectedEnd) {
     }
 
-    /** The watched moves by vmid: see {@link InFlight}. */
+    /** The watched moves by vmid: see {@link InFlight}. A read: the picture is not moved forward. */
     synchronized Map<Integer, InFlight> inFlight() {
         Instant now = scheduler.now();
-        model.advance(now);
         Map<Integer, InFlight> out = new LinkedHashMap<>();
         for (Watch w : watches.values()) {
             Instant end = reportedEnd(w.lastProgress);
