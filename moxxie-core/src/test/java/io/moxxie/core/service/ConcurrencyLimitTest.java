@@ -62,6 +62,17 @@ class ConcurrencyLimitTest {
             return done;
         }
 
+        /** Runs the scheduler for two hours of virtual time: the most guests down (stopped) on pve1 at once meanwhile. */
+        int runCountingGuestsDownOnPve1() {
+            int[] mostDown = {0};
+            scheduler.runUntil(() -> {
+                int down = (int) cluster.currentSnapshot().guestsOn("pve1").stream().filter(g -> g.status() == PowerState.STOPPED).count();
+                mostDown[0] = Math.max(mostDown[0], down);
+                return false;
+            }, Duration.ofHours(2));
+            return mostDown[0];
+        }
+
         int peakIntoOneTarget() {
             return Collections.max(cluster.peakMigrationsPerTarget().values());
         }
@@ -86,15 +97,10 @@ class ConcurrencyLimitTest {
         Lopsided env = new Lopsided(ExecutorConfig.builder().perTargetLimit(perTarget).build(), "maint-ok");
         DrainRequest request = DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.fixed(maxConcurrent)).build();
         String drainId = env.service.drain(request).drainId();
-        int[] mostDown = {0};
-        env.scheduler.runUntil(() -> {
-            int down = (int) env.cluster.currentSnapshot().guestsOn("pve1").stream().filter(g -> g.status() == PowerState.STOPPED).count();
-            mostDown[0] = Math.max(mostDown[0], down);
-            return false;
-        }, Duration.ofHours(2));
+        int mostDown = env.runCountingGuestsDownOnPve1();
         DrainStatus done = env.service.status("pve1", drainId);
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
-        assertThat(mostDown[0]).as("guests down on pve1 at once").isEqualTo(perTarget);
+        assertThat(mostDown).as("guests down on pve1 at once").isEqualTo(perTarget);
         assertThat(done.vmStatus()).allSatisfy(v -> assertThat(v.migrationType()).isEqualTo(MigrationType.OFFLINE));
         assertThat(env.cluster.peakMigrationsPerTarget()).containsOnlyKeys("roomy").containsEntry("roomy", perTarget);
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(perTarget);
@@ -114,15 +120,10 @@ class ConcurrencyLimitTest {
         DrainRequest request = DrainRequest.builder("pve1").mode(DrainMode.HARD).targetNode("roomy")
                 .concurrency(Concurrency.fixed(maxConcurrent)).build();
         String drainId = env.service.drain(request).drainId();
-        int[] mostDown = {0};
-        env.scheduler.runUntil(() -> {
-            int down = (int) env.cluster.currentSnapshot().guestsOn("pve1").stream().filter(g -> g.status() == PowerState.STOPPED).count();
-            mostDown[0] = Math.max(mostDown[0], down);
-            return false;
-        }, Duration.ofHours(2));
+        int mostDown = env.runCountingGuestsDownOnPve1();
         DrainStatus done = env.service.status("pve1", drainId);
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
-        assertThat(mostDown[0]).as("guests down on pve1 at once").isEqualTo(mostDownAtOnce);
+        assertThat(mostDown).as("guests down on pve1 at once").isEqualTo(mostDownAtOnce);
         assertThat(env.cluster.peakConcurrentMigrations()).isEqualTo(maxConcurrent);
         assertThat(env.cluster.currentSnapshot().guestsOn("roomy")).hasSize(12)
                 .allSatisfy(g -> assertThat(g.status()).isEqualTo(PowerState.RUNNING));

@@ -151,6 +151,30 @@ class DrainEtaTest {
                 .isCloseTo(Duration.between(at, ended).toMillis() / 1e3, within(2.0));
     }
 
+    /**
+     * Reading the status (an operator's dashboard polling it) runs the watcher's picture forward to show the estimates,
+     * but leaves the picture as it was: the drain looks at its moves, and starts them, as it would unread. Three moves at
+     * once fill the link (every slot counts: the picture times the looks most closely); six do not.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "maxConcurrent {0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {3, 6})
+    void readingTheStatusDoesNotChangeHowTheDrainRuns(int maxConcurrent) {
+        assertThat(drainedReadingStatusEvery(Duration.ofMillis(700), maxConcurrent))
+                .isEqualTo(drainedReadingStatusEvery(null, maxConcurrent));
+    }
+
+    /** The soft drain of hv7 with the status read every {@code period} until it ends (null: never): its moves and requests. */
+    private static String drainedReadingStatusEvery(Duration period, int maxConcurrent) {
+        Env env = new Env();
+        String drainId = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.SOFT)
+                .concurrency(io.moxxie.core.model.Concurrency.fixed(maxConcurrent)).build()).drainId();
+        while (period != null && env.service.status("hv7", drainId).status() == DrainState.IN_PROGRESS) env.scheduler.runFor(period);
+        env.runUntilIdle();
+        assertThat(env.service.status("hv7", drainId).status()).isEqualTo(DrainState.COMPLETED);
+        return env.cluster.migrations().stream().map(m -> m.vmid() + " " + m.startedAt() + " " + m.finishedAt())
+                .collect(Collectors.joining("\n", "", "\n")) + env.cluster.calls();
+    }
+
     private static long seconds(Duration d) {
         long ms = d.toMillis();
         return ms <= 0 ? 0 : (ms + 999) / 1000;

@@ -443,10 +443,11 @@ class DrainWorkflowTest {
         assertThat(env.cluster.peakMigrationsPerTarget().values()).allMatch(p -> p <= 3).anyMatch(p -> p == 3);
     }
 
-    @Test
-    void autoConcurrencyRunsFewerStreamsWhileGuestsDirtyMemoryFasterThanHalfTheirStreamRate() {
-        // Every running VM of hv7 dirties 400 MB/s within half its memory: each needs a whole stream to converge.
-        Env env = new Env(c -> c, b -> b);
+    /**
+     * A soft auto drain of hv7 whose running VMs all dirty 400 MB/s within half their memory (each needs a whole stream
+     * to converge), run to its end; {@code env} is fresh. Its live moves.
+     */
+    private static List<MigrationRecord> busyGuestsDrainedAuto(Env env) {
         for (int vmid : HV7_GUESTS) {
             Guest g = env.guest(vmid);
             if (g.type() == io.moxxie.core.model.GuestType.QEMU && g.running()) env.cluster.dirty(vmid, 400e6, g.memory() / 2);
@@ -454,8 +455,12 @@ class DrainWorkflowTest {
         DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.SOFT).concurrency(Concurrency.auto()).build()).status();
         env.runUntilIdle();
         assertThat(env.service.status("hv7", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
-        List<io.moxxie.core.simulation.SimulatedCluster.MigrationRecord> live = env.cluster.migrations().stream()
-                .filter(m -> m.type() == io.moxxie.core.model.MigrationType.ONLINE).toList();
+        return env.cluster.migrations().stream().filter(m -> m.type() == MigrationType.ONLINE).toList();
+    }
+
+    @Test
+    void autoConcurrencyRunsFewerStreamsWhileGuestsDirtyMemoryFasterThanHalfTheirStreamRate() {
+        List<MigrationRecord> live = busyGuestsDrainedAuto(new Env());
         assertThat(live).isNotEmpty().allSatisfy(m -> {
             assertThat(m.successful()).isTrue();
             assertThat(m.downtime()).isLessThanOrEqualTo(Duration.ofSeconds(1));
@@ -472,17 +477,8 @@ class DrainWorkflowTest {
 
     @Test
     void anAutoDrainReadsAStreamsProgressOnlyWhenALookMissesItOrItRunsPastItsEnd() {
-        // As above: every running VM of hv7 dirties 400 MB/s within half its memory.
-        Env env = new Env(c -> c, b -> b);
-        for (int vmid : HV7_GUESTS) {
-            Guest g = env.guest(vmid);
-            if (g.type() == io.moxxie.core.model.GuestType.QEMU && g.running()) env.cluster.dirty(vmid, 400e6, g.memory() / 2);
-        }
-        DrainStatus s = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.SOFT).concurrency(Concurrency.auto()).build()).status();
-        env.runUntilIdle();
-        assertThat(env.service.status("hv7", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
-        List<io.moxxie.core.simulation.SimulatedCluster.MigrationRecord> live = env.cluster.migrations().stream()
-                .filter(m -> m.type() == io.moxxie.core.model.MigrationType.ONLINE).toList();
+        Env env = new Env();
+        List<MigrationRecord> live = busyGuestsDrainedAuto(env);
         long reads = env.cluster.calls().getOrDefault("migrationProgress", 0L);
         double liveSeconds = live.stream().mapToDouble(m -> Duration.between(m.startedAt(), m.finishedAt()).toMillis() / 1e3).sum();
         // The drain's watcher is its one reader of progress: a few reads per live move, where reading every stream every

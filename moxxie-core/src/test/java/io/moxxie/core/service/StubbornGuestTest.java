@@ -75,17 +75,17 @@ class StubbornGuestTest {
         return service;
     }
 
-    private static DrainRequest hardOneAtATime() {
-        return DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.serial()).build();
+    /** A hard drain of pve1, one move at a time, through {@link #service}, run to its end: its final status. */
+    private DrainStatus drainedHardOneAtATime(boolean stopIgnored) {
+        MaintenanceService service = service(stopIgnored);
+        String drainId = service.drain(DrainRequest.builder("pve1").mode(DrainMode.HARD).concurrency(Concurrency.serial()).build()).drainId();
+        scheduler.runUntilIdle();
+        return service.status("pve1", drainId);
     }
 
     @Test
     void aGuestItsShutdownDoesNotBringDownIsStoppedOnceTheLimitsHavePassedThenMovedAndStartedAgain() {
-        MaintenanceService service = service(false);
-        String drainId = service.drain(hardOneAtATime()).drainId();
-        scheduler.runUntilIdle();
-
-        DrainStatus done = service.status("pve1", drainId);
+        DrainStatus done = drainedHardOneAtATime(false);
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
         assertThat(done.vm(101).status()).isEqualTo(GuestState.COMPLETED);
         Guest g = cluster.currentSnapshot().guest(101).orElseThrow();
@@ -103,11 +103,7 @@ class StubbornGuestTest {
 
     @Test
     void aGuestThatNeitherShutdownNorStopBringsDownFailsSayingSoAndRunsOnWhereItWas() {
-        MaintenanceService service = service(true);
-        String drainId = service.drain(hardOneAtATime()).drainId();
-        scheduler.runUntilIdle();
-
-        DrainStatus done = service.status("pve1", drainId);
+        DrainStatus done = drainedHardOneAtATime(true);
         assertThat(done.status()).isEqualTo(DrainState.FAILED);
         assertThat(done.vm(101).status()).isEqualTo(GuestState.FAILED);
         assertThat(done.vm(101).error()).isEqualTo("VM 101 could not be stopped for its offline migration");

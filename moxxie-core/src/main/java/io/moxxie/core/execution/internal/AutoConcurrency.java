@@ -150,11 +150,6 @@ final class AutoConcurrency {
         return s != null && !s.busy;
     }
 
-    /** The live moves followed now, by vmid. */
-    Set<Integer> followed() {
-        return Set.copyOf(streams.keySet());
-    }
-
     /**
      * Takes one round of progress reports, read together, of live moves in flight (the watcher's looks: those it found
      * not done past their set-up), while {@code copying} live moves past their expected set-up share the source's link;

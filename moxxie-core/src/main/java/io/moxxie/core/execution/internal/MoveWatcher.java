@@ -302,10 +302,9 @@ public final class MoveWatcher {
     record InFlight(MigrationProgress progress, Instant expectedEnd) {
     }
 
-    /** The watched moves by vmid: see {@link InFlight}. */
+    /** The watched moves by vmid: see {@link InFlight}. A read: the picture is not moved forward. */
     synchronized Map<Integer, InFlight> inFlight() {
         Instant now = scheduler.now();
-        model.advance(now);
         Map<Integer, InFlight> out = new LinkedHashMap<>();
         for (Watch w : watches.values()) {
             Instant end = reportedEnd(w.lastProgress);
@@ -398,10 +397,12 @@ public final class MoveWatcher {
                 });
     }
 
-    /** What one round found: the moves found done (ended after the round's progress reads are told), and those reads. */
+    /**
+     * What one round found: the moves found done, by vmid, each with its end (run after the round's progress reads are
+     * told), and those reads.
+     */
     private static final class Round {
-        final List<Runnable> done = new ArrayList<>();
-        final java.util.Set<Integer> doneVmids = new java.util.HashSet<>();
+        final Map<Integer, Runnable> done = new LinkedHashMap<>();
         final Map<Integer, MigrationProgress> progress = new java.util.concurrent.ConcurrentHashMap<>();
     }
 
@@ -420,9 +421,8 @@ public final class MoveWatcher {
         synchronized (this) {
             model.advance(now);
             for (Watch w : looked) {
-                int vmid = w.progress.vmid();
-                if (!live(w) || round.doneVmids.contains(vmid) || round.progress.containsKey(vmid) || watches.get(vmid) != w) continue;
-                if (w.move.startedAt.isAfter(setUpDone) || model.predictedEnd(w.move, now).isAfter(now)) continue;
+                if (!copying(w, round, setUpDone) || round.progress.containsKey(w.progress.vmid())) continue;
+                if (model.predictedEnd(w.move, now).isAfter(now)) continue;
                 if (w.progressAskedAt != null && now.isBefore(w.progressAskedAt.plus(SUSPECT_REREAD))) continue;
                 suspects.add(w);
             }
@@ -445,14 +445,20 @@ public final class MoveWatcher {
             Instant setUpDone = scheduler.now().minus(config.expectedMigrationOverhead());
             int copying = 0;
             synchronized (this) {
-                for (Watch w : looked) {
-                    if (live(w) && !round.doneVmids.contains(w.progress.vmid()) && watches.get(w.progress.vmid()) == w
-                            && !w.move.startedAt.isAfter(setUpDone)) copying++;
-                }
+                for (Watch w : looked) if (copying(w, round, setUpDone)) copying++;
             }
             streams.observed(Map.copyOf(round.progress), copying);
         }
-        for (Runnable r : round.done) r.run();
+        for (Runnable r : round.done.values()) r.run();
+    }
+
+    /**
+     * Under the lock: whether {@code w} is a live move still followed that the round did not find done, past its
+     * expected set-up ({@code setUpDone}: its start at the latest) — a stream copying over the source's link.
+     */
+    private boolean copying(Watch w, Round round, Instant setUpDone) {
+        int vmid = w.progress.vmid();
+        return live(w) && !round.done.containsKey(vmid) && watches.get(vmid) == w && !w.move.startedAt.isAfter(setUpDone);
     }
 
     private static boolean live(Watch w) {
@@ -477,8 +483,7 @@ public final class MoveWatcher {
             if (g == null) return finish(w, null, new GuestFailure("VM " + p.vmid() + " disappeared during its migration", GuestFailure.Kind.FINAL));
             if (g.node().equals(p.targetNode()) && g.lock() == null) {
                 if (streams == null) return finish(w, g, null);
-                round.doneVmids.add(p.vmid());
-                round.done.add(() -> finish(w, g, null));
+                round.done.put(p.vmid(), () -> finish(w, g, null));
                 return CompletableFuture.completedFuture(null);
             }
             boolean targetUp = snapshot.node(p.targetNode()).map(Node::online).orElse(false);

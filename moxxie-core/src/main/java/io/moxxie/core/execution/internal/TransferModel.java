@@ -111,18 +111,29 @@ final class TransferModel {
 
     /** Moves every estimate forward to {@code now}, under the equal-share picture. */
     void advance(Instant now) {
-        if (lastAdvance == null) {
-            lastAdvance = now;
-            return;
-        }
-        double dt = Duration.between(lastAdvance, now).toNanos() / 1e9;
+        double dt = secondsSinceAdvance(now);
         lastAdvance = now;
         if (dt <= 0) return;
         double rate = streamRate(now);
-        for (Move m : moves.values()) {
-            double transferSeconds = Math.min(dt, Math.max(0, Duration.between(m.transferFrom, now).toNanos() / 1e9));
-            m.remaining = Math.max(0, m.remaining - rate * transferSeconds);
-        }
+        for (Move m : moves.values()) m.remaining = remainingAfter(m, now, dt, rate);
+    }
+
+    /**
+     * The bytes the move has left at {@code now}, as {@link #advance} would make them, without moving the picture: a
+     * read (the drain's status) leaves the estimates as they were, so it does not change when the moves are looked at.
+     */
+    private double remainingAt(Move m, Instant now) {
+        double dt = secondsSinceAdvance(now);
+        return dt <= 0 ? m.remaining : remainingAfter(m, now, dt, streamRate(now));
+    }
+
+    private double secondsSinceAdvance(Instant now) {
+        return lastAdvance == null ? 0 : Duration.between(lastAdvance, now).toNanos() / 1e9;
+    }
+
+    private static double remainingAfter(Move m, Instant now, double dt, double rate) {
+        double transferSeconds = Math.min(dt, Math.max(0, Duration.between(m.transferFrom, now).toNanos() / 1e9));
+        return Math.max(0, m.remaining - rate * transferSeconds);
     }
 
     /** Bytes per second one move in transfer gets at {@code now}: its stream cap, or its share of the link. */
@@ -144,7 +155,7 @@ final class TransferModel {
      */
     Instant predictedEnd(Move m, double rate, Instant now) {
         Instant from = m.transferFrom.isAfter(now) ? m.transferFrom : now;
-        Instant end = from.plusMillis((long) Math.ceil(m.remaining / rate * 1000));
+        Instant end = from.plusMillis((long) Math.ceil(remainingAt(m, now) / rate * 1000));
         Instant floor = floor(m);
         return floor.isAfter(end) ? floor : end;
     }
@@ -262,10 +273,9 @@ final class TransferModel {
      * When a drain is expected to end: the moves in flight go on, and the {@code queued} moves (bytes each, in the order
      * they will start) take the slots as they free up, at most {@code slots} moves at once; the same equal-share picture
      * and floors as {@link #projectedEnds}, with what the moves that ended have taught it. {@code now} when nothing is
-     * in flight or queued. Moves the estimates forward to {@code now}.
+     * in flight or queued. A read: the estimates are not moved forward.
      */
     Instant projectedDrainEnd(Instant now, int slots, long... queued) {
-        advance(now);
         PrimitiveIterator.OfLong next = Arrays.stream(queued).iterator();
         double end = runForward(inFlight(now), Math.max(1, slots), t -> next.hasNext() ? starting(next.nextLong(), t) : null, true);
         return now.plusMillis((long) Math.ceil(end * 1000));
@@ -275,7 +285,7 @@ final class TransferModel {
     private List<Projected> inFlight(Instant now) {
         List<Projected> out = new ArrayList<>(moves.size());
         for (Move m : moves.values()) {
-            out.add(new Projected(Math.max(0, Duration.between(now, m.transferFrom).toNanos() / 1e9), m.remaining,
+            out.add(new Projected(Math.max(0, Duration.between(now, m.transferFrom).toNanos() / 1e9), remainingAt(m, now),
                     Duration.between(now, floor(m)).toNanos() / 1e9));
         }
         return out;
