@@ -72,6 +72,7 @@ public final class SimulatedCluster implements HypervisorClient {
     private final boolean haAutoRebalance;
     private double transientFailureRate;
     private int peakConcurrent;
+    private int peakConcurrentLive;
     private long taskSeq;
     private long transferGeneration;
     private Scheduler.Cancellable nextTransferEvent;
@@ -699,6 +700,11 @@ public final class SimulatedCluster implements HypervisorClient {
         return peakConcurrent;
     }
 
+    /** The most live migrations (QEMU pre-copy streams) that ever ran at once; moves that copy no memory not counted. */
+    public synchronized int peakConcurrentLiveMigrations() {
+        return peakConcurrentLive;
+    }
+
     /** Per target node, the most migrations that ever ran into it at once. */
     public synchronized Map<String, Integer> peakMigrationsPerTarget() {
         return Map.copyOf(peakPerTarget);
@@ -836,6 +842,7 @@ public final class SimulatedCluster implements HypervisorClient {
         transfers.add(t);
         if (t.willRun) used.merge(t.target, t.guest.guest.memory(), Long::sum);
         peakConcurrent = Math.max(peakConcurrent, transfers.size());
+        if (live) peakConcurrentLive = Math.max(peakConcurrentLive, (int) transfers.stream().filter(Transfer::live).count());
         peakPerTarget.merge(target, (int) transfers.stream().filter(x -> x.target.equals(target)).count(), Math::max);
         notePeakMemory(target);
         rescheduleTransfers();

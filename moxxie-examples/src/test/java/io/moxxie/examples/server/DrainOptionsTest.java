@@ -20,7 +20,10 @@ class DrainOptionsTest extends ServerTestBase {
 
         assertThat(done.get("status").asText()).isEqualTo("completed");
         assertThat(done.get("completedVMs").asInt()).isEqualTo(15);
-        assertThat(cluster.peakConcurrentMigrations()).isEqualTo(ExecutorConfig.defaults().autoConcurrency());
+        // "auto" limits the live moves (pre-copy streams); a move that copies no memory (a maint-ok guest moved offline)
+        // takes a slot beside them, up to the per-source cap, whenever the demo's timing lets one overlap.
+        assertThat(cluster.peakConcurrentLiveMigrations()).isEqualTo(ExecutorConfig.defaults().autoConcurrency());
+        assertThat(cluster.peakConcurrentMigrations()).isBetween(ExecutorConfig.defaults().autoConcurrency(), ExecutorConfig.AUTO_MAX_PER_SOURCE);
         assertThat(cluster.peakMigrationsPerTarget().values()).allMatch(p -> p <= ExecutorConfig.defaults().perTargetLimit(6));
     }
 
