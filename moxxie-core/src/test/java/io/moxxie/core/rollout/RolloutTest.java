@@ -20,6 +20,7 @@ import io.moxxie.core.spi.RolloutStep;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -298,6 +299,26 @@ class RolloutTest {
         assertThat(f.status(b).rollout().state()).isEqualTo(RolloutState.SUCCEEDED);
         assertThat(f.maxNodesOut).isEqualTo(1);
         assertThat(f.outSeen).containsKeys("hv8", "hv9");
+    }
+
+    @Test
+    void ofTwoRolloutsTakingNodesOutAtTheSameInstantTheOneWhoseNodeIsBeingDrainedAlreadyGoesOnWhateverItsName() {
+        // hv9's rollout comes first: in the same instant it takes hv9 out and starts its drain, planned while hv8 was in
+        // service, before hv8's rollout takes hv8 out. hv8's steps back although its name sorts first: hv9's drain went
+        // past the check already and may be moving guests to hv8.
+        RolloutFixture f = new RolloutFixture();
+        String first = f.rollouts.submit(request("hv9").build()).rolloutId();
+        String second = f.rollouts.submit(request("hv8").build()).rolloutId();
+        RolloutStatus hv9 = f.runToEnd(first);
+        RolloutStatus hv8 = f.runToEnd(second);
+
+        assertThat(hv9.rollout().state()).as(hv9.rollout().message()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(hv8.rollout().state()).as(hv8.rollout().message()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(f.maxNodesOut).as("never two nodes out at once").isEqualTo(1);
+        Instant hv9Back = hv9.step("hv9").orElseThrow().endedAt();
+        Instant hv8Out = f.env.store.drain(hv8.step("hv8").orElseThrow().drainId()).orElseThrow().startedAt();
+        assertThat(hv8Out).as("hv8 drained once hv9 is back").isAfterOrEqualTo(hv9Back);
+        assertThat(f.env.nodeOf(9200)).isEqualTo("hv9");
     }
 
     @Test
