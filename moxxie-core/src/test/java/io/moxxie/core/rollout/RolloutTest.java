@@ -522,18 +522,59 @@ class RolloutTest {
         rollouts.close();
     }
 
-    /** A rollout store whose first step write carrying a drain id fails (a store outage at the worst moment). */
+    @Test
+    void aDrainAndAnUndrainThatEndedBeforeTheirIdsWereRecordedAreFollowedNotRunAgain() {
+        // hv10 holds only a maint-ok guest: its drain and its undrain move nothing and end as they start, so a second one
+        // would be a second record, not a conflict with the first.
+        for (java.util.function.Predicate<RolloutStep> failing : List.<java.util.function.Predicate<RolloutStep>>of(
+                s -> s.drainId() != null, s -> s.undrainId() != null)) {
+            RolloutFixture f = new RolloutFixture();
+            f.rollouts.close();
+            RolloutService rollouts = RolloutService.builder(f.env.service, f.env.cluster, new FailFirstDrainIdWrite(f.env.store, failing))
+                    .action(f.reboot(Duration.ofMinutes(3))).build();
+            rollouts.start();
+            String id = rollouts.submit(request("hv10").build()).rolloutId();
+            assertThat(f.env.scheduler.runUntil(() -> f.env.store.rollout(id).orElseThrow().ended(), Duration.ofDays(1))).isTrue();
+            RolloutStatus done = rollouts.status(id);
+            assertThat(done.rollout().state()).as(done.rollout().message()).isEqualTo(RolloutState.SUCCEEDED);
+            RolloutStep step = done.step("hv10").orElseThrow();
+            assertThat(f.env.store.drains("hv10", 10)).extracting(DrainRecord::drainId).as("drained once, undrained once")
+                    .containsExactly(step.undrainId(), step.drainId());
+            rollouts.close();
+        }
+    }
+
+    @Test
+    void aDrainOfTheNodeFromBeforeTheRolloutIsNotTakenForTheRolloutsOwn() {
+        RolloutFixture f = new RolloutFixture();
+        String byHand = f.env.service.drain(DrainRequest.soft("hv8")).drainId();
+        f.env.runUntilIdle();
+        String id = f.rollouts.submit(request("hv8").build()).rolloutId();
+        RolloutStatus done = f.runToEnd(id);
+        assertThat(done.rollout().state()).isEqualTo(RolloutState.SUCCEEDED);
+        RolloutStep step = done.step("hv8").orElseThrow();
+        assertThat(step.drainId()).isNotEqualTo(byHand);
+        assertThat(f.env.store.drain(step.drainId()).orElseThrow().startedAt()).isAfterOrEqualTo(step.startedAt());
+    }
+
+    /** A rollout store whose first step write that {@code failing} matches fails (a store outage at the worst moment). */
     private static final class FailFirstDrainIdWrite implements io.moxxie.core.spi.RolloutStore {
         private final io.moxxie.core.store.InMemoryMaintenanceStore d;
+        private final java.util.function.Predicate<RolloutStep> failing;
         private boolean failed;
 
         FailFirstDrainIdWrite(io.moxxie.core.store.InMemoryMaintenanceStore d) {
+            this(d, s -> s.drainId() != null);
+        }
+
+        FailFirstDrainIdWrite(io.moxxie.core.store.InMemoryMaintenanceStore d, java.util.function.Predicate<RolloutStep> failing) {
             this.d = d;
+            this.failing = failing;
         }
 
         @Override
         public boolean updateStep(RolloutStep step, String owner) {
-            if (!failed && step.drainId() != null) {
+            if (!failed && failing.test(step)) {
                 failed = true;
                 throw new io.moxxie.core.spi.StoreUnavailableException("connection refused");
             }
