@@ -298,6 +298,28 @@ class ServiceContractTest {
         }
     }
 
+    @Test
+    void aStartedInstanceCancellingAnOrphanedDrainTakesItOverAtOnceAndAnswersItsRun() {
+        Env env = new Env(c -> c, s -> s.lease(Duration.ofSeconds(30)));
+        String drainId = env.service.drain(DrainRequest.hard("hv7")).drainId();
+        env.scheduler.runFor(Duration.ofSeconds(20));
+        env.service.close();
+        // The lease runs out between two heartbeats of the next instance, which is asked to cancel right then.
+        MaintenanceService next = TestClusters.service(env.cluster, env.store).ownerId("next").lease(Duration.ofMinutes(10))
+                .heartbeatInterval(Duration.ofMinutes(9)).build();
+        next.start();
+        env.scheduler.runFor(Duration.ofMinutes(1));
+        assertThat(env.store.drain(drainId).orElseThrow().owner()).as("not taken over yet").isEqualTo("test-owner");
+
+        DrainStatus answer = next.cancel("hv7", drainId);
+        assertThat(env.store.drain(drainId).orElseThrow().owner()).as("taken over by the cancel itself").isEqualTo("next");
+        assertThat(next.activeDrains()).extracting(DrainStatus::drainId).containsExactly(drainId);
+        assertThat(answer.status()).isEqualTo(DrainState.IN_PROGRESS);
+        env.runUntilIdle();
+        assertThat(next.status("hv7", drainId).status()).isEqualTo(DrainState.CANCELLED);
+        next.close();
+    }
+
     // ------------------------------------------------------------------ maintenance mode around a drain
 
     @Test
