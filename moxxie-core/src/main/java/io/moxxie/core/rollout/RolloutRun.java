@@ -617,9 +617,10 @@ final class RolloutRun {
     }
 
     /**
-     * Another node that went out of service before this one (or at the same instant with a smaller name), when that
-     * leaves more nodes out than {@code maxNodesDown} allows: of two rollouts that passed their gates at the same time,
-     * the later steps back.
+     * Another node that went out of service before this one (or at the same instant with a smaller name, or at the same
+     * instant and already being drained), when that leaves more nodes out than {@code maxNodesDown} allows: of two
+     * rollouts that passed their gates at the same time, the later steps back. A node whose drain has started went past
+     * this check already, whatever its name: it does not step back any more, so this one must.
      */
     private Optional<String> earlierNodeOut(String node) {
         Map<String, String> out = service.nodesOutOfService(client.snapshot());
@@ -630,7 +631,8 @@ final class RolloutRun {
             if (!e.getValue().startsWith("in maintenance")) return Optional.of(e.getKey() + " " + e.getValue());
             MaintenanceView other = service.maintenance(e.getKey());
             Instant theirs = other.maintenanceStarted();
-            if (theirs == null || mine == null || theirs.isBefore(mine) || (theirs.equals(mine) && e.getKey().compareTo(node) < 0)) {
+            if (theirs == null || mine == null || theirs.isBefore(mine) || (theirs.equals(mine)
+                    && (e.getKey().compareTo(node) < 0 || other.drainStatus() == DrainState.IN_PROGRESS))) {
                 return Optional.of(e.getKey() + " " + e.getValue());
             }
         }

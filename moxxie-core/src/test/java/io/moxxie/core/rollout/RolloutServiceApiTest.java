@@ -252,6 +252,133 @@ class RolloutServiceApiTest {
     }
 
     @Test
+    void aStartedInstanceTakesOverAtItsHeartbeatARolloutWhoseOwnerStoppedOnceItsLeaseHasRunOut() {
+        RolloutFixture f = new RolloutFixture();
+        MaintenanceService other = io.moxxie.core.testing.TestClusters.service(f.env.cluster, f.env.store).ownerId("other").build();
+        other.start();
+        Duration lease = Duration.ofSeconds(30);
+        RolloutService otherRollouts = RolloutService.builder(other, f.env.cluster, f.env.store).action(f.reboot(Duration.ofMinutes(3)))
+                .lease(lease).build();
+        otherRollouts.start();
+        String id = f.rollouts.submit(request("hv8", "hv9").build()).rolloutId();
+        f.runUntilPhase(id, "hv8", RolloutPhase.WAIT_BACK);
+        assertThat(f.env.store.rollout(id).orElseThrow().owner()).isEqualTo("test-owner");
+
+        f.rollouts.close();
+        f.env.service.close();
+        Instant expires = f.env.store.rollout(id).orElseThrow().leaseExpiresAt();
+        assertThat(f.env.scheduler.runUntil(() -> "other".equals(f.env.store.rollout(id).orElseThrow().owner()), Duration.ofMinutes(5)))
+                .isTrue();
+        Instant taken = f.env.scheduler.now();
+        assertThat(taken).as("at the first heartbeat (a third of its lease) after the lease ran out")
+                .isAfter(expires).isBeforeOrEqualTo(expires.plus(lease.dividedBy(3)));
+        assertThat(f.env.store.rollout(id).orElseThrow().leaseExpiresAt()).as("its own lease").isEqualTo(taken.plus(lease));
+
+        assertThat(f.env.scheduler.runUntil(() -> otherRollouts.status(id).rollout().ended(), Duration.ofDays(1))).isTrue();
+        assertThat(otherRollouts.status(id).rollout().state()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(f.reboots).as("each node rebooted once").containsExactly("hv8", "hv9");
+        otherRollouts.close();
+        other.close();
+    }
+
+    @Test
+    void anInstanceThatLostItsRolloutToAnotherStopsWorkingOnItAndTakesItBackWhenThatOneStops() {
+        // The owner's store refuses its lease renewals for a while (its connection pool is stuck): the rollout's lease
+        // runs out and another instance takes it over. The owner, alive, leaves it alone from then on, and takes it back
+        // like any other instance once the new owner stops.
+        Env env = new Env();
+        AtomicBoolean renewalsFail = new AtomicBoolean();
+        RolloutStore stuck = (RolloutStore) Proxy.newProxyInstance(RolloutStore.class.getClassLoader(), new Class<?>[] {RolloutStore.class},
+                (proxy, method, args) -> {
+                    if (renewalsFail.get() && method.getName().equals("renewRolloutLease")) throw new StoreException("pool exhausted");
+                    try {
+                        return method.invoke(env.store, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        java.util.List<String> actions = new java.util.concurrent.CopyOnWriteArrayList<>();
+        MaintenanceAction patch = RolloutFixture.action("patch", c -> {
+            actions.add(c.node());
+            return new MaintenanceAction.Run() {
+                @Override
+                public java.util.Optional<MaintenanceAction.Result> poll() {
+                    return java.util.Optional.empty();
+                }
+
+                @Override
+                public void cancel() {
+                }
+            };
+        });
+        // A tick longer than the heartbeat: the heartbeat, not a tick, finds the lease lost.
+        RolloutService first = RolloutService.builder(env.service, env.cluster, stuck).action(patch).tick(Duration.ofMinutes(2)).build();
+        first.start();
+        String id = first.submit(request("hv8").action("patch").build()).rolloutId();
+        env.scheduler.runUntil(() -> env.store.steps(id).get(0).phase() == RolloutPhase.ACTION, Duration.ofHours(1));
+        renewalsFail.set(true);
+
+        MaintenanceService otherService = io.moxxie.core.testing.TestClusters.service(env.cluster, env.store).ownerId("other").build();
+        otherService.start();
+        RolloutService other = RolloutService.builder(otherService, env.cluster, env.store).action(patch).build();
+        other.start();
+        assertThat(env.scheduler.runUntil(() -> "other".equals(env.store.rollout(id).orElseThrow().owner()), Duration.ofMinutes(5)))
+                .isTrue();
+        renewalsFail.set(false);
+        env.scheduler.runFor(Duration.ofMinutes(2));
+        assertThat(first.toString()).as("the first instance dropped it").contains("0 rollout(s) running here");
+        assertThat(env.store.rollout(id).orElseThrow().owner()).isEqualTo("other");
+        assertThat(env.store.rollout(id).orElseThrow().message()).as("the new owner waits for an operator")
+                .contains("was running in a process that stopped");
+
+        other.close();
+        otherService.close();
+        assertThat(env.scheduler.runUntil(() -> "test-owner".equals(env.store.rollout(id).orElseThrow().owner()), Duration.ofMinutes(5)))
+                .as("taken back once the other's lease ran out").isTrue();
+        assertThat(first.toString()).contains("1 rollout(s) running here");
+        assertThat(actions).as("the action started once, by the first owner").containsExactly("hv8");
+        first.close();
+    }
+
+    @Test
+    void aGateAddedToTheBuilderHoldsTheRolloutWhichLooksAgainEveryTickAskedFor() {
+        Env env = new Env();
+        AtomicBoolean frozen = new AtomicBoolean(true);
+        Gate freeze = new Gate() {
+            @Override
+            public String name() {
+                return "change-freeze";
+            }
+
+            @Override
+            public io.moxxie.core.model.GateVerdict beforeNode(GateContext context) {
+                return frozen.get() ? io.moxxie.core.model.GateVerdict.block(name(), "the change freeze lasts until 10:01:30")
+                        : io.moxxie.core.model.GateVerdict.pass(name(), "no change freeze");
+            }
+
+            @Override
+            public io.moxxie.core.model.GateVerdict beforeReturn(GateContext context) {
+                return io.moxxie.core.model.GateVerdict.pass(name(), "returning is always allowed");
+            }
+        };
+        RolloutService r = rollouts(env).gate(freeze).tick(Duration.ofMinutes(1)).lease(Duration.ofSeconds(90)).build();
+        r.start();
+        Instant submitted = env.scheduler.now();
+        String id = r.submit(request("hv8").action("continue").build()).rolloutId();
+        assertThat(env.store.rollout(id).orElseThrow().leaseExpiresAt()).isEqualTo(submitted.plus(Duration.ofSeconds(90)));
+        env.scheduler.schedule(Duration.ofSeconds(90), () -> frozen.set(false));
+        env.scheduler.runFor(Duration.ofSeconds(80));
+        assertThat(r.status(id).rollout().message()).isEqualTo("hv8: waiting for gate change-freeze: the change freeze lasts until 10:01:30");
+
+        assertThat(env.scheduler.runUntil(() -> r.status(id).step("hv8").orElseThrow().phase() == RolloutPhase.DRAINING, Duration.ofHours(1)))
+                .isTrue();
+        assertThat(r.status(id).step("hv8").orElseThrow().phaseStartedAt()).as("seen at the tick after the freeze ended, a minute apart")
+                .isEqualTo(submitted.plus(Duration.ofMinutes(2)));
+        assertThat(r.status(id).step("hv8").orElseThrow().gates()).extracting(io.moxxie.core.model.GateVerdict::gate).contains("change-freeze");
+        r.close();
+    }
+
+    @Test
     void aRolloutServiceNeedsTheMaintenanceServiceStarted() {
         io.moxxie.core.time.VirtualScheduler scheduler = new io.moxxie.core.time.VirtualScheduler();
         var cluster = io.moxxie.core.testing.TestClusters.guideCluster(scheduler).build();

@@ -214,4 +214,37 @@ class RolloutStepsTest {
         assertThat(Duration.between(hv8.phaseStartedAt(), hv8.endedAt())).as("failed at the first tick past the timeout")
                 .isBetween(Duration.ofMinutes(2), Duration.ofMinutes(2).plus(RolloutService.DEFAULT_TICK));
     }
+
+    @Test
+    void anActionThatRunsPastItsTimeoutIsStoppedAndFailsTheStepWhileRunningItSaysSo() {
+        AtomicInteger cancelled = new AtomicInteger();
+        RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(RolloutFixture.action("firmware",
+                c -> new MaintenanceAction.Run() {
+                    @Override
+                    public Optional<Result> poll() {
+                        return Optional.empty();
+                    }
+
+                    @Override
+                    public void cancel() {
+                        cancelled.incrementAndGet();
+                    }
+                })));
+        String id = f.rollouts.submit(request("hv8").action("firmware").actionTimeout(Duration.ofMinutes(10)).build()).rolloutId();
+        f.runUntilPhase(id, "hv8", RolloutPhase.ACTION);
+        f.env.scheduler.runFor(Duration.ofMinutes(1));
+        RolloutStep running = f.status(id).step("hv8").orElseThrow();
+        assertThat(running.state()).isEqualTo(RolloutState.RUNNING);
+        assertThat(running.message()).isEqualTo("running the action firmware on hv8");
+        assertThat(f.status(id).rollout().message()).isEqualTo("hv8: running the action firmware on hv8");
+        assertThat(f.status(id).rollout().state()).isEqualTo(RolloutState.RUNNING);
+
+        RolloutStatus s = f.runToEnd(id);
+        RolloutStep hv8 = s.step("hv8").orElseThrow();
+        assertThat(hv8.state()).isEqualTo(RolloutState.FAILED);
+        assertThat(hv8.message()).startsWith("the action firmware did not end within 10 min (actionTimeout). hv8 stays in maintenance");
+        assertThat(Duration.between(hv8.phaseStartedAt(), hv8.endedAt())).as("at the first tick past the timeout")
+                .isBetween(Duration.ofMinutes(10), Duration.ofMinutes(10).plus(RolloutService.DEFAULT_TICK));
+        assertThat(cancelled).as("the action was told to stop").hasValue(1);
+    }
 }

@@ -20,6 +20,7 @@ import io.moxxie.core.spi.RolloutStep;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -301,6 +302,26 @@ class RolloutTest {
     }
 
     @Test
+    void ofTwoRolloutsTakingNodesOutAtTheSameInstantTheOneWhoseNodeIsBeingDrainedAlreadyGoesOnWhateverItsName() {
+        // hv9's rollout comes first: in the same instant it takes hv9 out and starts its drain, planned while hv8 was in
+        // service, before hv8's rollout takes hv8 out. hv8's steps back although its name sorts first: hv9's drain went
+        // past the check already and may be moving guests to hv8.
+        RolloutFixture f = new RolloutFixture();
+        String first = f.rollouts.submit(request("hv9").build()).rolloutId();
+        String second = f.rollouts.submit(request("hv8").build()).rolloutId();
+        RolloutStatus hv9 = f.runToEnd(first);
+        RolloutStatus hv8 = f.runToEnd(second);
+
+        assertThat(hv9.rollout().state()).as(hv9.rollout().message()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(hv8.rollout().state()).as(hv8.rollout().message()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(f.maxNodesOut).as("never two nodes out at once").isEqualTo(1);
+        Instant hv9Back = hv9.step("hv9").orElseThrow().endedAt();
+        Instant hv8Out = f.env.store.drain(hv8.step("hv8").orElseThrow().drainId()).orElseThrow().startedAt();
+        assertThat(hv8Out).as("hv8 drained once hv9 is back").isAfterOrEqualTo(hv9Back);
+        assertThat(f.env.nodeOf(9200)).isEqualTo("hv9");
+    }
+
+    @Test
     void aManualDrainOfAnotherNodeHoldsTheRolloutBack() {
         RolloutFixture f = new RolloutFixture();
         f.env.service.enableMaintenance("hv10", "failed disk", false);
@@ -501,18 +522,59 @@ class RolloutTest {
         rollouts.close();
     }
 
-    /** A rollout store whose first step write carrying a drain id fails (a store outage at the worst moment). */
+    @Test
+    void aDrainAndAnUndrainThatEndedBeforeTheirIdsWereRecordedAreFollowedNotRunAgain() {
+        // hv10 holds only a maint-ok guest: its drain and its undrain move nothing and end as they start, so a second one
+        // would be a second record, not a conflict with the first.
+        for (java.util.function.Predicate<RolloutStep> failing : List.<java.util.function.Predicate<RolloutStep>>of(
+                s -> s.drainId() != null, s -> s.undrainId() != null)) {
+            RolloutFixture f = new RolloutFixture();
+            f.rollouts.close();
+            RolloutService rollouts = RolloutService.builder(f.env.service, f.env.cluster, new FailFirstDrainIdWrite(f.env.store, failing))
+                    .action(f.reboot(Duration.ofMinutes(3))).build();
+            rollouts.start();
+            String id = rollouts.submit(request("hv10").build()).rolloutId();
+            assertThat(f.env.scheduler.runUntil(() -> f.env.store.rollout(id).orElseThrow().ended(), Duration.ofDays(1))).isTrue();
+            RolloutStatus done = rollouts.status(id);
+            assertThat(done.rollout().state()).as(done.rollout().message()).isEqualTo(RolloutState.SUCCEEDED);
+            RolloutStep step = done.step("hv10").orElseThrow();
+            assertThat(f.env.store.drains("hv10", 10)).extracting(DrainRecord::drainId).as("drained once, undrained once")
+                    .containsExactly(step.undrainId(), step.drainId());
+            rollouts.close();
+        }
+    }
+
+    @Test
+    void aDrainOfTheNodeFromBeforeTheRolloutIsNotTakenForTheRolloutsOwn() {
+        RolloutFixture f = new RolloutFixture();
+        String byHand = f.env.service.drain(DrainRequest.soft("hv8")).drainId();
+        f.env.runUntilIdle();
+        String id = f.rollouts.submit(request("hv8").build()).rolloutId();
+        RolloutStatus done = f.runToEnd(id);
+        assertThat(done.rollout().state()).isEqualTo(RolloutState.SUCCEEDED);
+        RolloutStep step = done.step("hv8").orElseThrow();
+        assertThat(step.drainId()).isNotEqualTo(byHand);
+        assertThat(f.env.store.drain(step.drainId()).orElseThrow().startedAt()).isAfterOrEqualTo(step.startedAt());
+    }
+
+    /** A rollout store whose first step write that {@code failing} matches fails (a store outage at the worst moment). */
     private static final class FailFirstDrainIdWrite implements io.moxxie.core.spi.RolloutStore {
         private final io.moxxie.core.store.InMemoryMaintenanceStore d;
+        private final java.util.function.Predicate<RolloutStep> failing;
         private boolean failed;
 
         FailFirstDrainIdWrite(io.moxxie.core.store.InMemoryMaintenanceStore d) {
+            this(d, s -> s.drainId() != null);
+        }
+
+        FailFirstDrainIdWrite(io.moxxie.core.store.InMemoryMaintenanceStore d, java.util.function.Predicate<RolloutStep> failing) {
             this.d = d;
+            this.failing = failing;
         }
 
         @Override
         public boolean updateStep(RolloutStep step, String owner) {
-            if (!failed && step.drainId() != null) {
+            if (!failed && failing.test(step)) {
                 failed = true;
                 throw new io.moxxie.core.spi.StoreUnavailableException("connection refused");
             }

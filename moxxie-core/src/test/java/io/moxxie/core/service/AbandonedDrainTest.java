@@ -148,6 +148,35 @@ class AbandonedDrainTest {
     }
 
     @Test
+    void aProcessThatLearnsAtItsHeartbeatThatItLostTheLeaseStopsFollowingItsMoveThere() {
+        MaintenanceService a = started(firstProcess());
+        DrainStatus s = a.drain(DrainRequest.builder("hv8").mode(DrainMode.HARD).concurrency(Concurrency.serial()).build()).status();
+        scheduler.runFor(Duration.ofSeconds(5));
+        assertThat(cluster.activeMigrations()).as("one long move in flight").isEqualTo(1);
+
+        MaintenanceService b = MaintenanceService.builder(new Recording(scheduler).client(cluster), store).scheduler(skewed(Duration.ofMinutes(2)))
+                .planningRetryDelay(Duration.ofMillis(1)).ownerId("second").lease(LEASE).build();
+        b.start();
+        assertThat(b.activeDrains()).extracting(DrainStatus::drainId).containsExactly(s.drainId());
+        scheduler.runFor(LEASE);
+
+        // Nothing of the first process's was written between the takeover and its next heartbeat: the heartbeat learns it.
+        List<Call> calls = first.calls();
+        int lost = indexOfFirstRefusedWrite(calls);
+        assertThat(lost).isNotNegative();
+        assertThat(calls.get(lost).method()).isEqualTo("renewLease");
+        Instant lostAt = calls.get(lost).at();
+        assertThat(a.activeDrains()).isEmpty();
+        assertThat(calls.subList(lost + 1, calls.size())).as("cluster reads for the move after the lease was lost")
+                .filteredOn(c -> !HEARTBEAT_READS.contains(c.method()))
+                .noneMatch(c -> c.at().isAfter(lostAt.plus(Duration.ofSeconds(10))));
+        scheduler.runUntilIdle();
+        assertThat(b.status("hv8", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
+        for (int vmid : List.of(9100, 9101)) assertThat(cluster.successfulMigrations(vmid)).as("%s moved once", vmid).isEqualTo(1);
+        b.close();
+    }
+
+    @Test
     void aClosedServiceLeavesItsDrainAsRecordedForTheNextOwner() {
         MaintenanceService a = started(firstProcess());
         DrainStatus s = a.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD).concurrency(Concurrency.fixed(3)).build()).status();

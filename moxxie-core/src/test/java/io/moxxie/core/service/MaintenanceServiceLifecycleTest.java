@@ -166,6 +166,7 @@ class MaintenanceServiceLifecycleTest {
         Env env = new Env(c -> c.node("empty", 64 * TestClusters.GIB, 8), s -> s);
         DrainHandle drain = env.service.drain(DrainRequest.soft("empty"));
         assertThat(drain.completion()).isCompletedWithValueMatching(s -> s.status() == DrainState.COMPLETED && s.totalVMs() == 0);
+        assertThat(env.service.activeDrains()).as("ended as it started: not listed as running").isEmpty();
     }
 
     @Test

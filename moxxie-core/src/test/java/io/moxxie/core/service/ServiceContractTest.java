@@ -5,14 +5,19 @@ import io.moxxie.core.NotFoundException;
 import io.moxxie.core.ValidationException;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.model.DrainState;
+import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.Operation;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.simulation.SimulatedCluster;
+import io.moxxie.core.spi.DrainRecord;
+import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.spi.HypervisorClient;
+import io.moxxie.core.spi.MaintenanceStore;
 import io.moxxie.core.spi.HypervisorUnavailableException;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
 import io.moxxie.core.testing.DelegatingHypervisorClient;
+import io.moxxie.core.testing.DelegatingMaintenanceStore;
 import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.testing.TestClusters.Env;
 import io.moxxie.core.testing.UnreachableHypervisor;
@@ -29,6 +34,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -174,6 +181,142 @@ class ServiceContractTest {
         env.runUntilIdle();
         assertThat(next.status("hv7", drainId).status()).isEqualTo(DrainState.CANCELLED);
         assertThat(env.store.drain(drainId).orElseThrow().owner()).isEqualTo("next");
+        next.close();
+    }
+
+    @Test
+    void theOwnersCancelTakesEffectAtOnceAndNoMoveStartsAfterIt() {
+        Env env = new Env();
+        String drainId = env.service.drain(DrainRequest.builder("hv7").mode(io.moxxie.core.model.DrainMode.HARD)
+                .concurrency(io.moxxie.core.model.Concurrency.fixed(1)).build()).drainId();
+        env.scheduler.runFor(Duration.ofSeconds(10));
+        Instant asked = env.scheduler.now();
+
+        DrainStatus answer = env.service.cancel("hv7", drainId);
+        assertThat(answer.message()).as("the run itself cancelled, not a request left for the next heartbeat")
+                .startsWith("Cancelling: no new moves start; waiting for 1 move");
+        env.runUntilIdle();
+        assertThat(env.service.status("hv7", drainId).status()).isEqualTo(DrainState.CANCELLED);
+        assertThat(env.cluster.migrations()).as("moves started after the cancel").noneMatch(m -> m.startedAt().isAfter(asked));
+    }
+
+    @Test
+    void aHandleAskedJustAsItsDrainEndsIsAlreadyComplete() {
+        Env env = new Env();
+        String drainId = env.service.drain(DrainRequest.soft("hv7")).drainId();
+        DrainRecord running = env.store.drain(drainId).orElseThrow();
+        env.runUntilIdle();
+        assertThat(env.store.drain(drainId).orElseThrow().status()).isEqualTo(DrainState.COMPLETED);
+
+        // Another instance, not started (no heartbeat would complete the handle later), reads the drain still running
+        // and registers the handle's completion just after the drain ended.
+        AtomicBoolean stale = new AtomicBoolean(true);
+        MaintenanceStore racing = new DelegatingMaintenanceStore(env.store) {
+            @Override
+            public Optional<DrainRecord> drain(String id) {
+                return stale.getAndSet(false) ? Optional.of(running) : delegate.drain(id);
+            }
+        };
+        MaintenanceService other = TestClusters.service(env.cluster, racing).ownerId("other").build();
+        DrainHandle h = other.handle("hv7", drainId);
+        assertThat(stale).as("the first read was the stale one").isFalse();
+        assertThat(h.completion()).isCompletedWithValueMatching(s -> s.status() == DrainState.COMPLETED && s.drainId().equals(drainId));
+    }
+
+    @Test
+    void aDryRunWithATargetThatCannotTakeGuestsIsRefusedBeforeTheHypervisorIsAskedAboutAGuest() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
+        AtomicInteger asked = new AtomicInteger();
+        HypervisorClient proxmox = new DelegatingHypervisorClient(cluster) {
+            @Override
+            public io.moxxie.core.model.MigrationPreconditions preconditions(io.moxxie.core.model.Guest guest) {
+                asked.incrementAndGet();
+                return delegate.preconditions(guest);
+            }
+        };
+        MaintenanceService service = TestClusters.service(cluster, proxmox, new InMemoryMaintenanceStore()).build();
+        service.enableMaintenance("hv9", "fan", false);
+        assertThatThrownBy(() -> service.plan(DrainRequest.builder("hv7").targetNode("hv9").build()))
+                .isInstanceOf(io.moxxie.core.InvalidTargetException.class).hasMessageContaining("hv9");
+        assertThat(asked).as("preconditions asked").hasValue(0);
+        assertThat(service.plan(DrainRequest.builder("hv7").targetNode("hv8").build()).moves()).isNotEmpty()
+                .allSatisfy(e -> assertThat(e.targetNode()).isEqualTo("hv8"));
+        assertThat(asked.get()).isPositive();
+    }
+
+    @Test
+    void aDrainRecordsEachPlannedGuestWithItsPlansReasonAsNoteOrError() {
+        Env env = new Env(c -> c.guest(TestClusters.qemu(9900, "huge", "hv8", 250, "")).guest(TestClusters.qemu(9950, "maint", "hv8", 2, "maint-ok"))
+                        .guest(TestClusters.qemu(9960, "ignored", "hv8", 2, "plb_ignore_balancer")),
+                s -> s);
+        Map<Integer, GuestProgress> stored = new java.util.HashMap<>();
+        MaintenanceStore created = new DelegatingMaintenanceStore(env.store) {
+            @Override
+            public void createDrain(DrainRecord drain, java.util.List<GuestProgress> guests) {
+                guests.forEach(g -> stored.put(g.vmid(), g));
+                delegate.createDrain(drain, guests);
+            }
+        };
+        env.service.close();
+        MaintenanceService service = TestClusters.service(env.cluster, created).build();
+        service.start();
+        DrainRequest request = DrainRequest.builder("hv8").force(true).build();
+        io.moxxie.core.plan.DrainPlan plan = service.plan(request);
+        Instant at = env.scheduler.now();
+        service.drain(request);
+
+        assertThat(plan.entries()).extracting(io.moxxie.core.plan.PlanEntry::action)
+                .contains(io.moxxie.core.plan.PlanEntry.Action.MOVE, io.moxxie.core.plan.PlanEntry.Action.SKIP,
+                        io.moxxie.core.plan.PlanEntry.Action.BLOCK);
+        assertThat(plan.moves()).as("a move the plan explains").anyMatch(e -> e.reason() != null);
+        for (io.moxxie.core.plan.PlanEntry e : plan.entries()) {
+            GuestProgress g = stored.get(e.vmid());
+            switch (e.action()) {
+                case MOVE -> {
+                    assertThat(g.status()).isEqualTo(GuestState.PENDING);
+                    assertThat(g.note()).as("note of %s", e.vmid()).isEqualTo(e.reason());
+                    assertThat(g.error()).isNull();
+                    assertThat(g.completedAt()).isNull();
+                    assertThat(g.targetNode()).isEqualTo(e.targetNode());
+                    assertThat(g.migrationType()).isEqualTo(e.migrationType());
+                }
+                case SKIP -> {
+                    assertThat(g.status()).isEqualTo(GuestState.SKIPPED);
+                    assertThat(g.error()).as("why %s stays", e.vmid()).isEqualTo(e.reason()).isNotNull();
+                    assertThat(g.note()).isNull();
+                    assertThat(g.completedAt()).isEqualTo(at);
+                }
+                case BLOCK -> {
+                    assertThat(g.status()).isEqualTo(GuestState.FAILED);
+                    assertThat(g.error()).as("why %s cannot move", e.vmid()).isEqualTo(e.reason()).contains("not enough memory");
+                    assertThat(g.note()).isNull();
+                    assertThat(g.completedAt()).isEqualTo(at);
+                }
+            }
+            assertThat(g.alwaysOn()).as("always-on %s", e.vmid()).isEqualTo(e.alwaysOn());
+        }
+    }
+
+    @Test
+    void aStartedInstanceCancellingAnOrphanedDrainTakesItOverAtOnceAndAnswersItsRun() {
+        Env env = new Env(c -> c, s -> s.lease(Duration.ofSeconds(30)));
+        String drainId = env.service.drain(DrainRequest.hard("hv7")).drainId();
+        env.scheduler.runFor(Duration.ofSeconds(20));
+        env.service.close();
+        // The lease runs out between two heartbeats of the next instance, which is asked to cancel right then.
+        MaintenanceService next = TestClusters.service(env.cluster, env.store).ownerId("next").lease(Duration.ofMinutes(10))
+                .heartbeatInterval(Duration.ofMinutes(9)).build();
+        next.start();
+        env.scheduler.runFor(Duration.ofMinutes(1));
+        assertThat(env.store.drain(drainId).orElseThrow().owner()).as("not taken over yet").isEqualTo("test-owner");
+
+        DrainStatus answer = next.cancel("hv7", drainId);
+        assertThat(env.store.drain(drainId).orElseThrow().owner()).as("taken over by the cancel itself").isEqualTo("next");
+        assertThat(next.activeDrains()).extracting(DrainStatus::drainId).containsExactly(drainId);
+        assertThat(answer.status()).isEqualTo(DrainState.IN_PROGRESS);
+        env.runUntilIdle();
+        assertThat(next.status("hv7", drainId).status()).isEqualTo(DrainState.CANCELLED);
         next.close();
     }
 

@@ -198,6 +198,19 @@ class ServiceOperationsTest {
     }
 
     @Test
+    void theBuildersSettingsAreTheServices() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
+        io.moxxie.core.policy.TagPolicy policy = io.moxxie.core.policy.TagPolicy.defaults();
+        io.moxxie.core.plan.PlacementConfig placement = io.moxxie.core.plan.PlacementConfig.defaults();
+        try (MaintenanceService service = TestClusters.service(cluster, new InMemoryMaintenanceStore()).tagPolicy(policy)
+                .placement(placement).closeTimeout(Duration.ofSeconds(1)).build()) {
+            assertThat(service.tagPolicy()).isSameAs(policy);
+            assertThat(service.planner().placement()).isSameAs(placement);
+        }
+    }
+
+    @Test
     void theBuilderRefusesBadSettingsNamingThem() {
         Env env = new Env();
         assertThatThrownBy(() -> MaintenanceService.builder(env.cluster, env.store).ownerId(" "))

@@ -7,6 +7,9 @@ import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.GuestState;
 import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.spi.DrainRecord;
+import io.moxxie.core.spi.MaintenanceStore;
+import io.moxxie.core.testing.DelegatingMaintenanceStore;
 import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.testing.TestClusters.Env;
 import org.junit.jupiter.api.Test;
@@ -14,6 +17,8 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static io.moxxie.core.testing.TestClusters.HV7_GUESTS;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -107,5 +112,35 @@ class TakeoverTest {
         assertThat(done.message()).isEqualTo("Drain of hv7 cancelled: " + moved + " migrated, 0 skipped, 0 failed, "
                 + leftOnHv7.size() + " not started");
         second.close();
+    }
+
+    @Test
+    void anInstanceClosedWhileItTakesADrainOverDoesNotRunItAndTheNextInstanceFinishesIt() {
+        DeadOwner d = new DeadOwner();
+        AtomicReference<MaintenanceService> closing = new AtomicReference<>();
+        // close() comes from another thread just as the store hands the drain over.
+        MaintenanceStore racing = new DelegatingMaintenanceStore(d.env.store) {
+            @Override
+            public Optional<DrainRecord> takeOver(String drainId, String newOwner, Instant now, Instant leaseExpiresAt) {
+                Optional<DrainRecord> taken = delegate.takeOver(drainId, newOwner, now, leaseExpiresAt);
+                closing.get().close();
+                return taken;
+            }
+        };
+        MaintenanceService second = TestClusters.service(d.env.cluster, racing).ownerId("second").lease(LEASE).build();
+        closing.set(second);
+        second.start();
+        assertThat(second.activeDrains()).isEmpty();
+        Instant closed = d.env.scheduler.now();
+        d.env.scheduler.runFor(Duration.ofMinutes(5));
+        assertThat(d.env.cluster.migrations()).as("moves started by the closed instance").noneMatch(m -> m.startedAt().isAfter(closed));
+
+        MaintenanceService third = TestClusters.service(d.env.cluster, d.env.store).ownerId("third").lease(LEASE).build();
+        third.start();
+        assertThat(third.activeDrains()).as("its lease taken by the closed one has run out").hasSize(1);
+        DrainStatus done = d.runToEnd(third);
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        for (int vmid : HV7_GUESTS) assertThat(d.env.cluster.successfulMigrations(vmid)).as("%s moved once", vmid).isEqualTo(1);
+        third.close();
     }
 }

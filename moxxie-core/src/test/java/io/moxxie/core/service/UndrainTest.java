@@ -5,12 +5,14 @@ import io.moxxie.core.execution.VmStatus;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.GuestState;
 import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.testing.TestClusters.Env;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * An undrain returns what the node's last finished drain moved away, and only that: not a guest whose move failed
@@ -54,5 +56,48 @@ class UndrainTest {
         assertThat(againDone.undrainOf()).isEqualTo(drainId);
         assertThat(againDone.vmStatus()).extracting(VmStatus::reason).containsOnly("already on hv7");
         assertThat(env.cluster.migrations()).hasSize(movesBefore);
+    }
+
+    @Test
+    void aGuestLeftOutOfAnUndrainIsRecordedWhereItIsNowOrWhereTheDrainPutItWhenItIsGone() {
+        Env env = new Env();
+        String drainId = env.service.drain(DrainRequest.soft("hv7")).drainId();
+        env.runUntilIdle();
+        DrainStatus drain = env.service.status("hv7", drainId);
+        String putOn8210 = drain.vm(8210).targetNode();
+        String elsewhere = java.util.stream.Stream.of("hv8", "hv9", "hv10").filter(n -> !n.equals(env.nodeOf(8211))).findFirst().orElseThrow();
+        env.cluster.relocate(8211, elsewhere);
+        env.cluster.delete(8210);
+
+        DrainStatus u = env.service.undrain("hv7").status();
+        assertThat(u.vm(8211).status()).isEqualTo(GuestState.SKIPPED);
+        assertThat(u.vm(8211).sourceNode()).as("where it is now").isEqualTo(elsewhere);
+        assertThat(u.vm(8211).reason()).startsWith("moved since the drain: now on " + elsewhere);
+        assertThat(u.vm(8211).name()).isEqualTo("app-02");
+        assertThat(u.vm(8210).status()).isEqualTo(GuestState.SKIPPED);
+        assertThat(u.vm(8210).reason()).isEqualTo("no longer exists");
+        assertThat(u.vm(8210).sourceNode()).as("where the drain put it").isEqualTo(putOn8210);
+        java.util.Map<Integer, io.moxxie.core.spi.GuestProgress> stored = new java.util.HashMap<>();
+        env.store.guests(u.drainId()).forEach(g -> stored.put(g.vmid(), g));
+        assertThat(stored.get(8211).wasRunning()).as("running where it is").isTrue();
+        assertThat(stored.get(8210).wasRunning()).isFalse();
+        assertThat(stored.get(8211).memory()).isEqualTo(16 * TestClusters.GIB);
+    }
+
+    @Test
+    void aNodeNeverDrainedHasNothingToUndrainAndAnOfflineNodeTakesNothingBack() {
+        Env env = new Env();
+        DrainStatus nothing = env.service.undrain("hv8").status();
+        assertThat(nothing.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(nothing.totalVMs()).isZero();
+        assertThat(nothing.undrainOf()).isNull();
+        env.runUntilIdle();
+
+        env.service.drain(DrainRequest.soft("hv9"));
+        env.runUntilIdle();
+        env.cluster.setNodeOnline("hv9", false);
+        assertThatThrownBy(() -> env.service.undrain("hv9")).isInstanceOf(io.moxxie.core.plan.PreflightException.class)
+                .hasMessage("Node hv9 is offline: guests cannot be moved back to it");
+        assertThat(env.store.drains("hv9", 5)).as("no undrain recorded").hasSize(1);
     }
 }
