@@ -146,4 +146,103 @@ class AutoConcurrencyTest {
         assertThat(auto.unsure(2)).isTrue();
         assertThat(auto.unsure(3)).as("not followed").isFalse();
     }
+
+    private static MigrationProgress sent(long transferred, long total, double throttle) {
+        return new MigrationProgress(transferred, 0, total, OptionalDouble.of(0.4e9), throttle > 0 ? OptionalDouble.of(throttle) : OptionalDouble.of(0),
+                Instant.EPOCH);
+    }
+
+    @Test
+    void aStreamIsBusyOnlyOnceItHasSentAQuarterMoreThanItsMemoryOrIsThrottled() {
+        for (int vmid = 1; vmid <= 4; vmid++) auto.started(vmid, 8 * GIB);
+        auto.observe(Map.of(1, sent(10 * GIB, 8 * GIB, 0), 2, sent(10 * GIB + 1, 8 * GIB, 0), 3, sent(10 * GIB, 10 * GIB, 0),
+                4, sent(GIB, 8 * GIB, 0)), 4);
+        assertThat(knownBusy).as("a quarter more, exactly, is not busy; the larger of its memory and the total counts").containsExactly(2);
+        auto.observe(Map.of(3, sent(12 * GIB + 1, 12 * GIB, 0), 4, sent(GIB, 8 * GIB, 0.2)), 4);
+        assertThat(knownBusy).containsExactlyInAnyOrder(2, 4);
+    }
+
+    @Test
+    void aStreamThatEndedBusyIsNotCountedAsAnIdleEnd() {
+        knownBusy.add(1);
+        // The busy guest moves first, alone; then two idle ones. Three must end idle before the ceiling doubles.
+        assertThat(auto.admits(1, 0)).isTrue();
+        start(1);
+        end(1);
+        for (int vmid = 2; vmid <= 3; vmid++) {
+            start(vmid);
+            end(vmid);
+        }
+        assertThat(auto.idleCeiling()).isEqualTo(3);
+        start(4);
+        end(4);
+        assertThat(auto.idleCeiling()).isEqualTo(6);
+        auto.ended(99);
+        assertThat(auto.unsure(99)).as("never followed").isFalse();
+    }
+
+    @Test
+    void aGuestKnownBusyAskedToStartBesideOthersKeepsTheIdleCeilingAtTheStreamsThatFillTheLink() {
+        knownBusy.add(7);
+        start(1);
+        assertThat(auto.admits(7, 1)).as("two keep the cap each").isTrue();
+        assertThat(auto.admits(7, 2)).isFalse();
+        end(1);
+        for (int vmid = 2; vmid <= 4; vmid++) {
+            start(vmid);
+            end(vmid);
+        }
+        assertThat(auto.idleCeiling()).as("a busy guest was seen in this drain").isEqualTo(3);
+    }
+
+    @Test
+    void aRoundTellsWhetherTheAnswerMayHaveChanged() {
+        auto.started(1, 8 * GIB);
+        auto.started(2, 8 * GIB);
+        assertThat(auto.observe(Map.of(1, copying(GIB, 8 * GIB, 0.45e9)), 2)).as("nothing new: 0.45 each, two sharing").isFalse();
+        assertThat(auto.observe(Map.of(1, new MigrationProgress(GIB, GIB, 8 * GIB, OptionalDouble.empty(), OptionalDouble.empty(), Instant.EPOCH)), 2))
+                .as("no rate reported").isFalse();
+        assertThat(auto.observe(Map.of(1, copying(GIB, 8 * GIB, 0.6e9)), 2)).as("a faster stream").isTrue();
+        assertThat(auto.observe(Map.of(1, copying(GIB, 8 * GIB, 0.6e9)), 2)).as("two at their cap now fill the link: it may take one more").isTrue();
+        assertThat(auto.observe(Map.of(1, copying(GIB, 8 * GIB, 0.6e9)), 2)).as("the same again").isFalse();
+        assertThat(auto.observe(Map.of(1, copying(GIB, 8 * GIB, 0.6e9)), 3)).as("three sharing: a wider link").isTrue();
+        assertThat(auto.observe(Map.of(3, copying(GIB, 8 * GIB, 0.1e9)), 3)).as("a stream not followed still shows the link").isFalse();
+    }
+
+    @Test
+    void streamsAtNineTenthsOfTheirCapCountAsAtTheirCap() {
+        for (int vmid = 1; vmid <= 3; vmid++) auto.started(vmid, 8 * GIB);
+        // Three copying (C = 3) at 0.45 GB/s, nine tenths of 0.5: the link may take a fourth.
+        auto.observe(Map.of(1, copying(GIB, 8 * GIB, 0.45e9), 2, copying(GIB, 8 * GIB, 0.45e9), 3, copying(GIB, 8 * GIB, 0.45e9)), 3);
+        assertThat(auto.idleCeiling()).as("C = ceil(4 x 0.5 / 0.5)").isEqualTo(4);
+        assertThat(auto.busyCeiling()).as("floor(1.35 / 0.5): what was seen").isEqualTo(2);
+
+        AutoConcurrency below = new AutoConcurrency(ExecutorConfig.defaults(), knownBusy);
+        for (int vmid = 1; vmid <= 3; vmid++) below.started(vmid, 8 * GIB);
+        below.observe(Map.of(1, copying(GIB, 8 * GIB, 0.449e9), 2, copying(GIB, 8 * GIB, 0.449e9), 3, copying(GIB, 8 * GIB, 0.449e9)), 3);
+        assertThat(below.idleCeiling()).isEqualTo(3);
+    }
+
+    @Test
+    void fewerStreamsThanFillTheLinkAtTheirCapShowNoWiderLink() {
+        auto.started(1, 8 * GIB);
+        auto.started(2, 8 * GIB);
+        auto.observe(Map.of(1, copying(GIB, 8 * GIB, 0.5e9), 2, copying(GIB, 8 * GIB, 0.5e9)), 2);
+        assertThat(auto.idleCeiling()).as("two of C = 3 at their cap: 1.1 GB/s is still what is known").isEqualTo(3);
+    }
+
+    @Test
+    void theCeilingsStayWithinOneStreamAndTheSshLimit() {
+        ExecutorConfig narrow = ExecutorConfig.builder().expectedLinkBandwidth(0.4e9).expectedMigrationRate(0.5e9).build();
+        AutoConcurrency one = new AutoConcurrency(narrow, knownBusy);
+        assertThat(one.busyCeiling()).isEqualTo(1);
+        assertThat(one.idleCeiling()).isEqualTo(1);
+        ExecutorConfig wide = ExecutorConfig.builder().expectedLinkBandwidth(12.5e9).expectedMigrationRate(0.5e9).build();
+        AutoConcurrency many = new AutoConcurrency(wide, knownBusy);
+        assertThat(many.busyCeiling()).isEqualTo(AutoConcurrency.MAX_PER_SOURCE);
+        assertThat(many.idleCeiling()).isEqualTo(AutoConcurrency.MAX_PER_SOURCE);
+        ExecutorConfig exact = ExecutorConfig.builder().expectedLinkBandwidth(1.5e9).expectedMigrationRate(0.5e9).build();
+        assertThat(new AutoConcurrency(exact, knownBusy).busyCeiling()).as("exactly three streams' worth").isEqualTo(3);
+        assertThat(new AutoConcurrency(exact, knownBusy).idleCeiling()).isEqualTo(3);
+    }
 }

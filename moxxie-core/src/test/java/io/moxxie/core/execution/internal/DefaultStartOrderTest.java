@@ -5,7 +5,17 @@ import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.GuestType;
 import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.spi.GuestProgress;
+import io.moxxie.core.model.Guest;
+import io.moxxie.core.simulation.MigrationModel;
+import io.moxxie.core.simulation.SimulatedCluster;
+import io.moxxie.core.spi.MigrationCommand;
+import io.moxxie.core.spi.TaskRef;
+import io.moxxie.core.testing.TestClusters;
+import io.moxxie.core.time.VirtualScheduler;
 import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.function.Predicate;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -14,8 +24,9 @@ import java.util.TreeSet;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The default start order without end spacing (one slot: nothing to keep apart): {@code always-on} guests first, largest
- * first; then the largest and the smallest guest left in turn, the turn carried from one refill to the next.
+ * The default start order: {@code always-on} guests first, largest first; then the largest and the smallest guest left
+ * in turn, the turn carried from one refill to the next (one slot: nothing to keep apart). With every slot needed to fill
+ * the link, a guest whose move would end together with a move holding a slot gives its turn to one that would not.
  */
 class DefaultStartOrderTest {
     private static final long GIB = 1L << 30;
@@ -77,5 +88,130 @@ class DefaultStartOrderTest {
         pass.started(inLine, other); // the smallest took the largest's slot: the largest's turn is spent, the small end is next
         queue.remove(other);
         assertThat(walk()).startsWith(104);
+    }
+
+    // ---------------------------------------------------------------- end spacing
+
+    /**
+     * The executor's defaults (a 1.1 GB/s link, 0.5 GB/s per stream, 5 s set-up: three streams fill the link, so a drain
+     * of three slots needs every one) on a cluster whose links are exactly that, and the drain's watcher, which has seen
+     * one move end (before, the picture is a guess and the order keeps no ends apart).
+     */
+    private static final class Spacing {
+        final VirtualScheduler scheduler = new VirtualScheduler();
+        final SimulatedCluster cluster = SimulatedCluster.builder(scheduler).model(new MigrationModel(1.1e9, 0.5e9, Duration.ofSeconds(5)))
+                .node("hv7", 512 * GIB, 32).node("hv8", 512 * GIB, 32)
+                .guest(TestClusters.qemu(900, "seen", "hv7", 1, "")).guest(TestClusters.qemu(901, "a", "hv7", 8, ""))
+                .guest(TestClusters.qemu(902, "b", "hv7", 2, "")).guest(TestClusters.qemu(903, "c", "hv7", 1, "")).build();
+        final MoveWatcher watcher;
+        final DefaultStartOrder order;
+        final TreeSet<GuestProgress> queue;
+
+        Spacing(int concurrency, boolean precise, boolean seenAnEnd) {
+            watcher = new MoveWatcher(new Async(scheduler, 0, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofHours(1)), cluster,
+                    ExecutorConfig.defaults(), () -> false, precise, 1.0, f -> { });
+            order = new DefaultStartOrder(ExecutorConfig.defaults(), concurrency, watcher);
+            queue = new TreeSet<>(order.queueOrder());
+            if (seenAnEnd) {
+                moving(900);
+                scheduler.runUntilIdle();
+                assertThat(watcher.watching()).isEmpty();
+            }
+        }
+
+        Spacing() {
+            this(3, true, true);
+        }
+
+        /** Starts the move of {@code vmid} (in the cluster) now, followed by the watcher. */
+        GuestProgress moving(int vmid) {
+            Guest g = cluster.currentSnapshot().guest(vmid).orElseThrow();
+            TaskRef task = cluster.migrate(new MigrationCommand(g, "hv8", MigrationType.ONLINE, false, Duration.ofMinutes(3)));
+            GuestProgress p = GuestProgress.builder("d1", g).targetNode("hv8").migrationType(MigrationType.ONLINE).status(GuestState.IN_PROGRESS)
+                    .attempts(1).taskId(task.id()).startedAt(scheduler.now()).build();
+            watcher.watch(p, task, scheduler.now().plus(Duration.ofHours(1)), "limit");
+            return p;
+        }
+
+        /** Which guest takes the slot of the guest first in line, any guest of the queue being allowed to. */
+        int choose(List<GuestProgress> holdingSlots, List<GuestProgress> startingNow) {
+            return choose(holdingSlots, startingNow, x -> true);
+        }
+
+        int choose(List<GuestProgress> holdingSlots, List<GuestProgress> startingNow, Predicate<GuestProgress> mayStartNow) {
+            StartOrder.Pass pass = order.pass(queue, holdingSlots, startingNow);
+            return pass.choose(pass.next(), mayStartNow).vmid();
+        }
+    }
+
+    @Test
+    void aGuestWhoseMoveWouldEndTogetherWithAMoveInFlightGivesItsTurnToTheSmallestThatWouldNot() {
+        Spacing s = new Spacing();
+        GuestProgress a = s.moving(901);
+        s.queue.addAll(List.of(guest(101, 8, false), guest(102, 4, false), guest(103, 1, false), guest(104, 2, false)));
+        // 101 and the 8 GiB move in flight would both copy at 0.5 GB/s from 5 s on and end together at 22.2 s; 103 (1 GiB)
+        // would end at 7.1 s, 15 s apart.
+        assertThat(s.choose(List.of(a), List.of())).isEqualTo(103);
+        // Only guests that may start now are chosen: the next smallest that ends apart.
+        assertThat(s.choose(List.of(a), List.of(), x -> x.vmid() != 103)).isEqualTo(104);
+    }
+
+    @Test
+    void aGuestWhoseMoveWouldEndApartFromEveryMoveInFlightKeepsItsTurn() {
+        Spacing s = new Spacing();
+        GuestProgress c = s.moving(903);
+        s.queue.addAll(List.of(guest(101, 8, false), guest(103, 1, false)));
+        // The 1 GiB move in flight ends at 7.1 s, the 8 GiB one in line at 22.2 s.
+        assertThat(s.choose(List.of(c), List.of())).isEqualTo(101);
+    }
+
+    @Test
+    void whenNoGuestWouldEndApartTheOneThatWouldEndFarthestFromTheOthersStarts() {
+        Spacing s = new Spacing();
+        GuestProgress a = s.moving(901);
+        GuestProgress b = s.moving(902);
+        s.queue.addAll(List.of(guest(101, 8, false), guest(105, 3, false), guest(104, 2, false)));
+        // Three copy at 0.37 GB/s from 5 s: the 2 GiB ones (in flight and 104) end together at 10.9 s; 101 with the 8 GiB
+        // one in flight. 105 (3 GiB) ends at 13.0 s, 2.2 s after them: closer than the set-up and a quarter, but the farthest.
+        assertThat(s.choose(List.of(a, b), List.of())).isEqualTo(105);
+    }
+
+    @Test
+    void movesWhoseMigrationIsBeingStartedAndThoseStartingNowCountAsInFlight() {
+        Spacing s = new Spacing();
+        s.queue.addAll(List.of(guest(101, 8, false), guest(103, 1, false)));
+        GuestProgress notFollowedYet = guest(701, 8, false);
+        assertThat(s.choose(List.of(), List.of())).as("nothing in flight").isEqualTo(101);
+        assertThat(s.choose(List.of(notFollowedYet), List.of())).as("a slot whose migrate call is under way").isEqualTo(103);
+        assertThat(s.choose(List.of(), List.of(notFollowedYet))).as("a guest down for its move, starting in this pass").isEqualTo(103);
+        // A guest started earlier in the same pass counts too.
+        StartOrder.Pass pass = s.order.pass(s.queue, List.of(), List.of());
+        GuestProgress first = pass.next();
+        assertThat(pass.choose(first, x -> true)).isSameAs(first);
+        pass.started(first, first);
+        assertThat(pass.choose(guest(106, 8, false), x -> x != first).vmid()).isEqualTo(103);
+    }
+
+    @Test
+    void anAlwaysOnGuestGivesItsTurnOnlyToAnotherAlwaysOnGuestTheLargestThatWouldEndApart() {
+        Spacing s = new Spacing();
+        GuestProgress a = s.moving(901);
+        s.queue.addAll(List.of(guest(201, 8, true), guest(202, 8, true), guest(203, 4, true), guest(204, 2, true), guest(103, 1, false)));
+        // 201 and 202 would end with the 8 GiB move in flight (22.2 s); 203 at 13.6 s, apart; 204 too, but smaller; the
+        // 1 GiB guest is not always-on.
+        assertThat(s.choose(List.of(a), List.of())).isEqualTo(203);
+    }
+
+    @Test
+    void noEndsAreKeptApartBeforeAMoveEndedWithASingleSlotOrWhenNotEverySlotCounts() {
+        for (Spacing s : List.of(new Spacing(3, true, false), new Spacing(1, true, true), new Spacing(3, false, true))) {
+            GuestProgress a = s.moving(901);
+            s.queue.addAll(List.of(guest(101, 8, false), guest(103, 1, false)));
+            assertThat(s.choose(List.of(a), List.of())).isEqualTo(101);
+        }
+        Spacing two = new Spacing(2, true, true);
+        GuestProgress a = two.moving(901);
+        two.queue.addAll(List.of(guest(101, 8, false), guest(103, 1, false)));
+        assertThat(two.choose(List.of(a), List.of())).as("two slots").isEqualTo(103);
     }
 }

@@ -166,4 +166,152 @@ class TransferModelTest {
     void aDrainWithNothingLeftEndsNow() {
         assertThat(cautious.projectedDrainEnd(at(7), 4)).isEqualTo(at(7));
     }
+
+    // ---------------------------------------------------------------- what the floors learn
+
+    /** How long the picture gives a move of {@code gb} GB started at T0, alone, seconds. */
+    private static double predictedSeconds(TransferModel model, double gb) {
+        TransferModel.Move m = model.start(99, (long) (gb * GB), T0);
+        double s = secondsAfterT0(model.predictedEnd(m, T0));
+        model.remove(99);
+        return s;
+    }
+
+    @Test
+    void aFasterSmallerMoveThatEndedLowersTheFloorOfEveryLargerMoveAndASlowerLargerOneChangesNothing() {
+        precise.recordEnded((long) (8 * GB), 40);
+        precise.recordEnded((long) (4 * GB), 50);
+        // 8 GB and above: 90 % of 40 s; 4 to 8 GB: 90 % of 50 s (the 8 GB move is larger); below 4 GB nothing known.
+        assertThat(predictedSeconds(precise, 8)).isCloseTo(36, within(0.01));
+        assertThat(predictedSeconds(precise, 16)).isCloseTo(36, within(0.01));
+        assertThat(predictedSeconds(precise, 6)).isCloseTo(45, within(0.01));
+        assertThat(predictedSeconds(precise, 3)).isCloseTo(5 + 3 / 0.6, within(0.01));
+        precise.recordEnded((long) (2 * GB), 30);
+        assertThat(predictedSeconds(precise, 6)).isCloseTo(27, within(0.01));
+        assertThat(predictedSeconds(precise, 8)).isCloseTo(27, within(0.01));
+        // A larger or as large move that took longer teaches nothing: a 16 GB move is as the picture gives it (past 27 s).
+        precise.recordEnded((long) (16 * GB), 60);
+        precise.recordEnded((long) (2 * GB), 35);
+        assertThat(predictedSeconds(precise, 16)).isCloseTo(5 + 16 / 0.6, within(0.01));
+        assertThat(predictedSeconds(precise, 2)).isCloseTo(27, within(0.01));
+    }
+
+    @Test
+    void movesAreTakenToLastAsLongWhateverTheirMemoryOnlyWhenTheirMemoryDifferedFourTimesAndTheirTimesByAFifthAtMost() {
+        TransferModel fourTimes = new TransferModel(CONFIG, true, 1.0);
+        fourTimes.recordEnded((long) (2 * GB), 50);
+        fourTimes.recordEnded((long) (8 * GB), 60);
+        assertThat(fourTimes.followsMemory()).isFalse();
+        assertThat(predictedSeconds(fourTimes, 1)).as("the fastest of them").isCloseTo(50, within(0.01));
+
+        TransferModel lessThanFour = new TransferModel(CONFIG, true, 1.0);
+        lessThanFour.recordEnded((long) (2 * GB) + 1, 50);
+        lessThanFour.recordEnded((long) (8 * GB), 60);
+        assertThat(lessThanFour.followsMemory()).isTrue();
+        assertThat(predictedSeconds(lessThanFour, 1)).isCloseTo(5 + 1 / 0.6, within(0.01));
+
+        TransferModel moreThanAFifth = new TransferModel(CONFIG, true, 1.0);
+        moreThanAFifth.recordEnded((long) (2 * GB), 50);
+        moreThanAFifth.recordEnded((long) (8 * GB), 60.1);
+        assertThat(moreThanAFifth.followsMemory()).isTrue();
+
+        assertThat(new TransferModel(CONFIG, true, 1.0).followsMemory()).as("nothing ended yet").isFalse();
+        TransferModel one = new TransferModel(CONFIG, true, 1.0);
+        one.recordEnded((long) (2 * GB), 50);
+        assertThat(one.followsMemory()).as("one move: its memory did not differ").isTrue();
+    }
+
+    // ---------------------------------------------------------------- how the factor moves, within its bounds
+
+    @Test
+    void aCautiousModelSpeedsUpOnlyForAMoveFoundDoneMoreThanTheFirstPollBeforeItsPredictedEndAndNotPastTwentyTimes() {
+        TransferModel.Move m = cautious.start(1, (long) (6 * GB), T0);
+        // Predicted at 15 s; the first poll delay is 2 s: found done at 13 s is not "well before".
+        cautious.learnFromDone(m, at(13), false);
+        assertThat(cautious.factor()).isEqualTo(1.0);
+        cautious.learnFromDone(m, at(12.9), false);
+        assertThat(cautious.factor()).isCloseTo(1.08, within(1e-9));
+        for (int i = 0; i < 60; i++) {
+            TransferModel.Move big = cautious.start(2 + i, (long) (600 * GB), T0);
+            cautious.learnFromDone(big, T0, false);
+        }
+        assertThat(cautious.factor()).isEqualTo(TransferModel.MAX_FACTOR);
+    }
+
+    @Test
+    void aPreciseModelLearnsNothingFromAMoveFoundDoneAfterItsPredictedEndAndStopsAtTwentyTimes() {
+        TransferModel.Move m = precise.start(1, (long) (6 * GB), T0);
+        precise.learnFromDone(m, at(15), false);
+        assertThat(precise.factor()).as("found done at its predicted end").isEqualTo(1.0);
+        precise.learnFromDone(m, at(16), false);
+        assertThat(precise.factor()).isEqualTo(1.0);
+        TransferModel fast = new TransferModel(CONFIG, true, 19);
+        TransferModel.Move n = fast.start(1, (long) (600 * GB), T0);
+        fast.learnFromDone(n, at(5.1), false);
+        assertThat(fast.factor()).isEqualTo(TransferModel.MAX_FACTOR);
+    }
+
+    @Test
+    void aMoveMissedBeforeItsPredictedEndTeachesNothingAndMissesSlowThePictureNoFurtherThanAtwentieth() {
+        TransferModel.Move m = precise.start(1, (long) (6 * GB), T0);
+        precise.advance(at(10));
+        precise.learnFromMiss(m);
+        assertThat(precise.factor()).as("3 GB left: not past its predicted end").isEqualTo(1.0);
+        assertThat(m.remaining / GB).isCloseTo(3, within(1e-9));
+
+        TransferModel slow = new TransferModel(CONFIG, true, TransferModel.MIN_FACTOR);
+        TransferModel.Move n = slow.start(1, 1, T0);
+        slow.advance(at(6));
+        slow.learnFromMiss(n);
+        assertThat(slow.factor()).isEqualTo(TransferModel.MIN_FACTOR);
+        assertThat(n.remaining).as("5 % of its memory, at least of one byte").isCloseTo(0.05, within(1e-12));
+    }
+
+    @Test
+    void theHypervisorsRemainingBytesReplaceThePicturesEstimate() {
+        TransferModel.Move m = cautious.start(1, (long) (6 * GB), T0);
+        cautious.advance(at(10));
+        cautious.measured(m, (long) (4.8 * GB));
+        // 4.8 GB left at 0.6 GB/s from 10 s.
+        assertThat(secondsAfterT0(cautious.predictedEnd(m, at(10)))).isCloseTo(18, within(0.01));
+    }
+
+    // ---------------------------------------------------------------- the picture run forward, with floors
+
+    @Test
+    void aDrainsMovesHoldTheirSlotsUntilTheirFloorWhileAStartChoiceLetsTheNextCopyAsAMovesCopyEnds() {
+        precise.recordEnded((long) GB, 30);
+        long one = (long) GB;
+        // One slot; a 1 GB move copies in 5 + 1.7 s, but none has taken less than 27 s (90 % of 30): the second starts at 27 s.
+        assertThat(secondsAfterT0(precise.projectedDrainEnd(T0, 1, one, one))).isCloseTo(54, within(0.01));
+        // Two started now end at their floor (27 s) together, whatever their followers do.
+        List<Instant> ends = precise.projectedEnds(T0, one, one);
+        assertThat(secondsAfterT0(ends.get(0))).isCloseTo(27, within(0.01));
+        assertThat(secondsAfterT0(ends.get(1))).isCloseTo(27, within(0.01));
+    }
+
+    @Test
+    void aMoveInFlightThatEndedInThePictureIsFollowedAtOnceAndAMoveInItsSetUpCopiesNothingYet() {
+        cautious.start(1, (long) (6 * GB), T0);
+        // At 2 s the move in flight is in its set-up for 3 s more: it ends at 5 + 10 s; the new one (1.2 GB) copies from
+        // 7 s and shares the link (0.6 GB/s each is both caps): 2 s.
+        List<Instant> ends = cautious.projectedEnds(at(2), (long) (1.2 * GB));
+        assertThat(secondsAfterT0(ends.get(0))).isCloseTo(9, within(0.01));
+        assertThat(secondsAfterT0(ends.get(1))).isCloseTo(15, within(0.01));
+        assertThat(secondsAfterT0(cautious.projectedDrainEnd(at(2), 2))).isCloseTo(15, within(0.01));
+    }
+
+    @Test
+    void readingTheExpectedEndLeavesThePictureAsItWas() {
+        TransferModel.Move m = cautious.start(1, (long) (6 * GB), T0);
+        cautious.projectedDrainEnd(at(10), 2, (long) GB);
+        cautious.predictedEnd(m, at(10));
+        assertThat(m.remaining).isEqualTo(6 * GB);
+        cautious.advance(at(10));
+        assertThat(m.remaining / GB).isCloseTo(3, within(1e-9));
+        // Moving it forward again to the same moment, or to an earlier one, changes nothing.
+        cautious.advance(at(10));
+        cautious.advance(at(9));
+        assertThat(m.remaining / GB).isCloseTo(3, within(1e-9));
+    }
 }
