@@ -149,7 +149,11 @@ class PlacementRulesDrainTest {
             for (int i = 0; i < 4; i++) b.guest(ha(qemu(100 + i, "db-" + i, "hv1", 16, "")));
             return b.rule(new GuestAffinity("db-spread", HA_RULE, Set.of(100, 101, 102, 103), false, 2));
         });
-        DrainStatus done = w.drainAndWait(DrainRequest.builder("hv1").concurrency(Concurrency.fixed(4)).build());
+        DrainStatus started = w.service.drain(DrainRequest.builder("hv1").concurrency(Concurrency.fixed(4)).build()).status();
+        assertThat(started.vmStatus()).filteredOn(v -> v.status() == GuestState.PENDING).hasSize(2).extracting(VmStatus::note)
+                .containsOnly("waiting for anti-affinity group HA rule 'db-spread' (negative resource-affinity) (2 of 2 in flight)");
+        w.scheduler.runUntilIdle();
+        DrainStatus done = w.service.status("hv1", started.drainId());
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
         assertThat(w.peakInFlight(Set.of(100, 101, 102, 103))).isEqualTo(2);
     }
@@ -175,7 +179,15 @@ class PlacementRulesDrainTest {
                 .guest(ha(qemu(100, "app", "hv1", 8, ""))).guest(ha(qemu(101, "cache", "hv1", 4, "")))
                 .guest(ha(qemu(102, "db", "hv1", 16, "")))
                 .rule(new GuestAffinity("stack", HA_RULE, Set.of(100, 101, 102), true)));
-        DrainStatus done = w.drainAndWait(DrainRequest.soft("hv1"));
+        DrainStatus started = w.service.drain(DrainRequest.soft("hv1")).status();
+        assertThat(started.vmStatus()).filteredOn(v -> v.status() == GuestState.PENDING).extracting(VmStatus::vmid, VmStatus::note)
+                .containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple(100, "waiting for HA rule 'stack' (positive resource-affinity): its members move together, "
+                                + "1 in flight; HA rule 'stack' (positive resource-affinity): Proxmox migrates its members together, one migrate request moves them all"),
+                        org.assertj.core.groups.Tuple.tuple(101, "waiting for HA rule 'stack' (positive resource-affinity): its members move together, "
+                                + "1 in flight; HA rule 'stack' (positive resource-affinity): Proxmox migrates its members together, one migrate request moves them all"));
+        w.scheduler.runUntilIdle();
+        DrainStatus done = w.service.status("hv1", started.drainId());
 
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
         assertThat(w.cluster.calls().get("migrate")).as("one request; Proxmox moves the others along").isEqualTo(1L);
