@@ -366,6 +366,23 @@ class MigrationFaultsTest {
         assertThat(env.guest(8210).status()).isEqualTo(PowerState.RUNNING);
     }
 
+    /**
+     * The precondition answers read for the plan serve a move while they are at most {@code preconditionMaxAge} old,
+     * that age included: with 0, the first move (started at the planning instant) asks nothing again, every later one asks.
+     */
+    @Test
+    void planningPreconditionsServeTheMovesStartedWhileTheyAreAtMostPreconditionMaxAgeOld() {
+        Env env = new Env(c -> c, svc -> svc.executorConfig(ExecutorConfig.builder().preconditionMaxAge(Duration.ZERO).build()));
+        DrainStatus s = env.service.drain(oneAtATime()).status();
+        long afterPlanning = env.cluster.calls().get("preconditions");
+        env.runUntilIdle();
+
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(done.completedVMs()).isEqualTo(12);
+        assertThat(env.cluster.calls().get("preconditions") - afterPlanning).as("asked again by every move but the first").isEqualTo(11L);
+    }
+
     @Test
     void aStoppedGuestStartedBeforeItsTurnIsShutDownForItsOfflineMove() {
         Env env = new Env();
