@@ -299,6 +299,47 @@ class DrainWorkflowTest {
         }
     }
 
+    /**
+     * A guest that ran before its move runs after it; its entry keeps the note of how it moved when it has one (a
+     * guest shut down for an offline move), and otherwise says where it was started again.
+     */
+    @Test
+    void aGuestFoundStoppedAfterItsMoveIsStartedAgainAndItsEntryKeepsTheMovesOwnNote() {
+        Env env = new Env();
+        env.cluster.stopAfterMigration(8210);
+        DrainStatus s = env.service.drain(DrainRequest.hard("hv7")).status();
+        String offlineNote = "tagged maint-ok: shut down, moved offline, started again";
+        assertThat(s.vm(8301).note()).isEqualTo(offlineNote);
+        assertThat(s.vm(8210).note()).isNull();
+        env.runUntilIdle();
+
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(done.vm(8210).note()).isEqualTo("started again on " + env.nodeOf(8210));
+        assertThat(env.guest(8210).status()).isEqualTo(PowerState.RUNNING);
+        assertThat(done.vm(8301).note()).isEqualTo(offlineNote);
+        assertThat(env.guest(8301).status()).isEqualTo(PowerState.RUNNING);
+        assertThat(lastMove(env, 8301).type()).isEqualTo(MigrationType.OFFLINE);
+    }
+
+    /** A template tagged always-on is moved like any stopped guest: Proxmox cannot start a template, so nothing tries to. */
+    @Test
+    void anAlwaysOnTemplateIsMovedAndNotStarted() {
+        Env env = new Env(c -> c.guest(TestClusters.template(8700, "tpl-debian", "hv7", 2).toBuilder()
+                .tags(List.of("always-on")).build()), svc -> svc);
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
+        assertThat(s.vm(8700).status()).isEqualTo(GuestState.PENDING);
+        env.runUntilIdle();
+
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        VmStatus tpl = done.vm(8700);
+        assertThat(tpl.status()).as("%s", tpl.error()).isEqualTo(GuestState.COMPLETED);
+        assertThat(env.nodeOf(8700)).isEqualTo(tpl.targetNode()).isNotEqualTo("hv7");
+        assertThat(env.guest(8700).status()).isEqualTo(PowerState.STOPPED);
+        assertThat(lastMove(env, 8700).type()).isEqualTo(MigrationType.OFFLINE);
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+    }
+
     @Test
     void anAlwaysOnGuestThatCannotBeStartedFailsItsEntry() {
         Env env = new Env();

@@ -3,8 +3,12 @@ package io.moxxie.core.service;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
 import io.moxxie.core.execution.VmStatus;
+import io.moxxie.core.model.ClusterSnapshot;
+import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.GuestState;
+import io.moxxie.core.model.MigrationPreconditions;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.model.PowerState;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.simulation.MigrationModel;
@@ -15,6 +19,7 @@ import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.MigrationCommand;
 import io.moxxie.core.spi.TaskRef;
+import io.moxxie.core.spi.TransientHypervisorException;
 import io.moxxie.core.testing.DelegatingHypervisorClient;
 import io.moxxie.core.testing.LogCapture;
 import io.moxxie.core.testing.TestClusters;
@@ -25,7 +30,9 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -235,5 +242,168 @@ class MigrationFaultsTest {
             assertThat(done.failedVMs()).isEqualTo(1);
             assertThat(done.message()).startsWith("Drain of hv7 cancelled").contains("1 failed");
         }
+    }
+    /**
+     * The guide cluster, one move at a time, seen through a client that refuses 8201's first migrate request (8201, the
+     * largest always-on guest, moves first) and then runs {@code afterRefusal} once, at the refusal.
+     */
+    private static MaintenanceService refusingFirstMoveThen(Env env, ExecutorConfig config, Runnable afterRefusal,
+                                                            Supplier<RuntimeException> snapshotFault) {
+        AtomicBoolean refused = new AtomicBoolean();
+        HypervisorClient client = new DelegatingHypervisorClient(env.cluster) {
+            @Override
+            public TaskRef migrate(MigrationCommand command) {
+                if (command.guest().vmid() == 8201 && refused.compareAndSet(false, true)) {
+                    afterRefusal.run();
+                    throw new HypervisorException("migration to " + command.target() + " refused: storage 'local-lvm' is busy");
+                }
+                return delegate.migrate(command);
+            }
+
+            @Override
+            public ClusterSnapshot snapshot() {
+                RuntimeException fault = refused.get() ? snapshotFault.get() : null;
+                if (fault != null) throw fault;
+                return delegate.snapshot();
+            }
+        };
+        MaintenanceService service = TestClusters.service(env.cluster, client, env.store).executorConfig(config).build();
+        service.start();
+        return service;
+    }
+
+    private static DrainRequest oneAtATime() {
+        return DrainRequest.builder("hv7").concurrency(Concurrency.fixed(1)).build();
+    }
+
+    @Test
+    void aFailedMoveWhoseRetryCannotReadTheClusterFailsSayingWhy() {
+        Env env = new Env();
+        AtomicBoolean unreadable = new AtomicBoolean();
+        MaintenanceService service = refusingFirstMoveThen(env, ExecutorConfig.builder().build(), () -> unreadable.set(true),
+                () -> unreadable.getAndSet(false) ? new HypervisorException("500 Internal Server Error: cluster filesystem not ready") : null);
+        DrainStatus s = service.drain(oneAtATime()).status();
+        String firstTarget = s.vm(8201).targetNode();
+        env.runUntilIdle();
+
+        DrainStatus done = service.status("hv7", s.drainId());
+        VmStatus v = done.vm(8201);
+        assertThat(v.status()).isEqualTo(GuestState.FAILED);
+        assertThat(v.error()).isEqualTo("migration to " + firstTarget + " refused: storage 'local-lvm' is busy (and the cluster could not be "
+                + "read to choose another target: 500 Internal Server Error: cluster filesystem not ready)");
+        assertThat(movesOf(env, 8201)).as("not tried elsewhere").isEmpty();
+        assertThat(env.nodeOf(8201)).isEqualTo("hv7");
+        assertThat(done.status()).isEqualTo(DrainState.FAILED);
+        assertThat(done.completedVMs()).as("the others moved (three maint-ok guests stay)").isEqualTo(11);
+    }
+
+    @Test
+    void aFailedMoveOfAGuestDeletedMeanwhileIsNotRetriedAndSaysTheGuestIsGone() {
+        Env env = new Env();
+        MaintenanceService service = refusingFirstMoveThen(env, ExecutorConfig.builder().build(), () -> env.cluster.delete(8201), () -> null);
+        DrainStatus s = service.drain(oneAtATime()).status();
+        String firstTarget = s.vm(8201).targetNode();
+        env.runUntilIdle();
+
+        DrainStatus done = service.status("hv7", s.drainId());
+        VmStatus v = done.vm(8201);
+        assertThat(v.status()).isEqualTo(GuestState.FAILED);
+        assertThat(v.error()).isEqualTo("migration to " + firstTarget + " refused: storage 'local-lvm' is busy (and the VM no longer exists)");
+        assertThat(done.status()).isEqualTo(DrainState.FAILED);
+        assertThat(done.completedVMs()).isEqualTo(11);
+        assertThat(env.store.guests(s.drainId())).as("recorded").filteredOn(g -> g.vmid() == 8201)
+                .singleElement().satisfies(g -> assertThat(g.status()).isEqualTo(GuestState.FAILED));
+    }
+
+    /**
+     * The drain's time limit passes while a failed move looks at the cluster for another target (the reads fail
+     * transiently and are retried): the guest is not retried, and says why; the guests that never started fail at the limit.
+     */
+    @Test
+    void aFailedMoveIsNotRetriedOnceTheDrainsTimeLimitPassedWhileItChoseAnotherTarget() {
+        Env env = new Env();
+        AtomicReference<Instant> refusedAt = new AtomicReference<>();
+        ExecutorConfig config = ExecutorConfig.builder().drainTimeout(Duration.ofMinutes(3)).retryInitialDelay(Duration.ofMinutes(1))
+                .retryMaxDelay(Duration.ofMinutes(1)).maxRetries(10).build();
+        MaintenanceService service = refusingFirstMoveThen(env, config, () -> refusedAt.set(env.scheduler.now()),
+                () -> env.scheduler.now().isBefore(refusedAt.get().plus(Duration.ofMinutes(5)))
+                        ? new TransientHypervisorException("502 Bad Gateway") : null);
+        DrainStatus s = service.drain(oneAtATime()).status();
+        String firstTarget = s.vm(8201).targetNode();
+        env.runUntilIdle();
+
+        DrainStatus done = service.status("hv7", s.drainId());
+        VmStatus v = done.vm(8201);
+        assertThat(v.status()).isEqualTo(GuestState.FAILED);
+        assertThat(v.error()).isEqualTo("migration to " + firstTarget + " refused: storage 'local-lvm' is busy (not retried: drain time "
+                + "limit of 3m (drainTimeout) reached)");
+        assertThat(done.completedAt()).as("ended once the re-planning read was answered").isAfterOrEqualTo(refusedAt.get().plus(Duration.ofMinutes(5)));
+        assertThat(movesOf(env, 8201)).isEmpty();
+        assertThat(env.nodeOf(8201)).isEqualTo("hv7");
+        assertThat(done.status()).isEqualTo(DrainState.FAILED);
+        assertThat(done.vmStatus()).filteredOn(x -> x.vmid() != 8201 && x.status() != GuestState.SKIPPED)
+                .allSatisfy(x -> assertThat(x.error()).isEqualTo("drain time limit of 3m (drainTimeout) reached before this guest was started"));
+    }
+
+    @Test
+    void aGuestThatCannotMoveLiveAnyMoreAtItsTurnFailsWithoutAMigrateRequest() {
+        // Preconditions are read again at each guest's turn (none kept from the plan).
+        Env env = new Env(c -> c, svc -> svc.executorConfig(ExecutorConfig.builder().preconditionMaxAge(Duration.ZERO).build()));
+        DrainStatus s = env.service.drain(oneAtATime()).status();
+        assertThat(s.vm(8210).migrationType()).isEqualTo(MigrationType.ONLINE);
+        // After planning, a mapped device is added to app-01: it can still move, but not live.
+        env.cluster.preconditions(new MigrationPreconditions(8210, Map.of(), List.of("hostpci1 (mapped)"),
+                List.of(), false));
+        env.runUntilIdle();
+
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        VmStatus v = done.vm(8210);
+        assertThat(v.status()).isEqualTo(GuestState.FAILED);
+        assertThat(v.error()).isEqualTo("cannot live-migrate: uses hostpci1 (mapped)");
+        assertThat(v.attempts()).as("not tried on another target: no target can take it live").isEqualTo(1);
+        assertThat(movesOf(env, 8210)).isEmpty();
+        assertThat(env.nodeOf(8210)).isEqualTo("hv7");
+        assertThat(env.guest(8210).status()).isEqualTo(PowerState.RUNNING);
+    }
+
+    /**
+     * The precondition answers read for the plan serve a move while they are at most {@code preconditionMaxAge} old,
+     * that age included: with 0, the first move (started at the planning instant) asks nothing again, every later one asks.
+     */
+    @Test
+    void planningPreconditionsServeTheMovesStartedWhileTheyAreAtMostPreconditionMaxAgeOld() {
+        Env env = new Env(c -> c, svc -> svc.executorConfig(ExecutorConfig.builder().preconditionMaxAge(Duration.ZERO).build()));
+        DrainStatus s = env.service.drain(oneAtATime()).status();
+        long afterPlanning = env.cluster.calls().get("preconditions");
+        env.runUntilIdle();
+
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(done.completedVMs()).isEqualTo(12);
+        assertThat(env.cluster.calls().get("preconditions") - afterPlanning).as("asked again by every move but the first").isEqualTo(11L);
+    }
+
+    @Test
+    void aStoppedGuestStartedBeforeItsTurnIsShutDownForItsOfflineMove() {
+        Env env = new Env();
+        DrainStatus s = env.service.drain(oneAtATime()).status();
+        assertThat(s.vm(8500).migrationType()).isEqualTo(MigrationType.OFFLINE);
+        // Someone starts old-app after the plan: it is running when its turn comes.
+        env.cluster.start(env.guest(8500));
+        env.scheduler.runFor(Duration.ofSeconds(5));
+        assertThat(env.guest(8500).status()).isEqualTo(PowerState.RUNNING);
+        env.runUntilIdle();
+
+        DrainStatus done = env.service.status("hv7", s.drainId());
+        VmStatus v = done.vm(8500);
+        assertThat(v.status()).as("%s", v.error()).isEqualTo(GuestState.COMPLETED);
+        assertThat(v.attempts()).isEqualTo(1);
+        assertThat(movesOf(env, 8500)).singleElement().satisfies(m -> {
+            assertThat(m.type()).isEqualTo(MigrationType.OFFLINE);
+            assertThat(m.successful()).isTrue();
+        });
+        assertThat(env.cluster.calls().get("shutdown")).as("old-app's shutdown, at its turn").isEqualTo(1L);
+        assertThat(env.nodeOf(8500)).isEqualTo(v.targetNode());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
     }
 }

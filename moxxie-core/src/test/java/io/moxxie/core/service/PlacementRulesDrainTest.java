@@ -2,11 +2,13 @@ package io.moxxie.core.service;
 
 import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.execution.DrainStatus;
+import io.moxxie.core.execution.ExecutorConfig;
 import io.moxxie.core.execution.VmStatus;
 import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.GuestState;
+import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.model.PlacementRule;
 import io.moxxie.core.model.PlacementRule.GuestAffinity;
 import io.moxxie.core.plan.DrainRequest;
@@ -22,6 +24,7 @@ import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.LongRange;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -54,8 +57,12 @@ class PlacementRulesDrainTest {
         final List<Set<Integer>> timeline = new ArrayList<>();
 
         World(UnaryOperator<SimulatedCluster.Builder> setup) {
+            this(setup, s -> s);
+        }
+
+        World(UnaryOperator<SimulatedCluster.Builder> setup, UnaryOperator<MaintenanceService.Builder> serviceSetup) {
             cluster = setup.apply(SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT)).build();
-            service = TestClusters.service(cluster, store).build();
+            service = serviceSetup.apply(TestClusters.service(cluster, store)).build();
             service.addListener(new DrainListener() {
                 @Override
                 public void guestStarted(String drainId, GuestProgress g) {
@@ -142,7 +149,11 @@ class PlacementRulesDrainTest {
             for (int i = 0; i < 4; i++) b.guest(ha(qemu(100 + i, "db-" + i, "hv1", 16, "")));
             return b.rule(new GuestAffinity("db-spread", HA_RULE, Set.of(100, 101, 102, 103), false, 2));
         });
-        DrainStatus done = w.drainAndWait(DrainRequest.builder("hv1").concurrency(Concurrency.fixed(4)).build());
+        DrainStatus started = w.service.drain(DrainRequest.builder("hv1").concurrency(Concurrency.fixed(4)).build()).status();
+        assertThat(started.vmStatus()).filteredOn(v -> v.status() == GuestState.PENDING).hasSize(2).extracting(VmStatus::note)
+                .containsOnly("waiting for anti-affinity group HA rule 'db-spread' (negative resource-affinity) (2 of 2 in flight)");
+        w.scheduler.runUntilIdle();
+        DrainStatus done = w.service.status("hv1", started.drainId());
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
         assertThat(w.peakInFlight(Set.of(100, 101, 102, 103))).isEqualTo(2);
     }
@@ -168,7 +179,15 @@ class PlacementRulesDrainTest {
                 .guest(ha(qemu(100, "app", "hv1", 8, ""))).guest(ha(qemu(101, "cache", "hv1", 4, "")))
                 .guest(ha(qemu(102, "db", "hv1", 16, "")))
                 .rule(new GuestAffinity("stack", HA_RULE, Set.of(100, 101, 102), true)));
-        DrainStatus done = w.drainAndWait(DrainRequest.soft("hv1"));
+        DrainStatus started = w.service.drain(DrainRequest.soft("hv1")).status();
+        assertThat(started.vmStatus()).filteredOn(v -> v.status() == GuestState.PENDING).extracting(VmStatus::vmid, VmStatus::note)
+                .containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple(100, "waiting for HA rule 'stack' (positive resource-affinity): its members move together, "
+                                + "1 in flight; HA rule 'stack' (positive resource-affinity): Proxmox migrates its members together, one migrate request moves them all"),
+                        org.assertj.core.groups.Tuple.tuple(101, "waiting for HA rule 'stack' (positive resource-affinity): its members move together, "
+                                + "1 in flight; HA rule 'stack' (positive resource-affinity): Proxmox migrates its members together, one migrate request moves them all"));
+        w.scheduler.runUntilIdle();
+        DrainStatus done = w.service.status("hv1", started.drainId());
 
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
         assertThat(w.cluster.calls().get("migrate")).as("one request; Proxmox moves the others along").isEqualTo(1L);
@@ -179,6 +198,7 @@ class PlacementRulesDrainTest {
         assertThat(done.vmStatus()).extracting(VmStatus::targetNode).containsOnly(target);
         assertThat(done.vmStatus().stream().filter(v -> v.note() != null && v.note().startsWith("moved by the hypervisor along with VM 102")))
                 .extracting(VmStatus::vmid).containsExactlyInAnyOrder(100, 101);
+        assertThat(w.peakInFlight(Set.of(100, 101, 102))).as("listeners hear that the members moved along started with it").isEqualTo(3);
 
         w.service.undrain("hv1");
         w.scheduler.runUntilIdle();
@@ -192,18 +212,178 @@ class PlacementRulesDrainTest {
         World w = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32)
                 .guest(ha(qemu(100, "app", "hv1", 8, ""))).guest(ha(qemu(101, "batch", "hv1", 4, "maint-ok")))
                 .rule(new GuestAffinity("stack", HA_RULE, Set.of(100, 101), true)));
+        Map<Integer, String> progress = progressAtEachEnd(w);
         DrainStatus done = w.drainAndWait(DrainRequest.soft("hv1"));
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
         assertThat(w.nodeOf(101)).isEqualTo("hv2");
+        assertThat(progress).as("batch, skipped at first, counted once: as moved").containsOnly(
+                Map.entry(100, "Progress: 1/2 completed"), Map.entry(101, "Progress: 2/2 completed"));
         VmStatus batch = vm(done, 101);
         assertThat(batch.status()).isEqualTo(GuestState.COMPLETED);
         assertThat(batch.note()).isEqualTo("moved by the hypervisor along with VM 100 (positive HA resource-affinity); the plan had it stay: "
                 + "tagged maint-ok: stays on the node in a soft drain");
+        assertThat(batch.migrationType()).as("moved as the guest it went along with").isEqualTo(MigrationType.ONLINE);
         assertThat(w.cluster.calls().get("migrate")).isEqualTo(1L);
 
         w.service.undrain("hv1");
         w.scheduler.runUntilIdle();
         assertThat(List.of(w.nodeOf(100), w.nodeOf(101))).containsOnly("hv1");
+    }
+
+    /**
+     * The progress line of the drain's record when listeners hear of each guest's end (by vmid): what another process
+     * shows at that moment.
+     */
+    private static Map<Integer, String> progressAtEachEnd(World w) {
+        Map<Integer, String> out = new java.util.concurrent.ConcurrentHashMap<>();
+        w.service.addListener(new DrainListener() {
+            @Override
+            public void guestCompleted(String drainId, GuestProgress g) {
+                out.put(g.vmid(), w.store.drain(drainId).orElseThrow().message());
+            }
+
+            @Override
+            public void guestFailed(String drainId, GuestProgress g) {
+                out.put(g.vmid(), w.store.drain(drainId).orElseThrow().message());
+            }
+        });
+        return out;
+    }
+
+    /** hv1 with app (100, 8 GiB) and cache (101, 4 GiB) in a positive HA rule; hv2 empty. {@code cacheTags}: 101's tags. */
+    private static World haStack(String cacheTags, UnaryOperator<MaintenanceService.Builder> service) {
+        return new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32)
+                .guest(ha(qemu(100, "app", "hv1", 8, ""))).guest(ha(qemu(101, "cache", "hv1", 4, cacheTags)))
+                .rule(new GuestAffinity("stack", HA_RULE, Set.of(100, 101), true)), service);
+    }
+
+    /**
+     * A member still on its way when the guest it moves along with has arrived is followed until it arrives (one move,
+     * one attempt); a cancel meanwhile waits for it and says until when at the latest.
+     */
+    @Test
+    void aMemberStillMovingWhenTheGuestItMovesAlongWithArrivesIsFollowedUntilItArrives() {
+        // app is always-on, so it moves first; db, twice as large, is still migrating when app arrives.
+        World w = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32)
+                .guest(ha(qemu(100, "app", "hv1", 8, "always-on"))).guest(ha(qemu(101, "db", "hv1", 32, "")))
+                .rule(new GuestAffinity("stack", HA_RULE, Set.of(100, 101), true)));
+        java.util.concurrent.atomic.AtomicReference<DrainStatus> atAppsEnd = new java.util.concurrent.atomic.AtomicReference<>();
+        w.service.addListener(new DrainListener() {
+            @Override
+            public void guestCompleted(String drainId, GuestProgress g) {
+                if (g.vmid() == 100) atAppsEnd.set(w.service.cancel("hv1", drainId));
+            }
+        });
+        DrainStatus s = w.service.drain(DrainRequest.soft("hv1")).status();
+        w.scheduler.runUntilIdle();
+
+        assertThat(atAppsEnd.get()).isNotNull();
+        assertThat(atAppsEnd.get().vm(101).status()).as("db still locked on hv1 when app arrived").isEqualTo(GuestState.IN_PROGRESS);
+        assertThat(atAppsEnd.get().message()).startsWith("Cancelling: no new moves start; waiting for 1 move in flight to end: "
+                + "VM 101 (db) finishing its move to hv2, until ").contains(" at the latest (migration time limit of 30m (migrationTimeout))");
+        DrainStatus done = w.service.status("hv1", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.CANCELLED);
+        VmStatus db = done.vm(101);
+        assertThat(db.status()).isEqualTo(GuestState.COMPLETED);
+        assertThat(db.attempts()).isEqualTo(1);
+        assertThat(w.nodeOf(101)).isEqualTo("hv2");
+        assertThat(w.cluster.calls().get("migrate")).isEqualTo(1L);
+        assertThat(done.message()).isEqualTo("Drain of hv1 cancelled: 2 migrated, 0 skipped, 0 failed, 0 not started");
+    }
+
+    @Test
+    void aMemberProxmoxDidNotMoveAlongAfterAllTakesItsOwnTurn() {
+        World w = haStack("", s -> s);
+        // The HA stack takes app's request but never carries it out: nothing moves, cache is not moved along either.
+        w.cluster.failMigrations(100, 1, "dropped by the CRM");
+        DrainStatus s = w.service.drain(DrainRequest.soft("hv1")).status();
+        w.scheduler.runFor(Duration.ofMinutes(5));
+        VmStatus along = w.service.status("hv1", s.drainId()).vm(101);
+        assertThat(along.status()).isEqualTo(GuestState.IN_PROGRESS);
+        assertThat(along.note()).isEqualTo("moved by the hypervisor along with VM 100 (positive HA resource-affinity)");
+        assertThat(w.cluster.calls().get("migrate")).isEqualTo(1L);
+
+        w.scheduler.runUntilIdle();
+        DrainStatus done = w.service.status("hv1", s.drainId());
+        assertThat(done.vm(100).status()).isEqualTo(GuestState.FAILED);
+        assertThat(done.vm(100).error()).contains("migration time limit").contains("still on hv1");
+        VmStatus cache = done.vm(101);
+        assertThat(cache.status()).as("%s", cache.error()).isEqualTo(GuestState.COMPLETED);
+        assertThat(cache.targetNode()).isEqualTo("hv2");
+        assertThat(w.nodeOf(101)).isEqualTo("hv2");
+        assertThat(w.cluster.calls().get("migrate")).as("cache's own request, after app's failed").isEqualTo(2L);
+        assertThat(done.status()).isEqualTo(DrainState.FAILED);
+        assertThat(done.message()).startsWith("Drain of hv1 failed: 1 migrated, 0 skipped, 1 failed");
+    }
+
+    @Test
+    void aMemberNotMovedAlongAfterAllIsNotStartedWhenTheDrainWasCancelledMeanwhile() {
+        World w = haStack("", s -> s);
+        w.cluster.failMigrations(100, 1, "dropped by the CRM");
+        DrainStatus s = w.service.drain(DrainRequest.soft("hv1")).status();
+        w.scheduler.runFor(Duration.ofMinutes(5));
+        DrainStatus cancelling = w.service.cancel("hv1", s.drainId());
+        assertThat(cancelling.message()).startsWith("Cancelling: no new moves start; waiting for 2 moves in flight to end: VM 100 (app) "
+                + "migrating to hv2").contains("VM 101 (cache) finishing its move to hv2");
+
+        w.scheduler.runUntilIdle();
+        DrainStatus done = w.service.status("hv1", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.CANCELLED);
+        VmStatus cache = done.vm(101);
+        assertThat(cache.status()).isEqualTo(GuestState.PENDING);
+        assertThat(cache.note()).isEqualTo("not started: drain cancelled");
+        assertThat(w.store.guests(s.drainId())).as("recorded").filteredOn(g -> g.vmid() == 101)
+                .singleElement().satisfies(g -> assertThat(g.status()).isEqualTo(GuestState.PENDING));
+        assertThat(w.nodeOf(101)).isEqualTo("hv1");
+        assertThat(w.cluster.calls().get("migrate")).isEqualTo(1L);
+        assertThat(done.message()).isEqualTo("Drain of hv1 cancelled: 0 migrated, 0 skipped, 1 failed, 1 not started");
+    }
+
+    @Test
+    void aMemberNotMovedAlongAfterAllIsNotStartedWhenTheDrainRanOutOfTime() {
+        World w = haStack("", s -> s.executorConfig(ExecutorConfig.builder().drainTimeout(Duration.ofMinutes(10)).build()));
+        w.cluster.failMigrations(100, 1, "dropped by the CRM");
+        DrainStatus s = w.service.drain(DrainRequest.soft("hv1")).status();
+        w.scheduler.runUntilIdle();
+
+        DrainStatus done = w.service.status("hv1", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.FAILED);
+        assertThat(done.vm(100).error()).contains("drain time limit of 10m");
+        VmStatus cache = done.vm(101);
+        assertThat(cache.status()).isEqualTo(GuestState.PENDING);
+        assertThat(cache.note()).isEqualTo("not started: drain time limit of 10m (drainTimeout) reached");
+        assertThat(w.nodeOf(101)).isEqualTo("hv1");
+        assertThat(w.cluster.calls().get("migrate")).isEqualTo(1L);
+    }
+
+    @Test
+    void aSkippedMemberMovedAlongThatDidNotMoveAfterAllIsSkippedAgainAndCountedOnce() {
+        World w = haStack("maint-ok", s -> s);
+        Map<Integer, String> progress = progressAtEachEnd(w);
+        w.cluster.failMigrations(100, 1, "dropped by the CRM");
+        DrainStatus s = w.service.drain(DrainRequest.soft("hv1")).status();
+        String skippedBecause = "tagged maint-ok: stays on the node in a soft drain";
+        assertThat(s.vm(101).status()).isEqualTo(GuestState.SKIPPED);
+        assertThat(s.vm(101).reason()).isEqualTo(skippedBecause);
+        w.scheduler.runFor(Duration.ofMinutes(5));
+        DrainStatus meanwhile = w.service.status("hv1", s.drainId());
+        assertThat(meanwhile.vm(101).status()).isEqualTo(GuestState.IN_PROGRESS);
+        assertThat(meanwhile.skippedVMs()).isZero();
+
+        w.scheduler.runUntilIdle();
+        DrainStatus done = w.service.status("hv1", s.drainId());
+        VmStatus batch = done.vm(101);
+        assertThat(batch.status()).isEqualTo(GuestState.SKIPPED);
+        assertThat(batch.reason()).isEqualTo(skippedBecause);
+        assertThat(batch.note()).as("as the plan said: no trace of the move that did not happen").isEqualTo(skippedBecause);
+        assertThat(w.store.guests(s.drainId())).as("recorded").filteredOn(g -> g.vmid() == 101)
+                .singleElement().satisfies(g -> assertThat(g.status()).isEqualTo(GuestState.SKIPPED));
+        assertThat(w.nodeOf(101)).isEqualTo("hv1");
+        assertThat(w.cluster.calls().get("migrate")).as("a skipped guest takes no turn of its own").isEqualTo(1L);
+        assertThat(done.status()).isEqualTo(DrainState.FAILED);
+        assertThat(done.skippedVMs()).isEqualTo(1);
+        assertThat(done.message()).startsWith("Drain of hv1 failed: 0 migrated, 1 skipped, 1 failed");
+        assertThat(progress.get(100)).as("batch counted once, as skipped again").isEqualTo("Progress: 1/2 completed, 1 failed");
     }
 
     @Test

@@ -100,4 +100,24 @@ class UndrainTest {
                 .hasMessage("Node hv9 is offline: guests cannot be moved back to it");
         assertThat(env.store.drains("hv9", 5)).as("no undrain recorded").hasSize(1);
     }
+
+    /** A guest whose move back fails in a way another attempt may not is tried again: to its node, the undrain's only target. */
+    @Test
+    void aFailedMoveBackIsRetriedOntoTheNodeItself() {
+        Env env = new Env();
+        String drainId = env.service.drain(DrainRequest.soft("hv7")).drainId();
+        env.runUntilIdle();
+        assertThat(env.service.status("hv7", drainId).status()).isEqualTo(DrainState.COMPLETED);
+        env.cluster.failMigrations(8211, 1, "migration aborted (duration 00:00:02): storage migration failed");
+
+        DrainStatus u = env.service.undrain("hv7").status();
+        env.runUntilIdle();
+        DrainStatus done = env.service.status("hv7", u.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        VmStatus back = done.vm(8211);
+        assertThat(back.status()).as("%s", back.error()).isEqualTo(GuestState.COMPLETED);
+        assertThat(back.attempts()).isEqualTo(2);
+        assertThat(back.targetNode()).isEqualTo("hv7");
+        assertThat(env.nodeOf(8211)).isEqualTo("hv7");
+    }
 }

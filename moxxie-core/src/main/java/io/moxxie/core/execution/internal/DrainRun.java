@@ -1093,7 +1093,10 @@ public final class DrainRun implements RunningDrain {
             Set<String> exclude;
             synchronized (this) {
                 exclude = new HashSet<>(droppedTargets);
-                if (request.targetNode().isEmpty()) exclude.addAll(triedTargets.getOrDefault(started.vmid(), Set.of()));
+                // A drain with one target (an undrain: the node itself; a named targetNode) retries there.
+                if (operation != Operation.UNDRAIN && request.targetNode().isEmpty()) {
+                    exclude.addAll(triedTargets.getOrDefault(started.vmid(), Set.of()));
+                }
             }
             Optional<Guest> current = snapshot.guest(started.vmid());
             if (current.isEmpty()) {
