@@ -158,18 +158,7 @@ class RolloutStepsTest {
     @Test
     void aCancelStopsTheActionUnderWayAndClearsTheNooutItSetWhenTheOsdsAreUp() {
         AtomicInteger cancelled = new AtomicInteger();
-        RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(RolloutFixture.action("firmware",
-                c -> new MaintenanceAction.Run() {
-                    @Override
-                    public Optional<Result> poll() {
-                        return Optional.empty();
-                    }
-
-                    @Override
-                    public void cancel() {
-                        cancelled.incrementAndGet();
-                    }
-                })));
+        RolloutFixture f = withNeverEndingFirmwareAction(cancelled);
         f.env.cluster.withCeph(1);
         String id = f.rollouts.submit(request("hv8", "hv9").action("firmware").build()).rolloutId();
         f.runUntilPhase(id, "hv8", RolloutPhase.ACTION);
@@ -218,18 +207,7 @@ class RolloutStepsTest {
     @Test
     void anActionThatRunsPastItsTimeoutIsStoppedAndFailsTheStepWhileRunningItSaysSo() {
         AtomicInteger cancelled = new AtomicInteger();
-        RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(RolloutFixture.action("firmware",
-                c -> new MaintenanceAction.Run() {
-                    @Override
-                    public Optional<Result> poll() {
-                        return Optional.empty();
-                    }
-
-                    @Override
-                    public void cancel() {
-                        cancelled.incrementAndGet();
-                    }
-                })));
+        RolloutFixture f = withNeverEndingFirmwareAction(cancelled);
         String id = f.rollouts.submit(request("hv8").action("firmware").actionTimeout(Duration.ofMinutes(10)).build()).rolloutId();
         f.runUntilPhase(id, "hv8", RolloutPhase.ACTION);
         f.env.scheduler.runFor(Duration.ofMinutes(1));
@@ -246,5 +224,21 @@ class RolloutStepsTest {
         assertThat(Duration.between(hv8.phaseStartedAt(), hv8.endedAt())).as("at the first tick past the timeout")
                 .isBetween(Duration.ofMinutes(10), Duration.ofMinutes(10).plus(RolloutService.DEFAULT_TICK));
         assertThat(cancelled).as("the action was told to stop").hasValue(1);
+    }
+
+    /** A fixture whose action {@code firmware} runs until it is cancelled, counting the cancels. */
+    private static RolloutFixture withNeverEndingFirmwareAction(AtomicInteger cancelled) {
+        return new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(RolloutFixture.action("firmware",
+                c -> new MaintenanceAction.Run() {
+                    @Override
+                    public Optional<Result> poll() {
+                        return Optional.empty();
+                    }
+
+                    @Override
+                    public void cancel() {
+                        cancelled.incrementAndGet();
+                    }
+                })));
     }
 }

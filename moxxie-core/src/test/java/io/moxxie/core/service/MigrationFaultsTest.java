@@ -272,6 +272,21 @@ class MigrationFaultsTest {
         return service;
     }
 
+    /**
+     * Drains hv7 one guest at a time until it ends, and checks that 8201, whose first migrate request was refused,
+     * failed with that refusal followed by {@code why}; returns the drain's final status.
+     */
+    private static DrainStatus drainOneAtATimeUntil8201Fails(Env env, MaintenanceService service, String why) {
+        DrainStatus s = service.drain(oneAtATime()).status();
+        String firstTarget = s.vm(8201).targetNode();
+        env.runUntilIdle();
+        DrainStatus done = service.status("hv7", s.drainId());
+        VmStatus v = done.vm(8201);
+        assertThat(v.status()).isEqualTo(GuestState.FAILED);
+        assertThat(v.error()).isEqualTo("migration to " + firstTarget + " refused: storage 'local-lvm' is busy " + why);
+        return done;
+    }
+
     private static DrainRequest oneAtATime() {
         return DrainRequest.builder("hv7").concurrency(Concurrency.fixed(1)).build();
     }
@@ -282,15 +297,8 @@ class MigrationFaultsTest {
         AtomicBoolean unreadable = new AtomicBoolean();
         MaintenanceService service = refusingFirstMoveThen(env, ExecutorConfig.builder().build(), () -> unreadable.set(true),
                 () -> unreadable.getAndSet(false) ? new HypervisorException("500 Internal Server Error: cluster filesystem not ready") : null);
-        DrainStatus s = service.drain(oneAtATime()).status();
-        String firstTarget = s.vm(8201).targetNode();
-        env.runUntilIdle();
-
-        DrainStatus done = service.status("hv7", s.drainId());
-        VmStatus v = done.vm(8201);
-        assertThat(v.status()).isEqualTo(GuestState.FAILED);
-        assertThat(v.error()).isEqualTo("migration to " + firstTarget + " refused: storage 'local-lvm' is busy (and the cluster could not be "
-                + "read to choose another target: 500 Internal Server Error: cluster filesystem not ready)");
+        DrainStatus done = drainOneAtATimeUntil8201Fails(env, service, "(and the cluster could not be read to choose another target: "
+                + "500 Internal Server Error: cluster filesystem not ready)");
         assertThat(movesOf(env, 8201)).as("not tried elsewhere").isEmpty();
         assertThat(env.nodeOf(8201)).isEqualTo("hv7");
         assertThat(done.status()).isEqualTo(DrainState.FAILED);
@@ -301,17 +309,10 @@ class MigrationFaultsTest {
     void aFailedMoveOfAGuestDeletedMeanwhileIsNotRetriedAndSaysTheGuestIsGone() {
         Env env = new Env();
         MaintenanceService service = refusingFirstMoveThen(env, ExecutorConfig.builder().build(), () -> env.cluster.delete(8201), () -> null);
-        DrainStatus s = service.drain(oneAtATime()).status();
-        String firstTarget = s.vm(8201).targetNode();
-        env.runUntilIdle();
-
-        DrainStatus done = service.status("hv7", s.drainId());
-        VmStatus v = done.vm(8201);
-        assertThat(v.status()).isEqualTo(GuestState.FAILED);
-        assertThat(v.error()).isEqualTo("migration to " + firstTarget + " refused: storage 'local-lvm' is busy (and the VM no longer exists)");
+        DrainStatus done = drainOneAtATimeUntil8201Fails(env, service, "(and the VM no longer exists)");
         assertThat(done.status()).isEqualTo(DrainState.FAILED);
         assertThat(done.completedVMs()).isEqualTo(11);
-        assertThat(env.store.guests(s.drainId())).as("recorded").filteredOn(g -> g.vmid() == 8201)
+        assertThat(env.store.guests(done.drainId())).as("recorded").filteredOn(g -> g.vmid() == 8201)
                 .singleElement().satisfies(g -> assertThat(g.status()).isEqualTo(GuestState.FAILED));
     }
 
@@ -328,15 +329,7 @@ class MigrationFaultsTest {
         MaintenanceService service = refusingFirstMoveThen(env, config, () -> refusedAt.set(env.scheduler.now()),
                 () -> env.scheduler.now().isBefore(refusedAt.get().plus(Duration.ofMinutes(5)))
                         ? new TransientHypervisorException("502 Bad Gateway") : null);
-        DrainStatus s = service.drain(oneAtATime()).status();
-        String firstTarget = s.vm(8201).targetNode();
-        env.runUntilIdle();
-
-        DrainStatus done = service.status("hv7", s.drainId());
-        VmStatus v = done.vm(8201);
-        assertThat(v.status()).isEqualTo(GuestState.FAILED);
-        assertThat(v.error()).isEqualTo("migration to " + firstTarget + " refused: storage 'local-lvm' is busy (not retried: drain time "
-                + "limit of 3m (drainTimeout) reached)");
+        DrainStatus done = drainOneAtATimeUntil8201Fails(env, service, "(not retried: drain time limit of 3m (drainTimeout) reached)");
         assertThat(done.completedAt()).as("ended once the re-planning read was answered").isAfterOrEqualTo(refusedAt.get().plus(Duration.ofMinutes(5)));
         assertThat(movesOf(env, 8201)).isEmpty();
         assertThat(env.nodeOf(8201)).isEqualTo("hv7");
