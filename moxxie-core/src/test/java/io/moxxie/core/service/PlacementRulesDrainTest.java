@@ -32,6 +32,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 
 import static io.moxxie.core.model.PlacementRule.Origin.HA_RULE;
@@ -235,7 +237,7 @@ class PlacementRulesDrainTest {
      * shows at that moment.
      */
     private static Map<Integer, String> progressAtEachEnd(World w) {
-        Map<Integer, String> out = new java.util.concurrent.ConcurrentHashMap<>();
+        Map<Integer, String> out = new ConcurrentHashMap<>();
         w.service.addListener(new DrainListener() {
             @Override
             public void guestCompleted(String drainId, GuestProgress g) {
@@ -267,7 +269,7 @@ class PlacementRulesDrainTest {
         World w = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32)
                 .guest(ha(qemu(100, "app", "hv1", 8, "always-on"))).guest(ha(qemu(101, "db", "hv1", 32, "")))
                 .rule(new GuestAffinity("stack", HA_RULE, Set.of(100, 101), true)));
-        java.util.concurrent.atomic.AtomicReference<DrainStatus> atAppsEnd = new java.util.concurrent.atomic.AtomicReference<>();
+        AtomicReference<DrainStatus> atAppsEnd = new AtomicReference<>();
         w.service.addListener(new DrainListener() {
             @Override
             public void guestCompleted(String drainId, GuestProgress g) {

@@ -1,25 +1,32 @@
 package io.moxxie.core.service;
 
 import io.moxxie.core.DrainConflictException;
+import io.moxxie.core.InvalidTargetException;
 import io.moxxie.core.NotFoundException;
 import io.moxxie.core.ValidationException;
 import io.moxxie.core.execution.DrainStatus;
+import io.moxxie.core.model.Concurrency;
+import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.model.DrainState;
+import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestState;
+import io.moxxie.core.model.MigrationPreconditions;
 import io.moxxie.core.model.Operation;
+import io.moxxie.core.plan.DrainPlan;
 import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.plan.PlanEntry;
 import io.moxxie.core.plan.PreflightException;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.spi.HypervisorClient;
-import io.moxxie.core.spi.MaintenanceStore;
 import io.moxxie.core.spi.HypervisorUnavailableException;
+import io.moxxie.core.spi.MaintenanceStore;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
 import io.moxxie.core.testing.DelegatingHypervisorClient;
 import io.moxxie.core.testing.DelegatingMaintenanceStore;
-import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.testing.TestClusters.Env;
+import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.testing.UnreachableHypervisor;
 import io.moxxie.core.time.RealTimeScheduler;
 import io.moxxie.core.time.Scheduler;
@@ -28,6 +35,8 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -39,7 +48,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 /**
  * What an embedding application relies on from the service beyond a drain's own course: what {@code close()} releases
  * and stops, a drain addressed with the wrong node, a cancel of a drain that ended, maintenance mode around a drain
@@ -164,9 +172,7 @@ class ServiceContractTest {
     @Test
     void anInstanceNotStartedOnlyAsksForTheCancelOfAnOrphanedDrainAndTheFirstStartedOneEndsIt() {
         Env env = new Env(c -> c, s -> s.lease(Duration.ofSeconds(30)));
-        String drainId = env.service.drain(DrainRequest.hard("hv7")).drainId();
-        env.scheduler.runFor(Duration.ofSeconds(20));
-        env.service.close();
+        String drainId = orphanedAfterTwentySeconds(env);
         env.scheduler.runFor(Duration.ofMinutes(5)); // the lease has expired: nobody owns the drain
 
         MaintenanceService idle = TestClusters.service(env.cluster, env.store).ownerId("idle").build();
@@ -187,8 +193,8 @@ class ServiceContractTest {
     @Test
     void theOwnersCancelTakesEffectAtOnceAndNoMoveStartsAfterIt() {
         Env env = new Env();
-        String drainId = env.service.drain(DrainRequest.builder("hv7").mode(io.moxxie.core.model.DrainMode.HARD)
-                .concurrency(io.moxxie.core.model.Concurrency.fixed(1)).build()).drainId();
+        String drainId = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.HARD)
+                .concurrency(Concurrency.fixed(1)).build()).drainId();
         env.scheduler.runFor(Duration.ofSeconds(10));
         Instant asked = env.scheduler.now();
 
@@ -230,7 +236,7 @@ class ServiceContractTest {
         AtomicInteger asked = new AtomicInteger();
         HypervisorClient proxmox = new DelegatingHypervisorClient(cluster) {
             @Override
-            public io.moxxie.core.model.MigrationPreconditions preconditions(io.moxxie.core.model.Guest guest) {
+            public MigrationPreconditions preconditions(Guest guest) {
                 asked.incrementAndGet();
                 return delegate.preconditions(guest);
             }
@@ -238,7 +244,7 @@ class ServiceContractTest {
         MaintenanceService service = TestClusters.service(cluster, proxmox, new InMemoryMaintenanceStore()).build();
         service.enableMaintenance("hv9", "fan", false);
         assertThatThrownBy(() -> service.plan(DrainRequest.builder("hv7").targetNode("hv9").build()))
-                .isInstanceOf(io.moxxie.core.InvalidTargetException.class).hasMessageContaining("hv9");
+                .isInstanceOf(InvalidTargetException.class).hasMessageContaining("hv9");
         assertThat(asked).as("preconditions asked").hasValue(0);
         assertThat(service.plan(DrainRequest.builder("hv7").targetNode("hv8").build()).moves()).isNotEmpty()
                 .allSatisfy(e -> assertThat(e.targetNode()).isEqualTo("hv8"));
@@ -250,10 +256,10 @@ class ServiceContractTest {
         Env env = new Env(c -> c.guest(TestClusters.qemu(9900, "huge", "hv8", 250, "")).guest(TestClusters.qemu(9950, "maint", "hv8", 2, "maint-ok"))
                         .guest(TestClusters.qemu(9960, "ignored", "hv8", 2, "plb_ignore_balancer")),
                 s -> s);
-        Map<Integer, GuestProgress> stored = new java.util.HashMap<>();
+        Map<Integer, GuestProgress> stored = new HashMap<>();
         MaintenanceStore created = new DelegatingMaintenanceStore(env.store) {
             @Override
-            public void createDrain(DrainRecord drain, java.util.List<GuestProgress> guests) {
+            public void createDrain(DrainRecord drain, List<GuestProgress> guests) {
                 guests.forEach(g -> stored.put(g.vmid(), g));
                 delegate.createDrain(drain, guests);
             }
@@ -262,15 +268,15 @@ class ServiceContractTest {
         MaintenanceService service = TestClusters.service(env.cluster, created).build();
         service.start();
         DrainRequest request = DrainRequest.builder("hv8").force(true).build();
-        io.moxxie.core.plan.DrainPlan plan = service.plan(request);
+        DrainPlan plan = service.plan(request);
         Instant at = env.scheduler.now();
         service.drain(request);
 
-        assertThat(plan.entries()).extracting(io.moxxie.core.plan.PlanEntry::action)
-                .contains(io.moxxie.core.plan.PlanEntry.Action.MOVE, io.moxxie.core.plan.PlanEntry.Action.SKIP,
-                        io.moxxie.core.plan.PlanEntry.Action.BLOCK);
+        assertThat(plan.entries()).extracting(PlanEntry::action)
+                .contains(PlanEntry.Action.MOVE, PlanEntry.Action.SKIP,
+                        PlanEntry.Action.BLOCK);
         assertThat(plan.moves()).as("a move the plan explains").anyMatch(e -> e.reason() != null);
-        for (io.moxxie.core.plan.PlanEntry e : plan.entries()) {
+        for (PlanEntry e : plan.entries()) {
             GuestProgress g = stored.get(e.vmid());
             switch (e.action()) {
                 case MOVE -> {
@@ -301,9 +307,7 @@ class ServiceContractTest {
     @Test
     void aStartedInstanceCancellingAnOrphanedDrainTakesItOverAtOnceAndAnswersItsRun() {
         Env env = new Env(c -> c, s -> s.lease(Duration.ofSeconds(30)));
-        String drainId = env.service.drain(DrainRequest.hard("hv7")).drainId();
-        env.scheduler.runFor(Duration.ofSeconds(20));
-        env.service.close();
+        String drainId = orphanedAfterTwentySeconds(env);
         // The lease runs out between two heartbeats of the next instance, which is asked to cancel right then.
         MaintenanceService next = TestClusters.service(env.cluster, env.store).ownerId("next").lease(Duration.ofMinutes(10))
                 .heartbeatInterval(Duration.ofMinutes(9)).build();
@@ -442,5 +446,13 @@ class ServiceContractTest {
                 e -> assertThat(e.field()).isEqualTo("limit"));
         assertThatThrownBy(() -> env.service.drains("hv 7", 5)).isInstanceOfSatisfying(ValidationException.class,
                 e -> assertThat(e.field()).isEqualTo("node"));
+    }
+
+    /** Starts a hard drain of hv7 and closes its service 20 s in: the drain is left to its lease. */
+    private static String orphanedAfterTwentySeconds(Env env) {
+        String drainId = env.service.drain(DrainRequest.hard("hv7")).drainId();
+        env.scheduler.runFor(Duration.ofSeconds(20));
+        env.service.close();
+        return drainId;
     }
 }

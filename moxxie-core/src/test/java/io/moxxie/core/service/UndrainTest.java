@@ -5,11 +5,16 @@ import io.moxxie.core.execution.VmStatus;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.GuestState;
 import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.plan.PreflightException;
+import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.testing.TestClusters.Env;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -65,7 +70,7 @@ class UndrainTest {
         env.runUntilIdle();
         DrainStatus drain = env.service.status("hv7", drainId);
         String putOn8210 = drain.vm(8210).targetNode();
-        String elsewhere = java.util.stream.Stream.of("hv8", "hv9", "hv10").filter(n -> !n.equals(env.nodeOf(8211))).findFirst().orElseThrow();
+        String elsewhere = Stream.of("hv8", "hv9", "hv10").filter(n -> !n.equals(env.nodeOf(8211))).findFirst().orElseThrow();
         env.cluster.relocate(8211, elsewhere);
         env.cluster.delete(8210);
 
@@ -77,8 +82,7 @@ class UndrainTest {
         assertThat(u.vm(8210).status()).isEqualTo(GuestState.SKIPPED);
         assertThat(u.vm(8210).reason()).isEqualTo("no longer exists");
         assertThat(u.vm(8210).sourceNode()).as("where the drain put it").isEqualTo(putOn8210);
-        java.util.Map<Integer, io.moxxie.core.spi.GuestProgress> stored = new java.util.HashMap<>();
-        env.store.guests(u.drainId()).forEach(g -> stored.put(g.vmid(), g));
+        Map<Integer, GuestProgress> stored = env.store.guests(u.drainId()).stream().collect(Collectors.toMap(GuestProgress::vmid, g -> g));
         assertThat(stored.get(8211).wasRunning()).as("running where it is").isTrue();
         assertThat(stored.get(8210).wasRunning()).isFalse();
         assertThat(stored.get(8211).memory()).isEqualTo(16 * TestClusters.GIB);
@@ -96,7 +100,7 @@ class UndrainTest {
         env.service.drain(DrainRequest.soft("hv9"));
         env.runUntilIdle();
         env.cluster.setNodeOnline("hv9", false);
-        assertThatThrownBy(() -> env.service.undrain("hv9")).isInstanceOf(io.moxxie.core.plan.PreflightException.class)
+        assertThatThrownBy(() -> env.service.undrain("hv9")).isInstanceOf(PreflightException.class)
                 .hasMessage("Node hv9 is offline: guests cannot be moved back to it");
         assertThat(env.store.drains("hv9", 5)).as("no undrain recorded").hasSize(1);
     }

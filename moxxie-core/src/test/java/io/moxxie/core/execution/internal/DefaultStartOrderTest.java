@@ -108,7 +108,7 @@ class DefaultStartOrderTest {
         final TreeSet<GuestProgress> queue;
 
         Spacing(int concurrency, boolean precise, boolean seenAnEnd) {
-            watcher = new MoveWatcher(new Async(scheduler, 0, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofHours(1)), cluster,
+            watcher = new MoveWatcher(Asyncs.noRetries(scheduler), cluster,
                     ExecutorConfig.defaults(), () -> false, precise, 1.0, f -> { });
             order = new DefaultStartOrder(ExecutorConfig.defaults(), concurrency, watcher);
             queue = new TreeSet<>(order.queueOrder());

@@ -98,7 +98,7 @@ class MoveWatcherLooksTest {
                     return reportsProgress ? p : Optional.empty();
                 }
             };
-            watcher = new MoveWatcher(new Async(scheduler, 0, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofHours(1)), client, CONFIG,
+            watcher = new MoveWatcher(Asyncs.noRetries(scheduler), client, CONFIG,
                     () -> false, precise, 1.0, f -> { }, streams);
         }
 

@@ -41,7 +41,7 @@ class MoveWatcherTest {
 
     private final VirtualScheduler scheduler = new VirtualScheduler();
     private final SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
-    private final MoveWatcher watcher = new MoveWatcher(new Async(scheduler, 0, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofHours(1)), cluster,
+    private final MoveWatcher watcher = new MoveWatcher(Asyncs.noRetries(scheduler), cluster,
             CONFIG, () -> false, false, 1.0, f -> { });
 
     private void watch(int vmid, long memory) {
@@ -90,7 +90,7 @@ class MoveWatcherTest {
                 return Optional.empty();
             }
         };
-        MoveWatcher w = new MoveWatcher(new Async(s, 0, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofHours(1)), client, CONFIG,
+        MoveWatcher w = new MoveWatcher(Asyncs.noRetries(s), client, CONFIG,
                 () -> false, false, 1.0, f -> { });
         Guest g = slow.currentSnapshot().guest(8201).orElseThrow();
         TaskRef task = slow.migrate(new MigrationCommand(g, "hv8", MigrationType.ONLINE, false, Duration.ofHours(1)));
@@ -127,10 +127,10 @@ class MoveWatcherTest {
 
     @Test
     void aPreciseWatcherStartsFromTheSpeedAnEarlierDrainLearned() {
-        MoveWatcher precise = new MoveWatcher(new Async(scheduler, 0, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofHours(1)), cluster, CONFIG,
+        MoveWatcher precise = new MoveWatcher(Asyncs.noRetries(scheduler), cluster, CONFIG,
                 () -> false, true, 1.2, f -> { });
         assertThat(secondsFromNow(precise.projectedEnds((long) (6 * GB)).get(0))).isCloseTo(5 + 6 / (0.6 * 1.2), within(0.01));
-        MoveWatcher cautious = new MoveWatcher(new Async(scheduler, 0, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofHours(1)), cluster, CONFIG,
+        MoveWatcher cautious = new MoveWatcher(Asyncs.noRetries(scheduler), cluster, CONFIG,
                 () -> false, false, 1.2, f -> { });
         assertThat(secondsFromNow(cautious.projectedEnds((long) (6 * GB)).get(0))).isCloseTo(5 + 6 / 0.6, within(0.01));
     }
@@ -142,7 +142,7 @@ class MoveWatcherTest {
         SimulatedCluster fast = TestClusters.guideCluster(s).model(new io.moxxie.core.simulation.MigrationModel(1.8 * GB, 0.9 * GB,
                 Duration.ofSeconds(5))).build();
         java.util.concurrent.atomic.AtomicReference<Double> learned = new java.util.concurrent.atomic.AtomicReference<>(1.0);
-        MoveWatcher w = new MoveWatcher(new Async(s, 0, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofHours(1)), fast, CONFIG, () -> false, true,
+        MoveWatcher w = new MoveWatcher(Asyncs.noRetries(s), fast, CONFIG, () -> false, true,
                 1.0, learned::set);
         // Three moves at once: the 6 GiB one's round, when it is predicted to end, also finds the 8 GiB one done
         // well before its own predicted end.
