@@ -316,6 +316,20 @@ class MigrationFaultsTest {
                 .singleElement().satisfies(g -> assertThat(g.status()).isEqualTo(GuestState.FAILED));
     }
 
+    @Test
+    void aFailedMovesRetryPlacesNothingOnANodePutInMaintenanceSinceTheDrainStarted() {
+        Env env = new Env();
+        // While 8201's first move is refused, an operator puts the other nodes in maintenance (through another instance
+        // sharing the store): the retry must not choose one of them.
+        MaintenanceService service = refusingFirstMoveThen(env, ExecutorConfig.builder().build(), () -> {
+            for (String n : List.of("hv8", "hv9", "hv10")) env.store.saveMaintenanceMode(n, true, "firmware", env.scheduler.now(), null, env.scheduler.now());
+        }, () -> null);
+        DrainStatus done = drainOneAtATimeUntil8201Fails(env, service,
+                "(no other target: No suitable target node found: every other node is unavailable; in maintenance: hv10, hv8, hv9)");
+        assertThat(movesOf(env, 8201)).as("not tried elsewhere").isEmpty();
+        assertThat(env.nodeOf(8201)).isEqualTo("hv7");
+    }
+
     /**
      * The drain's time limit passes while a failed move looks at the cluster for another target (the reads fail
      * transiently and are retried): the guest is not retried, and says why; the guests that never started fail at the limit.
