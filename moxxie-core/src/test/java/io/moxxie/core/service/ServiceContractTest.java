@@ -319,6 +319,7 @@ class ServiceContractTest {
         assertThat(env.store.drain(drainId).orElseThrow().owner()).as("taken over by the cancel itself").isEqualTo("next");
         assertThat(next.activeDrains()).extracting(DrainStatus::drainId).containsExactly(drainId);
         assertThat(answer.status()).isEqualTo(DrainState.IN_PROGRESS);
+        assertThat(answer).as("the run's status, as a read right after shows it").isEqualTo(next.status("hv7", drainId));
         env.runUntilIdle();
         assertThat(next.status("hv7", drainId).status()).isEqualTo(DrainState.CANCELLED);
         next.close();
