@@ -55,7 +55,7 @@ public record DrainStatus(String drainId, String node, Operation operation, Drai
             }
         }
         boolean ended = d.status().finished();
-        Long eta = ended || now == null || expectedEnd == null ? null : VmStatus.seconds(now, expectedEnd);
+        Long eta = ended ? null : VmStatus.seconds(now, expectedEnd);
         return builder(d.drainId(), d.node()).operation(d.operation()).status(d.status())
                 .totalVMs(guests.size()).completedVMs(completed).failedVMs(failed).skippedVMs(skipped)
                 .vmStatus(guests.stream().map(g -> VmStatus.of(g, now)).toList())

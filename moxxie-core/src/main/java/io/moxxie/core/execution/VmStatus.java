@@ -37,8 +37,7 @@ public record VmStatus(int vmid, String name, GuestType type, GuestState status,
         boolean skipped = g.status() == GuestState.SKIPPED;
         // A skipped guest's note is why it stays, as the dry run says it, unless the move has a note of its own.
         String note = g.note() != null ? g.note() : skipped ? g.error() : null;
-        Long elapsed = g.startedAt() == null ? null : seconds(g.startedAt(), g.completedAt() != null ? g.completedAt()
-                : g.status() == GuestState.IN_PROGRESS ? now : null);
+        Long elapsed = seconds(g.startedAt(), g.completedAt() != null ? g.completedAt() : g.status() == GuestState.IN_PROGRESS ? now : null);
         return builder(g.vmid()).name(g.name()).type(g.type()).status(g.status()).sourceNode(g.sourceNode())
                 .targetNode(g.targetNode()).migrationType(g.migrationType()).alwaysOn(g.alwaysOn())
                 .error(skipped ? null : g.error()).reason(skipped ? g.error() : null).note(note).attempts(g.attempts())
