@@ -325,6 +325,37 @@ class ServiceContractTest {
         next.close();
     }
 
+    @Test
+    void aCancelWhoseTakeoverAnotherInstanceWinsAnswersTheDrainAsRecordedWithItsCancelAsked() {
+        Env env = new Env(c -> c, s -> s.lease(Duration.ofSeconds(30)));
+        String drainId = orphanedAfterTwentySeconds(env);
+        // Between the cancel's read of the expired lease and its takeover, another instance takes the drain over.
+        AtomicBoolean race = new AtomicBoolean();
+        MaintenanceStore racing = new DelegatingMaintenanceStore(env.store) {
+            @Override
+            public Optional<DrainRecord> takeOver(String id, String newOwner, Instant now, Instant leaseExpiresAt) {
+                if (race.get()) delegate.takeOver(id, "faster", now, now.plus(Duration.ofMinutes(10)));
+                return delegate.takeOver(id, newOwner, now, leaseExpiresAt);
+            }
+        };
+        // Started before the lease expired, its next heartbeat far off: the cancel is what finds the lease expired.
+        MaintenanceService next = TestClusters.service(env.cluster, racing).ownerId("next").lease(Duration.ofMinutes(10))
+                .heartbeatInterval(Duration.ofMinutes(9)).build();
+        next.start();
+        env.scheduler.runFor(Duration.ofMinutes(1));
+        assertThat(env.store.drain(drainId).orElseThrow().owner()).as("not taken over yet").isEqualTo("test-owner");
+
+        race.set(true);
+        DrainStatus answer = next.cancel("hv7", drainId);
+        assertThat(answer.drainId()).isEqualTo(drainId);
+        assertThat(answer.status()).isEqualTo(DrainState.IN_PROGRESS);
+        assertThat(next.activeDrains()).as("the other instance runs it").isEmpty();
+        DrainRecord stored = env.store.drain(drainId).orElseThrow();
+        assertThat(stored.owner()).isEqualTo("faster");
+        assertThat(stored.cancelRequested()).as("the cancel is recorded for its owner to carry out").isTrue();
+        next.close();
+    }
+
     // ------------------------------------------------------------------ maintenance mode around a drain
 
     @Test
