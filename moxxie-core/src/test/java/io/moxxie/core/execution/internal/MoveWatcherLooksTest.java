@@ -22,10 +22,13 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -64,13 +67,16 @@ class MoveWatcherLooksTest {
         /** Whether the client reports a live move's progress (as Proxmox's task log does), and whether it says every task succeeded. */
         boolean reportsProgress = true;
         boolean tasksSucceed;
+        /** What an auto drain's controller following the streams was told, and the streams it already knows busy. */
+        final List<Told> told = new ArrayList<>();
+        final Set<Integer> knownBusy = new HashSet<>();
         final MoveWatcher watcher;
 
         Rig(double speed) {
-            this(speed, false, null);
+            this(speed, false, false);
         }
 
-        Rig(double speed, boolean precise, MoveWatcher.StreamObserver streams) {
+        Rig(double speed, boolean precise, boolean followsStreams) {
             cluster = SimulatedCluster.builder(scheduler).model(new MigrationModel(1.2 * GB * speed, 0.6 * GB * speed, Duration.ofSeconds(5)))
                     .node("hv1", 512 * GIB, 32).node("hv2", 512 * GIB, 32)
                     .guest(TestClusters.qemu(101, "vm-8g", "hv1", 8, "")).guest(TestClusters.qemu(102, "vm-4g", "hv1", 4, ""))
@@ -96,6 +102,17 @@ class MoveWatcherLooksTest {
                     progressReads.add(now());
                     Optional<MigrationProgress> p = super.migrationProgress(task);
                     return reportsProgress ? p : Optional.empty();
+                }
+            };
+            MoveWatcher.StreamObserver streams = !followsStreams ? null : new MoveWatcher.StreamObserver() {
+                @Override
+                public void observed(Map<Integer, MigrationProgress> round, int copying) {
+                    told.add(new Told(now(), new TreeSet<>(round.keySet()), copying, Set.copyOf(done.keySet())));
+                }
+
+                @Override
+                public boolean unsure(int vmid) {
+                    return !knownBusy.contains(vmid);
                 }
             };
             watcher = new MoveWatcher(Asyncs.noRetries(scheduler), client, CONFIG,
@@ -144,6 +161,17 @@ class MoveWatcherLooksTest {
             double start = seconds(startedAt.get(vmid));
             return end + MARGIN + 0.03 * (end - start);
         }
+    }
+
+    /**
+     * One round's progress reads as an auto drain's controller is told them: when, the streams read, the live moves
+     * copying after the round, and the moves whose ends were handed on before.
+     */
+    private record Told(double at, Set<Integer> read, int copying, Set<Integer> endedBefore) {
+    }
+
+    private static Told told(double at, Set<Integer> read, int copying, Set<Integer> endedBefore) {
+        return new Told(at, read, copying, endedBefore);
     }
 
     // ---------------------------------------------------------------- moves that end as pictured
@@ -258,6 +286,40 @@ class MoveWatcherLooksTest {
     }
 
     @Test
+    void aPreciseWatcherLooksAgainJustAfterTheEndItPicturesWhenThatComesBeforeTheBackoff() {
+        Rig precise = new Rig(1, true, false);
+        Rig cautious = new Rig(1);
+        for (Rig rig : List.of(precise, cautious)) {
+            rig.reportsProgress = false;
+            rig.move(104);
+            rig.move(105);
+            rig.scheduler.runUntilIdle();
+        }
+
+        // 105 (32 GiB, 5 + 57.3 s) is looked at a minute after its start, then 2 s later (the backoff). The next backoff
+        // (3 s) would look at 65 s; once 104 ended, ends follow memory, and a precise watcher looks just after the end
+        // its picture gives instead, which comes sooner.
+        double end = precise.ended(105);
+        assertThat(end).isCloseTo(5 + 32 * GIB / (0.6 * GB), within(0.01));
+        assertThat(precise.snapshots.subList(1, 3)).containsExactly(60.0, 62.0);
+        assertThat(precise.snapshots.get(3)).isCloseTo(precise.lookAfter(105, end), within(0.01));
+        assertThat(precise.done.get(105)).isEqualTo(precise.snapshots.get(3));
+        assertThat(cautious.snapshots.subList(1, cautious.snapshots.size())).containsExactly(60.0, 62.0, 65.0);
+    }
+
+    @Test
+    void aMoveMissedOnceIsTakenToHaveEndedMidwayBetweenTheLookThatMissedItAndTheOneThatFoundIt() {
+        Rig rig = new Rig(0.5);
+        rig.move(105);
+        rig.scheduler.runUntilIdle();
+
+        // 105 missed at 60 s and found done at 120 s: taken to have taken 90 s, so no move of its memory is expected to
+        // end in less than 81 s (90 %), where the picture has 5 + 57.3 s.
+        assertThat(rig.snapshots).containsExactly(60.0, 120.0);
+        assertThat(rig.seconds(rig.watcher.projectedEnds(32 * GIB).get(0)) - rig.now()).isCloseTo(0.9 * 90, within(0.002));
+    }
+
+    @Test
     void theStatusNeverShowsAMovesEndInThePast() {
         Rig rig = new Rig(0.25);
         rig.move(105);
@@ -314,6 +376,156 @@ class MoveWatcherLooksTest {
         assertThat(rig.snapshots.get(0) - start).isCloseTo(firstMissed + MARGIN + 0.03 * firstMissed, within(0.01));
         assertThat(rig.snapshots).hasSize(2);
         assertThat(rig.done).containsOnlyKeys(301, 302);
+    }
+
+    // ---------------------------------------------------------------- an auto drain's controller
+
+    /**
+     * An auto drain's rounds on links half as fast as pictured: VM 105 (32 GiB) moves alone; at 90 s VMs 104 (2 GiB),
+     * 101 (8 GiB, deleted at 102 s) and the container 301 start, at 99 s VM 103 (4 GiB).
+     */
+    private static Rig autoDrainRounds(Set<Integer> knownBusy) {
+        Rig rig = new Rig(0.5, false, true);
+        rig.knownBusy.addAll(knownBusy);
+        rig.move(105);
+        rig.scheduler.runFor(Duration.ofSeconds(90));
+        rig.move(104);
+        rig.move(301);
+        rig.move(101);
+        rig.scheduler.schedule(Duration.ofSeconds(12), () -> rig.cluster.delete(101));
+        rig.scheduler.runFor(Duration.ofSeconds(9));
+        rig.move(103);
+        rig.scheduler.runUntilIdle();
+        return rig;
+    }
+
+    @Test
+    void aMoveRunningPastItsPredictedEndIsReadWithARoundThatFreesASlotAndTheControllerIsToldBeforeTheSlotIsHandedOn() {
+        Rig rig = autoDrainRounds(Set.of());
+
+        double gone = rig.failedAt.get(101);
+        double freed = rig.done.get(104);
+        double last = rig.done.get(103);
+        assertThat(rig.done.get(301)).isEqualTo(freed);
+        assertThat(rig.done).containsOnlyKeys(104, 301, 103, 105);
+        // Asked at each miss past its set-up, the moves' own looks read 105 at 60 and 120 s (a minute apart: its reports
+        // put its end further), 104 at its look that finds 101 gone, 103 at its look between. The rounds that find 104
+        // and 301 done, then 103, also read 105, which has run past the end its picture gives (that picture took its
+        // last report at the link's pictured share): a busy guest, for all the watcher knows. 103, on time at the first,
+        // costs no read.
+        assertThat(rig.progressReads).hasSize(6);
+        double ownLookOf103 = rig.progressReads.get(3);
+        assertThat(rig.progressReads).containsExactly(60.0, gone, freed, ownLookOf103, 120.0, last);
+        // Told with the copying streams: the live moves past their 5 s set-up that go on after the round — not 101 (gone
+        // in that round), 103 (started 4 s before it), 301 (a restart copies no memory), nor 104 once found done — and
+        // before the slots the round frees are handed on.
+        assertThat(rig.told).containsExactly(
+                told(60, Set.of(105), 1, Set.of()),
+                told(gone, Set.of(104), 2, Set.of()),
+                told(freed, Set.of(105), 2, Set.of()),
+                told(ownLookOf103, Set.of(103), 2, Set.of(104, 301)),
+                told(120, Set.of(105), 2, Set.of(104, 301)),
+                told(last, Set.of(105), 1, Set.of(104, 301)));
+    }
+
+    @Test
+    void aMoveTheControllerKnowsBusyIsNotReadWithARoundThatFreesASlot() {
+        Rig rig = autoDrainRounds(Set.of(105));
+
+        // 105 is read only at its own looks: the rounds that find the others done read nothing, and tell nothing.
+        double freed = rig.done.get(104);
+        double last = rig.done.get(103);
+        assertThat(rig.progressReads).doesNotContain(freed, last).contains(60.0, 120.0);
+        assertThat(rig.told).extracting(Told::at).doesNotContain(freed, last);
+    }
+
+    @Test
+    void aMoveReadWithAnotherMovesRoundShowsThatRead() {
+        Rig rig = new Rig(0.5, false, true);
+        rig.move(105);
+        rig.scheduler.runFor(Duration.ofSeconds(90));
+        rig.move(104);
+        rig.scheduler.runFor(Duration.ofSeconds(20));
+
+        // 104 (2 GiB, 5 + 7.2 s) found done, 105 read with that round: the status shows that read, and the end it gives.
+        double freed = rig.done.get(104);
+        MoveWatcher.InFlight shown = rig.watcher.inFlight().get(105);
+        assertThat(rig.seconds(shown.progress().at())).isEqualTo(freed);
+        double reportedEnd = freed + shown.progress().remaining() / shown.progress().rate().getAsDouble();
+        assertThat(rig.seconds(shown.expectedEnd())).isCloseTo(reportedEnd, within(0.002));
+    }
+
+    @Test
+    void oneReadEndsEveryMoveOfAnAutoDrainItFindsDoneGoneOrFailed() {
+        Rig rig = new Rig(1, false, true);
+        rig.cluster.failMigrations(102, 1, "migration aborted: no space left");
+        rig.move(103);
+        rig.move(102);
+        rig.move(101);
+        rig.scheduler.schedule(Duration.ofSeconds(10), () -> rig.cluster.delete(101));
+        rig.scheduler.runUntilIdle();
+
+        // 103 and 102 (4 GiB each) are looked at together: 103 done, 102 failed (its task read), 101 found gone.
+        assertThat(rig.snapshots).hasSize(1);
+        double look = rig.snapshots.get(0);
+        assertThat(rig.taskReads).containsExactly(look);
+        assertThat(rig.done).containsExactly(Map.entry(103, look));
+        assertThat(rig.failedAt).containsOnlyKeys(101, 102).containsValues(look);
+        assertThat(rig.failed.get(101).getMessage()).isEqualTo("VM 101 disappeared during its migration");
+        assertThat(rig.failed.get(102).kind).isEqualTo(GuestFailure.Kind.RETRY_ELSEWHERE);
+    }
+
+    @Test
+    void oneReadEndsAnAutoDrainsMoveFoundDoneAndTheOneWhoseTargetWentOffline() {
+        Rig rig = new Rig(1, false, true);
+        rig.move(104);
+        rig.move(102);
+        rig.cluster.nodeOfflineAfter("hv2", Duration.ofSeconds(9));
+        rig.scheduler.runUntilIdle();
+
+        // 104 ended at 8.6 s on hv2, which went offline at 9 s: looked at (9.3 s) once, 104 is done, 102 goes elsewhere.
+        assertThat(rig.snapshots).hasSize(1);
+        double look = rig.snapshots.get(0);
+        assertThat(rig.done).containsExactly(Map.entry(104, look));
+        assertThat(rig.failedAt).containsExactly(Map.entry(102, look));
+        assertThat(rig.failed.get(102).kind).isEqualTo(GuestFailure.Kind.TARGET_UNAVAILABLE);
+    }
+
+    // ---------------------------------------------------------------- what the ends teach
+
+    @Test
+    void aMoveFoundDoneWellBeforeItsPredictedEndAtAnotherMovesLookSpeedsTheCautiousPictureUp() {
+        Rig rig = new Rig(2);
+        rig.move(104);
+        rig.move(102);
+        rig.scheduler.runUntilIdle();
+
+        // On links twice as fast as pictured, 104's look (9.3 s) finds 102 done too, 3.7 s before the end its picture gave
+        // it (12.2 s) and with no look in between: the picture speeds up by 8 %. Two new moves of 2 and 4 GiB then copy
+        // at 0.648 GB/s each; the 2 GiB one ends no sooner than 90 % of the 9.3 s the moves that ended took.
+        assertThat(rig.snapshots).singleElement().satisfies(t -> assertThat(t).isCloseTo(rig.lookAfter(104, 5 + 2 * GIB / (0.6 * GB)), within(0.01)));
+        assertThat(rig.done).containsOnlyKeys(104, 102);
+        List<Instant> ends = rig.watcher.projectedEnds(2 * GIB, 4 * GIB);
+        assertThat(rig.seconds(ends.get(0)) - rig.now()).isCloseTo(0.9 * rig.snapshots.get(0), within(0.002));
+        assertThat(rig.seconds(ends.get(1)) - rig.now()).isCloseTo(5 + 4 * GIB / (0.648 * GB), within(0.002));
+    }
+
+    @Test
+    void whenAMoveEndsTheMovesNotLookedAtYetAreLookedAtWhenTheFreedLinkPutsTheirEnds() {
+        Rig rig = new Rig(1);
+        rig.move(104);
+        rig.move(102);
+        rig.move(103);
+        rig.scheduler.runUntilIdle();
+
+        // Three streams share the link at 0.4 GB/s each. 104 (2 GiB) ends at 10.4 s, found done at its third look
+        // (11.37 s). 102 and 103 (4 GiB) then have 4.29 - 0.4 * 6.37 GB left, at 0.6 GB/s each: looked at once, just after.
+        assertThat(rig.done.get(104)).isEqualTo(rig.snapshots.get(2));
+        double found = rig.done.get(104);
+        double end = found + (4 * GIB / GB - 0.4 * (found - 5)) / 0.6;
+        assertThat(rig.snapshots).hasSize(4);
+        assertThat(rig.snapshots.get(3)).isCloseTo(rig.lookAfter(102, end), within(0.01));
+        assertThat(rig.done).containsEntry(102, rig.snapshots.get(3)).containsEntry(103, rig.snapshots.get(3));
     }
 
     // ---------------------------------------------------------------- how a move ends
@@ -475,8 +687,11 @@ class MoveWatcherLooksTest {
     @Test
     void aStoppedWatcherLooksNoMore() {
         Rig rig = new Rig(1);
+        List<Instant> alone = rig.watcher.projectedEnds(2 * GIB);
         CompletableFuture<Guest> moved = rig.move(102);
+        rig.move(103);
         rig.scheduler.runFor(Duration.ofSeconds(5));
+        assertThat(rig.watcher.watching()).containsExactlyInAnyOrder(102, 103);
         rig.watcher.stop();
         rig.scheduler.runUntilIdle();
 
@@ -484,5 +699,7 @@ class MoveWatcherLooksTest {
         assertThat(moved).isNotDone();
         assertThat(rig.watcher.watching()).isEmpty();
         assertThat(rig.watcher.inFlight()).isEmpty();
+        // The moves it followed are out of the picture: a new one would copy alone.
+        assertThat(rig.watcher.projectedEnds(2 * GIB)).containsExactly(rig.scheduler.now().plus(Duration.between(rig.t0, alone.get(0))));
     }
 }
