@@ -26,10 +26,12 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -67,6 +69,9 @@ class MoveWatcherLooksTest {
         /** Whether the client reports a live move's progress (as Proxmox's task log does), and whether it says every task succeeded. */
         boolean reportsProgress = true;
         boolean tasksSucceed;
+        /** What the client makes of the progress the cluster reports; and whether the cluster cannot be read. */
+        UnaryOperator<MigrationProgress> reported = p -> p;
+        boolean readsFail;
         /** What an auto drain's controller following the streams was told, and the streams it already knows busy. */
         final List<Told> told = new ArrayList<>();
         final Set<Integer> knownBusy = new HashSet<>();
@@ -87,6 +92,7 @@ class MoveWatcherLooksTest {
                 @Override
                 public ClusterSnapshot snapshot() {
                     snapshots.add(now());
+                    if (readsFail) throw new IllegalStateException("cluster unreachable");
                     return super.snapshot();
                 }
 
@@ -101,7 +107,7 @@ class MoveWatcherLooksTest {
                 public Optional<MigrationProgress> migrationProgress(TaskRef task) {
                     progressReads.add(now());
                     Optional<MigrationProgress> p = super.migrationProgress(task);
-                    return reportsProgress ? p : Optional.empty();
+                    return reportsProgress ? p.map(reported) : Optional.empty();
                 }
             };
             MoveWatcher.StreamObserver streams = !followsStreams ? null : new MoveWatcher.StreamObserver() {
@@ -317,6 +323,53 @@ class MoveWatcherLooksTest {
         // end in less than 81 s (90 %), where the picture has 5 + 57.3 s.
         assertThat(rig.snapshots).containsExactly(60.0, 120.0);
         assertThat(rig.seconds(rig.watcher.projectedEnds(32 * GIB).get(0)) - rig.now()).isCloseTo(0.9 * 90, within(0.002));
+    }
+
+    @Test
+    void aReportThatPutsTheEndWithinASecondIsFollowedByALookASecondLater() {
+        Rig rig = new Rig(0.5, false, true);
+        rig.reported = p -> new MigrationProgress(p.total() - 1_000_000, 1_000_000, p.total(), OptionalDouble.of(0.6 * GB),
+                p.throttle(), p.at());
+        rig.move(104);
+        rig.scheduler.runUntilIdle();
+
+        // 104's first look (9.34 s) misses it and reads 1 MB left at 0.6 GB/s: its end 1.7 ms away, a look just after
+        // that (half a second and 3 % of 9.3 s) would come within a second: it comes a second later.
+        assertThat(rig.snapshots.get(0)).isEqualTo(rig.progressReads.get(0));
+        assertThat(rig.snapshots.get(1)).isCloseTo(rig.snapshots.get(0) + 1, within(0.0005));
+    }
+
+    @Test
+    void aReportWithNothingLeftOrNoRateGivesNoEndAndTheStatusShowsThePictures() {
+        for (MigrationProgress odd : List.of(new MigrationProgress(8 * GIB, 0, 8 * GIB, OptionalDouble.of(0.6 * GB), OptionalDouble.empty(), Instant.EPOCH),
+                new MigrationProgress(4 * GIB, 4 * GIB, 8 * GIB, OptionalDouble.of(0), OptionalDouble.empty(), Instant.EPOCH))) {
+            Rig rig = new Rig(0.25);
+            rig.reported = p -> new MigrationProgress(odd.transferred(), odd.remaining(), odd.total(), odd.rate(), odd.throttle(), p.at());
+            rig.move(105);
+            rig.scheduler.runFor(Duration.ofSeconds(61));
+
+            // Read at 60 s (a minute after its start): the end shown is the picture's, which has it copying on at 0.6 GB/s.
+            MoveWatcher.InFlight shown = rig.watcher.inFlight().get(105);
+            assertThat(rig.seconds(shown.progress().at())).isEqualTo(60.0);
+            assertThat(rig.seconds(shown.expectedEnd())).isEqualTo(rig.seconds(rig.watcher.projectedEnds().get(0)));
+            assertThat(rig.seconds(shown.expectedEnd())).isGreaterThan(61);
+        }
+    }
+
+    @Test
+    void theDrainsExpectedEndTakesTheRemainingBytesTheHypervisorReported() {
+        Rig rig = new Rig(0.5);
+        rig.move(105);
+        rig.scheduler.runFor(Duration.ofSeconds(59));
+        double before = rig.seconds(rig.watcher.projectedDrainEnd(1));
+        rig.scheduler.runFor(Duration.ofSeconds(1));
+
+        // Pictured at 0.6 GB/s it ends at 62.3 s; read at 60 s it has 34.4 - 55 * 0.3 GB left, which the picture copies at
+        // 0.6 GB/s.
+        MigrationProgress read = rig.watcher.inFlight().get(105).progress();
+        assertThat(before).isCloseTo(5 + 32 * GIB / (0.6 * GB), within(0.01));
+        assertThat(read.remaining()).isEqualTo(32 * GIB - (long) (55 * 0.3 * GB));
+        assertThat(rig.seconds(rig.watcher.projectedDrainEnd(1))).isCloseTo(60 + read.remaining() / (0.6 * GB), within(0.01));
     }
 
     @Test
@@ -621,6 +674,16 @@ class MoveWatcherLooksTest {
         assertThat(rig.snapshots).hasSize(1);
         assertThat(gotAt).containsExactly(rig.snapshots.get(0));
         assertThat(next.join().guest(102).orElseThrow().node()).isEqualTo("hv2");
+    }
+
+    @Test
+    void aWaitThatNeedNotBePromptFailsWhenTheClusterCannotBeRead() {
+        Rig rig = new Rig(1);
+        rig.readsFail = true;
+        CompletableFuture<ClusterSnapshot> next = rig.watcher.nextView(Duration.ofSeconds(5));
+        rig.scheduler.runUntilIdle();
+
+        assertThat(next).isCompletedExceptionally();
     }
 
     @Test
