@@ -177,6 +177,25 @@ class DefaultStartOrderTest {
     }
 
     @Test
+    void noMoreThanThirtyTwoSizesPastTheGuestInLineAreWeighed() {
+        Spacing s = new Spacing();
+        GuestProgress a = s.moving(901);
+        GuestProgress c = s.moving(903);
+        s.queue.addAll(List.of(guest(101, 8, false), guest(199, 5, false)));
+        for (int k = 1; k <= 32; k++) {
+            s.queue.add(new GuestProgress("d1", 300 + k, "vm-" + (300 + k), GuestType.QEMU, "hv7", "hv8", MigrationType.ONLINE,
+                    GuestState.PENDING, false, false, true, GIB + k * (1L << 20), 0, null, null, null, null, null));
+        }
+        // 101 (8 GiB, in line) would end with the 8 GiB move in flight, the 32 guests a few MiB over 1 GiB with the 1 GiB
+        // one (at 7.9 s, three streams at 0.37 GB/s). The 5 GiB guest would end apart (16.5 s, 6.4 s before the 8 GiB
+        // ones), but it is the 33rd size walked from the small end: not weighed. Of those weighed, the one that would end
+        // farthest from a move in flight starts: the largest of the 32.
+        assertThat(s.choose(List.of(a, c), List.of())).isEqualTo(332);
+        s.queue.remove(s.queue.stream().filter(g -> g.vmid() == 301).findFirst().orElseThrow());
+        assertThat(s.choose(List.of(a, c), List.of())).as("the 5 GiB guest is the 32nd size").isEqualTo(199);
+    }
+
+    @Test
     void movesWhoseMigrationIsBeingStartedAndThoseStartingNowCountAsInFlight() {
         Spacing s = new Spacing();
         s.queue.addAll(List.of(guest(101, 8, false), guest(103, 1, false)));
