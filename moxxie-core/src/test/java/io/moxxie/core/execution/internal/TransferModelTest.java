@@ -142,6 +142,17 @@ class TransferModelTest {
         assertThat(new TransferModel(CONFIG, false, 1.7).factor()).isEqualTo(1.0);
     }
 
+    @Test
+    void aPreciseModelPredictsAMoveInFlightAtTheStreamCapTimesTheFactorItStartsFrom() {
+        TransferModel learned = new TransferModel(CONFIG, true, 1.5);
+        TransferModel.Move m = learned.start(1, (long) (6 * GB), T0);
+        // Alone, it copies at 0.6 * 1.5 GB/s from 5 s on; with two more, at a third of the link's 1.2 * 1.5 GB/s.
+        assertThat(secondsAfterT0(learned.predictedEnd(m, T0))).isCloseTo(5 + 6 / 0.9, within(0.01));
+        learned.start(2, (long) (6 * GB), T0);
+        learned.start(3, (long) (6 * GB), T0);
+        assertThat(secondsAfterT0(learned.predictedEnd(m, at(5)))).isCloseTo(5 + 6 / 0.6, within(0.01));
+    }
+
     // ---------------------------------------------------------------- a drain's expected end (its ETA)
 
     @Test
