@@ -326,6 +326,27 @@ class MoveWatcherLooksTest {
     }
 
     @Test
+    void aLongMoveIsFirstLookedAtNoSoonerThanTheMovesThatEndedSayItCanBeDone() {
+        Rig rig = new Rig(0.2);
+        rig.reportsProgress = false;
+        rig.move(101);
+        rig.scheduler.runUntilIdle();
+        List<Double> looksAt101 = List.copyOf(rig.snapshots);
+        rig.snapshots.clear();
+        rig.move(105);
+        rig.scheduler.runUntilIdle();
+
+        // On links a fifth as fast as pictured, 101 (8 GiB, 5 + 71.6 s) is taken to have ended midway between the last
+        // look that missed it and the one that found it: no larger move ends sooner than 90 % of that, past a minute. So
+        // 105 (32 GiB) is first looked at just after that, not a minute after its start.
+        int n = looksAt101.size();
+        double taken = (looksAt101.get(n - 2) + looksAt101.get(n - 1)) / 2;
+        assertThat(taken).isGreaterThan(60 / 0.9);
+        double start = rig.seconds(rig.startedAt.get(105));
+        assertThat(rig.snapshots.get(0)).isCloseTo(rig.lookAfter(105, start + 0.9 * taken), within(0.01));
+    }
+
+    @Test
     void aReportThatPutsTheEndWithinASecondIsFollowedByALookASecondLater() {
         Rig rig = new Rig(0.5, false, true);
         rig.reported = p -> new MigrationProgress(p.total() - 1_000_000, 1_000_000, p.total(), OptionalDouble.of(0.6 * GB),
