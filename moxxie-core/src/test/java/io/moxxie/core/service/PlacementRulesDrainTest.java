@@ -4,9 +4,11 @@ import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.ExecutorConfig;
 import io.moxxie.core.execution.VmStatus;
+import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.model.DrainState;
+import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.model.PlacementRule;
@@ -14,8 +16,11 @@ import io.moxxie.core.model.PlacementRule.GuestAffinity;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.core.simulation.SimulatedCluster;
+import io.moxxie.core.spi.HypervisorClient;
+import io.moxxie.core.spi.HypervisorException;
 import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
+import io.moxxie.core.testing.DelegatingHypervisorClient;
 import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.time.VirtualScheduler;
 import net.jqwik.api.ForAll;
@@ -33,13 +38,16 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 import static io.moxxie.core.model.PlacementRule.Origin.HA_RULE;
 import static io.moxxie.core.testing.TestClusters.GIB;
 import static io.moxxie.core.testing.TestClusters.ha;
 import static io.moxxie.core.testing.TestClusters.qemu;
+import static io.moxxie.core.testing.TestClusters.stoppedQemu;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -63,8 +71,14 @@ class PlacementRulesDrainTest {
         }
 
         World(UnaryOperator<SimulatedCluster.Builder> setup, UnaryOperator<MaintenanceService.Builder> serviceSetup) {
+            this(setup, serviceSetup, c -> c);
+        }
+
+        /** {@code client}: what the service sees of the cluster. */
+        World(UnaryOperator<SimulatedCluster.Builder> setup, UnaryOperator<MaintenanceService.Builder> serviceSetup,
+              Function<SimulatedCluster, HypervisorClient> client) {
             cluster = setup.apply(SimulatedCluster.builder(scheduler).model(MigrationModel.DEFAULT)).build();
-            service = serviceSetup.apply(TestClusters.service(cluster, store)).build();
+            service = serviceSetup.apply(TestClusters.service(cluster, client.apply(cluster), store)).build();
             service.addListener(new DrainListener() {
                 @Override
                 public void guestStarted(String drainId, GuestProgress g) {
@@ -386,6 +400,80 @@ class PlacementRulesDrainTest {
         assertThat(done.skippedVMs()).isEqualTo(1);
         assertThat(done.message()).startsWith("Drain of hv1 failed: 0 migrated, 1 skipped, 1 failed");
         assertThat(progress.get(100)).as("batch counted once, as skipped again").isEqualTo("Progress: 1/2 completed, 1 failed");
+    }
+
+    /**
+     * A stopped member moved along with a running guest moves offline, as Proxmox moves it, and is recorded so; while it
+     * is moved along the store holds it in progress with its note (another process taking the drain over follows it),
+     * already when listeners hear that it started.
+     */
+    @Test
+    void aStoppedMemberMovedAlongKeepsItsOfflineMoveAndIsInTheStoreWhenListenersHearOfIt() {
+        World w = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32)
+                .guest(ha(qemu(100, "app", "hv1", 8, ""))).guest(ha(stoppedQemu(101, "spare", "hv1", 4, "")))
+                .rule(new GuestAffinity("stack", HA_RULE, Set.of(100, 101), true)));
+        Map<Integer, GuestProgress> storedAtStart = new ConcurrentHashMap<>();
+        w.service.addListener(new DrainListener() {
+            @Override
+            public void guestStarted(String drainId, GuestProgress g) {
+                w.store.guests(drainId).stream().filter(s -> s.vmid() == g.vmid()).forEach(s -> storedAtStart.put(g.vmid(), s));
+            }
+        });
+        DrainStatus s = w.service.drain(DrainRequest.soft("hv1")).status();
+        assertThat(s.vm(101).migrationType()).isEqualTo(MigrationType.OFFLINE);
+        String note = "moved by the hypervisor along with VM 100 (positive HA resource-affinity)";
+        w.scheduler.runFor(Duration.ofSeconds(2));
+        assertThat(storedAtStart.get(101)).as("in the store when listeners hear of it").isNotNull()
+                .satisfies(g -> assertThat(g.status()).isEqualTo(GuestState.IN_PROGRESS), g -> assertThat(g.note()).isEqualTo(note));
+        assertThat(w.store.guests(s.drainId())).filteredOn(g -> g.vmid() == 101).singleElement()
+                .satisfies(g -> assertThat(g.status()).isEqualTo(GuestState.IN_PROGRESS), g -> assertThat(g.note()).isEqualTo(note),
+                        g -> assertThat(g.targetNode()).isEqualTo("hv2"));
+
+        w.scheduler.runUntilIdle();
+        DrainStatus done = w.service.status("hv1", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        VmStatus spare = done.vm(101);
+        assertThat(spare.status()).isEqualTo(GuestState.COMPLETED);
+        assertThat(spare.migrationType()).as("its own offline move, not app's live one").isEqualTo(MigrationType.OFFLINE);
+        assertThat(w.store.guests(s.drainId())).filteredOn(g -> g.vmid() == 101).singleElement()
+                .satisfies(g -> assertThat(g.migrationType()).isEqualTo(MigrationType.OFFLINE));
+        assertThat(w.cluster.calls().get("migrate")).isEqualTo(1L);
+        assertThat(w.cluster.calls()).as("left stopped").doesNotContainKey("start");
+    }
+
+    /**
+     * app is found stopped after its move and started again, and the cluster cannot be read from then on for two reads:
+     * app fails (it could not be seen running), and when the drain looks where cache, moved along, went, it cannot read
+     * the cluster either: cache is followed to app's target and recorded moved there.
+     */
+    @Test
+    void aMemberMovedAlongIsFollowedToItsTargetWhenTheClusterCannotBeReadAtTheEndOfItsGuestsMove() {
+        AtomicInteger unreadable = new AtomicInteger(2);
+        World w = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32)
+                .guest(ha(qemu(100, "app", "hv1", 8, ""))).guest(ha(qemu(101, "cache", "hv1", 4, "")))
+                .rule(new GuestAffinity("stack", HA_RULE, Set.of(100, 101), true)), s -> s,
+                c -> new DelegatingHypervisorClient(c) {
+                    @Override
+                    public ClusterSnapshot snapshot() {
+                        ClusterSnapshot snapshot = delegate.snapshot();
+                        Guest app = snapshot.guest(100).orElseThrow();
+                        if (app.node().equals("hv2") && app.running() && unreadable.getAndDecrement() > 0) {
+                            throw new HypervisorException("500 Internal Server Error: cluster filesystem not ready");
+                        }
+                        return snapshot;
+                    }
+                });
+        w.cluster.stopAfterMigration(100);
+        DrainStatus done = w.drainAndWait(DrainRequest.soft("hv1"));
+        assertThat(done.vm(100).status()).isEqualTo(GuestState.FAILED);
+        assertThat(done.vm(100).error()).isEqualTo("500 Internal Server Error: cluster filesystem not ready");
+        VmStatus cache = done.vm(101);
+        assertThat(cache.status()).isEqualTo(GuestState.COMPLETED);
+        assertThat(cache.targetNode()).isEqualTo("hv2");
+        assertThat(w.nodeOf(101)).isEqualTo("hv2");
+        assertThat(done.message()).startsWith("Drain of hv1 failed: 1 migrated, 0 skipped, 1 failed");
+        assertThat(w.cluster.calls().get("migrate")).isEqualTo(1L);
+        assertThat(unreadable.get()).as("both reads failed").isNegative();
     }
 
     @Test
