@@ -6,21 +6,30 @@ import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.model.DrainState;
 import io.moxxie.core.model.GuestState;
+import io.moxxie.core.model.PlacementRule.GuestAffinity;
 import io.moxxie.core.plan.DrainRequest;
+import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.spi.MaintenanceStore;
+import io.moxxie.core.store.InMemoryMaintenanceStore;
 import io.moxxie.core.testing.DelegatingMaintenanceStore;
 import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.testing.TestClusters.Env;
+import io.moxxie.core.time.VirtualScheduler;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 
+import static io.moxxie.core.model.PlacementRule.Origin.HA_RULE;
+import static io.moxxie.core.testing.TestClusters.GIB;
 import static io.moxxie.core.testing.TestClusters.HV7_GUESTS;
+import static io.moxxie.core.testing.TestClusters.ha;
+import static io.moxxie.core.testing.TestClusters.qemu;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -142,5 +151,45 @@ class TakeoverTest {
         assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
         for (int vmid : HV7_GUESTS) assertThat(d.env.cluster.successfulMigrations(vmid)).as("%s moved once", vmid).isEqualTo(1);
         third.close();
+    }
+    /**
+     * A drain of three HA guests kept apart by an HA rule (one of them away at a time), HA auto-rebalancing on, taken
+     * over while the first moves: the new owner reads the cluster's rules before its first move, so the other two still
+     * move one after the other, and its messages carry the rebalancing warning, once.
+     */
+    @Test
+    void aTakenOverDrainKeepsTheClustersRulesFromItsFirstMove() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = SimulatedCluster.builder(scheduler).node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32)
+                .node("hv3", 256 * GIB, 32).node("hv4", 256 * GIB, 32)
+                .guest(ha(qemu(100, "db-0", "hv1", 64, ""))).guest(ha(qemu(101, "db-1", "hv1", 64, "")))
+                .guest(ha(qemu(102, "db-2", "hv1", 64, "")))
+                .rule(new GuestAffinity("db-spread", HA_RULE, Set.of(100, 101, 102), false)).haAutoRebalance(true).build();
+        InMemoryMaintenanceStore store = new InMemoryMaintenanceStore();
+        MaintenanceService first = TestClusters.service(cluster, store).ownerId("first").lease(LEASE).build();
+        first.start();
+        String drainId = first.drain(DrainRequest.builder("hv1").concurrency(Concurrency.fixed(3)).build()).drainId();
+        scheduler.runFor(Duration.ofSeconds(5));
+        assertThat(cluster.activeMigrations()).isEqualTo(1);
+        first.close();
+
+        MaintenanceService second = TestClusters.service(cluster, store).ownerId("second").lease(LEASE).build();
+        second.start();
+        assertThat(scheduler.runUntil(() -> store.drain(drainId).orElseThrow().owner().equals("second"), Duration.ofMinutes(5))).isTrue();
+        scheduler.runFor(Duration.ofSeconds(1));
+        String warning = "Warning: Proxmox HA auto-rebalancing is on: it may move HA guests back onto hv1";
+        assertThat(cluster.activeMigrations()).as("db-0 still moving").isEqualTo(1);
+        assertThat(List.of(second.status("hv1", drainId).message(), store.drain(drainId).orElseThrow().message()))
+                .as("the taken-over drain's message, as stored and shown").allSatisfy(m -> {
+                    assertThat(m).contains(warning);
+                    assertThat(m.split("auto-rebalancing", -1)).as("said once: %s", m).hasSize(2);
+                });
+        assertThat(scheduler.runUntil(() -> second.status("hv1", drainId).status().finished(), Duration.ofHours(1))).isTrue();
+        DrainStatus done = second.status("hv1", drainId);
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        assertThat(cluster.peakConcurrentMigrations()).as("one member away at a time, under either owner").isEqualTo(1);
+        assertThat(done.message()).startsWith("Drain of hv1 completed: 3 migrated").contains(warning);
+        assertThat(done.message().split("auto-rebalancing", -1)).as("said once: %s", done.message()).hasSize(2);
+        second.close();
     }
 }
