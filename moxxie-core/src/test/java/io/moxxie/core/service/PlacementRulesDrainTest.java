@@ -159,23 +159,6 @@ class PlacementRulesDrainTest {
     }
 
     @Test
-    void aCancelledDrainsQueuedGroupMembersNoLongerSayTheyWait() {
-        World w = new World(b -> b.node("hv1", 256 * GIB, 32).node("hv2", 256 * GIB, 32).node("hv3", 256 * GIB, 32)
-                .node("hv4", 256 * GIB, 32)
-                .guest(qemu(100, "web-0", "hv1", 8, "plb_anti_affinity_web")).guest(qemu(101, "web-1", "hv1", 8, "plb_anti_affinity_web"))
-                .guest(qemu(102, "web-2", "hv1", 8, "plb_anti_affinity_web")));
-        DrainStatus started = w.service.drain(DrainRequest.builder("hv1").concurrency(Concurrency.fixed(3)).build()).status();
-        assertThat(started.vmStatus()).filteredOn(v -> v.status() == GuestState.PENDING).hasSize(2)
-                .allSatisfy(v -> assertThat(v.note()).startsWith("waiting for anti-affinity group"));
-
-        DrainStatus cancelling = w.service.cancel("hv1", started.drainId());
-        assertThat(cancelling.vmStatus()).filteredOn(v -> v.status() == GuestState.PENDING).hasSize(2)
-                .allSatisfy(v -> assertThat(v.note()).as("they wait for nothing now").isEqualTo("not started: drain cancelled"));
-        w.scheduler.runUntilIdle();
-        assertThat(w.service.status("hv1", started.drainId()).message()).isEqualTo("Drain of hv1 cancelled: 1 migrated, 0 skipped, 0 failed, 2 not started");
-    }
-
-    @Test
     void aHaRuleBudgetOfTwoLetsTwoMembersMoveAtOnce() {
         World w = new World(b -> {
             for (int i = 1; i <= 6; i++) b.node("hv" + i, 256 * GIB, 32);
