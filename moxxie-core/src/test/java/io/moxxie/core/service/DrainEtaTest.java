@@ -82,6 +82,48 @@ class DrainEtaTest {
         assertThat(mid.etaSeconds()).isPositive();
     }
 
+    /**
+     * The last move of a drain, looked at every 0.3 s: the drain has nothing else left, so it is expected to end when
+     * that move is, and both say so in whole seconds rounded up (at 0.3 s to go: 1, not 0).
+     */
+    @Test
+    void theLastMovesEstimateIsTheDrainsInWholeSecondsRoundedUp() {
+        Env env = new Env();
+        DrainStatus started = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.SOFT)
+                .concurrency(io.moxxie.core.model.Concurrency.fixed(1)).build()).status();
+        int looked = 0;
+        while (true) {
+            DrainStatus s = env.service.status("hv7", started.drainId());
+            if (s.status() != DrainState.IN_PROGRESS) break;
+            List<VmStatus> moving = s.vmStatus().stream().filter(v -> v.status() == GuestState.IN_PROGRESS).toList();
+            boolean last = s.vmStatus().stream().noneMatch(v -> v.status() == GuestState.PENDING);
+            if (last && moving.size() == 1 && moving.get(0).etaSeconds() != null) {
+                looked++;
+                assertThat(moving.get(0).etaSeconds()).as("at %s", env.scheduler.now()).isEqualTo(s.etaSeconds());
+            }
+            env.scheduler.runFor(Duration.ofMillis(300));
+        }
+        assertThat(looked).as("looks at the last move").isGreaterThan(10);
+    }
+
+    /**
+     * Right after the start, the first move's migration is being started and the watcher does not follow it yet: the
+     * estimate counts it all the same, as a moment later when it is followed (within a second or two of each other).
+     */
+    @Test
+    void theEstimateCountsAMoveWhoseMigrationIsBeingStarted() {
+        Env env = new Env();
+        String drainId = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.SOFT)
+                .concurrency(io.moxxie.core.model.Concurrency.fixed(1)).build()).drainId();
+        DrainStatus atStart = env.service.status("hv7", drainId);
+        VmStatus first = atStart.vmStatus().stream().filter(v -> v.status() == GuestState.IN_PROGRESS).findFirst().orElseThrow();
+        assertThat(first.etaSeconds()).as("not followed yet").isNull();
+        env.scheduler.runFor(Duration.ofSeconds(1));
+        DrainStatus followed = env.service.status("hv7", drainId);
+        assertThat(followed.vm(first.vmid()).etaSeconds()).as("followed").isNotNull();
+        assertThat((double) followed.etaSeconds() + 1).isCloseTo(atStart.etaSeconds(), within(2.0));
+    }
+
     @Test
     void aCancelledDrainsEstimateCountsOnlyTheMovesInFlight() {
         Env env = new Env();
