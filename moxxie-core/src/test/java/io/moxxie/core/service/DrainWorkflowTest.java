@@ -21,10 +21,18 @@ import io.moxxie.core.model.DrainMode;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.simulation.SimulatedCluster.MigrationRecord;
+import io.moxxie.core.simulation.SimulatedCluster;
+import io.moxxie.core.spi.HypervisorClient;
+import io.moxxie.core.spi.TaskRef;
+import io.moxxie.core.store.InMemoryMaintenanceStore;
+import io.moxxie.core.testing.DelegatingHypervisorClient;
 import io.moxxie.core.testing.LogCapture;
 import io.moxxie.core.testing.TestClusters;
 import io.moxxie.core.testing.TestClusters.Env;
+import io.moxxie.core.time.VirtualScheduler;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -32,6 +40,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 
 import static io.moxxie.core.testing.TestClusters.HV7_GUESTS;
@@ -320,6 +329,49 @@ class DrainWorkflowTest {
         assertThat(done.vm(8301).note()).isEqualTo(offlineNote);
         assertThat(env.guest(8301).status()).isEqualTo(PowerState.RUNNING);
         assertThat(lastMove(env, 8301).type()).isEqualTo(MigrationType.OFFLINE);
+    }
+
+    /**
+     * A guest found stopped after its move is started (the start takes 2 s) and looked at after {@code pollInitialDelay}:
+     * at 1 s it is not running yet, its start task is read and it is looked at again; at 3 s it runs. Either way it is
+     * seen running, and its entry completed, within 6 s of the start, not at the power time limit (2 min).
+     */
+    @ParameterizedTest(name = "pollInitialDelay {0} s")
+    @ValueSource(ints = {1, 3})
+    void aGuestStartedAgainAfterItsMoveIsSeenRunningSecondsAfterItsStart(int pollInitialDelay) {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
+        Map<Integer, Instant> startAsked = new ConcurrentHashMap<>();
+        HypervisorClient client = new DelegatingHypervisorClient(cluster) {
+            @Override
+            public TaskRef start(Guest guest) {
+                startAsked.put(guest.vmid(), scheduler.now());
+                return delegate.start(guest);
+            }
+        };
+        MaintenanceService service = TestClusters.service(cluster, client, new InMemoryMaintenanceStore())
+                .executorConfig(ExecutorConfig.builder().pollInitialDelay(Duration.ofSeconds(pollInitialDelay)).build()).build();
+        service.start();
+        cluster.stopAfterMigration(8210);
+        DrainStatus s = service.drain(DrainRequest.soft("hv7")).status();
+        scheduler.runUntilIdle();
+
+        VmStatus v = service.status("hv7", s.drainId()).vm(8210);
+        assertThat(v.status()).isEqualTo(GuestState.COMPLETED);
+        assertThat(startAsked).containsOnlyKeys(8210);
+        assertThat(Duration.between(startAsked.get(8210), v.completedAt())).isLessThanOrEqualTo(Duration.ofSeconds(6));
+    }
+
+    /** An always-on guest found stopped before the drain is moved offline and then started: always-on guests run. */
+    @Test
+    void aStoppedAlwaysOnGuestIsMovedAndStarted() {
+        Env env = new Env(c -> c.guest(TestClusters.stoppedQemu(8701, "spare-web", "hv7", 2, "always-on")), svc -> svc);
+        DrainStatus s = env.service.drain(DrainRequest.soft("hv7")).status();
+        env.runUntilIdle();
+        VmStatus v = env.service.status("hv7", s.drainId()).vm(8701);
+        assertThat(v.status()).isEqualTo(GuestState.COMPLETED);
+        assertThat(lastMove(env, 8701).type()).isEqualTo(MigrationType.OFFLINE);
+        assertThat(env.guest(8701).status()).isEqualTo(PowerState.RUNNING);
     }
 
     /** A template tagged always-on is moved like any stopped guest: Proxmox cannot start a template, so nothing tries to. */
