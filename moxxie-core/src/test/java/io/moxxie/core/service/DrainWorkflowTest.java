@@ -14,6 +14,7 @@ import io.moxxie.core.spi.GuestProgress;
 import io.moxxie.core.model.GuestState;
 import io.moxxie.core.model.Operation;
 import io.moxxie.core.execution.VmStatus;
+import io.moxxie.core.model.ClusterSnapshot;
 import io.moxxie.core.model.Guest;
 import io.moxxie.core.model.NodeMaintenance;
 import io.moxxie.core.model.PowerState;
@@ -360,6 +361,31 @@ class DrainWorkflowTest {
         assertThat(v.status()).isEqualTo(GuestState.COMPLETED);
         assertThat(startAsked).containsOnlyKeys(8210);
         assertThat(Duration.between(startAsked.get(8210), v.completedAt())).isLessThanOrEqualTo(Duration.ofSeconds(6));
+    }
+
+    /** A guest whose start after its move reports success but that is still seen stopped fails at the power time limit, saying so. */
+    @Test
+    void aGuestStillStoppedAfterASuccessfulStartFailsAtThePowerTimeLimit() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = TestClusters.guideCluster(scheduler).build();
+        HypervisorClient client = new DelegatingHypervisorClient(cluster) {
+            @Override
+            public ClusterSnapshot snapshot() {
+                ClusterSnapshot real = delegate.snapshot();
+                List<Guest> shown = real.guests().stream()
+                        .map(g -> g.vmid() == 8210 && !g.node().equals("hv7") ? g.withStatus(PowerState.STOPPED) : g).toList();
+                return new ClusterSnapshot(real.takenAt(), real.nodes(), shown, real.rules(), real.haAutoRebalance());
+            }
+        };
+        MaintenanceService service = TestClusters.service(cluster, client, new InMemoryMaintenanceStore()).build();
+        service.start();
+        DrainStatus s = service.drain(DrainRequest.soft("hv7")).status();
+        scheduler.runUntilIdle();
+
+        VmStatus v = service.status("hv7", s.drainId()).vm(8210);
+        assertThat(v.status()).isEqualTo(GuestState.FAILED);
+        assertThat(v.error()).isEqualTo("VM 8210 is stopped on " + cluster.currentSnapshot().guest(8210).orElseThrow().node()
+                + " after migration and could not be started: still stopped after 2m");
     }
 
     /** An always-on guest found stopped before the drain is moved offline and then started: always-on guests run. */
