@@ -363,6 +363,40 @@ class DrainWorkflowTest {
         assertThat(Duration.between(startAsked.get(8210), v.completedAt())).isLessThanOrEqualTo(Duration.ofSeconds(6));
     }
 
+    /**
+     * Two slots: a large guest migrates live while a maint-ok one is shut down ahead of its offline move with the other
+     * slot free. The shutdown takes 10 s; the guest is looked at every pollInitialDelay (2 s) while a slot is free, not
+     * every pollMaxDelay (15 s here), and its move starts as soon as it is seen down: within 12 s of the shutdown.
+     */
+    @Test
+    void aGuestShutDownAheadWithASlotFreeMovesAsSoonAsItIsDown() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = SimulatedCluster.builder(scheduler).node("hv1", 256 * TestClusters.GIB, 32)
+                .node("hv2", 256 * TestClusters.GIB, 32).node("hv3", 256 * TestClusters.GIB, 32)
+                .guest(TestClusters.qemu(100, "big", "hv1", 128, "")).guest(TestClusters.qemu(101, "batch", "hv1", 4, "maint-ok")).build();
+        Map<Integer, Instant> shutdownAsked = new ConcurrentHashMap<>();
+        HypervisorClient client = new DelegatingHypervisorClient(cluster) {
+            @Override
+            public TaskRef shutdown(Guest guest, Duration timeout) {
+                shutdownAsked.put(guest.vmid(), scheduler.now());
+                return delegate.shutdown(guest, timeout);
+            }
+        };
+        MaintenanceService service = TestClusters.service(cluster, client, new InMemoryMaintenanceStore())
+                .executorConfig(ExecutorConfig.builder().pollMaxDelay(Duration.ofSeconds(15)).build()).build();
+        service.start();
+        DrainStatus s = service.drain(DrainRequest.builder("hv1").mode(DrainMode.HARD).concurrency(Concurrency.fixed(2)).build()).status();
+        scheduler.runUntilIdle();
+
+        DrainStatus done = service.status("hv1", s.drainId());
+        assertThat(done.status()).isEqualTo(DrainState.COMPLETED);
+        MigrationRecord bigMove = cluster.migrations().stream().filter(m -> m.vmid() == 100).findFirst().orElseThrow();
+        MigrationRecord batchMove = cluster.migrations().stream().filter(m -> m.vmid() == 101).findFirst().orElseThrow();
+        assertThat(batchMove.type()).isEqualTo(MigrationType.OFFLINE);
+        assertThat(batchMove.startedAt()).as("while big migrates").isBefore(bigMove.finishedAt());
+        assertThat(Duration.between(shutdownAsked.get(101), batchMove.startedAt())).isLessThanOrEqualTo(Duration.ofSeconds(12));
+    }
+
     /** A guest whose start after its move reports success but that is still seen stopped fails at the power time limit, saying so. */
     @Test
     void aGuestStillStoppedAfterASuccessfulStartFailsAtThePowerTimeLimit() {
