@@ -397,6 +397,39 @@ class DrainWorkflowTest {
         assertThat(Duration.between(shutdownAsked.get(101), batchMove.startedAt())).isLessThanOrEqualTo(Duration.ofSeconds(12));
     }
 
+    /**
+     * One slot: a large guest migrates live for minutes while the maint-ok guest after it is shut down ahead. With no
+     * slot free it can only move when the large one ends, so it is looked at with the large move's looks, and on its own
+     * at most every pollMaxDelay (10 s), not every pollInitialDelay (2 s).
+     */
+    @Test
+    void aGuestShutDownAheadWithNoSlotFreeIsLookedAtWithTheMovesInFlight() {
+        VirtualScheduler scheduler = new VirtualScheduler();
+        SimulatedCluster cluster = SimulatedCluster.builder(scheduler).node("hv1", 256 * TestClusters.GIB, 32)
+                .node("hv2", 256 * TestClusters.GIB, 32).node("hv3", 256 * TestClusters.GIB, 32)
+                .guest(TestClusters.qemu(100, "big", "hv1", 128, "")).guest(TestClusters.qemu(101, "batch", "hv1", 4, "maint-ok")).build();
+        List<Instant> reads = java.util.Collections.synchronizedList(new ArrayList<>());
+        HypervisorClient client = new DelegatingHypervisorClient(cluster) {
+            @Override
+            public ClusterSnapshot snapshot() {
+                reads.add(scheduler.now());
+                return delegate.snapshot();
+            }
+        };
+        MaintenanceService service = TestClusters.service(cluster, client, new InMemoryMaintenanceStore()).build();
+        service.start();
+        DrainStatus s = service.drain(DrainRequest.builder("hv1").mode(DrainMode.HARD).concurrency(Concurrency.fixed(1)).build()).status();
+        scheduler.runUntilIdle();
+
+        assertThat(service.status("hv1", s.drainId()).status()).isEqualTo(DrainState.COMPLETED);
+        MigrationRecord bigMove = cluster.migrations().stream().filter(m -> m.vmid() == 100).findFirst().orElseThrow();
+        // Asked to shut down as big starts (one pass fills the slot and the look-ahead); its shutdown takes 10 s: the
+        // cluster is read at 10 s, not at 2, 4, 6 and 8 s.
+        Instant shutdownAsked = bigMove.startedAt();
+        assertThat(reads).filteredOn(t -> t.isAfter(shutdownAsked) && t.isBefore(shutdownAsked.plusSeconds(10))).isEmpty();
+        assertThat(reads).contains(shutdownAsked.plusSeconds(10));
+    }
+
     /** A guest whose start after its move reports success but that is still seen stopped fails at the power time limit, saying so. */
     @Test
     void aGuestStillStoppedAfterASuccessfulStartFailsAtThePowerTimeLimit() {
