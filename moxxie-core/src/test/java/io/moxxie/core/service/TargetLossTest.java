@@ -97,10 +97,13 @@ class TargetLossTest {
                 .build();
         InMemoryMaintenanceStore store = new InMemoryMaintenanceStore();
         List<Integer> toldFailed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        // When listeners hear of a failure, the store already holds it (another process shows what they are told).
+        List<GuestState> storedWhenTold = new java.util.concurrent.CopyOnWriteArrayList<>();
         MaintenanceService service = TestClusters.service(cluster, store).listener(new io.moxxie.core.execution.DrainListener() {
             @Override
             public void guestFailed(String drainId, GuestProgress guest) {
                 toldFailed.add(guest.vmid());
+                store.guests(drainId).stream().filter(g -> g.vmid() == guest.vmid()).forEach(g -> storedWhenTold.add(g.status()));
             }
         }).build();
         service.start();
@@ -128,6 +131,7 @@ class TargetLossTest {
         assertThat(done.failedVMs()).isEqualTo(3);
         assertThat(done.message()).as("the closing message counts them too").startsWith("Drain of pve1 failed: 1 migrated, 0 skipped, 3 failed (");
         assertThat(toldFailed).as("listeners told of each").containsExactlyInAnyOrder(101, 102, 103);
+        assertThat(storedWhenTold).containsOnly(GuestState.FAILED).hasSize(3);
         assertThat(store.guests(s.drainId())).filteredOn(g -> g.status() == GuestState.FAILED).hasSize(3);
         assertThat(cluster.migrations()).filteredOn(MigrationRecord::successful).extracting(MigrationRecord::vmid).containsExactly(104);
     }
