@@ -84,7 +84,17 @@ class CancellingStatusTest {
                 .endsWith(". Progress: 0/6 completed");
         assertThat(store.drain(drainId).orElseThrow().message()).as("recorded").isEqualTo(cancelling.message());
 
-        scheduler.runUntilIdle();
+        // Once down (a 10-s shutdown), each is started again where it was (a 2-s start): meanwhile the status says so.
+        java.util.Set<Integer> seenRestarting = new java.util.HashSet<>();
+        for (DrainStatus s = cancelling; s.status() == DrainState.IN_PROGRESS; s = service.status("pve1", drainId)) {
+            for (int vmid : shuttingDown) {
+                if (s.message().contains("VM " + vmid + " (vm-" + (vmid - 100) + ") being started again on pve1 (shut down for its move)")) {
+                    seenRestarting.add(vmid);
+                }
+            }
+            scheduler.runFor(Duration.ofMillis(500));
+        }
+        assertThat(seenRestarting).containsExactlyInAnyOrderElementsOf(shuttingDown);
 
         DrainStatus done = service.status("pve1", drainId);
         assertThat(done.status()).isEqualTo(DrainState.CANCELLED);
