@@ -13,6 +13,7 @@ import io.moxxie.core.simulation.MigrationModel;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
 import io.moxxie.core.testing.TestClusters;
+import io.moxxie.core.testing.TestClusters.Env;
 import io.moxxie.core.time.VirtualScheduler;
 import org.junit.jupiter.api.Test;
 
@@ -154,5 +155,27 @@ class CancellingStatusTest {
         }
         int moved = (int) done.vmStatus().stream().filter(v -> v.status() == GuestState.COMPLETED).count();
         assertThat(done.message()).isEqualTo("Drain of pve1 cancelled: " + moved + " migrated, 0 skipped, 0 failed, " + (6 - moved) + " not started");
+    }
+    /**
+     * Cancelled as its first live move takes its slot, before the migrate request is sent: once the task is known, the
+     * drain's recorded message names it (another process shows it), and the guest's entry keeps it to the end.
+     */
+    @Test
+    void cancelledBeforeItsFirstMigrateRequestIsSentTheRecordedMessageNamesTheTaskOnceKnown() {
+        Env env = new Env();
+        String drainId = env.service.drain(DrainRequest.builder("hv7").concurrency(Concurrency.serial()).build()).drainId();
+        DrainStatus cancelling = env.service.cancel("hv7", drainId);
+        assertThat(cancelling.message()).startsWith("Cancelling: no new moves start; waiting for 1 move in flight to end: VM 8201 (db-prod-01) "
+                + "migrating to ").doesNotContain(", task ");
+
+        env.scheduler.runFor(Duration.ofSeconds(1));
+        String shown = env.service.status("hv7", drainId).message();
+        assertThat(shown).contains(", task UPID:hv7:");
+        assertThat(env.store.drain(drainId).orElseThrow().message()).as("recorded").isEqualTo(shown);
+
+        env.runUntilIdle();
+        assertThat(env.service.status("hv7", drainId).message()).isEqualTo("Drain of hv7 cancelled: 1 migrated, 3 skipped, 0 failed, 11 not started");
+        assertThat(env.store.guests(drainId)).filteredOn(g -> g.vmid() == 8201).singleElement()
+                .satisfies(g -> assertThat(g.status()).isEqualTo(GuestState.COMPLETED), g -> assertThat(g.taskId()).startsWith("UPID:hv7:"));
     }
 }
