@@ -19,6 +19,8 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.HashSet;
 
 import static io.moxxie.core.testing.TestClusters.GIB;
 import static io.moxxie.core.testing.TestClusters.qemu;
@@ -86,7 +88,7 @@ class CancellingStatusTest {
         assertThat(store.drain(drainId).orElseThrow().message()).as("recorded").isEqualTo(cancelling.message());
 
         // Once down (a 10-s shutdown), each is started again where it was (a 2-s start): meanwhile the status says so.
-        java.util.Set<Integer> seenRestarting = new java.util.HashSet<>();
+        Set<Integer> seenRestarting = new HashSet<>();
         for (DrainStatus s = cancelling; s.status() == DrainState.IN_PROGRESS; s = service.status("pve1", drainId)) {
             for (int vmid : shuttingDown) {
                 if (s.message().contains("VM " + vmid + " (vm-" + (vmid - 100) + ") being started again on pve1 (shut down for its move)")) {

@@ -1,5 +1,6 @@
 package io.moxxie.core.service;
 
+import io.moxxie.core.model.Concurrency;
 import io.moxxie.core.execution.DrainListener;
 import io.moxxie.core.execution.DrainStatus;
 import io.moxxie.core.execution.VmStatus;
@@ -114,7 +115,7 @@ class DrainEtaTest {
     void theEstimateCountsAMoveWhoseMigrationIsBeingStarted() {
         Env env = new Env();
         String drainId = env.service.drain(DrainRequest.builder("hv7").mode(DrainMode.SOFT)
-                .concurrency(io.moxxie.core.model.Concurrency.fixed(1)).build()).drainId();
+                .concurrency(Concurrency.fixed(1)).build()).drainId();
         DrainStatus atStart = env.service.status("hv7", drainId);
         VmStatus first = atStart.vmStatus().stream().filter(v -> v.status() == GuestState.IN_PROGRESS).findFirst().orElseThrow();
         assertThat(first.etaSeconds()).as("not followed yet").isNull();

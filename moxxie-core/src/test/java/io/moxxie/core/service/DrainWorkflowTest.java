@@ -43,6 +43,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
+import java.util.Collections;
 
 import static io.moxxie.core.testing.TestClusters.HV7_GUESTS;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -408,7 +409,7 @@ class DrainWorkflowTest {
         SimulatedCluster cluster = SimulatedCluster.builder(scheduler).node("hv1", 256 * TestClusters.GIB, 32)
                 .node("hv2", 256 * TestClusters.GIB, 32).node("hv3", 256 * TestClusters.GIB, 32)
                 .guest(TestClusters.qemu(100, "big", "hv1", 128, "")).guest(TestClusters.qemu(101, "batch", "hv1", 4, "maint-ok")).build();
-        List<Instant> reads = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Instant> reads = Collections.synchronizedList(new ArrayList<>());
         HypervisorClient client = new DelegatingHypervisorClient(cluster) {
             @Override
             public ClusterSnapshot snapshot() {

@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import static io.moxxie.core.testing.TestClusters.GIB;
 import static io.moxxie.core.testing.TestClusters.qemu;
@@ -98,7 +99,7 @@ class TargetLossTest {
         InMemoryMaintenanceStore store = new InMemoryMaintenanceStore();
         List<Integer> toldFailed = new java.util.concurrent.CopyOnWriteArrayList<>();
         // When listeners hear of a failure, the store already holds it (another process shows what they are told).
-        List<GuestState> storedWhenTold = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<GuestState> storedWhenTold = new CopyOnWriteArrayList<>();
         MaintenanceService service = TestClusters.service(cluster, store).listener(new io.moxxie.core.execution.DrainListener() {
             @Override
             public void guestFailed(String drainId, GuestProgress guest) {
