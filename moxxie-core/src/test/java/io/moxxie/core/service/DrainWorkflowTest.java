@@ -364,6 +364,13 @@ class DrainWorkflowTest {
         assertThat(Duration.between(startAsked.get(8210), v.completedAt())).isLessThanOrEqualTo(Duration.ofSeconds(6));
     }
 
+    /** Three nodes; on hv1 a 128-GiB guest that migrates for minutes and a 4-GiB {@code maint-ok} one. */
+    private static SimulatedCluster bigAndBatchOnHv1(VirtualScheduler scheduler) {
+        return SimulatedCluster.builder(scheduler).node("hv1", 256 * TestClusters.GIB, 32)
+                .node("hv2", 256 * TestClusters.GIB, 32).node("hv3", 256 * TestClusters.GIB, 32)
+                .guest(TestClusters.qemu(100, "big", "hv1", 128, "")).guest(TestClusters.qemu(101, "batch", "hv1", 4, "maint-ok")).build();
+    }
+
     /**
      * Two slots: a large guest migrates live while a maint-ok one is shut down ahead of its offline move with the other
      * slot free. The shutdown takes 10 s; the guest is looked at every pollInitialDelay (2 s) while a slot is free, not
@@ -372,9 +379,7 @@ class DrainWorkflowTest {
     @Test
     void aGuestShutDownAheadWithASlotFreeMovesAsSoonAsItIsDown() {
         VirtualScheduler scheduler = new VirtualScheduler();
-        SimulatedCluster cluster = SimulatedCluster.builder(scheduler).node("hv1", 256 * TestClusters.GIB, 32)
-                .node("hv2", 256 * TestClusters.GIB, 32).node("hv3", 256 * TestClusters.GIB, 32)
-                .guest(TestClusters.qemu(100, "big", "hv1", 128, "")).guest(TestClusters.qemu(101, "batch", "hv1", 4, "maint-ok")).build();
+        SimulatedCluster cluster = bigAndBatchOnHv1(scheduler);
         Map<Integer, Instant> shutdownAsked = new ConcurrentHashMap<>();
         HypervisorClient client = new DelegatingHypervisorClient(cluster) {
             @Override
@@ -406,9 +411,7 @@ class DrainWorkflowTest {
     @Test
     void aGuestShutDownAheadWithNoSlotFreeIsLookedAtWithTheMovesInFlight() {
         VirtualScheduler scheduler = new VirtualScheduler();
-        SimulatedCluster cluster = SimulatedCluster.builder(scheduler).node("hv1", 256 * TestClusters.GIB, 32)
-                .node("hv2", 256 * TestClusters.GIB, 32).node("hv3", 256 * TestClusters.GIB, 32)
-                .guest(TestClusters.qemu(100, "big", "hv1", 128, "")).guest(TestClusters.qemu(101, "batch", "hv1", 4, "maint-ok")).build();
+        SimulatedCluster cluster = bigAndBatchOnHv1(scheduler);
         List<Instant> reads = Collections.synchronizedList(new ArrayList<>());
         HypervisorClient client = new DelegatingHypervisorClient(cluster) {
             @Override
