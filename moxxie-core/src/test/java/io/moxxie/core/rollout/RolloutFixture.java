@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
@@ -72,6 +73,21 @@ final class RolloutFixture {
 
     static MaintenanceAction.Run done(MaintenanceAction.Result result) {
         return MaintenanceAction.Run.done(result);
+    }
+
+    /** A run that never ends by itself (a firmware update that hangs); {@code onCancel} runs at each cancel. */
+    static MaintenanceAction.Run running(Runnable onCancel) {
+        return new MaintenanceAction.Run() {
+            @Override
+            public Optional<MaintenanceAction.Result> poll() {
+                return Optional.empty();
+            }
+
+            @Override
+            public void cancel() {
+                onCancel.run();
+            }
+        };
     }
 
     static RolloutRequest.Builder request(String... nodes) {

@@ -18,7 +18,10 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
 
 import static io.moxxie.core.rollout.RolloutFixture.request;
 import static io.moxxie.core.testing.TestClusters.GIB;
@@ -168,16 +171,7 @@ class RolloutServiceApiTest {
     @Test
     void aContinueIsRefusedWhileAnActionRuns() {
         RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(RolloutFixture.action("firmware",
-                c -> new MaintenanceAction.Run() {
-                    @Override
-                    public java.util.Optional<MaintenanceAction.Result> poll() {
-                        return java.util.Optional.empty();
-                    }
-
-                    @Override
-                    public void cancel() {
-                    }
-                })));
+                c -> RolloutFixture.running(() -> { }))));
         String id = f.rollouts.submit(request("hv8").action("firmware").build()).rolloutId();
         f.runUntilPhase(id, "hv8", RolloutPhase.ACTION);
         f.env.scheduler.runFor(Duration.ofMinutes(1));
@@ -228,15 +222,7 @@ class RolloutServiceApiTest {
     void aStartTheStoreFailsLeavesTheServiceNotStartedAndAStartAgainRunsTheHeartbeat() {
         Env env = new Env();
         AtomicBoolean storeDown = new AtomicBoolean(true);
-        RolloutStore store = (RolloutStore) Proxy.newProxyInstance(RolloutStore.class.getClassLoader(), new Class<?>[] {RolloutStore.class},
-                (proxy, method, args) -> {
-                    if (storeDown.get()) throw new StoreException("the store is down");
-                    try {
-                        return method.invoke(env.store, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+        RolloutStore store = failing(env.store, method -> storeDown.get(), "the store is down");
         RolloutService r = RolloutService.builder(env.service, env.cluster, store).build();
         assertThatThrownBy(r::start).isInstanceOf(StoreException.class).hasMessage("the store is down");
         assertThatThrownBy(() -> r.submit(request("hv8").action("continue").build())).isInstanceOf(IllegalStateException.class)
@@ -288,28 +274,11 @@ class RolloutServiceApiTest {
         // like any other instance once the new owner stops.
         Env env = new Env();
         AtomicBoolean renewalsFail = new AtomicBoolean();
-        RolloutStore stuck = (RolloutStore) Proxy.newProxyInstance(RolloutStore.class.getClassLoader(), new Class<?>[] {RolloutStore.class},
-                (proxy, method, args) -> {
-                    if (renewalsFail.get() && method.getName().equals("renewRolloutLease")) throw new StoreException("pool exhausted");
-                    try {
-                        return method.invoke(env.store, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
-        java.util.List<String> actions = new java.util.concurrent.CopyOnWriteArrayList<>();
+        RolloutStore stuck = failing(env.store, method -> renewalsFail.get() && method.equals("renewRolloutLease"), "pool exhausted");
+        List<String> actions = new CopyOnWriteArrayList<>();
         MaintenanceAction patch = RolloutFixture.action("patch", c -> {
             actions.add(c.node());
-            return new MaintenanceAction.Run() {
-                @Override
-                public java.util.Optional<MaintenanceAction.Result> poll() {
-                    return java.util.Optional.empty();
-                }
-
-                @Override
-                public void cancel() {
-                }
-            };
+            return RolloutFixture.running(() -> { });
         });
         // A tick longer than the heartbeat: the heartbeat, not a tick, finds the lease lost.
         RolloutService first = RolloutService.builder(env.service, env.cluster, stuck).action(patch).tick(Duration.ofMinutes(2)).build();
@@ -387,5 +356,18 @@ class RolloutServiceApiTest {
         RolloutService r = RolloutService.builder(service, cluster, store).build();
         assertThatThrownBy(r::start).isInstanceOf(IllegalStateException.class)
                 .hasMessage("start the MaintenanceService before the RolloutService");
+    }
+
+    /** {@code store}, but a call whose method name {@code fails} matches (asked at the call) throws a {@link StoreException} saying {@code message}. */
+    private static RolloutStore failing(RolloutStore store, Predicate<String> fails, String message) {
+        return (RolloutStore) Proxy.newProxyInstance(RolloutStore.class.getClassLoader(), new Class<?>[] {RolloutStore.class},
+                (proxy, method, args) -> {
+                    if (fails.test(method.getName())) throw new StoreException(message);
+                    try {
+                        return method.invoke(store, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
     }
 }

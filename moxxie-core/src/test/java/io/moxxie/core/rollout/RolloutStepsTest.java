@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumMap;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static io.moxxie.core.rollout.RolloutFixture.request;
@@ -229,16 +228,6 @@ class RolloutStepsTest {
     /** A fixture whose action {@code firmware} runs until it is cancelled, counting the cancels. */
     private static RolloutFixture withNeverEndingFirmwareAction(AtomicInteger cancelled) {
         return new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(RolloutFixture.action("firmware",
-                c -> new MaintenanceAction.Run() {
-                    @Override
-                    public Optional<Result> poll() {
-                        return Optional.empty();
-                    }
-
-                    @Override
-                    public void cancel() {
-                        cancelled.incrementAndGet();
-                    }
-                })));
+                c -> RolloutFixture.running(cancelled::incrementAndGet))));
     }
 }

@@ -14,7 +14,6 @@ import io.moxxie.core.model.RolloutState;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.plan.RolloutRequest;
 import io.moxxie.core.rollout.MaintenanceAction.Result;
-import io.moxxie.core.rollout.MaintenanceAction.Run;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.spi.RolloutStep;
 import org.junit.jupiter.api.Test;
@@ -27,6 +26,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 import static io.moxxie.core.rollout.RolloutFixture.request;
@@ -439,16 +439,7 @@ class RolloutTest {
     @Test
     void aCommandActionInterruptedByItsOwnersDeathWaitsForAnOperator() {
         RolloutFixture f = new RolloutFixture(c -> c, Duration.ofMinutes(3), b -> b.action(RolloutFixture.action("slow",
-                c -> new Run() {
-                    @Override
-                    public Optional<Result> poll() {
-                        return Optional.empty();
-                    }
-
-                    @Override
-                    public void cancel() {
-                    }
-                })));
+                c -> RolloutFixture.running(() -> { }))));
         String id = f.rollouts.submit(request("hv8").action("slow").build()).rolloutId();
         f.runUntilPhase(id, "hv8", RolloutPhase.ACTION);
         f.env.scheduler.runFor(Duration.ofMinutes(1));
@@ -510,7 +501,7 @@ class RolloutTest {
     void aDrainStartedButNotRecordedBeforeAStoreFailureIsFollowedNotStartedAgain() {
         RolloutFixture f = new RolloutFixture();
         // The first write of hv8's step that names its drain fails, as if the process died right after starting it.
-        io.moxxie.core.spi.RolloutStore failingOnce = new FailFirstDrainIdWrite(f.env.store);
+        io.moxxie.core.spi.RolloutStore failingOnce = new FailFirstStepWrite(f.env.store);
         f.rollouts.close();
         RolloutService rollouts = RolloutService.builder(f.env.service, f.env.cluster, failingOnce).action(f.reboot(Duration.ofMinutes(3)))
                 .build();
@@ -526,11 +517,11 @@ class RolloutTest {
     void aDrainAndAnUndrainThatEndedBeforeTheirIdsWereRecordedAreFollowedNotRunAgain() {
         // hv10 holds only a maint-ok guest: its drain and its undrain move nothing and end as they start, so a second one
         // would be a second record, not a conflict with the first.
-        for (java.util.function.Predicate<RolloutStep> failing : List.<java.util.function.Predicate<RolloutStep>>of(
+        for (Predicate<RolloutStep> failing : List.<Predicate<RolloutStep>>of(
                 s -> s.drainId() != null, s -> s.undrainId() != null)) {
             RolloutFixture f = new RolloutFixture();
             f.rollouts.close();
-            RolloutService rollouts = RolloutService.builder(f.env.service, f.env.cluster, new FailFirstDrainIdWrite(f.env.store, failing))
+            RolloutService rollouts = RolloutService.builder(f.env.service, f.env.cluster, new FailFirstStepWrite(f.env.store, failing))
                     .action(f.reboot(Duration.ofMinutes(3))).build();
             rollouts.start();
             String id = rollouts.submit(request("hv10").build()).rolloutId();
@@ -558,16 +549,16 @@ class RolloutTest {
     }
 
     /** A rollout store whose first step write that {@code failing} matches fails (a store outage at the worst moment). */
-    private static final class FailFirstDrainIdWrite implements io.moxxie.core.spi.RolloutStore {
+    private static final class FailFirstStepWrite implements io.moxxie.core.spi.RolloutStore {
         private final io.moxxie.core.store.InMemoryMaintenanceStore d;
-        private final java.util.function.Predicate<RolloutStep> failing;
+        private final Predicate<RolloutStep> failing;
         private boolean failed;
 
-        FailFirstDrainIdWrite(io.moxxie.core.store.InMemoryMaintenanceStore d) {
+        FailFirstStepWrite(io.moxxie.core.store.InMemoryMaintenanceStore d) {
             this(d, s -> s.drainId() != null);
         }
 
-        FailFirstDrainIdWrite(io.moxxie.core.store.InMemoryMaintenanceStore d, java.util.function.Predicate<RolloutStep> failing) {
+        FailFirstStepWrite(io.moxxie.core.store.InMemoryMaintenanceStore d, Predicate<RolloutStep> failing) {
             this.d = d;
             this.failing = failing;
         }
