@@ -275,6 +275,13 @@ class PlacementRulesDrainTest {
                 .rule(new GuestAffinity("stack", HA_RULE, Set.of(100, 101), true)), service);
     }
 
+    /** {@link #haStack}, whose HA stack takes app's first migrate request and never carries it out (nothing moves). */
+    private static World haStackDroppingAppsMove(String cacheTags, UnaryOperator<MaintenanceService.Builder> service) {
+        World w = haStack(cacheTags, service);
+        w.cluster.failMigrations(100, 1, "dropped by the CRM");
+        return w;
+    }
+
     /**
      * A member still on its way when the guest it moves along with has arrived is followed until it arrives (one move,
      * one attempt); a cancel meanwhile waits for it and says until when at the latest.
@@ -311,9 +318,8 @@ class PlacementRulesDrainTest {
 
     @Test
     void aMemberProxmoxDidNotMoveAlongAfterAllTakesItsOwnTurn() {
-        World w = haStack("", s -> s);
         // The HA stack takes app's request but never carries it out: nothing moves, cache is not moved along either.
-        w.cluster.failMigrations(100, 1, "dropped by the CRM");
+        World w = haStackDroppingAppsMove("", s -> s);
         DrainStatus s = w.service.drain(DrainRequest.soft("hv1")).status();
         w.scheduler.runFor(Duration.ofMinutes(5));
         VmStatus along = w.service.status("hv1", s.drainId()).vm(101);
@@ -336,8 +342,7 @@ class PlacementRulesDrainTest {
 
     @Test
     void aMemberNotMovedAlongAfterAllIsNotStartedWhenTheDrainWasCancelledMeanwhile() {
-        World w = haStack("", s -> s);
-        w.cluster.failMigrations(100, 1, "dropped by the CRM");
+        World w = haStackDroppingAppsMove("", s -> s);
         DrainStatus s = w.service.drain(DrainRequest.soft("hv1")).status();
         w.scheduler.runFor(Duration.ofMinutes(5));
         DrainStatus cancelling = w.service.cancel("hv1", s.drainId());
@@ -359,8 +364,7 @@ class PlacementRulesDrainTest {
 
     @Test
     void aMemberNotMovedAlongAfterAllIsNotStartedWhenTheDrainRanOutOfTime() {
-        World w = haStack("", s -> s.executorConfig(ExecutorConfig.builder().drainTimeout(Duration.ofMinutes(10)).build()));
-        w.cluster.failMigrations(100, 1, "dropped by the CRM");
+        World w = haStackDroppingAppsMove("", s -> s.executorConfig(ExecutorConfig.builder().drainTimeout(Duration.ofMinutes(10)).build()));
         DrainStatus s = w.service.drain(DrainRequest.soft("hv1")).status();
         w.scheduler.runUntilIdle();
 
@@ -376,9 +380,8 @@ class PlacementRulesDrainTest {
 
     @Test
     void aSkippedMemberMovedAlongThatDidNotMoveAfterAllIsSkippedAgainAndCountedOnce() {
-        World w = haStack("maint-ok", s -> s);
+        World w = haStackDroppingAppsMove("maint-ok", s -> s);
         Map<Integer, String> progress = progressAtEachEnd(w);
-        w.cluster.failMigrations(100, 1, "dropped by the CRM");
         DrainStatus s = w.service.drain(DrainRequest.soft("hv1")).status();
         String skippedBecause = "tagged maint-ok: stays on the node in a soft drain";
         assertThat(s.vm(101).status()).isEqualTo(GuestState.SKIPPED);

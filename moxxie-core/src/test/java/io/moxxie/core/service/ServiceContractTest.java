@@ -308,12 +308,7 @@ class ServiceContractTest {
     void aStartedInstanceCancellingAnOrphanedDrainTakesItOverAtOnceAndAnswersItsRun() {
         Env env = new Env(c -> c, s -> s.lease(Duration.ofSeconds(30)));
         String drainId = orphanedAfterTwentySeconds(env);
-        // The lease runs out between two heartbeats of the next instance, which is asked to cancel right then.
-        MaintenanceService next = TestClusters.service(env.cluster, env.store).ownerId("next").lease(Duration.ofMinutes(10))
-                .heartbeatInterval(Duration.ofMinutes(9)).build();
-        next.start();
-        env.scheduler.runFor(Duration.ofMinutes(1));
-        assertThat(env.store.drain(drainId).orElseThrow().owner()).as("not taken over yet").isEqualTo("test-owner");
+        MaintenanceService next = startedBeforeTheLeaseRunsOut(env, env.store, drainId);
 
         DrainStatus answer = next.cancel("hv7", drainId);
         assertThat(env.store.drain(drainId).orElseThrow().owner()).as("taken over by the cancel itself").isEqualTo("next");
@@ -329,23 +324,17 @@ class ServiceContractTest {
     void aCancelWhoseTakeoverAnotherInstanceWinsAnswersTheDrainAsRecordedWithItsCancelAsked() {
         Env env = new Env(c -> c, s -> s.lease(Duration.ofSeconds(30)));
         String drainId = orphanedAfterTwentySeconds(env);
-        // Between the cancel's read of the expired lease and its takeover, another instance takes the drain over.
-        AtomicBoolean race = new AtomicBoolean();
+        // Between the cancel's read of the expired lease and its takeover, another instance takes the drain over (the
+        // cancel is this instance's only takeover: see startedBeforeTheLeaseRunsOut).
         MaintenanceStore racing = new DelegatingMaintenanceStore(env.store) {
             @Override
             public Optional<DrainRecord> takeOver(String id, String newOwner, Instant now, Instant leaseExpiresAt) {
-                if (race.get()) delegate.takeOver(id, "faster", now, now.plus(Duration.ofMinutes(10)));
+                delegate.takeOver(id, "faster", now, now.plus(Duration.ofMinutes(10)));
                 return delegate.takeOver(id, newOwner, now, leaseExpiresAt);
             }
         };
-        // Started before the lease expired, its next heartbeat far off: the cancel is what finds the lease expired.
-        MaintenanceService next = TestClusters.service(env.cluster, racing).ownerId("next").lease(Duration.ofMinutes(10))
-                .heartbeatInterval(Duration.ofMinutes(9)).build();
-        next.start();
-        env.scheduler.runFor(Duration.ofMinutes(1));
-        assertThat(env.store.drain(drainId).orElseThrow().owner()).as("not taken over yet").isEqualTo("test-owner");
+        MaintenanceService next = startedBeforeTheLeaseRunsOut(env, racing, drainId);
 
-        race.set(true);
         DrainStatus answer = next.cancel("hv7", drainId);
         assertThat(answer.drainId()).isEqualTo(drainId);
         assertThat(answer.status()).isEqualTo(DrainState.IN_PROGRESS);
@@ -481,6 +470,19 @@ class ServiceContractTest {
     }
 
     /** Starts a hard drain of hv7 and closes its service 20 s in: the drain is left to its lease. */
+    /**
+     * Another instance, "next", on {@code store}, started while the orphaned drain's lease still runs, a minute ago: the
+     * lease has run out since, between two of its heartbeats (9 min apart), so nothing has taken the drain over yet.
+     */
+    private static MaintenanceService startedBeforeTheLeaseRunsOut(Env env, MaintenanceStore store, String drainId) {
+        MaintenanceService next = TestClusters.service(env.cluster, store).ownerId("next").lease(Duration.ofMinutes(10))
+                .heartbeatInterval(Duration.ofMinutes(9)).build();
+        next.start();
+        env.scheduler.runFor(Duration.ofMinutes(1));
+        assertThat(env.store.drain(drainId).orElseThrow().owner()).as("not taken over yet").isEqualTo("test-owner");
+        return next;
+    }
+
     private static String orphanedAfterTwentySeconds(Env env) {
         String drainId = env.service.drain(DrainRequest.hard("hv7")).drainId();
         env.scheduler.runFor(Duration.ofSeconds(20));
