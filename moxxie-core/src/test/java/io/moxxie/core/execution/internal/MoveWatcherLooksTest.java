@@ -176,10 +176,6 @@ class MoveWatcherLooksTest {
     private record Told(double at, Set<Integer> read, int copying, Set<Integer> endedBefore) {
     }
 
-    private static Told told(double at, Set<Integer> read, int copying, Set<Integer> endedBefore) {
-        return new Told(at, read, copying, endedBefore);
-    }
-
     // ---------------------------------------------------------------- moves that end as pictured
 
     @Test
@@ -494,12 +490,12 @@ class MoveWatcherLooksTest {
         // in that round), 103 (started 4 s before it), 301 (a restart copies no memory), nor 104 once found done — and
         // before the slots the round frees are handed on.
         assertThat(rig.told).containsExactly(
-                told(60, Set.of(105), 1, Set.of()),
-                told(gone, Set.of(104), 2, Set.of()),
-                told(freed, Set.of(105), 2, Set.of()),
-                told(ownLookOf103, Set.of(103), 2, Set.of(104, 301)),
-                told(120, Set.of(105), 2, Set.of(104, 301)),
-                told(last, Set.of(105), 1, Set.of(104, 301)));
+                new Told(60, Set.of(105), 1, Set.of()),
+                new Told(gone, Set.of(104), 2, Set.of()),
+                new Told(freed, Set.of(105), 2, Set.of()),
+                new Told(ownLookOf103, Set.of(103), 2, Set.of(104, 301)),
+                new Told(120, Set.of(105), 2, Set.of(104, 301)),
+                new Told(last, Set.of(105), 1, Set.of(104, 301)));
     }
 
     @Test
