@@ -322,7 +322,7 @@ class MigrationFaultsTest {
         // While 8201's first move is refused, an operator puts the other nodes in maintenance (through another instance
         // sharing the store): the retry must not choose one of them.
         MaintenanceService service = refusingFirstMoveThen(env, ExecutorConfig.builder().build(), () -> {
-            for (String n : List.of("hv8", "hv9", "hv10")) env.store.saveMaintenanceMode(n, true, "firmware", env.scheduler.now(), null, env.scheduler.now());
+            for (String n : List.of("hv8", "hv9", "hv10")) env.service.enableMaintenance(n, "firmware", false);
         }, () -> null);
         DrainStatus done = drainOneAtATimeUntil8201Fails(env, service,
                 "(no other target: No suitable target node found: every other node is unavailable; in maintenance: hv10, hv8, hv9)");
