@@ -8,7 +8,6 @@ import io.moxxie.core.model.DrainState;
 import io.moxxie.core.plan.DrainRequest;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.GuestProgress;
-import io.moxxie.core.spi.HypervisorClient;
 import io.moxxie.core.store.InMemoryMaintenanceStore;
 import io.moxxie.core.testing.Recording;
 import io.moxxie.core.testing.Recording.Call;
@@ -91,6 +90,15 @@ class AbandonedDrainTest {
                 }).build();
     }
 
+    /**
+     * A second process whose clock is two minutes ahead: it sees the first's lease as expired. Its client, like a real
+     * cluster's, has no time source of its own (the service refuses a scheduler other than a simulated cluster's).
+     */
+    private MaintenanceService secondProcessTwoMinutesAhead() {
+        return MaintenanceService.builder(new Recording(scheduler).client(cluster), store).scheduler(skewed(Duration.ofMinutes(2)))
+                .planningRetryDelay(Duration.ofMillis(1)).ownerId("second").lease(LEASE).build();
+    }
+
     private static MaintenanceService started(MaintenanceService service) {
         service.start();
         return service;
@@ -103,14 +111,8 @@ class AbandonedDrainTest {
         scheduler.runFor(Duration.ofSeconds(25));
         assertThat(cluster.activeMigrations()).as("moves in flight when the lease is lost").isPositive();
 
-        // A second process whose clock is two minutes ahead sees the lease as expired and takes the drain over.
-        // Its client, like a real cluster's, has no time source of its own (the service refuses a scheduler other than a
-        // simulated cluster's).
-        HypervisorClient secondClient = new Recording(scheduler).client(cluster);
-        MaintenanceService b = MaintenanceService.builder(secondClient, store).scheduler(skewed(Duration.ofMinutes(2)))
-                .planningRetryDelay(Duration.ofMillis(1)).ownerId("second").lease(LEASE).build();
         // start() takes over the drains whose owner is gone (main replaced recover() with it).
-        b.start();
+        MaintenanceService b = started(secondProcessTwoMinutesAhead());
         assertThat(b.activeDrains()).extracting(DrainStatus::drainId).containsExactly(s.drainId());
         Instant takenAt = scheduler.now();
         scheduler.runUntilIdle();
@@ -154,9 +156,7 @@ class AbandonedDrainTest {
         scheduler.runFor(Duration.ofSeconds(5));
         assertThat(cluster.activeMigrations()).as("one long move in flight").isEqualTo(1);
 
-        MaintenanceService b = MaintenanceService.builder(new Recording(scheduler).client(cluster), store).scheduler(skewed(Duration.ofMinutes(2)))
-                .planningRetryDelay(Duration.ofMillis(1)).ownerId("second").lease(LEASE).build();
-        b.start();
+        MaintenanceService b = started(secondProcessTwoMinutesAhead());
         assertThat(b.activeDrains()).extracting(DrainStatus::drainId).containsExactly(s.drainId());
         scheduler.runFor(LEASE);
 
