@@ -7,8 +7,6 @@ import io.moxxie.core.model.MigrationType;
 import io.moxxie.core.model.Operation;
 import io.moxxie.core.plan.DrainPlanner;
 import io.moxxie.core.plan.DrainRequest;
-import io.moxxie.core.plan.PlacementConfig;
-import io.moxxie.core.policy.TagPolicy;
 import io.moxxie.core.simulation.SimulatedCluster;
 import io.moxxie.core.spi.DrainRecord;
 import io.moxxie.core.spi.GuestProgress;
@@ -39,7 +37,7 @@ class DrainExecutorTest {
     private final InMemoryMaintenanceStore store = new InMemoryMaintenanceStore();
     private final ExecutorConfig config = ExecutorConfig.builder().pollInitialDelay(Duration.ofSeconds(2)).build();
     private final DrainExecutor executor = new DrainExecutor(cluster, store, scheduler,
-            new DrainPlanner(TagPolicy.defaults(), new PlacementConfig(0.1)), config, Set::of);
+            DrainPlanner.defaults(), config, Set::of);
 
     /** hv1's drain, recorded in the store as owned by this process: both guests to hv2, live. */
     private DrainRecord recorded(List<GuestProgress> guests) {
